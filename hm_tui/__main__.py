@@ -1,0 +1,3 @@
+from hm_tui.cli.main import main
+
+raise SystemExit(main())

@@ -1,0 +1,1 @@
+"""Entry point: the dashboard, the emulator and the headless commands (no Textual import here)."""

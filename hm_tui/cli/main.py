@@ -1,0 +1,73 @@
+"""`hm-tui`: argument parsing and dispatch. Exit codes: 0 ok, 1 operation failed, 2 usage error.
+
+Each sub-command lives in its own module exposing `add_parser(subparsers)` and `run(args) -> int`;
+modules are imported only when needed so that `hm-tui vins list` never pays for Textual.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+from hm_tui import __version__
+
+# sub-command name -> module under hm_tui.cli
+COMMANDS = {
+    "emulator": "emulator_cmd",
+    "config": "config_cmd",
+    "vins": "vins_cmd",
+    "feed": "feed_cmd",
+}
+
+
+class UsageError(Exception):
+    """Bad command-line input: printed without a traceback, exit code 2."""
+
+
+class OperationError(Exception):
+    """An operation failed for a reason the user can read: printed, exit code 1."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="hm-tui",
+        description="Terminal dashboard for High Mobility fleet clearances.",
+        epilog="Without a command, opens the dashboard. Try `hm-tui --demo` (no account needed).",
+    )
+    parser.add_argument("--version", action="version", version=f"hm-tui {__version__}")
+    parser.add_argument("--profile", metavar="NAME", help="profile from the config file")
+    parser.add_argument("-v", "--verbose", action="store_true",
+                        help="log requests to stderr (secrets and tokens redacted)")
+    parser.add_argument("--read-only", action="store_true",
+                        help="dashboard: disable every action that changes clearances")
+    parser.add_argument("--demo", action="store_true",
+                        help="dashboard on an embedded emulator: nothing to configure")
+    parser.add_argument("--fleet", type=int, default=None, metavar="N",
+                        help="with --demo: number of simulated cars (default 300)")
+    parser.add_argument("--speed", type=float, default=None, metavar="X",
+                        help="with --demo: virtual seconds per real second")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name, module in COMMANDS.items():
+        importlib.import_module(f"hm_tui.cli.{module}").add_parser(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        if args.command is None:
+            from hm_tui.cli import dashboard
+
+            return dashboard.run(args)
+        return importlib.import_module(f"hm_tui.cli.{COMMANDS[args.command]}").run(args)
+    except UsageError as exc:
+        print(f"hm-tui: {exc}", file=sys.stderr)
+        return 2
+    except OperationError as exc:
+        print(f"hm-tui: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130

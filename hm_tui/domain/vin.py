@@ -1,0 +1,96 @@
+"""VIN rules (platform.md §7): reject a wrong length, warn on I/O/Q or a failing check digit."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+VIN_LENGTH = 17
+_ALLOWED = re.compile(r"^[0-9A-Z]+$")
+_LETTER_VALUES = dict(
+    zip("ABCDEFGHJKLMNPRSTUVWXYZ", [1, 2, 3, 4, 5, 6, 7, 8, 1, 2, 3, 4, 5, 7, 9, 2, 3, 4, 5, 6, 7, 8, 9])
+)
+_WEIGHTS = (8, 7, 6, 5, 4, 3, 2, 10, 0, 9, 8, 7, 6, 5, 4, 3, 2)
+
+
+@dataclass(frozen=True, slots=True)
+class VinCheck:
+    """The outcome of checking one VIN as typed by an operator."""
+
+    raw: str
+    vin: str
+    errors: tuple[str, ...] = field(default=())
+    warnings: tuple[str, ...] = field(default=())
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+    def message(self) -> str:
+        """Errors then warnings, one sentence each, for a status line or stderr."""
+        return " ".join((*self.errors, *self.warnings))
+
+
+def normalise_vin(raw: str) -> str:
+    """Upper-case and strip every whitespace character."""
+    return "".join(raw.split()).upper()
+
+
+def _char_value(ch: str) -> int | None:
+    if ch.isdigit():
+        return int(ch)
+    return _LETTER_VALUES.get(ch)
+
+
+def check_digit(vin: str) -> str | None:
+    """The North-American check digit (position 9) for a 17-character VIN, or None if uncomputable."""
+    if len(vin) != VIN_LENGTH:
+        return None
+    total = 0
+    for ch, weight in zip(vin, _WEIGHTS, strict=True):
+        value = _char_value(ch)
+        if value is None:
+            return None
+        total += value * weight
+    rest = total % 11
+    return "X" if rest == 10 else str(rest)
+
+
+def check_vin(raw: str) -> VinCheck:
+    """Check a VIN: wrong length or characters outside 0-9A-Z are errors; I/O/Q and check digit warn."""
+    vin = normalise_vin(raw)
+    errors: list[str] = []
+    warnings: list[str] = []
+    shown = vin if vin.isprintable() else repr(vin)
+    if not vin:
+        errors.append("The VIN is empty: a VIN has 17 characters (0-9, A-Z).")
+        return VinCheck(raw, vin, tuple(errors))
+    if len(vin) != VIN_LENGTH:
+        errors.append(f"{shown[:40]} has {len(vin)} characters: a VIN has exactly 17.")
+    if not _ALLOWED.match(vin):
+        bad = sorted({c for c in vin if not ("0" <= c <= "9" or "A" <= c <= "Z")})
+        listed = ", ".join(repr(c) for c in bad[:5])
+        errors.append(f"The VIN contains characters other than 0-9 and A-Z ({listed}).")
+    if errors:
+        return VinCheck(raw, vin, tuple(errors))
+    confusable = sorted({c for c in vin if c in "IOQ"})
+    if confusable:
+        warnings.append(
+            f"{vin} contains {'/'.join(confusable)}, which VINs never use: check for 1/0 typos."
+        )
+    else:
+        expected = check_digit(vin)
+        if expected is not None and vin[8] != expected:
+            warnings.append(
+                f"{vin}: check digit (position 9) is {vin[8]}, expected {expected}; "
+                "normal for many European VINs, a typo otherwise."
+            )
+    return VinCheck(raw, vin, (), tuple(warnings))
+
+
+def with_check_digit(vin17: str) -> str:
+    """Return the VIN with position 9 set to its correct check digit (used to make test VINs)."""
+    digit = check_digit(vin17[:8] + "0" + vin17[9:])
+    if digit is None:
+        raise ValueError(f"cannot compute a check digit for {vin17!r}")
+    return vin17[:8] + digit + vin17[9:]

@@ -1,0 +1,130 @@
+"""Wire models of the platform, tolerant of unknown fields, statuses, brands and reasons."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import msgspec
+
+
+def parse_time(value: str | None) -> datetime | None:
+    """ISO-8601/RFC 3339 to an aware UTC datetime; None for missing or unparseable input."""
+    if not value or not isinstance(value, str):
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+class ChangelogEntry(msgspec.Struct, frozen=True):
+    timestamp: str
+    status: str
+    reason: str | None = None
+
+    @property
+    def at(self) -> datetime | None:
+        return parse_time(self.timestamp)
+
+
+class Clearance(msgspec.Struct):
+    """One clearance as the list and get-one calls return it."""
+
+    vin: str
+    status: str
+    brand: str = ""
+    tags: dict[str, str] = {}
+    changelog: list[ChangelogEntry] = []
+
+    @property
+    def reason(self) -> str | None:
+        """The reason of the latest changelog entry, if any."""
+        return self.changelog[-1].reason if self.changelog else None
+
+    @property
+    def since(self) -> datetime | None:
+        """When the clearance entered its current status (latest changelog entry)."""
+        return self.changelog[-1].at if self.changelog else None
+
+    @property
+    def created_at(self) -> datetime | None:
+        """When the current clearance started (latest `pending` entry, else the first entry)."""
+        for entry in reversed(self.changelog):
+            if entry.status == "pending":
+                return entry.at
+        return self.changelog[0].at if self.changelog else None
+
+
+class ControlMeasures(msgspec.Struct, omit_defaults=True):
+    odometer: dict[str, Any] | None = None
+
+
+class NewClearance(msgspec.Struct, omit_defaults=True):
+    """One item of a POST /v1/fleets/vehicles body."""
+
+    vin: str
+    brand: str
+    tags: dict[str, str] | None = None
+    control_measures: ControlMeasures | None = None
+
+
+class ItemResult(msgspec.Struct):
+    """One item of a POST response: a status, or `error` with a description."""
+
+    vin: str
+    status: str
+    description: str | None = None
+    tags: dict[str, str] | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.status != "error"
+
+
+class RemovalResult(msgspec.Struct):
+    """The DELETE response."""
+
+    vin: str
+    status: str
+    tags: dict[str, str] | None = None
+
+
+class Eligibility(msgspec.Struct):
+    vin: str
+    eligible: bool
+    data_delivery: list[str] = []
+    connectivity_status: str | None = None
+    primary_user_assigned: bool | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class DataPoint:
+    """One value of one property of one car, from the MQTT feed or the Vehicle Data API."""
+
+    vin: str
+    capability: str
+    property: str
+    value: Any  # number, str, bool, dict (coordinates, lock, ...) or list
+    unit: str | None
+    timestamp: datetime | None
+    message_id: str | None = None
+    failure: str | None = None
+    received_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+
+    @property
+    def key(self) -> str:
+        return f"{self.capability}.{self.property}"
+
+
+@dataclass(slots=True)
+class VehicleData:
+    """The Vehicle Data API answer: the raw JSON and its data points."""
+
+    vin: str
+    brand: str | None
+    request_id: str | None
+    points: list[DataPoint]
+    raw: dict[str, Any]
