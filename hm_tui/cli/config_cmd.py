@@ -1,14 +1,144 @@
-"""Placeholder: replaced by the module's owner."""
+"""`hm-tui config path|show|import`: where the configuration lives and what it resolves to."""
 
 from __future__ import annotations
 
 import argparse
+import json
+from pathlib import Path
+from typing import Any
+
+from hm_tui.cli.main import OperationError, UsageError
+from hm_tui.cli.output import clean, pipe_safe, say
+from hm_tui.service.config import (
+    SECRET_FIELDS,
+    ConfigError,
+    Profile,
+    config_path,
+    load_config,
+    override_sources,
+    profile_from_credentials,
+)
+from hm_tui.service.redact import mask
+
+EPILOG = """\
+The file is TOML with named profiles ([profiles.NAME]) and a default_profile key; it must be
+readable by you only (chmod 600). HM_TUI_CONFIG points at another file. Environment variables
+override secrets so none has to live in the file: HM_TUI_CLIENT_SECRET, HM_TUI_PRIVATE_KEY_FILE,
+HM_TUI_PRIVATE_KEY_ID, HM_TUI_WEBHOOK_SECRET, HM_TUI_CLIENT_ID; HM_TUI_PROFILE picks the profile.
+
+examples:
+  hm-tui config path
+  hm-tui emulator --state-dir /tmp/emu &   # then:
+  hm-tui config import /tmp/emu/credentials.json --profile emulator
+  hm-tui --profile emulator config show
+"""
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
-    sub.add_parser("config", help="(not yet implemented)")
+    parser = sub.add_parser("config", help="where config lives and what it resolves to",
+                            description="Show or change the hm-tui configuration.",
+                            epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    actions = parser.add_subparsers(dest="config_action", metavar="ACTION")
+    actions.add_parser("path", help="print the config file path")
+    show = actions.add_parser("show", help="print the resolved profiles (secrets masked)")
+    show.add_argument("name", nargs="?", help="only this profile")
+    imp = actions.add_parser("import", help="make a profile from an emulator credentials.json")
+    imp.add_argument("file", type=Path, help="credentials.json (design.md §3.2 format)")
+    imp.add_argument("--profile", dest="import_profile", metavar="NAME",
+                     help="profile name (default: the global --profile, else 'default')")
+    imp.add_argument("--default", action="store_true", help="also make it the default profile")
 
 
+@pipe_safe
 def run(args: argparse.Namespace) -> int:
-    print("not yet implemented")
-    return 1
+    action = getattr(args, "config_action", None)
+    if action == "path":
+        return _path()
+    if action == "show":
+        return _show(args.name or args.profile)
+    if action == "import":
+        return _import(args.file, args.import_profile or args.profile or "default", args.default)
+    raise UsageError("config needs an action: path, show or import (see hm-tui config --help)")
+
+
+def _path() -> int:
+    path = config_path()
+    say(str(path))
+    return 0
+
+
+def _show(name: str | None) -> int:
+    try:
+        config = load_config()
+        names = [name] if name else sorted(config.profiles)
+        profiles = [config.profile(n) for n in names]
+    except ConfigError as exc:
+        raise OperationError(str(exc)) from None
+    say(f"# {config.path}")
+    if config.default_profile:
+        say(f"default_profile = {config.default_profile}")
+    sources = override_sources()
+    for profile in profiles:
+        say()
+        for line in describe_profile(profile, sources):
+            say(line)
+    return 0
+
+
+def describe_profile(profile: Profile, sources: dict[str, str]) -> list[str]:
+    """`key = value` lines for a profile, secrets masked, environment overrides named."""
+    lines = [f"[profiles.{clean(profile.name)}]"]
+    for key, value in _fields(profile).items():
+        if value is None or value == {}:
+            continue
+        shown = mask(value) if key in SECRET_FIELDS else clean(value)
+        origin = f"  (from {sources[key]})" if key in sources else ""
+        lines.append(f"{key} = {shown}{origin}")
+    lines.append(f"login = {'private key' if profile.uses_private_key else 'client secret'}")
+    if profile.mqtt is not None:
+        lines.append(f"[profiles.{clean(profile.name)}.mqtt]")
+        lines += [f"{k} = {clean(v)}" for k, v in _fields(profile.mqtt).items() if v is not None]
+    for binding, key in profile.keymap.items():
+        lines.append(f"keymap.{clean(binding)} = {clean(key)}")
+    return lines
+
+
+def _fields(obj: Any) -> dict[str, Any]:
+    skip = {"name", "mqtt", "keymap"}
+    return {k: getattr(obj, k) for k in obj.__dataclass_fields__ if k not in skip}
+
+
+def _import(file: Path, name: str, make_default: bool) -> int:
+    creds = _read_credentials(file)
+    try:
+        profile = profile_from_credentials(creds, name)
+        config = load_config(missing_ok=True)
+        replaced = name in config.profiles
+        config = config.with_profile(profile, make_default=make_default)
+        config.save()
+    except ConfigError as exc:
+        raise OperationError(str(exc)) from None
+    except OSError as exc:
+        raise OperationError(f"cannot write the config file: {exc.strerror}") from None
+    verb = "replaced" if replaced else "added"
+    say(f"{verb} profile {clean(name)!r} ({profile.environment}, {clean(profile.base_url)}) "
+        f"in {config.path}")
+    if config.default_profile == name:
+        say(f"{clean(name)!r} is the default profile")
+    return 0
+
+
+def _read_credentials(file: Path) -> dict[str, Any]:
+    try:
+        data = json.loads(file.read_bytes().decode("utf-8"))
+    except FileNotFoundError:
+        raise UsageError(f"{file}: no such file") from None
+    except OSError as exc:
+        raise OperationError(f"cannot read {file}: {exc.strerror}") from None
+    except UnicodeDecodeError:
+        raise UsageError(f"{file} is not UTF-8 text") from None
+    except json.JSONDecodeError as exc:
+        raise UsageError(f"{file} is not valid JSON: {exc.msg} (line {exc.lineno})") from None
+    if not isinstance(data, dict):
+        raise UsageError(f"{file} must hold a JSON object (an emulator credentials.json)")
+    return data

@@ -1,10 +1,130 @@
-"""Placeholder: the dashboard entry (`hm-tui`, `hm-tui --demo`), replaced by the UI owner."""
+"""`hm-tui` (dashboard for a configured profile) and `hm-tui --demo` (embedded emulator).
+
+Start-up is on the clock (design.md §4: first roster frame with data within 1 s): the emulator
+starts in its own thread while Textual imports, and the UI is imported only here, lazily.
+"""
 
 from __future__ import annotations
 
 import argparse
+import asyncio
+import shutil
+import sys
+import tempfile
+import threading
+from concurrent.futures import Future
+from pathlib import Path
+from typing import Any
+
+DEMO_FLEET = 300
+#: virtual seconds per real second: pending cars of the demo fleet change every few seconds
+DEMO_SPEED = 300.0
+DEMO_PROFILE = "demo"
+
+NO_PROFILE_HELP = """\
+hm-tui: {problem}
+
+To use the dashboard, configure a profile with your High Mobility credentials:
+  hm-tui config import credentials.json      (the file the console lets you download)
+or set HM_TUI_CLIENT_ID and HM_TUI_CLIENT_SECRET (and HM_TUI_CONFIG to use another file).
+`hm-tui config --help` shows every option.
+
+No account at hand? `hm-tui --demo` runs the dashboard against an embedded emulator.
+"""
 
 
 def run(args: argparse.Namespace) -> int:
-    print("dashboard not yet implemented")
-    return 1
+    if args.demo:
+        return run_demo(args)
+    return run_profile(args)
+
+
+# -- a configured profile ------------------------------------------------------------------
+
+def run_profile(args: argparse.Namespace) -> int:
+    from hm_tui.service.config import ConfigError, load_config
+
+    try:
+        config = load_config()
+        profile = config.profile(args.profile)
+    except ConfigError as error:
+        print(NO_PROFILE_HELP.format(problem=error), file=sys.stderr, end="")
+        return 1
+
+    def session_for(name: str | None) -> Any:
+        chosen = profile if name in (None, profile.name) else load_config().profile(name)
+        return make_session(chosen, read_only=args.read_only)
+
+    from hm_tui.ui.app import HmTuiApp
+
+    app = HmTuiApp(session_for, read_only=args.read_only, profile=profile.name,
+                   profiles=lambda: sorted(load_config(missing_ok=True).profiles))
+    return run_app(app)
+
+
+def make_session(profile: Any, *, read_only: bool, state_dir: Path | None = None) -> Any:
+    """The service Session for a profile, with its local store (cache + journal)."""
+    from hm_tui.service.session import Session
+    from hm_tui.service.store import Store
+
+    store = Store.for_profile(profile.name, root=state_dir)
+    return Session(profile, store=store, read_only=read_only)
+
+
+def run_app(app: Any) -> int:
+    code = app.run()
+    return code if isinstance(code, int) else 0
+
+
+# -- the demo ------------------------------------------------------------------------------
+
+def run_demo(args: argparse.Namespace) -> int:
+    fleet = DEMO_FLEET if args.fleet is None else args.fleet
+    speed = DEMO_SPEED if args.speed is None else args.speed
+    if fleet < 0 or speed < 0:
+        print("hm-tui: --fleet and --speed must not be negative", file=sys.stderr)
+        return 2
+    state_dir = Path(tempfile.mkdtemp(prefix="hm-tui-demo-"))
+    try:
+        emulator, credentials = start_emulator(state_dir, fleet, speed)
+        return run_demo_app(args, emulator, credentials, state_dir)
+    finally:
+        shutil.rmtree(state_dir, ignore_errors=True)
+
+
+def start_emulator(state_dir: Path, fleet: int, speed: float) -> tuple[Any, Future[Any]]:
+    """Start the emulator thread now; its credentials arrive in the future while Textual loads."""
+    from hm_tui.emulator.server import EmulatorConfig, EmulatorThread
+
+    emulator = EmulatorThread(EmulatorConfig(state_dir=state_dir / "emulator", fleet=fleet,
+                                             speed=speed))
+    credentials: Future[Any] = Future()
+
+    def boot() -> None:
+        try:
+            credentials.set_result(emulator.start(timeout=20))
+        except BaseException as error:  # handed to the session factory, shown in the UI
+            credentials.set_exception(error)
+
+    threading.Thread(target=boot, name="hm-demo-boot", daemon=True).start()
+    return emulator, credentials
+
+
+def run_demo_app(args: argparse.Namespace, emulator: Any, credentials: Future[Any],
+                 state_dir: Path) -> int:
+    from hm_tui.ui.app import HmTuiApp
+
+    async def session_for(_name: str | None) -> Any:
+        from hm_tui.service.config import profile_from_credentials
+
+        creds = await asyncio.wrap_future(credentials)
+        profile = profile_from_credentials(creds, DEMO_PROFILE)
+        return make_session(profile, read_only=args.read_only, state_dir=state_dir / "store")
+
+    clock = emulator.emulator.clock  # the emulator's virtual time: "time in state" follows it
+    app = HmTuiApp(session_for, read_only=args.read_only, demo=True, profile=DEMO_PROFILE,
+                   clock=clock.now_datetime)
+    try:
+        return run_app(app)
+    finally:
+        emulator.stop()

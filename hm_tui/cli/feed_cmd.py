@@ -1,14 +1,82 @@
-"""Placeholder: replaced by the module's owner."""
+"""`hm-tui feed [--vin V] [--json]`: pushed vehicle data (MQTT) streamed to stdout.
+
+One line per data point: a readable line, or with `--json` one JSON object per line (the same
+fields as `vins data --json`). Connection changes go to stderr. Ends on Ctrl-C (exit 0).
+"""
 
 from __future__ import annotations
 
 import argparse
+import json
+import signal
+import time
+from typing import Any
+
+from hm_tui.cli import output as out
+from hm_tui.cli.connect import resolve_profile
+from hm_tui.cli.main import OperationError
+from hm_tui.cli.vins_cmd import checked_vin, point_json, value_text
+
+DRAIN_INTERVAL_S = 0.1
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
-    sub.add_parser("feed", help="(not yet implemented)")
+    feed = sub.add_parser("feed", help="stream vehicle data (MQTT) to stdout",
+                          description="Stream pushed vehicle data to stdout until Ctrl-C.",
+                          epilog="examples:\n  hm-tui feed --json | jq .\n"
+                                 "  hm-tui --profile emulator feed --vin 2HM00000000000001",
+                          formatter_class=argparse.RawDescriptionHelpFormatter)
+    feed.add_argument("--vin", help="only this car")
+    feed.add_argument("--json", action="store_true", help="one JSON object per line")
 
 
+@out.pipe_safe
 def run(args: argparse.Namespace) -> int:
-    print("not yet implemented")
-    return 1
+    vin = checked_vin(args.vin) if args.vin else None
+    profile = resolve_profile(args)
+    if profile.mqtt is None:
+        raise OperationError(f"profile {out.clean(profile.name)!r} has no [mqtt] settings: "
+                             "add them to the config file (see `hm-tui config --help`)")
+    from hm_tui.service.feed import FeedClient
+
+    # MqttSettings is frozen; feed.py's Protocol declares settable fields (mypy only)
+    client = FeedClient(profile.mqtt, profile.environment, profile.app_id)  # type: ignore[arg-type]
+    signal.signal(signal.SIGTERM, _interrupt)  # `kill` ends the stream as cleanly as Ctrl-C
+    client.start()
+    try:
+        _stream(client, vin, args.json)
+    except KeyboardInterrupt:
+        return 0
+    finally:
+        client.stop()
+    return 0
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
+def _stream(client: Any, vin: str | None, as_json: bool) -> None:
+    last_state: tuple[str, str | None] | None = None
+    while True:
+        state = client.state
+        current = (state.status, state.last_error)
+        if current != last_state:
+            detail = f": {out.clean(state.last_error)}" if state.last_error else ""
+            out.warn(f"feed {state.status}{detail}")
+            last_state = current
+        for point in client.drain():
+            if vin is None or point.vin == vin:
+                _emit(point, as_json)
+        time.sleep(DRAIN_INTERVAL_S)
+
+
+def _emit(point: Any, as_json: bool) -> None:
+    if as_json:
+        print(json.dumps(point_json(point), ensure_ascii=True, separators=(",", ":")),
+              flush=True)
+        return
+    stamp = point.timestamp.strftime("%H:%M:%S") if point.timestamp else "-"
+    unit = f" {out.clean(point.unit)}" if point.unit else ""
+    out.say(f"{stamp}  {out.clean(point.vin)}  {out.clean(point.key)} = "
+            f"{value_text(point)}{unit}")

@@ -1,14 +1,313 @@
-"""Placeholder: replaced by the module's owner."""
+"""`hm-tui vins list|show|add|revoke|data|export`: clearances from a script or a shell.
+
+Exit codes: 0 ok, 1 the operation failed (or some items did), 2 bad input or configuration.
+"""
 
 from __future__ import annotations
 
 import argparse
+import asyncio
+import sys
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from hm_tui.cli import output as out
+from hm_tui.cli.connect import run_with_client
+from hm_tui.cli.main import OperationError, UsageError
+from hm_tui.domain.brands import lookup
+from hm_tui.domain.clearance import STATUS_ORDER
+from hm_tui.domain.reasons import explain
+from hm_tui.domain.vin import check_vin
+from hm_tui.service.errors import NotFound, PlatformError
+
+if TYPE_CHECKING:
+    from hm_tui.service.client import PlatformClient
+    from hm_tui.service.models import Clearance, DataPoint
+
+EPILOG = """\
+examples:
+  hm-tui vins list --status pending,rejected
+  hm-tui vins list --brand bmw --tag fleet=north --csv > north.csv
+  hm-tui vins list --status pending --watch 30
+  hm-tui vins show WBA00000000000001
+  hm-tui vins add WBA00000000000001 --brand bmw --tag fleet=north
+  hm-tui vins add --file cars.csv          # header: vin,brand[,tag:<key>...]
+  hm-tui vins revoke WBA00000000000001 WBA00000000000002 --yes
+  hm-tui vins data WBA00000000000001 --json
+  hm-tui vins export --csv > fleet.csv
+"""
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
-    sub.add_parser("vins", help="(not yet implemented)")
+    vins = sub.add_parser("vins", help="list, add, revoke clearances; read vehicle data",
+                          description="Fleet clearances from the command line.", epilog=EPILOG,
+                          formatter_class=argparse.RawDescriptionHelpFormatter)
+    actions = vins.add_subparsers(dest="vins_action", metavar="ACTION")
+    _add_list_parser(actions)
+    show = actions.add_parser("show", help="one clearance, its reason and history")
+    show.add_argument("vin")
+    show.add_argument("--json", action="store_true", help="JSON instead of text")
+    add = actions.add_parser("add", help="add clearances: one VIN, or a CSV file")
+    add.add_argument("vin", nargs="?", help="the VIN to add (or use --file)")
+    add.add_argument("--brand", help="brand id, e.g. bmw, mercedes-benz, volkswagen")
+    add.add_argument("--tag", action="append", default=[], metavar="KEY=VALUE",
+                     help="tag to set (repeatable; with --file, added to every row)")
+    add.add_argument("--file", metavar="F.csv", help="CSV with header vin,brand[,tag:<key>...]")
+    revoke = actions.add_parser("revoke", help="revoke (approved) or cancel (pending) clearances")
+    revoke.add_argument("vins", nargs="+", metavar="VIN")
+    revoke.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    data = actions.add_parser("data", help="the car's latest data (Vehicle Data API)")
+    data.add_argument("vin")
+    data.add_argument("--json", action="store_true", help="JSON instead of a table")
+    export = actions.add_parser("export", help="every clearance, as CSV (default) or JSON")
+    fmt = export.add_mutually_exclusive_group()
+    fmt.add_argument("--csv", action="store_true", help="CSV (the default)")
+    fmt.add_argument("--json", action="store_true", help="JSON with the full history")
 
 
+def _add_list_parser(actions: argparse._SubParsersAction) -> None:
+    lst = actions.add_parser("list", help="clearances, optionally filtered")
+    lst.add_argument("--status", action="append", default=[], metavar="S[,S...]",
+                     help="only these statuses: " + ", ".join(STATUS_ORDER))
+    lst.add_argument("--brand", action="append", default=[], metavar="B[,B...]",
+                     help="only these brands")
+    lst.add_argument("--tag", action="append", default=[], metavar="KEY=VALUE",
+                     help="only clearances with this tag (repeatable: all must match)")
+    fmt = lst.add_mutually_exclusive_group()
+    fmt.add_argument("--json", action="store_true", help="JSON array")
+    fmt.add_argument("--csv", action="store_true", help="CSV with a header")
+    lst.add_argument("--watch", type=float, metavar="SECONDS",
+                     help="repeat every SECONDS until interrupted")
+
+
+@out.pipe_safe
 def run(args: argparse.Namespace) -> int:
-    print("not yet implemented")
-    return 1
+    action = getattr(args, "vins_action", None)
+    if action in ("add", "revoke"):
+        from hm_tui.cli import vins_actions
+
+        return vins_actions.run(args)
+    handlers = {"list": _list, "show": _show, "data": _data, "export": _export}
+    if action not in handlers:
+        raise UsageError("vins needs an action: list, show, add, revoke, data or export "
+                         "(see hm-tui vins --help)")
+    return handlers[action](args)
+
+
+# -- list and export ------------------------------------------------------------------------------
+def _list(args: argparse.Namespace) -> int:
+    statuses = _split_choices(args.status, "status", STATUS_ORDER)
+    brands = [_brand_id(b) for b in _split(args.brand)]
+    tags = parse_tag_args(args.tag)
+    if args.watch is not None and args.watch <= 0:
+        raise UsageError("--watch needs a positive number of seconds")
+    fmt = "json" if args.json else "csv" if args.csv else "table"
+    query = _platform_filter(statuses, brands)
+
+    def matches(c: Clearance) -> bool:  # applied locally too: filters are never trusted blindly
+        return ((not statuses or c.status in statuses) and (not brands or c.brand in brands)
+                and all(c.tags.get(k) == v for k, v in tags.items()))
+
+    async def once(client: PlatformClient) -> int:
+        shown = sorted((c for c in await client.list_clearances(query) if matches(c)),
+                       key=lambda c: c.vin)
+        print_clearances(shown, fmt, watching=args.watch is not None)
+        if client.bad_items:
+            out.warn(f"{client.bad_items} clearance(s) in the answer could not be read")
+        return 0
+
+    if args.watch is None:
+        return run_with_client(args, once)
+    return _watch(args, once)
+
+
+def _watch(args: argparse.Namespace, once: Any) -> int:
+    async def loop(client: PlatformClient) -> int:
+        while True:
+            try:
+                await once(client)
+            except PlatformError as exc:  # a long-running watch reports and carries on
+                out.warn(f"{exc} (retrying in {args.watch:g} s)")
+            await asyncio.sleep(args.watch)
+
+    try:
+        return run_with_client(args, loop)
+    except KeyboardInterrupt:
+        return 0
+
+
+def _export(args: argparse.Namespace) -> int:
+    async def work(client: PlatformClient) -> int:
+        clearances = sorted(await client.list_clearances(), key=lambda c: c.vin)
+        print_clearances(clearances, "json" if args.json else "csv", full=True)
+        return 0
+
+    return run_with_client(args, work)
+
+
+def print_clearances(clearances: list[Clearance], fmt: str, *, watching: bool = False,
+                     full: bool = False) -> None:
+    if fmt == "json":
+        out.write_json([clearance_json(c, full=full) for c in clearances], pretty=not watching)
+        return
+    if fmt == "csv":
+        keys = sorted({k for c in clearances for k in c.tags})
+        out.write_csv(["vin", "brand", "status", "since", "reason", *(f"tag:{k}" for k in keys)],
+                      ([c.vin, c.brand, c.status, _iso(c.since), c.reason or "",
+                        *(c.tags.get(k, "") for k in keys)] for c in clearances))
+        return
+    if watching:
+        out.say(f"# {datetime.now().strftime('%H:%M:%S')}: {len(clearances)} clearance(s)")
+    out.table(["vin", "brand", "status", "in state", "reason", "tags"],
+              ([c.vin, c.brand, c.status, out.age(c.since), c.reason or "", out.tags_text(c.tags)]
+               for c in clearances))
+
+
+def clearance_json(c: Clearance, *, full: bool = True) -> dict[str, Any]:
+    data: dict[str, Any] = {"vin": c.vin, "brand": c.brand, "status": c.status,
+                            "reason": c.reason, "since": _iso(c.since) or None, "tags": c.tags}
+    if full:
+        data["changelog"] = [{"timestamp": e.timestamp, "status": e.status, "reason": e.reason}
+                             for e in c.changelog]
+    return data
+
+
+# -- show and data --------------------------------------------------------------------------------
+def _show(args: argparse.Namespace) -> int:
+    vin = checked_vin(args.vin)
+
+    async def work(client: PlatformClient) -> int:
+        clearance = await _get_or_explain(client, vin)
+        if args.json:
+            out.write_json(clearance_json(clearance))
+        else:
+            for line in describe_clearance(clearance):
+                out.say(line)
+        return 0
+
+    return run_with_client(args, work)
+
+
+async def _get_or_explain(client: PlatformClient, vin: str) -> Clearance:
+    try:
+        return await client.get_clearance(vin)
+    except NotFound:
+        raise OperationError(f"{vin} has no clearance in this fleet (profile "
+                             f"{out.clean(client.profile.name)!r})") from None
+
+
+def describe_clearance(c: Clearance) -> list[str]:
+    brand = lookup(c.brand)
+    lines = [f"vin      {out.clean(c.vin)}",
+             f"brand    {brand.name + ' (' + brand.id + ')' if brand else out.clean(c.brand)}",
+             f"status   {out.clean(c.status)} for {out.age(c.since)} (since "
+             f"{out.timestamp(c.since)})"]
+    reason = explain(c.reason)
+    if reason is not None:
+        lines.append(f"reason   {out.clean(c.reason)}")
+        lines.append(f"         {reason.meaning}")
+        lines.append(f"         What to do: {reason.action}")
+    if c.tags:
+        lines.append(f"tags     {out.tags_text(c.tags)}")
+    lines.append("history")
+    for entry in c.changelog:
+        why = f"  ({out.clean(entry.reason)})" if entry.reason else ""
+        lines.append(f"  {out.timestamp(entry.at)}  {out.clean(entry.status)}{why}")
+    return lines
+
+
+def _data(args: argparse.Namespace) -> int:
+    vin = checked_vin(args.vin)
+
+    async def work(client: PlatformClient) -> int:
+        data = await client.vehicle_data(vin)
+        if args.json:
+            out.write_json({"vin": data.vin, "brand": data.brand, "request_id": data.request_id,
+                            "points": [point_json(p) for p in data.points]})
+            return 0
+        if not data.points:
+            out.say(f"{vin}: the platform has no data for this car yet")
+        out.table(["data point", "value", "unit", "age", "timestamp"],
+                  ([p.key, value_text(p), p.unit or "", out.age(p.timestamp),
+                    out.timestamp(p.timestamp)] for p in data.points))
+        return 0
+
+    return run_with_client(args, work)
+
+
+def point_json(p: DataPoint) -> dict[str, Any]:
+    """One data point as `vins data --json` and `feed --json` print it."""
+    return {"vin": p.vin, "capability": p.capability, "property": p.property, "value": p.value,
+            "unit": p.unit, "timestamp": p.timestamp.isoformat() if p.timestamp else None,
+            "failure": p.failure}
+
+
+def value_text(p: DataPoint) -> str:
+    if p.failure:
+        return f"failed: {p.failure}"
+    if isinstance(p.value, float):
+        return f"{p.value:.6g}"
+    if isinstance(p.value, dict | list):
+        import json
+
+        return json.dumps(p.value, ensure_ascii=True, separators=(",", ":"))
+    return out.clean(p.value)
+
+
+# -- argument helpers -----------------------------------------------------------------------------
+def checked_vin(raw: str) -> str:
+    """A normalised VIN; a malformed one is a usage error, a doubtful one a warning."""
+    check = check_vin(raw)
+    if not check.ok:
+        raise UsageError(out.clean(check.message()))
+    for warning in check.warnings:
+        out.warn(warning)
+    return check.vin
+
+
+def parse_tag_args(raw: list[str]) -> dict[str, str]:
+    tags: dict[str, str] = {}
+    for text in raw:
+        key, sep, value = text.partition("=")
+        if not sep or not key.strip():
+            raise UsageError(f"--tag {out.clean(text)[:40]!r} is not KEY=VALUE")
+        tags[key.strip()] = value.strip()
+    return tags
+
+
+def _split(values: list[str]) -> list[str]:
+    return [v.strip() for value in values for v in value.split(",") if v.strip()]
+
+
+def _split_choices(values: list[str], what: str, allowed: Any) -> list[str]:
+    chosen = [v.lower() for v in _split(values)]
+    unknown = [v for v in chosen if v not in allowed]
+    if unknown:
+        raise UsageError(f"unknown {what} {out.clean(unknown[0])!r}: use {', '.join(allowed)}")
+    return chosen
+
+
+def _brand_id(raw: str) -> str:
+    brand = lookup(raw)
+    if brand is None:
+        raise UsageError(f"unknown brand {out.clean(raw)[:30]!r}: use a platform brand id such "
+                         "as bmw, mercedes-benz, volkswagen, sandbox")
+    return brand.id
+
+
+def _platform_filter(statuses: list[str], brands: list[str]) -> dict[str, Any] | None:
+    query: dict[str, Any] = {}
+    for name, values in (("status", statuses), ("brand", brands)):
+        if len(values) == 1:
+            query[name] = {"operator": "eq", "value": values[0]}
+        elif values:
+            query[name] = {"operator": "in", "value": values}
+    return query or None
+
+
+def _iso(when: datetime | None) -> str:
+    return when.isoformat().replace("+00:00", "Z") if when else ""
+
+
+def stdin_is_tty() -> bool:
+    return sys.stdin.isatty()

@@ -79,6 +79,11 @@ _SUBSCRIPTIONS = {
 }
 
 
+# Module constants, not `Brand.data_cadence`: with slots=True that is a member descriptor.
+_DEFAULT_CADENCE = "Data arrives when the car reports it; cadence varies by model."
+_DEFAULT_SUBSCRIPTIONS = "No extra subscription is documented for this brand."
+
+
 @dataclass(frozen=True, slots=True)
 class Brand:
     """One clearance brand id and the facts an operator needs about it."""
@@ -89,8 +94,8 @@ class Brand:
     can_cancel: bool
     required_tags: tuple[str, ...] = field(default=())
     wmi: tuple[str, ...] = field(default=())
-    data_cadence: str = "Data arrives when the car reports it; cadence varies by model."
-    subscriptions: str = "No extra subscription is documented for this brand."
+    data_cadence: str = _DEFAULT_CADENCE
+    subscriptions: str = _DEFAULT_SUBSCRIPTIONS
 
     @property
     def data_brand(self) -> str:
@@ -123,8 +128,8 @@ def _build() -> dict[str, Brand]:
                 can_cancel=group in _CANCEL_GROUPS,
                 required_tags=(VW_CUSTOMER_TAG,) if group == "VW Group" else (),
                 wmi=_WMI[brand_id],
-                data_cadence=_DATA_CADENCE.get(group, Brand.data_cadence),
-                subscriptions=_SUBSCRIPTIONS.get(group, Brand.subscriptions),
+                data_cadence=_DATA_CADENCE.get(group, _DEFAULT_CADENCE),
+                subscriptions=_SUBSCRIPTIONS.get(group, _DEFAULT_SUBSCRIPTIONS),
             )
     return brands
 

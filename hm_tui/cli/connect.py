@@ -1,0 +1,48 @@
+"""What every headless command that talks to the platform shares: the profile, the verbose log,
+one `PlatformClient` for the whole command, and platform errors turned into exit codes."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING
+
+from hm_tui.cli.main import OperationError, UsageError
+from hm_tui.service.config import ConfigError, Profile, load_profile
+from hm_tui.service.errors import PlatformError
+
+if TYPE_CHECKING:
+    from hm_tui.service.client import PlatformClient
+
+
+def resolve_profile(args: argparse.Namespace) -> Profile:
+    """The profile of `--profile` (or HM_TUI_PROFILE, or the default); config trouble is exit 2."""
+    try:
+        return load_profile(getattr(args, "profile", None))
+    except ConfigError as exc:
+        raise UsageError(str(exc)) from None
+
+
+def start_verbose(args: argparse.Namespace) -> None:
+    if getattr(args, "verbose", False):
+        from hm_tui.service.http_log import enable_verbose
+
+        enable_verbose()
+
+
+def run_with_client(args: argparse.Namespace,
+                    work: Callable[[PlatformClient], Awaitable[int]]) -> int:
+    """Run `work(client)` in a fresh event loop with one client (one token manager) throughout."""
+    profile = resolve_profile(args)
+    start_verbose(args)
+    from hm_tui.service.client import PlatformClient  # lazy: httpx costs ~150 ms
+
+    async def main() -> int:
+        async with PlatformClient(profile) as client:
+            return await work(client)
+
+    try:
+        return asyncio.run(main())
+    except PlatformError as exc:
+        raise OperationError(str(exc)) from None

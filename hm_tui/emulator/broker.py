@@ -1,0 +1,185 @@
+"""The emulator's embedded MQTT broker: amqtt on TLS, client certificate required.
+
+amqtt out of the box treats every client as anonymous (no persistent session, so nothing queued
+for an absent client) and accepts TLS clients without a certificate (design.md §5). Two small
+plugins fix both: `CertificateRequired` refuses a connection whose TLS peer sent no certificate,
+`CertificateIdentity` authenticates the rest without marking the session anonymous.
+"""
+
+from __future__ import annotations
+
+import logging
+import socket
+from dataclasses import dataclass
+from typing import Any
+
+from amqtt.broker import Broker
+from amqtt.plugins.base import BaseAuthPlugin
+from amqtt.session import Session
+
+from hm_tui.emulator.certs import CertBundle
+
+log = logging.getLogger(__name__)
+
+# A client away longer than this loses its session (and its queue), so memory stays bounded.
+SESSION_EXPIRY_S = 3600
+
+
+def _peer_certificate(session: Session) -> dict[str, Any] | None:
+    ssl_object = session.ssl_object
+    if ssl_object is None:
+        return None
+    try:
+        return ssl_object.getpeercert() or None
+    except ValueError:  # handshake not complete
+        return None
+
+
+class CertificateRequired(BaseAuthPlugin):
+    """Refuse any client whose TLS peer certificate is missing (amqtt only asks for one)."""
+
+    @dataclass
+    class Config:
+        pass
+
+    async def authenticate(self, *, session: Session) -> bool | None:
+        return _peer_certificate(session) is not None
+
+
+class CertificateIdentity(BaseAuthPlugin):
+    """Authenticate certificate-bearing clients as themselves, so their sessions persist."""
+
+    @dataclass
+    class Config:
+        pass
+
+    async def authenticate(self, *, session: Session) -> bool | None:
+        cert = _peer_certificate(session)
+        if cert is None:
+            return None
+        session.is_anonymous = False
+        session.username = session.username or _common_name(cert)
+        return True
+
+
+def _common_name(cert: dict[str, Any]) -> str | None:
+    for rdn in cert.get("subject", ()):
+        for key, value in rdn:
+            if key == "commonName":
+                return str(value)
+    return None
+
+
+class _Broker(Broker):
+    """amqtt's Broker, with the TLS object of *this* connection on a resumed session.
+
+    amqtt swaps a reconnecting client's fresh session for the stored one, which still holds the
+    first connection's TLS object; a client without a certificate could ride on it.
+    """
+
+    async def _initialize_client_session(  # type: ignore[override]
+        self, reader: Any, writer: Any, remote_address: str, remote_port: int,
+    ) -> Any:
+        handler, session = await super()._initialize_client_session(
+            reader, writer, remote_address, remote_port,
+        )
+        session.ssl_object = writer.get_ssl_info()
+        return handler, session
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    """A port nothing listens on right now (for callers that must know it before binding)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as sock:
+        sock.bind((host, 0))
+        return int(sock.getsockname()[1])
+
+
+class EmbeddedBroker:
+    """An MQTT 3.1.1 broker over mutual TLS in the current asyncio loop."""
+
+    def __init__(self, host: str, port: int, certs: CertBundle) -> None:
+        self.host = host
+        self._requested_port = port
+        self.certs = certs
+        self._broker: _Broker | None = None
+        self._port: int | None = None
+
+    @property
+    def port(self) -> int:
+        if self._port is None:
+            raise RuntimeError("the broker is not started")
+        return self._port
+
+    @property
+    def running(self) -> bool:
+        return self._broker is not None
+
+    def _config(self) -> dict[str, Any]:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return {
+            "listeners": {
+                "default": {
+                    "type": "tcp",
+                    "bind": f"{host}:{self._requested_port}",
+                    "ssl": True,
+                    "cafile": str(self.certs.ca_file),
+                    "certfile": str(self.certs.server_cert),
+                    "keyfile": str(self.certs.server_key),
+                },
+            },
+            "session_expiry_interval": SESSION_EXPIRY_S,
+            "plugins": {
+                f"{__name__}.CertificateRequired": {},
+                f"{__name__}.CertificateIdentity": {},
+            },
+        }
+
+    async def start(self) -> None:
+        """Listen; returns once the port accepts connections."""
+        if self._broker is not None:
+            return
+        broker = _Broker(self._config())
+        await broker.start()
+        self._broker = broker
+        server = broker._servers["default"].instance
+        self._port = int(server.sockets[0].getsockname()[1])
+        log.info("MQTT broker listening on %s:%d", self.host, self._port)
+
+    async def publish(self, topic: str, payload: bytes, qos: int = 1) -> None:
+        """Deliver a message as the platform would: to subscribers, queued for absent sessions."""
+        if self._broker is None:
+            raise RuntimeError("the broker is not started")
+        await self._broker.internal_message_broadcast(topic, payload, qos)
+
+    def subscribers(self, topic_filter: str) -> list[str]:
+        """Client ids subscribed to exactly `topic_filter` (connected or not)."""
+        if self._broker is None:
+            return []
+        return [session.client_id or "" for session, _qos in
+                self._broker.subscriptions.get(topic_filter, [])]
+
+    def backlog(self) -> int:
+        """Messages accepted but not yet routed (the publisher holds back above a limit)."""
+        return self._broker._broadcast_queue.qsize() if self._broker else 0
+
+    async def drop_clients(self) -> int:
+        """Cut every connected client, as a broker restart would; sessions and queues survive."""
+        if self._broker is None:
+            return 0
+        dropped = 0
+        for session, handler in list(self._broker.sessions.values()):
+            if session.transitions.state == "connected":
+                await handler.handle_connection_closed()
+                dropped += 1
+        return dropped
+
+    async def stop(self) -> None:
+        broker, self._broker = self._broker, None
+        if broker is None:
+            return
+        self._port = None
+        try:
+            await broker.shutdown()
+        except Exception:  # a failing plugin or handler must not keep the emulator from stopping
+            log.warning("MQTT broker did not shut down cleanly", exc_info=True)

@@ -1,0 +1,105 @@
+"""The list call's `filter` (platform.md §3.1): URL-encoded JSON, one condition per field, ANDed."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from hm_tui.emulator.clock import wire_ms
+from hm_tui.emulator.state import Record
+
+Predicate = Callable[[Record], bool]
+
+_PLAIN_OPS = frozenset({"eq", "in"})
+_TAG_OPS = frozenset({"eq", "contains"})
+_TIME_OPS = frozenset({"eq", "lt", "gt", "lte", "gte"})
+FIELD_OPS: dict[str, frozenset[str]] = {
+    "vin": _PLAIN_OPS, "status": _PLAIN_OPS, "brand": _PLAIN_OPS, "tags": _TAG_OPS,
+    "approved_at": _TIME_OPS, "inserted_at": _TIME_OPS,
+}
+
+
+class FilterError(ValueError):
+    """The filter is malformed: the message names the field (400 with `source: filter`)."""
+
+
+def parse_filter(raw: str | None) -> Predicate | None:
+    """A predicate for the records a filter keeps; None when there is no filter."""
+    if raw is None or not raw.strip():
+        return None
+    try:
+        spec = json.loads(raw)
+    except ValueError:
+        raise FilterError("filter is not valid JSON") from None
+    if not isinstance(spec, dict):
+        raise FilterError("filter must be a JSON object")
+    tests = [_condition(name, cond) for name, cond in spec.items()]
+    return lambda record: all(test(record) for test in tests)
+
+
+def _condition(name: str, cond: Any) -> Predicate:
+    if name not in FIELD_OPS:
+        raise FilterError(f"filter field {name!r} is not supported")
+    if not isinstance(cond, dict) or "operator" not in cond or "value" not in cond:
+        raise FilterError(f"filter.{name} needs an operator and a value")
+    op, value = cond["operator"], cond["value"]
+    if op not in FIELD_OPS[name]:
+        raise FilterError(f"operator {op!r} is not supported for {name}")
+    if name == "tags":
+        return _tags_condition(op, value)
+    if name in ("approved_at", "inserted_at"):
+        return _time_condition(name, op, value)
+    return _plain_condition(name, op, value)
+
+
+def _plain_condition(name: str, op: str, value: Any) -> Predicate:
+    if op == "in":
+        if not isinstance(value, list):
+            raise FilterError(f"filter.{name} with operator in needs a list")
+        wanted = frozenset(str(v) for v in value)
+        return lambda r: getattr(r, name) in wanted
+    return lambda r: getattr(r, name) == value
+
+
+def _tags_condition(op: str, value: Any) -> Predicate:
+    if isinstance(value, dict):
+        pairs = {str(k): str(v) for k, v in value.items()}
+        if op == "eq":
+            return lambda r: r.tags == pairs
+        return lambda r: all(r.tags.get(k) == v for k, v in pairs.items())
+    if isinstance(value, str):
+        # a bare string: a tag key or value equal to it (eq) or containing it (contains)
+        if op == "eq":
+            return lambda r: value in r.tags or value in r.tags.values()
+        return lambda r: any(value in k or value in v for k, v in r.tags.items())
+    raise FilterError("filter.tags needs an object of tags or a string")
+
+
+def _parse_time(value: Any) -> datetime | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        when = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return when if when.tzinfo else when.replace(tzinfo=UTC)
+
+
+def _time_condition(name: str, op: str, value: Any) -> Predicate:
+    when = _parse_time(value)
+    if when is None:
+        raise FilterError(f"filter.{name} needs an ISO-8601 time")
+    limit = round(when.timestamp() * 1000)  # the wire shows milliseconds: compare those
+    compare: dict[str, Callable[[int], bool]] = {
+        "eq": lambda t: t == limit, "lt": lambda t: t < limit, "gt": lambda t: t > limit,
+        "lte": lambda t: t <= limit, "gte": lambda t: t >= limit,
+    }
+    test = compare[op]
+
+    def keep(record: Record) -> bool:
+        at = record.approved_at if name == "approved_at" else record.created_at
+        return at is not None and test(wire_ms(at))
+
+    return keep

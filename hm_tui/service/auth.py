@@ -1,0 +1,228 @@
+"""Access tokens (platform.md §2): OAuth2 client credentials, by secret or by ES256 assertion.
+
+`TokenManager.token()` hands out a token that is valid for a while yet. It renews in the background
+once a token reaches its renewal point (at the latest every 5 minutes and `margin` seconds before
+expiry, the margin scaled down for short lifetimes), while callers keep using the current one; only
+a caller holding no valid token waits. There is never more than one renewal in flight. A failing
+renewal is retried with backoff and shows in `status`; tokens are never logged.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+import httpx
+import jwt
+
+from hm_tui.service.config import Profile
+from hm_tui.service.errors import AuthError, BadResponse, PlatformError, error_from_response
+from hm_tui.service.redact import register_secret
+from hm_tui.service.retry import RetryPolicy
+from hm_tui.service.transport import send
+
+log = logging.getLogger("hm_tui.auth")
+
+MAX_TOKEN_AGE = 300.0  # renew at least this often whatever expires_in says
+ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
+
+TokenState = Literal["none", "ok", "renewing", "failing"]
+
+
+@dataclass(frozen=True, slots=True)
+class TokenStatus:
+    """What the dashboard shows about authentication: never the token itself."""
+
+    state: TokenState
+    last_error: str | None
+    failures: int
+    token_age_s: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class _Token:
+    value: str = ""
+    obtained_at: float = 0.0
+    renew_at: float = 0.0
+    usable_until: float = 0.0  # a little before expiry: never hand out a token about to die
+
+    def __repr__(self) -> str:
+        return f"_Token(renew_at={self.renew_at}, usable_until={self.usable_until})"
+
+
+def renewal_margin(ttl: float) -> float:
+    """Seconds before expiry to renew: 60 s for real tokens, a fifth of the lifetime if shorter."""
+    return min(60.0, ttl / 5)
+
+
+class TokenManager:
+    """One access token for one profile, renewed before it expires."""
+
+    def __init__(self, http: httpx.AsyncClient, profile: Profile, *,
+                 retry: RetryPolicy | None = None,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self._http = http
+        self._profile = profile
+        self._retry = retry or RetryPolicy(attempts=4, base=0.5, cap=10.0)
+        self._clock = clock
+        self._current: _Token | None = None
+        self._task: asyncio.Task[_Token] | None = None
+        self._retry_at = 0.0
+        self._failures = 0
+        self._last_error: str | None = None
+        self._private_key: bytes | None = None
+        self.renewals = 0  # tokens obtained, for tests and the health panel
+        register_secret(profile.client_secret)
+
+    async def token(self) -> str:
+        """A valid access token, renewing first only if there is none."""
+        now = self._clock()
+        current = self._current
+        if current is not None and now < current.usable_until:
+            if now >= current.renew_at and self._task is None and now >= self._retry_at:
+                self._start_renewal()
+            return current.value
+        if self._task is None:
+            self._start_renewal()
+        assert self._task is not None
+        # shield: a caller giving up must not cancel the renewal the others wait for
+        return (await asyncio.shield(self._task)).value
+
+    def invalidate(self, token: str | None = None) -> None:
+        """Forget the token (after a 401). With `token`, only if it is still the current one."""
+        if self._current is not None and (token is None or token == self._current.value):
+            self._current = None
+
+    @property
+    def token_age_s(self) -> float | None:
+        return None if self._current is None else self._clock() - self._current.obtained_at
+
+    @property
+    def status(self) -> TokenStatus:
+        if self._last_error is not None:
+            state: TokenState = "failing"
+        elif self._task is not None:
+            state = "renewing"
+        else:
+            state = "ok" if self._current is not None else "none"
+        return TokenStatus(state, self._last_error, self._failures, self.token_age_s)
+
+    async def aclose(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, PlatformError):
+                await self._task
+
+    def _start_renewal(self) -> None:
+        self._task = asyncio.get_running_loop().create_task(self._renew())
+        self._task.add_done_callback(self._renewal_done)
+
+    def _renewal_done(self, task: asyncio.Task[_Token]) -> None:
+        self._task = None
+        if task.cancelled():
+            return
+        exc = task.exception()  # retrieved here so an unawaited failure is never "lost"
+        if exc is None:
+            self._current, self._failures, self._last_error = task.result(), 0, None
+            return
+        self._failures += 1
+        self._last_error = str(exc)
+        self._retry_at = self._clock() + self._retry.delay(self._failures)
+        log.warning("token renewal failed (%d in a row): %s", self._failures, exc)
+
+    async def _renew(self) -> _Token:
+        """Ask for a token, retrying network trouble, 429 and 5xx with backoff."""
+        attempt = 0
+        while True:
+            try:
+                return await self._request_token(attempt)
+            except PlatformError as exc:
+                attempt += 1
+                self._last_error = str(exc)
+                if not exc.retryable or attempt >= self._retry.attempts:
+                    raise
+                await asyncio.sleep(self._retry.delay(attempt - 1, getattr(exc, "retry_after",
+                                                                          None)))
+
+    async def _request_token(self, attempt: int) -> _Token:
+        sent_at = self._clock()
+        url = f"{self._profile.base_url}/access_tokens"
+        response = await send(self._http, "POST", url, json=self._grant(), attempt=attempt)
+        if response.status_code != 200:
+            raise error_from_response(response.status_code, response.content,
+                                      headers=response.headers, token_endpoint=True)
+        value, ttl = _parse_token_answer(response)
+        register_secret(value)
+        self.renewals += 1
+        log.debug("access token obtained, expires in %.0f s", ttl)
+        return _schedule(value, sent_at, ttl)
+
+    def _grant(self) -> dict[str, str]:
+        body = {"grant_type": "client_credentials", "client_id": self._profile.client_id}
+        if self._profile.uses_private_key:
+            body["client_assertion_type"] = ASSERTION_TYPE
+            body["client_assertion"] = self._assertion()
+        else:
+            body["client_secret"] = self._profile.client_secret or ""
+        return body
+
+    def _assertion(self) -> str:
+        """The ES256 JWT proving possession of the private key (platform.md §2)."""
+        claims = {
+            "ver": 2,
+            "iss": self._profile.private_key_id,
+            "aud": self._profile.base_url,
+            "jti": str(uuid.uuid4()),
+            "iat": int(time.time()),
+        }
+        try:
+            return jwt.encode(claims, self._load_private_key(), algorithm="ES256",
+                              headers={"typ": "JWT"})
+        except (ValueError, TypeError, jwt.PyJWTError) as exc:
+            raise AuthError("Private key unusable",
+                            f"{self._profile.private_key_file} is not a P-256 private key in PEM "
+                            f"format ({type(exc).__name__})") from None
+
+    def _load_private_key(self) -> bytes:
+        if self._private_key is None:
+            path = Path(self._profile.private_key_file or "").expanduser()
+            try:
+                self._private_key = path.read_bytes()
+            except OSError as exc:
+                raise AuthError("Private key unreadable",
+                                f"cannot read {path}: {exc.strerror}") from None
+        return self._private_key
+
+
+def _schedule(value: str, sent_at: float, ttl: float) -> _Token:
+    """When to renew and until when to hand the token out, measured from when it was asked for.
+
+    `expires_in` is whole seconds and the platform may round its clock down, so one second less
+    is counted; the last `guard` seconds are left for the request using the token to arrive.
+    """
+    life = max(ttl - 1.0, ttl / 2)
+    guard = min(5.0, life / 20)
+    renew_at = sent_at + min(life - renewal_margin(life), MAX_TOKEN_AGE)
+    return _Token(value, sent_at, renew_at, sent_at + life - guard)
+
+
+def _parse_token_answer(response: httpx.Response) -> tuple[str, float]:
+    try:
+        data = response.json()
+    except ValueError:
+        data = None
+    value = data.get("access_token") if isinstance(data, dict) else None
+    if not isinstance(value, str) or not value:
+        raise BadResponse("Unexpected token answer", "no access_token in the platform's answer",
+                          status=response.status_code)
+    ttl = data.get("expires_in") if isinstance(data, dict) else None
+    if not isinstance(ttl, int | float) or isinstance(ttl, bool) or ttl <= 0:
+        ttl = MAX_TOKEN_AGE
+    return value, float(ttl)

@@ -1,0 +1,249 @@
+"""`PlatformClient`: every call of platform.md §2-§4, typed, retried where that is safe.
+
+Retry rules (why each call may or may not be repeated):
+- GET calls and `POST /eligibility` only read: retried on 429, 5xx, timeouts and connection errors.
+- `POST /fleets/vehicles` is idempotent (platform.md §3.3: re-adding an active clearance returns
+  it unchanged), so it is retried like a read.
+- `DELETE /fleets/vehicles/{vin}` is not: a second DELETE of a clearance the first one already
+  moved to `revoking` answers 409. It is repeated without a second thought only when the first
+  certainly did nothing (429, or the connection never opened). After an ambiguous failure (5xx, a
+  timeout or a reset after sending) the clearance is read back with GET first: already
+  revoking/canceling (or revoked/canceled) means the first DELETE worked, and that is the answer;
+  still approved/pending means it did not, and the DELETE is sent again. A 409 answered to such a
+  retry is settled the same way.
+- Any call answered 401 drops the token and is repeated once with a fresh one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import Callable, Sequence
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+import msgspec
+
+from hm_tui.domain.clearance import ClearanceStatus as S
+from hm_tui.service import decode
+from hm_tui.service.auth import TokenManager
+from hm_tui.service.config import Profile
+from hm_tui.service.errors import (
+    AuthError,
+    Conflict,
+    NetworkError,
+    PlatformError,
+    RateLimited,
+    error_from_response,
+)
+from hm_tui.service.models import (
+    Clearance,
+    Eligibility,
+    ItemResult,
+    NewClearance,
+    RemovalResult,
+    VehicleData,
+)
+from hm_tui.service.retry import RetryPolicy, TokenBucket
+from hm_tui.service.transport import new_http_client, send
+
+log = logging.getLogger("hm_tui.client")
+
+Progress = Callable[[int, int], None]
+#: Bodies larger than this are decoded in a worker thread, keeping the event loop responsive.
+THREAD_DECODE_BYTES = 256 * 1024
+#: States in which a DELETE has taken effect (or nothing is left to remove by it).
+_REMOVED = frozenset({S.REVOKING, S.REVOKED, S.CANCELING, S.CANCELED})
+
+
+class PlatformClient:
+    """The fleet platform for one profile. Create it inside the event loop that will use it."""
+
+    def __init__(self, profile: Profile, *, token_manager: TokenManager | None = None,
+                 http: httpx.AsyncClient | None = None, retry: RetryPolicy | None = None,
+                 concurrency: int = 8, get_one_limit: TokenBucket | None = None) -> None:
+        self.profile = profile
+        self._own_http = http is None
+        self._http = http or new_http_client(max_connections=max(concurrency, 1) * 2)
+        self.tokens = token_manager or TokenManager(self._http, profile)
+        self.retry = retry or RetryPolicy()
+        self._slots = asyncio.Semaphore(concurrency)
+        self._get_one = get_one_limit or TokenBucket()
+        self.bad_items = 0  # items the last list call skipped because they did not parse
+
+    async def __aenter__(self) -> PlatformClient:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        await self.tokens.aclose()
+        if self._own_http:
+            await self._http.aclose()
+
+    # -- clearances ---------------------------------------------------------------------------
+    async def list_clearances(self, filter: dict[str, Any] | None = None) -> list[Clearance]:
+        """Every clearance (or those matching the platform-side `filter`, platform.md §3.1)."""
+        params = {"filter": json.dumps(filter, separators=(",", ":"))} if filter else None
+        response = await self._call("GET", "/fleets/vehicles", params=params)
+        body = response.content
+        if len(body) > THREAD_DECODE_BYTES:
+            result = await asyncio.to_thread(decode.decode_clearance_list, body)
+        else:
+            result = decode.decode_clearance_list(body)
+        self.bad_items = result.bad_items
+        if result.bad_items:
+            log.warning("clearance list: skipped %d unreadable item(s)", result.bad_items)
+        return result.clearances
+
+    async def get_clearance(self, vin: str) -> Clearance:
+        """One clearance; paced to the platform's 60 per minute for this call."""
+        response = await self._call("GET", _vehicle_path(vin), vin=vin, limiter=self._get_one)
+        return decode.decode_clearance(response.content)
+
+    async def add_clearances(self, items: Sequence[NewClearance], *, chunk: int = 100,
+                             progress: Progress | None = None) -> list[ItemResult]:
+        """Add clearances in chunks; one result per item, in order, whatever happens to a chunk."""
+        parts = [list(items[i:i + chunk]) for i in range(0, len(items), max(chunk, 1))]
+        answers: list[list[ItemResult]] = [[] for _ in parts]
+        done = 0
+
+        async def add_part(index: int, part: list[NewClearance]) -> None:
+            nonlocal done
+            try:
+                answers[index] = await self._add_chunk(part)
+            except PlatformError as exc:
+                answers[index] = [ItemResult(item.vin, "error", _without_vin(exc)) for item in part]
+            done += len(part)
+            if progress is not None:
+                progress(done, len(items))
+
+        await asyncio.gather(*(add_part(i, part) for i, part in enumerate(parts)))
+        return [result for answer in answers for result in answer]
+
+    async def _add_chunk(self, part: list[NewClearance]) -> list[ItemResult]:
+        body = {"vehicles": [msgspec.to_builtins(item) for item in part]}
+        response = await self._call("POST", "/fleets/vehicles", json=body)
+        return _align(part, decode.decode_add_answer(response.content))
+
+    async def remove_clearance(self, vin: str) -> RemovalResult:
+        """Revoke (approved) or cancel (pending) a clearance; see the module doc for retries."""
+        ambiguous = False
+        attempt = 0
+        while True:
+            try:
+                response = await self._call("DELETE", _vehicle_path(vin), vin=vin,
+                                            idempotent=False)
+                return decode.decode_struct(response.content, RemovalResult, "removal answer")
+            except Conflict as exc:
+                if not ambiguous:
+                    raise
+                return await self._settle_removal(vin, exc)
+            except PlatformError as exc:
+                if not exc.retryable:
+                    raise
+                ambiguous, attempt = True, attempt + 1
+                log.info("%s: DELETE failed ambiguously (%s); reading the state back", vin, exc)
+                settled = await self._removal_took_effect(vin)
+                if settled is not None:
+                    return settled
+                if attempt >= self.retry.attempts:
+                    raise
+                await asyncio.sleep(self.retry.delay(attempt - 1))
+
+    async def _removal_took_effect(self, vin: str) -> RemovalResult | None:
+        current = await self.get_clearance(vin)
+        if current.status in _REMOVED:
+            return RemovalResult(current.vin, current.status, current.tags)
+        return None
+
+    async def _settle_removal(self, vin: str, conflict: Conflict) -> RemovalResult:
+        settled = await self._removal_took_effect(vin)
+        if settled is None:
+            raise conflict
+        return settled
+
+    # -- eligibility and vehicle data -----------------------------------------------------------
+    async def eligibility(self, vin: str, brand: str) -> Eligibility:
+        response = await self._call("POST", "/eligibility", vin=vin,
+                                    json={"vin": vin, "brand": brand})
+        return decode.decode_struct(response.content, Eligibility, "eligibility answer")
+
+    async def vehicle_data(self, vin: str) -> VehicleData:
+        """The car's latest data points (each with its own timestamp: show its age)."""
+        response = await self._call("GET", f"/vehicle-data/autoapi-13/{quote(vin, safe='')}",
+                                    vin=vin)
+        return decode.decode_vehicle_data(response.content, vin)
+
+    # -- the one place requests are made --------------------------------------------------------
+    async def _call(self, method: str, path: str, *, vin: str | None = None,
+                    idempotent: bool = True, limiter: TokenBucket | None = None,
+                    **kwargs: Any) -> httpx.Response:
+        attempt, renewed = 0, False
+        while True:
+            try:
+                return await self._attempt(method, path, vin, limiter, attempt, **kwargs)
+            except AuthError as exc:
+                if exc.status != 401 or renewed:
+                    raise
+                renewed = True  # a token the platform no longer accepts: once more, fresh token
+            except PlatformError as exc:
+                attempt += 1
+                if not _may_retry(exc, idempotent) or attempt >= self.retry.attempts:
+                    raise
+                wait = self.retry.delay(attempt - 1, getattr(exc, "retry_after", None))
+                log.info("%s %s: %s; retrying in %.1f s", method, path, exc, wait)
+                await asyncio.sleep(wait)
+
+    async def _attempt(self, method: str, path: str, vin: str | None,
+                       limiter: TokenBucket | None, attempt: int,
+                       **kwargs: Any) -> httpx.Response:
+        if limiter is not None:
+            await limiter.acquire()
+        async with self._slots:
+            token = await self.tokens.token()
+            response = await send(self._http, method, self.profile.base_url + path,
+                                  attempt=attempt, vin=vin,
+                                  headers={"Authorization": f"Bearer {token}"}, **kwargs)
+        if response.is_success:
+            return response
+        if response.status_code == 401:
+            self.tokens.invalidate(token)
+        raise error_from_response(response.status_code, response.content,
+                                  headers=response.headers, vin=vin)
+
+
+def _may_retry(exc: PlatformError, idempotent: bool) -> bool:
+    """Retry what failed transiently, unless repeating could apply a change twice."""
+    if not exc.retryable:
+        return False
+    if idempotent or isinstance(exc, RateLimited):
+        return True  # a 429 is answered before anything is done
+    return isinstance(exc, NetworkError) and not exc.sent
+
+
+def _vehicle_path(vin: str) -> str:
+    return f"/fleets/vehicles/{quote(vin, safe='')}"
+
+
+def _align(part: list[NewClearance], results: list[ItemResult]) -> list[ItemResult]:
+    """One result per sent item: by position when the answer matches, else by VIN."""
+    if len(results) == len(part) and all(r.vin.upper() == i.vin.upper()
+                                         for r, i in zip(results, part, strict=True)):
+        return results
+    by_vin = {r.vin.upper(): r for r in results}
+    missing = "the platform returned no result for this VIN"
+    return [by_vin.get(item.vin.upper()) or ItemResult(item.vin, "error", missing)
+            for item in part]
+
+
+def _without_vin(exc: PlatformError) -> str:
+    """The error as a per-item description (the item already names its VIN)."""
+    vin, exc.vin = exc.vin, None
+    try:
+        return exc.message()
+    finally:
+        exc.vin = vin

@@ -1,0 +1,327 @@
+"""Profiles and secrets: one TOML file, named profiles, environment overrides for every secret.
+
+Where: `platformdirs.user_config_dir("hm-tui")/config.toml`, or the file named by `HM_TUI_CONFIG`.
+The file is written 0600 (atomically) and refused when group or world can read it.
+
+```toml
+default_profile = "work"
+
+[profiles.work]
+environment = "sandbox"                # "live" | "sandbox"
+base_url = "https://sandbox.api.high-mobility.com/v1"   # optional, derived from environment
+client_id = "..."
+client_secret = "..."                  # or private_key_file + private_key_id
+app_id = "..."
+
+[profiles.work.mqtt]                   # optional: live data over MQTT (mutual TLS)
+host = "sandbox.mqtt.high-mobility.com"
+port = 8883
+client_id = "..."
+ca_file = "/path/root.pem"
+cert_file = "/path/certificate.pem.crt"
+key_file = "/path/private.pem.key"
+format = "v1"                          # "v1" | "v2"
+
+[profiles.work.keymap]                 # binding id -> key
+"roster.add" = "ctrl+a"
+```
+
+Environment variables (they win over the file, so no secret has to live in it):
+`HM_TUI_CONFIG` (another config file), `HM_TUI_PROFILE` (the profile to use),
+`HM_TUI_CLIENT_ID`, `HM_TUI_CLIENT_SECRET`, `HM_TUI_PRIVATE_KEY_FILE`, `HM_TUI_PRIVATE_KEY_ID`,
+`HM_TUI_WEBHOOK_SECRET`.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any, Literal
+from urllib.parse import urlsplit
+
+from hm_tui.service.config_file import check_permissions, dump_config, write_private_file
+from hm_tui.service.redact import mask, register_secret
+
+Environment = Literal["live", "sandbox"]
+BASE_URLS: dict[str, str] = {
+    "live": "https://api.high-mobility.com/v1",
+    "sandbox": "https://sandbox.api.high-mobility.com/v1",
+}
+LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
+#: Environment variable -> the profile field it overrides.
+ENV_OVERRIDES: dict[str, str] = {
+    "HM_TUI_CLIENT_ID": "client_id",
+    "HM_TUI_CLIENT_SECRET": "client_secret",
+    "HM_TUI_PRIVATE_KEY_FILE": "private_key_file",
+    "HM_TUI_PRIVATE_KEY_ID": "private_key_id",
+    "HM_TUI_WEBHOOK_SECRET": "webhook_secret",
+}
+SECRET_FIELDS = frozenset({"client_secret", "webhook_secret"})
+
+
+class ConfigError(Exception):
+    """The configuration cannot be used; the message says what to fix."""
+
+
+@dataclass(frozen=True, slots=True)
+class MqttSettings:
+    """Where and how to receive pushed vehicle data (platform.md §5)."""
+
+    host: str
+    port: int
+    client_id: str
+    ca_file: str
+    cert_file: str
+    key_file: str
+    format: Literal["v1", "v2"] = "v1"
+    topic: str | None = None  # None: derived from environment and app id
+
+
+@dataclass(frozen=True, slots=True)
+class Profile:
+    """Everything needed to talk to one platform project. `repr` never shows a secret."""
+
+    name: str
+    environment: Environment
+    base_url: str
+    client_id: str
+    client_secret: str | None = None
+    private_key_file: str | None = None
+    private_key_id: str | None = None
+    app_id: str = ""
+    mqtt: MqttSettings | None = None
+    webhook_listen: str | None = None
+    webhook_secret: str | None = None
+    keymap: dict[str, str] = field(default_factory=dict)
+
+    def __repr__(self) -> str:
+        def show(name: str) -> str:
+            value = getattr(self, name)
+            return mask(value) if name in SECRET_FIELDS else repr(value)
+
+        shown = ", ".join(f"{name}={show(name)}" for name in self.__dataclass_fields__)
+        return f"Profile({shown})"
+
+    __str__ = __repr__
+
+    @property
+    def uses_private_key(self) -> bool:
+        return bool(self.private_key_file and self.private_key_id)
+
+    @property
+    def is_loopback(self) -> bool:
+        return (urlsplit(self.base_url).hostname or "") in LOOPBACK_HOSTS
+
+
+@dataclass(slots=True)
+class Config:
+    """The config file as written (no environment overrides); `profile()` resolves one."""
+
+    path: Path
+    profiles: dict[str, Profile] = field(default_factory=dict)
+    default_profile: str | None = None
+
+    def profile(self, name: str | None = None, env: Mapping[str, str] | None = None) -> Profile:
+        """The named (or default) profile with environment overrides applied and checked."""
+        env = os.environ if env is None else env
+        chosen = name or env.get("HM_TUI_PROFILE") or self.default_profile
+        if not chosen and len(self.profiles) == 1:
+            chosen = next(iter(self.profiles))
+        if not chosen:
+            raise ConfigError(f"{self.path} names no default_profile: pass --profile "
+                              f"({self._known()})")
+        if chosen not in self.profiles:
+            raise ConfigError(f"no profile {chosen!r} in {self.path} ({self._known()})")
+        profile = apply_env_overrides(self.profiles[chosen], env)
+        check_credentials(profile, self.path)
+        register_secret(profile.client_secret)
+        register_secret(profile.webhook_secret)
+        return profile
+
+    def _known(self) -> str:
+        names = ", ".join(sorted(self.profiles)) or "none"
+        return f"profiles: {names}"
+
+    def with_profile(self, profile: Profile, *, make_default: bool = False) -> Config:
+        profiles = {**self.profiles, profile.name: profile}
+        default = self.default_profile
+        if make_default or not default or default not in profiles:
+            default = profile.name
+        return Config(self.path, profiles, default)
+
+    def save(self) -> None:
+        """Write the file atomically, readable by the owner only."""
+        write_private_file(self.path, dump_config(self.default_profile, self.profiles))
+
+
+def config_path(env: Mapping[str, str] | None = None) -> Path:
+    """The config file in use: `HM_TUI_CONFIG`, else the platform's user config dir."""
+    env = os.environ if env is None else env
+    if env.get("HM_TUI_CONFIG"):
+        return Path(env["HM_TUI_CONFIG"]).expanduser()
+    from platformdirs import user_config_dir
+
+    return Path(user_config_dir("hm-tui")) / "config.toml"
+
+
+def load_config(path: Path | str | None = None, *, missing_ok: bool = False) -> Config:
+    """Read and check the config file; a clear `ConfigError` for anything wrong with it."""
+    path = Path(path) if path is not None else config_path()
+    if not path.exists():
+        if missing_ok:
+            return Config(path)
+        raise ConfigError(
+            f"no configuration at {path}. Import credentials with "
+            "`hm-tui config import credentials.json`, or try `hm-tui --demo` (no account needed)."
+        )
+    check_permissions(path)
+    try:
+        data = tomllib.loads(path.read_bytes().decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path} is not UTF-8 text (byte {exc.start})") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path} is not valid TOML: {exc}") from None
+    except OSError as exc:
+        raise ConfigError(f"cannot read {path}: {exc.strerror}") from None
+    return config_from_dict(data, path)
+
+
+def load_profile(name: str | None = None, path: Path | str | None = None) -> Profile:
+    """The profile a command should use: `--profile`, `HM_TUI_PROFILE`, or the default."""
+    return load_config(path).profile(name)
+
+
+def config_from_dict(data: dict[str, Any], path: Path) -> Config:
+    where = str(path)
+    default = _opt(data, "default_profile", str, where)
+    profiles_raw = data.get("profiles", {})
+    if not isinstance(profiles_raw, dict):
+        raise ConfigError(f"{where}: `profiles` must be a table ([profiles.NAME])")
+    profiles = {
+        name: profile_from_dict(name, raw, where) for name, raw in profiles_raw.items()
+    }
+    if default and default not in profiles:
+        raise ConfigError(f"{where}: default_profile {default!r} is not a profile "
+                          f"(profiles: {', '.join(sorted(profiles)) or 'none'})")
+    return Config(path, profiles, default)
+
+
+def profile_from_dict(name: str, raw: Any, where: str) -> Profile:
+    """Build one profile from its TOML table, naming the field and profile of any mistake."""
+    at = f"{where}: profile {name!r}"
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{at} must be a table")
+    environment = _opt(raw, "environment", str, at) or "sandbox"
+    if environment not in BASE_URLS:
+        raise ConfigError(f"{at}: environment must be \"live\" or \"sandbox\", not {environment!r}")
+    base_url = _opt(raw, "base_url", str, at) or BASE_URLS[environment]
+    check_base_url(base_url, at)
+    return Profile(
+        name=name, environment=environment,  # type: ignore[arg-type]  # checked above
+        base_url=base_url.rstrip("/"),
+        client_id=_req(raw, "client_id", str, at),
+        client_secret=_opt(raw, "client_secret", str, at),
+        private_key_file=_opt(raw, "private_key_file", str, at),
+        private_key_id=_opt(raw, "private_key_id", str, at),
+        app_id=_opt(raw, "app_id", str, at) or "",
+        mqtt=_mqtt_from_dict(raw.get("mqtt"), at),
+        webhook_listen=_opt(raw, "webhook_listen", str, at),
+        webhook_secret=_opt(raw, "webhook_secret", str, at),
+        keymap=_keymap_from_dict(raw.get("keymap", {}), at),
+    )
+
+
+def _mqtt_from_dict(raw: Any, at: str) -> MqttSettings | None:
+    if raw is None:
+        return None
+    at = f"{at}, [mqtt]"
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{at} must be a table")
+    fmt = _opt(raw, "format", str, at) or "v1"
+    if fmt not in ("v1", "v2"):
+        raise ConfigError(f"{at}: format must be \"v1\" or \"v2\", not {fmt!r}")
+    return MqttSettings(
+        host=_req(raw, "host", str, at), port=_req(raw, "port", int, at),
+        client_id=_req(raw, "client_id", str, at), ca_file=_req(raw, "ca_file", str, at),
+        cert_file=_req(raw, "cert_file", str, at), key_file=_req(raw, "key_file", str, at),
+        format=fmt, topic=_opt(raw, "topic", str, at),  # type: ignore[arg-type]
+    )
+
+
+def _keymap_from_dict(raw: Any, at: str) -> dict[str, str]:
+    if not isinstance(raw, dict) or not all(isinstance(v, str) for v in raw.values()):
+        raise ConfigError(f"{at}: keymap must be a table of binding id = \"key\" strings")
+    return dict(raw)
+
+
+_TYPE_NAMES = {str: "a string", int: "an integer"}
+
+
+def _opt(raw: dict[str, Any], key: str, typ: type, at: str) -> Any:
+    value = raw.get(key)
+    if value is None:
+        return None
+    if not isinstance(value, typ) or isinstance(value, bool):
+        raise ConfigError(f"{at}: {key} must be {_TYPE_NAMES[typ]}, "
+                          f"not {type(value).__name__} ({value!r:.40})")
+    return value
+
+
+def _req(raw: dict[str, Any], key: str, typ: type, at: str) -> Any:
+    value = _opt(raw, key, typ, at)
+    if value is None or value == "":
+        raise ConfigError(f"{at}: {key} is missing")
+    return value
+
+
+def check_base_url(url: str, at: str) -> None:
+    """https everywhere; plain http only to this machine (the emulator)."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ConfigError(f"{at}: base_url {url!r} is not an http(s) URL")
+    if parts.scheme == "http" and parts.hostname not in LOOPBACK_HOSTS:
+        raise ConfigError(f"{at}: base_url must use https (plain http is only allowed to "
+                          f"127.0.0.1/localhost), got {url!r}")
+
+
+def apply_env_overrides(profile: Profile, env: Mapping[str, str]) -> Profile:
+    changes: dict[str, Any] = {fld: env[var] for var, fld in ENV_OVERRIDES.items()
+                               if env.get(var)}
+    return replace(profile, **changes) if changes else profile
+
+
+def override_sources(env: Mapping[str, str] | None = None) -> dict[str, str]:
+    """Profile field -> the environment variable currently overriding it (for `config show`)."""
+    env = os.environ if env is None else env
+    return {fld: var for var, fld in ENV_OVERRIDES.items() if env.get(var)}
+
+
+def check_credentials(profile: Profile, path: Path) -> None:
+    if profile.client_secret or profile.uses_private_key:
+        return
+    if profile.private_key_file or profile.private_key_id:
+        raise ConfigError(f"profile {profile.name!r} in {path}: private-key login needs both "
+                          "private_key_file and private_key_id")
+    raise ConfigError(
+        f"profile {profile.name!r} in {path} has no credentials: set client_secret (or "
+        "HM_TUI_CLIENT_SECRET), or private_key_file + private_key_id"
+    )
+
+
+def profile_from_credentials(creds: Mapping[str, Any], name: str) -> Profile:
+    """A profile from the emulator's `credentials.json` (design.md §3.2)."""
+    where = f"credentials for profile {name!r}"
+    if not isinstance(creds, Mapping):
+        raise ConfigError(f"{where}: expected a JSON object")
+    data: dict[str, Any] = dict(creds)
+    mqtt = data.pop("mqtt", None)
+    if isinstance(mqtt, dict):
+        mqtt = {"format": "v1", **mqtt}
+    keep = {k: v for k, v in data.items() if k in Profile.__dataclass_fields__}
+    keep.pop("name", None)
+    profile = profile_from_dict(name, {**keep, "mqtt": mqtt}, where)
+    check_credentials(profile, Path(where))
+    return profile

@@ -1,0 +1,106 @@
+"""The config file on disk: owner-only permissions, atomic writes, and a small TOML writer.
+
+The standard library reads TOML but does not write it; the schema is small and fixed (strings,
+integers, tables), so a writer of exactly that is shorter than a dependency.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import stat
+import tempfile
+from dataclasses import fields, is_dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from hm_tui.service.config import Profile
+
+_BARE_KEY = re.compile(r"^[A-Za-z0-9_-]+$")
+
+
+def check_permissions(path: Path) -> None:
+    """Refuse a config file that group or others can read: it may hold secrets."""
+    from hm_tui.service.config import ConfigError
+
+    if os.name != "posix":
+        return
+    try:
+        mode = stat.S_IMODE(path.stat().st_mode)
+    except OSError as exc:
+        raise ConfigError(f"cannot read {path}: {exc.strerror}") from None
+    if mode & 0o077:
+        raise ConfigError(
+            f"{path} can be read by other users (mode {mode:04o}) and may hold secrets; "
+            f"refusing to use it. Fix it with: chmod 600 {path}"
+        )
+
+
+def write_private_file(path: Path, text: str) -> None:
+    """Replace `path` atomically with `text`, mode 0600, its directory 0700 if created."""
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)  # created 0600
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(tmp, 0o600)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def dump_config(default_profile: str | None, profiles: dict[str, Profile]) -> str:
+    lines = ["# hm-tui configuration: see `hm-tui config --help`. Keep this file mode 0600.", ""]
+    if default_profile:
+        lines += [f"default_profile = {toml_string(default_profile)}", ""]
+    for name, profile in profiles.items():
+        lines += _dump_profile(name, profile)
+    return "\n".join(lines)
+
+
+def _dump_profile(name: str, profile: Profile) -> list[str]:
+    head = f"profiles.{toml_key(name)}"
+    lines = [f"[{head}]"]
+    nested: list[str] = []
+    for fld in fields(profile):  # type: ignore[arg-type]
+        value = getattr(profile, fld.name)
+        if fld.name == "name" or value is None or value == {}:
+            continue
+        if is_dataclass(value):
+            nested += ["", f"[{head}.{fld.name}]", *_dump_pairs(_as_dict(value))]
+        elif isinstance(value, dict):
+            nested += ["", f"[{head}.{fld.name}]", *_dump_pairs(value)]
+        else:
+            lines.append(f"{fld.name} = {toml_value(value)}")
+    return [*lines, *nested, ""]
+
+
+def _as_dict(obj: Any) -> dict[str, Any]:
+    return {f.name: getattr(obj, f.name) for f in fields(obj) if getattr(obj, f.name) is not None}
+
+
+def _dump_pairs(pairs: dict[str, Any]) -> list[str]:
+    return [f"{toml_key(k)} = {toml_value(v)}" for k, v in pairs.items()]
+
+
+def toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    return toml_string(str(value))
+
+
+def toml_key(key: str) -> str:
+    """Bare when possible; keymap ids such as `roster.add` must be quoted (a dot nests)."""
+    return key if _BARE_KEY.match(key) else toml_string(key)
+
+
+def toml_string(text: str) -> str:
+    """A TOML basic string: JSON escaping is valid TOML, except DEL must be escaped too."""
+    return json.dumps(text, ensure_ascii=True).replace("\x7f", "\\u007f")

@@ -1,0 +1,122 @@
+"""Platform answers into typed models, tolerant of what the platform may add or get wrong.
+
+A clearance list is decoded in one msgspec pass; if one item does not fit, the list is decoded
+again item by item, the bad ones skipped and counted (one broken record must not hide a fleet).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import msgspec
+
+from hm_tui.service.errors import BadResponse
+from hm_tui.service.models import Clearance, DataPoint, ItemResult, VehicleData, parse_time
+
+_ENVELOPE_KEYS = frozenset({"request_id", "vin", "brand"})
+
+
+@dataclass(frozen=True, slots=True)
+class ClearanceList:
+    clearances: list[Clearance]
+    bad_items: int  # items skipped because they did not fit the model
+
+
+def decode_clearance_list(body: bytes) -> ClearanceList:
+    """The list call's bare array; a body that is not a JSON array is a `BadResponse`."""
+    try:
+        return ClearanceList(msgspec.json.decode(body, type=list[Clearance]), 0)
+    except msgspec.ValidationError:
+        pass
+    except msgspec.DecodeError:
+        raise BadResponse("Unreadable clearance list", "the platform's answer is not JSON") \
+            from None
+    raw = msgspec.json.decode(body)
+    if not isinstance(raw, list):
+        raise BadResponse("Unexpected clearance list",
+                          f"expected a JSON array, got {type(raw).__name__}")
+    good: list[Clearance] = []
+    for item in raw:
+        try:
+            good.append(msgspec.convert(item, Clearance))
+        except msgspec.ValidationError:
+            continue
+    return ClearanceList(good, len(raw) - len(good))
+
+
+def decode_clearance(body: bytes) -> Clearance:
+    try:
+        return msgspec.json.decode(body, type=Clearance)
+    except (msgspec.ValidationError, msgspec.DecodeError) as exc:
+        raise BadResponse("Unexpected clearance", _short(exc)) from None
+
+
+def decode_add_answer(body: bytes) -> list[ItemResult]:
+    """The POST answer's per-item results (bad items become error results, never dropped)."""
+    try:
+        raw = msgspec.json.decode(body)
+    except msgspec.DecodeError:
+        raise BadResponse("Unreadable answer", "the platform's answer is not JSON") from None
+    items = raw.get("vehicles") if isinstance(raw, dict) else None
+    if not isinstance(items, list):
+        raise BadResponse("Unexpected answer", "no `vehicles` list in the platform's answer")
+    results = []
+    for item in items:
+        try:
+            results.append(msgspec.convert(item, ItemResult))
+        except msgspec.ValidationError as exc:
+            vin = item.get("vin") if isinstance(item, dict) else None
+            results.append(ItemResult(str(vin or ""), "error", f"unreadable result: {_short(exc)}"))
+    return results
+
+
+def decode_struct(body: bytes, typ: type[Any], what: str) -> Any:
+    try:
+        return msgspec.json.decode(body, type=typ)
+    except (msgspec.ValidationError, msgspec.DecodeError) as exc:
+        raise BadResponse(f"Unexpected {what}", _short(exc)) from None
+
+
+def decode_vehicle_data(body: bytes, vin: str) -> VehicleData:
+    """Every `capability.property` entry as a data point; `multiple` properties are arrays."""
+    try:
+        raw = msgspec.json.decode(body)
+    except msgspec.DecodeError:
+        raise BadResponse("Unreadable vehicle data", "the platform's answer is not JSON",
+                          vin=vin) from None
+    if not isinstance(raw, dict):
+        raise BadResponse("Unexpected vehicle data", "expected a JSON object", vin=vin)
+    points: list[DataPoint] = []
+    for capability, properties in raw.items():
+        if capability in _ENVELOPE_KEYS or not isinstance(properties, dict):
+            continue
+        for prop, entries in properties.items():
+            for entry in entries if isinstance(entries, list) else [entries]:
+                if isinstance(entry, dict):
+                    points.append(data_point(vin, capability, prop, entry))
+    return VehicleData(vin=str(raw.get("vin") or vin), brand=_opt_str(raw.get("brand")),
+                       request_id=_opt_str(raw.get("request_id")), points=points, raw=raw)
+
+
+def data_point(vin: str, capability: str, prop: str, entry: dict[str, Any]) -> DataPoint:
+    """One `{"data", "timestamp", "failure"?}` entry; a measurement splits into value and unit."""
+    data = entry.get("data")
+    value, unit = data, None
+    if isinstance(data, dict) and set(data) == {"value", "unit"}:
+        value, unit = data["value"], _opt_str(data["unit"])
+    failure = entry.get("failure")
+    if isinstance(failure, dict):
+        failure = ": ".join(str(failure[k]) for k in ("reason", "description") if failure.get(k))
+    return DataPoint(vin=vin, capability=capability, property=prop, value=value, unit=unit,
+                     timestamp=parse_time(entry.get("timestamp")),
+                     failure=str(failure) if failure else None)
+
+
+def _opt_str(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+def _short(exc: Exception) -> str:
+    text = str(exc)
+    return text if len(text) < 160 else text[:159] + "…"

@@ -1,0 +1,211 @@
+"""One exception hierarchy for everything the platform (or the way to it) can answer.
+
+`error_from_response` turns any error body seen in the wild into a `PlatformError`: the
+application shape `{"errors": [...]}`, a bare `[...]` of error objects, the OAuth shape
+`{"error", "error_description"}`, and HTML or garbage from a proxy. Messages are redacted and
+stripped of control characters, so they can be printed as they are.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from http import HTTPStatus
+from typing import Any
+
+from hm_tui.service.redact import redact
+
+_MAX_DETAIL = 300
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069]")
+_RETRY_IN_DETAIL = re.compile(r"(?i)retry after (\d+(?:\.\d+)?)\s*s")
+
+
+class PlatformError(Exception):
+    """A failed platform call: HTTP status (None: no answer), title, detail, the VIN concerned."""
+
+    retryable = False
+
+    def __init__(self, title: str, detail: str = "", *, status: int | None = None,
+                 vin: str | None = None, request_id: str | None = None) -> None:
+        self.title = _clean(title) or "Error"
+        self.detail = _clean(detail)
+        self.status = status
+        self.vin = vin
+        self.request_id = request_id
+        super().__init__(self.message())
+
+    def message(self) -> str:
+        text = self.title
+        if self.detail and self.detail.lower() != self.title.lower():
+            text = f"{text}: {self.detail}"
+        if self.vin:
+            text = f"{self.vin}: {text}"
+        if self.status is not None:
+            text = f"{text} (HTTP {self.status})"
+        return text
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.message()!r})"
+
+
+class AuthError(PlatformError):
+    """Credentials or token refused (400 from the token endpoint, 401)."""
+
+
+class Forbidden(PlatformError):
+    """403: no fleet access, no consent for this car, privacy mode."""
+
+
+class NotFound(PlatformError):
+    """404: the VIN is unknown to the platform."""
+
+
+class Conflict(PlatformError):
+    """409: already removed, or a revoke/cancel is in transition."""
+
+
+class Unprocessable(PlatformError):
+    """422: the platform understood the request and refuses it (e.g. too early to cancel)."""
+
+
+class BadRequest(PlatformError):
+    """400 from an application endpoint: the request itself is wrong."""
+
+
+class RateLimited(PlatformError):
+    """429: too many requests; `retry_after` seconds if the platform said."""
+
+    retryable = True
+
+    def __init__(self, title: str, detail: str = "", *, retry_after: float | None = None,
+                 **kwargs: Any) -> None:
+        self.retry_after = retry_after
+        super().__init__(title, detail, **kwargs)
+
+
+class ServerError(PlatformError):
+    """5xx: the platform (or a proxy in front of it) failed."""
+
+    retryable = True
+
+
+class NetworkError(PlatformError):
+    """No usable answer: connection refused, reset, timed out, TLS failure.
+
+    `sent` is False when the request certainly never reached the platform (connect failed),
+    so even a non-idempotent call may be repeated.
+    """
+
+    retryable = True
+
+    def __init__(self, title: str, detail: str = "", *, sent: bool = True, **kwargs: Any) -> None:
+        self.sent = sent
+        super().__init__(title, detail, **kwargs)
+
+
+class BadResponse(PlatformError):
+    """A success status with a body that is not what the platform documents."""
+
+
+_BY_STATUS: dict[int, type[PlatformError]] = {
+    400: BadRequest, 401: AuthError, 403: Forbidden, 404: NotFound, 409: Conflict,
+    422: Unprocessable, 429: RateLimited,
+}
+
+
+def error_from_response(status: int, body: bytes, *, headers: Any = None, vin: str | None = None,
+                        token_endpoint: bool = False) -> PlatformError:
+    """The `PlatformError` for an error answer, whatever shape its body has."""
+    title, detail, request_id = parse_error_body(status, body)
+    kind = _BY_STATUS.get(status) or (ServerError if status >= 500 else PlatformError)
+    if token_endpoint and status in (400, 401, 403):
+        kind = AuthError
+    if kind is RateLimited:
+        return RateLimited(title, detail, status=status, vin=vin, request_id=request_id,
+                           retry_after=retry_after_seconds(headers, detail))
+    return kind(title, detail, status=status, vin=vin, request_id=request_id)
+
+
+def parse_error_body(status: int, body: bytes) -> tuple[str, str, str | None]:
+    """(title, detail, request_id) from any of the error shapes, or a clear fallback."""
+    reason = _reason_phrase(status)
+    try:
+        data = json.loads(body.decode("utf-8")) if body else None
+    except (UnicodeDecodeError, ValueError):
+        return reason, _describe_garbage(body), None
+    request_id = data.get("request_id") if isinstance(data, dict) else None
+    request_id = request_id if isinstance(request_id, str) else None
+    if isinstance(data, dict) and "errors" in data:
+        data = data["errors"]
+    if isinstance(data, list):
+        items = [item for item in data if isinstance(item, dict)]
+        if items:
+            return (*_from_items(items, reason), request_id)
+    if isinstance(data, dict):
+        if "error" in data or "error_description" in data:
+            title = _text(data.get("error")) or reason
+            return title, _text(data.get("error_description")), request_id
+        if "title" in data or "detail" in data or "message" in data:
+            title, detail = _from_items([data], reason)
+            return title, detail, request_id
+    if data is None:
+        return reason, "the platform sent no details", request_id
+    return reason, "the platform sent an error body hm-tui does not recognise", request_id
+
+
+def _from_items(items: list[dict[str, Any]], reason: str) -> tuple[str, str]:
+    first = items[0]
+    title = _text(first.get("title")) or reason
+    details = [
+        _text(item.get("detail") or item.get("message") or item.get("description"))
+        for item in items
+    ]
+    return title, "; ".join(d for d in details if d)
+
+
+def _describe_garbage(body: bytes) -> str:
+    head = body[:512].lstrip().lower()
+    if head.startswith((b"<!doctype html", b"<html")) or b"<body" in head:
+        return "the platform (or a proxy in front of it) answered with an HTML page"
+    return "the platform answered with a body that is not JSON"
+
+
+def _reason_phrase(status: int) -> str:
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return f"HTTP {status}"
+
+
+def _text(value: Any) -> str:
+    if value is None:
+        return ""
+    return value if isinstance(value, str) else json.dumps(value)
+
+
+def _clean(text: str) -> str:
+    """Redacted, single-line, bounded: safe to print and to log."""
+    text = _CONTROL.sub("", redact(str(text))).replace("\n", " ").replace("\r", " ").strip()
+    return text if len(text) <= _MAX_DETAIL else text[: _MAX_DETAIL - 1] + "…"
+
+
+def retry_after_seconds(headers: Any, detail: str = "") -> float | None:
+    """Seconds to wait from a `Retry-After` header (seconds or HTTP date), else from the detail."""
+    value = headers.get("retry-after") if headers is not None else None
+    if value:
+        value = value.strip()
+        try:
+            return max(0.0, float(value))
+        except ValueError:
+            pass
+        try:
+            when = parsedate_to_datetime(value)
+        except (TypeError, ValueError):
+            when = None
+        if when is not None:
+            when = when if when.tzinfo else when.replace(tzinfo=UTC)
+            return max(0.0, (when - datetime.now(UTC)).total_seconds())
+    match = _RETRY_IN_DETAIL.search(detail or "")
+    return float(match.group(1)) if match else None

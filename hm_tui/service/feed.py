@@ -1,0 +1,328 @@
+"""The MQTT feed: pushed vehicle data over mutual TLS into bounded buffers (design.md §2).
+
+paho's network thread only parses, de-duplicates by `message_id` (at-least-once delivery repeats
+messages), appends to a bounded buffer and updates the latest value per VIN. Consumers (a UI
+timer, `hm-tui feed`) `drain()` batches. A persistent session (clean session off, QoS 1) means
+what arrives while we are away waits on the broker; paho reconnects with backoff by itself.
+"""
+
+from __future__ import annotations
+
+import ssl
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Literal, Protocol
+
+import paho.mqtt.client as mqtt
+
+from hm_tui.service.feed_parse import BadPayload, parse_message
+from hm_tui.service.models import DataPoint
+
+FeedStatus = Literal["connecting", "connected", "retrying", "stopped"]
+BAD_SAMPLES = 5
+SAMPLE_CHARS = 120
+KEEPALIVE_S = 30
+STOP_WAIT_S = 2.0
+
+
+class MqttSettingsLike(Protocol):
+    """What the feed needs of `hm_tui.service.config.MqttSettings`."""
+
+    host: str
+    port: int
+    client_id: str
+    ca_file: str
+    cert_file: str
+    key_file: str
+    format: str
+    topic: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class BadSample:
+    """A payload we could not use: why, where, and its start escaped (safe to print as text)."""
+
+    at: datetime
+    reason: str
+    topic: str
+    sample: str
+
+
+@dataclass(frozen=True, slots=True)
+class FeedState:
+    """A snapshot of the feed's health for the status bar and `hm-tui feed`."""
+
+    status: FeedStatus
+    last_error: str | None
+    received: int  # messages accepted (after de-duplication)
+    duplicates: int
+    bad_payloads: int
+    rate: float  # accepted messages per second, recently
+    points: int  # data points buffered so far
+    dropped: int  # data points dropped because nobody drained the buffer in time
+    topic: str
+    bad_samples: tuple[BadSample, ...] = ()
+
+
+def escape_sample(data: bytes | str, limit: int = SAMPLE_CHARS) -> str:
+    """Printable ASCII only: control characters, escapes and non-ASCII become `\\x..` forms."""
+    text = data.decode("utf-8", "backslashreplace") if isinstance(data, bytes) else data
+    escaped = text[:limit].encode("unicode_escape").decode("ascii")
+    return escaped + ("..." if len(text) > limit else "")
+
+
+def feed_topic(settings: MqttSettingsLike, environment: str, app_id: str) -> str:
+    """The subscription: the profile's own, else the platform's V1 or V2 topic."""
+    if settings.topic:
+        return settings.topic
+    base = f"{environment}/level13/{app_id}"
+    return base if settings.format == "v2" else f"{base}/#"
+
+
+class _Client(mqtt.Client):
+    """paho's client, remembering why the last connection attempt failed (paho only says that)."""
+
+    last_failure: BaseException | None = None
+
+    def reconnect(self) -> mqtt.MQTTErrorCode:
+        try:
+            return super().reconnect()
+        except OSError as exc:
+            self.last_failure = exc
+            raise
+
+
+class _Dedup:
+    """The last `size` message ids, in arrival order; O(1) per message."""
+
+    def __init__(self, size: int) -> None:
+        self._order: deque[str] = deque()
+        self._seen: set[str] = set()
+        self._size = size
+
+    def is_new(self, message_id: str) -> bool:
+        if message_id in self._seen:
+            return False
+        self._seen.add(message_id)
+        self._order.append(message_id)
+        if len(self._order) > self._size:
+            self._seen.discard(self._order.popleft())
+        return True
+
+
+class FeedClient:
+    """Receives pushed data for one app; `start()` returns at once, the state tells how it goes."""
+
+    def __init__(self, settings: MqttSettingsLike, environment: str, app_id: str, *,
+                 buffer: int = 50_000, dedup: int = 100_000,
+                 reconnect_delay: tuple[int, int] = (1, 30)) -> None:
+        self.settings = settings
+        self.topic = feed_topic(settings, environment, app_id)
+        self._reconnect_delay = reconnect_delay
+        self._lock = threading.Lock()
+        self._buffer: deque[DataPoint] = deque()
+        self._buffer_size = buffer
+        self._dedup = _Dedup(dedup)
+        self._latest: dict[str, dict[str, DataPoint]] = {}
+        self._bad: deque[BadSample] = deque(maxlen=BAD_SAMPLES)
+        self._client: _Client | None = None
+        self._status: FeedStatus = "stopped"
+        self._last_error: str | None = None
+        self._received = self._duplicates = self._bad_count = self._points = self._dropped = 0
+        self._window_start = time.monotonic()
+        self._window_count = 0
+        self._rate = 0.0
+
+    # --- lifecycle ---------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Connect in paho's thread. Unusable certificate files leave the feed stopped, with
+        `last_error` saying which file and why."""
+        if self._client is not None:
+            return
+        try:
+            context = tls_context(self.settings)
+        except (OSError, ssl.SSLError, ValueError) as exc:
+            self._set_status("stopped", f"cannot use the MQTT certificate files: {_why(exc)}")
+            return
+        client = self._make_client(context)
+        self._client = client
+        self._set_status("connecting", None)
+        client.connect_async(self.settings.host, int(self.settings.port), keepalive=KEEPALIVE_S)
+        client.loop_start()
+
+    def _make_client(self, context: ssl.SSLContext) -> _Client:
+        client = _Client(
+            mqtt.CallbackAPIVersion.VERSION2,
+            client_id=self.settings.client_id,
+            clean_session=False,
+            protocol=mqtt.MQTTv311,
+        )
+        client.tls_set_context(context)
+        client.reconnect_delay_set(*self._reconnect_delay)
+        client.on_connect = self._on_connect
+        client.on_connect_fail = self._on_connect_fail
+        client.on_disconnect = self._on_disconnect
+        client.on_subscribe = self._on_subscribe
+        client.on_message = self._on_message
+        return client
+
+    def stop(self) -> None:
+        """Disconnect (the broker keeps our session and queues for us) and end paho's thread."""
+        client, self._client = self._client, None
+        self._set_status("stopped", self._last_error)
+        if client is None:
+            return
+        client.disconnect()
+        # paho's loop_stop joins without a timeout; a thread sleeping in backoff may take a while
+        stopper = threading.Thread(target=client.loop_stop, daemon=True)
+        stopper.start()
+        stopper.join(STOP_WAIT_S)
+
+    # --- what consumers read -------------------------------------------------------------------
+
+    def drain(self, max_items: int = 5000) -> list[DataPoint]:
+        """Up to `max_items` buffered points, oldest first (thread-safe)."""
+        with self._lock:
+            count = min(max_items, len(self._buffer))
+            popleft = self._buffer.popleft
+            return [popleft() for _ in range(count)]
+
+    def latest(self, vin: str) -> dict[str, DataPoint]:
+        """The newest point of every property of `vin` ("capability.property" keys)."""
+        with self._lock:
+            return dict(self._latest.get(vin, {}))
+
+    def vins(self) -> list[str]:
+        """Every VIN that has sent data since the feed was made."""
+        with self._lock:
+            return list(self._latest)
+
+    @property
+    def state(self) -> FeedState:
+        with self._lock:
+            return FeedState(
+                status=self._status, last_error=self._last_error, received=self._received,
+                duplicates=self._duplicates, bad_payloads=self._bad_count,
+                rate=round(self._current_rate(), 1), points=self._points,
+                dropped=self._dropped, topic=self.topic, bad_samples=tuple(self._bad),
+            )
+
+    def _current_rate(self) -> float:
+        idle = time.monotonic() - self._window_start
+        if idle > 2.0:  # nothing closed the window lately: the rate has fallen
+            return self._window_count / idle
+        return self._rate
+
+    # --- the paho thread -------------------------------------------------------------------------
+
+    def ingest(self, topic: str, payload: bytes) -> None:
+        """Take one message as if it came off the wire (paho calls this; tests and benches too)."""
+        now = datetime.now(UTC)
+        try:
+            message = parse_message(payload, now)
+        except BadPayload as exc:
+            self._count_bad(str(exc), topic, payload, now)
+            return
+        with self._lock:
+            if message.message_id is not None and not self._dedup.is_new(message.message_id):
+                self._duplicates += 1
+                return
+            self._received += 1
+            self._tick_rate()
+            self._keep(message.vin, message.points)
+
+    def _keep(self, vin: str, points: list[DataPoint]) -> None:
+        overflow = len(self._buffer) + len(points) - self._buffer_size
+        if overflow > 0:
+            for _ in range(min(overflow, len(self._buffer))):
+                self._buffer.popleft()
+            self._dropped += overflow
+        self._buffer.extend(points[-self._buffer_size:])
+        self._points += len(points)
+        latest = self._latest.get(vin)
+        if latest is None:
+            latest = self._latest[vin] = {}
+        for point in points:
+            latest[point.key] = point
+
+    def _tick_rate(self) -> None:
+        self._window_count += 1
+        now = time.monotonic()
+        elapsed = now - self._window_start
+        if elapsed >= 1.0:
+            self._rate = self._window_count / elapsed
+            self._window_start, self._window_count = now, 0
+
+    def _count_bad(self, reason: str, topic: str, payload: bytes, now: datetime) -> None:
+        sample = BadSample(now, reason, escape_sample(topic, 80), escape_sample(payload))
+        with self._lock:
+            self._bad_count += 1
+            self._bad.append(sample)
+
+    def _on_message(self, client: mqtt.Client, userdata: Any, message: mqtt.MQTTMessage) -> None:
+        try:
+            self.ingest(message.topic, message.payload)
+        except Exception as exc:  # never let one message end the feed
+            self._count_bad(f"unexpected error: {type(exc).__name__}", "", b"", datetime.now(UTC))
+
+    def _on_connect(self, client: mqtt.Client, userdata: Any, flags: Any, reason: Any,
+                    properties: Any) -> None:
+        if reason.is_failure:
+            self._set_status("retrying", f"the broker refused the connection: {reason}")
+            return
+        self._set_status("connected", None)
+        client.subscribe(self.topic, qos=1)
+
+    def _on_subscribe(self, client: mqtt.Client, userdata: Any, mid: int, reasons: Any,
+                      properties: Any) -> None:
+        if any(code.is_failure for code in reasons):
+            self._set_status("connected", f"the broker refused the subscription to {self.topic}")
+
+    def _on_connect_fail(self, client: mqtt.Client, userdata: Any) -> None:
+        failure = getattr(client, "last_failure", None)
+        where = f"{self.settings.host}:{self.settings.port}"
+        self._set_status("retrying", f"cannot connect to {where}: {_why(failure)}")
+
+    def _on_disconnect(self, client: mqtt.Client, userdata: Any, flags: Any, reason: Any,
+                       properties: Any) -> None:
+        if self._client is client:
+            self._set_status("retrying", f"connection lost: {reason}")
+
+    def _set_status(self, status: FeedStatus, error: str | None) -> None:
+        with self._lock:
+            self._status = status
+            self._last_error = error
+
+
+def tls_context(settings: MqttSettingsLike) -> ssl.SSLContext:
+    """Verify the broker against the profile's CA (hostname too) and present our certificate."""
+    context = ssl.create_default_context(ssl.Purpose.SERVER_AUTH, cafile=settings.ca_file)
+    context.load_cert_chain(settings.cert_file, settings.key_file, password=_no_password)
+    return context
+
+
+def _no_password() -> bytes:
+    """An encrypted key fails with a message instead of prompting on the terminal."""
+    return b""
+
+
+def _why(exc: BaseException | None) -> str:
+    """A short, secret-free reason for a connection or certificate failure."""
+    if exc is None:
+        return "unknown error"
+    if isinstance(exc, ssl.SSLCertVerificationError):
+        return f"the broker's certificate is not trusted ({exc.verify_message})"
+    if isinstance(exc, ssl.SSLError):
+        return f"TLS failed ({exc.reason or exc.strerror or 'handshake error'})"
+    if isinstance(exc, ConnectionRefusedError):
+        return "connection refused (is the broker running?)"
+    if isinstance(exc, TimeoutError):
+        return "timed out"
+    if isinstance(exc, OSError):
+        filename = f" ({exc.filename})" if exc.filename else ""
+        return f"{exc.strerror or type(exc).__name__}{filename}"
+    return escape_sample(str(exc) or type(exc).__name__, 160)

@@ -1,0 +1,80 @@
+"""Keep secrets out of logs, exceptions and screens.
+
+Two layers: every secret the process knows (client secret, webhook secret, each access token) is
+registered here and replaced wherever it appears; patterns catch what was never registered
+(a `Bearer ...` header, a JWT, `client_secret=...` in a body).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+from collections import deque
+
+MASK = "[redacted]"
+# A token lives 300 s; keep the last few so a late log line about an old one is still masked.
+_MAX_REMEMBERED = 64
+_MIN_SECRET_LENGTH = 6  # shorter values would mask ordinary words
+
+_PATTERNS = (
+    re.compile(r"(?i)\bbearer\s+[^\s\"',;]+"),
+    re.compile(r"\beyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*"),
+    re.compile(
+        r"(?i)((?:client_secret|access_token|client_assertion|webhook_secret|private_key|"
+        r"authorization)[\"']?\s*[:=]\s*[\"']?)[^\"'&\s,}]+"
+    ),
+    re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----.*?(?:-----END [A-Z ]*PRIVATE KEY-----|$)",
+               re.DOTALL),
+)
+
+_lock = threading.Lock()
+_secrets: deque[str] = deque(maxlen=_MAX_REMEMBERED)
+
+
+def register_secret(value: str | None) -> None:
+    """Remember a secret so that `redact` masks it everywhere from now on."""
+    if not value or len(value) < _MIN_SECRET_LENGTH:
+        return
+    with _lock:
+        if value not in _secrets:
+            _secrets.append(value)
+
+
+def redact(text: str) -> str:
+    """`text` with every registered secret and every secret-looking pattern masked."""
+    with _lock:
+        known = sorted(_secrets, key=len, reverse=True)
+    for secret in known:
+        if secret in text:
+            text = text.replace(secret, MASK)
+    for pattern in _PATTERNS:
+        text = pattern.sub(_mask_match, text)
+    return text
+
+
+def _mask_match(match: re.Match[str]) -> str:
+    prefix = match.group(1) if match.re.groups else ""
+    if match.group(0).lower().startswith("bearer"):
+        return "Bearer " + MASK
+    return f"{prefix}{MASK}"
+
+
+def mask(value: str | None) -> str:
+    """How a secret is shown to a person: whether it is set, never any part of it."""
+    return "(set, hidden)" if value else "(not set)"
+
+
+class RedactingFilter(logging.Filter):
+    """A logging filter that masks secrets in the fully formatted message of every record."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        cleaned = redact(message)
+        if record.exc_info and record.exc_info[1] is not None:
+            # Tracebacks are not shown to users; keep only the redacted exception text.
+            cleaned = f"{cleaned} ({redact(str(record.exc_info[1]))})"
+            record.exc_info = None
+            record.exc_text = None
+        record.msg, record.args = cleaned, None
+        return True

@@ -1,0 +1,64 @@
+"""Pacing of platform calls: when to retry (backoff with full jitter) and how fast to ask (a token
+bucket for the 60-per-minute get-one limit)."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True, slots=True)
+class RetryPolicy:
+    """Exponential backoff with full jitter (delay drawn from [0, min(cap, base * 2**n)]).
+
+    A `Retry-After` from the platform wins over the drawn delay but is capped by
+    `max_retry_after`, so a confused proxy cannot park a call for an hour.
+    """
+
+    attempts: int = 5  # total tries of one call, the first included
+    base: float = 0.5
+    cap: float = 20.0
+    max_retry_after: float = 60.0
+    rng: random.Random = field(default_factory=random.Random, compare=False, repr=False)
+
+    def delay(self, attempt: int, retry_after: float | None = None) -> float:
+        """Seconds to wait before try number `attempt + 1` (attempt counts from 0)."""
+        if retry_after is not None:
+            return min(max(retry_after, 0.0), self.max_retry_after)
+        return self.rng.uniform(0.0, min(self.cap, self.base * (2 ** attempt)))
+
+
+NO_RETRY = RetryPolicy(attempts=1)
+
+
+class TokenBucket:
+    """At most `capacity` calls at once, refilled at `rate` per second; `acquire` waits its turn.
+
+    For the platform's 60 per minute on `GET /fleets/vehicles/{vin}` the default is a burst of 10
+    refilled at 50 per minute: no 60-second window can then see more than 60 calls.
+    """
+
+    def __init__(self, rate: float = 50 / 60, capacity: float = 10,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.rate = rate
+        self.capacity = capacity
+        self._clock = clock
+        self._tokens = capacity
+        self._stamp = clock()
+        self._lock = asyncio.Lock()
+
+    def _refill(self) -> None:
+        now = self._clock()
+        self._tokens = min(self.capacity, self._tokens + (now - self._stamp) * self.rate)
+        self._stamp = now
+
+    async def acquire(self) -> None:
+        async with self._lock:  # waiters are served in arrival order
+            self._refill()
+            while self._tokens < 1:
+                await asyncio.sleep((1 - self._tokens) / self.rate)
+                self._refill()
+            self._tokens -= 1

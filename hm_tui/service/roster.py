@@ -1,0 +1,181 @@
+"""The roster: every clearance by VIN, and the filtered, sorted view the table draws from.
+
+Pure and synchronous: no IO, no asyncio. The machinery (diff, sorted index, filters) lives in
+`roster_index`; this is its one public face. `prepare()` builds the next state without touching
+the current one, so a big refresh can run in a worker thread (`asyncio.to_thread`) while the event
+loop keeps drawing; `commit()` swaps it in on the loop. `apply()` does both at once.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from hm_tui.service import roster_index as ix
+from hm_tui.service.models import Clearance
+from hm_tui.service.roster_index import (
+    COLUMNS,
+    RosterChanges,
+    RosterEntry,
+    StatusChange,
+    tags_text,
+)
+
+__all__ = [
+    "COLUMNS", "Roster", "RosterChanges", "RosterEntry", "RosterPlan", "StatusChange", "tags_text",
+]
+
+
+@dataclass(slots=True)
+class RosterPlan:
+    """The roster's next state, built by `prepare` (any thread), swapped in by `commit` (loop)."""
+
+    base: ix.Data
+    index_base: ix.Index
+    data: ix.Data
+    index: ix.Index
+    changes: RosterChanges
+    view: ix.View
+    visible: tuple[list[str], list[str]] | None = None
+
+
+class Roster:
+    """Every clearance by VIN, with a live filter and sort. Mutate it on one thread (the event
+    loop); only `prepare` may run elsewhere. Actions address clearances by VIN, never by row."""
+
+    def __init__(self, *, clock: Callable[[], float] = time.time) -> None:
+        self._clock = clock
+        self._data = ix.EMPTY
+        self._index = ix.EMPTY_INDEX
+        self._view = ix.View()
+        self._visible: list[str] = []
+        self._visible_texts: list[str] = []
+        self._version = 0
+
+    # -- reading -------------------------------------------------------------------------------
+    def __len__(self) -> int:
+        return len(self._data.entries)
+
+    def __contains__(self, vin: object) -> bool:
+        return vin in self._data.entries
+
+    def entry(self, vin: str) -> RosterEntry | None:
+        return self._data.entries.get(vin)
+
+    def clearances(self) -> list[Clearance]:
+        """Every clearance (for the cache and exports), in VIN order."""
+        return [entry.clearance for entry in self._data.by_vin_entries]
+
+    @property
+    def visible(self) -> Sequence[str]:
+        """The VINs that pass the filter, in display order (do not mutate)."""
+        return self._visible
+
+    @property
+    def counts(self) -> dict[str, int]:
+        """Clearances per status over the whole roster (filters do not apply)."""
+        return dict(self._data.counts)
+
+    @property
+    def version(self) -> int:
+        """Bumps whenever anything shown changes: data, filter or sort."""
+        return self._version
+
+    @property
+    def query(self) -> str:
+        return self._view.query
+
+    @property
+    def statuses(self) -> frozenset[str] | None:
+        prefixes = self._view.prefixes
+        return None if prefixes is None else frozenset(p[:-1] for p in prefixes)
+
+    @property
+    def sort(self) -> tuple[str, bool]:
+        """(column, descending)."""
+        return self._index.column, self._view.descending
+
+    @property
+    def latest_timestamp(self) -> datetime | None:
+        """The newest changelog timestamp seen: a lower bound of the platform's clock."""
+        return self._data.latest
+
+    # -- changing the data ---------------------------------------------------------------------
+    def apply(self, clearances: Iterable[Clearance], *, complete: bool) -> RosterChanges:
+        """Merge clearances in; `complete=True` means they are the whole fleet, so VINs not in
+        them are removed. Returns what changed (empty when nothing did)."""
+        plan = self.prepare(clearances, complete=complete)
+        self.commit(plan)
+        return plan.changes
+
+    def prepare(self, clearances: Iterable[Clearance], *, complete: bool) -> RosterPlan:
+        """Build the next state without changing this one (safe in a worker thread)."""
+        base, index, view = self._data, self._index, self._view
+        d = ix.diff(base, clearances, complete, self._clock())
+        if d.changes.empty:
+            return RosterPlan(base, index, base, index, d.changes, view)
+        data = ix.next_data(base, d)
+        new_index = ix.reindex(index, base, data, d)
+        return RosterPlan(base, index, data, new_index, d.changes, view,
+                          ix.visible(new_index, view))
+
+    def commit(self, plan: RosterPlan) -> bool:
+        """Swap a prepared state in. False if the roster changed since `prepare` (prepare again)."""
+        if plan.base is not self._data:
+            return False
+        if plan.data is plan.base:
+            return True
+        self._data = plan.data
+        self._version += 1
+        plan.changes.version = self._version
+        if plan.index_base is self._index:
+            self._index = plan.index
+        else:  # the sort changed while the plan was built
+            self._index = ix.full_index(plan.data, self._index.column)
+        if plan.visible is not None and plan.view == self._view and plan.index is self._index:
+            self._visible, self._visible_texts = plan.visible
+        else:  # the filter changed while the plan was built
+            self._visible, self._visible_texts = ix.visible(self._index, self._view)
+        return True
+
+    # -- the view ------------------------------------------------------------------------------
+    def set_query(self, text: str) -> None:
+        """Case-insensitive substring filter over VIN, brand, status, reason and tags."""
+        query = " ".join(text.lower().split())
+        old = self._view
+        if query == old.query:
+            return
+        self._view = ix.View(query, old.prefixes, old.descending)
+        if old.query and old.query in query:  # every match of the new query matched the old
+            self._visible, self._visible_texts = ix.narrow(
+                self._visible, self._visible_texts, query)
+        else:
+            self._visible, self._visible_texts = ix.visible(self._index, self._view)
+        self._version += 1
+
+    def set_statuses(self, statuses: Iterable[str] | None) -> None:
+        """Show only these statuses (None: all)."""
+        prefixes = None if statuses is None else tuple(sorted(f"{s}\t".lower() for s in statuses))
+        old = self._view
+        if prefixes == old.prefixes:
+            return
+        self._view = ix.View(old.query, prefixes, old.descending)
+        self._visible, self._visible_texts = ix.visible(self._index, self._view)
+        self._version += 1
+
+    def set_sort(self, column: str, descending: bool = False) -> None:
+        """Sort by one of COLUMNS (ties by VIN); descending is the exact reverse."""
+        if column not in COLUMNS:
+            raise ValueError(f"unknown column {column!r}; choose one of {', '.join(COLUMNS)}")
+        old = self._view
+        if (column, descending) == (self._index.column, old.descending):
+            return
+        self._view = ix.View(old.query, old.prefixes, descending)
+        if column == self._index.column:
+            self._visible, self._visible_texts = self._visible[::-1], self._visible_texts[::-1]
+        else:
+            self._index = ix.full_index(self._data, column)
+            self._visible, self._visible_texts = ix.visible(self._index, self._view)
+        self._version += 1

@@ -1,0 +1,56 @@
+"""One HTTP exchange with the platform: the shared `httpx.AsyncClient`, timing, the request log,
+and transport failures mapped into `NetworkError` (with whether the request may have been sent)."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import httpx
+
+from hm_tui import __version__
+from hm_tui.service.errors import NetworkError
+from hm_tui.service.http_log import log_exchange
+
+DEFAULT_TIMEOUT = httpx.Timeout(30.0, connect=10.0)
+USER_AGENT = f"hm-tui/{__version__}"
+# Failures where the request never left this machine: safe to repeat any call.
+_NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout, httpx.UnsupportedProtocol)
+
+
+def new_http_client(*, timeout: httpx.Timeout = DEFAULT_TIMEOUT,
+                    max_connections: int = 16) -> httpx.AsyncClient:
+    """The client every platform call goes through. TLS is always verified: there is no switch."""
+    return httpx.AsyncClient(
+        timeout=timeout,
+        verify=True,
+        follow_redirects=False,  # a redirect would resend the bearer token elsewhere
+        headers={"User-Agent": USER_AGENT, "Accept": "application/json"},
+        limits=httpx.Limits(max_connections=max_connections,
+                            max_keepalive_connections=max_connections),
+    )
+
+
+async def send(http: httpx.AsyncClient, method: str, url: str, *, attempt: int = 0,
+               vin: str | None = None, **kwargs: Any) -> httpx.Response:
+    """Send one request and read its body; transport failures become `NetworkError`."""
+    started = time.perf_counter()
+    try:
+        response = await http.request(method, url, **kwargs)
+    except httpx.HTTPError as exc:
+        log_exchange(method, url, None, time.perf_counter() - started, attempt, type(exc).__name__)
+        raise _network_error(exc, url, vin) from None
+    log_exchange(method, url, response.status_code, time.perf_counter() - started, attempt)
+    return response
+
+
+def _network_error(exc: httpx.HTTPError, url: str, vin: str | None) -> NetworkError:
+    host = httpx.URL(url).host
+    if isinstance(exc, httpx.TimeoutException):
+        title = f"{host} did not answer in time"
+    elif isinstance(exc, httpx.ConnectError):
+        title = f"cannot connect to {host}"
+    else:
+        title = f"connection to {host} failed"
+    reason = str(exc) or type(exc).__name__
+    return NetworkError(title, reason, sent=not isinstance(exc, _NOT_SENT), vin=vin)

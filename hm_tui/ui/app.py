@@ -1,0 +1,409 @@
+"""The hm-tui Textual app: opens the session, turns service events into messages, runs workers.
+
+The invariant (Harlequin's): widgets never do IO; every service call runs in a
+`@work(exclusive=True, exit_on_error=False, group=...)` worker that touches no widget and posts a
+typed message (ui/messages.py); the `on_*` handlers below own the UI state. Service events arrive
+through `Session.subscribe` in this loop and are accumulated, then announced by one coalescing
+message, so a burst of changes costs one redraw.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import os
+import signal
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime, tzinfo
+from pathlib import Path
+from typing import Any, ClassVar
+
+from textual import on, work
+from textual.app import App
+from textual.message import Message
+from textual.worker import Worker, WorkerState
+
+from hm_tui.service.roster import Roster, RosterChanges
+from hm_tui.ui import messages as msg
+from hm_tui.ui.commands import DashboardCommands, dashboard_commands
+from hm_tui.ui.keymap import APP_KEYS, bindings, resolve_keymap
+from hm_tui.ui.screens.roster import RosterScreen
+from hm_tui.ui.text import inert
+from hm_tui.ui.widgets.feed_panel import FeedPanel
+from hm_tui.ui.widgets.header import HeaderState
+
+SessionFactory = Callable[[str | None], Any]  # profile name -> Session | Awaitable[Session]
+FLASH_MAX = 2000  # a refresh changing more rows than this highlights none of them
+NOTIFY_EACH_MAX = 3  # more rejections than this in one refresh make one summary notification
+
+
+def styles_dir() -> Path:
+    """The app's TCSS: inside the wheel (hm_tui/styles), else the repository's styles/."""
+    import hm_tui
+
+    shipped = Path(hm_tui.__file__).parent / "styles"
+    return shipped if shipped.is_dir() else Path(hm_tui.__file__).parent.parent / "styles"
+
+
+def stylesheets() -> list[Path]:
+    """app.tcss first, then every other .tcss in styles/ (screens of other owners)."""
+    found = sorted(styles_dir().glob("*.tcss"), key=lambda p: (p.name != "app.tcss", p.name))
+    return found
+
+
+def default_theme(color_system: str | None) -> str:
+    """A theme that reads well on this terminal: the terminal's own 16 colours when that is all
+    it has, else Textual's dark theme (downsampled to 256 colours where needed)."""
+    chosen = os.environ.get("HM_TUI_THEME")
+    if chosen:
+        return chosen
+    return "ansi-dark" if color_system in ("standard", "windows") else "textual-dark"
+
+
+class SessionOpened(Message):
+    """The session object exists (not yet started): the app adopts its roster."""
+
+    def __init__(self, session: Any) -> None:
+        super().__init__()
+        self.session = session
+
+
+class SessionClosed(Message):
+    """The old session stopped (profile switch): open the one for `profile`."""
+
+    def __init__(self, profile: str) -> None:
+        super().__init__()
+        self.profile = profile
+
+
+class HmTuiApp(App[int]):
+    """Roster, detail, feed and actions over one service `Session`."""
+
+    CSS_PATH: ClassVar = stylesheets()
+    BINDINGS: ClassVar = bindings(APP_KEYS)
+    COMMANDS: ClassVar = App.COMMANDS | {DashboardCommands}
+    TITLE = "hm-tui"
+
+    def __init__(self, session_factory: SessionFactory, *, read_only: bool = False,
+                 demo: bool = False, profile: str | None = None,
+                 profiles: Callable[[], Sequence[str]] | None = None,
+                 clock: Callable[[], datetime] | None = None,
+                 wall_clock: Callable[[], datetime] | None = None,
+                 tz: tzinfo | None = None) -> None:
+        super().__init__()
+        self._session_factory = session_factory
+        self.read_only = read_only
+        self.demo = demo
+        self.profile_name = profile
+        self.profiles = profiles or (lambda: ())
+        self.clock = clock or (lambda: datetime.now(UTC))  # platform time: time in state
+        self.wall_clock = wall_clock or (lambda: datetime.now(UTC))  # "updated N s ago"
+        self.tz = tz
+        self.session: Any = None
+        self.loaded = False
+        self.loading_message = "Connecting to the platform…"
+        self.keymap: dict[str, str] = {}
+        self._pending: list[RosterChanges] = []
+        self._stopped = False
+        self._has_data = False
+        self.roster_screen = RosterScreen(Roster(), clock=self.clock, tz=tz)
+
+    def get_default_screen(self) -> RosterScreen:
+        return self.roster_screen
+
+    def on_mount(self) -> None:
+        self.theme = default_theme(self.console.color_system)
+        self._watch_hangup()
+        self.set_interval(1.0, self.refresh_header)
+        self.refresh_header()
+        self._open_session(self.profile_name)
+
+    # -- the session ---------------------------------------------------------------------
+
+    @work(exclusive=True, exit_on_error=False, group="session")
+    async def _open_session(self, profile: str | None) -> None:
+        try:
+            made = self._session_factory(profile)
+            session = await made if inspect.isawaitable(made) else made
+        except Exception as error:  # a bad profile or a dead emulator: say so, keep running
+            self.post_message(msg.SessionReady(describe(error)))
+            return
+        session.subscribe(self._service_event)
+        self.post_message(SessionOpened(session))
+        try:
+            await session.start()
+        except Exception as error:
+            self.post_message(msg.SessionReady(describe(error)))
+            return
+        self.post_message(msg.SessionReady())
+
+    def _service_event(self, event: Any) -> None:
+        """Session callback (this loop): turn the event into a message; never touch widgets."""
+        if isinstance(event, RosterChanges):
+            self._pending.append(event)
+            self.post_message(msg.RosterUpdated())
+        elif hasattr(event, "health"):
+            self.post_message(msg.HealthUpdated(event.health))
+        else:
+            self.post_message(msg.ActionProgressed(event))
+
+    @on(SessionOpened)
+    def _adopt(self, message: SessionOpened) -> None:
+        self.session = message.session
+        self._apply_keymap(getattr(getattr(self.session, "profile", None), "keymap", None))
+        self.roster_screen.attach(self.session.roster)
+        self.refresh_header()
+
+    @on(msg.SessionReady)
+    def _on_session_ready(self, message: msg.SessionReady) -> None:
+        self.loaded = message.error is None
+        if message.error:
+            self.loading_message = f"Could not load the roster: {message.error}"
+            self.notify(message.error, title="Platform unreachable", severity="error",
+                        markup=False, timeout=10)
+        self.roster_screen.view_changed()
+        self.refresh_header()
+
+    async def stop_session(self) -> None:
+        """Stop the session once (flushes its journal); safe to call from every exit path."""
+        if self._stopped:
+            return
+        self._stopped = True
+        session, self.session = self.session, None
+        if session is not None:
+            try:
+                await session.stop()
+            except Exception as error:  # exiting anyway: report on stderr after the app
+                self.log.error(f"session.stop failed: {describe(error)}")
+
+    async def on_unmount(self) -> None:
+        await self.stop_session()
+
+    # -- service events ------------------------------------------------------------------
+
+    @on(msg.RosterUpdated)
+    def _roster_updated(self) -> None:
+        batches, self._pending = self._pending, []
+        if not batches:
+            return
+        first = not self._has_data  # the first load highlights nothing
+        flash: list[str] = []
+        rejected = []
+        for changes in batches:
+            if not first:
+                flash += changes.added + changes.updated + [c.vin for c in changes.changed]
+            rejected += [c for c in changes.changed if c.new == "rejected"]
+        self.loaded = True
+        self._has_data = self._has_data or bool(self.session and len(self.session.roster))
+        self.roster_screen.roster_changed(flash if len(flash) <= FLASH_MAX else ())
+        self._announce_rejections(rejected)
+        for screen in self.screen_stack:
+            if screen is not self.roster_screen and hasattr(screen, "roster_changed"):
+                screen.roster_changed()
+        self.refresh_header()
+
+    def _announce_rejections(self, rejected: list[Any]) -> None:
+        if not rejected:
+            return
+        if len(rejected) > NOTIFY_EACH_MAX:
+            first = rejected[0]
+            self.notify(f"{len(rejected)} clearances were rejected, e.g. {inert(first.vin, 20)}: "
+                        f"{inert(first.reason or 'no reason given', 120)}",
+                        title="Rejected", severity="error", markup=False, timeout=10)
+            return
+        for change in rejected:
+            reason = inert(change.reason or "no reason given", 200)
+            self.notify(f"{inert(change.vin, 20)}: {reason}", title="Rejected",
+                        severity="error", markup=False, timeout=10)
+
+    @on(msg.HealthUpdated)
+    def _health(self, message: msg.HealthUpdated) -> None:
+        self.refresh_header()
+
+    @on(msg.ServiceFailed)
+    def _failed(self, message: msg.ServiceFailed) -> None:
+        self.notify(f"{message.what}: {inert(message.error, 300)}", severity="error",
+                    markup=False, timeout=8)
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        """Safety net: a worker that failed without posting its own message."""
+        if event.state is WorkerState.ERROR and event.worker.error is not None:
+            self.notify(describe(event.worker.error), title="Something went wrong",
+                        severity="error", markup=False, timeout=8)
+
+    # -- the header ----------------------------------------------------------------------
+
+    def header_state(self) -> HeaderState:
+        session = self.session
+        profile = getattr(session, "profile", None)
+        health = getattr(session, "health", None)
+        feed = getattr(session, "feed", None)
+        last = getattr(health, "last_refresh", None)
+        return HeaderState(
+            profile=getattr(profile, "name", None) or self.profile_name or "",
+            environment=getattr(profile, "environment", ""),
+            demo=self.demo,
+            api=getattr(health, "api", "starting"),
+            mqtt=feed.state.status if feed is not None else "off",
+            token_age_s=getattr(health, "token_age_s", None),
+            updated_s=(self.wall_clock() - last).total_seconds() if last else None,
+            stale=bool(getattr(health, "stale", False)),
+            sort=self.roster_screen.roster.sort,
+            read_only=self.read_only,
+        )
+
+    def refresh_header(self) -> None:
+        if self.roster_screen.ready:
+            self.roster_screen.show_header(self.header_state())
+
+    # -- keys and the palette ------------------------------------------------------------
+
+    def _apply_keymap(self, overrides: dict[str, str] | None) -> None:
+        keymap, problems = resolve_keymap(overrides, other_binding_ids())
+        self.keymap = keymap
+        if keymap:
+            self.set_keymap(keymap)
+        for problem in problems:
+            self.notify(problem, title="Config", severity="warning", markup=False)
+
+    def palette_commands(self, screen: Any) -> list[Any]:
+        return dashboard_commands(self, screen)
+
+    def action_help(self) -> None:
+        from hm_tui.ui.screens.help import HelpScreen
+
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen(self.keymap))
+
+    async def action_quit(self) -> None:
+        await self.stop_session()
+        self.exit(0)
+
+    # -- actions that talk to the platform -----------------------------------------------
+
+    def refuse_if_read_only(self, what: str) -> bool:
+        if self.read_only:
+            self.notify(f"Read-only mode: {what} is disabled (started with --read-only).",
+                        severity="warning", markup=False)
+        return self.read_only
+
+    def _need_session(self) -> bool:
+        if self.session is None:
+            self.notify("Not connected yet: wait for the roster to load.", markup=False)
+        return self.session is not None
+
+    def action_refresh(self) -> None:
+        if self._need_session():
+            self.notify("Refreshing…", markup=False, timeout=1.5)
+            self._refresh()
+
+    @work(exclusive=True, exit_on_error=False, group="refresh")
+    async def _refresh(self) -> None:
+        try:
+            await self.session.refresh_now()
+        except Exception as error:
+            self.post_message(msg.ServiceFailed("Refresh failed", describe(error)))
+
+    def open_detail(self, vin: str) -> None:
+        if not self._need_session():
+            return
+        from hm_tui.ui.screens.detail import DetailScreen
+
+        self.push_screen(DetailScreen(self.session, vin))
+
+    def open_add(self, mode: str | None = None) -> None:
+        if self.refuse_if_read_only("adding VINs") or not self._need_session():
+            return
+        try:
+            from hm_tui.ui.screens.add import AddScreen
+        except ImportError:  # TODO(UI-SCREENS): remove once screens/add.py lands
+            self.notify("Adding VINs is not available in this build.", markup=False)
+            return
+        screen = AddScreen(self.session, mode=mode) if mode else AddScreen(self.session)
+        self.push_screen(screen)
+
+    def remove(self, vins: Sequence[str]) -> None:
+        if self.refuse_if_read_only("cancel/revoke") or not self._need_session():
+            return
+        if not vins:
+            self.notify("No clearance chosen: move the cursor to one or mark some (space).",
+                        markup=False)
+            return
+        from hm_tui.ui.screens.confirm import ConfirmRemovalScreen
+
+        self.push_screen(ConfirmRemovalScreen(self.session, list(vins)), self._removal_done)
+
+    def _removal_done(self, outcomes: list[Any] | None) -> None:
+        if not outcomes:
+            return
+        done = {o.vin for o in outcomes if getattr(o, "ok", False)}
+        if self.roster_screen.ready:
+            self.roster_screen.table.marked -= done
+            self.roster_screen.table.refresh()
+        failed = len(outcomes) - len(done)
+        severity = "warning" if failed else "information"
+        self.notify(f"{len(done)} removal(s) accepted, {failed} refused.", severity=severity,
+                    markup=False)
+
+    def action_toggle_feed(self) -> None:
+        if self.screen is not self.roster_screen:
+            self.notify("The live feed panel is on the roster screen (Escape goes back).",
+                        markup=False)
+            return
+        feed = getattr(self.session, "feed", None)
+        self.roster_screen.toggle_feed(lambda: FeedPanel(feed, id="feed-panel"))
+
+    @on(FeedPanel.OpenVin)
+    def _feed_open_vin(self, message: FeedPanel.OpenVin) -> None:
+        self.open_detail(message.vin)
+
+    def switch_profile(self, name: str) -> None:
+        self.notify(f"Switching to profile {inert(name, 40)}…", markup=False)
+        self._switch(name)
+
+    @work(exclusive=True, exit_on_error=False, group="switch")
+    async def _switch(self, name: str) -> None:
+        try:
+            if self.session is not None:
+                await self.session.stop()
+        except Exception as error:  # the old session is gone either way
+            self.post_message(msg.ServiceFailed("Stopping the old session", describe(error)))
+        self.post_message(SessionClosed(name))
+
+    @on(SessionClosed)
+    def _closed(self, message: SessionClosed) -> None:
+        self.session = None
+        self.profile_name = message.profile
+        self.loaded = False
+        self.loading_message = f"Connecting with profile {inert(message.profile, 40)}…"
+        self._has_data = False
+        self.roster_screen.attach(Roster())
+        self._open_session(message.profile)
+
+    # -- the terminal going away ---------------------------------------------------------
+
+    def _watch_hangup(self) -> None:
+        """SIGHUP (SSH drop, tmux kill) and SIGTERM: stop the session cleanly, then exit."""
+        try:
+            loop = asyncio.get_running_loop()
+            for sig in (signal.SIGHUP, signal.SIGTERM):
+                loop.add_signal_handler(sig, self._hang_up)
+        except (NotImplementedError, RuntimeError, ValueError, AttributeError):
+            pass  # not the main thread (tests), or no signals on this platform
+
+    def _hang_up(self) -> None:
+        self.call_later(self.action_quit)
+
+
+def describe(error: BaseException) -> str:
+    """An exception in the operator's words: the platform's detail when there is one."""
+    detail = getattr(error, "detail", None) or getattr(error, "title", None)
+    text = str(detail) if detail else (str(error) or type(error).__name__)
+    return inert(text, 300)
+
+
+def other_binding_ids() -> set[str]:
+    """Binding ids of the screens UI-SCREENS owns, so the keymap can remap those too."""
+    from hm_tui.ui.screens.help import other_keys
+
+    return {key.id for key in other_keys()}

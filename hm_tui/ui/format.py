@@ -1,0 +1,151 @@
+"""How values look on screen: units, ages ("3 m ago"), durations, and inert untrusted text."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from functools import cache
+from typing import Any
+
+from hm_tui.domain.autoapi import catalogue
+from hm_tui.service.models import DataPoint
+from hm_tui.ui.text import inert
+
+_UNITS = {
+    "kilometers": "km", "miles": "mi", "meters": "m", "centimeters": "cm", "millimeters": "mm",
+    "celsius": "°C", "fahrenheit": "°F", "kelvin": "K", "kilometers_per_hour": "km/h",
+    "miles_per_hour": "mph", "meters_per_second": "m/s", "liters": "l", "gallons": "gal",
+    "kilowatt_hours": "kWh", "kilowatts": "kW", "watts": "W", "volts": "V", "amperes": "A",
+    "bars": "bar", "kilopascals": "kPa", "pounds_force_per_square_inch": "psi",
+    "degrees": "°", "revolutions_per_minute": "rpm", "seconds": "s", "minutes": "min",
+    "hours": "h", "days": "d", "milliseconds": "ms", "liters_per_100_kilometers": "l/100 km",
+    "kwh_per_100_kilometers": "kWh/100 km", "percent": "%",
+}
+
+
+def safe_text(text: object, limit: int | None = None) -> str:
+    """Untrusted text made inert (escapes and control characters removed, one line).
+
+    The result is still a plain string: render it with markup off (Content / Text).
+    """
+    return inert(text, limit)
+
+
+def safe_multiline(text: str) -> str:
+    """Like safe_text, but keeps newlines (for pretty-printed JSON and multi-line messages)."""
+    return "\n".join(safe_text(line) for line in text.splitlines())
+
+
+def unit_symbol(unit: str | None) -> str:
+    if not unit:
+        return ""
+    return _UNITS.get(unit, safe_text(unit, 24).replace("_", " "))
+
+
+@cache
+def _is_percentage(capability: str, prop: str) -> bool:
+    cap = catalogue()["capabilities"].get(capability)
+    if not isinstance(cap, dict):
+        return False
+    raw = cap.get("properties", {}).get(prop)
+    return isinstance(raw, dict) and (raw.get("type") or {}).get("name") == "percentage"
+
+
+def format_number(value: float) -> str:
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, int) or float(value).is_integer():
+        return f"{int(value):,}".replace(",", " ") if abs(value) >= 10_000 else str(int(value))
+    return f"{value:.2f}".rstrip("0").rstrip(".") if abs(value) < 1000 else f"{value:.1f}"
+
+
+def format_value(value: Any, unit: str | None = None, *, capability: str = "",
+                 prop: str = "") -> str:
+    """A data point's value: number with unit symbol, percentage, enum, or compact JSON."""
+    if value is None:
+        return "—"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, int | float):
+        if unit is None and capability and _is_percentage(capability, prop):
+            return f"{value * 100:.0f} %"
+        symbol = unit_symbol(unit)
+        return f"{format_number(value)} {symbol}".rstrip()
+    if isinstance(value, str):
+        return safe_text(value, 80)
+    if isinstance(value, dict) and {"latitude", "longitude"} <= value.keys():
+        return f"{value['latitude']}, {value['longitude']}"
+    if isinstance(value, dict) and {"value", "unit"} <= value.keys():
+        return format_value(value["value"], value["unit"])
+    return safe_text(json.dumps(value, separators=(",", ":"), default=str), 80)
+
+
+def format_point(point: DataPoint) -> str:
+    """The value of a DataPoint, or its failure."""
+    if point.failure:
+        return "failed: " + safe_text(point.failure, 60)
+    return format_value(point.value, point.unit, capability=point.capability, prop=point.property)
+
+
+def format_duration(seconds: float) -> str:
+    """A human duration: "42 s", "3 m", "2 h 5 m", "4 d 3 h"."""
+    seconds = max(0, int(seconds))
+    if seconds < 60:
+        return f"{seconds} s"
+    minutes, _ = divmod(seconds, 60)
+    if minutes < 60:
+        return f"{minutes} m"
+    hours, minutes = divmod(minutes, 60)
+    if hours < 24:
+        return f"{hours} h {minutes} m" if minutes else f"{hours} h"
+    days, hours = divmod(hours, 24)
+    return f"{days} d {hours} h" if hours else f"{days} d"
+
+
+def format_age(when: datetime | None, now: datetime | None = None) -> str:
+    """How long ago: "3 m ago", "just now"; "unknown time" without a timestamp."""
+    if when is None:
+        return "unknown time"
+    delta = (now or datetime.now(UTC)) - when
+    if delta < timedelta(seconds=-5):
+        return "in the future (clock skew?)"
+    if delta < timedelta(seconds=2):
+        return "just now"
+    return f"{format_duration(delta.total_seconds())} ago"
+
+
+def format_time(when: datetime | None) -> str:
+    """A UTC timestamp for timelines: 2024-05-01 12:03:04Z."""
+    if when is None:
+        return "????-??-?? ??:??:??"
+    return when.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%SZ")
+
+
+def pretty_json(data: Any) -> str:
+    """Indented JSON with untrusted strings made inert (json escapes controls; this keeps it so)."""
+    return safe_multiline(json.dumps(data, indent=2, ensure_ascii=False, default=str,
+                                     sort_keys=False))
+
+
+def point_as_dict(point: DataPoint) -> dict[str, Any]:
+    """A DataPoint as JSON-able data, for the payload view and copying."""
+    return {
+        "vin": point.vin, "capability": point.capability, "property": point.property,
+        "data": point.value, "unit": point.unit,
+        "timestamp": point.timestamp.isoformat() if point.timestamp else None,
+        "failure": point.failure, "message_id": point.message_id,
+        "received_at": point.received_at.isoformat(),
+    }
+
+
+#: Colour of each status (always shown with the status text, never colour alone).
+STATUS_STYLE: dict[str, str] = {
+    "pending": "bold $warning", "approved": "bold $success", "rejected": "bold $error",
+    "revoking": "bold $accent", "canceling": "bold $accent", "revoked": "$text-muted",
+    "canceled": "$text-muted", "error": "bold $error",
+}
+
+
+def status_style(status: str) -> str:
+    """The style for a status; unknown statuses are shown verbatim, underlined."""
+    return STATUS_STYLE.get(status, "underline")

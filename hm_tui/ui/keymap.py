@@ -1,0 +1,108 @@
+"""Every key of the dashboard, with the id a profile's `keymap` uses to remap it (design.md §3.3).
+
+The binding lists live here, not scattered over the widgets, so `?` help, the command palette and
+config validation all read the same table. Widgets take their `BINDINGS` from these tuples.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+from textual.binding import Binding
+
+from hm_tui.domain.clearance import STATUS_ORDER
+
+
+@dataclass(frozen=True, slots=True)
+class Key:
+    """One binding: `id` is what `[profiles.X.keymap]` remaps, `where` is for the help screen."""
+
+    id: str
+    key: str
+    action: str
+    description: str
+    where: str
+    show: bool = True
+    display: str | None = None
+    priority: bool = False
+
+    def binding(self) -> Binding:
+        return Binding(self.key, self.action, self.description, show=self.show,
+                       key_display=self.display, priority=self.priority, id=self.id)
+
+
+APP_KEYS: tuple[Key, ...] = (
+    Key("app.quit", "q", "quit", "Quit", "everywhere"),
+    Key("app.help", "question_mark", "help", "Help", "everywhere", display="?"),
+    Key("app.palette", "ctrl+p", "command_palette", "Palette", "everywhere", show=False,
+        display="^p", priority=True),
+    Key("app.refresh", "r", "refresh", "Refresh", "everywhere"),
+    Key("app.toggle_feed", "f", "toggle_feed", "Feed", "everywhere"),
+)
+
+ROSTER_KEYS: tuple[Key, ...] = (
+    Key("roster.filter", "slash", "filter", "Filter", "roster", display="/"),
+    Key("roster.add", "a", "add", "Add", "roster"),
+    Key("roster.remove", "d", "remove", "Remove", "roster"),
+    Key("roster.sort_next", "s", "sort_next", "Sort", "roster"),
+    Key("roster.sort_reverse", "S", "sort_reverse", "Reverse sort", "roster", show=False),
+    Key("roster.copy_vin", "c", "copy_vin", "Copy VIN", "roster", show=False),
+    Key("roster.clear", "escape", "clear", "Clear filter/marks", "roster", show=False,
+        display="esc"),
+    Key("roster.status_all", "0", "show_status(0)", "All statuses", "roster", show=False),
+    *(
+        Key(f"roster.status_{status}", str(number), f"show_status({number})", f"Only {status}",
+            "roster", show=False)
+        for number, status in enumerate(STATUS_ORDER, start=1)
+    ),
+)
+
+TABLE_KEYS: tuple[Key, ...] = (
+    Key("roster.open", "enter", "open_row", "Open", "roster table"),
+    Key("roster.mark", "space", "toggle_mark", "Mark", "roster table"),
+    Key("roster.cursor_up", "up,k", "cursor_up", "Up", "roster table", show=False),
+    Key("roster.cursor_down", "down,j", "cursor_down", "Down", "roster table", show=False),
+    Key("roster.page_up", "pageup", "page_up", "Page up", "roster table", show=False),
+    Key("roster.page_down", "pagedown", "page_down", "Page down", "roster table", show=False),
+    Key("roster.first_row", "home", "first_row", "First row", "roster table", show=False),
+    Key("roster.last_row", "end", "last_row", "Last row", "roster table", show=False),
+)
+
+FILTER_KEYS: tuple[Key, ...] = (
+    Key("roster.filter_apply", "enter", "apply", "Apply", "filter", display="⏎"),
+    Key("roster.filter_clear", "escape", "clear", "Clear", "filter", display="esc"),
+)
+
+ALL_KEYS: tuple[Key, ...] = APP_KEYS + ROSTER_KEYS + TABLE_KEYS + FILTER_KEYS
+
+#: The ids defined here; screens of their own (detail, add, confirm) add theirs (`binding_ids`).
+KNOWN_IDS: frozenset[str] = frozenset(key.id for key in ALL_KEYS)
+
+
+def bindings(keys: Iterable[Key]) -> list[Binding]:
+    return [key.binding() for key in keys]
+
+
+def resolve_keymap(overrides: Mapping[str, str] | None,
+                   known: Iterable[str] = ()) -> tuple[dict[str, str], list[str]]:
+    """A profile's keymap split into what can be applied and a message per unusable entry."""
+    valid = KNOWN_IDS | set(known)
+    keymap: dict[str, str] = {}
+    problems: list[str] = []
+    for binding_id, keys in (overrides or {}).items():
+        if not isinstance(keys, str) or not keys.strip():
+            problems.append(f"keymap: {binding_id!r} needs a key, e.g. \"ctrl+r\"")
+        elif binding_id not in valid:
+            problems.append(f"keymap: unknown binding id {binding_id!r}")
+        else:
+            keymap[binding_id] = keys.strip()
+    return keymap, problems
+
+
+def key_for(key: Key, keymap: Mapping[str, str]) -> str:
+    """The key(s) a binding answers to under `keymap`, as the help screen shows them."""
+    keys = keymap.get(key.id)
+    if keys is None:
+        return key.display or key.key
+    return keys

@@ -1,0 +1,319 @@
+"""The clearance detail screen: status, explained reason, brand guidance, timeline, latest data."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any, ClassVar
+
+import msgspec
+from textual import on, work
+from textual.app import ComposeResult
+from textual.containers import VerticalScroll
+from textual.content import Content
+from textual.message import Message
+from textual.screen import Screen
+from textual.widgets import Footer, Static
+
+from hm_tui.domain.brands import lookup
+from hm_tui.domain.reasons import PENDING_ADVICE, explain
+from hm_tui.domain.removal import plan_removal
+from hm_tui.service.models import Clearance, DataPoint, VehicleData
+from hm_tui.ui.format import format_age, format_duration, pretty_json, safe_text, status_style
+from hm_tui.ui.keymap import Key, bindings
+from hm_tui.ui.screens.confirm import ConfirmRemovalScreen
+from hm_tui.ui.widgets.datapoints import DataPointsView, merge_latest
+from hm_tui.ui.widgets.timeline import Timeline
+
+if TYPE_CHECKING:
+    from hm_tui.service.session import Session
+
+
+def describe_data_error(error: BaseException) -> str:
+    """The operator's words for a failed vehicle-data pull (platform.md §4)."""
+    status = getattr(error, "status", None)
+    detail = safe_text(getattr(error, "detail", None) or error, 200)
+    if status == 403 and "privacy" in detail.lower():
+        return (f"Privacy mode is active in the car ({detail}): it shares no data until the "
+                "driver turns privacy mode off.")
+    if status == 403:
+        return (f"No consent for this car ({detail}): data flows only while the clearance is "
+                "approved.")
+    if status == 408:
+        return f"The car is offline or asleep ({detail}): try again once it has been driven."
+    if status == 422:
+        return (f"No data yet ({detail}): the car has not reported since activation; "
+                "try again later.")
+    if status == 429:
+        return f"Rate limited by the platform ({detail}): wait a moment, then press v again."
+    if status == 404:
+        return f"The platform does not know this VIN ({detail})."
+    return f"Could not pull the car's data: {detail}"
+
+
+#: Ids shared with the roster (`remove`, `copy-vin`) so one remap changes both.
+DETAIL_KEYS: tuple[Key, ...] = (
+    Key("back", "escape", "back", "Back", "detail", display="esc"),
+    Key("remove", "d", "remove", "Cancel/revoke", "detail"),
+    Key("pull-data", "v", "pull_data", "Pull data", "detail"),
+    Key("toggle-raw", "j", "toggle_raw", "Raw JSON", "detail"),
+    Key("copy-vin", "c", "copy_vin", "Copy VIN", "detail"),
+    Key("copy-reason", "y", "copy_reason", "Copy reason", "detail"),
+    Key("copy-json", "Y", "copy_raw", "Copy JSON", "detail", show=False),
+)
+
+
+class DetailScreen(Screen[None]):
+    """Everything about one clearance; live while open (re-reads the roster when it changes)."""
+
+    BINDINGS: ClassVar = bindings(DETAIL_KEYS)
+
+    class DataPulled(Message):
+        def __init__(self, data: VehicleData) -> None:
+            super().__init__()
+            self.data = data
+
+    class DataPullFailed(Message):
+        def __init__(self, text: str) -> None:
+            super().__init__()
+            self.text = text
+
+    def __init__(self, session: Session, vin: str) -> None:
+        super().__init__(classes="detail-screen")
+        self.session = session
+        self.vin = vin
+        self._clearance: Clearance | None = None
+        self._version: object = None
+        self._pulled: list[DataPoint] = []
+        self._pulled_at: datetime | None = None
+        self._pull_note: tuple[str, bool] | None = None
+
+    def compose(self) -> ComposeResult:
+        with VerticalScroll(id="detail-body"):
+            yield Static(id="detail-title", markup=False)
+            yield Static(id="detail-status", markup=False)
+            yield Static(id="detail-reason", markup=False)
+            yield Static(id="detail-removal", markup=False)
+            yield Static("Brand", classes="detail-heading")
+            yield Static(id="detail-brand", markup=False)
+            yield Static("Tags", classes="detail-heading")
+            yield Static(id="detail-tags", markup=False)
+            yield Static("Timeline", classes="detail-heading")
+            yield Timeline(id="detail-timeline")
+            yield Static("Latest data", classes="detail-heading")
+            yield Static(id="detail-data-note", markup=False)
+            yield DataPointsView(id="detail-data")
+            yield Static(id="detail-raw", classes="-hidden", markup=False)
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.roster_changed()
+        self.set_interval(1.0, self._tick)
+
+    # -- reading the session ------------------------------------------------------------
+
+    def roster_changed(self) -> None:
+        """Re-read this VIN's clearance from the roster (the app calls this on roster changes)."""
+        self._version = getattr(self.session.roster, "version", None)
+        self._clearance = self._read_clearance()
+        self._render_all()
+
+    def _read_clearance(self) -> Clearance | None:
+        try:
+            entry = self.session.roster.entry(self.vin)
+        except KeyError:
+            return None
+        return entry.clearance if entry is not None else None
+
+    def _tick(self) -> None:
+        if getattr(self.session.roster, "version", None) != self._version:
+            self.roster_changed()
+        else:
+            self._render_status()
+            self._render_data()
+
+    def _feed_latest(self) -> dict[str, DataPoint]:
+        feed = self.session.feed
+        return dict(feed.latest(self.vin)) if feed is not None else {}
+
+    # -- rendering ----------------------------------------------------------------------
+
+    def _render_all(self) -> None:
+        self._render_title()
+        self._render_status()
+        self._render_reason()
+        self._render_removal()
+        self._render_brand()
+        self._render_tags()
+        self._render_data()
+        self._render_raw()
+        clearance = self._clearance
+        self.query_one(Timeline).show(clearance.changelog if clearance else [])
+
+    def _set(self, widget_id: str, content: Content | str) -> None:
+        self.query_one(f"#{widget_id}", Static).update(
+            content if isinstance(content, Content) else Content(content))
+
+    def _render_title(self) -> None:
+        clearance = self._clearance
+        brand = lookup(clearance.brand) if clearance else None
+        brand_name = brand.name if brand else safe_text(clearance.brand if clearance else "?", 30)
+        parts: list[str | tuple[str, str]] = [(safe_text(self.vin, 40), "bold"), f"  {brand_name}"]
+        if getattr(self.session.profile, "environment", "") == "live":
+            parts.append(("  PRODUCTION: actions affect real cars", "bold $error"))
+        self._set("detail-title", Content.assemble(*parts))
+
+    def _render_status(self) -> None:
+        clearance = self._clearance
+        if clearance is None:
+            self._set("detail-status", Content.assemble(
+                ("not in the roster", "bold $error"), ": removed, or not loaded yet."))
+            return
+        since = clearance.since
+        held = format_duration((datetime.now(UTC) - since).total_seconds()) if since else "?"
+        self._set("detail-status", Content.assemble(
+            "Status: ", (safe_text(clearance.status, 24).upper(), status_style(clearance.status)),
+            f"  for {held}", ("" if since is None else f"  (since {format_age(since)})")))
+
+    def _render_reason(self) -> None:
+        self._set("detail-reason", reason_content(self._clearance))
+
+    def _render_removal(self) -> None:
+        clearance = self._clearance
+        if clearance is None:
+            self._set("detail-removal", "")
+            return
+        plan = plan_removal(clearance.brand, clearance.status, clearance.created_at,
+                            datetime.now(UTC))
+        key = "d: " if plan.possible else "d is not possible now: "
+        self._set("detail-removal", Content.assemble((key, "bold"), plan.why))
+
+    def _render_brand(self) -> None:
+        clearance = self._clearance
+        brand = lookup(clearance.brand) if clearance else None
+        if brand is None:
+            shown = safe_text(clearance.brand if clearance else "", 40)
+            self._set("detail-brand", f"Brand {shown!r} is unknown to hm-tui.")
+            return
+        lines = [f"{brand.name} ({brand.group})", *(f"• {line}" for line in brand.guidance())]
+        self._set("detail-brand", "\n".join(lines))
+
+    def _render_tags(self) -> None:
+        tags = self._clearance.tags if self._clearance else {}
+        if not tags:
+            self._set("detail-tags", "No tags.")
+            return
+        self._set("detail-tags", "\n".join(
+            f"{safe_text(k, 60)} = {safe_text(v, 200)}" for k, v in sorted(tags.items())))
+
+    def _render_data(self) -> None:
+        points = merge_latest(self._feed_latest(), self._pulled)
+        self.query_one(DataPointsView).show(points)
+        note = self._pull_note
+        if note is not None:
+            self._set("detail-data-note", Content.styled(note[0], "$warning" if note[1] else ""))
+        elif self._pulled_at is not None:
+            self._set("detail-data-note", f"Pulled {format_age(self._pulled_at)}.")
+        else:
+            source = "streaming from the live feed" if self.session.feed else "no live feed"
+            self._set("detail-data-note", f"Source: {source}; press v to pull now.")
+
+    def _render_raw(self) -> None:
+        self._set("detail-raw", self.raw_json())
+
+    def raw_json(self) -> str:
+        if self._clearance is None:
+            return "{}"
+        return pretty_json(msgspec.to_builtins(self._clearance))
+
+    # -- actions ------------------------------------------------------------------------
+
+    def action_back(self) -> None:
+        self.dismiss(None)
+
+    def action_toggle_raw(self) -> None:
+        raw = self.query_one("#detail-raw", Static)
+        raw.toggle_class("-hidden")
+        if not raw.has_class("-hidden"):
+            self.query_one("#detail-body").scroll_to_widget(raw)
+
+    def action_copy_vin(self) -> None:
+        self.app.copy_to_clipboard(self.vin)
+        self.notify(f"Copied {safe_text(self.vin, 40)}", markup=False)
+
+    def action_copy_reason(self) -> None:
+        reason = self._clearance.reason if self._clearance else None
+        if not reason:
+            self.notify("This clearance has no reason to copy.", markup=False)
+            return
+        self.app.copy_to_clipboard(reason)
+        self.notify("Copied the reason", markup=False)
+
+    def action_copy_raw(self) -> None:
+        self.app.copy_to_clipboard(self.raw_json())
+        self.notify("Copied the raw JSON", markup=False)
+
+    def action_remove(self) -> None:
+        if getattr(self.session, "read_only", False):
+            self.notify("Read-only mode: cancel/revoke is disabled.", severity="warning",
+                        markup=False)
+            return
+        self.app.push_screen(ConfirmRemovalScreen(self.session, [self.vin]))
+
+    def action_pull_data(self) -> None:
+        self._pull_note = ("Pulling the car's data…", False)
+        self._render_data()
+        self._pull(self.vin)
+
+    @work(exclusive=True, exit_on_error=False, group="vehicle-data")
+    async def _pull(self, vin: str) -> None:
+        try:
+            data = await self.session.vehicle_data(vin)
+        except Exception as error:  # every failure becomes a message, never a traceback
+            self.post_message(self.DataPullFailed(describe_data_error(error)))
+            return
+        self.post_message(self.DataPulled(data))
+
+    @on(DataPulled)
+    def _pulled_ok(self, message: DataPulled) -> None:
+        self._pulled = list(message.data.points)
+        self._pulled_at = datetime.now(UTC)
+        self._pull_note = None
+        if not self._pulled:
+            self._pull_note = ("The car answered, but sent no data points.", True)
+        self._render_data()
+
+    @on(DataPullFailed)
+    def _pulled_failed(self, message: DataPullFailed) -> None:
+        self._pull_note = (message.text, True)
+        self._render_data()
+
+    def system_commands(self) -> list[tuple[str, str, Any]]:
+        """(title, help, callback) for the app's command palette while this screen is shown."""
+        return [
+            ("Copy VIN", "Copy this VIN to the clipboard", self.action_copy_vin),
+            ("Copy reason", "Copy the clearance's reason", self.action_copy_reason),
+            ("Copy raw JSON", "Copy the clearance as JSON", self.action_copy_raw),
+            ("Pull vehicle data", "Ask the platform for the car's latest data",
+             self.action_pull_data),
+            ("Toggle raw JSON", "Show or hide the clearance as JSON", self.action_toggle_raw),
+        ]
+
+
+def reason_content(clearance: Clearance | None) -> Content:
+    """The reason explained (catalogue), verbatim and marked when unknown, or pending advice."""
+    if clearance is None:
+        return Content("")
+    reason = clearance.reason
+    if reason:
+        known = explain(reason)
+        assert known is not None
+        parts: list[str | tuple[str, str]] = ["Reason: ", (safe_text(reason, 300), "bold")]
+        if not known.known:
+            parts.append(("  (unknown reason: shown exactly as the platform sent it)", "$warning"))
+        parts += ["\n", known.meaning, "\n", ("What you can do: ", "bold"), known.action]
+        return Content.assemble(*parts)
+    if clearance.status == "pending":
+        advice = "\n".join(f"• {line}" for line in PENDING_ADVICE)
+        return Content.assemble(("Waiting for the brand to activate the car. ", "bold"),
+                                "What helps:\n", advice)
+    return Content("No reason given.")

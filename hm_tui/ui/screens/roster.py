@@ -1,0 +1,226 @@
+"""The roster screen: summary, filter and the virtual table of every clearance.
+
+It owns the view of the roster (filter, status filter, sort, marks, cursor). Anything that talks
+to the platform (add, remove, refresh) is the app's: the screen asks, the app decides (read-only)
+and runs the worker.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import datetime, tzinfo
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from textual import on
+from textual.app import ComposeResult
+from textual.containers import Vertical
+from textual.screen import Screen
+from textual.widget import Widget
+from textual.widgets import Footer
+
+from hm_tui.domain.clearance import STATUS_ORDER
+from hm_tui.ui.keymap import ROSTER_KEYS, bindings
+from hm_tui.ui.text import inert
+from hm_tui.ui.widgets.filter_bar import FilterBar
+from hm_tui.ui.widgets.header import HeaderState, StatusHeader
+from hm_tui.ui.widgets.roster_columns import SORT_COLUMNS
+from hm_tui.ui.widgets.roster_table import RosterTable, RowSource
+from hm_tui.ui.widgets.summary_bar import SummaryBar
+
+if TYPE_CHECKING:
+    from hm_tui.ui.app import HmTuiApp
+
+
+class RosterScreen(Screen[None]):
+    """Every clearance; `/` filters, 0-7 pick a status, `s`/`S` sort, space marks."""
+
+    BINDINGS: ClassVar = bindings(ROSTER_KEYS)
+
+    def __init__(self, roster: RowSource, *, clock: Callable[[], datetime],
+                 tz: tzinfo | None = None) -> None:
+        super().__init__(id="roster-screen")
+        self.roster: Any = roster
+        self._clock = clock
+        self._tz = tz
+        self.status_filter: str | None = None
+        self.query_text = ""
+        self.ready = False  # set in on_mount (is_mounted only turns True after it)
+        self.feed_panel: Widget | None = None
+
+    @property
+    def hm_app(self) -> HmTuiApp:
+        return self.app  # type: ignore[return-value]
+
+    def compose(self) -> ComposeResult:
+        yield StatusHeader(id="status-header")
+        yield SummaryBar(id="summary-bar")
+        yield FilterBar(id="filter-bar")
+        with Vertical(id="roster-body"):
+            yield RosterTable(self.roster, clock=self._clock, tz=self._tz, id="roster-table")
+        yield Footer(compact=True)
+
+    def on_mount(self) -> None:
+        self.ready = True
+        self.table.focus()
+        self.table.set_source(self.roster)  # the session's, if it was attached before mount
+        self.view_changed()
+        self.hm_app.refresh_header()
+
+    # -- typed handles -----------------------------------------------------------------
+
+    @property
+    def table(self) -> RosterTable:
+        return self.query_one("#roster-table", RosterTable)
+
+    @property
+    def header(self) -> StatusHeader:
+        return self.query_one("#status-header", StatusHeader)
+
+    @property
+    def summary(self) -> SummaryBar:
+        return self.query_one("#summary-bar", SummaryBar)
+
+    @property
+    def filter_bar(self) -> FilterBar:
+        return self.query_one("#filter-bar", FilterBar)
+
+    # -- what the app calls ------------------------------------------------------------
+
+    def attach(self, roster: RowSource) -> None:
+        """Show this roster (the session's, once it exists), keeping the current view."""
+        self.roster = roster
+        roster.set_query(self.query_text)
+        roster.set_statuses(None if self.status_filter is None else {self.status_filter})
+        if self.ready:
+            self.table.set_source(roster)
+            self.view_changed()
+
+    def roster_changed(self, flash: Sequence[str] = ()) -> None:
+        """The session applied changes: redraw, and highlight the rows that changed."""
+        if not self.ready:
+            return
+        self.view_changed()
+        if flash:
+            self.table.flash(flash)
+
+    def view_changed(self) -> None:
+        if not self.ready:  # on_mount draws whatever arrived before
+            return
+        self.table.rows_changed()
+        self.table.set_sort(*self.roster.sort)
+        self.table.empty_message = self._empty_message()
+        self.summary.show(self.roster.counts, self.status_filter, len(self.roster.visible))
+
+    def show_header(self, state: HeaderState) -> None:
+        if self.ready:
+            self.header.show(state)
+
+    def _empty_message(self) -> str:
+        if not self.hm_app.loaded:
+            return self.hm_app.loading_message
+        if len(self.roster) == 0:
+            return "No clearances yet: press a to add VINs."
+        return "No clearance matches: Escape clears the filter, 0 shows every status."
+
+    # -- filter ------------------------------------------------------------------------
+
+    def action_filter(self) -> None:
+        self.filter_bar.open()
+
+    @on(FilterBar.Changed)
+    def _filter_changed(self, event: FilterBar.Changed) -> None:
+        self.query_text = event.text
+        self.roster.set_query(event.text)
+        self.view_changed()
+
+    @on(FilterBar.Applied)
+    def _filter_applied(self) -> None:
+        self.table.focus()
+
+    @on(FilterBar.Cleared)
+    def _filter_cleared(self) -> None:
+        self.table.focus()
+
+    def action_clear(self) -> None:
+        """Escape on the table: first the filter, then the status filter, then the marks."""
+        if self.query_text or self.filter_bar.has_class("-active"):
+            self.filter_bar.clear()
+        elif self.status_filter is not None:
+            self.action_show_status(0)
+        elif self.table.marked:
+            self.table.clear_marks()
+            self.notify("Marks cleared", markup=False, timeout=2)
+
+    def action_show_status(self, number: int) -> None:
+        """0: every status; 1-7: only that status (STATUS_ORDER)."""
+        status = None if number == 0 else str(STATUS_ORDER[number - 1])
+        self.status_filter = status
+        self.roster.set_statuses(None if status is None else {status})
+        self.view_changed()
+
+    # -- sort --------------------------------------------------------------------------
+
+    def sort_by(self, column: str, descending: bool = False) -> None:
+        self.roster.set_sort(column, descending)
+        self.view_changed()
+        self.hm_app.refresh_header()
+
+    def action_sort_next(self) -> None:
+        column, _ = self.roster.sort
+        position = SORT_COLUMNS.index(column) if column in SORT_COLUMNS else -1
+        self.sort_by(SORT_COLUMNS[(position + 1) % len(SORT_COLUMNS)])
+
+    def action_sort_reverse(self) -> None:
+        column, descending = self.roster.sort
+        self.sort_by(column, not descending)
+
+    # -- rows --------------------------------------------------------------------------
+
+    def chosen_vins(self) -> list[str]:
+        """The marked VINs (sorted), else the VIN under the cursor: actions address VINs."""
+        if self.table.marked:
+            return sorted(self.table.marked)
+        return [self.table.cursor_vin] if self.table.cursor_vin else []
+
+    @on(RosterTable.RowSelected)
+    def _open(self, event: RosterTable.RowSelected) -> None:
+        self.hm_app.open_detail(event.vin)
+
+    @on(RosterTable.MarkToggled)
+    def _marked(self) -> None:
+        self.summary.refresh()
+
+    def action_add(self) -> None:
+        self.hm_app.open_add()
+
+    def action_remove(self) -> None:
+        self.hm_app.remove(self.chosen_vins())
+
+    def action_copy_vin(self) -> None:
+        vin = self.table.cursor_vin
+        if vin:
+            self.app.copy_to_clipboard(vin)
+            self.notify(f"Copied {inert(vin, 40)}", markup=False, timeout=2)
+
+    def action_copy_reason(self) -> None:
+        vin = self.table.cursor_vin
+        entry = self.roster.entry(vin) if vin else None
+        reason = entry.clearance.reason if entry is not None else None
+        if not reason:
+            self.notify("This clearance has no reason to copy.", markup=False, timeout=3)
+            return
+        self.app.copy_to_clipboard(reason)
+        self.notify(f"Copied the reason of {inert(vin, 40)}", markup=False, timeout=2)
+
+    # -- the live feed panel (UI-SCREENS' widget, mounted on first use) ----------------
+
+    def toggle_feed(self, make_panel: Callable[[], Widget]) -> bool:
+        """Show or hide the feed panel below the table; True if it is now shown."""
+        if self.feed_panel is None:
+            self.feed_panel = make_panel()
+            self.query_one("#roster-body").mount(self.feed_panel)
+            return True
+        self.feed_panel.display = not self.feed_panel.display
+        if not self.feed_panel.display:
+            self.table.focus()
+        return bool(self.feed_panel.display)

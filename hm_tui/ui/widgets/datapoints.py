@@ -1,0 +1,73 @@
+"""A car's latest data points, each with its age and where it came from (feed or pull)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from textual.content import Content
+from textual.widgets import Static
+
+from hm_tui.service.models import DataPoint
+from hm_tui.ui.format import format_age, format_point, safe_text
+
+#: Older than this, a value is flagged as old: it is what the car last said, not what it is now.
+STALE_AFTER = timedelta(minutes=15)
+
+
+@dataclass(frozen=True, slots=True)
+class SourcedPoint:
+    point: DataPoint
+    source: str  # "feed" or "pulled"
+
+
+def merge_latest(feed: Mapping[str, DataPoint], pulled: Iterable[DataPoint]) -> list[SourcedPoint]:
+    """Newest value per capability.property across the live feed and the last pull."""
+    best: dict[str, SourcedPoint] = {key: SourcedPoint(p, "feed") for key, p in feed.items()}
+    for point in pulled:
+        have = best.get(point.key)
+        if have is None or _newer(point, have.point):
+            best[point.key] = SourcedPoint(point, "pulled")
+    return [best[key] for key in sorted(best)]
+
+
+def _newer(a: DataPoint, b: DataPoint) -> bool:
+    if a.timestamp is None:
+        return False
+    return b.timestamp is None or a.timestamp > b.timestamp
+
+
+def points_content(points: list[SourcedPoint], now: datetime) -> Content:
+    lines: list[Content] = []
+    for item in points:
+        point = item.point
+        old = point.timestamp is None or now - point.timestamp > STALE_AFTER
+        age = format_age(point.timestamp, now) + (" (old)" if old else "")
+        lines.append(Content.assemble(
+            (f"{safe_text(point.key, 40):<40} ", "$text-muted"),
+            (f"{format_point(point)[:24]:<24} ", "$error" if point.failure else ""),
+            (age, "$warning" if old else "$success"),
+            (f"  {item.source}", "$text-muted"),
+        ))
+    return Content("\n").join(lines)
+
+
+class DataPointsView(Static):
+    """Latest values: `show(points)` for data, `show_message(text)` for why there is none."""
+
+    DEFAULT_CSS = """
+    DataPointsView { height: auto; padding: 0 1; }
+    DataPointsView.-problem { color: $warning; }
+    """
+
+    def show(self, points: list[SourcedPoint], now: datetime | None = None) -> None:
+        self.remove_class("-problem")
+        if not points:
+            self.update(Content("No data yet: press v to pull the car's latest data."))
+            return
+        self.update(points_content(points, now or datetime.now(UTC)))
+
+    def show_message(self, text: str, *, problem: bool = False) -> None:
+        self.set_class(problem, "-problem")
+        self.update(Content(text))

@@ -1,0 +1,82 @@
+"""The `/` filter: one line, live while typing; Enter applies it, Escape clears it."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from textual import on
+from textual.app import ComposeResult
+from textual.containers import Horizontal
+from textual.message import Message
+from textual.widgets import Input, Label
+
+from hm_tui.ui.keymap import FILTER_KEYS, bindings
+
+
+class FilterBar(Horizontal):
+    """Posts `Changed` on every keystroke, `Applied` on Enter and `Cleared` on Escape."""
+
+    BINDINGS: ClassVar = bindings(FILTER_KEYS)
+
+    DEFAULT_CSS = """
+    FilterBar { height: 1; background: $boost; display: none; }
+    FilterBar.-active { display: block; }
+    FilterBar > Label { width: auto; padding: 0 1; color: $text-accent; text-style: bold; }
+    FilterBar > Input { border: none; height: 1; padding: 0; width: 1fr; background: $boost; }
+    FilterBar > Input:focus { border: none; background-tint: $foreground 5%; }
+    """
+
+    class Changed(Message):
+        def __init__(self, text: str) -> None:
+            super().__init__()
+            self.text = text
+
+    class Applied(Message):
+        def __init__(self, text: str) -> None:
+            super().__init__()
+            self.text = text
+
+    class Cleared(Message):
+        pass
+
+    def compose(self) -> ComposeResult:
+        yield Label("/")
+        yield Input(placeholder="filter by VIN, brand, status, reason or tag", id="filter-input",
+                    select_on_focus=False)
+
+    @property
+    def input(self) -> Input:
+        return self.query_one("#filter-input", Input)
+
+    @property
+    def value(self) -> str:
+        return self.input.value
+
+    def open(self) -> None:
+        """Show the bar and put the cursor in it."""
+        self.add_class("-active")
+        self.input.focus()
+
+    def clear(self) -> None:
+        """Empty and hide the bar (posts `Changed("")` through the input)."""
+        self.input.value = ""
+        self.remove_class("-active")
+
+    @on(Input.Changed, "#filter-input")
+    def _changed(self, event: Input.Changed) -> None:
+        event.stop()
+        self.post_message(self.Changed(event.value))
+
+    @on(Input.Submitted, "#filter-input")
+    def _submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        self.action_apply()
+
+    def action_apply(self) -> None:
+        if not self.value.strip():
+            self.remove_class("-active")
+        self.post_message(self.Applied(self.value))
+
+    def action_clear(self) -> None:
+        self.clear()
+        self.post_message(self.Cleared())

@@ -1,0 +1,92 @@
+"""Roster columns: which fit a width, and each cell of a row as inert plain text."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import tzinfo
+from typing import Any
+
+from rich.cells import cell_len, set_cell_size
+
+from hm_tui.ui.text import inert, tags_text
+
+GUTTER = 2  # mark sign + space
+
+
+@dataclass(frozen=True, slots=True)
+class Column:
+    key: str  # the cell it shows
+    title: str
+    width: int
+
+    @property
+    def sort_key(self) -> str:
+        """The Roster sort column that orders this one ("last change" is ordered by "since")."""
+        return "since" if self.key == "last" else self.key
+
+
+#: The Roster's sort columns, in the order `s` cycles through them, with their names.
+COLUMN_TITLES: dict[str, str] = {
+    "vin": "VIN", "brand": "Brand", "status": "Status", "reason": "Reason", "tags": "Tags",
+    "since": "Time in state", "changed": "Recently seen changing",
+}
+SORT_COLUMNS: tuple[str, ...] = tuple(COLUMN_TITLES)
+GUTTER = 2  # mark sign + space
+
+
+def layout(width: int) -> list[Column]:
+    """Column widths for `width` cells: fixed columns first, reason and tags share the rest."""
+    brand = 13 if width >= 100 else 10
+    fixed = [Column("vin", "VIN", 17), Column("brand", "Brand", brand),
+             Column("status", "Status", 9), Column("since", "In state", 8),
+             Column("last", "Last change", 11)]
+    spare = width - GUTTER - sum(c.width + 1 for c in fixed)
+    while spare < 8 and len(fixed) > 3:  # very narrow: give up the least useful columns
+        spare += fixed.pop().width + 1
+    columns = fixed[:3]
+    if spare >= 40:
+        reason = spare * 11 // 20
+        columns += [Column("reason", "Reason", reason - 1),
+                    Column("tags", "Tags", spare - reason - 1)]
+    elif spare >= 8:
+        columns.append(Column("reason", "Reason", spare - 1))
+    return columns + fixed[3:]
+
+
+def compact_age(seconds: float) -> str:
+    """Time in state, short enough for an 8-cell column: "42s", "3m", "2h05m", "4d03h", "120d"."""
+    seconds = max(0, int(seconds))
+    if seconds < 60:
+        return f"{seconds}s"
+    minutes = seconds // 60
+    if minutes < 60:
+        return f"{minutes}m"
+    hours, minutes = divmod(minutes, 60)
+    if hours < 24:
+        return f"{hours}h{minutes:02d}m"
+    days, hours = divmod(hours, 24)
+    return f"{days}d{hours:02d}h" if days < 100 else f"{days}d"
+
+
+def fit(text: str, width: int) -> str:
+    """`text` padded or cut to exactly `width` cells, a cut marked with "…"."""
+    if cell_len(text) > width:
+        return set_cell_size(text, max(0, width - 1)) + "…" if width > 0 else ""
+    return set_cell_size(text, width)
+
+
+def row_cells(vin: str, entry: Any, age: str, tz: tzinfo | None) -> dict[str, str]:
+    """Every cell of one row (a `RosterEntry`), untrusted text made inert."""
+    clearance = getattr(entry, "clearance", None)
+    if clearance is None:
+        return dict.fromkeys((*SORT_COLUMNS, "last"), "") | {"vin": inert(vin), "status": "?"}
+    since = getattr(entry, "since", None)
+    return {
+        "vin": inert(vin),
+        "brand": inert(clearance.brand),
+        "status": inert(clearance.status),
+        "reason": inert(clearance.reason or "", 200),
+        "tags": tags_text(clearance.tags, 200),
+        "since": age,
+        "last": since.astimezone(tz).strftime("%m-%d %H:%M") if since else "",
+    }

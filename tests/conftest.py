@@ -1,0 +1,49 @@
+"""Fixtures shared by every test: a real emulator on loopback, in the test's own loop."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from hm_tui.emulator.server import Emulator, EmulatorConfig
+
+EmulatorFactory = Callable[..., Awaitable[Emulator]]
+
+#: Small and slow by default: tests drive time with POST /_emulator/clock or emu.clock.advance().
+TEST_DEFAULTS: dict[str, Any] = {"fleet": 30, "speed": 1.0, "seed": 7, "token_ttl": 300}
+
+
+@pytest.fixture
+async def emulator_factory(tmp_path: Path) -> AsyncIterator[EmulatorFactory]:
+    """`await emulator_factory(**config)`: a started Emulator; every one is stopped afterwards.
+
+    Keyword arguments are EmulatorConfig fields; `state_dir` defaults to a fresh temp dir.
+    """
+    started: list[Emulator] = []
+
+    async def factory(**overrides: Any) -> Emulator:
+        state_dir = overrides.pop("state_dir", None) or tmp_path / f"emulator-{len(started)}"
+        config = EmulatorConfig(**{**TEST_DEFAULTS, "state_dir": Path(state_dir), **overrides})
+        emu = Emulator(config)
+        started.append(emu)
+        await emu.start()
+        return emu
+
+    yield factory
+    for emu in reversed(started):
+        await emu.stop()
+
+
+@pytest.fixture
+async def emulator(emulator_factory: EmulatorFactory) -> Emulator:
+    """A started emulator with a small fleet (30 cars + the 3 virtual VINs), speed 1."""
+    return await emulator_factory()
+
+
+@pytest.fixture
+def credentials(emulator: Emulator) -> dict[str, Any]:
+    """The started emulator's credentials.json content (design.md §3.2)."""
+    return emulator.credentials

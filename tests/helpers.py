@@ -1,0 +1,32 @@
+"""Shared test helpers: wait for a condition instead of sleeping."""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+
+
+async def wait_for(cond: Callable[[], Any | Awaitable[Any]], timeout: float = 5.0,
+                   interval: float = 0.02, message: str = "") -> Any:
+    """Poll `cond` (sync or async) until it returns something truthy; return that value.
+
+    Fails the test with `message` (or the condition's name) when `timeout` seconds pass first.
+    """
+    deadline = time.monotonic() + timeout
+    last: Any = None
+    while True:
+        last = cond()
+        if inspect.isawaitable(last):
+            last = await last
+        if last:
+            return last
+        if time.monotonic() >= deadline:
+            what = message or getattr(cond, "__name__", "condition")
+            raise AssertionError(f"timed out after {timeout:g} s waiting for {what} "
+                                 f"(last value: {last!r})")
+        await asyncio.sleep(interval)

@@ -1,0 +1,168 @@
+"""The feed client against real brokers over mutual TLS: the emulator's stream, persistent
+sessions (amqtt and mosquitto), reconnects, and clear errors when it cannot connect."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator, Iterator
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from pathlib import Path
+
+import pytest
+from helpers import wait_for
+from mqtt_helpers import feed_connected, mqtt_settings, running_mosquitto
+
+from hm_tui.emulator.broker import EmbeddedBroker, free_port
+from hm_tui.emulator.certs import CertBundle, ensure_certs
+from hm_tui.emulator.publisher import Publisher
+from hm_tui.service.feed import FeedClient
+
+APP = "a1b2c3d4e5f6a1b2c3d4e5f6"
+CARS = [("WBA12345678901234", "bmw"), ("5YJ3E1EA7KF000001", "tesla")]
+TOPIC = f"sandbox/level13/{APP}/{CARS[0][0]}/ignition/get/state"
+
+
+def ignition(message_id: str, state: str = "on") -> bytes:
+    return json.dumps({
+        "version": 1, "message_id": message_id, "vin": CARS[0][0], "capability": "ignition",
+        "property": "state",
+        "data": {"ignition": {"state": {"data": state, "timestamp": "2025-11-23T10:00:00Z"}}},
+    }).encode()
+
+
+@pytest.fixture
+async def embedded(tmp_path: Path) -> AsyncIterator[EmbeddedBroker]:
+    broker = EmbeddedBroker("127.0.0.1", 0, ensure_certs(tmp_path))
+    await broker.start()
+    yield broker
+    await broker.stop()
+
+
+@pytest.fixture
+def running_feeds() -> Iterator[list[FeedClient]]:
+    feeds: list[FeedClient] = []
+    yield feeds
+    for feed in feeds:
+        feed.stop()
+
+
+def new_feed(feeds: list[FeedClient], certs: CertBundle, port: int,
+             message_format: str = "v1") -> FeedClient:
+    feed = FeedClient(mqtt_settings(certs, port, message_format=message_format), "sandbox", APP,
+                      reconnect_delay=(1, 1))
+    feeds.append(feed)
+    feed.start()
+    return feed
+
+
+@pytest.mark.parametrize("message_format", ["v1", "v2"])
+async def test_feed_receives_the_emulator_stream_over_mutual_tls(
+        embedded: EmbeddedBroker, running_feeds: list[FeedClient], message_format: str) -> None:
+    feed = new_feed(running_feeds, embedded.certs, embedded.port, message_format)
+    await feed_connected(feed)
+    await wait_for(lambda: embedded.subscribers(feed.topic), 5)
+    stream = Publisher(lambda: CARS, app_id=APP, broker=embedded, format=message_format,
+                       duplicate_rate=0)
+    for car in CARS:
+        await stream.report_now(*car)
+    await wait_for(lambda: len(feed.vins()) == 2, 10)
+    latest = feed.latest(CARS[1][0])
+    assert latest["charging.battery_level"].unit is None
+    assert 0 <= latest["charging.battery_level"].value <= 1
+    assert latest["diagnostics.odometer"].unit == "kilometers"
+    assert len(latest["doors.locks"].value) == 4
+    assert {point.vin for point in feed.drain()} == {vin for vin, _ in CARS}
+    assert feed.state.bad_payloads == 0 and feed.state.status == "connected"
+
+
+@asynccontextmanager
+async def amqtt_target(workdir: Path) -> AsyncIterator[tuple[Publisher, CertBundle, int, object]]:
+    broker = EmbeddedBroker("127.0.0.1", 0, ensure_certs(workdir))
+    await broker.start()
+    try:
+        yield Publisher(lambda: [], app_id=APP, broker=broker), broker.certs, broker.port, None
+    finally:
+        await broker.stop()
+
+
+@asynccontextmanager
+async def mosquitto_target(workdir: Path) -> AsyncIterator[tuple[Publisher, CertBundle, int, object]]:
+    with running_mosquitto(workdir) as mosquitto:
+        stream = Publisher(lambda: [], app_id=APP, broker_url=mosquitto.url,
+                           certs=mosquitto.certs)
+        await stream.start()
+        try:
+            yield stream, mosquitto.certs, mosquitto.port, mosquitto
+        finally:
+            await stream.stop()
+
+
+TARGETS = {"amqtt": amqtt_target, "mosquitto": mosquitto_target}
+
+
+@pytest.mark.parametrize("broker_name", list(TARGETS))
+async def test_messages_sent_while_away_arrive_after_restart_without_duplicates(
+        tmp_path: Path, running_feeds: list[FeedClient], broker_name: str) -> None:
+    target: AbstractAsyncContextManager = TARGETS[broker_name](tmp_path)
+    async with target as (stream, certs, port, mosquitto):
+        first = new_feed(running_feeds, certs, port)
+        await feed_connected(first)
+        await stream.publish_raw(TOPIC, ignition("0" * 64))  # proves the subscription is live
+        await wait_for(lambda: first.state.received == 1, 10)
+        first.stop()
+
+        ids = [f"{i + 1:064x}" for i in range(30)]
+        for message_id in ids:
+            await stream.publish_raw(TOPIC, ignition(message_id, "off"))
+        await stream.publish_raw(TOPIC, ignition(ids[0], "off"))  # at-least-once: again
+        if mosquitto is not None:  # the queue survives a broker restart too
+            await wait_for(lambda: stream._sink.backlog() == 0, 10)
+            mosquitto.restart()
+
+        second = new_feed(running_feeds, certs, port)
+        await wait_for(lambda: second.state.received == len(ids), 15,
+                       message=f"queued messages ({second.state})")
+        await wait_for(lambda: second.state.duplicates == 1, 5)
+        assert sorted(p.message_id for p in second.drain()) == ids
+
+
+async def test_bad_payloads_on_the_wire_are_counted_and_the_feed_goes_on(
+        embedded: EmbeddedBroker, running_feeds: list[FeedClient]) -> None:
+    feed = new_feed(running_feeds, embedded.certs, embedded.port)
+    await feed_connected(feed)
+    await wait_for(lambda: embedded.subscribers(feed.topic), 5)
+    stream = Publisher(lambda: [], app_id=APP, broker=embedded)
+    for payload in (b"\x00\xff garbage", b'{"version": 9}', b"[" * 5000, ignition("f" * 64)):
+        await stream.publish_raw(TOPIC, payload)
+    await wait_for(lambda: feed.state.received == 1, 10)
+    state = feed.state
+    assert state.bad_payloads == 3 and state.status == "connected"
+    assert all(sample.sample.isprintable() for sample in state.bad_samples)
+
+
+async def test_no_broker_means_retrying_with_a_reason(
+        tmp_path: Path, running_feeds: list[FeedClient]) -> None:
+    feed = new_feed(running_feeds, ensure_certs(tmp_path), free_port())
+    await wait_for(lambda: feed.state.status == "retrying", 10)
+    assert "refused" in (feed.state.last_error or "")
+
+
+async def test_broker_with_a_certificate_we_do_not_trust_is_never_used(
+        embedded: EmbeddedBroker, tmp_path: Path, running_feeds: list[FeedClient]) -> None:
+    strangers = ensure_certs(tmp_path / "other-ca")
+    feed = new_feed(running_feeds, strangers, embedded.port)
+    await wait_for(lambda: feed.state.status == "retrying", 10)
+    assert "not trusted" in (feed.state.last_error or "")
+    assert feed.state.received == 0
+
+
+async def test_unreadable_certificate_files_leave_the_feed_stopped_with_a_message(
+        tmp_path: Path) -> None:
+    certs = ensure_certs(tmp_path)
+    certs.client_key.unlink()
+    feed = FeedClient(mqtt_settings(certs, 1), "sandbox", APP)
+    feed.start()
+    state = feed.state
+    assert state.status == "stopped"
+    assert "certificate files" in (state.last_error or "")
+    assert "BEGIN" not in (state.last_error or "")

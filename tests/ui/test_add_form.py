@@ -1,0 +1,163 @@
+"""The add-VINs form: live validation, VW customer tag, pasted lines and CSV with line numbers."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from textual.pilot import Pilot
+from textual.widgets import Button, Input, Select, Static, TabbedContent, TextArea
+
+from hm_tui.domain.brands import VW_CUSTOMER_TAG
+from hm_tui.ui.screens.add import AddScreen
+from tests.helpers import wait_for
+from tests.ui.screens_support import RosterSession, ScreenHost, plain
+
+GOOD = "1M8GDM9AXKP042788"  # a valid North-American check digit
+EURO = "WVWZZZ1JZXW000001"  # fails the check digit: a warning, never an error
+
+
+def add_app(**kwargs: object) -> ScreenHost:
+    session = RosterSession(**kwargs)  # type: ignore[arg-type]
+    return ScreenHost(lambda: AddScreen(session))
+
+
+def text(app: ScreenHost, widget_id: str) -> str:
+    return plain(app.screen.query_one(f"#{widget_id}", Static))
+
+
+async def switch_tab(pilot: Pilot[None], app: ScreenHost, pane: str) -> None:
+    """As the operator does: click the tab (a focused field keeps its own pane active)."""
+    await pilot.pause()
+    await pilot.click(f"#--content-tab-{pane}")
+    await wait_for(lambda: app.screen.query_one("#add-tabs", TabbedContent).active == pane)
+
+
+def submit(app: ScreenHost) -> Button:
+    return app.screen.query_one("#add-submit", Button)
+
+
+async def test_vin_is_validated_live_with_errors_and_warnings() -> None:
+    app = add_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        app.screen.query_one("#add-brand", Select).value = "bmw"
+        await pilot.press(*"WBA12")
+        await wait_for(lambda: "has 5 characters" in text(app, "add-vin-check"))
+        assert submit(app).disabled
+        app.screen.query_one("#add-vin", Input).value = ""
+        await pilot.press(*"wba1o000000000000")  # lower case and an O: normalised, warned
+        await wait_for(lambda: "contains O" in text(app, "add-vin-check"))
+        assert not submit(app).disabled
+        app.screen.query_one("#add-vin", Input).value = EURO
+        await wait_for(lambda: "check digit" in text(app, "add-vin-check"))
+        app.screen.query_one("#add-vin", Input).value = GOOD
+        await wait_for(lambda: text(app, "add-vin-check") == f"✓ {GOOD}")
+        assert "1 valid, 0 warnings, 0 errors" in text(app, "add-preview")
+        assert str(submit(app).label) == "Add 1"
+
+
+async def test_vin_without_brand_is_an_error_until_one_is_chosen() -> None:
+    app = add_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        app.screen.query_one("#add-vin", Input).value = GOOD
+        await wait_for(lambda: "no brand" in text(app, "add-preview"))
+        assert submit(app).disabled
+        app.screen.query_one("#add-brand", Select).value = "kia"
+        await wait_for(lambda: not submit(app).disabled)
+        await pilot.pause()
+
+
+async def test_vw_group_brand_asks_for_and_requires_the_customer_name_tag() -> None:
+    app = add_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        customer = app.screen.query_one("#add-vw-customer", Input)
+        assert not customer.display
+        app.screen.query_one("#add-vin", Input).value = EURO
+        app.screen.query_one("#add-brand", Select).value = "volkswagen"
+        await wait_for(lambda: customer.display)
+        assert f"needs the tag {VW_CUSTOMER_TAG}" in text(app, "add-preview")
+        assert submit(app).disabled
+        customer.value = "ACME Fleet"
+        await wait_for(lambda: not submit(app).disabled)
+        assert app.screen.preview.items[0].tags == {VW_CUSTOMER_TAG: "ACME Fleet"}
+        await pilot.pause()
+
+
+async def test_tags_are_parsed_and_a_malformed_tag_is_named() -> None:
+    app = add_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        app.screen.query_one("#add-brand", Select).value = "bmw"
+        app.screen.query_one("#add-vin", Input).value = GOOD
+        app.screen.query_one("#add-tags", Input).value = "fleet=north, oops"
+        await wait_for(lambda: "tag 'oops' is not key=value" in text(app, "add-preview"))
+        app.screen.query_one("#add-tags", Input).value = "fleet=north, use=[red]x[/]"
+        await wait_for(lambda: not submit(app).disabled)
+        assert app.screen.preview.items[0].tags == {"fleet": "north", "use": "[red]x[/]"}
+        await pilot.pause()
+
+
+async def test_pasted_lines_name_each_bad_line_and_use_the_default_brand() -> None:
+    app = add_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await switch_tab(pilot, app, "add-paste")
+        app.screen.query_one("#add-brand", Select).value = "bmw"
+        app.screen.query_one("#add-lines", TextArea).text = (
+            f"{GOOD}\n# a comment\nWBA123,bmw\n{EURO},volkswagen,{VW_CUSTOMER_TAG}=ACME\n"
+            f"5YJ3E1EA7KF000001,nosuchbrand\n{GOOD}\n")
+        await wait_for(lambda: "line 3:" in text(app, "add-preview"))
+        preview = text(app, "add-preview")
+        assert "2 valid" in preview and "2 errors" in preview
+        assert "line 3: WBA123 has 6 characters" in preview
+        assert "line 5: unknown brand 'nosuchbrand'" in preview
+        assert "line 6: " in preview and "also on line 1" in preview
+        assert str(submit(app).label) == "Add 2 (skip 2 with errors)"
+        items = app.screen.preview.items
+        assert [(i.vin, i.brand) for i in items] == [(GOOD, "bmw"), (EURO, "volkswagen")]
+        await pilot.pause()
+
+
+async def test_csv_file_preview_names_bad_rows(tmp_path: Path) -> None:
+    csv_file = tmp_path / "cars.csv"
+    csv_file.write_text(f"vin,brand,tag:fleet\n{GOOD},bmw,north\nSHORT,bmw,\n"
+                        f"{EURO},audi,\n5YJ3E1EA7KF000001,tesla,south\n", encoding="utf-8")
+    app = add_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await switch_tab(pilot, app, "add-csv")
+        path = app.screen.query_one("#add-csv-path", Input)
+        path.value = str(csv_file)
+        path.focus()
+        await pilot.press("enter")
+        await wait_for(lambda: "line 3:" in text(app, "add-preview"))
+        preview = text(app, "add-preview")
+        assert "SHORT has 5 characters" in preview
+        assert f"line 4: Audi needs the tag {VW_CUSTOMER_TAG}" in preview
+        assert "2 valid" in preview
+        app.screen.query_one("#add-vw-customer", Input).value = "ACME"
+        await wait_for(lambda: "3 valid" in text(app, "add-preview"))
+        tags = {i.vin: i.tags for i in app.screen.preview.items}
+        assert tags[GOOD] == {"fleet": "north"} and tags[EURO] == {VW_CUSTOMER_TAG: "ACME"}
+
+
+async def test_unreadable_csv_file_is_explained(tmp_path: Path) -> None:
+    app = add_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await switch_tab(pilot, app, "add-csv")
+        path = app.screen.query_one("#add-csv-path", Input)
+        path.value = str(tmp_path / "missing.csv")
+        path.focus()
+        await pilot.press("enter")
+        await wait_for(lambda: "no such file" in text(app, "add-preview"))
+        assert submit(app).disabled
+
+
+async def test_read_only_refuses_to_add() -> None:
+    app = add_app(read_only=True)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        assert "Read-only mode" in text(app, "add-preview")
+        app.screen.query_one("#add-brand", Select).value = "bmw"
+        app.screen.query_one("#add-vin", Input).value = GOOD
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        assert submit(app).disabled
+        assert any("Read-only" in n.message for n in app._notifications)

@@ -1,0 +1,186 @@
+"""The live feed panel: batched writes, tail and "+N new", pause, filter, payload, inert text."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from textual.widgets import Input, Static
+
+from hm_tui.ui.widgets.feed_panel import FeedLog, FeedPanel, PayloadScreen
+from tests.helpers import wait_for
+from tests.ui.screens_support import BufferFeed, ScreenHost, plain, point
+
+VINS = [f"WBA00000000{n:06d}" for n in range(10)]
+
+
+def panel_app(feed: BufferFeed, max_lines: int = 5000) -> tuple[ScreenHost, FeedPanel]:
+    panel = FeedPanel(feed, max_lines=max_lines)
+    return ScreenHost(widget=panel), panel
+
+
+def status(panel: FeedPanel) -> str:
+    return plain(panel.query_one("#feed-status", Static))
+
+
+def burst(n: int, start: int = 0) -> list[Any]:
+    return [point(VINS[i % len(VINS)], value=(i % 100) / 100) for i in range(start, start + n)]
+
+
+async def test_a_burst_is_written_with_one_write_lines_call() -> None:
+    feed = BufferFeed()
+    app, panel = panel_app(feed)
+    async with app.run_test(size=(120, 30)) as pilot:
+        log = panel.log_widget
+        calls: list[int] = []
+        original = log.write_lines
+
+        def counting(lines: Any, scroll_end: bool | None = None) -> Any:
+            lines = list(lines)
+            calls.append(len(lines))
+            return original(lines, scroll_end)
+
+        log.write_lines = counting  # type: ignore[method-assign]
+        feed.push(burst(3000))
+        await wait_for(lambda: log.line_count == 3000, timeout=5)
+        assert calls == [3000]
+        assert "received 3,000" in status(panel)
+        await pilot.pause()
+
+
+async def test_lines_show_vin_property_value_with_unit_and_age() -> None:
+    feed = BufferFeed()
+    app, panel = panel_app(feed)
+    async with app.run_test(size=(120, 30)):
+        feed.push([point(VINS[0], "diagnostics", "odometer", 12345.6, "kilometers", age_s=90),
+                   point(VINS[1], "charging", "battery_level", 0.53)])
+        await wait_for(lambda: panel.log_widget.line_count == 2)
+        first, second = panel.log_widget.lines
+        assert VINS[0] in first and "diagnostics.odometer" in first
+        assert "12345.6 km" in first and "1 m old" in first
+        assert "charging.battery_level" in second and "53 %" in second
+
+
+async def test_tail_is_followed_until_scrolled_up_then_plus_n_new_until_end() -> None:
+    feed = BufferFeed()
+    app, panel = panel_app(feed)
+    async with app.run_test(size=(100, 20)) as pilot:
+        log = panel.log_widget
+        log.focus()
+        feed.push(burst(200))
+        await wait_for(lambda: log.line_count == 200)
+        await pilot.pause()
+        assert log.is_vertical_scroll_end
+        await pilot.press("pageup")
+        await wait_for(lambda: not log.is_vertical_scroll_end)
+        top = log.scroll_offset.y
+        feed.push(burst(50, start=200))
+        await wait_for(lambda: "+50 new (End)" in status(panel))
+        assert log.scroll_offset.y == top  # the reader's place is kept
+        await pilot.press("end")
+        await wait_for(lambda: "new (End)" not in status(panel))
+        assert log.is_vertical_scroll_end
+        feed.push(burst(10, start=250))
+        await wait_for(lambda: log.line_count == 260)
+        await pilot.pause()
+        assert log.is_vertical_scroll_end
+
+
+async def test_pause_counts_arrivals_and_resume_writes_the_backlog() -> None:
+    feed = BufferFeed()
+    app, panel = panel_app(feed)
+    async with app.run_test(size=(100, 20)) as pilot:
+        panel.log_widget.focus()
+        feed.push(burst(5))
+        await wait_for(lambda: panel.log_widget.line_count == 5)
+        await pilot.press("p")
+        feed.push(burst(40, start=5))
+        await wait_for(lambda: "PAUSED: 40 waiting" in status(panel))
+        assert panel.log_widget.line_count == 5
+        await pilot.press("p")
+        await wait_for(lambda: panel.log_widget.line_count == 45)
+        assert "PAUSED" not in status(panel)
+
+
+async def test_filter_by_vin_or_capability_rewrites_and_filters_new_lines() -> None:
+    feed = BufferFeed()
+    app, panel = panel_app(feed)
+    async with app.run_test(size=(100, 20)) as pilot:
+        feed.push([*burst(100), point(VINS[3], "doors", "locks_state", "locked")])
+        await wait_for(lambda: panel.log_widget.line_count == 101)
+        panel.log_widget.focus()
+        await pilot.press("slash")
+        await pilot.press(*VINS[3][-6:])
+        await wait_for(lambda: panel.log_widget.line_count == 11)
+        assert all(VINS[3] in line for line in panel.log_widget.lines)
+        panel.query_one("#feed-filter", Input).value = "doors"
+        await wait_for(lambda: panel.log_widget.line_count == 1)
+        feed.push([point(VINS[5], "doors", "locks_state", "unlocked"), *burst(20)])
+        await wait_for(lambda: panel.log_widget.line_count == 2)
+        await pilot.press("escape")
+        await wait_for(lambda: panel.log_widget.line_count == 122)
+
+
+async def test_enter_shows_the_payload_and_o_opens_the_vin() -> None:
+    feed = BufferFeed()
+    app, panel = panel_app(feed)
+    async with app.run_test(size=(100, 24)) as pilot:
+        feed.push([point(VINS[1], "diagnostics", "odometer", 1000, "kilometers"),
+                   point(VINS[2], "charging", "battery_level", 0.8)])
+        await wait_for(lambda: panel.log_widget.line_count == 2)
+        panel.log_widget.focus()
+        await pilot.press("up", "up", "enter")
+        await wait_for(lambda: isinstance(app.screen, PayloadScreen))
+        payload = json.loads(plain(app.screen.query_one("#payload-json", Static)))
+        assert payload["vin"] == VINS[1] and payload["data"] == 1000
+        assert payload["unit"] == "kilometers"
+        await pilot.press("o")
+        await wait_for(lambda: app.messages)
+        assert app.messages[0].vin == VINS[1]
+        assert not isinstance(app.screen, PayloadScreen)
+        await pilot.press("down", "o")
+        await wait_for(lambda: len(app.messages) == 2)
+        assert app.messages[1].vin == VINS[2]
+
+
+async def test_untrusted_payload_text_is_inert_in_log_and_payload_view() -> None:
+    feed = BufferFeed()
+    app, panel = panel_app(feed)
+    evil = "[red]boom[/]\x1b[2J\x1b]52;c;Zm9v\x07\u2028next\x9b"
+    async with app.run_test(size=(100, 24)) as pilot:
+        feed.push([point(VINS[0], "trip", "note", evil)])
+        await wait_for(lambda: panel.log_widget.line_count == 1)
+        (line,) = panel.log_widget.lines
+        assert "[red]boom[/]next" in line
+        assert not any(ord(c) < 32 or 0x7F <= ord(c) <= 0x9F for c in line)
+        panel.log_widget.focus()
+        await pilot.press("enter")
+        await wait_for(lambda: isinstance(app.screen, PayloadScreen))
+        shown = plain(app.screen.query_one("#payload-json", Static))
+        assert "\x1b" not in shown and "\x07" not in shown
+        assert "[red]boom[/]" in shown
+
+
+async def test_the_log_is_bounded_and_lines_stay_paired_with_their_points() -> None:
+    feed = BufferFeed()
+    app, panel = panel_app(feed, max_lines=100)
+    async with app.run_test(size=(100, 20)) as pilot:
+        for start in range(0, 250, 50):
+            feed.push(burst(50, start=start))
+            await wait_for(lambda s=start: feed.drains and not feed.buffer)
+        await wait_for(lambda: len(panel.shown) == 100 and panel.log_widget.line_count == 100)
+        last = panel.shown[-1]
+        assert last.vin in panel.log_widget.lines[-1]
+        panel.log_widget.focus()
+        await pilot.press("enter")
+        await wait_for(lambda: isinstance(app.screen, PayloadScreen))
+        assert app.screen.point is last
+
+
+async def test_without_a_feed_the_panel_says_why() -> None:
+    panel = FeedPanel(None)
+    app = ScreenHost(widget=panel)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        assert "no MQTT settings" in status(panel)
+        assert isinstance(panel.log_widget, FeedLog)
