@@ -1,4 +1,4 @@
-"""A real mosquitto on a free loopback port with mutual TLS, configured like the platform's broker."""
+"""A real mosquitto on a free loopback port, with mutual TLS like the platform's broker."""
 
 from __future__ import annotations
 
@@ -81,8 +81,9 @@ class Mosquitto:
         self.port = free_port()
         conf = self.directory / "mosquitto.conf"
         conf.write_text(config_text(self.port, self.tls.ca_file, server_cert, server_key))
-        self._process = subprocess.Popen([binary, "-c", str(conf)], stdout=subprocess.DEVNULL,
-                                         stderr=open(self.directory / "mosquitto.log", "wb"))
+        with (self.directory / "mosquitto.log").open("wb") as log:
+            self._process = subprocess.Popen([binary, "-c", str(conf)],
+                                             stdout=subprocess.DEVNULL, stderr=log)
         self._wait_listening(timeout)
 
     def _wait_listening(self, timeout: float) -> None:

@@ -11,6 +11,7 @@ import argparse
 import asyncio
 import json
 import time
+from pathlib import Path
 from typing import Any
 
 from textual.app import App, ComposeResult
@@ -39,10 +40,10 @@ async def fetch_rows(creds_file: str, limit: int) -> list[tuple[str, ...]]:
     from hm_tui.service.client import PlatformClient
     from hm_tui.service.config import profile_from_credentials
 
-    profile = profile_from_credentials(json.loads(open(creds_file).read()), "bench")
+    profile = profile_from_credentials(json.loads(Path(creds_file).read_text()), "bench")
     async with PlatformClient(profile) as client:
         clearances = await client.list_clearances()
-    return [cells(c) for c in clearances[:limit]]
+    return [cells(c) for c in (clearances[:limit] if limit else clearances)]
 
 
 async def settled(app: App[None], pilot: Any) -> float:
@@ -85,7 +86,7 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="benchmarks.datatable")
     parser.add_argument("--creds", required=True)
-    parser.add_argument("--rows", type=int, required=True)
+    parser.add_argument("--rows", type=int, required=True, help="0: every clearance")
     emit(asyncio.run(main_async(parser.parse_args(argv))))
     return 0
 

@@ -109,8 +109,10 @@ def run_step(broker: Mosquitto, names: Sequence[str], rate: float, seconds: floa
     return step
 
 
-def run_steps(plan: Sequence[tuple[float, Sequence[str]]], seconds: float,
-              log: Callable[[str], None]) -> tuple[list[Step], str | None]:
+Plan = Sequence[tuple[float, Sequence[str], float]]  # (rate, consumers, seconds) per step
+
+
+def run_steps(plan: Plan, log: Callable[[str], None]) -> tuple[list[Step], str | None]:
     """Every (rate, consumers) of the plan on one broker; a consumer that fell behind at one
     rate is not run at higher ones. Returns the steps and, if the broker failed, why."""
     steps: list[Step] = []
@@ -122,7 +124,7 @@ def run_steps(plan: Sequence[tuple[float, Sequence[str]]], seconds: float,
         except (RuntimeError, OSError) as exc:
             return steps, str(exc)
         try:
-            for index, (rate, names) in enumerate(plan):
+            for index, (rate, names, seconds) in enumerate(plan):
                 todo = [n for n in names if n not in behind]
                 if not todo:
                     continue
@@ -135,12 +137,11 @@ def run_steps(plan: Sequence[tuple[float, Sequence[str]]], seconds: float,
     return steps, None
 
 
-def plan_for(quick: bool, concurrent: bool) -> list[tuple[float, Sequence[str]]]:
-    """Quick: one step at the target rate, every consumer at once. Full: each rate, each
-    consumer alone (so they do not share the 2 cores)."""
-    names = list(CONSUMERS)
+def plan_for(quick: bool, seconds: float = 10.0, peer_seconds: float = 3.0) -> Plan:
+    """Every consumer runs alone (two cores shared by four clients would measure the sharing).
+    Quick: the app for `seconds` at the target rate, then each peer for `peer_seconds` at the
+    same rate. Full: every rate for every consumer, `seconds` each."""
     if quick:
-        return [(TARGET_RATE, names)]
-    if concurrent:
-        return [(rate, names) for rate in FULL_RATES]
-    return [(rate, [name]) for rate in FULL_RATES for name in names]
+        return [(TARGET_RATE, ["app"], seconds),
+                *((TARGET_RATE, [peer], peer_seconds) for peer in CONSUMERS if peer != "app")]
+    return [(rate, [name], seconds) for rate in FULL_RATES for name in CONSUMERS]

@@ -66,6 +66,17 @@ class FrameMarks:
                 raise TimeoutError("no frame came") from None
 
 
+def send_key(app: Any, key: str) -> None:
+    """Type one key the way the terminal driver would, without Pilot's idle waits (they would
+    add tens of milliseconds to every keystroke; the frame marks tell when the result shows)."""
+    from textual import events
+
+    character = {"slash": "/", "space": " "}.get(key, key if len(key) == 1 else None)
+    event = events.Key(key, character)
+    event.set_sender(app)
+    app._driver.send_message(event)
+
+
 async def timed(action: Callable[[], Awaitable[Any]], marks: FrameMarks,
                 timeout: float = 60.0) -> float:
     """Seconds from starting `action` to the frame after the wrapped method next ran."""

@@ -66,7 +66,7 @@ def _one_line(text: str, limit: int = 160) -> str:
 def _number(value: float | None) -> str:
     if value is None:
         return "—"
-    if isinstance(value, int) or float(value).is_integer() and abs(value) >= 100:
+    if isinstance(value, int) or (float(value).is_integer() and abs(value) >= 100):
         return f"{int(value):,}"
     if abs(value) >= 100:
         return f"{value:,.0f}"

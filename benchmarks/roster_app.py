@@ -12,9 +12,10 @@ import asyncio
 import json
 import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
-from benchmarks.frames import FrameMarks
+from benchmarks.frames import FrameMarks, send_key
 from benchmarks.proc import emit, peak_rss_mb, percentile, rss_mb
 from benchmarks.stall import StallProbe
 
@@ -79,19 +80,20 @@ async def first_frame(app: Any, fetches: FetchLog, marks: FrameMarks, began: flo
             "start_to_frame_s": frame - began, "rows": fetch.count}
 
 
-async def keystrokes(pilot: Any, marks: FrameMarks, keys: list[str]) -> list[float]:
+async def keystrokes(app: Any, marks: FrameMarks, keys: list[str]) -> list[float]:
+    """Seconds from each key to the frame showing the table it changed."""
     latencies = []
     for key in keys:
         started = time.perf_counter()
-        await pilot.press(key)
+        send_key(app, key)
         latencies.append(await marks.until_after(started, 30) - started)
     return latencies
 
 
-async def filter_run(pilot: Any, marks: FrameMarks) -> dict[str, Any]:
+async def filter_run(app: Any, pilot: Any, marks: FrameMarks) -> dict[str, Any]:
     await pilot.press("slash")
     await pilot.pause()
-    latencies = await keystrokes(pilot, marks, FILTER_KEYS)
+    latencies = await keystrokes(app, marks, FILTER_KEYS)
     await pilot.press("escape")
     await pilot.pause()
     ms = [x * 1000 for x in latencies]
@@ -99,6 +101,90 @@ async def filter_run(pilot: Any, marks: FrameMarks) -> dict[str, Any]:
             "filter_max_ms": max(ms), "keystrokes": len(ms)}
 
 
-async def sort_run(pilot: Any, marks: FrameMarks) -> dict[str, Any]:
-    ms = [x * 1000 for x in await keystrokes(pilot, marks, ["s"] * SORT_PRESSES)]
-    return {"sort_p50_ms": percentile(ms, 50), "sort_max_ms": max(ms), "sorts": len(ms)}
+async def sort_run(app: Any, marks: FrameMarks) -> dict[str, Any]:
+    by_column: dict[str, float] = {}
+    for _ in range(SORT_PRESSES):
+        [took] = await keystrokes(app, marks, ["s"])
+        by_column[app.session.roster.sort[0]] = took * 1000
+    ms = list(by_column.values())
+    return {"sort_p50_ms": percentile(ms, 50), "sort_max_ms": max(ms), "sorts": len(ms),
+            "sort_ms_by_column": by_column}
+
+
+async def force_changes(control_url: str, vins: list[str], status: str) -> None:
+    """Change these clearances in the emulator (its control endpoint), 20 requests at a time."""
+    import httpx
+
+    async with httpx.AsyncClient(base_url=control_url, timeout=30) as http:
+        for start in range(0, len(vins), 20):
+            part = vins[start:start + 20]
+            replies = await asyncio.gather(*(http.post(f"/vehicles/{vin}", json={"status": status})
+                                             for vin in part))
+            for reply in replies:
+                reply.raise_for_status()
+
+
+async def refresh_run(app: Any, pilot: Any, fetches: FetchLog, marks: FrameMarks,
+                      control_url: str, share: float) -> dict[str, Any]:
+    roster = app.session.roster
+    count = max(1, round(len(roster) * share))
+    vins = [vin for vin in roster.visible if roster.entry(vin).status == "approved"][:count]
+    forcing = time.perf_counter()
+    await force_changes(control_url, vins, "revoked")
+    forced_s = time.perf_counter() - forcing
+    if roster.entry(vins[0]).status == "revoked":
+        raise RuntimeError("the session's own poll applied the changes before the refresh")
+    started = time.perf_counter()
+    await pilot.press("r")
+    fetch = await fetches.full_after(started, 60)
+    frame = await marks.until_after(fetch.ended, 60,
+                                    accept=lambda: roster.entry(vins[-1]).status == "revoked")
+    return {"refresh_ms": (frame - fetch.ended) * 1000,
+            "refresh_press_ms": (frame - started) * 1000,
+            "refresh_fetch_ms": (fetch.ended - fetch.started) * 1000, "changed": len(vins), "forced_s": forced_s}
+
+
+async def measure(args: argparse.Namespace) -> dict[str, Any]:
+    from hm_tui.ui.widgets.roster_table import RosterTable
+
+    creds = json.loads(Path(args.creds).read_text())
+    control_url = str(creds["base_url"]).rsplit("/v1", 1)[0] + "/_emulator"
+    fetches, marks = FetchLog(), FrameMarks()
+    fetches.wrap()
+    marks.wrap(RosterTable, "rows_changed", lambda table: table.app)
+    began = time.perf_counter()
+    app = make_app(creds)
+    result: dict[str, Any] = {"fleet": args.fleet}
+    async with app.run_test(headless=True, size=SIZE) as pilot:
+        probe = StallProbe()
+        probe.start()
+        phases = (("load", lambda: first_frame(app, fetches, marks, began, 120)),
+                  ("filter", lambda: filter_run(app, pilot, marks)),
+                  ("sort", lambda: sort_run(app, marks)),
+                  ("refresh", lambda: refresh_run(app, pilot, fetches, marks, control_url,
+                                                  args.share)))
+        for name, phase in phases:
+            async with probe.window() as window:
+                result.update(await phase())
+            result[f"{name}_stall_ms"] = window.max_stall_ms
+            result[f"{name}_took_s"] = window.ended - window.started
+        result.update(rss_mb=rss_mb(), rss_peak_mb=peak_rss_mb(),
+                      feed=getattr(getattr(app.session, "feed", None), "state", None) is not None)
+        probe.stop()
+        closing = time.perf_counter()
+    result["close_s"] = time.perf_counter() - closing
+    result["took_s"] = time.perf_counter() - began
+    return result
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="benchmarks.roster_app")
+    parser.add_argument("--creds", required=True)
+    parser.add_argument("--fleet", type=int, required=True)
+    parser.add_argument("--share", type=float, default=0.01, help="share of statuses changed")
+    emit(asyncio.run(measure(parser.parse_args(argv))))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

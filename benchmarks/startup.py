@@ -25,8 +25,10 @@ from typing import Any
 from benchmarks.proc import percentile
 from benchmarks.report import Row, SectionResult, Target, unavailable
 
-ESCAPES = re.compile(rb"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[PX^_][^\x1b]*"
-                     rb"\x1b\\|\x1b[@-Z\\-_]|\x1b[()][0-9A-Za-z]")
+ESCAPES = re.compile(rb"\x1b\[[0-?]*[ -/]*[@-~]"  # CSI
+                     rb"|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)"  # OSC
+                     rb"|\x1b[PX^_][^\x1b]*\x1b\\"  # DCS, SOS, PM, APC
+                     rb"|\x1b[@-Z\\-_]|\x1b[()][0-9A-Za-z]")
 VIN = re.compile(rb"(?<![A-Za-z0-9])[A-HJ-NPR-Z0-9]{17}(?![A-Za-z0-9])")
 VINS_NEEDED = 3  # distinct VINs on screen: the table, not a stray 17-character token
 SIZE = (40, 120)  # rows, columns

@@ -62,17 +62,26 @@ def run_profile(args: argparse.Namespace) -> int:
     return run_app(app)
 
 
+#: Stores opened for sessions: closed after the app (and so every session.stop()) has finished.
+_STORES: list[Any] = []
+
+
 def make_session(profile: Any, *, read_only: bool, state_dir: Path | None = None) -> Any:
     """The service Session for a profile, with its local store (cache + journal)."""
     from hm_tui.service.session import Session
     from hm_tui.service.store import Store
 
-    store = Store.for_profile(profile.name, root=state_dir)
+    store = Store.for_profile(profile.name, state_dir)
+    _STORES.append(store)
     return Session(profile, store=store, read_only=read_only)
 
 
 def run_app(app: Any) -> int:
-    code = app.run()
+    try:
+        code = app.run()
+    finally:
+        while _STORES:
+            _STORES.pop().close()
     return code if isinstance(code, int) else 0
 
 

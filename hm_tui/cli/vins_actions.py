@@ -9,9 +9,10 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from hm_tui.cli import output as out
 from hm_tui.cli.connect import run_with_client
@@ -46,10 +47,15 @@ def _add(args: argparse.Namespace) -> int:
         return 1
 
     async def work(client: PlatformClient) -> int:
-        results = await client.add_clearances(rows.items, progress=_progress(len(rows.items)))
+        journal = CliJournal(client.profile.name)
+        journal.begin("add", [i.vin for i in rows.items], {"file": args.file} if args.file else {})
+        try:
+            results = await client.add_clearances(rows.items,
+                                                  progress=_progress(len(rows.items)))
+            journal.results([(r.vin, r.status, r.description or "") for r in results])
+        finally:
+            journal.finish()
         failed = _report_added(results, rows)
-        _journal("add", [r.vin for r in results], f"{len(results) - failed} added, "
-                 f"{failed + len(rows.errors)} failed")
         return 1 if failed or rows.errors else 0
 
     return run_with_client(args, work)
@@ -119,8 +125,12 @@ def _revoke(args: argparse.Namespace) -> int:
         if not args.yes and not await _confirm(client, [found[v] for v in targets]):
             out.warn("nothing changed")
             return 1
-        outcomes = await asyncio.gather(*(_remove_one(client, v) for v in targets))
-        _journal("remove", targets, f"{sum(outcomes)} of {len(targets)} done")
+        journal = CliJournal(client.profile.name)
+        journal.begin("remove", targets, {})
+        try:
+            outcomes = await asyncio.gather(*(_remove_one(client, v, journal) for v in targets))
+        finally:
+            journal.finish()
         return 0 if all(outcomes) and not missing else 1
 
     return run_with_client(args, work)
@@ -149,32 +159,59 @@ async def _confirm(client: PlatformClient, clearances: list[Clearance]) -> bool:
     return answer.strip().lower() in ("y", "yes")
 
 
-async def _remove_one(client: PlatformClient, vin: str) -> bool:
+async def _remove_one(client: PlatformClient, vin: str, journal: CliJournal) -> bool:
     try:
         result = await client.remove_clearance(vin)
     except (Conflict, Unprocessable) as exc:
         why = explain_refusal(exc.detail) or exc.detail or exc.title
+        journal.results([(vin, "refused", why)])
         out.warn(f"{vin}: refused: {out.clean(why)}")
         return False
     except PlatformError as exc:
+        journal.results([(vin, "error", str(exc))])
         out.warn(f"{vin}: failed: {out.clean(str(exc))}")
         return False
-    action = "canceling" if result.status == "canceling" else result.status
-    out.say(f"{out.clean(result.vin)}  {out.clean(action)}")
+    journal.results([(vin, result.status, "")])
+    out.say(f"{out.clean(result.vin)}  {out.clean(result.status)}")
     return True
 
 
-def _journal(action: str, vins: list[str], result: str) -> None:
-    """Record the action in the local journal (service/store.py), when that store exists."""
-    try:
-        from hm_tui.service.store import Store  # type: ignore[import-not-found]
-    except ImportError:
-        return
-    try:
-        store = Store.open_default()  # type: ignore[attr-defined]
+class CliJournal:
+    """The profile's journal (the dashboard shows it): begun before sending, a result per VIN.
+
+    A journal that cannot be opened or written is reported once and never fails the action.
+    """
+
+    def __init__(self, profile_name: str) -> None:
+        self._profile = profile_name
+        self._store: Any = None
+        self._action_id: int | None = None
+        self._broken = False
+
+    def begin(self, action: str, vins: list[str], params: dict[str, Any]) -> None:
+        def begin() -> None:
+            from hm_tui.service.store import Store
+
+            self._store = Store.for_profile(self._profile)
+            self._action_id = self._store.journal.begin(action, vins, {"via": "cli", **params})
+
+        self._safely(begin)
+
+    def results(self, items: list[tuple[str, str, str]]) -> None:
+        if self._action_id is not None:
+            self._safely(lambda: self._store.journal.record_items(self._action_id, items))
+
+    def finish(self) -> None:
+        if self._action_id is not None:
+            self._safely(lambda: self._store.journal.finish(self._action_id))
+        if self._store is not None:
+            self._safely(self._store.close)
+
+    def _safely(self, step: Callable[[], None]) -> None:
+        if self._broken:
+            return
         try:
-            store.journal.record(action, vins, result)
-        finally:
-            store.close()
-    except Exception as exc:  # the journal must never turn a done action into a failure
-        out.warn(f"could not write the journal: {exc}")
+            step()
+        except Exception as exc:  # sqlite3, OSError: the action itself has happened
+            self._broken = True
+            out.warn(f"could not write the journal: {out.clean(str(exc))}")

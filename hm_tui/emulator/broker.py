@@ -152,6 +152,13 @@ class EmbeddedBroker:
             raise RuntimeError("the broker is not started")
         await self._broker.internal_message_broadcast(topic, payload, qos)
 
+    def connected_clients(self) -> list[str]:
+        """Client ids with a live connection."""
+        if self._broker is None:
+            return []
+        return [client_id for client_id, (session, _handler) in self._broker.sessions.items()
+                if session.transitions.state == "connected"]
+
     def subscribers(self, topic_filter: str) -> list[str]:
         """Client ids subscribed to exactly `topic_filter` (connected or not)."""
         if self._broker is None:

@@ -27,7 +27,7 @@ SERVER_NAMES = ("127.0.0.1", "localhost", "::1")
 
 @dataclass(frozen=True, slots=True)
 class CertBundle:
-    """Paths of the PEM files (keys are 0600) and the client id the client certificate names."""
+    """Paths of the PEM files (all 0600) and the client id the client certificate names."""
 
     ca_file: Path
     server_cert: Path

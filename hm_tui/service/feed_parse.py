@@ -41,7 +41,7 @@ class FeedMessage:
     points: list[DataPoint]
 
 
-def parse_message(payload: bytes, received_at: datetime) -> FeedMessage:
+def parse_message(payload: bytes | bytearray, received_at: datetime) -> FeedMessage:
     """Parse a V1 or V2 payload; raise `BadPayload` for anything unusable."""
     if len(payload) > MAX_PAYLOAD_BYTES:
         raise BadPayload(f"too large ({len(payload) // 1024} KB)")

@@ -68,6 +68,10 @@ class Roster:
         """Every clearance (for the cache and exports), in VIN order."""
         return [entry.clearance for entry in self._data.by_vin_entries]
 
+    def vins_in(self, statuses: Iterable[str]) -> list[str]:
+        """Every VIN whose status is one of these, over the whole roster (filters do not apply)."""
+        return ix.with_status(self._index, statuses)
+
     @property
     def visible(self) -> Sequence[str]:
         """The VINs that pass the filter, in display order (do not mutate)."""

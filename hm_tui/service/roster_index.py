@@ -164,6 +164,8 @@ class Index:
 
 
 EMPTY_INDEX = Index("vin", [], [], None)
+#: A refresh touching more than 1/REBUILD_SHARE of the rows rebuilds instead of splicing.
+REBUILD_SHARE = 8
 
 
 @dataclass(frozen=True, slots=True)
@@ -229,7 +231,7 @@ def next_data(base: Data, d: Diff) -> Data:
     if base.latest is not None and (latest is None or base.latest > latest):
         latest = base.latest
     by_vin, by_vin_entries = base.by_vin, base.by_vin_entries
-    if len(fresh) + len(removed) > len(by_vin) // 8:
+    if len(fresh) + len(removed) > len(by_vin) // REBUILD_SHARE:
         by_vin = sorted(entries)
         by_vin_entries = list(map(entries.__getitem__, by_vin))
     elif fresh or removed:
@@ -306,7 +308,7 @@ def reindex(index: Index, base: Data, data: Data, d: Diff) -> Index:
     """The index after a diff: splice the added, changed and removed rows out, and the present
     ones back in by key (a changed row's text changes even when its key does not)."""
     fresh, removed = d.fresh, d.changes.removed
-    if not base.entries or len(fresh) + len(removed) > len(index.order) // 8:
+    if not base.entries or len(fresh) + len(removed) > len(index.order) // REBUILD_SHARE:
         return full_index(data, index.column)
     key = KEYS.get(index.column) or attrgetter("clearance.vin")
     old = base.entries
@@ -338,3 +340,9 @@ def narrow(shown: list[str], texts: list[str], query: str) -> tuple[list[str], l
     """Filter an already filtered result by a longer query (each match of it matched before)."""
     mask = list(map(contains, texts, repeat(query)))
     return list(compress(shown, mask)), list(compress(texts, mask))
+
+
+def with_status(index: Index, statuses: Iterable[str]) -> list[str]:
+    """Every VIN of the index whose status is one of `statuses` (C-level pass)."""
+    prefixes = tuple(f"{status}\t".lower() for status in statuses)
+    return list(compress(index.order, map(str.startswith, index.texts, repeat(prefixes))))

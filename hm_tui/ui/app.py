@@ -20,7 +20,6 @@ from typing import Any, ClassVar
 
 from textual import on, work
 from textual.app import App
-from textual.message import Message
 from textual.worker import Worker, WorkerState
 
 from hm_tui.service.roster import Roster, RosterChanges
@@ -28,7 +27,7 @@ from hm_tui.ui import messages as msg
 from hm_tui.ui.commands import DashboardCommands, dashboard_commands
 from hm_tui.ui.keymap import APP_KEYS, bindings, resolve_keymap
 from hm_tui.ui.screens.roster import RosterScreen
-from hm_tui.ui.text import inert
+from hm_tui.ui.text import describe_error, inert
 from hm_tui.ui.widgets.feed_panel import FeedPanel
 from hm_tui.ui.widgets.header import HeaderState
 
@@ -60,22 +59,6 @@ def default_theme(color_system: str | None) -> str:
     return "ansi-dark" if color_system in ("standard", "windows") else "textual-dark"
 
 
-class SessionOpened(Message):
-    """The session object exists (not yet started): the app adopts its roster."""
-
-    def __init__(self, session: Any) -> None:
-        super().__init__()
-        self.session = session
-
-
-class SessionClosed(Message):
-    """The old session stopped (profile switch): open the one for `profile`."""
-
-    def __init__(self, profile: str) -> None:
-        super().__init__()
-        self.profile = profile
-
-
 class HmTuiApp(App[int]):
     """Roster, detail, feed and actions over one service `Session`."""
 
@@ -89,8 +72,9 @@ class HmTuiApp(App[int]):
                  profiles: Callable[[], Sequence[str]] | None = None,
                  clock: Callable[[], datetime] | None = None,
                  wall_clock: Callable[[], datetime] | None = None,
-                 tz: tzinfo | None = None) -> None:
+                 tz: tzinfo | None = None, theme: str | None = None) -> None:
         super().__init__()
+        self._theme_name = theme
         self._session_factory = session_factory
         self.read_only = read_only
         self.demo = demo
@@ -106,13 +90,14 @@ class HmTuiApp(App[int]):
         self._pending: list[RosterChanges] = []
         self._stopped = False
         self._has_data = False
+        self._api: str | None = None
         self.roster_screen = RosterScreen(Roster(), clock=self.clock, tz=tz)
 
     def get_default_screen(self) -> RosterScreen:
         return self.roster_screen
 
     def on_mount(self) -> None:
-        self.theme = default_theme(self.console.color_system)
+        self.theme = self._theme_name or default_theme(self.console.color_system)
         self._watch_hangup()
         self.set_interval(1.0, self.refresh_header)
         self.refresh_header()
@@ -126,14 +111,14 @@ class HmTuiApp(App[int]):
             made = self._session_factory(profile)
             session = await made if inspect.isawaitable(made) else made
         except Exception as error:  # a bad profile or a dead emulator: say so, keep running
-            self.post_message(msg.SessionReady(describe(error)))
+            self.post_message(msg.SessionReady(describe_error(error)))
             return
         session.subscribe(self._service_event)
-        self.post_message(SessionOpened(session))
+        self.post_message(msg.SessionOpened(session))
         try:
             await session.start()
         except Exception as error:
-            self.post_message(msg.SessionReady(describe(error)))
+            self.post_message(msg.SessionReady(describe_error(error)))
             return
         self.post_message(msg.SessionReady())
 
@@ -147,8 +132,8 @@ class HmTuiApp(App[int]):
         else:
             self.post_message(msg.ActionProgressed(event))
 
-    @on(SessionOpened)
-    def _adopt(self, message: SessionOpened) -> None:
+    @on(msg.SessionOpened)
+    def _adopt(self, message: msg.SessionOpened) -> None:
         self.session = message.session
         self._apply_keymap(getattr(getattr(self.session, "profile", None), "keymap", None))
         self.roster_screen.attach(self.session.roster)
@@ -174,7 +159,7 @@ class HmTuiApp(App[int]):
             try:
                 await session.stop()
             except Exception as error:  # exiting anyway: report on stderr after the app
-                self.log.error(f"session.stop failed: {describe(error)}")
+                self.log.error(f"session.stop failed: {describe_error(error)}")
 
     async def on_unmount(self) -> None:
         await self.stop_session()
@@ -218,6 +203,12 @@ class HmTuiApp(App[int]):
 
     @on(msg.HealthUpdated)
     def _health(self, message: msg.HealthUpdated) -> None:
+        api = getattr(message.health, "api", None)
+        if api == "down" and self._api != "down":
+            error = getattr(message.health, "last_error", None) or "no answer"
+            self.notify(inert(error, 300), title="Platform unreachable", severity="error",
+                        markup=False, timeout=10)
+        self._api = api
         self.refresh_header()
 
     @on(msg.ServiceFailed)
@@ -228,7 +219,7 @@ class HmTuiApp(App[int]):
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         """Safety net: a worker that failed without posting its own message."""
         if event.state is WorkerState.ERROR and event.worker.error is not None:
-            self.notify(describe(event.worker.error), title="Something went wrong",
+            self.notify(describe_error(event.worker.error), title="Something went wrong",
                         severity="error", markup=False, timeout=8)
 
     # -- the header ----------------------------------------------------------------------
@@ -302,7 +293,7 @@ class HmTuiApp(App[int]):
         try:
             await self.session.refresh_now()
         except Exception as error:
-            self.post_message(msg.ServiceFailed("Refresh failed", describe(error)))
+            self.post_message(msg.ServiceFailed("Refresh failed", describe_error(error)))
 
     def open_detail(self, vin: str) -> None:
         if not self._need_session():
@@ -345,6 +336,26 @@ class HmTuiApp(App[int]):
         self.notify(f"{len(done)} removal(s) accepted, {failed} refused.", severity=severity,
                     markup=False)
 
+    def export_shown(self) -> None:
+        """Write the clearances the filter shows, in display order, to a CSV in the cwd."""
+        if not self._need_session():
+            return
+        roster = self.session.roster
+        clearances = [e.clearance for vin in roster.visible if (e := roster.entry(vin))]
+        stamp = self.wall_clock().strftime("%Y%m%d-%H%M%S")
+        self._export(Path.cwd() / f"hm-tui-export-{stamp}.csv", clearances)
+
+    @work(exclusive=True, exit_on_error=False, group="export")
+    async def _export(self, path: Path, clearances: list[Any]) -> None:
+        from hm_tui.ui.export import write_clearances_csv
+
+        try:
+            await asyncio.to_thread(write_clearances_csv, path, clearances)
+        except OSError as error:
+            self.post_message(msg.ServiceFailed("Export failed", f"{path}: {error.strerror}"))
+            return
+        self.notify(f"Exported {len(clearances)} clearances to {path}", markup=False)
+
     def action_toggle_feed(self) -> None:
         if self.screen is not self.roster_screen:
             self.notify("The live feed panel is on the roster screen (Escape goes back).",
@@ -367,11 +378,11 @@ class HmTuiApp(App[int]):
             if self.session is not None:
                 await self.session.stop()
         except Exception as error:  # the old session is gone either way
-            self.post_message(msg.ServiceFailed("Stopping the old session", describe(error)))
-        self.post_message(SessionClosed(name))
+            self.post_message(msg.ServiceFailed("Stopping the old session", describe_error(error)))
+        self.post_message(msg.SessionClosed(name))
 
-    @on(SessionClosed)
-    def _closed(self, message: SessionClosed) -> None:
+    @on(msg.SessionClosed)
+    def _closed(self, message: msg.SessionClosed) -> None:
         self.session = None
         self.profile_name = message.profile
         self.loaded = False
@@ -393,13 +404,6 @@ class HmTuiApp(App[int]):
 
     def _hang_up(self) -> None:
         self.call_later(self.action_quit)
-
-
-def describe(error: BaseException) -> str:
-    """An exception in the operator's words: the platform's detail when there is one."""
-    detail = getattr(error, "detail", None) or getattr(error, "title", None)
-    text = str(detail) if detail else (str(error) or type(error).__name__)
-    return inert(text, 300)
 
 
 def other_binding_ids() -> set[str]:

@@ -61,3 +61,19 @@ class RemovalFinished(Message):
     def __init__(self, outcomes: list[Any]) -> None:
         super().__init__()
         self.outcomes = outcomes
+
+
+class SessionOpened(Message):
+    """The session object exists (not yet started): the app adopts its roster."""
+
+    def __init__(self, session: Any) -> None:
+        super().__init__()
+        self.session = session
+
+
+class SessionClosed(Message):
+    """The old session stopped (profile switch): open the one for `profile`."""
+
+    def __init__(self, profile: str) -> None:
+        super().__init__()
+        self.profile = profile

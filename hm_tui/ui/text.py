@@ -42,3 +42,10 @@ def tags_text(tags: dict[str, str] | None, limit: int | None = None) -> str:
     if not tags:
         return ""
     return inert(", ".join(f"{key}={value}" for key, value in tags.items()), limit)
+
+
+def describe_error(error: BaseException) -> str:
+    """An exception in the operator's words: the platform's detail when there is one, inert."""
+    detail = getattr(error, "detail", None) or getattr(error, "title", None)
+    text = str(detail) if detail else (str(error) or type(error).__name__)
+    return inert(text, 300)

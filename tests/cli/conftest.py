@@ -40,9 +40,10 @@ def _restore_logging() -> Iterator[None]:
 
 @pytest.fixture
 def config_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """An empty config location, selected with HM_TUI_CONFIG; secrets from the env cleared."""
+    """An empty config location (HM_TUI_CONFIG), a private data dir, no secrets from the env."""
     path = tmp_path / "config" / "config.toml"
     monkeypatch.setenv("HM_TUI_CONFIG", str(path))
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))  # the journal's store
     for var in ("HM_TUI_PROFILE", "HM_TUI_CLIENT_SECRET", "HM_TUI_PRIVATE_KEY_FILE",
                 "HM_TUI_PRIVATE_KEY_ID", "HM_TUI_WEBHOOK_SECRET", "HM_TUI_CLIENT_ID"):
         monkeypatch.delenv(var, raising=False)

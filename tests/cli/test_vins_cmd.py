@@ -126,6 +126,23 @@ async def test_revoke_says_why_in_operator_words(run_cli, configured, emulator) 
     assert emulator.state.clearances[approved].status == "revoking"
 
 
+async def test_actions_are_journaled_for_the_dashboard(run_cli, configured, emulator) -> None:
+    from hm_tui.service.store import Store
+
+    approved = next(c.vin for c in emulator.state.clearances.values() if c.status == "approved")
+    await run_cli("vins", "add", GOOD, "--brand", "bmw")
+    await run_cli("vins", "revoke", approved, "2HM00000000000003", "--yes")
+    store = Store.for_profile("emu")
+    try:
+        removal, added = store.journal.entries()[:2]
+    finally:
+        store.close()
+    assert (added.action, added.vins, added.results[GOOD].result) == ("add", [GOOD], "pending")
+    assert removal.action == "remove" and removal.finished
+    assert removal.results[approved].result == "revoking"
+    assert removal.results["2HM00000000000003"].result == "refused"
+
+
 async def test_revoke_without_a_terminal_needs_yes(run_cli, configured) -> None:
     result = await run_cli("vins", "revoke", "2HM00000000000001")
     assert result.code == 2 and "--yes" in result.err

@@ -7,10 +7,11 @@ import json
 from collections.abc import AsyncIterator, Iterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 from helpers import wait_for
-from mqtt_helpers import feed_connected, mqtt_settings, running_mosquitto
+from mqtt_helpers import Mosquitto, feed_connected, mqtt_settings, running_mosquitto
 
 from hm_tui.emulator.broker import EmbeddedBroker, free_port
 from hm_tui.emulator.certs import CertBundle, ensure_certs
@@ -63,9 +64,8 @@ async def test_feed_receives_the_emulator_stream_over_mutual_tls(
     await wait_for(lambda: embedded.subscribers(feed.topic), 5)
     stream = Publisher(lambda: CARS, app_id=APP, broker=embedded, format=message_format,
                        duplicate_rate=0)
-    for car in CARS:
-        await stream.report_now(*car)
-    await wait_for(lambda: len(feed.vins()) == 2, 10)
+    sent = [await stream.report_now(*car) for car in CARS]
+    await wait_for(lambda: feed.state.received == sum(sent), 10)
     latest = feed.latest(CARS[1][0])
     assert latest["charging.battery_level"].unit is None
     assert 0 <= latest["charging.battery_level"].value <= 1
@@ -75,18 +75,21 @@ async def test_feed_receives_the_emulator_stream_over_mutual_tls(
     assert feed.state.bad_payloads == 0 and feed.state.status == "connected"
 
 
+Target = tuple[Publisher, CertBundle, int, Any]
+
+
 @asynccontextmanager
-async def amqtt_target(workdir: Path) -> AsyncIterator[tuple[Publisher, CertBundle, int, object]]:
+async def amqtt_target(workdir: Path) -> AsyncIterator[Target]:
     broker = EmbeddedBroker("127.0.0.1", 0, ensure_certs(workdir))
     await broker.start()
     try:
-        yield Publisher(lambda: [], app_id=APP, broker=broker), broker.certs, broker.port, None
+        yield Publisher(lambda: [], app_id=APP, broker=broker), broker.certs, broker.port, broker
     finally:
         await broker.stop()
 
 
 @asynccontextmanager
-async def mosquitto_target(workdir: Path) -> AsyncIterator[tuple[Publisher, CertBundle, int, object]]:
+async def mosquitto_target(workdir: Path) -> AsyncIterator[Target]:
     with running_mosquitto(workdir) as mosquitto:
         stream = Publisher(lambda: [], app_id=APP, broker_url=mosquitto.url,
                            certs=mosquitto.certs)
@@ -104,20 +107,22 @@ TARGETS = {"amqtt": amqtt_target, "mosquitto": mosquitto_target}
 async def test_messages_sent_while_away_arrive_after_restart_without_duplicates(
         tmp_path: Path, running_feeds: list[FeedClient], broker_name: str) -> None:
     target: AbstractAsyncContextManager = TARGETS[broker_name](tmp_path)
-    async with target as (stream, certs, port, mosquitto):
+    async with target as (stream, certs, port, broker):
         first = new_feed(running_feeds, certs, port)
         await feed_connected(first)
         await stream.publish_raw(TOPIC, ignition("0" * 64))  # proves the subscription is live
         await wait_for(lambda: first.state.received == 1, 10)
         first.stop()
+        if isinstance(broker, EmbeddedBroker):  # away means the broker saw us leave
+            await wait_for(lambda: certs.client_id not in broker.connected_clients(), 5)
 
         ids = [f"{i + 1:064x}" for i in range(30)]
         for message_id in ids:
             await stream.publish_raw(TOPIC, ignition(message_id, "off"))
         await stream.publish_raw(TOPIC, ignition(ids[0], "off"))  # at-least-once: again
-        if mosquitto is not None:  # the queue survives a broker restart too
+        if isinstance(broker, Mosquitto):  # the queue survives a broker restart too
             await wait_for(lambda: stream._sink.backlog() == 0, 10)
-            mosquitto.restart()
+            broker.restart()
 
         second = new_feed(running_feeds, certs, port)
         await wait_for(lambda: second.state.received == len(ids), 15,

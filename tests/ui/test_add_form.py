@@ -161,3 +161,12 @@ async def test_read_only_refuses_to_add() -> None:
         await pilot.pause()
         assert submit(app).disabled
         assert any("Read-only" in n.message for n in app._notifications)
+
+
+async def test_import_mode_opens_on_the_csv_tab() -> None:
+    session = RosterSession()
+    app = ScreenHost(lambda: AddScreen(session, mode="csv"))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        assert app.screen.query_one("#add-tabs", TabbedContent).active == "add-csv"
+        assert app.screen.query_one("#add-csv-path", Input).has_focus

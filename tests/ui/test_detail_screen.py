@@ -162,3 +162,13 @@ async def test_escape_goes_back() -> None:
         await pilot.pause()
         await pilot.press("escape")
         await wait_for(lambda: app.results == [None])
+
+
+async def test_brand_without_notes_gets_the_generic_guidance() -> None:
+    session = RosterSession.of(clearance("KNA00000000000001", "approved", "kia"))
+    app = host(session, "KNA00000000000001")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        brand = text_of(app, "detail-brand")
+        assert "Kia (Kia)" in brand and "cadence varies by model" in brand
+        assert "<member" not in brand

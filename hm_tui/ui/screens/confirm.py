@@ -41,6 +41,14 @@ class PlannedRemoval:
         return self.removal is None or self.removal.possible
 
 
+def platform_now(session: Session) -> datetime:
+    """Our clock, or the roster's newest timestamp when that is ahead (as the Session decides:
+    an emulator's virtual clock runs fast)."""
+    now = datetime.now(UTC)
+    latest = getattr(session.roster, "latest_timestamp", None)
+    return latest if latest is not None and latest > now else now
+
+
 def plan_all(session: Session, vins: Sequence[str], now: datetime) -> list[PlannedRemoval]:
     """Plan each VIN from the roster; VINs the roster lacks are sent and the platform decides."""
     plans = []
@@ -104,7 +112,7 @@ class ConfirmRemovalScreen(ModalScreen[list[Any] | None]):
     def __init__(self, session: Session, vins: Sequence[str]) -> None:
         super().__init__(classes="confirm-screen")
         self.session = session
-        self.plans = plan_all(session, vins, datetime.now(UTC))
+        self.plans = plan_all(session, vins, platform_now(session))
         self._outcomes: list[Any] | None = None
         self._busy = False
 

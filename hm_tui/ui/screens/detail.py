@@ -20,7 +20,7 @@ from hm_tui.domain.removal import plan_removal
 from hm_tui.service.models import Clearance, DataPoint, VehicleData
 from hm_tui.ui.format import format_age, format_duration, pretty_json, safe_text, status_style
 from hm_tui.ui.keymap import Key, bindings
-from hm_tui.ui.screens.confirm import ConfirmRemovalScreen
+from hm_tui.ui.screens.confirm import ConfirmRemovalScreen, platform_now
 from hm_tui.ui.widgets.datapoints import DataPointsView, merge_latest
 from hm_tui.ui.widgets.timeline import Timeline
 
@@ -183,7 +183,7 @@ class DetailScreen(Screen[None]):
             self._set("detail-removal", "")
             return
         plan = plan_removal(clearance.brand, clearance.status, clearance.created_at,
-                            datetime.now(UTC))
+                            platform_now(self.session))
         key = "d: " if plan.possible else "d is not possible now: "
         self._set("detail-removal", Content.assemble((key, "bold"), plan.why))
 

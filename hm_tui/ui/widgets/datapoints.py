@@ -45,10 +45,10 @@ def points_content(points: list[SourcedPoint], now: datetime) -> Content:
         old = point.timestamp is None or now - point.timestamp > STALE_AFTER
         age = format_age(point.timestamp, now) + (" (old)" if old else "")
         lines.append(Content.assemble(
-            (f"{safe_text(point.key, 40):<40} ", "$text-muted"),
-            (f"{format_point(point)[:24]:<24} ", "$error" if point.failure else ""),
-            (age, "$warning" if old else "$success"),
-            (f"  {item.source}", "$text-muted"),
+            (f"{safe_text(point.key, 32):<32} ", "$text-muted"),
+            (f"{format_point(point)[:18]:<18} ", "$error" if point.failure else ""),
+            (f"{age:<16}", "$warning" if old else "$success"),
+            (f" {item.source}", "$text-muted"),
         ))
     return Content("\n").join(lines)
 

@@ -14,7 +14,7 @@ _API_STYLE = {"ok": "$text-success", "degraded": "$text-warning", "down": "bold 
               "starting": "$text-muted"}
 _MQTT_STYLE = {"connected": "$text-success", "connecting": "$text-muted",
                "retrying": "$text-warning", "stopped": "$text-muted", "off": "$text-muted"}
-SEPARATOR = (" │ ", "$text-muted")
+JUST_NOW_S = 5  # the transient poll runs every 5 s: younger than that is "just now"
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,8 +65,9 @@ def header_content(state: HeaderState, *, compact: bool = False) -> Content:
     parts += [*_where(state), sep]
     parts += ["API ", (state.api, _API_STYLE.get(state.api, "$text-warning"))]
     parts += [sep, "MQTT ", (state.mqtt, _MQTT_STYLE.get(state.mqtt, "$text-warning"))]
-    if state.token_age_s is not None:
-        parts += [sep, f"token {compact_age(state.token_age_s)}"]
+    if state.token_age_s is not None:  # tokens live 300 s: minutes are precise enough
+        age = compact_age(state.token_age_s) if state.token_age_s >= 60 else "<1m"
+        parts += [sep, f"token {age}"]
     parts += [sep, *_updated(state, compact)]
     if state.sort:
         column, descending = state.sort
@@ -87,6 +88,6 @@ def _where(state: HeaderState) -> list[str | tuple[str, str]]:
 def _updated(state: HeaderState, compact: bool) -> list[str | tuple[str, str]]:
     if state.updated_s is None:
         return [("not updated yet", "$text-muted")]
-    age = compact_age(state.updated_s)
-    text = f"{age} ago" if compact else f"updated {age} ago"
+    age = "just now" if state.updated_s < JUST_NOW_S else f"{compact_age(state.updated_s)} ago"
+    text = age if compact else f"updated {age}"
     return [(text + " (stale)", "bold $text-warning")] if state.stale else [text]

@@ -1,0 +1,77 @@
+"""`python -m benchmarks [--quick] [--only SECTION ...] [--markdown FILE]`
+
+Prints progress to stderr, then the table, and as the last stdout line one JSON object.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections.abc import Callable
+
+from benchmarks.feed import plan_for, run_steps
+from benchmarks.feed_summary import summarise as summarise_feed
+from benchmarks.report import SectionResult, format_markdown, format_table, summary_line
+from benchmarks.roster import run_fleet
+from benchmarks.roster import summarise as summarise_roster
+from benchmarks.startup import run_startup
+
+SECTIONS = ("startup", "roster", "feed")
+FULL_FLEETS: tuple[tuple[int, int | None], ...] = ((1000, 0), (10000, 0), (100000, None))
+QUICK_FLEETS: tuple[tuple[int, int | None], ...] = ((100000, 2000),)
+
+
+def log(text: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] {text}", file=sys.stderr, flush=True)
+
+
+def startup_section(quick: bool) -> SectionResult:
+    log("startup: hm-tui --demo in a pseudo-terminal")
+    return run_startup(runs=1 if quick else 5)
+
+
+def roster_section(quick: bool) -> SectionResult:
+    fleets = QUICK_FLEETS if quick else FULL_FLEETS
+    return summarise_roster([run_fleet(fleet, rows, log) for fleet, rows in fleets])
+
+
+def feed_section(quick: bool) -> SectionResult:
+    steps, broker_error = run_steps(plan_for(quick), log)
+    return summarise_feed(steps, broker_error)
+
+
+RUNNERS: dict[str, Callable[[bool], SectionResult]] = {
+    "startup": startup_section, "roster": roster_section, "feed": feed_section,
+}
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
+    parser.add_argument("--quick", action="store_true",
+                        help="100,000-VIN roster, one 10 s feed run: under a minute")
+    parser.add_argument("--only", nargs="+", choices=SECTIONS, default=list(SECTIONS),
+                        help="run only these sections")
+    parser.add_argument("--markdown", metavar="FILE", help="also write the table as markdown")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    began = time.monotonic()
+    total = SectionResult()
+    for name in SECTIONS:
+        if name in args.only:
+            total.extend(RUNNERS[name](args.quick))
+    took = time.monotonic() - began
+    total.summary.update(quick=args.quick, took_s=round(took, 1))
+    print(format_table(total.rows))
+    if args.markdown:
+        with open(args.markdown, "w", encoding="utf-8") as out:
+            out.write(format_markdown(total.rows) + "\n")
+    print(summary_line(total.summary))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

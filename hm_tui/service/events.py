@@ -1,0 +1,65 @@
+"""What the service tells its subscribers (the UI, the CLI): health, action progress, outcomes.
+
+Roster changes are `hm_tui.service.roster.RosterChanges`; the others live here. All are plain
+frozen values: a subscriber may keep them, they never change under it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Literal
+
+ApiState = Literal["starting", "ok", "degraded", "down"]
+
+
+@dataclass(frozen=True, slots=True)
+class Health:
+    """How the platform link is doing.
+
+    `api`: "starting" until the first poll ends; "ok"; "degraded" after one or two failed polls
+    (or while rate limited); "down" after three in a row or when the credentials are refused.
+    `stale`: the roster shown may be out of date (loaded from the cache, or the last poll failed).
+    `token_age_s` is filled in by `Session.health` (it changes every second).
+    """
+
+    api: ApiState = "starting"
+    last_error: str | None = None
+    token_age_s: float | None = None
+    last_refresh: datetime | None = None
+    stale: bool = True
+    consecutive_failures: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class HealthChanged:
+    health: Health
+
+
+@dataclass(frozen=True, slots=True)
+class ActionProgress:
+    """Progress of an operator action ("add" or "remove") recorded in the journal as `action_id`."""
+
+    action_id: int
+    action: str
+    done: int
+    total: int
+
+    @property
+    def finished(self) -> bool:
+        return self.done >= self.total
+
+
+@dataclass(frozen=True, slots=True)
+class RemovalOutcome:
+    """What happened to one VIN of `Session.remove`: `status` is the new status when `ok`
+    (revoking/canceling), else the status that prevented it; `message` in the operator's words."""
+
+    vin: str
+    ok: bool
+    status: str
+    message: str
+
+
+class ReadOnlyError(Exception):
+    """A mutating call on a read-only session."""

@@ -1,0 +1,227 @@
+"""`Fleet`: keeps the roster in step with the platform, as cheaply as the platform allows.
+
+Polling (design.md §2, platform.md §8: every call costs money and rate limit):
+- often (`poll_interval`, default 5 s): only clearances in a transient state (pending, revoking,
+  canceling), with the server-side filter `{"status": {"operator": "in", ...}}`;
+- rarely (`full_interval`, default 60 s) and on `refresh_now()`: the whole list, which is also
+  the only poll that may remove VINs from the roster;
+- polls never overlap (one lock) and re-arm after the previous one ends; failures back off
+  exponentially (up to `max_backoff`), honouring the platform's retry-after.
+
+A VIN that leaves the transient set (pending -> approved) is missing from the next transient poll
+without saying where it went. Rather than wait up to a minute for the full poll, or read each
+one with GET-one (one billed call per VIN, 60/min), the poller asks for exactly those VINs with
+one filtered list call per 100 VINs (`{"vin": {"operator": "in", ...}}`). When more than
+`FOLLOW_UP_MAX` left at once, one full list is cheaper than that many calls and is done instead.
+
+Local knowledge (an add or revoke just answered, a webhook) is applied at once with
+`apply_local`; a poll that started before such an update does not undo it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import replace
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+from hm_tui.domain.clearance import TRANSIENT
+from hm_tui.service.errors import AuthError, Forbidden, PlatformError, RateLimited
+from hm_tui.service.events import Health, HealthChanged
+from hm_tui.service.models import Clearance
+from hm_tui.service.roster import Roster, RosterChanges
+
+log = logging.getLogger("hm_tui.fleet")
+
+TRANSIENT_FILTER: dict[str, Any] = {"status": {"operator": "in", "value": sorted(TRANSIENT)}}
+VIN_BATCH = 100  # VINs per follow-up list call (keeps the URL far below common limits)
+FOLLOW_UP_MAX = 500  # more VINs than this left the transient set: one full list instead
+THREAD_APPLY = 2000  # longer lists are diffed in a worker thread, the loop keeps drawing
+DOWN_AFTER = 3  # consecutive failed polls before the API counts as down
+
+
+class ClearanceSource(Protocol):
+    async def list_clearances(self, filter: dict[str, Any] | None = None) -> list[Clearance]: ...
+
+
+class Fleet:
+    """The poller: fetches, diffs into the roster, emits `RosterChanges` and `HealthChanged`."""
+
+    def __init__(self, client: ClearanceSource, roster: Roster, emit: Callable[[object], None],
+                 *, poll_interval: float = 5.0, full_interval: float = 60.0,
+                 max_backoff: float = 120.0, clock: Callable[[], float] = time.monotonic,
+                 on_full_poll: Callable[[], None] | None = None) -> None:
+        self.client = client
+        self.roster = roster
+        self.poll_interval = poll_interval
+        self.full_interval = full_interval
+        self.max_backoff = max_backoff
+        self.health = Health()
+        self.stats = {"full": 0, "transient": 0, "follow_up": 0, "failed": 0}
+        self._emit = emit
+        self._clock = clock
+        self._on_full_poll = on_full_poll
+        self._lock = asyncio.Lock()
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._last_full: float | None = None
+        self._retry_after = 0.0
+        self._touched: dict[str, float] = {}  # VIN -> when local knowledge was applied
+
+    # -- running -------------------------------------------------------------------------------
+    def start(self) -> None:
+        """Poll in the background until `stop()`."""
+        if self._task is None:
+            self._task = asyncio.create_task(self._run(), name="hm-fleet-poller")
+
+    async def stop(self) -> None:
+        task, self._task = self._task, None
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    async def refresh_now(self) -> RosterChanges:
+        """A full poll now (after the one in flight, if any); raises if it fails."""
+        return await self.poll(full=True)
+
+    def mark_stale(self, last_refresh: datetime | None) -> None:
+        """The roster came from the local cache: say how old it is, and that it is stale."""
+        self._set_health(replace(self.health, last_refresh=last_refresh, stale=True))
+
+    async def _run(self) -> None:
+        while True:
+            await self._pause(self._next_delay())
+            with contextlib.suppress(PlatformError):
+                await self.poll(full=self._full_due())
+
+    async def _pause(self, seconds: float) -> None:
+        self._wake.clear()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._wake.wait(), seconds)
+
+    def _full_due(self) -> bool:
+        return self._last_full is None or self._clock() - self._last_full >= self.full_interval
+
+    def _next_delay(self) -> float:
+        failures = self.health.consecutive_failures
+        delay = self.poll_interval
+        if failures:
+            delay = min(self.poll_interval * 2 ** failures, max(self.max_backoff, delay))
+        return max(delay, self._retry_after)
+
+    # -- polling -------------------------------------------------------------------------------
+    async def poll(self, *, full: bool) -> RosterChanges:
+        """One poll (full or transient); never overlaps another. Raises PlatformError."""
+        async with self._lock:
+            started = self._clock()
+            try:
+                changes = await (self._poll_full(started) if full
+                                 else self._poll_transient(started))
+            except PlatformError as exc:
+                self._failed(exc)
+                raise
+            except Exception as exc:  # a bug or an unexpected answer: still a failed poll
+                log.exception("poll failed")
+                self._failed(PlatformError("Poll failed", str(exc) or type(exc).__name__))
+                raise
+            self._succeeded()
+            return changes
+
+    async def _poll_full(self, started: float) -> RosterChanges:
+        clearances = await self.client.list_clearances(None)
+        self.stats["full"] += 1
+        changes = await self._apply(clearances, complete=True, since=started)
+        self._last_full = self._clock()
+        if self._on_full_poll is not None:
+            self._on_full_poll()
+        return changes
+
+    async def _poll_transient(self, started: float) -> RosterChanges:
+        expected = self.roster.vins_in(TRANSIENT)
+        clearances = await self.client.list_clearances(TRANSIENT_FILTER)
+        self.stats["transient"] += 1
+        seen = {c.vin for c in clearances}
+        left = [vin for vin in expected if vin not in seen]
+        if len(left) > FOLLOW_UP_MAX:
+            return await self._poll_full(started)
+        for start in range(0, len(left), VIN_BATCH):
+            batch = left[start:start + VIN_BATCH]
+            clearances += await self.client.list_clearances(
+                {"vin": {"operator": "in", "value": batch}})
+            self.stats["follow_up"] += 1
+        return await self._apply(clearances, complete=False, since=started)
+
+    async def fetch_vins(self, vins: Sequence[str]) -> RosterChanges:
+        """Read these VINs now (filtered list calls, 100 VINs each) and apply them."""
+        async with self._lock:
+            started = self._clock()
+            found: list[Clearance] = []
+            for start in range(0, len(vins), VIN_BATCH):
+                batch = list(vins[start:start + VIN_BATCH])
+                found += await self.client.list_clearances(
+                    {"vin": {"operator": "in", "value": batch}})
+            return await self._apply(found, complete=False, since=started)
+
+    async def _apply(self, clearances: list[Clearance], *, complete: bool,
+                     since: float) -> RosterChanges:
+        clearances = self._keep_local(clearances, complete, since)
+        changes: RosterChanges | None = None
+        if len(clearances) > THREAD_APPLY:
+            for _ in range(3):  # the loop may change the roster meanwhile: prepare again
+                plan = await asyncio.to_thread(self.roster.prepare, clearances, complete=complete)
+                if self.roster.commit(plan):
+                    changes = plan.changes
+                    break
+        if changes is None:
+            changes = self.roster.apply(clearances, complete=complete)
+        if not changes.empty:
+            self._emit(changes)
+        return changes
+
+    def _keep_local(self, clearances: list[Clearance], complete: bool,
+                    since: float) -> list[Clearance]:
+        """Local updates newer than this poll's start win over what the poll fetched."""
+        self._touched = {vin: at for vin, at in self._touched.items() if at >= since}
+        if not self._touched:
+            return clearances
+        newer = self._touched
+        kept = [c for c in clearances if c.vin not in newer]
+        if complete:
+            entries = (self.roster.entry(vin) for vin in newer)
+            kept += [entry.clearance for entry in entries if entry is not None]
+        return kept
+
+    def apply_local(self, clearances: Sequence[Clearance]) -> RosterChanges:
+        """Apply what an action's answer or a webhook just told us, at once."""
+        now = self._clock()
+        for c in clearances:
+            self._touched[c.vin] = now
+        changes = self.roster.apply(clearances, complete=False)
+        if not changes.empty:
+            self._emit(changes)
+        return changes
+
+    # -- health --------------------------------------------------------------------------------
+    def _succeeded(self) -> None:
+        self._retry_after = 0.0
+        self._set_health(Health("ok", None, None, datetime.now(UTC), False, 0))
+
+    def _failed(self, exc: PlatformError) -> None:
+        self.stats["failed"] += 1
+        failures = self.health.consecutive_failures + 1
+        refused = isinstance(exc, AuthError | Forbidden)
+        api = "down" if refused or failures >= DOWN_AFTER else "degraded"
+        self._retry_after = (exc.retry_after or 0.0) if isinstance(exc, RateLimited) else 0.0
+        self._set_health(Health(api, exc.message(), None, self.health.last_refresh, True,
+                                failures))
+        log.warning("poll failed (%d in a row): %s", failures, exc.message())
+
+    def _set_health(self, health: Health) -> None:
+        if health != self.health:
+            self.health = health
+            self._emit(HealthChanged(health))

@@ -1,0 +1,334 @@
+"""`Session`: the one object the dashboard and the headless commands talk to.
+
+It owns the platform client, the poller (`Fleet`) and its `Roster`, the MQTT feed (when the
+profile has one), the local store and journal, and the webhook receiver (when configured).
+Subscribers get `RosterChanges`, `HealthChanged` and `ActionProgress` events, called in the event
+loop that runs the session. Every operator action is journaled before it is sent, per VIN as
+answers come, and finished last, so a killed bulk action can be resumed (`Journal.unfinished`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import replace
+from datetime import UTC, datetime
+from typing import Any
+
+import msgspec
+
+from hm_tui.domain.removal import explain_refusal, plan_removal
+from hm_tui.service.client import PlatformClient
+from hm_tui.service.config import Profile
+from hm_tui.service.errors import PlatformError
+from hm_tui.service.events import ActionProgress, Health, ReadOnlyError, RemovalOutcome
+from hm_tui.service.feed import FeedClient
+from hm_tui.service.fleet import Fleet
+from hm_tui.service.models import (
+    ChangelogEntry,
+    Clearance,
+    ItemResult,
+    NewClearance,
+    VehicleData,
+)
+from hm_tui.service.roster import Roster
+from hm_tui.service.store import Journal, JournalEntry, Store
+from hm_tui.service.webhook import ClearanceEvent, WebhookReceiver
+
+log = logging.getLogger("hm_tui.session")
+
+Progress = Callable[[int, int], None]
+Subscriber = Callable[[object], None]
+ADD_GROUP = 500  # VINs journaled together: a killed add loses at most this many answers
+_ACCEPTED = {"revoking": "revoke accepted: data access stops when it completes",
+             "canceling": "cancel accepted: the pending activation stops"}
+
+
+class Session:
+    """Service state for one profile. `store=None`: an in-memory store (nothing kept on disk);
+    pass `Store.for_profile(name)` to keep the roster cache and journal. The session closes only
+    a store it made itself."""
+
+    def __init__(self, profile: Profile, *, store: Store | None = None, read_only: bool = False,
+                 client: PlatformClient | None = None, feed: bool = True,
+                 poll_interval: float = 5.0, full_interval: float = 60.0,
+                 remove_concurrency: int = 4) -> None:
+        self.profile = profile
+        self.read_only = read_only
+        self._own_store = store is None
+        self.store = store or Store.memory()
+        self.journal: Journal = self.store.journal
+        self.roster = Roster()
+        self.feed: FeedClient | None = None
+        if feed and profile.mqtt is not None:
+            self.feed = FeedClient(profile.mqtt, profile.environment, profile.app_id)
+        self.webhook: WebhookReceiver | None = None
+        self.webhook_error: str | None = None
+        self._client = client
+        self._own_client = client is None
+        self._intervals = (poll_interval, full_interval)
+        self._remove_concurrency = remove_concurrency
+        self._subscribers: list[Subscriber] = []
+        self._fleet: Fleet | None = None
+        self._saving: asyncio.Task[None] | None = None
+        self._refreshed = False
+
+    def __repr__(self) -> str:
+        return f"Session({self.profile.name!r}, read_only={self.read_only})"
+
+    # -- what the UI reads ---------------------------------------------------------------------
+    @property
+    def client(self) -> PlatformClient:
+        if self._client is None:
+            raise RuntimeError("the session is not started")
+        return self._client
+
+    @property
+    def fleet(self) -> Fleet:
+        if self._fleet is None:
+            raise RuntimeError("the session is not started")
+        return self._fleet
+
+    @property
+    def health(self) -> Health:
+        base = self._fleet.health if self._fleet is not None else Health()
+        tokens = getattr(self._client, "tokens", None)
+        return replace(base, token_age_s=getattr(tokens, "token_age_s", None))
+
+    def subscribe(self, callback: Subscriber) -> Callable[[], None]:
+        """Call `callback(event)` for every event; returns a function that unsubscribes."""
+        self._subscribers.append(callback)
+        return lambda: self._subscribers.remove(callback) if callback in self._subscribers else None
+
+    def _emit(self, event: object) -> None:
+        for callback in list(self._subscribers):
+            try:
+                callback(event)
+            except Exception:  # one broken subscriber must not stop the others
+                log.exception("subscriber failed on %s", type(event).__name__)
+
+    # -- lifecycle -----------------------------------------------------------------------------
+    async def start(self) -> None:
+        """Show the cached roster at once (marked stale), then poll. Raises the first poll's
+        error if it fails; polling continues in the background either way."""
+        if self._client is None:
+            self._client = PlatformClient(self.profile)
+        poll, full = self._intervals
+        self._fleet = Fleet(self._client, self.roster, self._emit, poll_interval=poll,
+                            full_interval=full, on_full_poll=self._save_soon)
+        await self._load_cache()
+        if self.feed is not None:
+            self.feed.start()
+        await self._start_webhook()
+        try:
+            await self._fleet.poll(full=True)
+            self._refreshed = True
+        finally:
+            self._fleet.start()
+
+    async def _load_cache(self) -> None:
+        cached, saved_at = await asyncio.to_thread(self.store.load_roster)
+        if not cached:
+            return
+        plan = await asyncio.to_thread(self.roster.prepare, cached, complete=True)
+        if self.roster.commit(plan) and not plan.changes.empty:
+            self._emit(plan.changes)
+        self.fleet.mark_stale(saved_at)
+
+    async def _start_webhook(self) -> None:
+        listen, secret = self.profile.webhook_listen, self.profile.webhook_secret
+        if not listen:
+            return
+        try:
+            self.webhook = WebhookReceiver(listen, secret or "", self._on_webhook)
+            await self.webhook.start()
+        except (ValueError, OSError) as exc:  # polling still works: say so, do not fail
+            self.webhook, self.webhook_error = None, f"webhook receiver not started: {exc}"
+            log.warning(self.webhook_error)
+
+    async def stop(self) -> None:
+        """Stop polling, the feed and the receiver; keep the roster cache; close what we own."""
+        if self._fleet is not None:
+            await self._fleet.stop()
+        if self.webhook is not None:
+            await self.webhook.stop()
+        if self.feed is not None:
+            await asyncio.to_thread(self.feed.stop)
+        if self._saving is not None:
+            with contextlib.suppress(Exception):
+                await self._saving
+        if self._refreshed and len(self.roster):
+            await asyncio.to_thread(self.store.save_roster, self.roster.clearances())
+        if self._client is not None and self._own_client:
+            await self._client.aclose()
+        if self._own_store:
+            self.store.close()
+
+    def _save_soon(self) -> None:
+        """After a full poll: write the roster cache in a thread (one write at a time)."""
+        self._refreshed = True
+        if self._saving is None or self._saving.done():
+            clearances = self.roster.clearances()
+            self._saving = asyncio.create_task(asyncio.to_thread(self.store.save_roster,
+                                                                 clearances))
+
+    async def refresh_now(self) -> None:
+        """Fetch the whole roster now; raises PlatformError if that fails."""
+        await self.fleet.refresh_now()
+
+    # -- actions -------------------------------------------------------------------------------
+    def _check_writable(self, what: str) -> None:
+        if self.read_only:
+            raise ReadOnlyError(f"read-only session: {what} is disabled (started with "
+                                "--read-only)")
+
+    async def add(self, items: Sequence[NewClearance],
+                  progress: Progress | None = None) -> list[ItemResult]:
+        """Add clearances: journaled first, results per VIN in the roster at once."""
+        self._check_writable("adding VINs")
+        items = list(items)
+        params = {"items": msgspec.to_builtins(items)}
+        action_id = await asyncio.to_thread(self.journal.begin, "add", [i.vin for i in items],
+                                            params)
+        results: list[ItemResult] = []
+        for start in range(0, len(items), ADD_GROUP):
+            group = items[start:start + ADD_GROUP]
+            done = start
+
+            def report(n: int, _total: int, done: int = done) -> None:
+                self._progress(action_id, "add", done + n, len(items), progress)
+
+            answers = await self.client.add_clearances(group, progress=report)
+            await asyncio.to_thread(self.journal.record_items, action_id,
+                                    [(r.vin, r.status, r.description or "") for r in answers])
+            self._apply_added(group, answers)
+            results += answers
+        await asyncio.to_thread(self.journal.finish, action_id)
+        return results
+
+    def _progress(self, action_id: int, action: str, done: int, total: int,
+                  progress: Progress | None) -> None:
+        if progress is not None:
+            progress(done, total)
+        self._emit(ActionProgress(action_id, action, done, total))
+
+    def _apply_added(self, items: list[NewClearance], answers: list[ItemResult]) -> None:
+        brands = {item.vin: item for item in items}
+        now = _iso_now()
+        updates = []
+        for answer in answers:
+            item = brands.get(answer.vin)
+            if not answer.ok or item is None:
+                continue
+            tags = answer.tags if answer.tags is not None else (item.tags or {})
+            updates.append(self._moved(answer.vin, answer.status, None, now, item.brand, tags))
+        self.fleet.apply_local([c for c in updates if c is not None])
+
+    def _moved(self, vin: str, status: str, reason: str | None, at: str,
+               brand: str = "", tags: dict[str, str] | None = None) -> Clearance | None:
+        """The roster's clearance for `vin` moved to `status` (None: it already is there)."""
+        entry = self.roster.entry(vin)
+        if entry is None:
+            return Clearance(vin, status, brand, tags or {}, [ChangelogEntry(at, status, reason)])
+        old = entry.clearance
+        if old.status == status and (reason is None or old.reason == reason):
+            return None
+        return msgspec.structs.replace(
+            old, status=status, tags=old.tags if tags is None else tags,
+            changelog=[*old.changelog, ChangelogEntry(at, status, reason)])
+
+    async def remove(self, vins: Iterable[str]) -> list[RemovalOutcome]:
+        """Cancel or revoke each VIN; refusals the roster can predict are explained without a
+        call; the others are sent (bounded concurrency) and the platform's answer explained."""
+        self._check_writable("cancel/revoke")
+        vins = list(dict.fromkeys(vins))
+        action_id = await asyncio.to_thread(self.journal.begin, "remove", vins, {})
+        outcomes: dict[str, RemovalOutcome] = {}
+        to_send = []
+        for vin in vins:
+            refusal = self._refusal(vin)
+            if refusal is None:
+                to_send.append(vin)
+            else:
+                outcomes[vin] = refusal
+        await asyncio.to_thread(self.journal.record_items, action_id,
+                                [(o.vin, "refused", o.message) for o in outcomes.values()])
+        slots = asyncio.Semaphore(self._remove_concurrency)
+
+        async def one(vin: str) -> None:
+            async with slots:
+                outcome = await self._remove_one(vin)
+            outcomes[vin] = outcome
+            await asyncio.to_thread(self.journal.record_item, action_id, vin,
+                                    outcome.status if outcome.ok else "error", outcome.message)
+            self._progress(action_id, "remove", len(outcomes), len(vins), None)
+
+        await asyncio.gather(*(one(vin) for vin in to_send))
+        await asyncio.to_thread(self.journal.finish, action_id)
+        return [outcomes[vin] for vin in vins]
+
+    def _refusal(self, vin: str) -> RemovalOutcome | None:
+        """The outcome when the roster already knows DELETE would be refused (None: send it)."""
+        entry = self.roster.entry(vin)
+        if entry is None:
+            return None  # unknown here: the platform decides
+        c = entry.clearance
+        removal = plan_removal(c.brand, c.status, c.created_at, self._platform_now())
+        return None if removal.possible else RemovalOutcome(vin, False, c.status, removal.why)
+
+    def _platform_now(self) -> datetime:
+        """Our clock, or the platform's newest timestamp if that is ahead (an emulator's
+        virtual clock runs fast)."""
+        now, latest = datetime.now(UTC), self.roster.latest_timestamp
+        return latest if latest is not None and latest > now else now
+
+    async def _remove_one(self, vin: str) -> RemovalOutcome:
+        try:
+            answer = await self.client.remove_clearance(vin)
+        except PlatformError as exc:
+            entry = self.roster.entry(vin)
+            status = entry.clearance.status if entry is not None else "error"
+            return RemovalOutcome(vin, False, status,
+                                  explain_refusal(exc.detail) or exc.message())
+        moved = self._moved(vin, answer.status, None, _iso_now())
+        if moved is not None:
+            self.fleet.apply_local([moved])
+        return RemovalOutcome(vin, True, answer.status,
+                              _ACCEPTED.get(answer.status, f"accepted: {answer.status}"))
+
+    async def resume(self, action_id: int, progress: Progress | None = None) -> list[Any]:
+        """Redo the VINs an unfinished action never got to, then close it in the journal."""
+        entry = next((e for e in self.journal.unfinished() if e.id == action_id), None)
+        if entry is None:
+            raise ValueError(f"no unfinished action {action_id} in the journal")
+        result = await self._redo(entry, progress)
+        await asyncio.to_thread(self.journal.finish, action_id)
+        return result
+
+    async def _redo(self, entry: JournalEntry, progress: Progress | None) -> list[Any]:
+        left = set(entry.not_done)
+        if entry.action == "add":
+            items = msgspec.convert(entry.params.get("items", []), list[NewClearance])
+            return await self.add([i for i in items if i.vin in left], progress)
+        if entry.action == "remove":
+            return await self.remove([vin for vin in entry.vins if vin in left])
+        raise ValueError(f"cannot resume a {entry.action!r} action")
+
+    async def vehicle_data(self, vin: str) -> VehicleData:
+        return await self.client.vehicle_data(vin)
+
+    # -- webhooks --------------------------------------------------------------------------------
+    async def _on_webhook(self, event: ClearanceEvent) -> None:
+        if event.vin not in self.roster:  # a VIN added elsewhere: read it (one list call)
+            await self.fleet.fetch_vins([event.vin])
+            return
+        moved = self._moved(event.vin, event.action, event.detail or None,
+                            event.received_at or _iso_now())
+        if moved is not None:
+            self.fleet.apply_local([moved])
+
+
+def _iso_now() -> str:
+    return datetime.now(UTC).isoformat().replace("+00:00", "Z")

@@ -1,0 +1,161 @@
+"""The optional webhook receiver (platform.md §6): clearance changes the moment they happen.
+
+A small aiohttp server on the profile's `webhook_listen` ("host:port"). Every delivery is checked
+before anything else: `X-HM-Signature-256` must be `sha256=<hex HMAC-SHA256(secret, raw body)>`,
+compared in constant time; a bad or missing signature gets 401 and is counted, nothing more.
+Deliveries are de-duplicated by `X-HM-Delivery` (the platform retries; bounded memory), `ping`
+is answered, and `fleet_clearance_changed` is handed to `on_change`. Polling stays the safety net
+for deliveries that never arrive.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import inspect
+import json
+import logging
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from aiohttp import web
+
+log = logging.getLogger("hm_tui.webhook")
+
+CHANGED = "fleet_clearance_changed"
+PING = "ping"
+MAX_BODY = 256 * 1024
+
+
+@dataclass(frozen=True, slots=True)
+class ClearanceEvent:
+    """One verified `fleet_clearance_changed` delivery."""
+
+    delivery: str
+    vin: str
+    action: str  # the clearance's new status
+    detail: str  # e.g. the rejection reason ("" when none)
+    received_at: str  # ISO-8601 from the platform ("" when absent)
+
+
+OnChange = Callable[[ClearanceEvent], Awaitable[None] | None]
+
+
+def signature(secret: str, body: bytes) -> str:
+    """The header value the platform sends for `body`."""
+    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+def parse_listen(listen: str) -> tuple[str, int]:
+    """"host:port" (or "[v6]:port") -> (host, port); ValueError with a clear message."""
+    host, sep, port = listen.strip().rpartition(":")
+    host = host.strip("[]")
+    if not sep or not host or not port.isdigit() or not 0 <= int(port) <= 65535:
+        raise ValueError(f"webhook_listen must look like 127.0.0.1:8080, not {listen!r}")
+    return host, int(port)
+
+
+class WebhookReceiver:
+    """Verifies, de-duplicates and dispatches webhook deliveries."""
+
+    def __init__(self, listen: str, secret: str, on_change: OnChange, *,
+                 remember: int = 10_000) -> None:
+        if not secret:
+            raise ValueError("a webhook receiver needs the webhook secret")
+        self.host, self.port = parse_listen(listen)
+        self._secret = secret
+        self._on_change = on_change
+        self._remember = remember
+        self._seen: OrderedDict[str, None] = OrderedDict()
+        self._runner: web.AppRunner | None = None
+        self.stats = {"accepted": 0, "rejected": 0, "duplicates": 0, "pings": 0, "ignored": 0}
+
+    def __repr__(self) -> str:  # never the secret
+        return f"WebhookReceiver({self.host}:{self.port}, stats={self.stats})"
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}/"
+
+    async def start(self) -> None:
+        app = web.Application(client_max_size=MAX_BODY)
+        app.router.add_route("POST", "/{tail:.*}", self._handle)
+        self._runner = web.AppRunner(app, access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, self.host, self.port)
+        await site.start()
+        if self.port == 0:  # an ephemeral port: learn which
+            self.port = int(self._runner.addresses[0][1])
+        log.info("webhook receiver listening on %s:%d", self.host, self.port)
+
+    async def stop(self) -> None:
+        runner, self._runner = self._runner, None
+        if runner is not None:
+            await runner.cleanup()
+
+    def verified(self, header: str | None, body: bytes) -> bool:
+        expected = signature(self._secret, body).encode()
+        return bool(header) and hmac.compare_digest(header.encode("utf-8", "replace"), expected)
+
+    def _first_time(self, delivery: str) -> bool:
+        if delivery in self._seen:
+            self._seen.move_to_end(delivery)
+            return False
+        self._seen[delivery] = None
+        if len(self._seen) > self._remember:
+            self._seen.popitem(last=False)
+        return True
+
+    async def _handle(self, request: web.Request) -> web.Response:
+        body = await request.read()
+        if not self.verified(request.headers.get("X-HM-Signature-256"), body):
+            self.stats["rejected"] += 1
+            return web.json_response({"error": "bad or missing signature"}, status=401)
+        delivery = request.headers.get("X-HM-Delivery", "")
+        if delivery and not self._first_time(delivery):
+            self.stats["duplicates"] += 1
+            return web.json_response({"status": "duplicate"})
+        try:
+            payload = json.loads(body)
+        except ValueError:
+            return web.json_response({"error": "body is not JSON"}, status=400)
+        kind = request.headers.get("X-HM-Event") or _get(payload, "event", "type")
+        if kind == PING:
+            self.stats["pings"] += 1
+            return web.json_response({"status": "pong"})
+        event = _clearance_event(delivery, payload) if kind == CHANGED else None
+        if event is None:
+            self.stats["ignored"] += 1
+            return web.json_response({"status": "ignored"})
+        self.stats["accepted"] += 1
+        await self._dispatch(event)
+        return web.json_response({"status": "ok"})
+
+    async def _dispatch(self, event: ClearanceEvent) -> None:
+        try:
+            result = self._on_change(event)
+            if inspect.isawaitable(result):
+                await result
+        except Exception:  # the platform must not retry because our handler failed
+            log.exception("webhook handler failed for %s", event.vin)
+
+
+def _get(payload: Any, *path: str) -> Any:
+    for key in path:
+        if not isinstance(payload, dict):
+            return None
+        payload = payload.get(key)
+    return payload
+
+
+def _clearance_event(delivery: str, payload: Any) -> ClearanceEvent | None:
+    vin, action = _get(payload, "vehicle", "vin"), _get(payload, "event", "action")
+    if not isinstance(vin, str) or not isinstance(action, str) or not vin or not action:
+        return None
+    detail = _get(payload, "event", "detail")
+    received = _get(payload, "event", "received_at")
+    return ClearanceEvent(delivery, vin.strip().upper(), action,
+                          detail if isinstance(detail, str) else "",
+                          received if isinstance(received, str) else "")

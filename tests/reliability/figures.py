@@ -1,0 +1,43 @@
+"""The suite's figures: faults survived, bad inputs tried, messages lost (printed at the end)."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+
+
+@dataclass
+class Figures:
+    """Counters the tests add to; `conftest.pytest_terminal_summary` prints them."""
+
+    faults: Counter[str] = field(default_factory=Counter)
+    inputs: Counter[str] = field(default_factory=Counter)
+    messages_published: int = 0
+    messages_lost: int = 0
+    duplicates_dropped: int = 0
+
+    def fault(self, kind: str, count: int = 1) -> None:
+        self.faults[kind] += count
+
+    def tried(self, kind: str, count: int = 1) -> None:
+        self.inputs[kind] += count
+
+    def delivery(self, published: int, lost: int, duplicates: int) -> None:
+        self.messages_published += published
+        self.messages_lost += lost
+        self.duplicates_dropped += duplicates
+
+    def lines(self) -> list[str]:
+        lines = [f"faults survived: {sum(self.faults.values())} "
+                 f"({_listing(self.faults)})",
+                 f"inputs tried: {sum(self.inputs.values())} ({_listing(self.inputs)})",
+                 f"messages lost: {self.messages_lost} of {self.messages_published} published "
+                 f"(duplicates dropped: {self.duplicates_dropped})"]
+        return lines
+
+
+def _listing(counts: Counter[str]) -> str:
+    return ", ".join(f"{kind} {n}" for kind, n in sorted(counts.items())) or "none"
+
+
+FIGURES = Figures()

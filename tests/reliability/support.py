@@ -1,0 +1,102 @@
+"""Shared pieces of the reliability suite: the emulator's control endpoints, clients tuned for
+fault runs, VIN batches, and running the real `hm-tui` binary with an isolated config."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from hm_tui.domain.vin import with_check_digit
+from hm_tui.emulator.server import Emulator
+from hm_tui.service.auth import TokenManager
+from hm_tui.service.client import PlatformClient
+from hm_tui.service.config import Config, Profile, profile_from_credentials
+from hm_tui.service.retry import RetryPolicy, TokenBucket
+from hm_tui.service.transport import new_http_client
+
+#: Enough tries to outlast 30 % injected errors and a 1 s refused window, with short waits.
+FAULT_RETRY = RetryPolicy(attempts=14, base=0.05, cap=0.4, max_retry_after=0.2)
+HM_TUI = [sys.executable, "-c", "import sys; from hm_tui.cli.main import main; sys.exit(main())"]
+SECRET_ENV = ("HM_TUI_PROFILE", "HM_TUI_CLIENT_SECRET", "HM_TUI_PRIVATE_KEY_FILE",
+              "HM_TUI_PRIVATE_KEY_ID", "HM_TUI_WEBHOOK_SECRET", "HM_TUI_CLIENT_ID")
+
+
+def vins(count: int, wmi: str = "WBA", start: int = 0) -> list[str]:
+    """`count` distinct VINs with a correct check digit."""
+    return [with_check_digit(f"{wmi}{start + i:014d}") for i in range(count)]
+
+
+def emulator_profile(emulator: Emulator, name: str = "emu", *, mqtt: bool = False,
+                     private_key: bool = False) -> Profile:
+    profile = profile_from_credentials(emulator.credentials, name)
+    changes: dict[str, Any] = {} if mqtt else {"mqtt": None}
+    if private_key:
+        changes["client_secret"] = None
+    else:
+        changes.update(private_key_file=None, private_key_id=None)
+    return replace(profile, **changes)
+
+
+@asynccontextmanager
+async def fault_tolerant_client(profile: Profile) -> AsyncIterator[PlatformClient]:
+    """A PlatformClient whose retries and token renewals outlast the injected faults quickly."""
+    http = new_http_client(max_connections=16)
+    tokens = TokenManager(http, profile, retry=FAULT_RETRY)
+    client = PlatformClient(profile, token_manager=tokens, http=http, retry=FAULT_RETRY,
+                            get_one_limit=TokenBucket(rate=40, capacity=40))
+    try:
+        yield client
+    finally:
+        await client.aclose()
+        await http.aclose()
+
+
+class Control:
+    """The emulator's `/_emulator/` endpoints (never faulted)."""
+
+    def __init__(self, emulator: Emulator) -> None:
+        self.url = emulator.url.rstrip("/") + "/_emulator"
+        self._http = httpx.AsyncClient(timeout=10)
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    async def _post(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
+        response = await self._http.post(f"{self.url}/{path}", json=body)
+        assert response.status_code == 200, response.text
+        return response.json()
+
+    async def stats(self) -> dict[str, Any]:
+        response = await self._http.get(f"{self.url}/stats")
+        assert response.status_code == 200, response.text
+        return response.json()
+
+    async def faults(self, **body: Any) -> dict[str, Any]:
+        return await self._post("faults", body)
+
+    async def force(self, vin: str, **body: Any) -> dict[str, Any]:
+        return await self._post(f"vehicles/{vin}", body)
+
+    async def applied(self, method: str) -> dict[str, int]:
+        return (await self.stats())["applied"][method]
+
+
+def write_config(path: Path, profile: Profile) -> Path:
+    """A config file (0600) whose default profile is `profile`."""
+    Config(path).with_profile(profile, make_default=True).save()
+    return path
+
+
+def cli_env(config: Path, data_home: Path, **extra: str) -> dict[str, str]:
+    """Environment for a `hm-tui` subprocess: its own config and data dir, no secrets inherited."""
+    env = {k: v for k, v in os.environ.items() if k not in SECRET_ENV}
+    env.update(HM_TUI_CONFIG=str(config), XDG_DATA_HOME=str(data_home), PYTHONUNBUFFERED="1",
+               **extra)
+    return env

@@ -1,0 +1,85 @@
+"""The local store: roster cache and journal, crash-safe across a killed process."""
+
+from __future__ import annotations
+
+import os
+import stat
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+from hm_tui.service.models import ChangelogEntry, Clearance
+from hm_tui.service.store import Store, default_path
+
+
+def fleet(n: int) -> list[Clearance]:
+    return [Clearance(f"WBA{i:014d}", "approved", "bmw", {"fleet": "north"},
+                      [ChangelogEntry("2024-05-01T10:00:00Z", "approved")]) for i in range(n)]
+
+
+def test_roster_round_trips_with_when_it_was_saved(tmp_path: Path) -> None:
+    store = Store(tmp_path / "p.db")
+    assert store.load_roster() == ([], None)
+    store.save_roster(fleet(3))
+    store.close()
+    again = Store(tmp_path / "p.db")
+    clearances, saved_at = again.load_roster()
+    assert clearances == fleet(3)
+    assert saved_at is not None and saved_at.tzinfo is not None
+    again.save_roster(fleet(1))  # a save replaces the whole cache
+    assert again.load_roster()[0] == fleet(1)
+
+
+def test_store_file_is_private_and_lives_in_the_profile_data_dir(tmp_path: Path) -> None:
+    store = Store.for_profile("my fleet/../x", tmp_path)
+    store.save_roster(fleet(1))
+    assert store.path == tmp_path / "my_fleet_.._x.db"
+    assert stat.S_IMODE(os.stat(store.path).st_mode) == 0o600
+    assert default_path("prod").name == "prod.db"
+    assert "hm-tui" in str(default_path("prod"))
+
+
+def test_100k_roster_saves_and_loads(tmp_path: Path) -> None:
+    store = Store(tmp_path / "big.db")
+    store.save_roster(fleet(100_000))
+    clearances, _ = store.load_roster()
+    assert len(clearances) == 100_000 and clearances[-1].vin == "WBA00000000099999"
+
+
+def test_journal_records_an_action_per_vin(tmp_path: Path) -> None:
+    journal = Store(tmp_path / "j.db").journal
+    action = journal.begin("remove", ["V1", "V2"], {"why": "test"})
+    journal.record_item(action, "V1", "revoking", "revoke accepted")
+    journal.record_items(action, [("V2", "refused", "already revoked: nothing to remove")])
+    journal.finish(action)
+    journal.record("add", ["V3"], "pending")
+    latest, first = journal.entries()
+    assert latest.action == "add" and latest.results["V3"].result == "pending"
+    assert first.id == action and first.finished and first.params == {"why": "test"}
+    assert first.results["V2"].message == "already revoked: nothing to remove"
+    assert first.not_done == [] and journal.unfinished() == []
+
+
+CRASHING_ADD = textwrap.dedent("""
+    import os, sys
+    from hm_tui.service.store import Store
+    journal = Store(sys.argv[1]).journal
+    action = journal.begin("add", ["V1", "V2", "V3", "V4"], {"items": [{"vin": "V1"}]})
+    journal.record_items(action, [("V1", "pending", ""), ("V2", "error", "The brand is invalid")])
+    os._exit(9)  # killed half-way: no finish, no close, no flush
+""")
+
+
+def test_a_killed_bulk_action_is_unfinished_with_done_and_not_done_vins(tmp_path: Path) -> None:
+    path = tmp_path / "crash.db"
+    killed = subprocess.run([sys.executable, "-c", CRASHING_ADD, str(path)], timeout=30)
+    assert killed.returncode == 9
+    journal = Store(path).journal
+    (action,) = journal.unfinished()
+    assert action.action == "add" and not action.finished
+    assert sorted(action.results) == ["V1", "V2"]
+    assert action.results["V2"].message == "The brand is invalid"
+    assert action.not_done == ["V3", "V4"]
+    assert action.params == {"items": [{"vin": "V1"}]}
+    assert journal.pending_resume() == [action]

@@ -1,0 +1,56 @@
+"""Adding through the real Session and emulator: per-VIN results, nothing lost on error."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from textual.widgets import Button, Input, Select, Static, TextArea
+
+from hm_tui.domain.vin import with_check_digit
+from hm_tui.ui.screens.add import AddScreen
+from tests.helpers import wait_for
+from tests.ui.screens_support import ScreenHost, control, plain, started_session
+
+NEW = [with_check_digit(f"WBA00000{n}00000{n}00") for n in range(1, 4)]
+
+
+def results(app: ScreenHost) -> str:
+    return plain(app.screen.query_one("#add-results", Static))
+
+
+async def test_pasted_vins_are_added_with_per_vin_results(emulator: Any,
+                                                          credentials: dict) -> None:
+    async with started_session(credentials) as session:
+        app = ScreenHost(lambda: AddScreen(session, mode="paste"))
+        async with app.run_test(size=(80, 24)) as pilot:
+            await pilot.pause()
+            app.screen.query_one("#add-brand", Select).value = "bmw"
+            app.screen.query_one("#add-lines", TextArea).text = "\n".join([*NEW, "BAD"])
+            await wait_for(lambda: "Add 3 (skip 1" in str(
+                app.screen.query_one("#add-submit", Button).label))
+            await pilot.press("ctrl+s")
+            await wait_for(lambda: "3 of 3 ok" in results(app), timeout=10)
+            for vin in NEW:
+                assert f"{vin}" in results(app) and "pending" in results(app)
+            await pilot.press("escape")
+            await wait_for(lambda: app.results and len(app.results[0]) == 3)
+        assert all(emulator.state.clearances[vin].status == "pending" for vin in NEW)
+
+
+async def test_a_failed_submit_keeps_what_was_typed(emulator: Any, credentials: dict) -> None:
+    async with started_session(credentials) as session:
+        await control(emulator, "faults", {"http_error_rate": 1.0, "statuses": [400]})
+        app = ScreenHost(lambda: AddScreen(session))
+        async with app.run_test(size=(80, 24)) as pilot:
+            await pilot.pause()
+            app.screen.query_one("#add-brand", Select).value = "bmw"
+            app.screen.query_one("#add-vin", Input).value = NEW[0]
+            app.screen.query_one("#add-tags", Input).value = "fleet=north"
+            await wait_for(lambda: not app.screen.query_one("#add-submit", Button).disabled)
+            await pilot.click("#add-submit")
+            await wait_for(lambda: "0 of 1 ok" in results(app), timeout=10)
+            assert f"✗ {NEW[0]}" in results(app) and "HTTP 400" in results(app)
+            assert app.screen.query_one("#add-vin", Input).value == NEW[0]
+            assert app.screen.query_one("#add-tags", Input).value == "fleet=north"
+            assert not app.screen.query_one("#add-submit", Button).disabled
+        await control(emulator, "faults", {})

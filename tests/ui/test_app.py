@@ -1,0 +1,183 @@
+"""The dashboard driven with Pilot: real app, real Session, real emulator on loopback."""
+
+from __future__ import annotations
+
+from textual.command import CommandPalette
+
+from hm_tui.emulator.server import Emulator
+from hm_tui.ui.screens.detail import DetailScreen
+from hm_tui.ui.screens.help import HelpScreen
+from hm_tui.ui.widgets.filter_bar import FilterBar
+from hm_tui.ui.widgets.header import header_content
+from hm_tui.ui.widgets.roster_table import RosterTable
+from tests.helpers import wait_for
+from tests.ui.app_support import force, loaded, make_app, notifications
+
+
+async def test_the_roster_loads_every_clearance_of_the_fleet(emulator: Emulator) -> None:
+    app = make_app(emulator)
+    async with app.run_test(size=(80, 24)):
+        await loaded(app, emulator)
+        counts = app.roster_screen.summary.counts
+        assert sum(counts.values()) == len(emulator.state.clearances)
+        assert app.header_state().api == "ok"
+
+
+async def test_slash_filters_live_enter_moves_to_the_table_escape_clears(
+        emulator: Emulator) -> None:
+    app = make_app(emulator)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await loaded(app, emulator)
+        roster = app.session.roster
+        vin = roster.visible[5]
+        await pilot.press("slash", *vin[-6:].lower())
+        assert isinstance(app.focused.parent, FilterBar)
+        assert list(roster.visible) == [vin]  # live and case-insensitive
+        await pilot.press("enter")
+        assert isinstance(app.focused, RosterTable)
+        assert app.roster_screen.table.cursor_vin == vin
+        await pilot.press("slash", "escape")
+        assert len(roster.visible) == len(emulator.state.clearances)
+        assert isinstance(app.focused, RosterTable)
+
+
+async def test_number_keys_show_one_status_and_zero_shows_all(emulator: Emulator) -> None:
+    app = make_app(emulator)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await loaded(app, emulator)
+        roster = app.session.roster
+        await pilot.press("2")
+        assert roster.visible and {roster.entry(v).status for v in roster.visible} == {"approved"}
+        assert app.roster_screen.summary.active == "approved"
+        await pilot.press("0")
+        assert len(roster.visible) == len(emulator.state.clearances)
+
+
+async def test_s_cycles_the_sort_column_S_reverses_and_the_header_says_so(
+        emulator: Emulator) -> None:
+    app = make_app(emulator)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await loaded(app, emulator)
+        await pilot.press("s")
+        assert app.session.roster.sort == ("brand", False)
+        assert "sort Brand ▲" in header_content(app.header_state()).plain
+        await pilot.press("S")
+        assert app.session.roster.sort == ("brand", True)
+        brands = [app.session.roster.entry(v).brand for v in app.session.roster.visible]
+        assert brands == sorted(brands, reverse=True)
+        assert "Brand ▼" in app.roster_screen.table.render_line(0).text
+
+
+async def test_r_refreshes_and_a_rejection_is_announced_with_its_reason_literally(
+        emulator: Emulator) -> None:
+    app = make_app(emulator)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await loaded(app, emulator)
+        vin = next(v for v in app.session.roster.visible
+                   if app.session.roster.entry(v).status == "pending")
+        await force(emulator, vin, "rejected", "[bold red]boom[/] \x1b[31mred")
+        await pilot.press("r")
+        await wait_for(lambda: app.session.roster.entry(vin).status == "rejected", 10)
+        message = await wait_for(lambda: next((n for n in notifications(app) if vin in n), None))
+        assert "[bold red]boom[/] red" in message  # markup inert, escape removed
+        assert "\x1b" not in message
+        assert vin in app.roster_screen.table._flashes  # the changed row is highlighted
+
+
+async def test_read_only_refuses_add_and_remove_and_says_so(emulator: Emulator) -> None:
+    app = make_app(emulator, read_only=True)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await loaded(app, emulator)
+        await pilot.press("a", "d")
+        said = notifications(app)
+        assert any("Read-only mode: adding VINs is disabled" in n for n in said)
+        assert any("Read-only mode: cancel/revoke is disabled" in n for n in said)
+        assert app.screen is app.roster_screen
+        assert "READ-ONLY" in header_content(app.header_state()).plain
+
+
+async def test_question_mark_lists_every_binding_with_its_id(emulator: Emulator) -> None:
+    app = make_app(emulator)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await loaded(app, emulator)
+        await pilot.press("question_mark")
+        assert isinstance(app.screen, HelpScreen)
+        text = str(app.screen.query_one("#help-keys").render())
+        detail_ids = [b.id for b in DetailScreen.BINDINGS if b.id]
+        for binding_id in ("app.quit", "roster.filter", "roster.add", "roster.mark",
+                           *detail_ids):
+            assert binding_id in text
+        assert "DETAIL" in text
+        await pilot.press("escape")
+        assert app.screen is app.roster_screen
+
+
+async def test_the_palette_sorts_by_a_column(emulator: Emulator) -> None:
+    app = make_app(emulator)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await loaded(app, emulator)
+        await pilot.press("ctrl+p")
+        assert isinstance(app.screen, CommandPalette)
+        await pilot.press(*"sort by status")
+        await wait_for(lambda: app.screen.query_one("CommandList").option_count > 0)
+        await pilot.press("enter")
+        await wait_for(lambda: app.session.roster.sort == ("status", False))
+
+
+async def test_enter_opens_the_detail_and_d_asks_to_confirm_naming_the_vins(
+        emulator: Emulator) -> None:
+    from hm_tui.ui.screens.confirm import ConfirmRemovalScreen
+
+    app = make_app(emulator)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await loaded(app, emulator)
+        table = app.roster_screen.table
+        await pilot.press("enter")
+        assert isinstance(app.screen, DetailScreen) and app.screen.vin == table.cursor_vin
+        await pilot.press("escape")
+        first, second = app.session.roster.visible[:2]
+        await pilot.press("space", "space", "d")
+        assert isinstance(app.screen, ConfirmRemovalScreen)
+        assert [plan.vin for plan in app.screen.plans] == sorted([first, second])
+
+
+async def test_c_copies_the_vin_and_f_toggles_the_feed_panel(emulator: Emulator) -> None:
+    app = make_app(emulator)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await loaded(app, emulator)
+        await pilot.press("c")
+        assert app.clipboard == app.roster_screen.table.cursor_vin
+        await pilot.press("f")
+        panel = app.roster_screen.feed_panel
+        assert panel is not None and panel.display
+        await pilot.press("f")
+        assert not panel.display
+
+
+async def test_the_profile_keymap_remaps_by_binding_id(emulator: Emulator) -> None:
+    app = make_app(emulator, keymap={"roster.sort_next": "o", "no.such.binding": "x"})
+    async with app.run_test(size=(80, 24)) as pilot:
+        await loaded(app, emulator)
+        await pilot.press("o")
+        assert app.session.roster.sort == ("brand", False)
+        assert any("unknown binding id 'no.such.binding'" in n for n in notifications(app))
+
+
+async def test_q_quits_and_stops_the_session(emulator: Emulator) -> None:
+    app = make_app(emulator)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await loaded(app, emulator)
+        await pilot.press("q")
+        await wait_for(lambda: not app.is_running)
+    assert app.return_code == 0
+    assert app.session is None  # stop_session ran and released it
+
+
+async def test_an_unreachable_platform_is_a_notification_not_a_crash(
+        emulator: Emulator) -> None:
+    app = make_app(emulator, base_url="http://127.0.0.1:9/v1")
+    async with app.run_test(size=(80, 24)):
+        await wait_for(lambda: any(n.title == "Platform unreachable"
+                                   for n in app._notifications), 20)
+        assert app.is_running
+        assert "Could not load the roster" in app.roster_screen.table.empty_message
