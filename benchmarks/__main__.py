@@ -6,10 +6,12 @@ Prints progress to stderr, then the table, and as the last stdout line one JSON 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import time
 from collections.abc import Callable
 
+from benchmarks import machine
 from benchmarks.feed import plan_for, run_steps
 from benchmarks.feed_summary import summarise as summarise_feed
 from benchmarks.report import SectionResult, format_markdown, format_table, summary_line
@@ -19,7 +21,7 @@ from benchmarks.startup import run_startup
 
 SECTIONS = ("startup", "roster", "feed")
 FULL_FLEETS: tuple[tuple[int, int | None], ...] = ((1000, 0), (10000, 0), (100000, None))
-QUICK_FLEETS: tuple[tuple[int, int | None], ...] = ((100000, 2000),)
+QUICK_FLEETS: tuple[tuple[int, int | None], ...] = ((100000, 1000),)
 
 
 def log(text: str) -> None:
@@ -33,7 +35,8 @@ def startup_section(quick: bool) -> SectionResult:
 
 def roster_section(quick: bool) -> SectionResult:
     fleets = QUICK_FLEETS if quick else FULL_FLEETS
-    return summarise_roster([run_fleet(fleet, rows, log) for fleet, rows in fleets])
+    keys = 30 if quick else 36
+    return summarise_roster([run_fleet(fleet, rows, log, keys=keys) for fleet, rows in fleets])
 
 
 def feed_section(quick: bool) -> SectionResult:
@@ -53,19 +56,27 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--only", nargs="+", choices=SECTIONS, default=list(SECTIONS),
                         help="run only these sections")
     parser.add_argument("--markdown", metavar="FILE", help="also write the table as markdown")
+    parser.add_argument("--details", metavar="FILE", help="also write every raw measurement (JSON)")
     return parser.parse_args(argv)
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    info = machine.describe()
+    log(machine.line(info))
     began = time.monotonic()
     total = SectionResult()
     for name in SECTIONS:
         if name in args.only:
             total.extend(RUNNERS[name](args.quick))
     took = time.monotonic() - began
-    total.summary.update(quick=args.quick, took_s=round(took, 1))
+    total.summary.update(quick=args.quick, took_s=round(took, 1), cores=info["cores"],
+                         load_1m_at_start=info["load_1m"])
+    print(machine.line(info))
     print(format_table(total.rows))
+    if args.details:
+        with open(args.details, "w", encoding="utf-8") as out:
+            json.dump({"machine": info, **total.details}, out, indent=1, default=str)
     if args.markdown:
         with open(args.markdown, "w", encoding="utf-8") as out:
             out.write(format_markdown(total.rows) + "\n")

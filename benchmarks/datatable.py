@@ -1,8 +1,8 @@
 """The peer for the roster: Textual's own DataTable fed the same rows (load, then filter).
 
-`python -m benchmarks.datatable --creds FILE --rows N` fetches the emulator's list (not timed),
-then times `add_rows` → the frame after the table settled, and a filter done the only way a
-DataTable can: clear and add the matching rows again.
+`python -m benchmarks.datatable --rows-file FILE` reads the rows the roster child showed, then
+times `add_rows` → the frame after the table settled, and a filter done the only way a DataTable
+can: clear and add the matching rows again.
 """
 
 from __future__ import annotations
@@ -28,22 +28,6 @@ COLUMNS = ("VIN", "Brand", "Status", "Reason", "Tags", "Since")
 class TableApp(App[None]):
     def compose(self) -> ComposeResult:
         yield DataTable(id="table")
-
-
-def cells(clearance: Any) -> tuple[str, ...]:
-    tags = " ".join(f"{k}={v}" for k, v in clearance.tags.items())
-    since = clearance.changelog[-1].timestamp if clearance.changelog else ""
-    return (clearance.vin, clearance.brand, clearance.status, clearance.reason or "", tags, since)
-
-
-async def fetch_rows(creds_file: str, limit: int) -> list[tuple[str, ...]]:
-    from hm_tui.service.client import PlatformClient
-    from hm_tui.service.config import profile_from_credentials
-
-    profile = profile_from_credentials(json.loads(Path(creds_file).read_text()), "bench")
-    async with PlatformClient(profile) as client:
-        clearances = await client.list_clearances()
-    return [cells(c) for c in (clearances[:limit] if limit else clearances)]
 
 
 async def settled(app: App[None], pilot: Any) -> float:
@@ -78,16 +62,15 @@ async def measure(rows: list[tuple[str, ...]]) -> dict[str, Any]:
             "rss_peak_mb": peak_rss_mb()}
 
 
-async def main_async(args: argparse.Namespace) -> dict[str, Any]:
-    rows = await fetch_rows(args.creds, args.rows)
-    return await measure(rows)
+def load_rows(path: str) -> list[tuple[str, ...]]:
+    """Rows the roster child wrote (the same clearances the app showed, in its order)."""
+    return [tuple(row) for row in json.loads(Path(path).read_text())]
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="benchmarks.datatable")
-    parser.add_argument("--creds", required=True)
-    parser.add_argument("--rows", type=int, required=True, help="0: every clearance")
-    emit(asyncio.run(main_async(parser.parse_args(argv))))
+    parser.add_argument("--rows-file", required=True, help="JSON rows from benchmarks.roster_app")
+    emit(asyncio.run(measure(load_rows(parser.parse_args(argv).rows_file))))
     return 0
 
 

@@ -25,7 +25,7 @@ TARGET_RATE = 5000
 FULL_RATES = (1000, 2500, 5000, 10000, 20000)
 CAUGHT_UP_S = 1.0
 WARM_UP_S = 30.0
-QUIET_S = 1.0
+QUIET_S = 0.5
 
 ConsumerFactory = Callable[[Path], Consumer]
 CONSUMERS: dict[str, ConsumerFactory] = {
@@ -137,7 +137,7 @@ def run_steps(plan: Plan, log: Callable[[str], None]) -> tuple[list[Step], str |
     return steps, None
 
 
-def plan_for(quick: bool, seconds: float = 10.0, peer_seconds: float = 3.0) -> Plan:
+def plan_for(quick: bool, seconds: float = 10.0, peer_seconds: float = 2.0) -> Plan:
     """Every consumer runs alone (two cores shared by four clients would measure the sharing).
     Quick: the app for `seconds` at the target rate, then each peer for `peer_seconds` at the
     same rate. Full: every rate for every consumer, `seconds` each."""

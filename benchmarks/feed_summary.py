@@ -86,6 +86,11 @@ def ratio_rows(steps: Sequence[Step], summary: dict[str, Any]) -> list[Row]:
 
 def summarise(steps: Sequence[Step], broker_error: str | None) -> SectionResult:
     result = SectionResult()
+    result.details["feed"] = [{"rate": s.rate, "seconds": s.seconds, "results": s.results,
+                               "errors": s.errors,
+                               "published": None if s.paced is None else s.paced.sent,
+                               "publisher_rate": None if s.paced is None else s.paced.rate}
+                              for s in steps]
     if broker_error is not None:
         result.rows.append(unavailable("feed", "mosquitto", broker_error))
         return result

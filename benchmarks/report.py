@@ -43,14 +43,17 @@ class Row:
 
 @dataclass(slots=True)
 class SectionResult:
-    """What one benchmark section hands back: rows for the table, keys for the JSON line."""
+    """What one benchmark section hands back: rows for the table, keys for the JSON line, and
+    the raw measurements (written with --details)."""
 
     rows: list[Row] = field(default_factory=list)
     summary: dict[str, Any] = field(default_factory=dict)
+    details: dict[str, Any] = field(default_factory=dict)
 
     def extend(self, other: SectionResult) -> None:
         self.rows.extend(other.rows)
         self.summary.update(other.summary)
+        self.details.update(other.details)
 
 
 def unavailable(section: str, measure: str, reason: str) -> Row:

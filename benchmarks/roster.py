@@ -24,7 +24,8 @@ class FleetRun:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
-def run_fleet(fleet: int, datatable_rows: int | None, log: Callable[[str], None]) -> FleetRun:
+def run_fleet(fleet: int, datatable_rows: int | None, log: Callable[[str], None], *,
+              keys: int = 36) -> FleetRun:
     """The app at `fleet` VINs, then (if asked) the DataTable with `datatable_rows` of the same
     list (0: all of it)."""
     run = FleetRun(fleet)
@@ -37,20 +38,30 @@ def run_fleet(fleet: int, datatable_rows: int | None, log: Callable[[str], None]
             return run
         run.emulator_s = emulator.started_in
         creds = str(Path(tmp) / "emulator" / "credentials.json")
+        rows_file = Path(tmp) / "rows.json"
+        args = ["--creds", creds, "--fleet", str(fleet), "--keys", str(keys)]
+        if datatable_rows is not None:
+            args += ["--rows-out", str(rows_file), "--rows-count", str(datatable_rows)]
         try:
             log(f"roster: {fleet:,} VINs in the app (emulator up in {emulator.started_in:.1f} s)")
-            run.app = run_child("roster_app", ["--creds", creds, "--fleet", str(fleet)], 180)
+            run.app = run_child("roster_app", args, 180)
         except ChildFailed as exc:
             run.app_error = str(exc)
-        if datatable_rows is not None:
-            log(f"roster: {datatable_rows or fleet:,} rows in Textual's DataTable")
-            try:
-                run.datatable = run_child("datatable", ["--creds", creds, "--rows",
-                                                        str(datatable_rows)], 300)
-            except ChildFailed as exc:
-                run.datatable_error = str(exc)
         emulator.stop()
+        if datatable_rows is not None:
+            run_datatable(run, rows_file, log)
     return run
+
+
+def run_datatable(run: FleetRun, rows_file: Path, log: Callable[[str], None]) -> None:
+    if not rows_file.exists():
+        run.datatable_error = "the roster run wrote no rows to load"
+        return
+    log("roster: the same rows in Textual's DataTable")
+    try:
+        run.datatable = run_child("datatable", ["--rows-file", str(rows_file)], 300)
+    except ChildFailed as exc:
+        run.datatable_error = str(exc)
 
 
 def fleet_rows(run: FleetRun) -> list[Row]:
@@ -106,6 +117,9 @@ def datatable_rows(run: FleetRun, roster_runs: Sequence[FleetRun]) -> list[Row]:
 
 def summarise(runs: Sequence[FleetRun]) -> SectionResult:
     result = SectionResult()
+    result.details["roster"] = [{"fleet": r.fleet, "emulator_s": r.emulator_s, "app": r.app,
+                                 "app_error": r.app_error, "datatable": r.datatable,
+                                 "datatable_error": r.datatable_error} for r in runs]
     for run in runs:
         result.rows.extend(fleet_rows(run))
     for run in runs:

@@ -90,10 +90,10 @@ async def keystrokes(app: Any, marks: FrameMarks, keys: list[str]) -> list[float
     return latencies
 
 
-async def filter_run(app: Any, pilot: Any, marks: FrameMarks) -> dict[str, Any]:
+async def filter_run(app: Any, pilot: Any, marks: FrameMarks, keys: int) -> dict[str, Any]:
     await pilot.press("slash")
     await pilot.pause()
-    latencies = await keystrokes(app, marks, FILTER_KEYS)
+    latencies = await keystrokes(app, marks, FILTER_KEYS[:keys])
     await pilot.press("escape")
     await pilot.pause()
     ms = [x * 1000 for x in latencies]
@@ -112,12 +112,12 @@ async def sort_run(app: Any, marks: FrameMarks) -> dict[str, Any]:
 
 
 async def force_changes(control_url: str, vins: list[str], status: str) -> None:
-    """Change these clearances in the emulator (its control endpoint), 20 requests at a time."""
+    """Change these clearances in the emulator (its control endpoint), 50 requests at a time."""
     import httpx
 
     async with httpx.AsyncClient(base_url=control_url, timeout=30) as http:
-        for start in range(0, len(vins), 20):
-            part = vins[start:start + 20]
+        for start in range(0, len(vins), 50):
+            part = vins[start:start + 50]
             replies = await asyncio.gather(*(http.post(f"/vehicles/{vin}", json={"status": status})
                                              for vin in part))
             for reply in replies:
@@ -128,7 +128,9 @@ async def refresh_run(app: Any, pilot: Any, fetches: FetchLog, marks: FrameMarks
                       control_url: str, share: float) -> dict[str, Any]:
     roster = app.session.roster
     count = max(1, round(len(roster) * share))
-    vins = [vin for vin in roster.visible if roster.entry(vin).status == "approved"][:count]
+    approved = [vin for vin in roster.visible if roster.entry(vin).status == "approved"]
+    others = [vin for vin in roster.visible if roster.entry(vin).status != "revoked"]
+    vins = (approved if len(approved) >= count else others)[:count]
     forcing = time.perf_counter()
     await force_changes(control_url, vins, "revoked")
     forced_s = time.perf_counter() - forcing
@@ -141,7 +143,8 @@ async def refresh_run(app: Any, pilot: Any, fetches: FetchLog, marks: FrameMarks
                                     accept=lambda: roster.entry(vins[-1]).status == "revoked")
     return {"refresh_ms": (frame - fetch.ended) * 1000,
             "refresh_press_ms": (frame - started) * 1000,
-            "refresh_fetch_ms": (fetch.ended - fetch.started) * 1000, "changed": len(vins), "forced_s": forced_s}
+            "refresh_fetch_ms": (fetch.ended - fetch.started) * 1000, "changed": len(vins),
+            "forced_s": forced_s}
 
 
 async def measure(args: argparse.Namespace) -> dict[str, Any]:
@@ -159,7 +162,7 @@ async def measure(args: argparse.Namespace) -> dict[str, Any]:
         probe = StallProbe()
         probe.start()
         phases = (("load", lambda: first_frame(app, fetches, marks, began, 120)),
-                  ("filter", lambda: filter_run(app, pilot, marks)),
+                  ("filter", lambda: filter_run(app, pilot, marks, args.keys)),
                   ("sort", lambda: sort_run(app, marks)),
                   ("refresh", lambda: refresh_run(app, pilot, fetches, marks, control_url,
                                                   args.share)))
@@ -170,6 +173,8 @@ async def measure(args: argparse.Namespace) -> dict[str, Any]:
             result[f"{name}_took_s"] = window.ended - window.started
         result.update(rss_mb=rss_mb(), rss_peak_mb=peak_rss_mb(),
                       feed=getattr(getattr(app.session, "feed", None), "state", None) is not None)
+        if args.rows_out:
+            write_rows(app.session.roster, Path(args.rows_out), args.rows_count)
         probe.stop()
         closing = time.perf_counter()
     result["close_s"] = time.perf_counter() - closing
@@ -177,11 +182,28 @@ async def measure(args: argparse.Namespace) -> dict[str, Any]:
     return result
 
 
+def write_rows(roster: Any, path: Path, count: int) -> None:
+    """The first `count` clearances (0: all) as table cells, for the DataTable peer."""
+    vins = list(roster.visible)
+    rows = [cells(roster.entry(vin)) for vin in (vins[:count] if count else vins)]
+    path.write_text(json.dumps(rows))
+
+
+def cells(entry: Any) -> list[str]:
+    clearance = entry.clearance
+    tags = " ".join(f"{k}={v}" for k, v in clearance.tags.items())
+    return [clearance.vin, clearance.brand, clearance.status, clearance.reason or "", tags,
+            entry.since.isoformat()]
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="benchmarks.roster_app")
     parser.add_argument("--creds", required=True)
     parser.add_argument("--fleet", type=int, required=True)
     parser.add_argument("--share", type=float, default=0.01, help="share of statuses changed")
+    parser.add_argument("--keys", type=int, default=len(FILTER_KEYS), help="filter keystrokes")
+    parser.add_argument("--rows-out", help="write table cells here for the DataTable peer")
+    parser.add_argument("--rows-count", type=int, default=0, help="how many (0: all)")
     emit(asyncio.run(measure(parser.parse_args(argv))))
     return 0
 

@@ -203,6 +203,6 @@ class Capture:
 
 
 async def feed_connected(feed: Any, timeout: float = 10.0) -> None:
-    """Wait until a FeedClient is connected (and its subscription is on its way)."""
-    await wait_for(lambda: feed.state.status == "connected", timeout,
-                   message=f"feed connected (state: {feed.state})")
+    """Wait until a FeedClient is connected and the broker acknowledged its subscription."""
+    await wait_for(lambda: feed.state.subscribed, timeout,
+                   message=f"feed subscribed (state: {feed.state})")

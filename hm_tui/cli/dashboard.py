@@ -13,6 +13,7 @@ import sys
 import tempfile
 import threading
 from concurrent.futures import Future
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -95,45 +96,57 @@ def run_demo(args: argparse.Namespace) -> int:
         return 2
     state_dir = Path(tempfile.mkdtemp(prefix="hm-tui-demo-"))
     try:
-        emulator, credentials = start_emulator(state_dir, fleet, speed)
-        return run_demo_app(args, emulator, credentials, state_dir)
+        demo = DemoEmulator(state_dir / "emulator", fleet, speed)
+        return run_demo_app(args, demo, state_dir)
     finally:
         shutil.rmtree(state_dir, ignore_errors=True)
 
 
-def start_emulator(state_dir: Path, fleet: int, speed: float) -> tuple[Any, Future[Any]]:
-    """Start the emulator thread now; its credentials arrive in the future while Textual loads."""
-    from hm_tui.emulator.server import EmulatorConfig, EmulatorThread
+class DemoEmulator:
+    """The demo's emulator: imported and started in a thread while the UI loads."""
 
-    emulator = EmulatorThread(EmulatorConfig(state_dir=state_dir / "emulator", fleet=fleet,
-                                             speed=speed))
-    credentials: Future[Any] = Future()
+    def __init__(self, state_dir: Path, fleet: int, speed: float) -> None:
+        self.thread: Any = None
+        self.credentials: Future[dict[str, Any]] = Future()
+        self._boot = threading.Thread(target=self._start, args=(state_dir, fleet, speed),
+                                      name="hm-demo-boot", daemon=True)
+        self._boot.start()
 
-    def boot() -> None:
+    def _start(self, state_dir: Path, fleet: int, speed: float) -> None:
         try:
-            credentials.set_result(emulator.start(timeout=20))
+            from hm_tui.emulator.server import EmulatorConfig, EmulatorThread
+
+            self.thread = EmulatorThread(EmulatorConfig(state_dir=state_dir, fleet=fleet,
+                                                        speed=speed))
+            self.credentials.set_result(self.thread.start(timeout=20))
         except BaseException as error:  # handed to the session factory, shown in the UI
-            credentials.set_exception(error)
+            self.credentials.set_exception(error)
 
-    threading.Thread(target=boot, name="hm-demo-boot", daemon=True).start()
-    return emulator, credentials
+    def now(self) -> datetime:
+        """The emulator's virtual time ("time in state" follows it), wall time until it runs."""
+        if self.thread is not None and self.credentials.done():
+            return self.thread.emulator.clock.now_datetime()
+        return datetime.now(UTC)
+
+    def stop(self) -> None:
+        self._boot.join(timeout=20)
+        if self.thread is not None:
+            self.thread.stop()
 
 
-def run_demo_app(args: argparse.Namespace, emulator: Any, credentials: Future[Any],
-                 state_dir: Path) -> int:
+def run_demo_app(args: argparse.Namespace, demo: DemoEmulator, state_dir: Path) -> int:
     from hm_tui.ui.app import HmTuiApp
 
     async def session_for(_name: str | None) -> Any:
         from hm_tui.service.config import profile_from_credentials
 
-        creds = await asyncio.wrap_future(credentials)
+        creds = await asyncio.wrap_future(demo.credentials)
         profile = profile_from_credentials(creds, DEMO_PROFILE)
         return make_session(profile, read_only=args.read_only, state_dir=state_dir / "store")
 
-    clock = emulator.emulator.clock  # the emulator's virtual time: "time in state" follows it
     app = HmTuiApp(session_for, read_only=args.read_only, demo=True, profile=DEMO_PROFILE,
-                   clock=clock.now_datetime)
+                   clock=demo.now)
     try:
         return run_app(app)
     finally:
-        emulator.stop()
+        demo.stop()

@@ -18,7 +18,7 @@ from hm_tui.cli import output as out
 from hm_tui.cli.connect import run_with_client
 from hm_tui.cli.main import UsageError
 from hm_tui.cli.vins_cmd import checked_vin, parse_tag_args, stdin_is_tty
-from hm_tui.cli.vins_csv import CsvInputError, CsvRows, check_row, read_csv_file
+from hm_tui.service.csv_file import CsvInputError, CsvRows, check_row, read_csv_file
 from hm_tui.domain.removal import RemovalKind, explain_refusal, plan_removal
 from hm_tui.service.errors import Conflict, PlatformError, Unprocessable
 

@@ -9,8 +9,10 @@ Retry rules (why each call may or may not be repeated):
   certainly did nothing (429, or the connection never opened). After an ambiguous failure (5xx, a
   timeout or a reset after sending) the clearance is read back with GET first: already
   revoking/canceling (or revoked/canceled) means the first DELETE worked, and that is the answer;
-  still approved/pending means it did not, and the DELETE is sent again. A 409 answered to such a
-  retry is settled the same way.
+  still approved/pending means it did not, and the DELETE is sent again. If the state cannot be
+  read, the DELETE is sent again anyway: a second DELETE cannot revoke twice, the platform answers
+  it 409, and a 409 answered to such a retry is settled by reading the state back the same way.
+  (The read-back uses the list call with a `vin` filter: the get-one call is held to 60/min.)
 - Any call answered 401 drops the token and is repeated once with a fresh one.
 """
 
@@ -19,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+from collections import deque
 from collections.abc import Callable, Sequence
 from typing import Any
 from urllib.parse import quote
@@ -72,6 +75,7 @@ class PlatformClient:
         self._slots = asyncio.Semaphore(concurrency)
         self._get_one = get_one_limit or TokenBucket()
         self.bad_items = 0  # items the last list call skipped because they did not parse
+        self._good_tokens: deque[str] = deque(maxlen=4)  # tokens the platform accepted lately
 
     async def __aenter__(self) -> PlatformClient:
         return self
@@ -131,37 +135,48 @@ class PlatformClient:
 
     async def remove_clearance(self, vin: str) -> RemovalResult:
         """Revoke (approved) or cancel (pending) a clearance; see the module doc for retries."""
-        ambiguous = False
-        attempt = 0
-        while True:
+        failure: PlatformError | None = None  # the last ambiguous failure, if any
+        for attempt in range(self.retry.attempts):
+            if attempt:
+                await asyncio.sleep(self.retry.delay(attempt - 1))
             try:
                 response = await self._call("DELETE", _vehicle_path(vin), vin=vin,
                                             idempotent=False)
                 return decode.decode_struct(response.content, RemovalResult, "removal answer")
             except Conflict as exc:
-                if not ambiguous:
+                if failure is None:
                     raise
                 return await self._settle_removal(vin, exc)
             except PlatformError as exc:
                 if not exc.retryable:
                     raise
-                ambiguous, attempt = True, attempt + 1
+                failure = exc
                 log.info("%s: DELETE failed ambiguously (%s); reading the state back", vin, exc)
-                settled = await self._removal_took_effect(vin)
+                try:
+                    settled = await self._removal_took_effect(vin)
+                except PlatformError:
+                    continue  # state unknown: sending again is safe, its 409 is settled above
                 if settled is not None:
                     return settled
-                if attempt >= self.retry.attempts:
-                    raise
-                await asyncio.sleep(self.retry.delay(attempt - 1))
+        assert failure is not None
+        raise failure
 
     async def _removal_took_effect(self, vin: str) -> RemovalResult | None:
-        current = await self.get_clearance(vin)
-        if current.status in _REMOVED:
-            return RemovalResult(current.vin, current.status, current.tags)
+        """Read one clearance back through the list call: it is not held to 60 calls a minute."""
+        query = {"vin": {"operator": "eq", "value": vin}}
+        response = await self._call("GET", "/fleets/vehicles", vin=vin,
+                                    params={"filter": json.dumps(query, separators=(",", ":"))})
+        found = [c for c in decode.decode_clearance_list(response.content).clearances
+                 if c.vin.upper() == vin.upper()]
+        if found and found[0].status in _REMOVED:
+            return RemovalResult(found[0].vin, found[0].status, found[0].tags)
         return None
 
     async def _settle_removal(self, vin: str, conflict: Conflict) -> RemovalResult:
-        settled = await self._removal_took_effect(vin)
+        try:
+            settled = await self._removal_took_effect(vin)
+        except PlatformError:
+            settled = None
         if settled is None:
             raise conflict
         return settled
@@ -183,13 +198,20 @@ class PlatformClient:
                     idempotent: bool = True, limiter: TokenBucket | None = None,
                     **kwargs: Any) -> httpx.Response:
         attempt, renewed = 0, False
+        used: list[str] = []  # the tokens tried (kept local: never on an exception)
         while True:
             try:
-                return await self._attempt(method, path, vin, limiter, attempt, **kwargs)
+                return await self._attempt(method, path, vin, limiter, attempt, used, **kwargs)
             except AuthError as exc:
-                if exc.status != 401 or renewed:
+                # once more with a fresh token; again only if the refused token had worked before
+                # (revoked while this call was retrying), not when a fresh one is refused at once
+                if exc.status != 401 or (renewed and used[-1] not in self._good_tokens):
                     raise
-                renewed = True  # a token the platform no longer accepts: once more, fresh token
+                if renewed:
+                    attempt += 1
+                    if attempt >= self.retry.attempts:
+                        raise
+                renewed = True
             except PlatformError as exc:
                 attempt += 1
                 if not _may_retry(exc, idempotent) or attempt >= self.retry.attempts:
@@ -199,16 +221,19 @@ class PlatformClient:
                 await asyncio.sleep(wait)
 
     async def _attempt(self, method: str, path: str, vin: str | None,
-                       limiter: TokenBucket | None, attempt: int,
+                       limiter: TokenBucket | None, attempt: int, used: list[str],
                        **kwargs: Any) -> httpx.Response:
         if limiter is not None:
             await limiter.acquire()
         async with self._slots:
             token = await self.tokens.token()
+            used.append(token)
             response = await send(self._http, method, self.profile.base_url + path,
                                   attempt=attempt, vin=vin,
                                   headers={"Authorization": f"Bearer {token}"}, **kwargs)
         if response.is_success:
+            if token not in self._good_tokens:
+                self._good_tokens.append(token)
             return response
         if response.status_code == 401:
             self.tokens.invalidate(token)

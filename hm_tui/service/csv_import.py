@@ -3,7 +3,7 @@
 Pure (no Textual, no IO) so the dashboard and the headless CLI can share it. Every problem names
 its line number; nothing is sent until the operator confirms. Pasted lines are
 `VIN[,brand][,key=value...]`, one per line; `#` comments and blank lines are skipped.
-CSV files are read by `hm_tui.cli.vins_csv` (SVC-CORE); `from_csv_rows` turns its result into
+CSV files are read by `hm_tui.service.csv_file` (SVC-CORE); `from_csv_rows` turns its result into
 the same preview, applying the dashboard's rule that VW Group needs its customer-name tag.
 """
 
@@ -78,7 +78,7 @@ def check_item(vin_raw: str, brand_raw: str | None, tags: Mapping[str, str], *,
         if not final_tags.get(VW_CUSTOMER_TAG, "").strip() and vw_customer:
             final_tags[VW_CUSTOMER_TAG] = vw_customer.strip()
         if not final_tags.get(VW_CUSTOMER_TAG, "").strip():
-            errors.append(f"{brand.name} needs the tag {VW_CUSTOMER_TAG} (your business name)")
+            warnings.append(_vw_warning(brand.name))
     if errors or brand is None:
         return None, errors, warnings
     item = NewClearance(vin=check.vin, brand=brand.id, tags=final_tags or None)
@@ -135,10 +135,15 @@ def _line_of(message: str) -> tuple[int, str]:
     return 0, message
 
 
+def _vw_warning(brand_name: str) -> str:
+    return (f"{brand_name} needs the tag {VW_CUSTOMER_TAG} (your business name): without it the "
+            "platform rejects the clearance unless support set a default")
+
+
 def from_csv_rows(items: list[NewClearance], lines: Mapping[str, int], errors: Iterable[str],
                   warnings: Iterable[str], *, vw_customer: str | None = None) -> ImportPreview:
-    """A parsed CSV (vins_csv.CsvRows fields) as a preview; VW rows without the customer-name
-    tag get `vw_customer`, or become errors when none is given."""
+    """A parsed CSV (csv_file.CsvRows fields) as a preview; VW rows without the customer-name
+    tag get `vw_customer` when one is given, else they are sent with a warning."""
     preview = ImportPreview(errors=[Problem(*_line_of(e)) for e in errors])
     customer = (vw_customer or "").strip()
     for item in items:
@@ -151,7 +156,7 @@ def from_csv_rows(items: list[NewClearance], lines: Mapping[str, int], errors: I
             preview.items.append(NewClearance(item.vin, item.brand, {**tags, VW_CUSTOMER_TAG:
                                                                      customer}))
         else:
-            preview.errors.append(Problem(lines.get(item.vin, 0), f"{brand.name} needs the tag "
-                                          f"{VW_CUSTOMER_TAG} (your business name)"))
-    preview.warnings = [Problem(*_line_of(w)) for w in warnings if VW_CUSTOMER_TAG not in w]
+            preview.items.append(item)
+            preview.warnings.append(Problem(lines.get(item.vin, 0), _vw_warning(brand.name)))
+    preview.warnings.extend(Problem(*_line_of(w)) for w in warnings if VW_CUSTOMER_TAG not in w)
     return preview

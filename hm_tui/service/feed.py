@@ -65,6 +65,7 @@ class FeedState:
     dropped: int  # data points dropped because nobody drained the buffer in time
     topic: str
     bad_samples: tuple[BadSample, ...] = ()
+    subscribed: bool = False  # the broker acknowledged our subscription on this connection
 
 
 def escape_sample(data: bytes | bytearray | str, limit: int = SAMPLE_CHARS) -> str:
@@ -130,6 +131,7 @@ class FeedClient:
         self._bad: deque[BadSample] = deque(maxlen=BAD_SAMPLES)
         self._client: _Client | None = None
         self._status: FeedStatus = "stopped"
+        self._subscribed = False
         self._last_error: str | None = None
         self._received = self._duplicates = self._bad_count = self._points = self._dropped = 0
         self._window_start = time.monotonic()
@@ -209,6 +211,7 @@ class FeedClient:
                 duplicates=self._duplicates, bad_payloads=self._bad_count,
                 rate=round(self._current_rate(), 1), points=self._points,
                 dropped=self._dropped, topic=self.topic, bad_samples=tuple(self._bad),
+                subscribed=self._subscribed and self._status == "connected",
             )
 
     def _current_rate(self) -> float:
@@ -282,6 +285,9 @@ class FeedClient:
                       properties: Any) -> None:
         if any(code.is_failure for code in reasons):
             self._set_status("connected", f"the broker refused the subscription to {self.topic}")
+            return
+        with self._lock:
+            self._subscribed = True
 
     def _on_connect_fail(self, client: mqtt.Client, userdata: Any) -> None:
         failure = getattr(client, "last_failure", None)
@@ -297,6 +303,8 @@ class FeedClient:
         with self._lock:
             self._status = status
             self._last_error = error
+            if status != "connected":
+                self._subscribed = False
 
 
 def tls_context(settings: MqttSettingsLike) -> ssl.SSLContext:

@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from itertools import compress, repeat
-from operator import attrgetter, contains, ne
+from operator import attrgetter, contains, itemgetter, methodcaller, ne
 from typing import Any
 
 import msgspec
@@ -117,25 +117,41 @@ def _parse_since(timestamp: str) -> datetime | None:
 
 
 _STATUS_KEYS = {str(status): f"{rank:02d}{status}" for rank, status in enumerate(STATUS_ORDER)}
-
-
-def _status_key(e: RosterEntry) -> str:
-    status = e.clearance.status
-    return _STATUS_KEYS.get(status) or f"99{status}"
-
-
-# Sort keys per column; ties are broken by VIN (rows are ordered by (key, vin)).
-KEYS: dict[str, Callable[[RosterEntry], Any]] = {
-    "brand": lambda e: e.clearance.brand.lower(),
-    "status": _status_key,
-    "reason": lambda e: (e.clearance.reason or "").lower(),
-    "tags": lambda e: e.tags_text.lower(),
-    "since": attrgetter("since"),
-    "changed": attrgetter("changed_at"),
-}
 _TEXT = attrgetter("search_text")
 _STATUS = attrgetter("clearance.status")
 _CLEARANCE = attrgetter("clearance")
+_SINCE = attrgetter("since")
+_SPLIT = methodcaller("split", "\t", 4)  # search text fields: status, vin, brand, reason, tags
+
+
+def _status_keys(entries: list[RosterEntry], texts: list[str]) -> list[str]:
+    statuses = list(map(_STATUS, entries))  # known statuses in STATUS_ORDER, unknown ones last
+    return list(map(_STATUS_KEYS.get, statuses, map("99".__add__, statuses)))
+
+
+def _text_field(n: int) -> tuple[Callable[[RosterEntry], Any],
+                                 Callable[[list[RosterEntry], list[str]], list[Any]]]:
+    pick = itemgetter(n)
+    return (lambda e: pick(_SPLIT(e.search_text)),
+            lambda entries, texts: list(map(pick, map(_SPLIT, texts))))
+
+
+# Sort keys per column, for one entry and (C-level) for aligned lists of entries and texts; the
+# two must agree. Rows are ordered by (key, vin).
+_KEY_PAIRS: dict[str, tuple[Callable[[RosterEntry], Any],
+                            Callable[[list[RosterEntry], list[str]], list[Any]]]] = {
+    "brand": (attrgetter("clearance.brand"),
+              lambda entries, texts: list(map(attrgetter("clearance.brand"), entries))),
+    "status": (lambda e: _status_keys([e], [])[0], _status_keys),
+    "reason": _text_field(3),
+    "tags": _text_field(4),
+    "since": (lambda e: e.since.timestamp(),
+              lambda entries, texts: list(map(datetime.timestamp, map(_SINCE, entries)))),
+    "changed": (attrgetter("changed_at"),
+                lambda entries, texts: list(map(attrgetter("changed_at"), entries))),
+}
+KEYS: dict[str, Callable[[RosterEntry], Any]] = {c: pair[0] for c, pair in _KEY_PAIRS.items()}
+KEY_LISTS = {column: pair[1] for column, pair in _KEY_PAIRS.items()}
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,11 +162,12 @@ class Data:
     clearances: dict[str, Clearance]  # the same, flat: the C-level diff compares against it
     by_vin: list[str]
     by_vin_entries: list[RosterEntry]
+    by_vin_texts: list[str]
     counts: dict[str, int]
     latest: datetime | None  # newest changelog timestamp seen (a lower bound of platform time)
 
 
-EMPTY = Data({}, {}, [], [], {}, None)
+EMPTY = Data({}, {}, [], [], [], {}, None)
 
 
 @dataclass(frozen=True, slots=True)
@@ -230,15 +247,17 @@ def next_data(base: Data, d: Diff) -> Data:
     latest = max(map(attrgetter("since"), fresh.values()), default=None)
     if base.latest is not None and (latest is None or base.latest > latest):
         latest = base.latest
-    by_vin, by_vin_entries = base.by_vin, base.by_vin_entries
+    by_vin, by_vin_entries, by_vin_texts = base.by_vin, base.by_vin_entries, base.by_vin_texts
     if len(fresh) + len(removed) > len(by_vin) // REBUILD_SHARE:
         by_vin = sorted(entries)
         by_vin_entries = list(map(entries.__getitem__, by_vin))
+        by_vin_texts = list(map(_TEXT, by_vin_entries))
     elif fresh or removed:
         gone = [(vin, vin) for vin in fresh if vin in base.entries] + [(v, v) for v in removed]
-        rows = [(vin, vin, (entry,)) for vin, entry in fresh.items()]
-        by_vin, (by_vin_entries,), _ = splice(by_vin, [by_vin_entries], None, gone, rows)
-    return Data(entries, clearances, by_vin, by_vin_entries,
+        rows = [(vin, vin, (entry, entry.search_text)) for vin, entry in fresh.items()]
+        by_vin, (by_vin_entries, by_vin_texts), _ = splice(
+            by_vin, [by_vin_entries, by_vin_texts], None, gone, rows)
+    return Data(entries, clearances, by_vin, by_vin_entries, by_vin_texts,
                 _next_counts(base, fresh, removed), latest)
 
 
@@ -294,14 +313,15 @@ def splice(order: list[str], columns: list[list[Any]], keys: list[Any] | None,
 
 
 def full_index(data: Data, column: str) -> Index:
-    """Sort every row by `column` (stable over VIN order, so ties stay in VIN order)."""
+    """Sort every row by `column` (stable over VIN order, so ties stay in VIN order): row
+    numbers are sorted by an aligned key list, then the aligned lists permuted, all in C."""
     if column == "vin":
-        return Index(column, data.by_vin, list(map(_TEXT, data.by_vin_entries)), None)
-    key_list = list(map(KEYS[column], data.by_vin_entries))
+        return Index(column, data.by_vin, data.by_vin_texts, None)
+    key_list = KEY_LISTS[column](data.by_vin_entries, data.by_vin_texts)
     rows = sorted(range(len(key_list)), key=key_list.__getitem__)
-    order = list(map(data.by_vin.__getitem__, rows))
-    texts = list(map(_TEXT, map(data.by_vin_entries.__getitem__, rows)))
-    return Index(column, order, texts, list(map(key_list.__getitem__, rows)))
+    return Index(column, list(map(data.by_vin.__getitem__, rows)),
+                 list(map(data.by_vin_texts.__getitem__, rows)),
+                 list(map(key_list.__getitem__, rows)))
 
 
 def reindex(index: Index, base: Data, data: Data, d: Diff) -> Index:

@@ -10,6 +10,7 @@ message, so a burst of changes costs one redraw.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import inspect
 import os
 import signal
@@ -91,6 +92,8 @@ class HmTuiApp(App[int]):
         self._stopped = False
         self._has_data = False
         self._api: str | None = None
+        self._previous_sighup: Any = None
+        self._signal_loop: asyncio.AbstractEventLoop | None = None
         self.roster_screen = RosterScreen(Roster(), clock=self.clock, tz=tz)
 
     def get_default_screen(self) -> RosterScreen:
@@ -162,6 +165,7 @@ class HmTuiApp(App[int]):
                 self.log.error(f"session.stop failed: {describe_error(error)}")
 
     async def on_unmount(self) -> None:
+        self._restore_signals()
         await self.stop_session()
 
     # -- service events ------------------------------------------------------------------
@@ -302,16 +306,13 @@ class HmTuiApp(App[int]):
 
         self.push_screen(DetailScreen(self.session, vin))
 
-    def open_add(self, mode: str | None = None) -> None:
+    def open_add(self, mode: str = "one") -> None:
+        """The add-VINs dialog; `mode` "one", "paste" or "csv" picks its first tab."""
         if self.refuse_if_read_only("adding VINs") or not self._need_session():
             return
-        try:
-            from hm_tui.ui.screens.add import AddScreen
-        except ImportError:  # TODO(UI-SCREENS): remove once screens/add.py lands
-            self.notify("Adding VINs is not available in this build.", markup=False)
-            return
-        screen = AddScreen(self.session, mode=mode) if mode else AddScreen(self.session)
-        self.push_screen(screen)
+        from hm_tui.ui.screens.add import AddScreen
+
+        self.push_screen(AddScreen(self.session, mode=mode))
 
     def remove(self, vins: Sequence[str]) -> None:
         if self.refuse_if_read_only("cancel/revoke") or not self._need_session():
@@ -395,14 +396,32 @@ class HmTuiApp(App[int]):
 
     def _watch_hangup(self) -> None:
         """SIGHUP (SSH drop, tmux kill) and SIGTERM: stop the session cleanly, then exit."""
+        loop = self._signal_loop = asyncio.get_running_loop()
         try:
-            loop = asyncio.get_running_loop()
-            for sig in (signal.SIGHUP, signal.SIGTERM):
-                loop.add_signal_handler(sig, self._hang_up)
+            # a plain handler, not loop.add_signal_handler: it must run before Textual's own
+            # SIGCONT handler (the kernel sends both) restarts output to the dead terminal
+            self._previous_sighup = signal.signal(signal.SIGHUP, self._hang_up)
+            loop.add_signal_handler(signal.SIGTERM, self._terminate)
         except (NotImplementedError, RuntimeError, ValueError, AttributeError):
-            pass  # not the main thread (tests), or no signals on this platform
+            pass  # not the main thread, or no signals on this platform
 
-    def _hang_up(self) -> None:
+    def _restore_signals(self) -> None:
+        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError, TypeError):
+            if self._previous_sighup is not None:
+                signal.signal(signal.SIGHUP, self._previous_sighup)
+            asyncio.get_running_loop().remove_signal_handler(signal.SIGTERM)
+
+    def _hang_up(self, _signum: int, _frame: object) -> None:
+        # The terminal is gone: writing to it fails and kills Textual's output thread, which
+        # then blocks shutdown. Point stdio at /dev/null so the exit runs through.
+        with contextlib.suppress(OSError):
+            null = os.open(os.devnull, os.O_RDWR)
+            for fd in (0, 1, 2):
+                os.dup2(null, fd)
+            os.close(null)
+        self._signal_loop.call_soon_threadsafe(self._terminate)
+
+    def _terminate(self) -> None:
         self.call_later(self.action_quit)
 
 

@@ -22,7 +22,7 @@ from hm_tui.service.retry import RetryPolicy, TokenBucket
 from hm_tui.service.transport import new_http_client
 
 #: Enough tries to outlast 30 % injected errors and a 1 s refused window, with short waits.
-FAULT_RETRY = RetryPolicy(attempts=14, base=0.05, cap=0.4, max_retry_after=0.2)
+FAULT_RETRY = RetryPolicy(attempts=30, base=0.05, cap=0.3, max_retry_after=0.2)
 HM_TUI = [sys.executable, "-c", "import sys; from hm_tui.cli.main import main; sys.exit(main())"]
 SECRET_ENV = ("HM_TUI_PROFILE", "HM_TUI_CLIENT_SECRET", "HM_TUI_PRIVATE_KEY_FILE",
               "HM_TUI_PRIVATE_KEY_ID", "HM_TUI_WEBHOOK_SECRET", "HM_TUI_CLIENT_ID")

@@ -17,6 +17,7 @@ from reliability.support import Control, emulator_profile, fault_tolerant_client
 
 ERRORS = {"http_error_rate": 0.3, "statuses": [429, 500, 503]}
 SPIKE_MS = 1500
+BASE_MS = 100  # between spikes: keeps the phases apart without slowing the run much
 REFUSE_S = 1.0
 BULK = 500
 REVOKES = 50
@@ -29,15 +30,29 @@ async def chaos(control: Control, progress: Callable[[], Awaitable[int]], total:
     await control.faults(**ERRORS, latency_ms=SPIKE_MS)
     figures.fault("latency spike 1.5 s")
     await wait_for(lambda: _at_least(progress, total * 0.2), 60, 0.05, "20 % applied")
-    await control.faults(**ERRORS, invalidate_tokens=True)
+    await control.faults(**ERRORS, invalidate_tokens=True, latency_ms=BASE_MS)
     figures.fault("tokens invalidated")
     await wait_for(lambda: _at_least(progress, total * 0.5), 60, 0.05, "50 % applied")
-    await control.faults(**ERRORS, refuse_connections_s=REFUSE_S)
+    await control.faults(**ERRORS, refuse_connections_s=REFUSE_S, latency_ms=BASE_MS)
     figures.fault("connections refused 1 s")
     await wait_for(lambda: _at_least(progress, total * 0.8), 60, 0.05, "80 % applied")
-    await control.faults(**ERRORS, latency_ms=SPIKE_MS)
+    await control.faults(**ERRORS, invalidate_tokens=True, latency_ms=SPIKE_MS)
     figures.fault("tokens invalidated")
     figures.fault("latency spike 1.5 s")
+
+
+async def revoke_chaos(control: Control, figures: Figures) -> None:
+    """A DELETE cut after it was sent is ambiguous (the client must read back, not repeat it);
+    then the tokens go once half the revokes are through."""
+    await control.faults(**ERRORS, refuse_connections_s=REFUSE_S, latency_ms=BASE_MS)
+    figures.fault("connections refused 1 s")
+
+    async def deleted() -> int:
+        return len(await control.applied("DELETE"))
+
+    await wait_for(lambda: _at_least(deleted, REVOKES / 2), 60, 0.05, "half the revokes")
+    await control.faults(**ERRORS, invalidate_tokens=True)
+    figures.fault("tokens invalidated")
 
 
 async def _at_least(progress: Callable[[], Awaitable[int]], wanted: float) -> bool:
@@ -78,13 +93,15 @@ async def test_bulk_add_and_revoke_under_faults_apply_every_vin_exactly_once(
         chosen = batch[::BULK // REVOKES]
         for vin in chosen:  # activation is the brand's business: force it on the emulator
             await control.force(vin, status="approved")
+        storm = asyncio.create_task(revoke_chaos(control, figures))
         removals = await asyncio.gather(*(client.remove_clearance(v) for v in chosen))
+        await storm
         await control.faults()
 
     assert {r.status for r in removals} == {ClearanceStatus.REVOKING}
     assert await control.applied("DELETE") == dict.fromkeys(chosen, 1)
     injected = count_injected(before, await control.stats())
-    assert injected["HTTP 429"] + injected["HTTP 500"] + injected["HTTP 503"] > 50, injected
+    assert injected["HTTP 429"] + injected["HTTP 500"] + injected["HTTP 503"] > 15, injected
     assert injected["HTTP 401"] > 0 and injected["connection cut"] > 0, injected
     for kind, count in injected.items():
         figures.fault(kind, count)

@@ -67,7 +67,7 @@ async def test_vin_without_brand_is_an_error_until_one_is_chosen() -> None:
         await pilot.pause()
 
 
-async def test_vw_group_brand_asks_for_and_requires_the_customer_name_tag() -> None:
+async def test_vw_group_brand_asks_for_the_customer_name_tag_and_warns_without_it() -> None:
     app = add_app()
     async with app.run_test(size=(80, 24)) as pilot:
         customer = app.screen.query_one("#add-vw-customer", Input)
@@ -75,10 +75,11 @@ async def test_vw_group_brand_asks_for_and_requires_the_customer_name_tag() -> N
         app.screen.query_one("#add-vin", Input).value = EURO
         app.screen.query_one("#add-brand", Select).value = "volkswagen"
         await wait_for(lambda: customer.display)
-        assert f"needs the tag {VW_CUSTOMER_TAG}" in text(app, "add-preview")
-        assert submit(app).disabled
+        await wait_for(lambda: f"needs the tag {VW_CUSTOMER_TAG}" in text(app, "add-preview"))
+        # a warning, not an error: support may have configured a default (platform.md §3.4)
+        assert app.screen.preview.items[0].tags is None
         customer.value = "ACME Fleet"
-        await wait_for(lambda: not submit(app).disabled)
+        await wait_for(lambda: f"needs the tag {VW_CUSTOMER_TAG}" not in text(app, "add-preview"))
         assert app.screen.preview.items[0].tags == {VW_CUSTOMER_TAG: "ACME Fleet"}
         await pilot.pause()
 
@@ -131,9 +132,9 @@ async def test_csv_file_preview_names_bad_rows(tmp_path: Path) -> None:
         preview = text(app, "add-preview")
         assert "SHORT has 5 characters" in preview
         assert f"line 4: Audi needs the tag {VW_CUSTOMER_TAG}" in preview
-        assert "2 valid" in preview
+        assert "3 valid" in preview
         app.screen.query_one("#add-vw-customer", Input).value = "ACME"
-        await wait_for(lambda: "3 valid" in text(app, "add-preview"))
+        await wait_for(lambda: f"needs the tag {VW_CUSTOMER_TAG}" not in text(app, "add-preview"))
         tags = {i.vin: i.tags for i in app.screen.preview.items}
         assert tags[GOOD] == {"fleet": "north"} and tags[EURO] == {VW_CUSTOMER_TAG: "ACME"}
 

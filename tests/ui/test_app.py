@@ -141,6 +141,26 @@ async def test_enter_opens_the_detail_and_d_asks_to_confirm_naming_the_vins(
         assert [plan.vin for plan in app.screen.plans] == sorted([first, second])
 
 
+async def test_a_opens_the_add_dialog_and_the_palette_opens_it_on_the_csv_tab(
+        emulator: Emulator) -> None:
+    from textual.widgets import TabbedContent
+
+    from hm_tui.ui.screens.add import AddScreen
+
+    app = make_app(emulator)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await loaded(app, emulator)
+        await pilot.press("a")
+        assert isinstance(app.screen, AddScreen)
+        await pilot.press("escape")
+        assert app.screen is app.roster_screen
+        await pilot.press("ctrl+p", *"import vins from a csv")
+        await wait_for(lambda: app.screen.query_one("CommandList").option_count > 0)
+        await pilot.press("enter")
+        await wait_for(lambda: isinstance(app.screen, AddScreen))
+        assert app.screen.query_one(TabbedContent).active == "add-csv"
+
+
 async def test_c_copies_the_vin_and_f_toggles_the_feed_panel(emulator: Emulator) -> None:
     app = make_app(emulator)
     async with app.run_test(size=(80, 24)) as pilot:

@@ -118,10 +118,9 @@ async def test_the_cursor_stays_on_its_vin_when_the_filter_changes() -> None:
     app = TableHost(roster)
     async with app.run_test(size=(80, 24)) as pilot:
         table = app.query_one(RosterTable)
-        target = roster.visible[40]
-        for _ in range(40):
-            await pilot.press("down")
-        assert table.cursor_vin == target
+        await pilot.press("pagedown", "pagedown")
+        target = table.cursor_vin
+        assert target is not None and table.cursor_row > 20
         roster.set_query(target[-4:])
         table.rows_changed()
         assert table.cursor_vin == target

@@ -98,7 +98,7 @@ class AddScreen(ModalScreen[list[Any] | None]):
     class CsvLoaded(Message):
         def __init__(self, rows: Any, error: str | None = None) -> None:
             super().__init__()
-            self.rows, self.error = rows, error  # rows: hm_tui.cli.vins_csv.CsvRows
+            self.rows, self.error = rows, error  # rows: hm_tui.service.csv_file.CsvRows
 
     def __init__(self, session: Session, *, mode: str = "one",
                  default_brand: str | None = None) -> None:
@@ -245,7 +245,7 @@ class AddScreen(ModalScreen[list[Any] | None]):
     @work(exclusive=True, exit_on_error=False, group="add-csv")
     async def _read_csv(self, path: str) -> None:
         # SVC-CORE's CSV reader (pure: domain + models only), shared with `hm-tui vins add --file`
-        from hm_tui.cli.vins_csv import CsvInputError, read_csv_file
+        from hm_tui.service.csv_file import CsvInputError, read_csv_file
 
         try:
             rows = await asyncio.to_thread(read_csv_file, Path(path).expanduser())

@@ -136,8 +136,9 @@ class RosterTable(ScrollView, can_focus=True):
     def rows_changed(self) -> None:
         """The index changed (data, filter or sort): keep the cursor on its VIN if still shown."""
         self._rows = rows = self._source.visible
-        if self.cursor_vin is not None:
-            position = _position(self._source, rows, self.cursor_vin)
+        row, vin = self.cursor_row, self.cursor_vin
+        if vin is not None and not (row < len(rows) and rows[row] == vin):  # O(1) if in place
+            position = _position(self._source, rows, vin)
             if position is not None:
                 self.cursor_row = position
         self.cursor_row = max(0, min(self.cursor_row, len(rows) - 1))

@@ -1,0 +1,124 @@
+"""The benchmark harness works end to end on tiny inputs. No timing is asserted here: the
+numbers belong to `python -m benchmarks`, these tests only pin that it measures and reports."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from pathlib import Path
+
+from benchmarks.feed import Step, run_steps
+from benchmarks.feed_summary import summarise as summarise_feed
+from benchmarks.messages import APP_ID, epoch_of, make_stream, message_id, run_tag_of
+from benchmarks.pacer import Paced
+from benchmarks.received import parse_stamped_lines, tally
+from benchmarks.report import (
+    SUMMARY_KEYS,
+    Row,
+    Target,
+    format_markdown,
+    format_table,
+    summary_line,
+    unavailable,
+)
+from benchmarks.roster import run_fleet
+from benchmarks.roster import summarise as summarise_roster
+from benchmarks.stall import StallProbe
+from benchmarks.startup import ESCAPES, VIN
+
+
+def test_summary_line_always_has_every_required_key_even_when_nothing_ran() -> None:
+    parsed = json.loads(summary_line({"feed_msgs_per_s": 5123.456, "extra": 1}))
+    assert set(SUMMARY_KEYS) <= set(parsed)
+    assert parsed["feed_msgs_per_s"] == 5123.456
+    assert parsed["roster_first_frame_s"] is None
+
+
+def test_table_marks_missed_targets_and_explains_missing_measures() -> None:
+    rows = [Row("feed", "lag p99", 150.0, "ms", Target(100)),
+            Row("feed", "msg/s", 6000.0, "msg/s", Target(5000, at_least=True)),
+            unavailable("roster", "app", "No module named 'hm_tui.service.session'")]
+    table = format_table(rows)
+    lag, rate = table.splitlines()[2:4]
+    assert "MISSED" in lag and rate.endswith("ok")
+    assert "not available: No module named" in table
+    assert format_markdown(rows).count("\n") == len(rows) + 1
+
+
+def test_v1_messages_carry_run_tag_and_publish_time_the_receipts_recover() -> None:
+    stream = make_stream(1)
+    mid = message_id(7, 42)
+    payload = stream.payload(mid, "2026-11-23T10:00:00.250Z")
+    doc = json.loads(payload)
+    assert doc["version"] == 1 and doc["message_id"] == mid and len(mid) == 64
+    assert stream.topic == (f"sandbox/level13/{APP_ID}/{doc['vin']}/{doc['capability']}/get/"
+                            f"{doc['property']}")
+    assert run_tag_of(mid) == 7
+    published = epoch_of("2026-11-23T10:00:00.250Z")
+    [receipt] = parse_stamped_lines([f"{published + 0.1:.6f} {payload}"])
+    received = tally([receipt, receipt], run_tag=7, expected=2)
+    assert (received.count, received.unique, received.lost) == (2, 1, 1)
+    assert abs(received.lags_ms[0] - 100) < 1
+
+
+async def test_stall_probe_sees_a_blocked_event_loop() -> None:
+    probe = StallProbe()
+    probe.start()
+    await asyncio.sleep(0.02)
+    async with probe.window() as window:
+        until = time.perf_counter() + 0.08
+        while time.perf_counter() < until:  # hold the loop, as a slow handler would
+            pass
+    probe.stop()
+    assert window.max_stall_ms >= 50
+
+
+def test_startup_reader_finds_vins_between_terminal_escapes() -> None:
+    screen = (b"\x1b[2J\x1b[1;1H\x1b[38;2;1;2;3mWVWZZZ1J93W386752\x1b[0m  approved\r\n"
+              b"\x1b[2;1HAPPID2B121AE27A59BC0798C90771 \x1b[7mWBA3A5C50DF358058\x1b[27m")
+    found = VIN.findall(ESCAPES.sub(b"\n", screen))
+    assert found == [b"WVWZZZ1J93W386752", b"WBA3A5C50DF358058"]
+
+
+def test_tiny_feed_run_counts_every_message_at_mosquitto_sub_bare_paho_and_the_app() -> None:
+    steps, broker_error = run_steps([(200.0, ["mosquitto_sub", "bare_paho", "app"], 0.5)],
+                                    lambda _line: None)
+    assert broker_error is None
+    [step] = steps
+    assert step.errors == {}
+    for name in ("mosquitto_sub", "bare_paho", "app"):
+        assert step.results[name]["expected"] == 100
+        assert step.results[name]["lost"] == 0, (name, step.results[name])
+    assert step.results["app"]["rss_after_mb"] > 0
+    summary = summarise_feed(steps, None).summary
+    assert summary["feed_vs_bare_paho"] is not None and summary["feed_vs_mqttjs"] is None
+
+
+def test_feed_summary_says_why_when_the_broker_is_missing() -> None:
+    result = summarise_feed([], "mosquitto is not installed (Debian package `mosquitto`)")
+    assert "not available: mosquitto is not installed" in format_table(result.rows)
+
+
+def test_feed_summary_uses_the_highest_rate_each_consumer_kept_up_with() -> None:
+    def result(unique: int, rate: float, catch_up: float = 0.1) -> dict[str, float]:
+        return {"expected": 1000, "received": unique, "unique": unique, "lost": 1000 - unique,
+                "msgs_per_s": rate, "catch_up_s": catch_up, "lag_p50_ms": 5.0,
+                "lag_p99_ms": 20.0, "lag_max_ms": 30.0}
+
+    low, high = Step(1000, 1.0, Paced(1000, 0, 1, 1)), Step(5000, 1.0, Paced(5000, 0, 1, 1))
+    low.results = {"app": result(1000, 990), "bare_paho": result(1000, 995)}
+    high.results = {"app": result(900, 3000, 4.0), "bare_paho": result(1000, 4990)}
+    summary = summarise_feed([low, high], None).summary
+    assert summary["feed_msgs_per_s"] == 990
+    assert round(summary["feed_vs_bare_paho"], 3) == round(990 / 4990, 3)
+
+
+def test_tiny_roster_run_measures_the_app_and_the_datatable_peer(tmp_path: Path) -> None:
+    run = run_fleet(30, 0, lambda _line: None, keys=3)
+    assert run.app_error is None, run.app_error
+    assert run.app is not None and run.app["rows"] >= 30 and run.app["keystrokes"] == 3
+    assert run.app["changed"] >= 1 and run.app["rss_peak_mb"] > 0
+    assert run.datatable is not None and run.datatable["rows"] == run.app["rows"]
+    summary = summarise_roster([run]).summary
+    assert summary["datatable_vs_roster_load"] > 0 and summary["roster_fleet"] == run.app["rows"]
