@@ -41,7 +41,11 @@ def run(args: argparse.Namespace) -> int:
 
     # MqttSettings is frozen; feed.py's Protocol declares settable fields (mypy only)
     client = FeedClient(profile.mqtt, profile.environment, profile.app_id)  # type: ignore[arg-type]
-    signal.signal(signal.SIGTERM, _interrupt)  # `kill` ends the stream as cleanly as Ctrl-C
+    # `kill` and a lost terminal (SIGHUP: SSH drop, tmux killed) end the stream as cleanly as
+    # Ctrl-C: the MQTT session is closed with a DISCONNECT, not dropped
+    for name in ("SIGTERM", "SIGHUP"):
+        if hasattr(signal, name):
+            signal.signal(getattr(signal, name), _interrupt)
     client.start()
     try:
         _stream(client, vin, args.json)

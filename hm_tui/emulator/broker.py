@@ -8,6 +8,7 @@ plugins fix both: `CertificateRequired` refuses a connection whose TLS peer sent
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import socket
 from dataclasses import dataclass
@@ -23,6 +24,7 @@ log = logging.getLogger(__name__)
 
 # A client away longer than this loses its session (and its queue), so memory stays bounded.
 SESSION_EXPIRY_S = 3600
+STOP_TIMEOUT_S = 3.0
 
 
 def _peer_certificate(session: Session) -> dict[str, Any] | None:
@@ -139,6 +141,9 @@ class EmbeddedBroker:
         """Listen; returns once the port accepts connections."""
         if self._broker is not None:
             return
+        quiet = logging.getLogger("amqtt")
+        if quiet.level == logging.NOTSET:  # its PUBACK chatter would land on the dashboard's screen
+            quiet.setLevel(logging.ERROR)
         broker = _Broker(self._config())
         await broker.start()
         self._broker = broker
@@ -187,6 +192,7 @@ class EmbeddedBroker:
             return
         self._port = None
         try:
-            await broker.shutdown()
-        except Exception:  # a failing plugin or handler must not keep the emulator from stopping
+            # amqtt can wait forever on a handler whose deliveries went astray
+            await asyncio.wait_for(broker.shutdown(), STOP_TIMEOUT_S)
+        except Exception:  # a timeout included: never keep the emulator from stopping
             log.warning("MQTT broker did not shut down cleanly", exc_info=True)

@@ -14,8 +14,10 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from hm_tui.domain.brands import BRANDS, VW_CUSTOMER_TAG, lookup
 from hm_tui.domain.vin import check_vin
@@ -79,7 +81,10 @@ def parse_csv_text(text: str, extra_tags: dict[str, str], name: str = "the CSV")
         raise CsvInputError(f"{name} contains NUL bytes: it is not a text CSV file")
     first = text.split("\n", 1)[0]
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=_delimiter(first))
-    header = next(reader, None)
+    try:
+        header = next(reader, None)
+    except csv.Error as exc:
+        raise CsvInputError(f"{name}, line 1: the header cannot be read ({exc})") from None
     if not header or not any(h.strip() for h in header):
         raise CsvInputError(f"{name} is empty: it needs a header line vin,brand[,tag:<key>...]")
     columns = [h.strip().lower() for h in header]
@@ -90,12 +95,28 @@ def parse_csv_text(text: str, extra_tags: dict[str, str], name: str = "the CSV")
     ignored = [c for c in columns if c not in ("vin", "brand") and not _is_tag(c)]
     if ignored:
         rows.warnings.append(f"line 1: ignoring column(s) {', '.join(ignored)[:80]}")
-    for row in reader:
-        if any(cell.strip() for cell in row):
-            _add_row(rows, reader.line_num, header, columns, row, extra_tags)
+    for line, row, problem in _read_rows(reader):
+        if problem is not None:
+            rows.errors.append(f"line {line}: {problem}")
+        elif any(cell.strip() for cell in row):
+            _add_row(rows, line, header, columns, row, extra_tags)
     if not rows.items and not rows.errors:
         raise CsvInputError(f"{name} has a header but no rows")
     return rows
+
+
+def _read_rows(reader: Any) -> Iterator[tuple[int, list[str], str | None]]:
+    """(line, cells, None) per row, or (line, [], why) for a row the csv module cannot read
+    (a cell over its 128 KB limit): that row is refused, the rows after it still count."""
+    while True:
+        try:
+            row = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            yield reader.line_num, [], f"the row cannot be read ({exc})"
+            continue
+        yield reader.line_num, row, None
 
 
 def _is_tag(column: str) -> bool:

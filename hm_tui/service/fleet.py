@@ -31,7 +31,7 @@ from typing import Any, Protocol
 
 from hm_tui.domain.clearance import TRANSIENT
 from hm_tui.service.errors import AuthError, Forbidden, PlatformError, RateLimited
-from hm_tui.service.events import Health, HealthChanged
+from hm_tui.service.events import ApiState, Health, HealthChanged
 from hm_tui.service.models import Clearance
 from hm_tui.service.roster import Roster, RosterChanges
 
@@ -215,7 +215,7 @@ class Fleet:
         self.stats["failed"] += 1
         failures = self.health.consecutive_failures + 1
         refused = isinstance(exc, AuthError | Forbidden)
-        api = "down" if refused or failures >= DOWN_AFTER else "degraded"
+        api: ApiState = "down" if refused or failures >= DOWN_AFTER else "degraded"
         self._retry_after = (exc.retry_after or 0.0) if isinstance(exc, RateLimited) else 0.0
         self._set_health(Health(api, exc.message(), None, self.health.last_refresh, True,
                                 failures))

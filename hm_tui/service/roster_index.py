@@ -181,6 +181,7 @@ class Index:
 
 
 EMPTY_INDEX = Index("vin", [], [], None)
+_SLICE = 8192  # rows per C-level pass in a diff (each holds the GIL for a few ms at most)
 #: A refresh touching more than 1/REBUILD_SHARE of the rows rebuilds instead of splicing.
 REBUILD_SHARE = 8
 
@@ -205,8 +206,13 @@ def diff(base: Data, clearances: Iterable[Clearance], complete: bool, now: float
     unique = len(set(vins)) == len(vins)
     if not base.entries and unique:  # first load: everything is new
         return Diff({c.vin: make_entry(c, None, now) for c in incoming}, RosterChanges(vins))
-    # C-level pass: only clearances unequal to what we hold reach Python code.
-    candidates = compress(incoming, map(ne, map(base.clearances.get, vins), incoming))
+    # C-level passes, in slices so a worker thread lets the event loop run between them: only
+    # clearances unequal to what we hold reach Python code.
+    held = base.clearances.get
+    candidates: list[Clearance] = []
+    for start in range(0, len(incoming), _SLICE):
+        part = incoming[start:start + _SLICE]
+        candidates += compress(part, map(ne, map(held, vins[start:start + _SLICE]), part))
     fresh: dict[str, RosterEntry] = {}
     changes = RosterChanges()
     for c in candidates:

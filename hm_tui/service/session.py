@@ -63,7 +63,8 @@ class Session:
         self.roster = Roster()
         self.feed: FeedClient | None = None
         if feed and profile.mqtt is not None:
-            self.feed = FeedClient(profile.mqtt, profile.environment, profile.app_id)
+            settings: Any = profile.mqtt  # frozen, so mypy misreads FeedClient's protocol
+            self.feed = FeedClient(settings, profile.environment, profile.app_id)
         self.webhook: WebhookReceiver | None = None
         self.webhook_error: str | None = None
         self._client = client

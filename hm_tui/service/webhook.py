@@ -96,8 +96,10 @@ class WebhookReceiver:
             await runner.cleanup()
 
     def verified(self, header: str | None, body: bytes) -> bool:
+        if not header:
+            return False
         expected = signature(self._secret, body).encode()
-        return bool(header) and hmac.compare_digest(header.encode("utf-8", "replace"), expected)
+        return hmac.compare_digest(header.encode("utf-8", "replace"), expected)
 
     def _first_time(self, delivery: str) -> bool:
         if delivery in self._seen:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 
 from hm_tui.domain.clearance import STATUS_ORDER
 
@@ -80,7 +80,7 @@ ALL_KEYS: tuple[Key, ...] = APP_KEYS + ROSTER_KEYS + TABLE_KEYS + FILTER_KEYS
 KNOWN_IDS: frozenset[str] = frozenset(key.id for key in ALL_KEYS)
 
 
-def bindings(keys: Iterable[Key]) -> list[Binding]:
+def bindings(keys: Iterable[Key]) -> list[BindingType]:
     return [key.binding() for key in keys]
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from datetime import datetime, tzinfo
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from textual import on
 from textual.app import ComposeResult
@@ -19,12 +19,13 @@ from textual.widget import Widget
 from textual.widgets import Footer
 
 from hm_tui.domain.clearance import STATUS_ORDER
+from hm_tui.service.roster import Roster
 from hm_tui.ui.keymap import ROSTER_KEYS, bindings
 from hm_tui.ui.text import inert
 from hm_tui.ui.widgets.filter_bar import FilterBar
 from hm_tui.ui.widgets.header import HeaderState, StatusHeader
 from hm_tui.ui.widgets.roster_columns import SORT_COLUMNS
-from hm_tui.ui.widgets.roster_table import RosterTable, RowSource
+from hm_tui.ui.widgets.roster_table import RosterTable
 from hm_tui.ui.widgets.summary_bar import SummaryBar
 
 if TYPE_CHECKING:
@@ -36,10 +37,10 @@ class RosterScreen(Screen[None]):
 
     BINDINGS: ClassVar = bindings(ROSTER_KEYS)
 
-    def __init__(self, roster: RowSource, *, clock: Callable[[], datetime],
+    def __init__(self, roster: Roster, *, clock: Callable[[], datetime],
                  tz: tzinfo | None = None) -> None:
         super().__init__(id="roster-screen")
-        self.roster: Any = roster
+        self.roster = roster
         self._clock = clock
         self._tz = tz
         self.status_filter: str | None = None
@@ -66,6 +67,14 @@ class RosterScreen(Screen[None]):
         self.view_changed()
         self.hm_app.refresh_header()
 
+    def on_unmount(self) -> None:
+        self.ready = False
+
+    @property
+    def live(self) -> bool:
+        """Composed and not being torn down (the app's timers outlive the screen at exit)."""
+        return self.ready and self.app.is_running and self.app.return_code is None
+
     # -- typed handles -----------------------------------------------------------------
 
     @property
@@ -86,7 +95,7 @@ class RosterScreen(Screen[None]):
 
     # -- what the app calls ------------------------------------------------------------
 
-    def attach(self, roster: RowSource) -> None:
+    def attach(self, roster: Roster) -> None:
         """Show this roster (the session's, once it exists), keeping the current view."""
         self.roster = roster
         roster.set_query(self.query_text)
@@ -97,14 +106,14 @@ class RosterScreen(Screen[None]):
 
     def roster_changed(self, flash: Sequence[str] = ()) -> None:
         """The session applied changes: redraw, and highlight the rows that changed."""
-        if not self.ready:
+        if not self.live:
             return
         self.view_changed()
         if flash:
             self.table.flash(flash)
 
     def view_changed(self) -> None:
-        if not self.ready:  # on_mount draws whatever arrived before
+        if not self.live:  # on_mount draws whatever arrived before
             return
         self.table.rows_changed()
         self.table.set_sort(*self.roster.sort)
@@ -112,7 +121,7 @@ class RosterScreen(Screen[None]):
         self.summary.show(self.roster.counts, self.status_filter, len(self.roster.visible))
 
     def show_header(self, state: HeaderState) -> None:
-        if self.ready:
+        if self.live:
             self.header.show(state)
 
     def _empty_message(self) -> str:

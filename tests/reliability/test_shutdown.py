@@ -1,0 +1,134 @@
+"""Clean shutdown: `hm-tui feed` and the dashboard told to stop (SIGTERM) or losing their terminal
+(SIGHUP, tmux killed) close their MQTT session properly (mosquitto logs a DISCONNECT, not a
+dropped socket), exit by themselves and leave no process behind."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import signal
+import subprocess
+from collections.abc import Iterator
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import pytest
+from helpers import wait_for
+from mqtt_helpers import Mosquitto, mqtt_settings, running_mosquitto
+
+from reliability.figures import Figures
+from reliability.support import HM_TUI, cli_env, emulator_profile, write_config
+
+EXIT_TIMEOUT_S = 10.0
+
+
+@pytest.fixture
+def broker(tmp_path: Path) -> Iterator[Mosquitto]:
+    with running_mosquitto(tmp_path / "mosquitto") as mosquitto:
+        yield mosquitto
+
+
+@pytest.fixture
+async def env(emulator: Any, broker: Mosquitto, tmp_path: Path) -> dict[str, str]:
+    """A config whose profile talks to the emulator and takes its feed from mosquitto."""
+    profile = replace(emulator_profile(emulator), mqtt=mqtt_settings(broker.certs, broker.port))
+    config = write_config(tmp_path / "config" / "config.toml", profile)
+    return cli_env(config, tmp_path / "data", TERM="xterm-256color", TMPDIR=str(tmp_path))
+
+
+def connected(broker: Mosquitto) -> bool:
+    return f"as {broker.certs.client_id}" in broker.log
+
+
+def clean_disconnect(broker: Mosquitto) -> bool:
+    return f"Client {broker.certs.client_id} disconnected." in broker.log
+
+
+def group_gone(pgid: int) -> bool:
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return True
+    return False
+
+
+def unclean_lines(broker: Mosquitto) -> list[str]:
+    client = re.escape(broker.certs.client_id)
+    return re.findall(rf".*(?:closed its connection|Socket error on client {client}|"
+                      rf"{client} has exceeded timeout).*", broker.log)
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGHUP], ids=["SIGTERM", "SIGHUP"])
+async def test_feed_command_disconnects_cleanly_on_a_signal(
+        env: dict[str, str], broker: Mosquitto, tmp_path: Path, sig: signal.Signals,
+        figures: Figures) -> None:
+    process = subprocess.Popen([*HM_TUI, "feed", "--json"], env=env, start_new_session=True,
+                               stdout=subprocess.DEVNULL, stderr=open(tmp_path / "err", "wb"))
+    try:
+        await wait_for(lambda: connected(broker), 15, message="the feed connected to mosquitto")
+        process.send_signal(sig)
+        await wait_for(lambda: process.poll() is not None, EXIT_TIMEOUT_S,
+                       message=f"hm-tui feed to exit after {sig.name}")
+    finally:
+        if process.poll() is None:
+            process.kill()
+    figures.fault(f"{sig.name} to hm-tui feed")
+    assert process.returncode == 0, (tmp_path / "err").read_text()
+    await wait_for(lambda: clean_disconnect(broker), 5, message=f"a clean MQTT disconnect "
+                   f"(broker log: {unclean_lines(broker)})")
+    assert "Traceback" not in (tmp_path / "err").read_text()
+    assert group_gone(process.pid)
+
+
+class Tmux:
+    """A private tmux server running one command in an 80x24 window."""
+
+    def __init__(self, socket: str) -> None:
+        self.socket = socket
+
+    def run(self, *args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(["tmux", "-L", self.socket, *args], capture_output=True,
+                              text=True, timeout=10, check=False)
+
+    def start(self, argv: list[str], env: dict[str, str], pidfile: Path) -> None:
+        exports = " ".join(f"{k}='{v}'" for k, v in env.items() if k.startswith(("HM_", "XDG",
+                                                                                   "TERM", "TMP")))
+        command = " ".join(f"'{a}'" for a in argv)
+        script = f"echo $$ > {pidfile}; exec env {exports} {command}"
+        result = self.run("new-session", "-d", "-s", "app", "-x", "80", "-y", "24",
+                          f"sh -c \"{script}\"")
+        assert result.returncode == 0, result.stderr
+
+    def screen(self) -> str:
+        return self.run("capture-pane", "-p", "-t", "app").stdout
+
+
+@pytest.fixture
+def tmux(tmp_path: Path) -> Iterator[Tmux]:
+    assert shutil.which("tmux"), "tmux is required (apt-get install tmux)"
+    server = Tmux(f"hm-tui-rel-{os.getpid()}-{tmp_path.name}")
+    yield server
+    server.run("kill-server")
+
+
+@pytest.mark.parametrize("how", ["SIGTERM", "terminal closed"])
+async def test_dashboard_closes_its_mqtt_session_and_exits(
+        env: dict[str, str], broker: Mosquitto, tmux: Tmux, tmp_path: Path, how: str,
+        figures: Figures) -> None:
+    pidfile = tmp_path / "pid"
+    tmux.start(HM_TUI, env, pidfile)
+    await wait_for(lambda: pidfile.exists() and pidfile.read_text().strip(), 5)
+    pid = int(pidfile.read_text())
+    await wait_for(lambda: connected(broker), 20,
+                   message=f"the dashboard's feed connected (screen: {tmux.screen()})")
+    if how == "SIGTERM":
+        os.kill(pid, signal.SIGTERM)
+    else:
+        tmux.run("kill-server")  # the pty closes: SIGHUP, like an SSH drop
+    figures.fault(f"dashboard: {how}")
+    await wait_for(lambda: group_gone(pid), EXIT_TIMEOUT_S,
+                   message=f"the dashboard and its children to exit after {how}")
+    await wait_for(lambda: clean_disconnect(broker), 5, message=f"a clean MQTT disconnect "
+                   f"(broker log: {unclean_lines(broker)})")
