@@ -1,9 +1,9 @@
-"""The emulator in its own process (`hm-tui emulator`), so its CPU and memory are not the app's."""
+"""The emulator in its own process (benchmarks.emulator_host), so its CPU and memory are not
+the app's; `control.json` in the state dir names the port of its bulk /force endpoint."""
 
 from __future__ import annotations
 
 import json
-import shutil
 import signal
 import subprocess
 import sys
@@ -11,7 +11,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from benchmarks.proc import last_error
+from benchmarks.emulator_host import CONTROL_FILE
+from benchmarks.proc import REPO, last_error
 
 
 class EmulatorProcess:
@@ -23,18 +24,17 @@ class EmulatorProcess:
         self.started_in = 0.0
 
     def command(self) -> list[str]:
-        binary = shutil.which("hm-tui")
-        base = [binary] if binary else [sys.executable, "-m", "hm_tui"]
-        return [*base, "emulator", "--state-dir", str(self.state_dir), "--fleet",
-                str(self.fleet), "--speed", str(self.speed), "--seed", str(self.seed)]
+        return [sys.executable, "-m", "benchmarks.emulator_host", "--state-dir",
+                str(self.state_dir), "--fleet", str(self.fleet), "--speed", str(self.speed),
+                "--seed", str(self.seed)]
 
     def start(self, timeout: float = 120.0) -> dict[str, Any]:
-        creds = self.state_dir / "credentials.json"
+        creds = self.state_dir / CONTROL_FILE  # written last, once everything serves
         self.state_dir.mkdir(parents=True, exist_ok=True)
         creds.unlink(missing_ok=True)
         began = time.monotonic()
         self._process = subprocess.Popen(self.command(), stdout=subprocess.DEVNULL,
-                                         stderr=subprocess.PIPE)
+                                         stderr=subprocess.PIPE, cwd=REPO)
         while not creds.exists():
             if self._process.poll() is not None:
                 err = self._process.stderr.read().decode(errors="replace") if \
@@ -45,14 +45,8 @@ class EmulatorProcess:
                 self.stop()
                 raise RuntimeError(f"emulator with {self.fleet:,} cars not ready in {timeout} s")
             time.sleep(0.05)
-        time.sleep(0.05)  # written atomically? give the writer a moment either way
         self.started_in = time.monotonic() - began
-        return dict(json.loads(creds.read_text()))
-
-    @property
-    def control_url(self) -> str:
-        creds = json.loads((self.state_dir / "credentials.json").read_text())
-        return str(creds["base_url"]).rsplit("/v1", 1)[0] + "/_emulator"
+        return dict(json.loads((self.state_dir / "credentials.json").read_text()))
 
     def stop(self) -> None:
         process, self._process = self._process, None

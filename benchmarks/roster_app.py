@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from benchmarks.emulator_host import CONTROL_FILE
 from benchmarks.frames import FrameMarks, send_key
 from benchmarks.proc import emit, peak_rss_mb, percentile, rss_mb
 from benchmarks.stall import StallProbe
@@ -112,16 +113,12 @@ async def sort_run(app: Any, marks: FrameMarks) -> dict[str, Any]:
 
 
 async def force_changes(control_url: str, vins: list[str], status: str) -> None:
-    """Change these clearances in the emulator (its control endpoint), 50 requests at a time."""
+    """Change these clearances in the emulator's state, all in one request (emulator_host)."""
     import httpx
 
-    async with httpx.AsyncClient(base_url=control_url, timeout=30) as http:
-        for start in range(0, len(vins), 50):
-            part = vins[start:start + 50]
-            replies = await asyncio.gather(*(http.post(f"/vehicles/{vin}", json={"status": status})
-                                             for vin in part))
-            for reply in replies:
-                reply.raise_for_status()
+    async with httpx.AsyncClient(timeout=30) as http:
+        reply = await http.post(control_url, json={"vins": vins, "status": status})
+        reply.raise_for_status()
 
 
 async def refresh_run(app: Any, pilot: Any, fetches: FetchLog, marks: FrameMarks,
@@ -151,7 +148,8 @@ async def measure(args: argparse.Namespace) -> dict[str, Any]:
     from hm_tui.ui.widgets.roster_table import RosterTable
 
     creds = json.loads(Path(args.creds).read_text())
-    control_url = str(creds["base_url"]).rsplit("/v1", 1)[0] + "/_emulator"
+    control = json.loads((Path(args.creds).parent / CONTROL_FILE).read_text())
+    control_url = f"http://127.0.0.1:{control['port']}/force"
     fetches, marks = FetchLog(), FrameMarks()
     fetches.wrap()
     marks.wrap(RosterTable, "rows_changed", lambda table: table.app)

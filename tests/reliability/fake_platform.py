@@ -1,0 +1,72 @@
+"""A tiny stand-in for the platform on loopback that answers whatever the test tells it to: the
+corpus bodies of tests/corpus/platform/, huge arrays, or nothing at all."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+
+from aiohttp import web
+
+from hm_tui.service.config import Profile
+
+TOKEN = b'{"access_token": "fake-access-token-0123456789", "expires_in": 300}'
+SECRET = "fake-client-secret-value"
+
+
+@dataclass
+class Answer:
+    status: int
+    body: bytes
+    content_type: str = "application/json"
+    silent: bool = False  # accept the request and never answer
+
+
+class FakePlatform:
+    """`answer(route, Answer)` sets what a route returns; routes: token, list, one, add, delete,
+    data. Unset routes answer 404."""
+
+    def __init__(self) -> None:
+        self.answers: dict[str, Answer] = {"token": Answer(200, TOKEN)}
+        self.hits: dict[str, int] = {}
+        self._runner: web.AppRunner | None = None
+        self.port = 0
+
+    def answer(self, route: str, answer: Answer) -> None:
+        self.answers[route] = answer
+
+    def _handler(self, route: str):  # type: ignore[no-untyped-def]
+        async def handle(request: web.Request) -> web.StreamResponse:
+            self.hits[route] = self.hits.get(route, 0) + 1
+            await request.read()
+            answer = self.answers.get(route) or Answer(404, b'{"errors":[{"title":"Not found"}]}')
+            if answer.silent:
+                await asyncio.Event().wait()
+            return web.Response(status=answer.status, body=answer.body,
+                                content_type=answer.content_type)
+
+        return handle
+
+    async def start(self) -> None:
+        app = web.Application(client_max_size=64 * 2**20)
+        vehicle = "/v1/fleets/vehicles/{vin}"
+        app.router.add_post("/v1/access_tokens", self._handler("token"))
+        app.router.add_get("/v1/fleets/vehicles", self._handler("list"))
+        app.router.add_post("/v1/fleets/vehicles", self._handler("add"))
+        app.router.add_get(vehicle, self._handler("one"))
+        app.router.add_delete(vehicle, self._handler("delete"))
+        app.router.add_get("/v1/vehicle-data/autoapi-13/{vin}", self._handler("data"))
+        self._runner = web.AppRunner(app, handle_signals=False, shutdown_timeout=0.1)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+
+    async def stop(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+
+    def profile(self) -> Profile:
+        return Profile(name="fake", environment="sandbox",
+                       base_url=f"http://127.0.0.1:{self.port}/v1", client_id="fake-client",
+                       client_secret=SECRET, app_id="a1b2c3d4e5f6a1b2c3d4e5f6")
