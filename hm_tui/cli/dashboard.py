@@ -18,8 +18,9 @@ from pathlib import Path
 from typing import Any
 
 DEMO_FLEET = 300
-#: virtual seconds per real second: pending cars of the demo fleet change every few seconds
-DEMO_SPEED = 300.0
+#: virtual seconds per real second (10 min per s): a pending car of the demo fleet activates in
+#: seconds to minutes, a sandbox VIN added by hand in about a second
+DEMO_SPEED = 600.0
 DEMO_PROFILE = "demo"
 
 NO_PROFILE_HELP = """\

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from hm_tui.cli import output as out
 from hm_tui.cli.connect import run_with_client
 from hm_tui.cli.main import UsageError
-from hm_tui.cli.vins_cmd import checked_vin, parse_tag_args, stdin_is_tty
+from hm_tui.cli.vins_cmd import checked_vin, parse_tag_args, stdin_is_tty, typo_hint
 from hm_tui.service.csv_file import CsvInputError, CsvRows, check_row, read_csv_file
 from hm_tui.domain.removal import RemovalKind, explain_refusal, plan_removal
 from hm_tui.service.errors import Conflict, PlatformError, Unprocessable
@@ -118,7 +118,7 @@ def _revoke(args: argparse.Namespace) -> int:
         found = await _current(client, vins)
         missing = [v for v in vins if v not in found]
         for vin in missing:
-            out.warn(f"{vin}: has no clearance in this fleet")
+            out.warn(f"{vin}: has no clearance in this fleet{typo_hint(vin)}")
         targets = [v for v in vins if v in found]
         if not targets:
             return 1

@@ -193,7 +193,13 @@ async def _get_or_explain(client: PlatformClient, vin: str) -> Clearance:
         return await client.get_clearance(vin)
     except NotFound:
         raise OperationError(f"{vin} has no clearance in this fleet (profile "
-                             f"{out.clean(client.profile.name)!r})") from None
+                             f"{out.clean(client.profile.name)!r}){typo_hint(vin)}") from None
+
+
+def typo_hint(vin: str) -> str:
+    """For a VIN the platform does not know: the I/O/Q or check-digit doubt, if any."""
+    warnings = check_vin(vin).warnings
+    return f". {warnings[0]}" if warnings else ""
 
 
 def describe_clearance(c: Clearance) -> list[str]:
@@ -256,12 +262,14 @@ def value_text(p: DataPoint) -> str:
 
 # -- argument helpers -----------------------------------------------------------------------------
 def checked_vin(raw: str) -> str:
-    """A normalised VIN; a malformed one is a usage error, a doubtful one a warning."""
+    """A normalised VIN naming an existing clearance; a malformed one is a usage error.
+
+    No I/O/Q or check-digit warnings here: they help while typing a new VIN (`vins add`), but
+    the platform already holds this one, and a typo shows up as "not found".
+    """
     check = check_vin(raw)
     if not check.ok:
         raise UsageError(out.clean(check.message()))
-    for warning in check.warnings:
-        out.warn(warning)
     return check.vin
 
 
