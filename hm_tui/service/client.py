@@ -57,6 +57,7 @@ log = logging.getLogger("hm_tui.client")
 Progress = Callable[[int, int], None]
 #: Bodies larger than this are decoded in a worker thread, keeping the event loop responsive.
 THREAD_DECODE_BYTES = 256 * 1024
+THREAD_DECODE_ITEMS = 1000
 #: States in which a DELETE has taken effect (or nothing is left to remove by it).
 _REMOVED = frozenset({S.REVOKING, S.REVOKED, S.CANCELING, S.CANCELED})
 
@@ -91,17 +92,30 @@ class PlatformClient:
     # -- clearances ---------------------------------------------------------------------------
     async def list_clearances(self, filter: dict[str, Any] | None = None) -> list[Clearance]:
         """Every clearance (or those matching the platform-side `filter`, platform.md §3.1)."""
+        wire = await self.fetch_clearances(filter)
+        if len(wire) > THREAD_DECODE_ITEMS:
+            clearances, _, bad = await asyncio.to_thread(_decode_paused, wire.items)
+        else:
+            clearances, _, bad = decode.decode_items(wire.items)
+        self._count_bad(bad)
+        return clearances
+
+    async def fetch_clearances(self, filter: dict[str, Any] | None = None
+                               ) -> decode.WireClearances:
+        """Like `list_clearances`, but each item left as the platform's JSON bytes: the roster
+        decodes only the ones that changed since the last list (unreadable ones are dropped
+        there, and counted in `bad_items` by `list_clearances`)."""
         params = {"filter": json.dumps(filter, separators=(",", ":"))} if filter else None
         response = await self._call("GET", "/fleets/vehicles", params=params)
         body = response.content
         if len(body) > THREAD_DECODE_BYTES:
-            result = await asyncio.to_thread(decode.decode_clearance_list, body)
-        else:
-            result = decode.decode_clearance_list(body)
-        self.bad_items = result.bad_items
-        if result.bad_items:
-            log.warning("clearance list: skipped %d unreadable item(s)", result.bad_items)
-        return result.clearances
+            return await asyncio.to_thread(decode.split_clearance_list, body)
+        return decode.split_clearance_list(body)
+
+    def _count_bad(self, bad: int) -> None:
+        self.bad_items = bad
+        if bad:
+            log.warning("clearance list: skipped %d unreadable item(s)", bad)
 
     async def get_clearance(self, vin: str) -> Clearance:
         """One clearance; paced to the platform's 60 per minute for this call."""
@@ -239,6 +253,11 @@ class PlatformClient:
             self.tokens.invalidate(token)
         raise error_from_response(response.status_code, response.content,
                                   headers=response.headers, vin=vin)
+
+
+def _decode_paused(items: list[bytes]) -> tuple[list[Clearance], list[bytes], int]:
+    with decode.collector_paused():
+        return decode.decode_items(items)
 
 
 def _may_retry(exc: PlatformError, idempotent: bool) -> bool:

@@ -1,11 +1,17 @@
 """Platform answers into typed models, tolerant of what the platform may add or get wrong.
 
-A clearance list is decoded in one msgspec pass; if one item does not fit, the list is decoded
-again item by item, the bad ones skipped and counted (one broken record must not hide a fleet).
+A clearance list is first split into its items' bytes (`WireClearances`: the roster diffs those
+against what it holds, decoding only what changed), then decoded in batches; if one item of a
+batch does not fit, the batch is decoded again item by item, the bad ones skipped and counted
+(one broken record must not hide a fleet).
 """
 
 from __future__ import annotations
 
+import contextlib
+import gc
+import threading
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,6 +22,7 @@ from hm_tui.service.models import Clearance, DataPoint, ItemResult, VehicleData,
 
 _ENVELOPE_KEYS = frozenset({"request_id", "vin", "brand"})
 _BATCH = 2000  # clearances decoded per C call (a few milliseconds each)
+_SPLIT_SLICE = 16384  # items copied out of the body per C call
 _RAW_LIST = msgspec.json.Decoder(list[msgspec.Raw])
 _CLEARANCES = msgspec.json.Decoder(list[Clearance])
 _CLEARANCE = msgspec.json.Decoder(Clearance)
@@ -27,14 +34,51 @@ class ClearanceList:
     bad_items: int  # items skipped because they did not fit the model
 
 
-def decode_clearance_list(body: bytes) -> ClearanceList:
-    """The list call's bare array; a body that is not a JSON array is a `BadResponse`.
+@dataclass(frozen=True, slots=True)
+class WireClearances:
+    """A clearance list as the platform sent it: each item's JSON bytes, not yet decoded.
 
-    Decoded in batches: one C call over 100,000 clearances holds the GIL for a second, which
-    stalls the event loop even when this runs in a worker thread; batches let it breathe.
-    """
+    The roster compares these bytes with the ones it holds, so a refresh decodes only the
+    items that changed (about 1% of a fleet), never the whole list."""
+
+    items: list[bytes]
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def vins(self) -> list[str]:
+        """Each item's VIN (items without one are skipped): a scan that builds nothing else."""
+        return [item.vin for item in _vins_of(self.items)]
+
+
+class _VinOnly(msgspec.Struct):
+    vin: str
+
+
+_VIN_ONLY = msgspec.json.Decoder(list[_VinOnly])
+
+
+def _vins_of(items: list[bytes]) -> list[_VinOnly]:
+    found: list[_VinOnly] = []
+    for start in range(0, len(items), _BATCH):
+        part = items[start:start + _BATCH]
+        try:
+            found += _VIN_ONLY.decode(_array(part))
+        except msgspec.ValidationError:
+            for item in part:
+                with contextlib.suppress(msgspec.ValidationError):
+                    found.append(_VIN_ONLY_ONE.decode(item))
+    return found
+
+
+_VIN_ONLY_ONE = msgspec.json.Decoder(_VinOnly)
+
+
+def split_clearance_list(body: bytes) -> WireClearances:
+    """The list call's bare array, split into its items' bytes (a fast scan, nothing decoded);
+    a body that is not a JSON array is a `BadResponse`."""
     try:
-        items = _RAW_LIST.decode(body)  # one fast scan: each item stays undecoded bytes
+        raws = _RAW_LIST.decode(body)
     except msgspec.ValidationError:
         raw = msgspec.json.decode(body)
         raise BadResponse("Unexpected clearance list",
@@ -42,19 +86,67 @@ def decode_clearance_list(body: bytes) -> ClearanceList:
     except msgspec.DecodeError:
         raise BadResponse("Unreadable clearance list", "the platform's answer is not JSON") \
             from None
+    items: list[bytes] = []
+    for start in range(0, len(raws), _SPLIT_SLICE):  # own copies: no item pins the whole body
+        items += map(bytes, raws[start:start + _SPLIT_SLICE])
+    return WireClearances(items)
+
+
+def decode_items(items: list[bytes]) -> tuple[list[Clearance], list[bytes], int]:
+    """Decode wire items: the clearances, the bytes of each (aligned), and how many did not fit.
+
+    Decoded in batches: one C call over 100,000 clearances holds the GIL for a second, which
+    stalls the event loop even when this runs in a worker thread; batches let it breathe."""
     good: list[Clearance] = []
+    good_items: list[bytes] = []
     bad = 0
     for start in range(0, len(items), _BATCH):
         part = items[start:start + _BATCH]
         try:
-            good.extend(_CLEARANCES.decode(b"[" + b",".join(part) + b"]"))
+            good += _CLEARANCES.decode(_array(part))
+            good_items += part
         except msgspec.ValidationError:
             for item in part:  # one bad item must not hide the rest of the batch
                 try:
                     good.append(_CLEARANCE.decode(item))
+                    good_items.append(item)
                 except msgspec.ValidationError:
                     bad += 1
-    return ClearanceList(good, bad)
+    return good, good_items, bad
+
+
+_pause_lock = threading.Lock()
+_pause = {"depth": 0, "was_enabled": True}
+
+
+@contextlib.contextmanager
+def collector_paused() -> Iterator[None]:
+    """Decoding 100,000 clearances makes hundreds of thousands of objects; the cyclic GC would
+    run collections over the heap meanwhile (a third of the time, all of it holding the GIL).
+    They form no cycles, so the collector rests for the fraction of a second this takes.
+    Nests and overlaps across threads: the last pause to end restores what the first found."""
+    with _pause_lock:
+        if _pause["depth"] == 0:
+            _pause["was_enabled"] = gc.isenabled()
+            gc.disable()
+        _pause["depth"] += 1
+    try:
+        yield
+    finally:
+        with _pause_lock:
+            _pause["depth"] -= 1
+            if _pause["depth"] == 0 and _pause["was_enabled"]:
+                gc.enable()
+
+
+def _array(items: list[bytes]) -> bytes:
+    return b"[" + b",".join(items) + b"]"
+
+
+def decode_clearance_list(body: bytes) -> ClearanceList:
+    """The list call's bare array, every item decoded (bad items skipped and counted)."""
+    clearances, _, bad = decode_items(split_clearance_list(body).items)
+    return ClearanceList(clearances, bad)
 
 
 def decode_clearance(body: bytes) -> Clearance:

@@ -30,6 +30,7 @@ from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from hm_tui.domain.clearance import TRANSIENT
+from hm_tui.service.decode import WireClearances
 from hm_tui.service.errors import AuthError, Forbidden, PlatformError, RateLimited
 from hm_tui.service.events import ApiState, Health, HealthChanged
 from hm_tui.service.models import Clearance
@@ -42,6 +43,23 @@ VIN_BATCH = 100  # VINs per follow-up list call (keeps the URL far below common 
 FOLLOW_UP_MAX = 500  # more VINs than this left the transient set: one full list instead
 THREAD_APPLY = 2000  # longer lists are diffed in a worker thread, the loop keeps drawing
 DOWN_AFTER = 3  # consecutive failed polls before the API counts as down
+
+
+Listed = list[Clearance] | WireClearances
+
+
+def _vins(listed: Listed) -> list[str]:
+    return listed.vins() if isinstance(listed, WireClearances) else [c.vin for c in listed]
+
+
+def _joined(parts: list[Listed]) -> Listed:
+    """Several list answers as one (all of one kind: the source gives one or the other)."""
+    if len(parts) == 1:
+        return parts[0]
+    wires = [part for part in parts if isinstance(part, WireClearances)]
+    if len(wires) == len(parts):
+        return WireClearances([item for wire in wires for item in wire.items])
+    return [c for part in parts if not isinstance(part, WireClearances) for c in part]
 
 
 class ClearanceSource(Protocol):
@@ -132,8 +150,17 @@ class Fleet:
             self._succeeded()
             return changes
 
+    async def _fetch(self, filter: dict[str, Any] | None) -> Listed:
+        """One list call; as the platform's bytes when the source can (the roster then decodes
+        only what changed)."""
+        fetch = getattr(self.client, "fetch_clearances", None)
+        if fetch is not None:
+            wire: WireClearances = await fetch(filter)
+            return wire
+        return await self.client.list_clearances(filter)
+
     async def _poll_full(self, started: float) -> RosterChanges:
-        clearances = await self.client.list_clearances(None)
+        clearances = await self._fetch(None)
         self.stats["full"] += 1
         changes = await self._apply(clearances, complete=True, since=started)
         self._last_full = self._clock()
@@ -143,58 +170,46 @@ class Fleet:
 
     async def _poll_transient(self, started: float) -> RosterChanges:
         expected = self.roster.vins_in(TRANSIENT)
-        clearances = await self.client.list_clearances(TRANSIENT_FILTER)
+        found = [await self._fetch(TRANSIENT_FILTER)]
         self.stats["transient"] += 1
-        seen = {c.vin for c in clearances}
+        seen = set(_vins(found[0]))
         left = [vin for vin in expected if vin not in seen]
         if len(left) > FOLLOW_UP_MAX:
             return await self._poll_full(started)
         for start in range(0, len(left), VIN_BATCH):
             batch = left[start:start + VIN_BATCH]
-            clearances += await self.client.list_clearances(
-                {"vin": {"operator": "in", "value": batch}})
+            found.append(await self._fetch({"vin": {"operator": "in", "value": batch}}))
             self.stats["follow_up"] += 1
-        return await self._apply(clearances, complete=False, since=started)
+        return await self._apply(_joined(found), complete=False, since=started)
 
     async def fetch_vins(self, vins: Sequence[str]) -> RosterChanges:
         """Read these VINs now (filtered list calls, 100 VINs each) and apply them."""
         async with self._lock:
             started = self._clock()
-            found: list[Clearance] = []
+            found: list[Listed] = []
             for start in range(0, len(vins), VIN_BATCH):
                 batch = list(vins[start:start + VIN_BATCH])
-                found += await self.client.list_clearances(
-                    {"vin": {"operator": "in", "value": batch}})
-            return await self._apply(found, complete=False, since=started)
+                found.append(await self._fetch({"vin": {"operator": "in", "value": batch}}))
+            return await self._apply(_joined(found), complete=False, since=started)
 
-    async def _apply(self, clearances: list[Clearance], *, complete: bool,
+    async def _apply(self, clearances: Listed, *, complete: bool,
                      since: float) -> RosterChanges:
-        clearances = self._keep_local(clearances, complete, since)
+        # local updates newer than this poll's start win over what the poll fetched
+        self._touched = {vin: at for vin, at in self._touched.items() if at >= since}
+        keep = frozenset(self._touched)
         changes: RosterChanges | None = None
         if len(clearances) > THREAD_APPLY:
             for _ in range(3):  # the loop may change the roster meanwhile: prepare again
-                plan = await asyncio.to_thread(self.roster.prepare, clearances, complete=complete)
+                plan = await asyncio.to_thread(self.roster.prepare, clearances,
+                                               complete=complete, keep=keep)
                 if self.roster.commit(plan):
                     changes = plan.changes
                     break
         if changes is None:
-            changes = self.roster.apply(clearances, complete=complete)
+            changes = self.roster.apply(clearances, complete=complete, keep=keep)
         if not changes.empty:
             self._emit(changes)
         return changes
-
-    def _keep_local(self, clearances: list[Clearance], complete: bool,
-                    since: float) -> list[Clearance]:
-        """Local updates newer than this poll's start win over what the poll fetched."""
-        self._touched = {vin: at for vin, at in self._touched.items() if at >= since}
-        if not self._touched:
-            return clearances
-        newer = self._touched
-        kept = [c for c in clearances if c.vin not in newer]
-        if complete:
-            entries = (self.roster.entry(vin) for vin in newer)
-            kept += [entry.clearance for entry in entries if entry is not None]
-        return kept
 
     def apply_local(self, clearances: Sequence[Clearance]) -> RosterChanges:
         """Apply what an action's answer or a webhook just told us, at once."""

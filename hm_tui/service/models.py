@@ -20,7 +20,10 @@ def parse_time(value: str | None) -> datetime | None:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
-class ChangelogEntry(msgspec.Struct, frozen=True):
+class ChangelogEntry(msgspec.Struct, frozen=True, gc=False):
+    """One status change. Not tracked by the cyclic GC (it can hold no cycle): a fleet of them
+    costs the collector nothing."""
+
     timestamp: str
     status: str
     reason: str | None = None
@@ -30,8 +33,9 @@ class ChangelogEntry(msgspec.Struct, frozen=True):
         return parse_time(self.timestamp)
 
 
-class Clearance(msgspec.Struct):
-    """One clearance as the list and get-one calls return it."""
+class Clearance(msgspec.Struct, gc=False):
+    """One clearance as the list and get-one calls return it (untracked by the cyclic GC: it
+    holds strings, a dict of strings and a list of entries, never a cycle)."""
 
     vin: str
     status: str

@@ -9,19 +9,23 @@ loop keeps drawing; `commit()` swaps it in on the loop. `apply()` does both at o
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from operator import attrgetter
 
 from hm_tui.service import roster_index as ix
 from hm_tui.service.models import Clearance
 from hm_tui.service.roster_index import (
     COLUMNS,
+    Incoming,
     RosterChanges,
     RosterEntry,
     StatusChange,
     tags_text,
 )
+
+_RAW = attrgetter("raw")
 
 __all__ = [
     "COLUMNS", "Roster", "RosterChanges", "RosterEntry", "RosterPlan", "StatusChange", "tags_text",
@@ -65,8 +69,13 @@ class Roster:
         return self._data.entries.get(vin)
 
     def clearances(self) -> list[Clearance]:
-        """Every clearance (for the cache and exports), in VIN order."""
+        """Every clearance, in VIN order (each decoded now: for the whole fleet, call this in a
+        worker thread, or use `wire_items` to keep them as bytes)."""
         return [entry.clearance for entry in self._data.by_vin_entries]
+
+    def wire_items(self) -> list[bytes]:
+        """Every clearance's JSON bytes, in VIN order (the cache stores these as they are)."""
+        return list(map(_RAW, self._data.by_vin_entries))
 
     def vins_in(self, statuses: Iterable[str]) -> list[str]:
         """Every VIN whose status is one of these, over the whole roster (filters do not apply)."""
@@ -107,18 +116,21 @@ class Roster:
         return self._data.latest
 
     # -- changing the data ---------------------------------------------------------------------
-    def apply(self, clearances: Iterable[Clearance], *, complete: bool) -> RosterChanges:
-        """Merge clearances in; `complete=True` means they are the whole fleet, so VINs not in
-        them are removed. Returns what changed (empty when nothing did)."""
-        plan = self.prepare(clearances, complete=complete)
+    def apply(self, clearances: Incoming, *, complete: bool,
+              keep: Collection[str] = ()) -> RosterChanges:
+        """Merge clearances (decoded, or a list call's `WireClearances`) in; `complete=True`
+        means they are the whole fleet, so VINs not in them are removed. VINs in `keep` stay as
+        they are. Returns what changed (empty when nothing did)."""
+        plan = self.prepare(clearances, complete=complete, keep=keep)
         self.commit(plan)
         return plan.changes
 
-    def prepare(self, clearances: Iterable[Clearance], *, complete: bool) -> RosterPlan:
+    def prepare(self, clearances: Incoming, *, complete: bool,
+                keep: Collection[str] = ()) -> RosterPlan:
         """Build the next state without changing this one (safe in a worker thread)."""
         base, index, view = self._data, self._index, self._view
-        d = ix.diff(base, clearances, complete, self._clock())
-        if d.changes.empty:
+        d = ix.diff(base, clearances, complete, self._clock(), keep)
+        if not d.fresh and not d.changes.removed:
             return RosterPlan(base, index, base, index, d.changes, view)
         data = ix.next_data(base, d)
         new_index = ix.reindex(index, base, data, d)
@@ -132,7 +144,8 @@ class Roster:
         if plan.data is plan.base:
             return True
         self._data = plan.data
-        self._version += 1
+        if not plan.changes.empty:  # not when only the bytes a clearance came in changed
+            self._version += 1
         plan.changes.version = self._version
         if plan.index_base is self._index:
             self._index = plan.index

@@ -14,19 +14,25 @@ worker thread while the event loop keeps reading the current one.
 
 from __future__ import annotations
 
+import contextlib
+import logging
 from bisect import bisect_left, bisect_right
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from itertools import compress, repeat
-from operator import attrgetter, contains, itemgetter, methodcaller, ne
+from itertools import compress, filterfalse, repeat
+from operator import attrgetter, contains, itemgetter, methodcaller, not_
+from sys import intern
 from typing import Any
 
 import msgspec
 
 from hm_tui.domain.clearance import STATUS_ORDER
+from hm_tui.service.decode import WireClearances, collector_paused, decode_items
 from hm_tui.service.models import Clearance, parse_time
+
+log = logging.getLogger("hm_tui.roster")
 
 #: The columns the roster sorts by. "since": when the clearance entered its current status
 #: (time in state = now - since); "changed": when this roster last saw it added or changed.
@@ -60,28 +66,23 @@ class RosterChanges:
 
 
 class RosterEntry(msgspec.Struct, frozen=True, gc=False):
-    """One clearance as the roster keeps it (not tracked by the GC: 100k of them stay cheap)."""
+    """One clearance as the roster keeps it: the fields the table shows and sorts by, and the
+    clearance's JSON bytes as the platform sent them, decoded only when asked (`clearance`).
+    100,000 of them take ~70 MB and nothing of the cyclic GC's time."""
 
-    clearance: Clearance
+    vin: str
+    status: str
+    brand: str
+    reason: str | None
     since: datetime  # entered the current status (latest changelog entry; else first seen)
     search_text: str  # lower case "status\tvin\tbrand\treason\tk=v k=v" (status first: filters)
     changed_at: float  # epoch seconds when this roster last saw it added or changed
+    raw: bytes  # the clearance's JSON (the platform's own bytes when it came from a list call)
 
     @property
-    def vin(self) -> str:
-        return self.clearance.vin
-
-    @property
-    def status(self) -> str:
-        return self.clearance.status
-
-    @property
-    def brand(self) -> str:
-        return self.clearance.brand
-
-    @property
-    def reason(self) -> str | None:
-        return self.clearance.reason
+    def clearance(self) -> Clearance:
+        """The whole clearance (tags, changelog), decoded from `raw` on each call."""
+        return _DECODE_ONE(self.raw)
 
     @property
     def tags_text(self) -> str:
@@ -92,20 +93,26 @@ class RosterEntry(msgspec.Struct, frozen=True, gc=False):
         return ((now or datetime.now(UTC)) - self.since).total_seconds()
 
 
+_DECODE_ONE = msgspec.json.Decoder(Clearance).decode
+_ENCODE_ONE = msgspec.json.Encoder().encode
+
+
 def tags_text(tags: dict[str, str]) -> str:
     """Tags as the roster shows and searches them: `k=v k=v`."""
     return " ".join(map("=".join, tags.items())) if tags else ""
 
 
-def make_entry(c: Clearance, previous: RosterEntry | None, now: float) -> RosterEntry:
+def make_entry(c: Clearance, raw: bytes, previous: RosterEntry | None, now: float) -> RosterEntry:
     log = c.changelog
     last = log[-1] if log else None
     since = _parse_since(last.timestamp) if last is not None else None
     if since is None:  # no usable changelog: time in state counts from when we first saw it
         since = previous.since if previous else datetime.fromtimestamp(now, UTC)
-    reason = (last.reason if last is not None else None) or ""
+    reason = last.reason if last is not None else None
     tags = " ".join(map("=".join, c.tags.items())) if c.tags else ""
-    return RosterEntry(c, since, f"{c.status}\t{c.vin}\t{c.brand}\t{reason}\t{tags}".lower(), now)
+    status, brand = intern(c.status), intern(c.brand)  # a few distinct values, shared
+    return RosterEntry(c.vin, status, brand, intern(reason) if reason else reason, since,
+                       f"{status}\t{c.vin}\t{brand}\t{reason or ''}\t{tags}".lower(), now, raw)
 
 
 def _parse_since(timestamp: str) -> datetime | None:
@@ -118,8 +125,9 @@ def _parse_since(timestamp: str) -> datetime | None:
 
 _STATUS_KEYS = {str(status): f"{rank:02d}{status}" for rank, status in enumerate(STATUS_ORDER)}
 _TEXT = attrgetter("search_text")
-_STATUS = attrgetter("clearance.status")
-_CLEARANCE = attrgetter("clearance")
+_STATUS = attrgetter("status")
+_VIN = attrgetter("vin")
+_RAW = attrgetter("raw")
 _SINCE = attrgetter("since")
 _SPLIT = methodcaller("split", "\t", 4)  # search text fields: status, vin, brand, reason, tags
 
@@ -140,8 +148,8 @@ def _text_field(n: int) -> tuple[Callable[[RosterEntry], Any],
 # two must agree. Rows are ordered by (key, vin).
 _KEY_PAIRS: dict[str, tuple[Callable[[RosterEntry], Any],
                             Callable[[list[RosterEntry], list[str]], list[Any]]]] = {
-    "brand": (attrgetter("clearance.brand"),
-              lambda entries, texts: list(map(attrgetter("clearance.brand"), entries))),
+    "brand": (attrgetter("brand"),
+              lambda entries, texts: list(map(attrgetter("brand"), entries))),
     "status": (lambda e: _status_keys([e], [])[0], _status_keys),
     "reason": _text_field(3),
     "tags": _text_field(4),
@@ -159,7 +167,7 @@ class Data:
     """Every entry, by VIN and as lists aligned in VIN order (the base of a full sort)."""
 
     entries: dict[str, RosterEntry]
-    clearances: dict[str, Clearance]  # the same, flat: the C-level diff compares against it
+    by_raw: dict[bytes, str]  # each entry's JSON bytes -> its VIN: the diff looks items up here
     by_vin: list[str]
     by_vin_entries: list[RosterEntry]
     by_vin_texts: list[str]
@@ -195,61 +203,113 @@ class View:
 
 @dataclass(slots=True)
 class Diff:
-    fresh: dict[str, RosterEntry]  # added or changed entries
+    fresh: dict[str, RosterEntry]  # added or changed entries (and ones whose bytes alone changed)
     changes: RosterChanges
 
 
-def diff(base: Data, clearances: Iterable[Clearance], complete: bool, now: float) -> Diff:
-    """What `clearances` change in `base` (removals only when `complete`)."""
-    incoming = clearances if isinstance(clearances, list) else list(clearances)
-    vins = list(map(attrgetter("vin"), incoming))
-    unique = len(set(vins)) == len(vins)
-    if not base.entries and unique:  # first load: everything is new
-        return Diff({c.vin: make_entry(c, None, now) for c in incoming}, RosterChanges(vins))
-    # C-level passes, in slices so a worker thread lets the event loop run between them: only
-    # clearances unequal to what we hold reach Python code.
-    held = base.clearances.get
-    candidates: list[Clearance] = []
-    for start in range(0, len(incoming), _SLICE):
-        part = incoming[start:start + _SLICE]
-        candidates += compress(part, map(ne, map(held, vins[start:start + _SLICE]), part))
+Incoming = Iterable[Clearance] | WireClearances
+
+
+def diff(base: Data, incoming: Incoming, complete: bool, now: float,
+         keep: Collection[str] = ()) -> Diff:
+    """What `incoming` changes in `base` (removals only when `complete`). VINs in `keep` are left
+    as they are (local knowledge newer than this list). Items whose bytes the roster already
+    holds are unchanged: only the others are decoded and compared (C-level passes, in slices,
+    so a worker thread lets the event loop run between them)."""
+    raws, clearances = _raw_items(incoming)
+    known = base.by_raw
+    if known:
+        unknown: list[bytes] = []
+        for start in range(0, len(raws), _SLICE):
+            part = raws[start:start + _SLICE]
+            unknown += compress(part, map(not_, map(known.__contains__, part)))
+    else:
+        unknown = raws
     fresh: dict[str, RosterEntry] = {}
     changes = RosterChanges()
-    for c in candidates:
-        _diff_one(base.entries, fresh, changes, c, now)
-    if complete and (not unique or len(vins) != len(base.entries) + len(changes.added)):
-        seen = set(vins)
-        changes.removed = [vin for vin in base.entries if vin not in seen]
+    wire = clearances is None
+    with collector_paused() if len(unknown) > _SLICE else contextlib.nullcontext():
+        candidates, candidate_raws = _decoded(unknown, raws, clearances)
+        for c, raw in zip(candidates, candidate_raws, strict=True):
+            if c.vin not in keep:
+                _diff_one(base.entries, fresh, changes, c, raw, now, wire)
+    if complete and base.entries:
+        changes.removed = _gone(base, raws, candidates, keep)
     return Diff(fresh, changes)
 
 
+def _raw_items(incoming: Incoming) -> tuple[list[bytes], list[Clearance] | None]:
+    """The items' bytes, and the clearances they encode when the caller had them decoded."""
+    if isinstance(incoming, WireClearances):
+        return incoming.items, None
+    clearances = incoming if isinstance(incoming, list) else list(incoming)
+    return list(map(_ENCODE_ONE, clearances)), clearances
+
+
+def _decoded(unknown: list[bytes], raws: list[bytes], clearances: list[Clearance] | None
+             ) -> tuple[list[Clearance], list[bytes]]:
+    if clearances is None:
+        good, good_raws, bad = decode_items(unknown)
+        if bad:
+            log.warning("clearance list: skipped %d unreadable item(s)", bad)
+        return good, good_raws
+    if unknown is raws:
+        return clearances, raws
+    wanted = set(unknown)
+    pairs = [(c, r) for c, r in zip(clearances, raws, strict=True) if r in wanted]
+    return [c for c, _ in pairs], [r for _, r in pairs]
+
+
+def _gone(base: Data, raws: list[bytes], candidates: list[Clearance],
+          keep: Collection[str]) -> list[str]:
+    """VINs of `base` the complete list no longer has."""
+    known = base.by_raw.get
+    present: set[str | None] = set()
+    for start in range(0, len(raws), _SLICE):
+        present.update(map(known, raws[start:start + _SLICE]))
+    present.update(map(_VIN, candidates))
+    present.update(keep)
+    return list(filterfalse(present.__contains__, base.entries))
+
+
 def _diff_one(entries: dict[str, RosterEntry], fresh: dict[str, RosterEntry],
-              changes: RosterChanges, c: Clearance, now: float) -> None:
+              changes: RosterChanges, c: Clearance, raw: bytes, now: float, wire: bool) -> None:
     vin = c.vin
     old = fresh.get(vin) or entries.get(vin)
-    if old is not None and old.clearance == c:
-        return
-    fresh[vin] = make_entry(c, old, now)
+    if old is not None:
+        if old.raw == raw:
+            return
+        if old.clearance == c:  # the same clearance in other bytes
+            if wire:  # hold the platform's bytes, so that the next list matches them
+                fresh[vin] = msgspec.structs.replace(old, raw=raw)
+            return
+    fresh[vin] = make_entry(c, raw, old, now)
     if old is None:
         changes.added.append(vin)
     elif vin in entries:
-        o = old.clearance
-        if o.status != c.status or o.reason != c.reason:
-            changes.changed.append(StatusChange(vin, o.status, c.status, c.reason))
+        if old.status != c.status or old.reason != _reason(c):
+            changes.changed.append(StatusChange(vin, old.status, c.status, _reason(c)))
         elif vin not in changes.updated:
             changes.updated.append(vin)
+
+
+def _reason(c: Clearance) -> str | None:
+    return c.changelog[-1].reason if c.changelog else None
 
 
 def next_data(base: Data, d: Diff) -> Data:
     fresh, removed = d.fresh, d.changes.removed
     if base.entries:
-        entries, clearances = dict(base.entries), dict(base.clearances)
+        entries, by_raw = dict(base.entries), dict(base.by_raw)
+        old = base.entries
+        for vin in fresh.keys() & old.keys():
+            del by_raw[old[vin].raw]
         entries.update(fresh)
     else:
-        entries, clearances = dict(fresh), {}
-    clearances.update(zip(fresh, map(_CLEARANCE, fresh.values()), strict=True))
+        entries, by_raw = dict(fresh), {}
+    by_raw.update(zip(map(_RAW, fresh.values()), fresh, strict=True))
     for vin in removed:
-        del entries[vin], clearances[vin]
+        del by_raw[entries.pop(vin).raw]
     latest = max(map(attrgetter("since"), fresh.values()), default=None)
     if base.latest is not None and (latest is None or base.latest > latest):
         latest = base.latest
@@ -263,16 +323,17 @@ def next_data(base: Data, d: Diff) -> Data:
         rows = [(vin, vin, (entry, entry.search_text)) for vin, entry in fresh.items()]
         by_vin, (by_vin_entries, by_vin_texts), _ = splice(
             by_vin, [by_vin_entries, by_vin_texts], None, gone, rows)
-    return Data(entries, clearances, by_vin, by_vin_entries, by_vin_texts,
+    return Data(entries, by_raw, by_vin, by_vin_entries, by_vin_texts,
                 _next_counts(base, fresh, removed), latest)
 
 
 def _next_counts(base: Data, fresh: dict[str, RosterEntry], removed: list[str]) -> dict[str, int]:
     if not base.entries:
         return dict(Counter(map(_STATUS, fresh.values())))
+    old = base.entries
     counts = Counter(base.counts)
-    counts.subtract(base.clearances[vin].status for vin in removed)
-    counts.subtract(base.clearances[vin].status for vin in fresh if vin in base.clearances)
+    counts.subtract(old[vin].status for vin in removed)
+    counts.subtract(old[vin].status for vin in fresh if vin in old)
     counts.update(map(_STATUS, fresh.values()))
     return {status: n for status, n in counts.items() if n > 0}
 
@@ -336,7 +397,7 @@ def reindex(index: Index, base: Data, data: Data, d: Diff) -> Index:
     fresh, removed = d.fresh, d.changes.removed
     if not base.entries or len(fresh) + len(removed) > len(index.order) // REBUILD_SHARE:
         return full_index(data, index.column)
-    key = KEYS.get(index.column) or attrgetter("clearance.vin")
+    key = KEYS.get(index.column) or _VIN
     old = base.entries
     gone = [(key(old[vin]), vin) for vin in (*fresh, *removed) if vin in old]
     rows = [(key(entry), vin, (entry.search_text,)) for vin, entry in fresh.items()]

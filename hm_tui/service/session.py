@@ -22,6 +22,7 @@ import msgspec
 from hm_tui.domain.removal import explain_refusal, plan_removal
 from hm_tui.service.client import PlatformClient
 from hm_tui.service.config import Profile
+from hm_tui.service.decode import WireClearances
 from hm_tui.service.errors import PlatformError
 from hm_tui.service.events import ActionProgress, Health, ReadOnlyError, RemovalOutcome
 from hm_tui.service.feed import FeedClient
@@ -130,8 +131,8 @@ class Session:
             self._fleet.start()
 
     async def _load_cache(self) -> None:
-        cached, saved_at = await asyncio.to_thread(self.store.load_roster)
-        if not cached:
+        cached, saved_at = await asyncio.to_thread(self.store.load_roster_wire)
+        if not len(cached):
             return
         plan = await asyncio.to_thread(self.roster.prepare, cached, complete=True)
         if self.roster.commit(plan) and not plan.changes.empty:
@@ -161,7 +162,8 @@ class Session:
             with contextlib.suppress(Exception):
                 await self._saving
         if self._refreshed and len(self.roster):
-            await asyncio.to_thread(self.store.save_roster, self.roster.clearances())
+            await asyncio.to_thread(self.store.save_roster, WireClearances(
+                self.roster.wire_items()))
         if self._client is not None and self._own_client:
             await self._client.aclose()
         if self._own_store:
@@ -171,9 +173,8 @@ class Session:
         """After a full poll: write the roster cache in a thread (one write at a time)."""
         self._refreshed = True
         if self._saving is None or self._saving.done():
-            clearances = self.roster.clearances()
-            self._saving = asyncio.create_task(asyncio.to_thread(self.store.save_roster,
-                                                                 clearances))
+            items = WireClearances(self.roster.wire_items())
+            self._saving = asyncio.create_task(asyncio.to_thread(self.store.save_roster, items))
 
     async def refresh_now(self) -> None:
         """Fetch the whole roster now; raises PlatformError if that fails."""

@@ -4,22 +4,20 @@ SQLite in WAL mode: every write is one transaction, so a killed process leaves e
 the new state, never half of one, and a bulk action killed half-way is found by `unfinished()`.
 Nothing secret is stored (no tokens, no credentials): VINs, brands, tags, statuses, messages.
 
-The roster is kept as msgspec-encoded JSON arrays of 4096 clearances per row, replaced in one
-transaction: far faster than a row per VIN, and each slice is one short C call, so encoding or
-decoding 100,000 clearances in a worker thread never holds the GIL (and stalls the event loop)
-for long. The store is synchronous and thread-safe (one lock); the session calls it through
-`asyncio.to_thread`.
+The roster is kept as JSON arrays of 4096 clearances per row (the platform's own bytes for each,
+as the roster holds them), replaced in one transaction: far faster than a row per VIN, and each
+slice is one short C call, so saving or loading 100,000 clearances in a worker thread never holds
+the GIL (and stalls the event loop) for long. The store is synchronous and thread-safe (one
+lock); the session calls it through `asyncio.to_thread`.
 """
 
 from __future__ import annotations
 
-import contextlib
-import gc
 import os
 import re
 import sqlite3
 import threading
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -28,6 +26,13 @@ from typing import Any
 import msgspec
 from platformdirs import user_data_dir
 
+from hm_tui.service.decode import (
+    WireClearances,
+    collector_paused,
+    decode_items,
+    split_clearance_list,
+)
+from hm_tui.service.errors import BadResponse
 from hm_tui.service.models import Clearance, parse_time
 
 _SCHEMA = """
@@ -57,7 +62,6 @@ CREATE TABLE IF NOT EXISTS action_items (
     PRIMARY KEY (action_id, vin)
 );
 """
-_CLEARANCES = msgspec.json.Decoder(list[Clearance])
 ROSTER_SLICE = 4096  # clearances per cache row
 _ENCODER = msgspec.json.Encoder()
 
@@ -66,20 +70,6 @@ def default_path(profile: str, directory: Path | str | None = None) -> Path:
     """Where a profile's store lives: the platform's user data dir, `<profile>.db`."""
     safe = re.sub(r"[^A-Za-z0-9_.-]", "_", profile).lstrip(".") or "default"
     return Path(directory or user_data_dir("hm-tui")) / f"{safe}.db"
-
-
-@contextlib.contextmanager
-def _collector_paused() -> Iterator[None]:
-    """Decoding 100,000 clearances makes ~500,000 tracked objects; the cyclic GC would run full
-    collections over the whole heap meanwhile (2/3 of the time, all of it holding the GIL). They
-    form no cycles, so the collector can rest for the fraction of a second this takes."""
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
 
 
 def _now() -> str:
@@ -210,10 +200,16 @@ class Store:
             return self._db.execute(sql, params).fetchall()
 
     # -- the roster cache ----------------------------------------------------------------------
-    def save_roster(self, clearances: Sequence[Clearance]) -> None:
-        """Replace the cached roster (one transaction)."""
-        slices = [(n, _ENCODER.encode(clearances[start:start + ROSTER_SLICE]))
-                  for n, start in enumerate(range(0, len(clearances), ROSTER_SLICE))]
+    def save_roster(self, clearances: Sequence[Clearance] | WireClearances) -> None:
+        """Replace the cached roster (one transaction): clearances, or their JSON bytes as the
+        roster holds them (`Roster.wire_items`: nothing to encode)."""
+        if isinstance(clearances, WireClearances):
+            items = clearances.items
+            slices = [(n, b"[" + b",".join(items[start:start + ROSTER_SLICE]) + b"]")
+                      for n, start in enumerate(range(0, len(items), ROSTER_SLICE))]
+        else:
+            slices = [(n, _ENCODER.encode(clearances[start:start + ROSTER_SLICE]))
+                      for n, start in enumerate(range(0, len(clearances), ROSTER_SLICE))]
         with self.transaction() as db:
             db.execute("DELETE FROM roster_slices")
             db.executemany("INSERT INTO roster_slices (slice, body) VALUES (?, ?)", slices)
@@ -222,19 +218,28 @@ class Store:
 
     def load_roster(self) -> tuple[list[Clearance], datetime | None]:
         """The cached roster and when it was saved ([], None when there is none or unreadable)."""
+        wire, saved_at = self.load_roster_wire()
+        with collector_paused():
+            clearances, _, bad = decode_items(wire.items)
+        if bad:
+            return [], None  # a cache from another version: start empty, the poll refills it
+        return clearances, saved_at
+
+    def load_roster_wire(self) -> tuple[WireClearances, datetime | None]:
+        """The cached roster as each clearance's JSON bytes (the roster decodes them), and when
+        it was saved (empty, None when there is none or it is unreadable)."""
         saved = self.query("SELECT saved_at, count FROM roster_saved WHERE id = 1")
         if not saved:
-            return [], None
-        clearances: list[Clearance] = []
+            return WireClearances([]), None
+        items: list[bytes] = []
         try:
-            with _collector_paused():
-                for (body,) in self.query("SELECT body FROM roster_slices ORDER BY slice"):
-                    clearances += _CLEARANCES.decode(body)
-        except (msgspec.DecodeError, msgspec.ValidationError):
-            return [], None  # a cache from another version: start empty, the poll refills it
-        if len(clearances) != saved[0][1]:
-            return [], None
-        return clearances, parse_time(saved[0][0])
+            for (body,) in self.query("SELECT body FROM roster_slices ORDER BY slice"):
+                items += split_clearance_list(body).items
+        except BadResponse:
+            return WireClearances([]), None
+        if len(items) != saved[0][1]:
+            return WireClearances([]), None
+        return WireClearances(items), parse_time(saved[0][0])
 
     def close(self) -> None:
         with self._lock:
