@@ -53,6 +53,8 @@ _VW_BRANDS = frozenset(b for b, brand in BRANDS.items() if VW_CUSTOMER_TAG in br
 
 def preview_one(vin: str, brand: str | None, tags_text: str, vw_customer: str) -> ImportPreview:
     """The single-VIN form as a preview (same rules as pasted lines and CSV)."""
+    if not vin.strip():  # nothing typed yet: no errors to shout about
+        return ImportPreview()
     tags, tag_errors = parse_tags(tags_text.split(","))
     item, errors, warnings = check_item(vin, brand, tags, vw_customer=vw_customer)
     errors = [*tag_errors, *errors]
@@ -62,6 +64,8 @@ def preview_one(vin: str, brand: str | None, tags_text: str, vw_customer: str) -
 
 
 def preview_content(preview: ImportPreview) -> Content:
+    if not (preview.items or preview.errors or preview.warnings):
+        return Content.assemble(("Preview: ", "bold"), "type a VIN and choose its brand")
     lines: list[Content] = [Content.assemble(("Preview: ", "bold"), preview.summary())]
     shown = [*((p, "$error", "✗ ") for p in preview.errors),
              *((p, "$warning", "! ") for p in preview.warnings)]

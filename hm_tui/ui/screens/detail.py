@@ -147,7 +147,7 @@ class DetailScreen(Screen[None]):
         self._render_data()
         self._render_raw()
         clearance = self._clearance
-        self.query_one(Timeline).show(clearance.changelog if clearance else [])
+        self.query_one(Timeline).show(clearance.changelog if clearance else [], self._now())
 
     def _set(self, widget_id: str, content: Content | str) -> None:
         self.query_one(f"#{widget_id}", Static).update(
@@ -169,10 +169,16 @@ class DetailScreen(Screen[None]):
                 ("not in the roster", "bold $error"), ": removed, or not loaded yet."))
             return
         since = clearance.since
-        held = format_duration((datetime.now(UTC) - since).total_seconds()) if since else "?"
+        held = format_duration((self._now() - since).total_seconds()) if since else "?"
+        stamp = "" if since is None else f"  (since {since:%Y-%m-%d %H:%M} UTC)"
         self._set("detail-status", Content.assemble(
             "Status: ", (safe_text(clearance.status, 24).upper(), status_style(clearance.status)),
-            f"  for {held}", ("" if since is None else f"  (since {format_age(since)})")))
+            f"  for {held}", stamp))
+
+    def _now(self) -> datetime:
+        """Platform time, as the roster's "time in state" uses it (the app's clock)."""
+        clock = getattr(self.app, "clock", None)
+        return clock() if callable(clock) else platform_now(self.session)
 
     def _render_reason(self) -> None:
         self._set("detail-reason", reason_content(self._clearance))
@@ -214,8 +220,15 @@ class DetailScreen(Screen[None]):
         elif self._pulled_at is not None:
             self._set("detail-data-note", f"Pulled {format_age(self._pulled_at)}.")
         else:
-            source = "streaming from the live feed" if self.session.feed else "no live feed"
-            self._set("detail-data-note", f"Source: {source}; press v to pull now.")
+            self._set("detail-data-note", self._data_source_note())
+
+    def _data_source_note(self) -> str:
+        status = self._clearance.status if self._clearance else None
+        if status not in (None, "approved"):
+            return (f"No data while the clearance is {safe_text(status, 24)}: the platform "
+                    "delivers data only for approved clearances.")
+        source = "streaming from the live feed" if self.session.feed else "no live feed"
+        return f"Source: {source}; press v to pull now."
 
     def _render_raw(self) -> None:
         self._set("detail-raw", self.raw_json())

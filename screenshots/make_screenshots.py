@@ -1,0 +1,117 @@
+"""Make the README's screenshots from the real app on the real emulator.
+
+Run from the repository root: `python screenshots/make_screenshots.py` (needs `rsvg-convert`,
+Debian package librsvg2-bin). Writes roster.png, detail-rejected.png, feed.png and add.png.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import html
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from datetime import UTC
+from pathlib import Path
+from typing import Any
+
+from hm_tui.domain.reasons import REASONS
+from hm_tui.emulator.server import Emulator, EmulatorConfig
+from hm_tui.service.config import profile_from_credentials
+from hm_tui.service.session import Session
+from hm_tui.service.store import Store
+from hm_tui.ui.app import HmTuiApp
+
+HERE = Path(__file__).parent
+SIZE = (110, 32)
+# a rejection whose explanation tells the operator something to do
+INTERESTING_REASONS = {r.text for r in REASONS.values() if r.retry_helps} - {"invalid VIN"}
+
+
+async def until(condition: Callable[[], Any], timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise TimeoutError("the app did not reach the expected state")
+        await asyncio.sleep(0.05)
+
+
+_TEXT = re.compile(r'(<text[^>]*?x=")([\d.]+)("[^>]*?textLength=")([\d.]+)("[^>]*>)([^<]*)(</text>)')
+_NBSP = "&#160;"
+
+
+def _shift_leading_spaces(match: re.Match[str]) -> str:
+    """rsvg-convert drops the leading spaces of each <text>: move its x instead."""
+    head, x, mid, length, tail, text, end = match.groups()
+    stripped = text
+    while stripped.startswith(_NBSP):
+        stripped = stripped[len(_NBSP):]
+    lead = (len(text) - len(stripped)) // len(_NBSP)
+    if not lead or not stripped:
+        return match[0]
+    cells = lead + len(html.unescape(stripped))
+    width = float(length) / cells
+    return (f"{head}{float(x) + lead * width:.1f}{mid}{float(length) - lead * width:.1f}"
+            f"{tail}{stripped}{end}")
+
+
+def to_png(svg: str, name: str) -> None:
+    svg = _TEXT.sub(_shift_leading_spaces, svg)
+    svg_path = HERE / f"{name}.svg"
+    svg_path.write_text(svg, encoding="utf-8")
+    subprocess.run(["rsvg-convert", "-o", str(HERE / f"{name}.png"), str(svg_path)], check=True)
+    svg_path.unlink()
+    print(f"wrote screenshots/{name}.png")
+
+
+async def main() -> int:
+    if shutil.which("rsvg-convert") is None:
+        print("rsvg-convert is missing: apt-get install librsvg2-bin", file=sys.stderr)
+        return 1
+    with tempfile.TemporaryDirectory(prefix="hm-tui-shots-") as state:
+        emulator = Emulator(EmulatorConfig(state_dir=Path(state), fleet=120, seed=5, speed=60.0))
+        await emulator.start()
+        try:
+            await shoot(emulator)
+        finally:
+            await emulator.stop()
+    return 0
+
+
+async def shoot(emulator: Emulator) -> None:
+    profile = profile_from_credentials(emulator.credentials, "demo")
+    app = HmTuiApp(lambda _n: Session(profile, store=Store.memory(), poll_interval=1.0),
+                   profile="demo", demo=True, clock=emulator.clock.now_datetime, tz=UTC,
+                   theme="textual-dark")
+    async with app.run_test(size=SIZE) as pilot:
+        await until(lambda: app.loaded and app.roster_screen.table.row_count > 100)
+        await pilot.pause()
+        to_png(app.export_screenshot(), "roster")
+
+        rejected = next(e.vin for e in map(app.session.roster.entry, app.session.roster.visible)
+                        if e and e.status == "rejected" and e.reason in INTERESTING_REASONS)
+        app.open_detail(rejected)
+        await until(lambda: type(app.screen).__name__ == "DetailScreen")
+        await pilot.pause(0.5)
+        to_png(app.export_screenshot(), "detail-rejected")
+        await pilot.press("escape")
+
+        await pilot.press("f")
+        feed = app.session.feed
+        await until(lambda: feed is not None and feed.state.received > 150)
+        await pilot.pause(0.5)
+        to_png(app.export_screenshot(), "feed")
+        await pilot.press("f")
+
+        await pilot.press("a")
+        await until(lambda: type(app.screen).__name__ == "AddScreen")
+        await pilot.pause(0.3)
+        to_png(app.export_screenshot(), "add")
+
+
+if __name__ == "__main__":
+    raise SystemExit(asyncio.run(main()))
