@@ -64,7 +64,7 @@ class DataPointsView(Static):
     def show(self, points: list[SourcedPoint], now: datetime | None = None) -> None:
         self.remove_class("-problem")
         if not points:
-            self.update(Content("No data yet: press v to pull the car's latest data."))
+            self.update(Content("No data points yet."))
             return
         self.update(points_content(points, now or datetime.now(UTC)))
 
