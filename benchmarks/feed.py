@@ -84,6 +84,17 @@ def run_step(broker: Mosquitto, names: Sequence[str], rate: float, seconds: floa
              run_tag: int, directory: Path) -> Step:
     step = Step(rate, seconds)
     started: list[Consumer] = []
+    try:
+        _measure(step, broker, names, run_tag, directory, started)
+    except BaseException:
+        for consumer in started:  # never leave a subscriber behind (Ctrl+C, a test timeout)
+            consumer.stop()
+        raise
+    return step
+
+
+def _measure(step: Step, broker: Mosquitto, names: Sequence[str], run_tag: int,
+             directory: Path, started: list[Consumer]) -> None:
     for name in names:
         consumer = CONSUMERS[name](directory)
         try:
@@ -96,17 +107,17 @@ def run_step(broker: Mosquitto, names: Sequence[str], rate: float, seconds: floa
         consumer.stop()
         started.remove(consumer)
     if not started:
-        return step
+        return
     assert broker.tls is not None
-    step.paced = publish_paced(broker.port, broker.tls, rate=rate, seconds=seconds,
+    step.paced = publish_paced(broker.port, broker.tls, rate=step.rate, seconds=step.seconds,
                                run_tag=run_tag)
-    wait_quiet(started, step.paced.ended_at, limit=max(5.0, seconds))
-    for consumer in started:
+    wait_quiet(started, step.paced.ended_at, limit=max(5.0, step.seconds))
+    while started:
+        consumer = started.pop(0)
         extra = consumer.stop()
         received = tally(consumer.receipts(), run_tag, step.paced.sent)
         step.results[consumer.name] = {
             **received.as_dict(step.paced.started_at, step.paced.ended_at), **extra}
-    return step
 
 
 Plan = Sequence[tuple[float, Sequence[str], float]]  # (rate, consumers, seconds) per step

@@ -25,7 +25,7 @@ class FleetRun:
 
 
 def run_fleet(fleet: int, datatable_rows: int | None, log: Callable[[str], None], *,
-              keys: int = 36) -> FleetRun:
+              keys: int = 36, timeout: float = 180.0) -> FleetRun:
     """The app at `fleet` VINs, then (if asked) the DataTable with `datatable_rows` of the same
     list (0: all of it)."""
     run = FleetRun(fleet)
@@ -44,10 +44,11 @@ def run_fleet(fleet: int, datatable_rows: int | None, log: Callable[[str], None]
             args += ["--rows-out", str(rows_file), "--rows-count", str(datatable_rows)]
         try:
             log(f"roster: {fleet:,} VINs in the app (emulator up in {emulator.started_in:.1f} s)")
-            run.app = run_child("roster_app", args, 180)
+            run.app = run_child("roster_app", args, timeout)
         except ChildFailed as exc:
             run.app_error = str(exc)
-        emulator.stop()
+        finally:
+            emulator.stop()
         if datatable_rows is not None:
             run_datatable(run, rows_file, log)
     return run

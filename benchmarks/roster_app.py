@@ -34,7 +34,9 @@ class Fetch:
 
 
 class FetchLog:
-    """Wraps PlatformClient.list_clearances (class-wide, this process only) to time each list."""
+    """Times every clearance list the app fetches (class-wide wrap, this process only): the
+    lowest-level list call the client has, `fetch_clearances` (raw items, decoded later by the
+    roster) when it exists, else `list_clearances`. "Fetched" = that call returned."""
 
     def __init__(self) -> None:
         self.fetches: list[Fetch] = []
@@ -42,7 +44,9 @@ class FetchLog:
     def wrap(self) -> None:
         from hm_tui.service.client import PlatformClient
 
-        original = PlatformClient.list_clearances
+        name = "fetch_clearances" if hasattr(PlatformClient, "fetch_clearances") \
+            else "list_clearances"
+        original = getattr(PlatformClient, name)
         log = self
 
         async def timed(client: Any, filter: dict[str, Any] | None = None) -> Any:
@@ -51,7 +55,7 @@ class FetchLog:
             log.fetches.append(Fetch(started, time.perf_counter(), len(result), not filter))
             return result
 
-        PlatformClient.list_clearances = timed  # type: ignore[method-assign]
+        setattr(PlatformClient, name, timed)
 
     async def full_after(self, since: float, timeout: float) -> Fetch:
         deadline = time.perf_counter() + timeout

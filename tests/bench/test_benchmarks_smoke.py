@@ -115,7 +115,7 @@ def test_feed_sustained_rate_is_the_highest_kept_up_rate_and_ratios_compare_thro
 
 
 def test_tiny_roster_run_measures_the_app_and_the_datatable_peer(tmp_path: Path) -> None:
-    run = run_fleet(30, 0, lambda _line: None, keys=3)
+    run = run_fleet(30, 0, lambda _line: None, keys=3, timeout=60)
     assert run.app_error is None, run.app_error
     assert run.app is not None and run.app["rows"] >= 30 and run.app["keystrokes"] == 3
     assert run.app["changed"] >= 1 and run.app["rss_peak_mb"] > 0
