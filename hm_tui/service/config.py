@@ -245,10 +245,15 @@ def _mqtt_from_dict(raw: Any, at: str) -> MqttSettings | None:
         raise ConfigError(f"{at}: format must be \"v1\" or \"v2\", not {fmt!r}")
     return MqttSettings(
         host=_req(raw, "host", str, at), port=_req(raw, "port", int, at),
-        client_id=_req(raw, "client_id", str, at), ca_file=_req(raw, "ca_file", str, at),
-        cert_file=_req(raw, "cert_file", str, at), key_file=_req(raw, "key_file", str, at),
+        client_id=_req(raw, "client_id", str, at), ca_file=_file(raw, "ca_file", at),
+        cert_file=_file(raw, "cert_file", at), key_file=_file(raw, "key_file", at),
         format=fmt, topic=_opt(raw, "topic", str, at),  # type: ignore[arg-type]
     )
+
+
+def _file(raw: dict[str, Any], key: str, at: str) -> str:
+    """A required file path; `~` expands as in a shell."""
+    return str(Path(_req(raw, key, str, at)).expanduser())
 
 
 def _keymap_from_dict(raw: Any, at: str) -> dict[str, str]:
