@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
+from typing import Any
 
 
 @dataclass
@@ -15,6 +16,7 @@ class Figures:
     messages_published: int = 0
     messages_lost: int = 0
     duplicates_dropped: int = 0
+    stalls: dict[str, str] = field(default_factory=dict)
 
     def fault(self, kind: str, count: int = 1) -> None:
         self.faults[kind] += count
@@ -27,12 +29,17 @@ class Figures:
         self.messages_lost += lost
         self.duplicates_dropped += duplicates
 
+    def stall(self, where: str, probe: Any) -> None:
+        self.stalls[where] = probe.describe()
+
     def lines(self) -> list[str]:
         lines = [f"faults survived: {sum(self.faults.values())} "
                  f"({_listing(self.faults)})",
                  f"inputs tried: {sum(self.inputs.values())} ({_listing(self.inputs)})",
                  f"messages lost: {self.messages_lost} of {self.messages_published} published "
                  f"(duplicates dropped: {self.duplicates_dropped})"]
+        lines += [f"longest event-loop stall, {where}: {text}"
+                  for where, text in self.stalls.items()]
         return lines
 
 

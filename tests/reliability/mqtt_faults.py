@@ -88,7 +88,8 @@ class PacedPublisher:
     """Publishes QoS 1 from a thread, one message at a time, each acknowledged by the broker
     before the next (paho re-sends unacknowledged ones after a reconnect): at-least-once."""
 
-    def __init__(self, certs: CertBundle, port: int) -> None:
+    def __init__(self, certs: CertBundle, port: int, topic: str = TOPIC) -> None:
+        self.topic = topic
         self.sent: list[str] = []  # message ids acknowledged by the broker, in order
         self._acked = threading.Condition()
         self._acks: set[int] = set()
@@ -110,10 +111,10 @@ class PacedPublisher:
             self._acks.add(mid)
             self._acked.notify_all()
 
-    def publish(self, ids: list[str]) -> None:
+    def publish(self, ids: list[str], value: Any = "on") -> None:
         """Publish `ids` in order, each acknowledged before the next (blocks; run in a thread)."""
         for mid_text in ids:
-            info = self._client.publish(TOPIC, payload(mid_text), qos=1)
+            info = self._client.publish(self.topic, payload(mid_text, value), qos=1)
             with self._acked:
                 if not self._acked.wait_for(lambda m=info.mid: m in self._acks, ACK_TIMEOUT_S):
                     raise TimeoutError(f"the broker never acknowledged {mid_text[-6:]}")

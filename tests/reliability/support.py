@@ -3,8 +3,12 @@ fault runs, VIN batches, and running the real `hm-tui` binary with an isolated c
 
 from __future__ import annotations
 
+import asyncio
+import json
 import os
+import subprocess
 import sys
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import replace
@@ -61,8 +65,9 @@ async def fault_tolerant_client(profile: Profile) -> AsyncIterator[PlatformClien
 class Control:
     """The emulator's `/_emulator/` endpoints (never faulted)."""
 
-    def __init__(self, emulator: Emulator) -> None:
-        self.url = emulator.url.rstrip("/") + "/_emulator"
+    def __init__(self, emulator: Emulator | str) -> None:
+        root = emulator if isinstance(emulator, str) else emulator.url
+        self.url = root.rstrip("/") + "/_emulator"
         self._http = httpx.AsyncClient(timeout=10)
 
     async def aclose(self) -> None:
@@ -100,3 +105,79 @@ def cli_env(config: Path, data_home: Path, **extra: str) -> dict[str, str]:
     env.update(HM_TUI_CONFIG=str(config), XDG_DATA_HOME=str(data_home), PYTHONUNBUFFERED="1",
                **extra)
     return env
+
+
+class EmulatorProcess:
+    """`hm-tui emulator` in its own process: the platform then shares no event loop and no GIL
+    with the app under test, so what the app's loop measures is the app's own doing."""
+
+    def __init__(self, state_dir: Path, fleet: int) -> None:
+        self.state_dir = state_dir
+        self.log = state_dir.parent / "emulator.log"
+        with self.log.open("wb") as log:
+            self._process = subprocess.Popen(
+                [*HM_TUI, "emulator", "--state-dir", str(state_dir), "--fleet", str(fleet),
+                 "--speed", "1", "--seed", "7", "--port", "0", "--mqtt-port", "0"],
+                env=cli_env(state_dir / "none.toml", state_dir / "data"),
+                stdout=subprocess.DEVNULL, stderr=log)
+        self.credentials: dict[str, Any] = {}
+
+    async def started(self, timeout: float = 20) -> dict[str, Any]:
+        from helpers import wait_for
+
+        path = self.state_dir / "credentials.json"
+        await wait_for(lambda: path.exists() or self._process.poll() is not None, timeout,
+                       message="the emulator process to start")
+        assert self._process.poll() is None, self.log.read_text()
+        self.credentials = json.loads(path.read_text())
+        return self.credentials
+
+    @property
+    def url(self) -> str:
+        return str(self.credentials["base_url"]).removesuffix("/v1")
+
+    def stop(self) -> None:
+        self._process.terminate()
+        try:
+            self._process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self._process.kill()
+            self._process.wait(timeout=5)
+
+
+class StallProbe:
+    """A task that wakes every 10 ms and keeps the longest delay past its due time.
+
+    `worst` is the part of a delay this process spent computing (process CPU time over the same
+    gap), so another program hogging a shared 2-core machine is not blamed on the app;
+    `worst_wall` is the raw delay, reported for information.
+    """
+
+    def __init__(self, tick: float = 0.01) -> None:
+        self.tick = tick
+        self.worst = self.worst_wall = 0.0
+        self.phase = self.worst_phase = ""
+        self._task: asyncio.Task[None] | None = None
+
+    async def _run(self) -> None:
+        last, last_cpu = time.perf_counter(), time.process_time()
+        while True:
+            await asyncio.sleep(self.tick)
+            now, cpu = time.perf_counter(), time.process_time()
+            late = now - last - self.tick
+            ours = min(late, cpu - last_cpu)
+            self.worst_wall = max(self.worst_wall, late)
+            if ours > self.worst:
+                self.worst, self.worst_phase = ours, self.phase
+            last, last_cpu = now, cpu
+
+    def start(self) -> None:
+        self._task = asyncio.get_running_loop().create_task(self._run())
+
+    def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+
+    def describe(self) -> str:
+        return (f"{self.worst * 1000:.0f} ms of our own work ({self.worst_phase or '-'}), "
+                f"{self.worst_wall * 1000:.0f} ms wall")

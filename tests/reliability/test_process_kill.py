@@ -4,14 +4,17 @@ what was done and what was not, and the next run offers to resume."""
 
 from __future__ import annotations
 
+import json
 import signal
 import sqlite3
 import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
 from helpers import wait_for
 
+from hm_tui.service.session import Session
 from hm_tui.service.store import Store, default_path
 from reliability.figures import Figures
 from reliability.support import HM_TUI, Control, cli_env, emulator_profile, vins, write_config
@@ -34,22 +37,17 @@ class BulkAdd:
         self.logs = tmp_path
 
     def start(self, name: str) -> subprocess.Popen[bytes]:
-        return subprocess.Popen([*HM_TUI, "vins", "add", "--file", str(self.csv)], env=self.env,
-                                stdout=open(self.logs / f"{name}.out", "wb"),
-                                stderr=open(self.logs / f"{name}.err", "wb"))
+        with (self.logs / f"{name}.out").open("wb") as out, \
+                (self.logs / f"{name}.err").open("wb") as err:
+            return subprocess.Popen([*HM_TUI, "vins", "add", "--file", str(self.csv)],
+                                    env=self.env, stdout=out, stderr=err)
 
     def output(self, name: str) -> tuple[str, str]:
         return ((self.logs / f"{name}.out").read_text(), (self.logs / f"{name}.err").read_text())
 
     def journaled(self) -> int:
         """VIN results the journal holds so far (read beside the running process, as WAL allows)."""
-        if not self.db.exists():
-            return 0
-        with sqlite3.connect(f"file:{self.db}?mode=ro", uri=True) as db:
-            try:
-                return int(db.execute("SELECT count(*) FROM action_items").fetchone()[0])
-            except sqlite3.OperationalError:  # the schema is not written yet
-                return 0
+        return _items(self.db)
 
 
 def kill(process: subprocess.Popen[bytes]) -> None:
@@ -122,6 +120,81 @@ async def test_killed_bulk_add_journal_shows_what_was_done_and_the_rerun_offers_
     assert {c.status for c in emulator.state.clearances.values()} <= {"pending", "approved",
                                                                        "rejected"}
     await control.aclose()
+
+
+APP_SCRIPT = """
+import asyncio, json, sys
+from hm_tui.service.config import profile_from_credentials
+from hm_tui.service.models import NewClearance
+from hm_tui.service.session import Session
+from hm_tui.service.store import Store
+
+async def main():
+    creds = json.loads(open(sys.argv[1]).read())
+    session = Session(profile_from_credentials(creds, "emu"), store=Store(sys.argv[2]),
+                      feed=False)
+    await session.start()
+    vins = open(sys.argv[3]).read().split()
+    await session.add([NewClearance(v, "ford", {"fleet": "north"}) for v in vins])
+
+asyncio.run(main())
+"""
+
+
+async def test_app_killed_mid_add_resumes_from_its_journal_and_applies_nothing_twice(
+        emulator_factory: Any, tmp_path: Path, figures: Figures) -> None:
+    """The dashboard's path (Session.add journals every 500 answers): killed after the first
+    group, the journal says which VINs are done; `Session.resume` sends only the rest."""
+    emulator = await emulator_factory(fleet=0)
+    control = Control(emulator)
+    batch = vins(ROWS, "WF0")
+    (tmp_path / "creds.json").write_text(json.dumps(emulator.credentials))
+    (tmp_path / "vins.txt").write_text("\n".join(batch))
+    (tmp_path / "app.py").write_text(APP_SCRIPT)
+    db = tmp_path / "store.db"
+    await control.faults(latency_ms=LATENCY_MS)
+    with (tmp_path / "app.err").open("wb") as err:
+        process = subprocess.Popen([sys.executable, str(tmp_path / "app.py"),
+                                    str(tmp_path / "creds.json"), str(db),
+                                    str(tmp_path / "vins.txt")], stderr=err)
+    try:
+        await wait_for(lambda: _items(db) > 0 or process.poll() is not None, 30, 0.02,
+                       "the first group of answers journaled")
+        assert process.poll() is None, (tmp_path / "app.err").read_text()
+    finally:
+        kill(process)
+    figures.fault("SIGKILL mid bulk-add (app)")
+    await control.faults()
+    assert integrity(db) == "ok"
+    store = Store(db)
+    try:
+        [entry] = store.journal.unfinished()
+        done = [vin for vin in entry.vins if vin in entry.results]
+        assert entry.vins == batch and 0 < len(done) < ROWS
+        assert set(entry.not_done) == set(batch) - set(done)
+        session = Session(emulator_profile(emulator), store=store, feed=False)
+        await session.start()
+        try:
+            await session.resume(entry.id)
+        finally:
+            await session.stop()
+        assert store.journal.unfinished() == []
+    finally:
+        store.close()
+    applied = await control.applied("POST")
+    assert set(applied) == set(batch)
+    assert all(applied[vin] == 1 for vin in done)  # what the journal knew was done: not resent
+    await control.aclose()
+
+
+def _items(db: Path) -> int:
+    if not db.exists():
+        return 0
+    with sqlite3.connect(f"file:{db}?mode=ro", uri=True) as conn:
+        try:
+            return int(conn.execute("SELECT count(*) FROM action_items").fetchone()[0])
+        except sqlite3.OperationalError:
+            return 0
 
 
 async def _journaled_or_all_applied(bulk: BulkAdd, control: Control) -> bool:

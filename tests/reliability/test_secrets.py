@@ -222,7 +222,7 @@ async def test_no_secret_or_token_in_any_artefact_of_a_full_run(
 @pytest.mark.parametrize("url", ["http://api.high-mobility.com/v1", "http://10.0.0.5:8080/v1",
                                  "ftp://127.0.0.1/v1", "http:///v1"])
 def test_plain_http_is_refused_for_anything_but_loopback(url: str) -> None:
-    with pytest.raises(ConfigError, match="https|http"):
+    with pytest.raises(ConfigError, match=r"https|http"):
         check_base_url(url, "profile 'x'")
 
 
@@ -259,7 +259,7 @@ async def test_a_platform_with_an_untrusted_certificate_is_never_talked_to(
                           client_id="c", client_secret="a-secret-for-tls-test")
         async with PlatformClient(profile) as client:
             client.retry = replace(client.retry, attempts=1)
-            with pytest.raises(PlatformError, match="(?i)certificate|ssl|tls|connect"):
+            with pytest.raises(PlatformError, match=r"(?i)certificate|ssl|tls|connect"):
                 await client.list_clearances()
     finally:
         await runner.cleanup()

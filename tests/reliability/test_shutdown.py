@@ -4,6 +4,8 @@ dropped socket), exit by themselves and leave no process behind."""
 
 from __future__ import annotations
 
+import asyncio
+import json
 import os
 import re
 import shutil
@@ -19,7 +21,9 @@ from helpers import wait_for
 from mqtt_helpers import Mosquitto, mqtt_settings, running_mosquitto
 
 from reliability.figures import Figures
+from reliability.mqtt_faults import VIN, PacedPublisher, message_id
 from reliability.support import HM_TUI, cli_env, emulator_profile, write_config
+from reliability.test_inert_text import HOSTILE, RAW_CONTROL
 
 EXIT_TIMEOUT_S = 10.0
 
@@ -60,25 +64,40 @@ def unclean_lines(broker: Mosquitto) -> list[str]:
                       rf"{client} has exceeded timeout).*", broker.log)
 
 
-@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGHUP], ids=["SIGTERM", "SIGHUP"])
-async def test_feed_command_disconnects_cleanly_on_a_signal(
-        env: dict[str, str], broker: Mosquitto, tmp_path: Path, sig: signal.Signals,
-        figures: Figures) -> None:
-    process = subprocess.Popen([*HM_TUI, "feed", "--json"], env=env, start_new_session=True,
-                               stdout=subprocess.DEVNULL, stderr=open(tmp_path / "err", "wb"))
+@pytest.mark.parametrize(("sig", "as_json"), [(signal.SIGTERM, True), (signal.SIGHUP, False)],
+                         ids=["SIGTERM, --json", "SIGHUP, text"])
+async def test_feed_command_disconnects_cleanly_on_a_signal_and_prints_payloads_inert(
+        env: dict[str, str], broker: Mosquitto, emulator: Any, tmp_path: Path,
+        sig: signal.Signals, as_json: bool, figures: Figures) -> None:
+    argv = [*HM_TUI, "feed", *(["--json"] if as_json else [])]
+    with (tmp_path / "err").open("wb") as err, (tmp_path / "out").open("wb") as out:
+        process = subprocess.Popen(argv, env=env, start_new_session=True, stdout=out, stderr=err)
+    topic = f"sandbox/level13/{emulator.credentials['app_id']}/{VIN}/ignition/get/state"
+    publisher = PacedPublisher(broker.certs, broker.port, topic)
     try:
         await wait_for(lambda: connected(broker), 15, message="the feed connected to mosquitto")
+        await wait_for(lambda: "feed connected" in (tmp_path / "err").read_text(), 10)
+        await asyncio.to_thread(publisher.publish, [message_id(1)], HOSTILE)
+        await wait_for(lambda: "click" in (tmp_path / "out").read_text(), 10,
+                       message="the hostile payload printed")
         process.send_signal(sig)
         await wait_for(lambda: process.poll() is not None, EXIT_TIMEOUT_S,
                        message=f"hm-tui feed to exit after {sig.name}")
     finally:
+        publisher.close()
         if process.poll() is None:
             process.kill()
     figures.fault(f"{sig.name} to hm-tui feed")
+    printed = (tmp_path / "out").read_text()
     assert process.returncode == 0, (tmp_path / "err").read_text()
     await wait_for(lambda: clean_disconnect(broker), 5, message=f"a clean MQTT disconnect "
                    f"(broker log: {unclean_lines(broker)})")
     assert "Traceback" not in (tmp_path / "err").read_text()
+    assert not RAW_CONTROL.search(printed.replace("\n", "")), printed
+    if as_json:  # JSON escapes it: the exact value survives, harmlessly
+        assert json.loads(printed.splitlines()[0])["value"] == HOSTILE
+    else:
+        assert "[b]x[/b] [link=https://evil.example]click[/link]" in printed
     assert group_gone(process.pid)
 
 
