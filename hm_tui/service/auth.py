@@ -20,7 +20,6 @@ from pathlib import Path
 from typing import Literal
 
 import httpx
-import jwt
 
 from hm_tui.service.config import Profile
 from hm_tui.service.errors import AuthError, BadResponse, PlatformError, error_from_response
@@ -182,6 +181,8 @@ class TokenManager:
             "jti": str(uuid.uuid4()),
             "iat": int(time.time()),
         }
+        import jwt  # here, not at the top: PyJWT + cryptography cost ~0.1 s, secret logins skip it
+
         try:
             return jwt.encode(claims, self._load_private_key(), algorithm="ES256",
                               headers={"typ": "JWT"})

@@ -22,7 +22,6 @@ from hm_tui.service.models import Clearance, DataPoint, ItemResult, VehicleData,
 
 _ENVELOPE_KEYS = frozenset({"request_id", "vin", "brand"})
 _BATCH = 2000  # clearances decoded per C call (a few milliseconds each)
-_SPLIT_SLICE = 16384  # items copied out of the body per C call
 _RAW_LIST = msgspec.json.Decoder(list[msgspec.Raw])
 _CLEARANCES = msgspec.json.Decoder(list[Clearance])
 _CLEARANCE = msgspec.json.Decoder(Clearance)
@@ -36,12 +35,14 @@ class ClearanceList:
 
 @dataclass(frozen=True, slots=True)
 class WireClearances:
-    """A clearance list as the platform sent it: each item's JSON bytes, not yet decoded.
+    """A clearance list as the platform sent it: each item's JSON, not yet decoded.
 
     The roster compares these bytes with the ones it holds, so a refresh decodes only the
-    items that changed (about 1% of a fleet), never the whole list."""
+    items that changed (about 1% of a fleet), never the whole list. Items are `bytes`, or
+    `msgspec.Raw` views into the body (no copy until `bytes(item)`: the roster copies a slice at
+    a time, and keeps only the copies of what changed)."""
 
-    items: list[bytes]
+    items: list[Any]  # bytes | msgspec.Raw
 
     def __len__(self) -> int:
         return len(self.items)
@@ -58,7 +59,7 @@ class _VinOnly(msgspec.Struct):
 _VIN_ONLY = msgspec.json.Decoder(list[_VinOnly])
 
 
-def _vins_of(items: list[bytes]) -> list[_VinOnly]:
+def _vins_of(items: list[Any]) -> list[_VinOnly]:
     found: list[_VinOnly] = []
     for start in range(0, len(items), _BATCH):
         part = items[start:start + _BATCH]
@@ -67,7 +68,7 @@ def _vins_of(items: list[bytes]) -> list[_VinOnly]:
         except msgspec.ValidationError:
             for item in part:
                 with contextlib.suppress(msgspec.ValidationError):
-                    found.append(_VIN_ONLY_ONE.decode(item))
+                    found.append(_VIN_ONLY_ONE.decode(bytes(item)))
     return found
 
 
@@ -86,33 +87,39 @@ def split_clearance_list(body: bytes) -> WireClearances:
     except msgspec.DecodeError:
         raise BadResponse("Unreadable clearance list", "the platform's answer is not JSON") \
             from None
-    items: list[bytes] = []
-    for start in range(0, len(raws), _SPLIT_SLICE):  # own copies: no item pins the whole body
-        items += map(bytes, raws[start:start + _SPLIT_SLICE])
-    return WireClearances(items)
+    return WireClearances(raws)
 
 
-def decode_items(items: list[bytes]) -> tuple[list[Clearance], list[bytes], int]:
-    """Decode wire items: the clearances, the bytes of each (aligned), and how many did not fit.
-
-    Decoded in batches: one C call over 100,000 clearances holds the GIL for a second, which
-    stalls the event loop even when this runs in a worker thread; batches let it breathe."""
+def decode_items(items: list[Any]) -> tuple[list[Clearance], list[bytes], int]:
+    """Decode wire items: the clearances, the bytes of each (aligned), and how many did not fit."""
     good: list[Clearance] = []
     good_items: list[bytes] = []
     bad = 0
+    for clearances, raws, skipped in decode_batches(items):
+        good += clearances
+        good_items += raws
+        bad += skipped
+    return good, good_items, bad
+
+
+def decode_batches(items: list[Any]) -> Iterator[tuple[list[Clearance], list[bytes], int]]:
+    """Decode wire items a batch at a time: (clearances, the bytes of each, how many did not fit).
+
+    One C call over 100,000 clearances holds the GIL for a second, which stalls the event loop
+    even when this runs in a worker thread; batches let it breathe. A caller that is done with
+    a batch before asking for the next keeps ~2 MB of them alive, not a fleet's 100 MB."""
     for start in range(0, len(items), _BATCH):
-        part = items[start:start + _BATCH]
+        part = list(map(bytes, items[start:start + _BATCH]))  # own copies: none pins a body
         try:
-            good += _CLEARANCES.decode(_array(part))
-            good_items += part
-        except msgspec.ValidationError:
-            for item in part:  # one bad item must not hide the rest of the batch
-                try:
+            yield _CLEARANCES.decode(_array(part)), part, 0
+        except msgspec.ValidationError:  # one bad item must not hide the rest of the batch
+            good: list[Clearance] = []
+            good_items: list[bytes] = []
+            for item in part:
+                with contextlib.suppress(msgspec.ValidationError):
                     good.append(_CLEARANCE.decode(item))
                     good_items.append(item)
-                except msgspec.ValidationError:
-                    bad += 1
-    return good, good_items, bad
+            yield good, good_items, len(part) - len(good)
 
 
 _pause_lock = threading.Lock()
@@ -139,8 +146,8 @@ def collector_paused() -> Iterator[None]:
                 gc.enable()
 
 
-def _array(items: list[bytes]) -> bytes:
-    return b"[" + b",".join(items) + b"]"
+def _array(items: list[Any]) -> bytes:
+    return b"[" + b",".join(map(bytes, items)) + b"]"
 
 
 def decode_clearance_list(body: bytes) -> ClearanceList:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import builtins
+
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -118,7 +120,7 @@ class DataPoint:
     failure: str | None = None
     received_at: datetime = field(default_factory=lambda: datetime.now(UTC))
 
-    @property
+    @builtins.property  # the field `property` shadows the builtin inside this class
     def key(self) -> str:
         return f"{self.capability}.{self.property}"
 

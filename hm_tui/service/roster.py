@@ -16,14 +16,8 @@ from operator import attrgetter
 
 from hm_tui.service import roster_index as ix
 from hm_tui.service.models import Clearance
-from hm_tui.service.roster_index import (
-    COLUMNS,
-    Incoming,
-    RosterChanges,
-    RosterEntry,
-    StatusChange,
-    tags_text,
-)
+from hm_tui.service.roster_entry import RosterEntry, tags_text
+from hm_tui.service.roster_index import COLUMNS, Incoming, RosterChanges, StatusChange
 
 _RAW = attrgetter("raw")
 
@@ -56,6 +50,7 @@ class Roster:
         self._view = ix.View()
         self._visible: list[str] = []
         self._visible_texts: list[str] = []
+        self._recent = ix.RecentResults(self._index, None)
         self._version = 0
 
     # -- reading -------------------------------------------------------------------------------
@@ -165,12 +160,24 @@ class Roster:
         if query == old.query:
             return
         self._view = ix.View(query, old.prefixes, old.descending)
-        if old.query and old.query in query:  # every match of the new query matched the old
+        recent = self._recent_results(old)
+        recent.remember(old.query, self._visible, self._visible_texts)
+        found = recent.get(query)
+        if found is not None:  # a backspace back to a query just shown
+            self._visible, self._visible_texts = found
+        elif old.query and old.query in query:  # every match of the new query matched the old
             self._visible, self._visible_texts = ix.narrow(
                 self._visible, self._visible_texts, query)
         else:
             self._visible, self._visible_texts = ix.visible(self._index, self._view)
         self._version += 1
+
+    def _recent_results(self, view: ix.View) -> ix.RecentResults:
+        """The results of recent queries, while the index, statuses and order stay the same."""
+        recent = self._recent
+        if recent.index is not self._index or recent.view != (view.prefixes, view.descending):
+            recent = self._recent = ix.RecentResults(self._index, (view.prefixes, view.descending))
+        return recent
 
     def set_statuses(self, statuses: Iterable[str] | None) -> None:
         """Show only these statuses (None: all)."""

@@ -1,9 +1,9 @@
-"""The roster's machinery: entries, the diff of a refresh, and the sorted, filterable index.
+"""The roster's machinery: the diff of a refresh, and the sorted, filterable index.
 
 Cost follows the change and the screen, not the fleet (numbers for 100,000 VINs in the report of
 the roster's author; see `Roster`):
-- a refresh finds what changed with a C-level comparison of old and new clearances; only the
-  changed ones reach Python code;
+- a refresh looks each item's JSON bytes up among the bytes the roster holds (C-level, in
+  slices); only items it does not hold are decoded and reach Python code (~1% of a refresh);
 - the whole roster is kept sorted by the current column, ties by VIN, with each row's search text
   and sort key in lists aligned to that order: a filter is one C-level pass over a list, and a
   refresh splices the few changed rows out and back in (bisect) instead of re-sorting;
@@ -18,19 +18,19 @@ import contextlib
 import logging
 from bisect import bisect_left, bisect_right
 from collections import Counter
-from collections.abc import Callable, Collection, Iterable
+from collections.abc import Callable, Collection, Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from itertools import compress, filterfalse, repeat
 from operator import attrgetter, contains, itemgetter, methodcaller, not_
-from sys import intern
 from typing import Any
 
 import msgspec
 
 from hm_tui.domain.clearance import STATUS_ORDER
-from hm_tui.service.decode import WireClearances, collector_paused, decode_items
-from hm_tui.service.models import Clearance, parse_time
+from hm_tui.service.decode import WireClearances, collector_paused, decode_batches
+from hm_tui.service.models import Clearance
+from hm_tui.service.roster_entry import ENCODE_ONE, RosterEntry, make_entry
 
 log = logging.getLogger("hm_tui.roster")
 
@@ -65,76 +65,28 @@ class RosterChanges:
         return not (self.added or self.changed or self.removed or self.updated)
 
 
-class RosterEntry(msgspec.Struct, frozen=True, gc=False):
-    """One clearance as the roster keeps it: the fields the table shows and sorts by, and the
-    clearance's JSON bytes as the platform sent them, decoded only when asked (`clearance`).
-    100,000 of them take ~70 MB and nothing of the cyclic GC's time."""
-
-    vin: str
-    status: str
-    brand: str
-    reason: str | None
-    since: datetime  # entered the current status (latest changelog entry; else first seen)
-    search_text: str  # lower case "status\tvin\tbrand\treason\tk=v k=v" (status first: filters)
-    changed_at: float  # epoch seconds when this roster last saw it added or changed
-    raw: bytes  # the clearance's JSON (the platform's own bytes when it came from a list call)
-
-    @property
-    def clearance(self) -> Clearance:
-        """The whole clearance (tags, changelog), decoded from `raw` on each call."""
-        return _DECODE_ONE(self.raw)
-
-    @property
-    def tags_text(self) -> str:
-        return tags_text(self.clearance.tags)
-
-    def time_in_state(self, now: datetime | None = None) -> float:
-        """Seconds since the clearance entered its current status."""
-        return ((now or datetime.now(UTC)) - self.since).total_seconds()
-
-
-_DECODE_ONE = msgspec.json.Decoder(Clearance).decode
-_ENCODE_ONE = msgspec.json.Encoder().encode
-
-
-def tags_text(tags: dict[str, str]) -> str:
-    """Tags as the roster shows and searches them: `k=v k=v`."""
-    return " ".join(map("=".join, tags.items())) if tags else ""
-
-
-def make_entry(c: Clearance, raw: bytes, previous: RosterEntry | None, now: float) -> RosterEntry:
-    log = c.changelog
-    last = log[-1] if log else None
-    since = _parse_since(last.timestamp) if last is not None else None
-    if since is None:  # no usable changelog: time in state counts from when we first saw it
-        since = previous.since if previous else datetime.fromtimestamp(now, UTC)
-    reason = last.reason if last is not None else None
-    tags = " ".join(map("=".join, c.tags.items())) if c.tags else ""
-    status, brand = intern(c.status), intern(c.brand)  # a few distinct values, shared
-    return RosterEntry(c.vin, status, brand, intern(reason) if reason else reason, since,
-                       f"{status}\t{c.vin}\t{brand}\t{reason or ''}\t{tags}".lower(), now, raw)
-
-
-def _parse_since(timestamp: str) -> datetime | None:
-    try:  # the common case, fast: Python 3.11 reads "Z" and offsets itself
-        parsed = datetime.fromisoformat(timestamp)
-    except (TypeError, ValueError):
-        return parse_time(timestamp)
-    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
-
-
 _STATUS_KEYS = {str(status): f"{rank:02d}{status}" for rank, status in enumerate(STATUS_ORDER)}
 _TEXT = attrgetter("search_text")
 _STATUS = attrgetter("status")
 _VIN = attrgetter("vin")
 _RAW = attrgetter("raw")
-_SINCE = attrgetter("since")
+_SINCE_TS = attrgetter("since_ts")
+_REASON = attrgetter("reason")
 _SPLIT = methodcaller("split", "\t", 4)  # search text fields: status, vin, brand, reason, tags
 
 
 def _status_keys(entries: list[RosterEntry], texts: list[str]) -> list[str]:
     statuses = list(map(_STATUS, entries))  # known statuses in STATUS_ORDER, unknown ones last
-    return list(map(_STATUS_KEYS.get, statuses, map("99".__add__, statuses)))
+    keys: list[str | None] = list(map(_STATUS_KEYS.get, statuses))
+    if None in keys:
+        return [key or f"99{status}" for key, status in zip(keys, statuses, strict=True)]
+    return keys  # type: ignore[return-value]  # no None in it
+
+
+def _reason_keys(entries: list[RosterEntry], texts: list[str]) -> list[str]:
+    reasons = list(map(_REASON, entries))  # a few distinct (interned) values: lower each once
+    lowered = {reason: (reason or "").lower() for reason in set(reasons)}
+    return list(map(lowered.__getitem__, reasons))
 
 
 def _text_field(n: int) -> tuple[Callable[[RosterEntry], Any],
@@ -151,10 +103,9 @@ _KEY_PAIRS: dict[str, tuple[Callable[[RosterEntry], Any],
     "brand": (attrgetter("brand"),
               lambda entries, texts: list(map(attrgetter("brand"), entries))),
     "status": (lambda e: _status_keys([e], [])[0], _status_keys),
-    "reason": _text_field(3),
+    "reason": (lambda e: (e.reason or "").lower(), _reason_keys),
     "tags": _text_field(4),
-    "since": (lambda e: e.since.timestamp(),
-              lambda entries, texts: list(map(datetime.timestamp, map(_SINCE, entries)))),
+    "since": (_SINCE_TS, lambda entries, texts: list(map(_SINCE_TS, entries))),
     "changed": (attrgetter("changed_at"),
                 lambda entries, texts: list(map(attrgetter("changed_at"), entries))),
 }
@@ -185,7 +136,7 @@ class Index:
     column: str
     order: list[str]
     texts: list[str]
-    keys: list[Any] | None  # None when sorting by VIN (the VIN is its own key)
+    keys: list[Any] | None  # None when sorting by VIN (the VIN is its own key), or not built yet
 
 
 EMPTY_INDEX = Index("vin", [], [], None)
@@ -218,58 +169,56 @@ def diff(base: Data, incoming: Incoming, complete: bool, now: float,
     so a worker thread lets the event loop run between them)."""
     raws, clearances = _raw_items(incoming)
     known = base.by_raw
+    present: set[str | None] = set()  # VINs of the unchanged items (for removals)
     if known:
         unknown: list[bytes] = []
         for start in range(0, len(raws), _SLICE):
-            part = raws[start:start + _SLICE]
+            part = list(map(bytes, raws[start:start + _SLICE]))  # copies of a slice at a time
             unknown += compress(part, map(not_, map(known.__contains__, part)))
+            if complete:
+                present.update(map(known.get, part))
     else:
         unknown = raws
     fresh: dict[str, RosterEntry] = {}
     changes = RosterChanges()
-    wire = clearances is None
+    vins: list[str] = []  # of every decoded item (removals are decided by them, too)
     with collector_paused() if len(unknown) > _SLICE else contextlib.nullcontext():
-        candidates, candidate_raws = _decoded(unknown, raws, clearances)
-        for c, raw in zip(candidates, candidate_raws, strict=True):
-            if c.vin not in keep:
-                _diff_one(base.entries, fresh, changes, c, raw, now, wire)
+        for candidates, candidate_raws in _decoded(unknown, raws, clearances):
+            vins += map(_VIN, candidates)
+            for c, raw in zip(candidates, candidate_raws, strict=True):
+                if c.vin not in keep:
+                    _diff_one(base.entries, fresh, changes, c, raw, now, clearances is None)
     if complete and base.entries:
-        changes.removed = _gone(base, raws, candidates, keep)
+        present.update(vins, keep)
+        changes.removed = list(filterfalse(present.__contains__, base.entries))
     return Diff(fresh, changes)
 
 
-def _raw_items(incoming: Incoming) -> tuple[list[bytes], list[Clearance] | None]:
+def _raw_items(incoming: Incoming) -> tuple[list[Any], list[Clearance] | None]:
     """The items' bytes, and the clearances they encode when the caller had them decoded."""
     if isinstance(incoming, WireClearances):
         return incoming.items, None
     clearances = incoming if isinstance(incoming, list) else list(incoming)
-    return list(map(_ENCODE_ONE, clearances)), clearances
+    return list(map(ENCODE_ONE, clearances)), clearances
 
 
-def _decoded(unknown: list[bytes], raws: list[bytes], clearances: list[Clearance] | None
-             ) -> tuple[list[Clearance], list[bytes]]:
-    if clearances is None:
-        good, good_raws, bad = decode_items(unknown)
-        if bad:
-            log.warning("clearance list: skipped %d unreadable item(s)", bad)
-        return good, good_raws
-    if unknown is raws:
-        return clearances, raws
-    wanted = set(unknown)
-    pairs = [(c, r) for c, r in zip(clearances, raws, strict=True) if r in wanted]
-    return [c for c, _ in pairs], [r for _, r in pairs]
-
-
-def _gone(base: Data, raws: list[bytes], candidates: list[Clearance],
-          keep: Collection[str]) -> list[str]:
-    """VINs of `base` the complete list no longer has."""
-    known = base.by_raw.get
-    present: set[str | None] = set()
-    for start in range(0, len(raws), _SLICE):
-        present.update(map(known, raws[start:start + _SLICE]))
-    present.update(map(_VIN, candidates))
-    present.update(keep)
-    return list(filterfalse(present.__contains__, base.entries))
+def _decoded(unknown: list[Any], raws: list[Any], clearances: list[Clearance] | None
+             ) -> Iterator[tuple[list[Clearance], list[bytes]]]:
+    """The unknown items decoded, a batch at a time (with their bytes)."""
+    if clearances is not None:
+        if unknown is raws:
+            yield clearances, raws
+        else:
+            wanted = set(unknown)
+            pairs = [(c, r) for c, r in zip(clearances, raws, strict=True) if r in wanted]
+            yield [c for c, _ in pairs], [r for _, r in pairs]
+        return
+    bad = 0
+    for good, good_raws, skipped in decode_batches(unknown):
+        bad += skipped
+        yield good, good_raws
+    if bad:
+        log.warning("clearance list: skipped %d unreadable item(s)", bad)
 
 
 def _diff_one(entries: dict[str, RosterEntry], fresh: dict[str, RosterEntry],
@@ -386,9 +335,10 @@ def full_index(data: Data, column: str) -> Index:
         return Index(column, data.by_vin, data.by_vin_texts, None)
     key_list = KEY_LISTS[column](data.by_vin_entries, data.by_vin_texts)
     rows = sorted(range(len(key_list)), key=key_list.__getitem__)
+    # the keys in this order only matter to the next refresh's splice: it builds them (in its
+    # worker thread), not the sort the user waits for
     return Index(column, list(map(data.by_vin.__getitem__, rows)),
-                 list(map(data.by_vin_texts.__getitem__, rows)),
-                 list(map(key_list.__getitem__, rows)))
+                 list(map(data.by_vin_texts.__getitem__, rows)), None)
 
 
 def reindex(index: Index, base: Data, data: Data, d: Diff) -> Index:
@@ -399,9 +349,12 @@ def reindex(index: Index, base: Data, data: Data, d: Diff) -> Index:
         return full_index(data, index.column)
     key = KEYS.get(index.column) or _VIN
     old = base.entries
+    keys = index.keys
+    if keys is None and index.column != "vin":
+        keys = KEY_LISTS[index.column](list(map(old.__getitem__, index.order)), index.texts)
     gone = [(key(old[vin]), vin) for vin in (*fresh, *removed) if vin in old]
     rows = [(key(entry), vin, (entry.search_text,)) for vin, entry in fresh.items()]
-    order, (texts,), keys = splice(index.order, [index.texts], index.keys, gone, rows)
+    order, (texts,), keys = splice(index.order, [index.texts], keys, gone, rows)
     return Index(index.column, order, texts, keys)
 
 
@@ -421,6 +374,32 @@ def visible(index: Index, view: View) -> tuple[list[str], list[str]]:
     if view.descending:
         return shown[::-1], shown_texts[::-1]
     return shown, shown_texts
+
+
+class RecentResults:
+    """The filter results of the last few queries over one index, statuses and order: typing
+    narrows each result from the previous one, and a backspace finds its answer here instead of
+    scanning every row again. Bounded (`MAX_ROWS` VINs in all: ~2 lists of 8-byte pointers each)."""
+
+    MAX_ROWS = 600_000
+    MAX_QUERIES = 24
+
+    def __init__(self, index: Index, view: Any) -> None:
+        self.index, self.view = index, view
+        self._results: dict[str, tuple[list[str], list[str]]] = {}
+        self._rows = 0
+
+    def get(self, query: str) -> tuple[list[str], list[str]] | None:
+        return self._results.get(query)
+
+    def remember(self, query: str, shown: list[str], texts: list[str]) -> None:
+        if query in self._results or len(shown) > self.MAX_ROWS:
+            return
+        self._results[query] = (shown, texts)
+        self._rows += len(shown)
+        while self._rows > self.MAX_ROWS or len(self._results) > self.MAX_QUERIES:
+            oldest = next(iter(self._results))
+            self._rows -= len(self._results.pop(oldest)[0])
 
 
 def narrow(shown: list[str], texts: list[str], query: str) -> tuple[list[str], list[str]]:

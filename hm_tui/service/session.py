@@ -161,7 +161,7 @@ class Session:
         if self._saving is not None:
             with contextlib.suppress(Exception):
                 await self._saving
-        if self._refreshed and len(self.roster):
+        if self._refreshed and len(self.roster) and not self._own_store:
             await asyncio.to_thread(self.store.save_roster, WireClearances(
                 self.roster.wire_items()))
         if self._client is not None and self._own_client:
@@ -172,6 +172,8 @@ class Session:
     def _save_soon(self) -> None:
         """After a full poll: write the roster cache in a thread (one write at a time)."""
         self._refreshed = True
+        if self._own_store:  # our private in-memory store: nobody will ever read the cache
+            return
         if self._saving is None or self._saving.done():
             items = WireClearances(self.roster.wire_items())
             self._saving = asyncio.create_task(asyncio.to_thread(self.store.save_roster, items))

@@ -63,6 +63,7 @@ CREATE TABLE IF NOT EXISTS action_items (
 );
 """
 ROSTER_SLICE = 4096  # clearances per cache row
+ABANDONED = "abandoned"  # an item result: never sent, the operator dismissed the resume
 _ENCODER = msgspec.json.Encoder()
 
 
@@ -104,6 +105,14 @@ class JournalEntry:
         """VINs the action never got to (the ones to offer for resuming)."""
         return [vin for vin in self.vins if vin not in self.results]
 
+    @property
+    def outcomes(self) -> dict[str, int]:
+        """How many VINs got each result so far ("pending": 480, "error": 20...), most first."""
+        counts: dict[str, int] = {}
+        for item in self.results.values():
+            counts[item.result] = counts.get(item.result, 0) + 1
+        return dict(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
+
 
 class Journal:
     """Every operator action: `begin`, then `record_item(s)` per VIN as results come, `finish`."""
@@ -134,6 +143,23 @@ class Journal:
     def finish(self, action_id: int) -> None:
         with self._store.transaction() as db:
             db.execute("UPDATE actions SET finished_at = ? WHERE id = ?", (_now(), action_id))
+
+    def abandon(self, action_id: int, message: str = "dismissed: not resumed") -> None:
+        """Close an unfinished action the operator chose not to resume: its VINs never sent are
+        recorded as `abandoned` (so the journal still says they were not done), in one
+        transaction with the finish, and it is no longer offered for resuming."""
+        now = _now()
+        with self._store.transaction() as db:
+            row = db.execute("SELECT vins FROM actions WHERE id = ?", (action_id,)).fetchone()
+            vins: list[str] = msgspec.json.decode(row[0]) if row else []
+            answered = {vin for (vin,) in db.execute(
+                "SELECT vin FROM action_items WHERE action_id = ?", (action_id,))}
+            db.executemany("INSERT INTO action_items (action_id, vin, result, message, at)"
+                           " VALUES (?, ?, ?, ?, ?)",
+                           [(action_id, vin, ABANDONED, message, now)
+                            for vin in dict.fromkeys(vins) if vin not in answered])
+            db.execute("UPDATE actions SET finished_at = ? WHERE id = ? AND finished_at IS NULL",
+                       (now, action_id))
 
     def record(self, action: str, vins: Sequence[str], result: str, message: str = "") -> int:
         """A one-step action with the same result for every VIN."""
@@ -205,7 +231,7 @@ class Store:
         roster holds them (`Roster.wire_items`: nothing to encode)."""
         if isinstance(clearances, WireClearances):
             items = clearances.items
-            slices = [(n, b"[" + b",".join(items[start:start + ROSTER_SLICE]) + b"]")
+            slices = [(n, b"[" + b",".join(map(bytes, items[start:start + ROSTER_SLICE])) + b"]")
                       for n, start in enumerate(range(0, len(items), ROSTER_SLICE))]
         else:
             slices = [(n, _ENCODER.encode(clearances[start:start + ROSTER_SLICE]))

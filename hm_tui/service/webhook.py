@@ -18,9 +18,10 @@ import logging
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from aiohttp import web
+if TYPE_CHECKING:  # aiohttp costs ~0.2 s of import: only profiles with a webhook pay it
+    from aiohttp import web
 
 log = logging.getLogger("hm_tui.webhook")
 
@@ -80,6 +81,8 @@ class WebhookReceiver:
         return f"http://{self.host}:{self.port}/"
 
     async def start(self) -> None:
+        from aiohttp import web
+
         app = web.Application(client_max_size=MAX_BODY)
         app.router.add_route("POST", "/{tail:.*}", self._handle)
         self._runner = web.AppRunner(app, access_log=None)
@@ -111,6 +114,8 @@ class WebhookReceiver:
         return True
 
     async def _handle(self, request: web.Request) -> web.Response:
+        from aiohttp import web  # imported by start() already
+
         body = await request.read()
         if not self.verified(request.headers.get("X-HM-Signature-256"), body):
             self.stats["rejected"] += 1
