@@ -188,10 +188,12 @@ class FeedClient:
 
     def drain(self, max_items: int = 5000) -> list[DataPoint]:
         """Up to `max_items` buffered points, oldest first (thread-safe)."""
-        with self._lock:
-            count = min(max_items, len(self._buffer))
-            popleft = self._buffer.popleft
-            return [popleft() for _ in range(count)]
+        with self._lock:  # swap the whole buffer out when it fits: O(1) under the lock
+            if len(self._buffer) > max_items:
+                popleft = self._buffer.popleft
+                return [popleft() for _ in range(max_items)]
+            batch, self._buffer = self._buffer, deque()
+        return list(batch)
 
     def latest(self, vin: str) -> dict[str, DataPoint]:
         """The newest point of every property of `vin` ("capability.property" keys)."""

@@ -49,6 +49,8 @@ class Roster:
         self._index = ix.EMPTY_INDEX
         self._view = ix.View()
         self._visible: list[str] = []
+        self._positions: dict[str, int] = {}
+        self._positions_of: list[str] | None = None
         self._visible_texts: list[str] = []
         self._recent = ix.RecentResults(self._index, None)
         self._version = 0
@@ -80,6 +82,13 @@ class Roster:
     def visible(self) -> Sequence[str]:
         """The VINs that pass the filter, in display order (do not mutate)."""
         return self._visible
+
+    def position(self, vin: str) -> int:
+        """The row of `vin` in `visible`, or -1 (a map built once per visible list, not a scan)."""
+        if self._positions_of is not self._visible:
+            self._positions = dict(zip(self._visible, range(len(self._visible)), strict=True))
+            self._positions_of = self._visible
+        return self._positions.get(vin, -1)
 
     @property
     def counts(self) -> dict[str, int]:

@@ -7,6 +7,7 @@ from typing import Any
 
 from textual.widgets import Input, Static
 
+from hm_tui.ui.widgets import feed_panel
 from hm_tui.ui.widgets.feed_panel import FeedLog, FeedPanel, PayloadScreen
 from tests.helpers import wait_for
 from tests.ui.screens_support import BufferFeed, ScreenHost, plain, point
@@ -27,25 +28,35 @@ def burst(n: int, start: int = 0) -> list[Any]:
     return [point(VINS[i % len(VINS)], value=(i % 100) / 100) for i in range(start, start + n)]
 
 
-async def test_a_burst_is_written_with_one_write_lines_call() -> None:
+async def test_a_burst_is_appended_as_one_batch_and_only_visible_lines_are_formatted(
+        monkeypatch: Any) -> None:
     feed = BufferFeed()
     app, panel = panel_app(feed)
+    formatted: list[str] = []
+
+    def counting(point: Any) -> str:
+        line = feed_panel.feed_line(point)
+        formatted.append(line)
+        return line
+
     async with app.run_test(size=(120, 30)) as pilot:
         log = panel.log_widget
-        calls: list[int] = []
-        original = log.write_lines
+        monkeypatch.setattr(log, "format_line", counting)
+        batches: list[int] = []
+        original = log.appended
 
-        def counting(lines: Any, scroll_end: bool | None = None) -> Any:
-            lines = list(lines)
-            calls.append(len(lines))
-            return original(lines, scroll_end)
+        def recording(pruned: int, *, follow: bool) -> None:
+            batches.append(len(log.ring))
+            original(pruned, follow=follow)
 
-        log.write_lines = counting  # type: ignore[method-assign]
+        monkeypatch.setattr(log, "appended", recording)
         feed.push(burst(3000))
         await wait_for(lambda: log.line_count == 3000, timeout=5)
-        assert calls == [3000]
-        assert "received 3,000" in status(panel)
         await pilot.pause()
+        assert batches == [3000]  # one append, one repaint for the whole burst
+        assert "received 3,000" in status(panel)
+        assert 0 < len(formatted) <= log.size.height  # the tail on screen, nothing more
+        assert formatted[-1] == feed_panel.feed_line(panel.shown[-1])
 
 
 async def test_lines_show_vin_property_value_with_unit_and_age() -> None:
@@ -184,3 +195,70 @@ async def test_without_a_feed_the_panel_says_why() -> None:
         await pilot.pause()
         assert "no MQTT settings" in status(panel)
         assert isinstance(panel.log_widget, FeedLog)
+
+
+async def test_a_burst_bigger_than_one_drain_is_shown_over_several_ticks_losing_nothing() -> None:
+    feed = BufferFeed()
+    total = feed_panel.DRAIN_MAX * 2 + 7
+    app, panel = panel_app(feed, max_lines=total)
+    sizes: list[int] = []
+    drain = feed.drain
+
+    def recording(max_items: int = 5000) -> list[Any]:
+        batch = drain(max_items)
+        sizes.append(len(batch))
+        return batch
+
+    feed.drain = recording  # type: ignore[method-assign]
+    async with app.run_test(size=(100, 20)):
+        feed.push(burst(total))
+        await wait_for(lambda: panel.log_widget.line_count == total, timeout=10)
+        assert max(sizes) == feed_panel.DRAIN_MAX  # bounded per tick: a burst can't stall
+        assert [s for s in sizes if s][:3] == [feed_panel.DRAIN_MAX, feed_panel.DRAIN_MAX, 7]
+        assert f"showing {total:,}" in status(panel)
+
+
+async def test_when_the_ring_drops_old_lines_the_reader_keeps_reading_the_same_points() -> None:
+    feed = BufferFeed()
+    app, panel = panel_app(feed, max_lines=100)
+    async with app.run_test(size=(100, 20)) as pilot:
+        log = panel.log_widget
+        log.focus()
+        feed.push(burst(100))
+        await wait_for(lambda: log.line_count == 100)
+        await pilot.pause()
+        await pilot.press("pageup")
+        await wait_for(lambda: not log.is_vertical_scroll_end)
+        await pilot.press("up")  # a cursor line too
+        top, cursor = log.scroll_offset.y, log.cursor
+        assert cursor is not None and top >= 30
+        top_point, cursor_point = panel.shown[top], panel.shown[cursor]
+        feed.push(burst(30, start=100))
+        await wait_for(lambda: "+30 new (End)" in status(panel))
+        assert log.line_count == 100  # bounded: the 30 oldest went
+        assert panel.shown[log.scroll_offset.y] is top_point
+        assert log.cursor is not None and panel.shown[log.cursor] is cursor_point
+        await pilot.press("enter")
+        await wait_for(lambda: isinstance(app.screen, PayloadScreen))
+        assert app.screen.point is cursor_point
+
+
+async def test_points_the_service_had_to_drop_are_reported_not_lost_silently() -> None:
+    feed = BufferFeed()
+    feed.state.dropped = 1234  # type: ignore[attr-defined]
+    app, panel = panel_app(feed)
+    async with app.run_test(size=(120, 20)):
+        feed.push(burst(3))
+        await wait_for(lambda: "DROPPED 1,234" in status(panel))
+
+
+async def test_lines_wider_than_the_view_scroll_sideways_and_the_tail_is_still_followed() -> None:
+    feed = BufferFeed()
+    app, panel = panel_app(feed)
+    async with app.run_test(size=(60, 20)) as pilot:
+        log = panel.log_widget
+        feed.push(burst(40))
+        await wait_for(lambda: log.virtual_size.width > log.scrollable_content_region.width)
+        await pilot.pause()
+        assert log.is_vertical_scroll_end
+        assert log.virtual_size.height == 40

@@ -169,3 +169,29 @@ async def test_a_changed_row_is_highlighted_then_fades(monkeypatch: Any) -> None
 def test_time_in_state_is_compact() -> None:
     assert [compact_age(s) for s in (5, 125, 3 * 3600 + 300, 2 * 86400 + 3600, 200 * 86400)] == [
         "5s", "2m", "3h05m", "2d01h", "200d"]
+
+
+async def test_a_roster_change_redraws_only_the_rows_that_changed(monkeypatch: Any) -> None:
+    roster = frozen_roster(size=100)
+    app = TableHost(roster)
+    async with app.run_test(size=(120, 24)) as pilot:
+        table = app.query_one(RosterTable)
+        await pilot.pause()
+        before = lines(table)
+        drawn: list[str] = []
+        draw = table._draw_row
+
+        def counting(vin: str, *args: Any) -> Any:
+            drawn.append(vin)
+            return draw(vin, *args)
+
+        monkeypatch.setattr(table, "_draw_row", counting)
+        assert lines(table) == before and drawn == []  # nothing changed: all from the cache
+        vin = roster.visible[5]
+        old = roster.entry(vin)
+        assert old is not None and old.clearance.status != "revoked"
+        roster.apply([clearance(vin, "revoked", old.clearance.brand)], complete=False)
+        table.rows_changed()
+        after = lines(table)
+        assert drawn == [vin]  # the other rows on screen come from the cache
+        assert "revoked" in after[6] and after[:6] == before[:6] and after[7:] == before[7:]

@@ -70,6 +70,10 @@ def compact_age(seconds: float) -> str:
 
 def fit(text: str, width: int) -> str:
     """`text` padded or cut to exactly `width` cells, a cut marked with "…"."""
+    if text.isascii():  # one cell per character (cells are inert: no control characters)
+        if len(text) <= width:
+            return text.ljust(width)
+        return text[:width - 1] + "…" if width > 0 else ""
     if cell_len(text) > width:
         return set_cell_size(text, max(0, width - 1)) + "…" if width > 0 else ""
     return set_cell_size(text, width)

@@ -23,6 +23,7 @@ from textual.strip import Strip
 
 from hm_tui.domain.clearance import ClearanceStatus
 from hm_tui.ui.keymap import TABLE_KEYS, bindings
+from hm_tui.ui.widgets.ring_view import set_virtual_size
 from hm_tui.ui.widgets.roster_columns import (
     GUTTER,
     compact_age,
@@ -126,6 +127,9 @@ class RosterTable(ScrollView, can_focus=True):
         self.empty_message = "Loading clearances…"
         self._flashes: dict[str, float] = {}
         self._cache: LRUCache[tuple[Any, ...], Strip] = LRUCache(1024)
+        # rows by (vin, width, state, age): the entry is checked by identity (a changed
+        # clearance is a new entry), so a roster change redraws only the rows that changed
+        self._row_cache: LRUCache[tuple[Any, ...], tuple[Any, Strip]] = LRUCache(1024)
 
     # -- what the screen calls -------------------------------------------------------------
 
@@ -143,7 +147,7 @@ class RosterTable(ScrollView, can_focus=True):
                 self.cursor_row = position
         self.cursor_row = max(0, min(self.cursor_row, len(rows) - 1))
         self.cursor_vin = rows[self.cursor_row] if rows else None
-        self.virtual_size = Size(self.size.width, len(rows) + 1)
+        set_virtual_size(self, Size(self.size.width, len(rows) + 1))
         self._scroll_to_cursor()
         self.refresh()
 
@@ -172,7 +176,7 @@ class RosterTable(ScrollView, can_focus=True):
         self.set_interval(0.5, self._tick)
 
     def on_resize(self, event: events.Resize) -> None:
-        self.virtual_size = Size(event.size.width, len(self._rows) + 1)
+        set_virtual_size(self, Size(event.size.width, len(self._rows) + 1))
         self._scroll_to_cursor()
 
     def on_focus(self) -> None:
@@ -184,6 +188,7 @@ class RosterTable(ScrollView, can_focus=True):
     def notify_style_update(self) -> None:
         super().notify_style_update()
         self._cache.clear()
+        self._row_cache.clear()
         self.refresh()
 
     def _tick(self) -> None:
@@ -307,11 +312,13 @@ class RosterTable(ScrollView, can_focus=True):
         age = compact_age((self._clock() - since).total_seconds()) if since else "?"
         state = (row == self.cursor_row, vin in self.marked, vin in self._flashes,
                  self.has_focus)
-        key = (vin, self._source.version, width, state, age, id(entry))
-        cached = self._cache.get(key)
-        if cached is None:
-            cached = self._cache[key] = self._draw_row(vin, entry, age, width, state)
-        return cached
+        key = (vin, width, state, age)
+        cached = self._row_cache.get(key)
+        if cached is not None and cached[0] is entry:
+            return cached[1]
+        strip = self._draw_row(vin, entry, age, width, state)
+        self._row_cache[key] = (entry, strip)
+        return strip
 
     def _draw_row(self, vin: str, entry: Any, age: str, width: int,
                   state: tuple[bool, bool, bool, bool]) -> Strip:
