@@ -2,6 +2,9 @@
 
 Input is checked before anything is sent; each item's outcome is printed (stdout: what happened,
 stderr: what went wrong); the exit code is 1 if any item failed, 2 for unusable input.
+Each action is journaled before it is sent and each answer as it arrives, and finished only when
+every VIN has its answer: a killed command leaves it unfinished, and `vins resume` (vins_journal)
+sends the rest through `send_additions` / `send_removals` here.
 """
 
 from __future__ import annotations
@@ -14,17 +17,19 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import msgspec
+
 from hm_tui.cli import output as out
 from hm_tui.cli.connect import run_with_client
 from hm_tui.cli.main import UsageError
 from hm_tui.cli.vins_cmd import checked_vin, parse_tag_args, stdin_is_tty, typo_hint
-from hm_tui.service.csv_file import CsvInputError, CsvRows, check_row, read_csv_file
 from hm_tui.domain.removal import RemovalKind, explain_refusal, plan_removal
+from hm_tui.service.csv_file import CsvInputError, CsvRows, check_row, read_csv_file
 from hm_tui.service.errors import Conflict, PlatformError, Unprocessable
 
 if TYPE_CHECKING:
     from hm_tui.service.client import PlatformClient
-    from hm_tui.service.models import Clearance, ItemResult
+    from hm_tui.service.models import Clearance, ItemResult, NewClearance
 
 PROGRESS_ABOVE = 200  # items; smaller batches finish before progress would be useful
 
@@ -48,17 +53,32 @@ def _add(args: argparse.Namespace) -> int:
 
     async def work(client: PlatformClient) -> int:
         journal = CliJournal(client.profile.name)
-        journal.begin("add", [i.vin for i in rows.items], {"file": args.file} if args.file else {})
-        try:
-            results = await client.add_clearances(rows.items,
-                                                  progress=_progress(len(rows.items)))
-            journal.results([(r.vin, r.status, r.description or "") for r in results])
-        finally:
-            journal.finish()
-        failed = _report_added(results, rows)
+        journal.begin("add", [i.vin for i in rows.items], add_params(rows.items, args.file))
+        results = await send_additions(client, rows.items, journal)
+        failed = report_added(results, rows)
         return 1 if failed or rows.errors else 0
 
     return run_with_client(args, work)
+
+
+def add_params(items: list[NewClearance], file: str | None) -> dict[str, Any]:
+    """What the journal keeps of an add: every item (brand, tags), so it can be resumed."""
+    params: dict[str, Any] = {"items": msgspec.to_builtins(items)}
+    if file:
+        params["file"] = file
+    return params
+
+
+async def send_additions(client: PlatformClient, items: list[NewClearance],
+                         journal: CliJournal) -> list[ItemResult]:
+    """Add `items`; each chunk's answers journaled as they arrive, the action finished last."""
+    try:
+        results = await client.add_clearances(items, progress=_progress(len(items)),
+                                              on_chunk=journal.record_results)
+        journal.finish()
+    finally:
+        journal.close()
+    return results
 
 
 def _rows_from_args(args: argparse.Namespace) -> CsvRows:
@@ -92,7 +112,7 @@ def _progress(total: int):  # type: ignore[no-untyped-def]
     return show
 
 
-def _report_added(results: list[ItemResult], rows: CsvRows) -> int:
+def report_added(results: list[ItemResult], rows: CsvRows) -> int:
     failed = 0
     for result in results:
         where = f"line {rows.lines[result.vin]}: " if result.vin in rows.lines else ""
@@ -115,25 +135,32 @@ def _revoke(args: argparse.Namespace) -> int:
                          "or cancel without asking")
 
     async def work(client: PlatformClient) -> int:
-        found = await _current(client, vins)
-        missing = [v for v in vins if v not in found]
-        for vin in missing:
-            out.warn(f"{vin}: has no clearance in this fleet{typo_hint(vin)}")
-        targets = [v for v in vins if v in found]
-        if not targets:
-            return 1
-        if not args.yes and not await _confirm(client, [found[v] for v in targets]):
-            out.warn("nothing changed")
-            return 1
-        journal = CliJournal(client.profile.name)
-        journal.begin("remove", targets, {})
-        try:
-            outcomes = await asyncio.gather(*(_remove_one(client, v, journal) for v in targets))
-        finally:
-            journal.finish()
-        return 0 if all(outcomes) and not missing else 1
+        return await send_removals(client, vins, CliJournal(client.profile.name), ask=not args.yes)
 
     return run_with_client(args, work)
+
+
+async def send_removals(client: PlatformClient, vins: list[str], journal: CliJournal, *,
+                        ask: bool) -> int:
+    """Cancel or revoke `vins` (after a confirmation if `ask`); each answer journaled as it
+    arrives, the action finished last. The exit code: 0 if every VIN was removed."""
+    found = await _current(client, vins)
+    missing = [v for v in vins if v not in found]
+    for vin in missing:
+        out.warn(f"{vin}: has no clearance in this fleet{typo_hint(vin)}")
+    targets = [v for v in vins if v in found]
+    if targets and ask and not await _confirm(client, [found[v] for v in targets]):
+        out.warn("nothing changed")
+        journal.close()
+        return 1
+    journal.begin("remove", vins, {})
+    journal.results([(vin, "error", "has no clearance in this fleet") for vin in missing])
+    try:
+        outcomes = await asyncio.gather(*(_remove_one(client, v, journal) for v in targets))
+        journal.finish()
+    finally:
+        journal.close()
+    return 0 if all(outcomes) and not missing else 1
 
 
 async def _current(client: PlatformClient, vins: list[str]) -> dict[str, Clearance]:
@@ -177,14 +204,17 @@ async def _remove_one(client: PlatformClient, vin: str, journal: CliJournal) -> 
 
 
 class CliJournal:
-    """The profile's journal (the dashboard shows it): begun before sending, a result per VIN.
+    """The profile's journal (the dashboard shows it): begun before sending, a result per VIN
+    as answers arrive, finished when every VIN has one. `resuming=ID` continues that unfinished
+    action instead of beginning a new one (`vins resume`).
 
     A journal that cannot be opened or written is reported once and never fails the action.
     """
 
-    def __init__(self, profile_name: str) -> None:
+    def __init__(self, profile_name: str, *, resuming: int | None = None) -> None:
         self._profile = profile_name
         self._store: Any = None
+        self._resuming = resuming
         self._action_id: int | None = None
         self._broken = False
 
@@ -193,19 +223,29 @@ class CliJournal:
             from hm_tui.service.store import Store
 
             self._store = Store.for_profile(self._profile)
+            if self._resuming is not None:
+                self._action_id = self._resuming
+                return
             self._action_id = self._store.journal.begin(action, vins, {"via": "cli", **params})
 
         self._safely(begin)
 
     def results(self, items: list[tuple[str, str, str]]) -> None:
-        if self._action_id is not None:
+        if self._action_id is not None and items:
             self._safely(lambda: self._store.journal.record_items(self._action_id, items))
+
+    def record_results(self, results: list[ItemResult]) -> None:
+        """One chunk's answers, written at once (one transaction)."""
+        self.results([(r.vin, r.status, r.description or "") for r in results])
 
     def finish(self) -> None:
         if self._action_id is not None:
             self._safely(lambda: self._store.journal.finish(self._action_id))
+
+    def close(self) -> None:
         if self._store is not None:
-            self._safely(self._store.close)
+            store, self._store = self._store, None
+            self._safely(store.close)
 
     def _safely(self, step: Callable[[], None]) -> None:
         if self._broken:

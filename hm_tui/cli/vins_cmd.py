@@ -35,6 +35,8 @@ examples:
   hm-tui vins revoke WBA00000000000001 WBA00000000000002 --yes
   hm-tui vins data WBA00000000000001 --json
   hm-tui vins export --csv > fleet.csv
+  hm-tui vins journal                      # recent actions; interrupted ones marked
+  hm-tui vins resume --yes                 # send what the latest interrupted action did not
 """
 
 
@@ -63,6 +65,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     fmt = export.add_mutually_exclusive_group()
     fmt.add_argument("--csv", action="store_true", help="CSV (the default)")
     fmt.add_argument("--json", action="store_true", help="JSON with the full history")
+    from hm_tui.cli import vins_journal
+
+    vins_journal.add_parsers(actions)
 
 
 def _add_list_parser(actions: argparse._SubParsersAction) -> None:
@@ -83,14 +88,19 @@ def _add_list_parser(actions: argparse._SubParsersAction) -> None:
 @out.pipe_safe
 def run(args: argparse.Namespace) -> int:
     action = getattr(args, "vins_action", None)
+    from hm_tui.cli import vins_journal
+
+    if action in ("journal", "resume"):
+        return vins_journal.run(args)
+    handlers = {"list": _list, "show": _show, "data": _data, "export": _export}
+    if action not in handlers and action not in ("add", "revoke"):
+        raise UsageError("vins needs an action: list, show, add, revoke, data, export, journal "
+                         "or resume (see hm-tui vins --help)")
+    vins_journal.warn_unfinished(args)
     if action in ("add", "revoke"):
         from hm_tui.cli import vins_actions
 
         return vins_actions.run(args)
-    handlers = {"list": _list, "show": _show, "data": _data, "export": _export}
-    if action not in handlers:
-        raise UsageError("vins needs an action: list, show, add, revoke, data or export "
-                         "(see hm-tui vins --help)")
     return handlers[action](args)
 
 

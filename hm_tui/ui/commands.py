@@ -71,6 +71,8 @@ def dashboard_commands(app: Any, screen: Any) -> list[Command]:
         Command("Clear marks", "Unmark every marked VIN", roster.table.clear_marks),
         Command("Reverse sort", "Flip the sort direction (S)", roster.action_sort_reverse),
         Command("Help: keys", "Every key and its id (?)", app.action_help),
+        Command("Show journal", "The latest actions, per-VIN outcomes, interrupted ones",
+                app.show_journal),
     ]
     commands += [
         Command(f"Filter by status: {status}", f"Show only {status} clearances ({number})",

@@ -77,3 +77,11 @@ class SessionClosed(Message):
     def __init__(self, profile: str) -> None:
         super().__init__()
         self.profile = profile
+
+
+class InterruptedActions(Message):
+    """The journal holds actions a killed app never finished (JournalEntry each): offer them."""
+
+    def __init__(self, entries: list[Any]) -> None:
+        super().__init__()
+        self.entries = entries

@@ -1,0 +1,86 @@
+"""The journal (palette: "Show journal"): the latest operator actions, what each did per VIN,
+and which were interrupted. Read-only: resuming is offered by ResumeScreen at start-up."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.containers import Vertical, VerticalScroll
+from textual.content import Content
+from textual.message import Message
+from textual.screen import ModalScreen
+from textual.widgets import Static
+
+from hm_tui.ui.format import safe_text
+from hm_tui.ui.keymap import JOURNAL_KEYS, bindings
+from hm_tui.ui.screens.resume import ACTION_WORDS, vins_text, when_text
+
+if TYPE_CHECKING:
+    from hm_tui.service.store import Journal, JournalEntry
+
+SHOWN_ACTIONS = 50
+
+
+def journal_line(entry: JournalEntry) -> Content:
+    """`#12  Add  2025-01-01 12:00  2000 VINs  pending 1990, error 10  finished`."""
+    outcomes = ", ".join(f"{safe_text(result, 20)} {n}" for result, n in entry.outcomes.items())
+    via = "CLI" if entry.params.get("via") == "cli" else "dashboard"
+    state = (("finished", "$text-muted") if entry.finished else
+             (f"INTERRUPTED: {len(entry.not_done)} not done", "bold $warning"))
+    return Content.assemble(
+        (f"#{entry.id:<5}", "bold"),
+        f"{ACTION_WORDS.get(entry.action, safe_text(entry.action, 20)):<14}",
+        f"{when_text(entry)}  {via:<9}  {vins_text(len(entry.vins)):>10}  ",
+        f"{outcomes or '-':<24}  ", state)
+
+
+class JournalScreen(ModalScreen[None]):
+    """The latest actions, newest first; Escape closes."""
+
+    BINDINGS: ClassVar = bindings(JOURNAL_KEYS)
+
+    class Loaded(Message):
+        def __init__(self, entries: list[Any], error: str | None = None) -> None:
+            super().__init__()
+            self.entries, self.error = entries, error
+
+    def __init__(self, journal: Journal) -> None:
+        super().__init__(classes="journal-screen")
+        self.journal = journal
+        self.entries: list[JournalEntry] = []
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="journal-dialog"):
+            yield Static("Journal: the latest actions", id="journal-title", markup=False)
+            with VerticalScroll(id="journal-body"):
+                yield Static("Reading the journal…", id="journal-lines", markup=False)
+
+    def on_mount(self) -> None:
+        self.query_one("#journal-body").focus()
+        self._load()
+
+    @work(exclusive=True, exit_on_error=False, group="journal")
+    async def _load(self) -> None:
+        try:
+            entries = await asyncio.to_thread(self.journal.entries, SHOWN_ACTIONS)
+        except Exception as error:  # a locked or broken store: say so
+            self.post_message(self.Loaded([], safe_text(str(error), 300)))
+            return
+        self.post_message(self.Loaded(entries))
+
+    @on(Loaded)
+    def _loaded(self, message: Loaded) -> None:
+        self.entries = message.entries
+        lines = self.query_one("#journal-lines", Static)
+        if message.error is not None:
+            lines.update(Content.styled(f"Could not read the journal: {message.error}", "$error"))
+        elif not self.entries:
+            lines.update("No action journaled yet.")
+        else:
+            lines.update(Content("\n").join(journal_line(e) for e in self.entries))
+
+    def action_close(self) -> None:
+        self.dismiss(None)
