@@ -42,6 +42,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                         help="publish to this broker (mqtts://host:port), not the embedded one")
     parser.add_argument("--webhook-url", metavar="URL", default=None,
                         help="deliver fleet_clearance_changed webhooks here")
+    parser.add_argument("--activity", action="store_true",
+                        help="simulate colleagues at work: every few seconds VINs are added "
+                             "(then approved or rejected) or a car is revoked")
 
 
 def _config(args: argparse.Namespace) -> Any:
@@ -66,7 +69,7 @@ def _config(args: argparse.Namespace) -> Any:
                           state_dir=args.state_dir, fleet=fleet, speed=speed,
                           token_ttl=args.token_ttl, seed=args.seed,
                           mqtt_format=args.mqtt_format, broker_url=args.broker,
-                          webhook_url=args.webhook_url)
+                          webhook_url=args.webhook_url, activity=args.activity)
 
 
 def _first(*values: Any) -> Any:

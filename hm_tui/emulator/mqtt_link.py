@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import importlib
 import logging
+import socket
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -34,8 +35,17 @@ class MqttLink:
         self.broker: Any = None
         self.publisher: Any = None
 
-    async def start(self, ctx: Any, *, publish: bool) -> None:
+    async def prepare(self, *, reserve_port: bool = False) -> None:
+        """Certificates (made once per state dir); with `reserve_port`, the embedded broker's
+        port is chosen now, so `credentials()` is complete before the broker runs."""
         self.certs = await asyncio.to_thread(ensure_certs, self.state_dir)
+        if reserve_port and self.broker_url is None and self.port == 0:
+            self.port = _free_port(self.host or "127.0.0.1")
+
+    async def start(self, ctx: Any, *, publish: bool) -> None:
+        if self.certs is None:
+            await self.prepare()
+        assert self.certs is not None
         if self.broker_url is None:
             from hm_tui.emulator.broker import EmbeddedBroker
 
@@ -53,7 +63,7 @@ class MqttLink:
             default = 8883 if parts.scheme in ("mqtts", "ssl", "tls") else 1883
             return parts.hostname or "127.0.0.1", parts.port or default
         host = "127.0.0.1" if self.host in ("", "0.0.0.0", "::") else self.host
-        return host, int(self.broker.port)
+        return host, int(self.broker.port) if self.broker is not None else self.port
 
     def credentials(self) -> dict[str, Any] | None:
         """The `mqtt` block of credentials.json (design.md §3.2)."""
@@ -74,6 +84,14 @@ class MqttLink:
         broker, self.broker = self.broker, None
         if broker is not None:
             await broker.stop()
+
+
+def _free_port(host: str) -> int:
+    """A port nothing listens on now (broker.free_port without importing amqtt, which is slow)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as sock:
+        sock.bind((host, 0))
+        return int(sock.getsockname()[1])
 
 
 async def _maybe_await(result: Any) -> None:

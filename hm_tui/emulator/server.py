@@ -1,7 +1,8 @@
 """The emulator: the platform's REST API, control endpoints, MQTT and webhooks in one object.
 
 `Emulator(config)` runs in the caller's asyncio loop (tests, `hm-tui emulator`);
-`EmulatorThread(config)` runs one in a background thread with its own loop (`hm-tui --demo`).
+`EmulatorThread(config)` runs one in a background thread with its own loop (snapshot tests);
+`hm-tui --demo` runs its emulator in a child process (`hm_tui.emulator.process`).
 """
 
 from __future__ import annotations
@@ -10,7 +11,6 @@ import asyncio
 import contextlib
 import logging
 import threading
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +18,9 @@ from aiohttp import web
 from platformdirs import user_data_dir
 
 from hm_tui.emulator import control, rest
+from hm_tui.emulator.activity import FleetActivity
 from hm_tui.emulator.clock import VirtualClock
+from hm_tui.emulator.config import EmulatorConfig
 from hm_tui.emulator.context import CONTEXT, Context
 from hm_tui.emulator.fleet_sim import populate
 from hm_tui.emulator.mqtt_link import MqttLink
@@ -35,25 +37,6 @@ MAX_BODY = 64 * 1024 * 1024  # a POST of many thousand VINs must fit
 
 def default_state_dir() -> Path:
     return Path(user_data_dir("hm-tui")) / "emulator"
-
-
-@dataclass(slots=True)
-class EmulatorConfig:
-    """How to run the emulator; `port`/`mqtt_port` 0 pick free ports."""
-
-    host: str = "127.0.0.1"
-    port: int = 0
-    mqtt_port: int = 0
-    state_dir: Path | None = None
-    fleet: int = 300
-    speed: float = 60.0
-    token_ttl: int = 300
-    seed: int = 1
-    mqtt_format: str = "v1"
-    broker_url: str | None = None
-    webhook_url: str | None = None
-    environment: str = "sandbox"
-    publish: bool = True
 
 
 class Emulator:
@@ -76,20 +59,44 @@ class Emulator:
 
     async def start(self) -> None:
         """Build the fleet, serve HTTP and MQTT, then write credentials.json."""
+        await self.start_rest()
+        await self.start_mqtt()
+
+    async def start_rest(self, *, reserve_mqtt_port: bool = False) -> None:
+        """Phase one: the fleet and the REST API, enough to log in and list clearances.
+
+        `credentials` is filled in already; its MQTT port is right only if `reserve_mqtt_port`
+        (a free port is picked now for the broker `start_mqtt` brings up: the demo hands out the
+        credentials before the broker runs, and the feed client retries until it does).
+        """
         cfg = self.config
         self._identity = identity = await asyncio.to_thread(ensure_identity, self.state_dir)
         await asyncio.to_thread(self._populate)
         tokens = TokenIssuer(identity, cfg.token_ttl)
         self.context = ctx = Context(self.clock, self.state, tokens, cfg.seed, cfg.environment)
+        self.mqtt = MqttLink(cfg.host, cfg.mqtt_port, self.state_dir, cfg.broker_url,
+                             mqtt_format=cfg.mqtt_format, environment=cfg.environment,
+                             app_id=identity.app_id, seed=cfg.seed)
         try:
             port = await self._serve_http(ctx)
             self.url = f"http://{_connect_host(cfg.host)}:{port}"
             self.base_url = tokens.base_url = f"{self.url}/v1"
-            await self._start_background(ctx, identity)
+            await self.mqtt.prepare(reserve_port=reserve_mqtt_port)
         except BaseException:
             await self.stop()
             raise
         self.credentials = self._build_credentials(identity)
+
+    async def start_mqtt(self) -> None:
+        """Phase two: broker, publisher, webhooks and the clock; then write credentials.json."""
+        if self.context is None or self._identity is None:
+            raise RuntimeError("start_rest() first")
+        try:
+            await self._start_background(self.context, self._identity)
+        except BaseException:
+            await self.stop()
+            raise
+        self.credentials = self._build_credentials(self._identity)
         write_private_json(self.state_dir / CREDENTIALS_FILE, self.credentials)
 
     def _populate(self) -> None:
@@ -115,13 +122,14 @@ class Emulator:
                                            identity.app_id, ctx.stats)
             self.state.subscribe(self._webhooks.notify)
             await self._webhooks.start()
-        self.mqtt = MqttLink(cfg.host, cfg.mqtt_port, self.state_dir, cfg.broker_url,
-                             mqtt_format=cfg.mqtt_format, environment=cfg.environment,
-                             app_id=identity.app_id, seed=cfg.seed)
+        assert self.mqtt is not None
         await self.mqtt.start(ctx, publish=cfg.publish)
         ctx.broker, ctx.publisher = self.mqtt.broker, self.mqtt.publisher
         if cfg.speed > 0:
             self._tasks.append(asyncio.create_task(self._tick_forever(ctx), name="hm-emu-tick"))
+        if cfg.activity:
+            activity = FleetActivity(self.state, cfg.seed)
+            self._tasks.append(asyncio.create_task(activity.run(ctx.now), name="hm-emu-activity"))
 
     async def _tick_forever(self, ctx: Context) -> None:
         while True:

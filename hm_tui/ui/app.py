@@ -10,8 +10,11 @@ message, so a burst of changes costs one redraw.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gc
 import inspect
+import os
+import time
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, tzinfo
 from pathlib import Path
@@ -28,6 +31,7 @@ from hm_tui.ui.keymap import APP_KEYS, bindings, resolve_keymap
 from hm_tui.ui.screens.roster import RosterScreen
 from hm_tui.ui.terminal import HangupWatch, default_theme, stylesheets
 from hm_tui.ui.text import describe_error, inert
+from hm_tui.ui.throttle import Throttle
 from hm_tui.ui.widgets.feed_panel import FeedPanel
 from hm_tui.ui.widgets.header import HeaderState
 
@@ -36,6 +40,8 @@ FLASH_MAX = 2000  # a refresh changing more rows than this highlights none of th
 #: Adding this many clearances at once moves every live object out of the GC's reach: a full
 #: collection over 100k clearances stalls the loop ~0.4 s, mid-keystroke (measured).
 FREEZE_AFTER = 10_000
+FIRST_FRAME_ENV = "HM_TUI_BENCH_FIRST_FRAME_FILE"
+ROSTER_EVERY = 0.1  # roster changes are drawn at most this often
 NOTIFY_EACH_MAX = 3  # more rejections than this in one refresh make one summary notification
 
 
@@ -68,6 +74,7 @@ class HmTuiApp(App[int]):
         self.loading_message = "Connecting to the platform…"
         self.keymap: dict[str, str] = {}
         self._pending: list[RosterChanges] = []
+        self._roster_throttle = Throttle(self, ROSTER_EVERY, self._apply_roster_changes)
         self._stopped = False
         self._has_data = False
         self._api: str | None = None
@@ -130,6 +137,46 @@ class HmTuiApp(App[int]):
                         markup=False, timeout=10)
         self.roster_screen.view_changed()
         self.refresh_header()
+        if message.error is None:
+            self._check_interrupted()
+
+    # -- interrupted actions and the journal (ui/screens/resume.py, journal.py) ----------
+
+    @work(exclusive=True, exit_on_error=False, group="journal")
+    async def _check_interrupted(self) -> None:
+        """Actions a killed app left unfinished in the session's journal: offer to resume."""
+        journal = getattr(self.session, "journal", None)
+        if journal is None:
+            return
+        try:
+            entries = await asyncio.to_thread(journal.unfinished)
+        except Exception as error:  # a broken journal must not stop the dashboard
+            self.post_message(msg.ServiceFailed("Reading the journal", describe_error(error)))
+            return
+        if entries:
+            self.post_message(msg.InterruptedActions(entries))
+
+    @on(msg.InterruptedActions)
+    def _offer_resume(self, message: msg.InterruptedActions) -> None:
+        from hm_tui.ui.screens.resume import ResumeScreen
+
+        if self.session is not None and not isinstance(self.screen, ResumeScreen):
+            self.push_screen(ResumeScreen(self.session, message.entries,
+                                          read_only=self.read_only), self._resume_closed)
+
+    def _resume_closed(self, outcome: str | None) -> None:
+        if outcome == "dismissed":
+            self.notify("Dismissed: the journal keeps those VINs as abandoned.", markup=False)
+        elif outcome is None:
+            self.notify("Interrupted actions are offered again at the next start "
+                        "(palette: Show journal).", markup=False, timeout=5)
+
+    def show_journal(self) -> None:
+        journal = getattr(self.session, "journal", None) if self._need_session() else None
+        if journal is not None:
+            from hm_tui.ui.screens.journal import JournalScreen
+
+            self.push_screen(JournalScreen(journal))
 
     async def stop_session(self) -> None:
         """Stop the session once (flushes its journal); safe to call from every exit path."""
@@ -152,6 +199,11 @@ class HmTuiApp(App[int]):
 
     @on(msg.RosterUpdated)
     def _roster_updated(self) -> None:
+        self._roster_throttle.request()
+
+    def _apply_roster_changes(self) -> None:
+        """Everything the service changed since the last call, as one redraw (≤ 1 per
+        ROSTER_EVERY: a burst of poll results or actions costs one frame)."""
         batches, self._pending = self._pending, []
         if not batches:
             return
@@ -163,7 +215,10 @@ class HmTuiApp(App[int]):
                 flash += changes.added + changes.updated + [c.vin for c in changes.changed]
             rejected += [c for c in changes.changed if c.new == "rejected"]
         self.loaded = True
+        had_data = self._has_data
         self._has_data = self._has_data or bool(self.session and len(self.session.roster))
+        if self._has_data and not had_data:
+            self.call_after_refresh(note_first_frame)
         if sum(len(c.added) for c in batches) >= FREEZE_AFTER:
             gc.freeze()  # a big roster is long-lived: keep full GC passes (~0.4 s) off the loop
         self.roster_screen.roster_changed(flash if len(flash) <= FLASH_MAX else ())
@@ -236,7 +291,7 @@ class HmTuiApp(App[int]):
     # -- keys and the palette ------------------------------------------------------------
 
     def _apply_keymap(self, overrides: dict[str, str] | None) -> None:
-        keymap, problems = resolve_keymap(overrides, other_binding_ids())
+        keymap, problems = resolve_keymap(overrides)
         self.keymap = keymap
         if keymap:
             self.set_keymap(keymap)
@@ -327,20 +382,24 @@ class HmTuiApp(App[int]):
         if not self._need_session():
             return
         roster = self.session.roster
-        clearances = [e.clearance for vin in roster.visible if (e := roster.entry(vin))]
+        # entries are replaced, never changed in place: safe to decode in the export thread
+        entries = [e for vin in roster.visible if (e := roster.entry(vin))]
         stamp = self.wall_clock().strftime("%Y%m%d-%H%M%S")
-        self._export(Path.cwd() / f"hm-tui-export-{stamp}.csv", clearances)
+        self._export(Path.cwd() / f"hm-tui-export-{stamp}.csv", entries)
 
     @work(exclusive=True, exit_on_error=False, group="export")
-    async def _export(self, path: Path, clearances: list[Any]) -> None:
+    async def _export(self, path: Path, entries: list[Any]) -> None:
         from hm_tui.ui.export import write_clearances_csv
 
+        def decode_and_write() -> None:
+            write_clearances_csv(path, [entry.clearance for entry in entries])
+
         try:
-            await asyncio.to_thread(write_clearances_csv, path, clearances)
+            await asyncio.to_thread(decode_and_write)
         except OSError as error:
             self.post_message(msg.ServiceFailed("Export failed", f"{path}: {error.strerror}"))
             return
-        self.notify(f"Exported {len(clearances)} clearances to {path}", markup=False)
+        self.notify(f"Exported {len(entries)} clearances to {path}", markup=False)
 
     def action_toggle_feed(self) -> None:
         if self.screen is not self.roster_screen:
@@ -378,8 +437,10 @@ class HmTuiApp(App[int]):
         self._open_session(message.profile)
 
 
-def other_binding_ids() -> set[str]:
-    """Binding ids of the screens UI-SCREENS owns, so the keymap can remap those too."""
-    from hm_tui.ui.screens.help import other_keys
-
-    return {key.id for key in other_keys()}
+def note_first_frame() -> None:
+    """Start-up benchmark hook: the epoch of the first roster frame with data, written to
+    `$HM_TUI_BENCH_FIRST_FRAME_FILE` if set (benchmarks/startup.py reads it)."""
+    path = os.environ.get(FIRST_FRAME_ENV)
+    if path:
+        with contextlib.suppress(OSError):
+            Path(path).write_text(f"{time.time():.6f}\n")

@@ -1,7 +1,9 @@
 """Every key of the dashboard, with the id a profile's `keymap` uses to remap it (design.md §3.3).
 
 The binding lists live here, not scattered over the widgets, so `?` help, the command palette and
-config validation all read the same table. Widgets take their `BINDINGS` from these tuples.
+config validation all read the same table. Widgets take their `BINDINGS` from these tuples. Every
+id is `<scope>.<action>`: the scope is where the key works (`app` everywhere, `roster`, `detail`,
+`add`, `confirm`, `error`, `feed`, `payload`, `help`).
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from hm_tui.domain.clearance import STATUS_ORDER
 class Key:
     """One binding: `id` is what `[profiles.X.keymap]` remaps, `where` is for the help screen."""
 
-    id: str
+    id: str  # "<scope>.<action>", e.g. "roster.add", "detail.back"
     key: str
     action: str
     description: str
@@ -26,6 +28,10 @@ class Key:
     show: bool = True
     display: str | None = None
     priority: bool = False
+
+    @property
+    def scope(self) -> str:
+        return self.id.partition(".")[0]
 
     def binding(self) -> Binding:
         return Binding(self.key, self.action, self.description, show=self.show,
@@ -74,10 +80,79 @@ FILTER_KEYS: tuple[Key, ...] = (
     Key("roster.filter_clear", "escape", "clear", "Clear", "filter", display="esc"),
 )
 
-ALL_KEYS: tuple[Key, ...] = APP_KEYS + ROSTER_KEYS + TABLE_KEYS + FILTER_KEYS
+DETAIL_KEYS: tuple[Key, ...] = (
+    Key("detail.back", "escape", "back", "Back", "detail", display="esc"),
+    Key("detail.remove", "d", "remove", "Cancel/revoke", "detail"),
+    Key("detail.pull_data", "v", "pull_data", "Pull data", "detail"),
+    Key("detail.toggle_raw", "j", "toggle_raw", "Raw JSON", "detail"),
+    Key("detail.copy_vin", "c", "copy_vin", "Copy VIN", "detail"),
+    Key("detail.copy_reason", "y", "copy_reason", "Copy reason", "detail"),
+    Key("detail.copy_json", "Y", "copy_raw", "Copy JSON", "detail", show=False),
+)
 
-#: The ids defined here; screens of their own (detail, add, confirm) add theirs (`binding_ids`).
+ADD_KEYS: tuple[Key, ...] = (
+    Key("add.close", "escape", "close", "Close", "add VINs", display="esc"),
+    Key("add.submit", "ctrl+s", "submit", "Add", "add VINs", display="^s"),
+)
+
+CONFIRM_KEYS: tuple[Key, ...] = (
+    Key("confirm.close", "escape", "close", "Close", "confirm removal", display="esc"),
+    Key("confirm.yes", "y", "confirm", "Yes, remove", "confirm removal"),
+)
+
+ERROR_KEYS: tuple[Key, ...] = (
+    Key("error.ok", "escape", "acknowledge", "OK", "error", display="esc"),
+    Key("error.copy", "c", "copy", "Copy", "error"),
+)
+
+FEED_KEYS: tuple[Key, ...] = (
+    Key("feed.pause", "p", "toggle_pause", "Pause", "feed"),
+    Key("feed.filter", "slash", "focus_filter", "Filter feed", "feed", display="/"),
+)
+
+FEED_LOG_KEYS: tuple[Key, ...] = (
+    Key("feed.cursor_up", "up", "cursor_up", "Up", "feed", show=False),
+    Key("feed.cursor_down", "down", "cursor_down", "Down", "feed", show=False),
+    Key("feed.follow", "end", "follow", "Follow tail", "feed"),
+    Key("feed.payload", "enter", "select", "Payload", "feed", display="⏎"),
+    Key("feed.open_vin", "o", "open_vin", "Open VIN", "feed"),
+)
+
+PAYLOAD_KEYS: tuple[Key, ...] = (
+    Key("payload.close", "escape", "close", "Close", "payload", display="esc"),
+    Key("payload.open_vin", "o", "open_vin", "Open VIN", "payload"),
+    Key("payload.copy", "c", "copy", "Copy JSON", "payload"),
+)
+
+HELP_KEYS: tuple[Key, ...] = (
+    Key("help.close", "escape,q,question_mark", "close", "Close", "help", display="esc"),
+)
+
+RESUME_KEYS: tuple[Key, ...] = (
+    Key("resume.later", "escape", "later", "Later", "resume interrupted", display="esc"),
+    Key("resume.resume", "r", "resume", "Resume", "resume interrupted"),
+    Key("resume.dismiss", "x", "drop", "Dismiss", "resume interrupted"),
+)
+
+JOURNAL_KEYS: tuple[Key, ...] = (
+    Key("journal.close", "escape,q", "close", "Close", "journal", display="esc"),
+)
+
+#: Every binding of the dashboard, in the order `?` help lists them.
+ALL_KEYS: tuple[Key, ...] = (APP_KEYS + ROSTER_KEYS + TABLE_KEYS + FILTER_KEYS + DETAIL_KEYS
+                             + ADD_KEYS + CONFIRM_KEYS + ERROR_KEYS + FEED_KEYS + FEED_LOG_KEYS
+                             + PAYLOAD_KEYS + HELP_KEYS + RESUME_KEYS + JOURNAL_KEYS)
+
+#: Every id a profile's keymap may remap.
 KNOWN_IDS: frozenset[str] = frozenset(key.id for key in ALL_KEYS)
+
+#: Each id scope (`<scope>.<action>`) with its heading on the help screen, in the help's order;
+#: a key whose `where` differs from its scope's heading (the roster's table and filter) says so.
+SCOPES: dict[str, str] = {
+    "app": "everywhere", "roster": "roster", "detail": "detail", "add": "add VINs",
+    "confirm": "confirm removal", "error": "error", "feed": "feed", "payload": "payload",
+    "help": "help", "resume": "resume interrupted", "journal": "journal",
+}
 
 
 def bindings(keys: Iterable[Key]) -> list[BindingType]:

@@ -38,15 +38,11 @@ from hm_tui.service.csv_import import (
 )
 from hm_tui.service.models import NewClearance
 from hm_tui.ui.format import safe_text
-from hm_tui.ui.keymap import Key, bindings
+from hm_tui.ui.keymap import ADD_KEYS, bindings
 
 if TYPE_CHECKING:
     from hm_tui.service.session import Session
 
-ADD_KEYS: tuple[Key, ...] = (
-    Key("add-close", "escape", "close", "Close", "add VINs", display="esc"),
-    Key("add-submit", "ctrl+s", "submit", "Add", "add VINs", display="^s"),
-)
 _SHOWN_PROBLEMS = 200
 _VW_BRANDS = frozenset(b for b, brand in BRANDS.items() if VW_CUSTOMER_TAG in brand.required_tags)
 

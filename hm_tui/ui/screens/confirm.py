@@ -18,7 +18,7 @@ from textual.widgets import Button, ProgressBar, Static
 from hm_tui.domain.brands import lookup
 from hm_tui.domain.removal import Removal, RemovalKind, plan_removal
 from hm_tui.ui.format import safe_text
-from hm_tui.ui.keymap import Key, bindings
+from hm_tui.ui.keymap import CONFIRM_KEYS, bindings
 
 if TYPE_CHECKING:
     from hm_tui.service.session import Session
@@ -90,12 +90,6 @@ def button_label(plans: Sequence[PlannedRemoval]) -> str:
     if kinds == {RemovalKind.CANCEL}:
         return f"Cancel {count}"
     return f"Cancel/revoke {count}"
-
-
-CONFIRM_KEYS: tuple[Key, ...] = (
-    Key("confirm-close", "escape", "close", "Close", "confirm removal", display="esc"),
-    Key("confirm-yes", "y", "confirm", "Yes, remove", "confirm removal"),
-)
 
 
 class ConfirmRemovalScreen(ModalScreen[list[Any] | None]):

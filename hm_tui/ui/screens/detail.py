@@ -19,7 +19,7 @@ from hm_tui.domain.reasons import PENDING_ADVICE, explain
 from hm_tui.domain.removal import plan_removal
 from hm_tui.service.models import Clearance, DataPoint, VehicleData
 from hm_tui.ui.format import format_age, format_duration, pretty_json, safe_text, status_style
-from hm_tui.ui.keymap import Key, bindings
+from hm_tui.ui.keymap import DETAIL_KEYS, bindings
 from hm_tui.ui.screens.confirm import ConfirmRemovalScreen, platform_now
 from hm_tui.ui.widgets.datapoints import DataPointsView, merge_latest
 from hm_tui.ui.widgets.timeline import Timeline
@@ -48,18 +48,6 @@ def describe_data_error(error: BaseException) -> str:
     if status == 404:
         return f"The platform does not know this VIN ({detail})."
     return f"Could not pull the car's data: {detail}"
-
-
-#: Ids shared with the roster (`remove`, `copy-vin`) so one remap changes both.
-DETAIL_KEYS: tuple[Key, ...] = (
-    Key("back", "escape", "back", "Back", "detail", display="esc"),
-    Key("remove", "d", "remove", "Cancel/revoke", "detail"),
-    Key("pull-data", "v", "pull_data", "Pull data", "detail"),
-    Key("toggle-raw", "j", "toggle_raw", "Raw JSON", "detail"),
-    Key("copy-vin", "c", "copy_vin", "Copy VIN", "detail"),
-    Key("copy-reason", "y", "copy_reason", "Copy reason", "detail"),
-    Key("copy-json", "Y", "copy_raw", "Copy JSON", "detail", show=False),
-)
 
 
 class DetailScreen(Screen[None]):

@@ -11,12 +11,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Static
 
 from hm_tui.ui.format import safe_multiline, safe_text
-from hm_tui.ui.keymap import Key, bindings
-
-ERROR_KEYS: tuple[Key, ...] = (
-    Key("error-ok", "escape", "acknowledge", "OK", "error", display="esc"),
-    Key("error-copy", "c", "copy", "Copy", "error"),
-)
+from hm_tui.ui.keymap import ERROR_KEYS, bindings
 
 
 class ErrorModal(ModalScreen[None]):

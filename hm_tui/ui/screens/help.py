@@ -2,68 +2,44 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import ClassVar
 
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
 from textual.content import Content
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
-from hm_tui.ui.keymap import ALL_KEYS, Key, bindings, key_for
-
-HELP_KEYS: tuple[Key, ...] = (
-    Key("help.close", "escape,q,question_mark", "close", "Close", "help", display="esc"),
-)
+from hm_tui.ui.keymap import ALL_KEYS, HELP_KEYS, SCOPES, Key, bindings, key_for
 
 INTRO = ("Keys work where the footer shows them. Remap any of them in the profile's "
          "[profiles.NAME.keymap] table by id, e.g. \"roster.add\" = \"ctrl+a\". "
          "ctrl+p opens the command palette with every action.")
 
 
-def other_keys() -> list[Key]:
-    """Keys of the other screens and panels (detail, confirm, feed), read from their bindings."""
-    keys: list[Key] = []
-    for where, module, names in (
-        ("detail", "hm_tui.ui.screens.detail", ("DetailScreen",)),
-        ("add VINs", "hm_tui.ui.screens.add", ("AddScreen",)),
-        ("confirm", "hm_tui.ui.screens.confirm", ("ConfirmRemovalScreen",)),
-        ("feed", "hm_tui.ui.widgets.feed_panel", ("FeedPanel", "FeedLog")),
-    ):
-        keys += _keys_of(where, module, names)
-    return keys
-
-
-def _keys_of(where: str, module: str, names: Iterable[str]) -> list[Key]:
-    import importlib
-
-    try:
-        found = importlib.import_module(module)
-    except ImportError:
-        return []
-    keys = []
-    for name in names:
-        for binding in getattr(getattr(found, name, None), "BINDINGS", ()):
-            if isinstance(binding, Binding) and binding.id:
-                keys.append(Key(binding.id, binding.key, binding.action, binding.description,
-                                where, display=binding.key_display))
-    return keys
-
-
-def help_content(keys: Iterable[Key], keymap: Mapping[str, str]) -> Content:
+def help_content(keys: Sequence[Key], keymap: Mapping[str, str]) -> Content:
+    """The keys grouped by id scope (`roster.*`, `detail.*`…), each with the key(s) the keymap
+    gives it and its id; a key that works only in part of its scope says where."""
     lines: list[Content] = []
-    where = None
-    for key in keys:
-        if key.where != where:
-            where = key.where
-            lines += [Content(""), Content.styled(where.upper(), "bold $text-accent")]
-        lines.append(Content.assemble(
-            (f"  {key_for(key, keymap):<16}", "bold"), f"{key.description:<24}",
-            (key.id, "$text-muted"),
-        ))
+    for scope, heading in _scopes(keys):
+        lines += [Content(""), Content.styled(f"{heading.upper()}  ({scope}.*)",
+                                              "bold $text-accent")]
+        for key in keys:
+            if key.scope != scope:
+                continue
+            what = key.description if key.where == heading else f"{key.description} ({key.where})"
+            lines.append(Content.assemble(
+                (f"  {key_for(key, keymap):<12}", "bold"), f"{what:<27}", (key.id, "$text-muted"),
+            ))
     return Content("\n").join(lines)
+
+
+def _scopes(keys: Iterable[Key]) -> list[tuple[str, str]]:
+    """(scope, heading) in SCOPES order, then any scope SCOPES does not name."""
+    present = list(dict.fromkeys(key.scope for key in keys))
+    ordered = [s for s in SCOPES if s in present] + [s for s in present if s not in SCOPES]
+    return [(scope, SCOPES.get(scope, scope)) for scope in ordered]
 
 
 class HelpScreen(ModalScreen[None]):
@@ -90,7 +66,7 @@ class HelpScreen(ModalScreen[None]):
             yield Static("Keys", id="help-title")
             yield Static(INTRO, id="help-intro", markup=False)
             with VerticalScroll(id="help-body"):
-                yield Static(help_content([*ALL_KEYS, *other_keys()], self.keymap),
+                yield Static(help_content(ALL_KEYS, self.keymap),
                              id="help-keys")
 
     def on_mount(self) -> None:

@@ -22,6 +22,7 @@ from hm_tui.domain.clearance import STATUS_ORDER
 from hm_tui.service.roster import Roster
 from hm_tui.ui.keymap import ROSTER_KEYS, bindings
 from hm_tui.ui.text import inert
+from hm_tui.ui.throttle import Throttle
 from hm_tui.ui.widgets.filter_bar import FilterBar
 from hm_tui.ui.widgets.header import HeaderState, StatusHeader
 from hm_tui.ui.widgets.roster_columns import SORT_COLUMNS
@@ -30,6 +31,8 @@ from hm_tui.ui.widgets.summary_bar import SummaryBar
 
 if TYPE_CHECKING:
     from hm_tui.ui.app import HmTuiApp
+
+QUERY_EVERY = 0.02  # about a frame: the filter runs at most this often while typing
 
 
 class RosterScreen(Screen[None]):
@@ -45,6 +48,8 @@ class RosterScreen(Screen[None]):
         self._tz = tz
         self.status_filter: str | None = None
         self.query_text = ""
+        # keystrokes faster than frames make one filter pass (the latest query wins)
+        self._query_throttle = Throttle(self, QUERY_EVERY, self._apply_query)
         self.ready = False  # set in on_mount (is_mounted only turns True after it)
         self.feed_panel: Widget | None = None
 
@@ -139,7 +144,10 @@ class RosterScreen(Screen[None]):
     @on(FilterBar.Changed)
     def _filter_changed(self, event: FilterBar.Changed) -> None:
         self.query_text = event.text
-        self.roster.set_query(event.text)
+        self._query_throttle.request()
+
+    def _apply_query(self) -> None:
+        self.roster.set_query(self.query_text)
         self.view_changed()
 
     @on(FilterBar.Applied)
