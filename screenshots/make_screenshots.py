@@ -40,7 +40,8 @@ async def until(condition: Callable[[], Any], timeout: float = 30.0) -> None:
         await asyncio.sleep(0.05)
 
 
-_TEXT = re.compile(r'(<text[^>]*?x=")([\d.]+)("[^>]*?textLength=")([\d.]+)("[^>]*>)([^<]*)(</text>)')
+_TEXT = re.compile(
+    r'(<text[^>]*?x=")([\d.]+)("[^>]*?textLength=")([\d.]+)("[^>]*>)([^<]*)(</text>)')
 _NBSP = "&#160;"
 
 

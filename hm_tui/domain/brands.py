@@ -1,4 +1,4 @@
-"""The brand catalogue (platform.md §3.6): the 29 clearance ids, their groups and what each needs."""
+"""The brand catalogue (platform.md §3.6): the 29 clearance ids, their groups, what each needs."""
 
 from __future__ import annotations
 
@@ -55,7 +55,9 @@ _DATA_CADENCE = {
         "Data arrives at trip start and end; the newest models also every 2 min or 3 km "
         "while driving."
     ),
-    "Mercedes-Benz": "Data arrives while the car is online, typically every few minutes when driving.",
+    "Mercedes-Benz": (
+        "Data arrives while the car is online, typically every few minutes when driving."
+    ),
     "Stellantis": "Data arrives on events (ignition, trip end) and periodically while driving.",
     "Tesla": "Data arrives while the car is awake; a sleeping car sends nothing.",
     "Sandbox": "Simulated car: pushes data about every minute.",
@@ -104,11 +106,12 @@ class Brand:
 
     def guidance(self) -> list[str]:
         """Short lines for the detail screen."""
-        removal = (
-            "Pending clearances can be canceled (24 h after they were added); approved ones revoked."
-            if self.can_cancel
-            else "Pending clearances cannot be canceled for this brand; approved ones can be revoked."
-        )
+        if self.can_cancel:
+            removal = ("Pending clearances can be canceled (24 h after they were added); "
+                       "approved ones revoked.")
+        else:
+            removal = ("Pending clearances cannot be canceled for this brand; approved ones "
+                       "can be revoked.")
         lines = [removal]
         if self.required_tags:
             lines.append("Required tags: " + ", ".join(self.required_tags) + ".")

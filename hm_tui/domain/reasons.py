@@ -89,7 +89,7 @@ PENDING_ADVICE: tuple[str, ...] = (
 
 
 def explain(reason: str | None) -> Reason | None:
-    """The catalogue entry for a reason; unknown reasons pass through verbatim with `known=False`."""
+    """The catalogue entry for a reason; an unknown reason passes through verbatim, known=False."""
     if not reason:
         return None
     found = REASONS.get(reason) or REASONS.get(reason.strip())

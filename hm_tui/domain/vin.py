@@ -7,9 +7,11 @@ from dataclasses import dataclass, field
 
 VIN_LENGTH = 17
 _ALLOWED = re.compile(r"^[0-9A-Z]+$")
-_LETTER_VALUES = dict(
-    zip("ABCDEFGHJKLMNPRSTUVWXYZ", [1, 2, 3, 4, 5, 6, 7, 8, 1, 2, 3, 4, 5, 7, 9, 2, 3, 4, 5, 6, 7, 8, 9])
-)
+_LETTER_VALUES = dict(zip(
+    "ABCDEFGHJKLMNPRSTUVWXYZ",
+    (1, 2, 3, 4, 5, 6, 7, 8, 1, 2, 3, 4, 5, 7, 9, 2, 3, 4, 5, 6, 7, 8, 9),
+    strict=True,
+))
 _WEIGHTS = (8, 7, 6, 5, 4, 3, 2, 10, 0, 9, 8, 7, 6, 5, 4, 3, 2)
 
 
@@ -43,7 +45,7 @@ def _char_value(ch: str) -> int | None:
 
 
 def check_digit(vin: str) -> str | None:
-    """The North-American check digit (position 9) for a 17-character VIN, or None if uncomputable."""
+    """The North-American check digit (position 9) of a 17-character VIN; None if uncomputable."""
     if len(vin) != VIN_LENGTH:
         return None
     total = 0
@@ -57,7 +59,8 @@ def check_digit(vin: str) -> str | None:
 
 
 def check_vin(raw: str) -> VinCheck:
-    """Check a VIN: wrong length or characters outside 0-9A-Z are errors; I/O/Q and check digit warn."""
+    """Check a VIN: a wrong length or characters outside 0-9A-Z are errors; I/O/Q and a failing
+    check digit are warnings (platform.md §7)."""
     vin = normalise_vin(raw)
     errors: list[str] = []
     warnings: list[str] = []

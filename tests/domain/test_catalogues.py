@@ -5,7 +5,14 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from hm_tui.domain import autoapi
-from hm_tui.domain.brands import BRAND_IDS, BRANDS, VW_CUSTOMER_TAG, from_data_brand, lookup, to_data_brand
+from hm_tui.domain.brands import (
+    BRAND_IDS,
+    BRANDS,
+    VW_CUSTOMER_TAG,
+    from_data_brand,
+    lookup,
+    to_data_brand,
+)
 from hm_tui.domain.clearance import ClearanceStatus, can_transition
 from hm_tui.domain.reasons import REASONS, explain, reasons_for
 from hm_tui.domain.removal import CANCEL_NOT_SUPPORTED, CANCEL_TOO_EARLY, RemovalKind, plan_removal
@@ -83,7 +90,8 @@ def test_pending_cancel_needs_a_capable_brand_and_24_hours() -> None:
     assert (unsupported.http_status, unsupported.detail) == (422, CANCEL_NOT_SUPPORTED)
 
 
-@pytest.mark.parametrize(("status", "code"), [("revoked", 409), ("revoking", 409), ("canceled", 409)])
+@pytest.mark.parametrize(("status", "code"),
+                         [("revoked", 409), ("revoking", 409), ("canceled", 409)])
 def test_removed_or_moving_clearances_cannot_be_removed(status: str, code: int) -> None:
     assert plan_removal("bmw", status, None, NOW).http_status == code
 
