@@ -219,8 +219,10 @@ class HmTuiApp(App[int]):
         self._has_data = self._has_data or bool(self.session and len(self.session.roster))
         if self._has_data and not had_data:
             self.call_after_refresh(note_first_frame)
-        if sum(len(c.added) for c in batches) >= FREEZE_AFTER:
-            gc.freeze()  # a big roster is long-lived: keep full GC passes (~0.4 s) off the loop
+        if (self._has_data and not had_data) or sum(len(c.added) for c in batches) >= FREEZE_AFTER:
+            # what exists at the first frame (widgets, styles, the roster) lives as long as the
+            # app: move it out of the collector's way so full GC passes stay short on the loop
+            gc.freeze()
         self.roster_screen.roster_changed(flash if len(flash) <= FLASH_MAX else ())
         self._announce_rejections(rejected)
         for screen in self.screen_stack:
