@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from textual import events
 from textual.command import CommandPalette
 
 from hm_tui.emulator.server import Emulator
@@ -39,6 +40,23 @@ async def test_slash_filters_live_enter_moves_to_the_table_escape_clears(
         await pilot.press("slash", "escape")
         assert len(roster.visible) == len(emulator.state.clearances)
         assert isinstance(app.focused, RosterTable)
+
+
+async def test_keys_typed_right_after_slash_all_reach_the_filter(emulator: Emulator) -> None:
+    """A fast typist (or a paste, or tmux send-keys) queues `/` and the query together: none of
+    the query's letters may act as table keys (c copies, r refreshes, j moves the cursor)."""
+    app = make_app(emulator)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await loaded(app, emulator)
+        for key in ("slash", *"rejected"):  # queued at once, as the terminal driver does
+            event = events.Key(key, "/" if key == "slash" else key)
+            event.set_sender(app)
+            app._driver.send_message(event)
+        await wait_for(lambda: app.roster_screen.filter_bar.value == "rejected",
+                       message="the whole query in the filter")
+        assert isinstance(app.focused.parent, FilterBar)
+        assert notifications(app) == []  # no "Copied ..." from the c of "rejected"
+        await pilot.pause()
 
 
 async def test_number_keys_show_one_status_and_zero_shows_all(emulator: Emulator) -> None:

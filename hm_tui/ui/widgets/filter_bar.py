@@ -55,7 +55,9 @@ class FilterBar(Horizontal):
     def open(self) -> None:
         """Show the bar and put the cursor in it."""
         self.add_class("-active")
-        self.input.focus()
+        # synchronously, not `Input.focus()` (deferred with call_later): keys typed right
+        # after `/` are already queued and must reach the input, not the table
+        self.screen.set_focus(self.input)
 
     def clear(self) -> None:
         """Empty and hide the bar (posts `Changed("")` through the input)."""

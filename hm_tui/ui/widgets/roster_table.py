@@ -179,6 +179,32 @@ class RosterTable(ScrollView, can_focus=True):
         set_virtual_size(self, Size(event.size.width, len(self._rows) + 1))
         self._scroll_to_cursor()
 
+    def on_key(self, event: events.Key) -> None:
+        """Keys the terminal queued before focus left the table (typed right after `/`, or
+        pasted) belong to the widget that has focus now, not to the table's bindings."""
+        focused = self.screen.focused
+        if focused is self:
+            self._open_filter_now(event)
+            return
+        if focused is None or not focused.has_focus:
+            return
+        event.stop()
+        event.prevent_default()
+        forwarded = events.Key(event.key, event.character)
+        forwarded.set_sender(self)
+        focused.post_message(forwarded)
+
+    def _open_filter_now(self, event: events.Key) -> None:
+        """The filter key, handled here rather than as a binding: bindings run only once the key
+        has bubbled to the app, after the keys queued behind it reached this table."""
+        active = self.screen.active_bindings.get(event.key)
+        opener = getattr(self.screen, "action_filter", None)
+        if active is None or active.binding.action != "filter" or not callable(opener):
+            return
+        event.stop()
+        event.prevent_default()
+        opener()
+
     def on_focus(self) -> None:
         self.refresh()
 
