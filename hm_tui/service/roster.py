@@ -3,11 +3,16 @@
 Pure and synchronous: no IO, no asyncio. The machinery (diff, sorted index, filters) lives in
 `roster_index`; this is its one public face. `prepare()` builds the next state without touching
 the current one, so a big refresh can run in a worker thread (`asyncio.to_thread`) while the event
-loop keeps drawing; `commit()` swaps it in on the loop. `apply()` does both at once.
+loop keeps drawing; `commit()` swaps it in on the loop. `apply()` does both at once. The view
+(filter, statuses, sort) works the same way: `plan_view()` computes the next view from an immutable
+`snapshot()` (any thread), `commit_view()` swaps it in on the loop unless the roster changed since;
+`set_query`/`set_statuses`/`set_sort` do both at once.
 """
 
 from __future__ import annotations
 
+import contextlib
+import enum
 import time
 from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass
@@ -22,8 +27,16 @@ from hm_tui.service.roster_index import COLUMNS, Incoming, RosterChanges, Status
 _RAW = attrgetter("raw")
 
 __all__ = [
-    "COLUMNS", "Roster", "RosterChanges", "RosterEntry", "RosterPlan", "StatusChange", "tags_text",
+    "COLUMNS", "Roster", "RosterChanges", "RosterEntry", "RosterPlan", "StatusChange", "ViewPlan",
+    "ViewSnapshot", "tags_text",
 ]
+
+
+class _Same(enum.Enum):
+    SAME = "keep the current statuses"  # plan_view's default
+
+
+_SAME = _Same.SAME
 
 
 @dataclass(slots=True)
@@ -39,9 +52,39 @@ class RosterPlan:
     visible: tuple[list[str], list[str]] | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class ViewSnapshot:
+    """What a view plan starts from: the roster's state at one version (nothing in it mutates)."""
+
+    version: int
+    data: ix.Data
+    index: ix.Index
+    view: ix.View
+    visible: list[str]
+    texts: list[str]
+    recent: ix.RecentResults
+
+
+@dataclass(frozen=True, slots=True)
+class ViewPlan:
+    """A filter/sort result built by `plan_view` (any thread), applied by `commit_view` (loop)."""
+
+    base: ViewSnapshot
+    index: ix.Index
+    view: ix.View
+    visible: list[str]
+    texts: list[str]
+    found: dict[str, int]  # rows of the VINs asked for (`keep`), so the cursor needs no scan
+
+    @property
+    def changed(self) -> bool:
+        return self.view != self.base.view or self.index is not self.base.index
+
+
 class Roster:
     """Every clearance by VIN, with a live filter and sort. Mutate it on one thread (the event
-    loop); only `prepare` may run elsewhere. Actions address clearances by VIN, never by row."""
+    loop); only `prepare` and `plan_view` may run elsewhere. Actions address clearances by VIN,
+    never by row."""
 
     def __init__(self, *, clock: Callable[[], float] = time.time) -> None:
         self._clock = clock
@@ -53,6 +96,7 @@ class Roster:
         self._positions_of: list[str] | None = None
         self._visible_texts: list[str] = []
         self._recent = ix.RecentResults(self._index, None)
+        self._found: dict[str, int] = {}  # rows of a few VINs in `_visible` (from a view plan)
         self._version = 0
 
     # -- reading -------------------------------------------------------------------------------
@@ -86,6 +130,8 @@ class Roster:
     def position(self, vin: str) -> int:
         """The row of `vin` in `visible`, or -1 (a map built once per visible list, not a scan)."""
         if self._positions_of is not self._visible:
+            if vin in self._found:  # the plan of this view looked it up (in its thread)
+                return self._found[vin]
             self._positions = dict(zip(self._visible, range(len(self._visible)), strict=True))
             self._positions_of = self._visible
         return self._positions.get(vin, -1)
@@ -159,27 +205,76 @@ class Roster:
             self._visible, self._visible_texts = plan.visible
         else:  # the filter changed while the plan was built
             self._visible, self._visible_texts = ix.visible(self._index, self._view)
+        self._found = {}
         return True
 
     # -- the view ------------------------------------------------------------------------------
-    def set_query(self, text: str) -> None:
-        """Case-insensitive substring filter over VIN, brand, status, reason and tags."""
-        query = " ".join(text.lower().split())
-        old = self._view
-        if query == old.query:
-            return
-        self._view = ix.View(query, old.prefixes, old.descending)
-        recent = self._recent_results(old)
-        recent.remember(old.query, self._visible, self._visible_texts)
-        found = recent.get(query)
-        if found is not None:  # a backspace back to a query just shown
-            self._visible, self._visible_texts = found
-        elif old.query and old.query in query:  # every match of the new query matched the old
-            self._visible, self._visible_texts = ix.narrow(
-                self._visible, self._visible_texts, query)
+    def snapshot(self) -> ViewSnapshot:
+        """The current state, for `plan_view` in another thread (take it on the loop)."""
+        return ViewSnapshot(self._version, self._data, self._index, self._view, self._visible,
+                            self._visible_texts, self._recent)
+
+    def plan_view(self, query: str | None = None, statuses: Iterable[str] | _Same | None = _SAME,
+                  sort: tuple[str, bool] | None = None, *, snapshot: ViewSnapshot | None = None,
+                  keep: Iterable[str] = ()) -> ViewPlan:
+        """The view for this query, statuses and (column, descending) sort (None/omitted: keep
+        the current one), computed from `snapshot` (default: one taken now) without changing the
+        roster: pure, so it may run in a worker thread while the loop keeps drawing. `keep`:
+        VINs whose rows to look up (the cursor). Raises ValueError for an unknown column."""
+        base = snapshot if snapshot is not None else self.snapshot()
+        old = base.view
+        text = old.query if query is None else " ".join(query.lower().split())
+        if statuses is _SAME:
+            prefixes = old.prefixes
         else:
-            self._visible, self._visible_texts = ix.visible(self._index, self._view)
+            prefixes = None if statuses is None else tuple(
+                sorted(f"{s}\t".lower() for s in statuses))
+        column, descending = (base.index.column, old.descending) if sort is None else sort
+        if column not in COLUMNS:
+            raise ValueError(f"unknown column {column!r}; choose one of {', '.join(COLUMNS)}")
+        view = ix.View(text, prefixes, descending)
+        index = base.index
+        shown: tuple[list[str], list[str]] | None
+        if view == old and column == index.column:
+            shown = base.visible, base.texts
+        elif column != index.column:
+            index = ix.full_index(base.data, column)
+            shown = ix.visible(index, view)
+        elif (text, prefixes) == (old.query, old.prefixes):  # only the direction changed
+            shown = base.visible[::-1], base.texts[::-1]
+        else:
+            shown = None
+            if (prefixes, descending) == (old.prefixes, old.descending):
+                recent = base.recent
+                if recent.index is index and recent.view == (prefixes, descending):
+                    shown = recent.get(text)  # a backspace back to a query just shown
+                if shown is None and old.query and old.query in text:  # narrows the old query
+                    shown = ix.narrow(base.visible, base.texts, text)
+            if shown is None:
+                shown = ix.visible(index, view)
+        visible, texts = shown
+        found = {vin: at for vin in keep if (at := _find(visible, vin)) >= 0}
+        return ViewPlan(base, index, view, visible, texts, found)
+
+    def commit_view(self, plan: ViewPlan) -> bool:
+        """Show a planned view (on the loop, O(1)). False, changing nothing, if the roster
+        changed since the plan's snapshot (its data, index or view): plan again."""
+        base = plan.base
+        if (base.version != self._version or base.data is not self._data
+                or base.index is not self._index or base.visible is not self._visible
+                or base.view != self._view):
+            return False
+        if not plan.changed:
+            return True
+        old = self._view
+        if (plan.index is self._index and old.query != plan.view.query
+                and (old.prefixes, old.descending) == (plan.view.prefixes, plan.view.descending)):
+            self._recent_results(old).remember(old.query, self._visible, self._visible_texts)
+        self._index, self._view = plan.index, plan.view
+        self._visible, self._visible_texts = plan.visible, plan.texts
+        self._found = plan.found
         self._version += 1
+        return True
 
     def _recent_results(self, view: ix.View) -> ix.RecentResults:
         """The results of recent queries, while the index, statuses and order stay the same."""
@@ -188,27 +283,22 @@ class Roster:
             recent = self._recent = ix.RecentResults(self._index, (view.prefixes, view.descending))
         return recent
 
+    def set_query(self, text: str) -> None:
+        """Case-insensitive substring filter over VIN, brand, status, reason and tags."""
+        self.commit_view(self.plan_view(text))
+
     def set_statuses(self, statuses: Iterable[str] | None) -> None:
         """Show only these statuses (None: all)."""
-        prefixes = None if statuses is None else tuple(sorted(f"{s}\t".lower() for s in statuses))
-        old = self._view
-        if prefixes == old.prefixes:
-            return
-        self._view = ix.View(old.query, prefixes, old.descending)
-        self._visible, self._visible_texts = ix.visible(self._index, self._view)
-        self._version += 1
+        self.commit_view(self.plan_view(statuses=statuses))
 
     def set_sort(self, column: str, descending: bool = False) -> None:
         """Sort by one of COLUMNS (ties by VIN); descending is the exact reverse."""
-        if column not in COLUMNS:
-            raise ValueError(f"unknown column {column!r}; choose one of {', '.join(COLUMNS)}")
-        old = self._view
-        if (column, descending) == (self._index.column, old.descending):
-            return
-        self._view = ix.View(old.query, old.prefixes, descending)
-        if column == self._index.column:
-            self._visible, self._visible_texts = self._visible[::-1], self._visible_texts[::-1]
-        else:
-            self._index = ix.full_index(self._data, column)
-            self._visible, self._visible_texts = ix.visible(self._index, self._view)
-        self._version += 1
+        self.commit_view(self.plan_view(sort=(column, descending)))
+
+
+def _find(visible: list[str], vin: str) -> int:
+    """The row of `vin`, or -1 (a C-level scan, a pass at a time: see `roster_index.passes`)."""
+    for start in range(0, len(visible), ix.PASS):
+        with contextlib.suppress(ValueError):
+            return visible.index(vin, start, start + ix.PASS)
+    return -1

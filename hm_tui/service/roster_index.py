@@ -9,7 +9,9 @@ the roster's author; see `Roster`):
   refresh splices the few changed rows out and back in (bisect) instead of re-sorting;
 - a full sort sorts row numbers by an aligned key list, then permutes the aligned lists.
 Everything here builds new lists and never mutates old ones, so a state can be prepared in a
-worker thread while the event loop keeps reading the current one.
+worker thread while the event loop keeps reading the current one. The C-level passes of a filter
+or a sort go `PASS` rows at a time: between passes the worker thread hands the GIL back, so the
+loop waits a few ms at most, never the whole pass over the fleet.
 """
 
 from __future__ import annotations
@@ -328,17 +330,36 @@ def splice(order: list[str], columns: list[list[Any]], keys: list[Any] | None,
     return out, out_columns, None if keys is None else out_keys + keys[start:]
 
 
+PASS = 8192  # rows per C-level pass of a filter or sort (a few ms of GIL each)
+
+
+def passes(make: Callable[..., list[Any]], *aligned: list[Any]) -> list[Any]:
+    """`make(*aligned)` (a C-level pass building a list), `PASS` rows at a time."""
+    size = len(aligned[0])
+    if size <= PASS:
+        return make(*aligned)
+    out: list[Any] = []
+    for start in range(0, size, PASS):
+        out += make(*(column[start:start + PASS] for column in aligned))
+    return out
+
+
+def _compressed(items: list[Any], mask: list[Any]) -> list[Any]:
+    return passes(lambda i, m: list(compress(i, m)), items, mask)
+
+
 def full_index(data: Data, column: str) -> Index:
     """Sort every row by `column` (stable over VIN order, so ties stay in VIN order): row
     numbers are sorted by an aligned key list, then the aligned lists permuted, all in C."""
     if column == "vin":
         return Index(column, data.by_vin, data.by_vin_texts, None)
-    key_list = KEY_LISTS[column](data.by_vin_entries, data.by_vin_texts)
+    key_list = passes(KEY_LISTS[column], data.by_vin_entries, data.by_vin_texts)
     rows = sorted(range(len(key_list)), key=key_list.__getitem__)
     # the keys in this order only matter to the next refresh's splice: it builds them (in its
     # worker thread), not the sort the user waits for
-    return Index(column, list(map(data.by_vin.__getitem__, rows)),
-                 list(map(data.by_vin_texts.__getitem__, rows)), None)
+    by_vin, texts = data.by_vin.__getitem__, data.by_vin_texts.__getitem__
+    return Index(column, passes(lambda r: list(map(by_vin, r)), rows),
+                 passes(lambda r: list(map(texts, r)), rows), None)
 
 
 def reindex(index: Index, base: Data, data: Data, d: Diff) -> Index:
@@ -365,12 +386,12 @@ def visible(index: Index, view: View) -> tuple[list[str], list[str]]:
         shown, shown_texts = order, texts
     else:
         if prefixes is None:
-            mask = list(map(contains, texts, repeat(query)))
+            mask = passes(lambda t: list(map(contains, t, repeat(query))), texts)
         elif not query:
-            mask = list(map(str.startswith, texts, repeat(prefixes)))
+            mask = passes(lambda t: list(map(str.startswith, t, repeat(prefixes))), texts)
         else:
-            mask = [t.startswith(prefixes) and query in t for t in texts]
-        shown, shown_texts = list(compress(order, mask)), list(compress(texts, mask))
+            mask = passes(lambda t: [x.startswith(prefixes) and query in x for x in t], texts)
+        shown, shown_texts = _compressed(order, mask), _compressed(texts, mask)
     if view.descending:
         return shown[::-1], shown_texts[::-1]
     return shown, shown_texts
@@ -404,8 +425,8 @@ class RecentResults:
 
 def narrow(shown: list[str], texts: list[str], query: str) -> tuple[list[str], list[str]]:
     """Filter an already filtered result by a longer query (each match of it matched before)."""
-    mask = list(map(contains, texts, repeat(query)))
-    return list(compress(shown, mask)), list(compress(texts, mask))
+    mask = passes(lambda t: list(map(contains, t, repeat(query))), texts)
+    return _compressed(shown, mask), _compressed(texts, mask)
 
 
 def with_status(index: Index, statuses: Iterable[str]) -> list[str]:

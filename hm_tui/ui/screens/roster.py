@@ -1,12 +1,15 @@
 """The roster screen: summary, filter and the virtual table of every clearance.
 
-It owns the view of the roster (filter, status filter, sort, marks, cursor). Anything that talks
-to the platform (add, remove, refresh) is the app's: the screen asks, the app decides (read-only)
-and runs the worker.
+It owns the view of the roster (filter, status filter, sort, marks, cursor). A big roster's new
+view (filter or sort) is computed in a worker thread (`Roster.plan_view`) while the table keeps
+showing the previous one; only the latest request is applied (`Roster.commit_view`), so the event
+loop never waits for a scan or a sort. Anything that talks to the platform (add, remove, refresh)
+is the app's: the screen asks, the app decides (read-only) and runs the worker.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Sequence
 from datetime import datetime, tzinfo
 from typing import TYPE_CHECKING, ClassVar
@@ -19,7 +22,7 @@ from textual.widget import Widget
 from textual.widgets import Footer
 
 from hm_tui.domain.clearance import STATUS_ORDER
-from hm_tui.service.roster import Roster
+from hm_tui.service.roster import COLUMNS, Roster, ViewPlan
 from hm_tui.ui.keymap import ROSTER_KEYS, bindings
 from hm_tui.ui.text import inert
 from hm_tui.ui.throttle import Throttle
@@ -33,6 +36,9 @@ if TYPE_CHECKING:
     from hm_tui.ui.app import HmTuiApp
 
 QUERY_EVERY = 0.02  # about a frame: the filter runs at most this often while typing
+#: From this many clearances on, a new view is computed in a worker thread (below it a filter or
+#: sort takes a few ms: the thread hop would only add latency).
+THREAD_VIEW_ROWS = 20_000
 
 
 class RosterScreen(Screen[None]):
@@ -52,6 +58,10 @@ class RosterScreen(Screen[None]):
         self._query_throttle = Throttle(self, QUERY_EVERY, self._apply_query)
         self.ready = False  # set in on_mount (is_mounted only turns True after it)
         self.feed_panel: Widget | None = None
+        self.thread_view_rows = THREAD_VIEW_ROWS
+        self._sort_wanted: tuple[str, bool] | None = None  # asked for, not yet shown
+        self._view_wanted = 0  # bumps per request: a plan for an older one is dropped
+        self._view_busy = False  # a plan is being computed in a worker thread
 
     @property
     def hm_app(self) -> HmTuiApp:
@@ -104,7 +114,8 @@ class RosterScreen(Screen[None]):
         """Show this roster (the session's, once it exists), keeping the current view."""
         self.roster = roster
         roster.set_query(self.query_text)
-        roster.set_statuses(None if self.status_filter is None else {self.status_filter})
+        roster.set_statuses(self._statuses)
+        self._sort_wanted = None
         if self.ready:
             self.table.set_source(roster)
             self.view_changed()
@@ -147,8 +158,7 @@ class RosterScreen(Screen[None]):
         self._query_throttle.request()
 
     def _apply_query(self) -> None:
-        self.roster.set_query(self.query_text)
-        self.view_changed()
+        self.request_view()
 
     @on(FilterBar.Applied)
     def _filter_applied(self) -> None:
@@ -172,24 +182,73 @@ class RosterScreen(Screen[None]):
         """0: every status; 1-7: only that status (STATUS_ORDER)."""
         status = None if number == 0 else str(STATUS_ORDER[number - 1])
         self.status_filter = status
-        self.roster.set_statuses(None if status is None else {status})
-        self.view_changed()
+        self.request_view()
 
     # -- sort --------------------------------------------------------------------------
 
     def sort_by(self, column: str, descending: bool = False) -> None:
-        self.roster.set_sort(column, descending)
-        self.view_changed()
-        self.hm_app.refresh_header()
+        if column not in COLUMNS:
+            raise ValueError(f"unknown column {column!r}; choose one of {', '.join(COLUMNS)}")
+        self._sort_wanted = (column, descending)
+        self.request_view()
+
+    @property
+    def wanted_sort(self) -> tuple[str, bool]:
+        """The sort last asked for (shown, or being computed)."""
+        return self._sort_wanted or self.roster.sort
 
     def action_sort_next(self) -> None:
-        column, _ = self.roster.sort
+        column, _ = self.wanted_sort
         position = SORT_COLUMNS.index(column) if column in SORT_COLUMNS else -1
         self.sort_by(SORT_COLUMNS[(position + 1) % len(SORT_COLUMNS)])
 
     def action_sort_reverse(self) -> None:
-        column, descending = self.roster.sort
+        column, descending = self.wanted_sort
         self.sort_by(column, not descending)
+
+    # -- applying the view -------------------------------------------------------------
+
+    @property
+    def _statuses(self) -> set[str] | None:
+        return None if self.status_filter is None else {self.status_filter}
+
+    def request_view(self) -> None:
+        """Show the wanted filter, statuses and sort: at once for a small roster, else from a
+        worker thread (the table keeps the previous view until then; the latest request wins)."""
+        self._view_wanted += 1
+        if self._view_busy:
+            return  # the running worker sees the newer request when its plan comes back
+        if len(self.roster) < self.thread_view_rows:
+            self._show(self.roster.plan_view(self.query_text, self._statuses, self._sort_wanted))
+            return
+        self._view_busy = True
+        self.run_worker(self._plan_in_thread(), group="roster-view", exclusive=True)
+
+    async def _plan_in_thread(self) -> None:
+        try:
+            while True:
+                wanted, roster = self._view_wanted, self.roster
+                cursor = self.table.cursor_vin if self.ready else None
+                plan = await asyncio.to_thread(
+                    roster.plan_view, self.query_text, self._statuses, self._sort_wanted,
+                    snapshot=roster.snapshot(), keep=() if cursor is None else (cursor,))
+                if wanted == self._view_wanted and roster is self.roster and self._show(plan):
+                    return
+                # else stale (a newer request, or the roster changed meanwhile): plan again
+        finally:
+            self._view_busy = False
+
+    def _show(self, plan: ViewPlan) -> bool:
+        if not self.roster.commit_view(plan):
+            return False
+        sorted_now = plan.index.column != plan.base.index.column or (
+            plan.view.descending != plan.base.view.descending)
+        if self._sort_wanted == self.roster.sort:
+            self._sort_wanted = None
+        self.view_changed()
+        if sorted_now:
+            self.hm_app.refresh_header()
+        return True
 
     # -- rows --------------------------------------------------------------------------
 
