@@ -95,6 +95,11 @@ def test_demo_shows_the_roster_at_80x24_and_q_quits_leaving_no_process(
                         "a roster row on screen")
     assert "all" in screen and "API" in screen
     assert demo_dirs(tmp_path), "the demo's temporary state dir exists while it runs"
+    # typed as one burst, as a fast typist or a paste does: every letter reaches the filter
+    tmux.keys("/rejected", "Enter")
+    wait_until(lambda: "showing" in tmux.screen() and "/ rejected" in tmux.screen(), 10,
+               "the roster filtered by the whole query")
+    assert "Copied" not in tmux.screen()
     tmux.keys("q")
     wait_until(lambda: not alive(pid), 10, "hm-tui to exit after q")
     wait_until(lambda: not demo_dirs(tmp_path), 5, "the demo state dir to be removed")

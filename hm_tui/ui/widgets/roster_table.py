@@ -20,6 +20,7 @@ from textual.geometry import Size
 from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
+from textual.widgets import Input
 
 from hm_tui.domain.clearance import ClearanceStatus
 from hm_tui.ui.keymap import TABLE_KEYS, bindings
@@ -181,18 +182,16 @@ class RosterTable(ScrollView, can_focus=True):
 
     def on_key(self, event: events.Key) -> None:
         """Keys the terminal queued before focus left the table (typed right after `/`, or
-        pasted) belong to the widget that has focus now, not to the table's bindings."""
+        pasted) belong to the input that has focus now, not to the table's bindings."""
         focused = self.screen.focused
         if focused is self:
             self._open_filter_now(event)
             return
-        if focused is None or not focused.has_focus:
-            return
-        event.stop()
-        event.prevent_default()
-        forwarded = events.Key(event.key, event.character)
-        forwarded.set_sender(self)
-        focused.post_message(forwarded)
+        if isinstance(focused, Input) and event.is_printable and event.character:
+            event.stop()
+            event.prevent_default()
+            focused.insert_text_at_cursor(event.character)
+        # anything else bubbles on: the app checks it against the focused input's bindings
 
     def _open_filter_now(self, event: events.Key) -> None:
         """The filter key, handled here rather than as a binding: bindings run only once the key
