@@ -8,6 +8,7 @@ documented errors, chosen deterministically from the VIN (or forced via `/_emula
 from __future__ import annotations
 
 import math
+import time
 import uuid
 import zlib
 from typing import Any
@@ -58,7 +59,9 @@ async def vehicle_data(request: web.Request) -> web.Response:
     now = ctx.now()
     body: dict[str, Any] = {"request_id": request_id, "vin": vin,
                             "brand": to_data_brand(record.brand)}
-    body.update(_wire_snapshot(_snapshot(ctx, vin, record.brand, now), now))
+    # the car's state follows the virtual clock; its readings are stamped on the wall clock, as
+    # the MQTT publisher stamps them, so a client shows the same age for both sources
+    body.update(_wire_snapshot(_snapshot(ctx, vin, record.brand, now), time.time()))
     return json_response(body)
 
 

@@ -77,7 +77,16 @@ def format_value(value: Any, unit: str | None = None, *, capability: str = "",
         return f"{value['latitude']}, {value['longitude']}"
     if isinstance(value, dict) and {"value", "unit"} <= value.keys():
         return format_value(value["value"], value["unit"])
+    if isinstance(value, list) and value and all(isinstance(item, dict) for item in value):
+        return safe_text(", ".join(map(_located, value)), 80)  # doors.locks, tire_pressures
     return safe_text(json.dumps(value, separators=(",", ":"), default=str), 80)
+
+
+def _located(item: dict[str, Any]) -> str:
+    """One item of a `multiple` property: "front_left: locked", "rear_right: 2.3 bar"."""
+    rest = " ".join(format_value(v) for k, v in item.items() if k != "location")
+    location = item.get("location")
+    return f"{format_value(location)}: {rest}" if location is not None else rest
 
 
 def format_point(point: DataPoint) -> str:
