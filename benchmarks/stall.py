@@ -40,6 +40,11 @@ class StallProbe:
             woke = loop.time()
             self._samples.append((woke, max(0.0, woke - asked - self.interval)))
 
+    @property
+    def samples(self) -> int:
+        """How many wake-ups the probe has recorded (0 until it has run once)."""
+        return len(self._samples)
+
     def max_stall_ms(self, started: float, ended: float) -> float:
         """Longest lateness of any sleep that overlapped [started, ended] (loop time)."""
         worst = 0.0

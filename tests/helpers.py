@@ -30,3 +30,15 @@ async def wait_for(cond: Callable[[], Any | Awaitable[Any]], timeout: float = 5.
             raise AssertionError(f"timed out after {timeout:g} s waiting for {what} "
                                  f"(last value: {last!r})")
         await asyncio.sleep(interval)
+
+
+def wait_until(cond: Callable[[], Any], timeout: float, what: str,
+               interval: float = 0.02) -> Any:
+    """`wait_for` for code outside an event loop (subprocesses, tmux): poll `cond` until it
+    returns something truthy and return it; fail naming `what` after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while not (value := cond()):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout:g} s waiting for {what}")
+        time.sleep(interval)
+    return value

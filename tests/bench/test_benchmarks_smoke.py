@@ -3,10 +3,11 @@ numbers belong to `python -m benchmarks`, these tests only pin that it measures 
 
 from __future__ import annotations
 
-import asyncio
 import json
 import time
 from pathlib import Path
+
+from helpers import wait_for
 
 from benchmarks.feed import Step, run_steps
 from benchmarks.feed_summary import summarise as summarise_feed
@@ -65,7 +66,7 @@ def test_v1_messages_carry_run_tag_and_publish_time_the_receipts_recover() -> No
 async def test_stall_probe_sees_a_blocked_event_loop() -> None:
     probe = StallProbe()
     probe.start()
-    await asyncio.sleep(0.02)
+    await wait_for(lambda: probe.samples > 0, message="the probe's first wake-up")
     async with probe.window() as window:
         until = time.perf_counter() + 0.08
         while time.perf_counter() < until:  # hold the loop, as a slow handler would

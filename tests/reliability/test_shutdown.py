@@ -8,7 +8,6 @@ import asyncio
 import json
 import os
 import re
-import shutil
 import signal
 import subprocess
 from collections.abc import Iterator
@@ -19,6 +18,7 @@ from typing import Any
 import pytest
 from helpers import wait_for
 from mqtt_helpers import Mosquitto, mqtt_settings, running_mosquitto
+from tmux_helpers import Tmux, tmux_server
 
 from reliability.figures import Figures
 from reliability.mqtt_faults import VIN, PacedPublisher, message_id
@@ -101,45 +101,17 @@ async def test_feed_command_disconnects_cleanly_on_a_signal_and_prints_payloads_
     assert group_gone(process.pid)
 
 
-class Tmux:
-    """A private tmux server running one command in an 80x24 window."""
-
-    def __init__(self, socket: str) -> None:
-        self.socket = socket
-
-    def run(self, *args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(["tmux", "-L", self.socket, *args], capture_output=True,
-                              text=True, timeout=10, check=False)
-
-    def start(self, argv: list[str], env: dict[str, str], pidfile: Path) -> None:
-        exports = " ".join(f"{k}='{v}'" for k, v in env.items() if k.startswith(("HM_", "XDG",
-                                                                                   "TERM", "TMP")))
-        command = " ".join(f"'{a}'" for a in argv)
-        script = f"echo $$ > {pidfile}; exec env {exports} {command}"
-        result = self.run("new-session", "-d", "-s", "app", "-x", "80", "-y", "24",
-                          f"sh -c \"{script}\"")
-        assert result.returncode == 0, result.stderr
-
-    def screen(self) -> str:
-        return self.run("capture-pane", "-p", "-t", "app").stdout
-
-
 @pytest.fixture
 def tmux(tmp_path: Path) -> Iterator[Tmux]:
-    assert shutil.which("tmux"), "tmux is required (apt-get install tmux)"
-    server = Tmux(f"hm-tui-rel-{os.getpid()}-{tmp_path.name}")
-    yield server
-    server.run("kill-server")
+    yield from tmux_server(tmp_path, "rel")
 
 
 @pytest.mark.parametrize("how", ["SIGTERM", "terminal closed"])
 async def test_dashboard_closes_its_mqtt_session_and_exits(
         env: dict[str, str], broker: Mosquitto, tmux: Tmux, tmp_path: Path, how: str,
         figures: Figures) -> None:
-    pidfile = tmp_path / "pid"
-    tmux.start(HM_TUI, env, pidfile)
-    await wait_for(lambda: pidfile.exists() and pidfile.read_text().strip(), 5)
-    pid = int(pidfile.read_text())
+    passed = {k: v for k, v in env.items() if k.startswith(("HM_", "XDG", "TERM", "TMP"))}
+    pid = tmux.start(list(HM_TUI), passed, tmp_path / "pid")
     await wait_for(lambda: connected(broker), 20,
                    message=f"the dashboard's feed connected (screen: {tmux.screen()})")
     if how == "SIGTERM":

@@ -11,16 +11,16 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from test_demo_tmux import Tmux, alive, wait_until
+from helpers import wait_until
+from test_demo_tmux import alive
+from tmux_helpers import Tmux, tmux_server
 
 TOTAL = re.compile(r"\b0 all (\d[\d,]*)")
 
 
 @pytest.fixture
 def tmux(tmp_path: Path) -> Iterator[Tmux]:
-    server = Tmux(f"hm-tui-alive-{os.getpid()}-{tmp_path.name}")
-    yield server
-    server.kill_server()
+    yield from tmux_server(tmp_path, "alive")
 
 
 def children_of(pid: int) -> list[int]:
@@ -41,12 +41,10 @@ def test_the_demo_changes_without_a_keypress_and_leaves_no_process(tmux: Tmux,
     pidfile, stamp = tmp_path / "pid", tmp_path / "first-frame"
     hm_tui = Path(sys.executable).with_name("hm-tui")
     started = time.time()
-    tmux.start(f"sh -c 'echo $$ > {pidfile}; exec {hm_tui} --demo --fleet 60'",
-               {"TMPDIR": str(tmp_path), "TERM": "xterm-256color",
-                "HM_TUI_CONFIG": str(tmp_path / "none.toml"),
-                "HM_TUI_BENCH_FIRST_FRAME_FILE": str(stamp)})
-    wait_until(lambda: pidfile.exists() and pidfile.read_text().strip(), 5, "the pid file")
-    pid = int(pidfile.read_text())
+    pid = tmux.start([str(hm_tui), "--demo", "--fleet", "60"],
+                     {"TMPDIR": str(tmp_path), "TERM": "xterm-256color",
+                      "HM_TUI_CONFIG": str(tmp_path / "none.toml"),
+                      "HM_TUI_BENCH_FIRST_FRAME_FILE": str(stamp)}, pidfile)
     first = wait_until(lambda: TOTAL.search(tmux.screen()), 20, "the roster's total")
     wait_until(stamp.exists, 5, "the first-frame stamp")
     assert started < float(stamp.read_text()) < time.time()

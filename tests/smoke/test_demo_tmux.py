@@ -5,64 +5,21 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
-import subprocess
 import sys
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
+from helpers import wait_until
+from tmux_helpers import Tmux, tmux_server
 
 VIN_ROW = re.compile(r"\b[0-9A-HJ-NPR-Z]{17}\b.*\b(pending|approved|rejected|revoked|revoking|"
                      r"canceled|canceling)\b")
 
 
-def wait_until(cond: Callable[[], Any], timeout: float, what: str) -> Any:
-    """Poll `cond` until truthy (no fixed sleeps); fail naming `what` after `timeout` s."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = cond()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
-        time.sleep(0.05)
-
-
-class Tmux:
-    """A private tmux server (its own socket) running one command in an 80x24 window."""
-
-    def __init__(self, socket: str) -> None:
-        self.socket = socket
-
-    def run(self, *args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(["tmux", "-L", self.socket, *args], capture_output=True,
-                              text=True, timeout=10, check=False)
-
-    def start(self, command: str, env: dict[str, str]) -> None:
-        exports = " ".join(f"{k}={v}" for k, v in env.items())
-        result = self.run("new-session", "-d", "-s", "smoke", "-x", "80", "-y", "24",
-                          f"env {exports} {command}")
-        assert result.returncode == 0, result.stderr
-
-    def screen(self) -> str:
-        return self.run("capture-pane", "-p", "-t", "smoke").stdout
-
-    def keys(self, *keys: str) -> None:
-        self.run("send-keys", "-t", "smoke", *keys)
-
-    def kill_server(self) -> None:
-        self.run("kill-server")
-
-
 @pytest.fixture
 def tmux(tmp_path: Path) -> Iterator[Tmux]:
-    assert shutil.which("tmux"), "tmux is required for the smoke test (apt-get install tmux)"
-    server = Tmux(f"hm-tui-smoke-{os.getpid()}-{tmp_path.name}")
-    yield server
-    server.kill_server()
+    yield from tmux_server(tmp_path, "smoke")
 
 
 def alive(pid: int) -> bool:
@@ -74,14 +31,11 @@ def alive(pid: int) -> bool:
 
 
 def start_demo(tmux: Tmux, tmp_path: Path) -> int:
-    """Start `hm-tui --demo` via exec (so the pane's pid is the app's) and return that pid."""
-    pidfile = tmp_path / "pid"
-    hm_tui = Path(sys.executable).with_name("hm-tui")
-    command = f"sh -c 'echo $$ > {pidfile}; exec {hm_tui} --demo --fleet 60'"
-    tmux.start(command, {"TMPDIR": str(tmp_path), "TERM": "xterm-256color",
-                         "HM_TUI_CONFIG": str(tmp_path / "none.toml")})
-    wait_until(lambda: pidfile.exists() and pidfile.read_text().strip(), 5, "the pid file")
-    return int(pidfile.read_text())
+    """Start `hm-tui --demo` (exec'd, so the pane's pid is the app's) and return that pid."""
+    hm_tui = str(Path(sys.executable).with_name("hm-tui"))
+    return tmux.start([hm_tui, "--demo", "--fleet", "60"],
+                      {"TMPDIR": str(tmp_path), "TERM": "xterm-256color",
+                       "HM_TUI_CONFIG": str(tmp_path / "none.toml")}, tmp_path / "pid")
 
 
 def demo_dirs(tmp_path: Path) -> list[Path]:
