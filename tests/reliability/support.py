@@ -15,8 +15,6 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-import httpx
-
 from hm_tui.domain.vin import with_check_digit
 from hm_tui.emulator.server import Emulator
 from hm_tui.service.auth import TokenManager
@@ -60,37 +58,6 @@ async def fault_tolerant_client(profile: Profile) -> AsyncIterator[PlatformClien
     finally:
         await client.aclose()
         await http.aclose()
-
-
-class Control:
-    """The emulator's `/_emulator/` endpoints (never faulted)."""
-
-    def __init__(self, emulator: Emulator | str) -> None:
-        root = emulator if isinstance(emulator, str) else emulator.url
-        self.url = root.rstrip("/") + "/_emulator"
-        self._http = httpx.AsyncClient(timeout=10)
-
-    async def aclose(self) -> None:
-        await self._http.aclose()
-
-    async def _post(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
-        response = await self._http.post(f"{self.url}/{path}", json=body)
-        assert response.status_code == 200, response.text
-        return response.json()
-
-    async def stats(self) -> dict[str, Any]:
-        response = await self._http.get(f"{self.url}/stats")
-        assert response.status_code == 200, response.text
-        return response.json()
-
-    async def faults(self, **body: Any) -> dict[str, Any]:
-        return await self._post("faults", body)
-
-    async def force(self, vin: str, **body: Any) -> dict[str, Any]:
-        return await self._post(f"vehicles/{vin}", body)
-
-    async def applied(self, method: str) -> dict[str, int]:
-        return (await self.stats())["applied"][method]
 
 
 def write_config(path: Path, profile: Profile) -> Path:

@@ -22,7 +22,8 @@ from hm_tui.service.store import Store
 from hm_tui.service.transport import new_http_client
 from hm_tui.ui.app import HmTuiApp
 from reliability.figures import Figures
-from reliability.support import FAULT_RETRY, Control, EmulatorProcess, StallProbe, vins
+from reliability.support import FAULT_RETRY, EmulatorProcess, StallProbe, vins
+from tests.service.platform_helpers import Control
 
 ERRORS = {"http_error_rate": 0.3, "statuses": [429, 500, 503]}
 STALL_LIMIT_S = 0.2
@@ -104,6 +105,5 @@ async def run_dashboard_under_faults(credentials: dict[str, Any], control: Contr
     stats = await control.stats()
     for status in ("429", "500", "503", "401"):
         figures.fault(f"HTTP {status}", int(stats["responses"].get(status, 0)))
-    await control.aclose()
     figures.stall("dashboard under platform faults", probe)
     assert probe.worst < STALL_LIMIT_S, f"the event loop stalled: {probe.describe()}"

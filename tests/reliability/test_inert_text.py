@@ -25,7 +25,8 @@ from hm_tui.service.store import Store
 from hm_tui.ui.app import HmTuiApp
 from reliability.figures import Figures
 from reliability.mqtt_faults import payload
-from reliability.support import Control, emulator_profile, write_config
+from reliability.support import emulator_profile, write_config
+from tests.service.platform_helpers import Control
 
 MARKUP = "[b]x[/b] [link=https://evil.example]click[/link]"
 ESCAPES = "\x1b[2J\x1b]52;c;ZXZpbA==\x07\x9b31m\x1b[31m"
@@ -41,7 +42,6 @@ async def hostile_fleet(emulator: Emulator) -> tuple[str, str]:
     await control.force(tagged, tags={"note": MARKUP, "esc": ESCAPES})
     await control.force(rejected, status="rejected", reason=HOSTILE)
     await control.force(quote(MARKUP_VIN, safe=""), brand="bmw", tags={"n": HOSTILE})
-    await control.aclose()
     return tagged, rejected
 
 

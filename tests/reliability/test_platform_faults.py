@@ -13,7 +13,8 @@ from helpers import wait_for
 from hm_tui.domain.clearance import ClearanceStatus
 from hm_tui.service.models import NewClearance
 from reliability.figures import Figures
-from reliability.support import Control, emulator_profile, fault_tolerant_client, vins
+from reliability.support import emulator_profile, fault_tolerant_client, vins
+from tests.service.platform_helpers import Control
 
 ERRORS = {"http_error_rate": 0.3, "statuses": [429, 500, 503]}
 SPIKE_MS = 1500
@@ -105,4 +106,3 @@ async def test_bulk_add_and_revoke_under_faults_apply_every_vin_exactly_once(
     assert injected["HTTP 401"] > 0 and injected["connection cut"] > 0, injected
     for kind, count in injected.items():
         figures.fault(kind, count)
-    await control.aclose()

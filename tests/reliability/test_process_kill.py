@@ -17,7 +17,8 @@ from helpers import wait_for
 from hm_tui.service.session import Session
 from hm_tui.service.store import Store, default_path
 from reliability.figures import Figures
-from reliability.support import HM_TUI, Control, cli_env, emulator_profile, vins, write_config
+from reliability.support import HM_TUI, cli_env, emulator_profile, vins, write_config
+from tests.service.platform_helpers import Control
 
 ROWS = 2000  # 20 chunks of 100, 8 at a time: three waves of slow answers
 LATENCY_MS = 1500
@@ -85,7 +86,6 @@ async def test_killed_bulk_add_leaves_an_intact_unfinished_journal_entry(
     applied = await control.applied("POST")
     assert all(vin in applied for vin, item in entry.results.items() if item.result != "error")
     assert set(entry.not_done) | set(entry.results) == set(bulk.batch)
-    await control.aclose()
 
 
 async def test_killed_bulk_add_journal_shows_what_was_done_and_the_rerun_offers_to_resume(
@@ -119,7 +119,6 @@ async def test_killed_bulk_add_journal_shows_what_was_done_and_the_rerun_offers_
     assert set(await control.applied("POST")) == set(bulk.batch)
     assert {c.status for c in emulator.state.clearances.values()} <= {"pending", "approved",
                                                                        "rejected"}
-    await control.aclose()
 
 
 APP_SCRIPT = """
@@ -184,7 +183,6 @@ async def test_app_killed_mid_add_resumes_from_its_journal_and_applies_nothing_t
     applied = await control.applied("POST")
     assert set(applied) == set(batch)
     assert all(applied[vin] == 1 for vin in done)  # what the journal knew was done: not resent
-    await control.aclose()
 
 
 def _items(db: Path) -> int:

@@ -32,7 +32,7 @@ from hm_tui.service.transport import new_http_client
 from hm_tui.service.webhook import WebhookReceiver, signature
 from hm_tui.ui.app import HmTuiApp
 from reliability.figures import Figures
-from reliability.support import Control
+from tests.service.platform_helpers import Control
 
 
 class Artefacts:
@@ -137,7 +137,6 @@ async def cli_flow(emulator: Emulator, isolated: Path, capsys: Any, artefacts: A
     finally:
         for name in wrong:
             os.environ.pop(name)
-    await control.aclose()
     assert code == 1
 
 

@@ -27,8 +27,9 @@ def emulator_profile(emulator: Emulator, *, private_key: bool = False) -> Profil
 class Control:
     """The emulator's `/_emulator/` endpoints over HTTP."""
 
-    def __init__(self, emulator: Emulator) -> None:
-        self.url = emulator.base_url.removesuffix("/v1") + "/_emulator"
+    def __init__(self, emulator: Emulator | str) -> None:
+        root = emulator if isinstance(emulator, str) else emulator.url
+        self.url = root.rstrip("/") + "/_emulator"
 
     async def _post(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
         async with httpx.AsyncClient() as http:
@@ -50,6 +51,10 @@ class Control:
 
     async def advance(self, seconds: float) -> dict[str, Any]:
         return await self._post("clock", {"advance_seconds": seconds})
+
+    async def applied(self, method: str) -> dict[str, int]:
+        """VIN -> how many times a POST or DELETE of it was applied (not faulted)."""
+        return (await self.stats())["applied"][method]
 
     async def responses(self, status: int) -> int:
         return int((await self.stats())["responses"].get(str(status), 0))
