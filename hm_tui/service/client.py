@@ -107,7 +107,7 @@ class PlatformClient:
         decodes only the ones that changed since the last list (unreadable ones are dropped
         there, and counted in `bad_items` by `list_clearances`)."""
         params = {"filter": json.dumps(filter, separators=(",", ":"))} if filter else None
-        response = await self._call("GET", "/fleets/vehicles", params=params)
+        response = await self._call("GET", "/fleets/vehicles", params=params, large=True)
         body = response.content
         # An httpx response and its stream refer to each other: only a full GC pass would free
         # it, and with it a body of 28 MB per 100,000 clearances. Cut the loop: freed at once.

@@ -33,6 +33,7 @@ from hm_tui.domain.clearance import TRANSIENT
 from hm_tui.service.decode import WireClearances
 from hm_tui.service.errors import AuthError, Forbidden, PlatformError, RateLimited
 from hm_tui.service.events import ApiState, Health, HealthChanged
+from hm_tui.service.memory import give_back, keep_large_blocks_mapped
 from hm_tui.service.models import Clearance
 from hm_tui.service.roster import Roster, RosterChanges
 
@@ -42,6 +43,7 @@ TRANSIENT_FILTER: dict[str, Any] = {"status": {"operator": "in", "value": sorted
 VIN_BATCH = 100  # VINs per follow-up list call (keeps the URL far below common limits)
 FOLLOW_UP_MAX = 500  # more VINs than this left the transient set: one full list instead
 THREAD_APPLY = 2000  # longer lists are diffed in a worker thread, the loop keeps drawing
+GIVE_BACK_ITEMS = 10_000  # after a full list this long, freed memory goes back to the system
 DOWN_AFTER = 3  # consecutive failed polls before the API counts as down
 
 
@@ -160,9 +162,13 @@ class Fleet:
         return await self.client.list_clearances(filter)
 
     async def _poll_full(self, started: float) -> RosterChanges:
+        keep_large_blocks_mapped()
         clearances = await self._fetch(None)
         self.stats["full"] += 1
         changes = await self._apply(clearances, complete=True, since=started)
+        if len(clearances) >= GIVE_BACK_ITEMS:  # its body and the old roster are garbage now
+            del clearances
+            await asyncio.to_thread(give_back)
         self._last_full = self._clock()
         if self._on_full_poll is not None:
             self._on_full_poll()

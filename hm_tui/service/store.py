@@ -17,7 +17,7 @@ import os
 import re
 import sqlite3
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -229,13 +229,15 @@ class Store:
     def save_roster(self, clearances: Sequence[Clearance] | WireClearances) -> None:
         """Replace the cached roster (one transaction): clearances, or their JSON bytes as the
         roster holds them (`Roster.wire_items`: nothing to encode)."""
+        # slices made as SQLite takes them: one slice in memory at a time, not a fleet's 28 MB
+        slices: Iterator[tuple[int, bytes]]
         if isinstance(clearances, WireClearances):
             items = clearances.items
-            slices = [(n, b"[" + b",".join(map(bytes, items[start:start + ROSTER_SLICE])) + b"]")
-                      for n, start in enumerate(range(0, len(items), ROSTER_SLICE))]
+            slices = ((n, b"[" + b",".join(map(bytes, items[start:start + ROSTER_SLICE])) + b"]")
+                      for n, start in enumerate(range(0, len(items), ROSTER_SLICE)))
         else:
-            slices = [(n, _ENCODER.encode(clearances[start:start + ROSTER_SLICE]))
-                      for n, start in enumerate(range(0, len(clearances), ROSTER_SLICE))]
+            slices = ((n, _ENCODER.encode(clearances[start:start + ROSTER_SLICE]))
+                      for n, start in enumerate(range(0, len(clearances), ROSTER_SLICE)))
         with self.transaction() as db:
             db.execute("DELETE FROM roster_slices")
             db.executemany("INSERT INTO roster_slices (slice, body) VALUES (?, ?)", slices)
