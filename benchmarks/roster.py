@@ -87,7 +87,7 @@ def fleet_rows(run: FleetRun) -> list[Row]:
     ]
 
 
-PHASES = ("load", "filter", "sort", "refresh")
+PHASES = ("load", "orders", "filter", "sort", "refresh")
 
 
 def max_stall(app: dict[str, Any]) -> float:

@@ -43,6 +43,11 @@ TRANSIENT_FILTER: dict[str, Any] = {"status": {"operator": "in", "value": sorted
 VIN_BATCH = 100  # VINs per follow-up list call (keeps the URL far below common limits)
 FOLLOW_UP_MAX = 500  # more VINs than this left the transient set: one full list instead
 THREAD_APPLY = 2000  # longer lists are diffed in a worker thread, the loop keeps drawing
+#: From this many clearances on, every column's sort order is built ahead, at idle (below it a
+#: sort takes a few ms anyway).
+ORDERS_FROM = 5_000
+ORDERS_IDLE_S = 0.5  # ... once nobody has asked for a view (typed, sorted) for this long
+ORDERS_CHECK_S = 0.25
 GIVE_BACK_ITEMS = 10_000  # after a full list this long, freed memory goes back to the system
 DOWN_AFTER = 3  # consecutive failed polls before the API counts as down
 
@@ -88,6 +93,7 @@ class Fleet:
         self._lock = asyncio.Lock()
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self._orders_task: asyncio.Task[None] | None = None
         self._last_full: float | None = None
         self._retry_after = 0.0
         self._touched: dict[str, float] = {}  # VIN -> when local knowledge was applied
@@ -97,13 +103,15 @@ class Fleet:
         """Poll in the background until `stop()`."""
         if self._task is None:
             self._task = asyncio.create_task(self._run(), name="hm-fleet-poller")
+            self._orders_task = asyncio.create_task(self._build_orders(), name="hm-roster-orders")
 
     async def stop(self) -> None:
-        task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        for task in (self._task, self._orders_task):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+        self._task = self._orders_task = None
 
     async def refresh_now(self) -> RosterChanges:
         """A full poll now (after the one in flight, if any); raises if it fails."""
@@ -118,6 +126,20 @@ class Fleet:
             await self._pause(self._next_delay())
             with contextlib.suppress(PlatformError):
                 await self.poll(full=self._full_due())
+
+    async def _build_orders(self) -> None:
+        """Every column's sort order for the roster as it is, one column at a time in a worker
+        thread, while nobody is typing or sorting: a sort change then shows an order that is
+        ready instead of sorting the fleet (a refresh keeps them by splicing; a big one drops
+        them, and they are built again here)."""
+        roster = self.roster
+        while True:
+            await asyncio.sleep(ORDERS_CHECK_S)
+            if len(roster) < ORDERS_FROM or roster.view_idle_s() < ORDERS_IDLE_S:
+                continue
+            missing = roster.missing_orders()
+            if missing:
+                roster.add_order(await asyncio.to_thread(roster.build_order, missing[0]))
 
     async def _pause(self, seconds: float) -> None:
         self._wake.clear()

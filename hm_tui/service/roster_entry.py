@@ -20,8 +20,8 @@ class RosterEntry(msgspec.Struct, frozen=True, gc=False):
     status: str
     brand: str
     reason: str | None
-    since: datetime  # entered the current status (latest changelog entry; else first seen)
-    since_ts: float  # the same in epoch seconds (the sort key: floats compare 3x faster)
+    since_ts: float  # entered the current status (latest changelog entry; else first seen), in
+    # epoch seconds: the sort key (floats compare 3x faster) and 5.6 MB less than a datetime each
     search_text: str  # lower case "status\tvin\tbrand\treason\tk=v k=v" (status first: filters)
     changed_at: float  # epoch seconds when this roster last saw it added or changed
     raw: bytes  # the clearance's JSON (the platform's own bytes when it came from a list call)
@@ -30,6 +30,11 @@ class RosterEntry(msgspec.Struct, frozen=True, gc=False):
     def clearance(self) -> Clearance:
         """The whole clearance (tags, changelog), decoded from `raw` on each call."""
         return _DECODE_ONE(self.raw)
+
+    @property
+    def since(self) -> datetime:
+        """When the clearance entered its current status."""
+        return datetime.fromtimestamp(self.since_ts, UTC)
 
     @property
     def tags_text(self) -> str:
@@ -59,7 +64,7 @@ def make_entry(c: Clearance, raw: bytes, previous: RosterEntry | None, now: floa
     tags = " ".join(map("=".join, c.tags.items())) if c.tags else ""
     status, brand = intern(c.status), intern(c.brand)  # a few distinct values, shared
     text = f"{status}\t{c.vin}\t{brand}\t{reason or ''}\t{tags}".lower()
-    return RosterEntry(c.vin, status, brand, intern(reason) if reason else reason, since,
+    return RosterEntry(c.vin, status, brand, intern(reason) if reason else reason,
                        since.timestamp(), text, now, raw)
 
 

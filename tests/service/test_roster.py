@@ -220,24 +220,39 @@ rows = st.tuples(st.integers(0, 40), st.sampled_from(["pending", "approved", "re
                  st.sampled_from(["bmw", "kia", "audi"]), st.sampled_from([None, "x", "y z"]))
 
 
+def test_orders_built_ahead_are_kept_only_for_the_data_they_were_built_for() -> None:
+    roster = Roster()
+    roster.apply([clearance(vin(n), "approved", "bmw", None) for n in range(5)], complete=True)
+    assert roster.missing_orders() == ["brand", "status", "reason", "tags", "since", "changed"]
+    built = roster.build_order("tags")
+    roster.apply([clearance(vin(9), "pending", "kia", None)], complete=False)  # data changed
+    assert not roster.add_order(built)
+    assert roster.add_order(roster.build_order("tags"))
+    assert "tags" not in roster.missing_orders()
+    roster.set_sort("tags")  # uses it, and it stays
+    assert roster.sort == ("tags", False) and "tags" not in roster.missing_orders()
+
+
 @settings(max_examples=80, deadline=None)
 @given(batches=st.lists(st.tuples(st.lists(rows, max_size=30), st.booleans()), min_size=1,
                         max_size=6),
        column=st.sampled_from(COLUMNS[:5]), desc=st.booleans(),
        query=st.sampled_from(["", "wba", "bmw", "x", "approved", "00001"]),
        statuses=st.sampled_from([None, {"pending"}, {"approved", "rejected"}]),
-       splice=st.booleans())
+       splice=st.booleans(), then=st.sampled_from(COLUMNS))
 def test_incremental_updates_match_a_from_scratch_model(batches, column, desc, query,
-                                                        statuses, splice) -> None:
+                                                        statuses, splice, then) -> None:
     share = roster_index.REBUILD_SHARE
     roster_index.REBUILD_SHARE = 1 if splice else 10**9  # always splice, or always rebuild
     try:
-        check_against_model(batches, column, desc, query, statuses)
+        roster, model = check_against_model(batches, column, desc, query, statuses)
+        roster.set_sort(then, desc)  # from an order built ahead and spliced since, if any
+        assert list(roster.visible) == model.visible(query, statuses, then, desc, roster)
     finally:
         roster_index.REBUILD_SHARE = share
 
 
-def check_against_model(batches, column, desc, query, statuses) -> None:
+def check_against_model(batches, column, desc, query, statuses) -> tuple[Roster, Model]:
     roster, model = Roster(), Model()
     roster.set_sort(column, desc)
     roster.set_query(query)
@@ -253,3 +268,6 @@ def check_against_model(batches, column, desc, query, statuses) -> None:
             (s, sum(1 for c in model.rows.values() if c.status == s))
             for s in {c.status for c in model.rows.values()}}
         assert list(roster.visible) == model.visible(query, statuses, column, desc, roster)
+        for other in roster.missing_orders()[:len(batches) % 3 * 3]:  # none, some or all
+            assert roster.add_order(roster.build_order(other))
+    return roster, model
