@@ -23,7 +23,7 @@ from collections import Counter
 from collections.abc import Callable, Collection, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from itertools import compress, filterfalse, repeat
+from itertools import compress, filterfalse, islice, repeat
 from operator import attrgetter, contains, itemgetter, methodcaller, not_
 from typing import Any
 
@@ -345,13 +345,15 @@ PASS = 8192  # rows per C-level pass of a filter or sort (a few ms of GIL each)
 
 
 def passes(make: Callable[..., list[Any]], *aligned: list[Any]) -> list[Any]:
-    """`make(*aligned)` (a C-level pass building a list), `PASS` rows at a time."""
+    """`make(*aligned)` (a C-level pass building a list from iterables), `PASS` rows at a time.
+    Each pass reads on from one iterator per list (slices would copy every row once more)."""
     size = len(aligned[0])
     if size <= PASS:
         return make(*aligned)
+    readers = [iter(column) for column in aligned]
     out: list[Any] = []
-    for start in range(0, size, PASS):
-        out += make(*(column[start:start + PASS] for column in aligned))
+    for _ in range(0, size, PASS):
+        out += make(*(islice(reader, PASS) for reader in readers))
     return out
 
 
