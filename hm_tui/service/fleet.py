@@ -79,7 +79,8 @@ class Fleet:
     def __init__(self, client: ClearanceSource, roster: Roster, emit: Callable[[object], None],
                  *, poll_interval: float = 5.0, full_interval: float = 60.0,
                  max_backoff: float = 120.0, clock: Callable[[], float] = time.monotonic,
-                 on_full_poll: Callable[[], None] | None = None) -> None:
+                 on_full_poll: Callable[[], None] | None = None,
+                 orders_from: int = ORDERS_FROM) -> None:
         self.client = client
         self.roster = roster
         self.poll_interval = poll_interval
@@ -90,6 +91,7 @@ class Fleet:
         self._emit = emit
         self._clock = clock
         self._on_full_poll = on_full_poll
+        self._orders_from = orders_from
         self._lock = asyncio.Lock()
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
@@ -135,7 +137,7 @@ class Fleet:
         roster = self.roster
         while True:
             await asyncio.sleep(ORDERS_CHECK_S)
-            if len(roster) < ORDERS_FROM or roster.view_idle_s() < ORDERS_IDLE_S:
+            if len(roster) < self._orders_from or roster.view_idle_s() < ORDERS_IDLE_S:
                 continue
             missing = roster.missing_orders()
             if missing:

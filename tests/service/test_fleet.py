@@ -67,6 +67,30 @@ async def test_full_poll_fills_the_roster_and_reports_health(emulator: Any,
     assert recorder.health()[-1].health == health and health.last_refresh is not None
 
 
+async def test_every_columns_sort_order_is_built_at_idle_and_serves_sort_changes(
+        emulator: Any, recorder: Recorder) -> None:
+    fleet = fleet_for(recorder, orders_from=1)
+    roster = fleet.roster
+    await fleet.poll(full=True)
+    assert roster.missing_orders() == ["brand", "status", "reason", "tags", "since", "changed"]
+    expected = {}
+    for column in ("tags", "since"):
+        roster.set_sort(column)
+        expected[column] = list(roster.visible)
+    roster.set_sort("vin")
+    roster.snapshot()  # someone just asked for a view: the builder waits for a quiet moment
+    fleet.start()
+    try:
+        await wait_for(lambda: not roster.missing_orders(), timeout=10,
+                       message="sort orders built in the background")
+        assert roster.view_idle_s() >= 0.5
+    finally:
+        await fleet.stop()
+    for column, shown in expected.items():  # the orders built ahead give the same views
+        roster.set_sort(column)
+        assert list(roster.visible) == shown
+
+
 async def test_transient_poll_filters_server_side_and_follows_up_on_vins_that_left(
         emulator: Any, recorder: Recorder) -> None:
     fleet = fleet_for(recorder)
