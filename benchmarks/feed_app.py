@@ -1,4 +1,5 @@
-"""The app as a feed consumer: FeedClient → FeedPanel inside the real HmTuiApp, run headless.
+"""The app as a feed consumer: the session's feed (ProcessFeed: paho in a child process) →
+FeedPanel inside the real HmTuiApp, run headless.
 
 `AppFeed` (parent side) starts `python -m benchmarks.feed_app` and reads what it wrote. The child
 wraps the feed's `drain` so that, for every batch the panel drains, it records the time of the
@@ -124,17 +125,17 @@ def feed_profile(args: argparse.Namespace) -> Any:
 
 
 class FeedOnlySession:
-    """The Session surface HmTuiApp uses, with a real FeedClient and an empty roster: the feed
-    is measured alone, without the roster's polling competing for the loop."""
+    """The Session surface HmTuiApp uses, with the feed the Session makes and an empty roster:
+    the feed is measured alone, without the roster's polling competing for the loop."""
 
     def __init__(self, profile: Any) -> None:
-        from hm_tui.service.feed import FeedClient
+        from hm_tui.service.feed_process import ProcessFeed
         from hm_tui.service.roster import Roster
 
         self.profile = profile
         self.roster = Roster()
         self.health = None
-        self.feed = FeedClient(profile.mqtt, profile.environment, profile.app_id)
+        self.feed = ProcessFeed(profile.mqtt, profile.environment, profile.app_id)
 
     def subscribe(self, callback: Any) -> None:
         pass

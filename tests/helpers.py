@@ -6,6 +6,7 @@ import asyncio
 import inspect
 import time
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any, TypeVar
 
 T = TypeVar("T")
@@ -42,3 +43,13 @@ def wait_until(cond: Callable[[], Any], timeout: float, what: str,
             raise AssertionError(f"timed out after {timeout:g} s waiting for {what}")
         time.sleep(interval)
     return value
+
+
+def process_gone(pid: int) -> bool:
+    """The process has exited (Linux). A zombie counts as gone: it runs no code and holds no
+    socket, it only waits for its reaper (an orphan's may be a PID 1 that never reaps)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except (FileNotFoundError, ProcessLookupError):
+        return True
+    return stat.rsplit(")", 1)[1].split()[0] in ("Z", "X")

@@ -25,7 +25,7 @@ from hm_tui.service.config import Profile
 from hm_tui.service.decode import WireClearances
 from hm_tui.service.errors import PlatformError
 from hm_tui.service.events import ActionProgress, Health, ReadOnlyError, RemovalOutcome
-from hm_tui.service.feed import FeedClient
+from hm_tui.service.feed_process import ProcessFeed
 from hm_tui.service.fleet import Fleet
 from hm_tui.service.models import (
     ChangelogEntry,
@@ -43,6 +43,9 @@ log = logging.getLogger("hm_tui.session")
 Progress = Callable[[int, int], None]
 Subscriber = Callable[[object], None]
 ADD_GROUP = 500  # VINs journaled together: a killed add loses at most this many answers
+#: The live feed starts once the first list is in (starting its process costs CPU the roster's
+#: first frame is waiting for), or after this long if the list takes longer.
+FEED_AFTER_S = 1.0
 _ACCEPTED = {"revoking": "revoke accepted: data access stops when it completes",
              "canceling": "cancel accepted: the pending activation stops"}
 
@@ -62,10 +65,10 @@ class Session:
         self.store = store or Store.memory()
         self.journal: Journal = self.store.journal
         self.roster = Roster()
-        self.feed: FeedClient | None = None
-        if feed and profile.mqtt is not None:
-            settings: Any = profile.mqtt  # frozen, so mypy misreads FeedClient's protocol
-            self.feed = FeedClient(settings, profile.environment, profile.app_id)
+        self.feed: ProcessFeed | None = None
+        if feed and profile.mqtt is not None:  # paho in its own process: not on the UI's GIL
+            settings: Any = profile.mqtt  # frozen, so mypy misreads the feed's protocol
+            self.feed = ProcessFeed(settings, profile.environment, profile.app_id)
         self.webhook: WebhookReceiver | None = None
         self.webhook_error: str | None = None
         self._client = client
@@ -113,21 +116,26 @@ class Session:
 
     # -- lifecycle -----------------------------------------------------------------------------
     async def start(self) -> None:
-        """Show the cached roster at once (marked stale), then poll. Raises the first poll's
-        error if it fails; polling continues in the background either way."""
+        """Show the cached roster at once (marked stale), then poll, then start the feed.
+        Raises the first poll's error if it fails; polling continues in the background either
+        way."""
         if self._client is None:
             self._client = PlatformClient(self.profile)
         poll, full = self._intervals
         self._fleet = Fleet(self._client, self.roster, self._emit, poll_interval=poll,
                             full_interval=full, on_full_poll=self._save_soon)
         await self._load_cache()
-        if self.feed is not None:
-            self.feed.start()
         await self._start_webhook()
+        first_poll = asyncio.ensure_future(self._fleet.poll(full=True))
         try:
-            await self._fleet.poll(full=True)
+            if self.feed is not None:  # its start-up would compete with the first list's
+                await asyncio.wait([first_poll], timeout=FEED_AFTER_S)
+                self.feed.start()
+            await first_poll
             self._refreshed = True
         finally:
+            if not first_poll.done():  # start() was cancelled while the feed waited
+                first_poll.cancel()
             self._fleet.start()
 
     async def _load_cache(self) -> None:

@@ -1,22 +1,26 @@
 """Broker faults with a real mosquitto (persistence on, mutual TLS): the broker restarted and the
 client's connection cut while QoS-1 messages flow; the client itself stopped and started again.
-Every message the broker acknowledged reaches the FeedClient, and none is handed on twice."""
+Every message the broker acknowledged reaches the feed, and none is handed on twice: the
+in-process FeedClient and the ProcessFeed the dashboard uses (paho in a child process)."""
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from helpers import wait_for
 from mqtt_helpers import Mosquitto, feed_connected, mqtt_settings, running_mosquitto
 
 from hm_tui.service.feed import FeedClient
+from hm_tui.service.feed_process import ProcessFeed
 from reliability.figures import Figures
 from reliability.mqtt_faults import APP, CuttableProxy, PacedPublisher, message_id
 
 STREAM = 600
+Feed = FeedClient | ProcessFeed
 
 
 @pytest.fixture
@@ -33,15 +37,20 @@ async def proxy(broker: Mosquitto) -> AsyncIterator[CuttableProxy]:
     await link.stop()
 
 
-def new_feed(broker: Mosquitto, port: int) -> FeedClient:
+@pytest.fixture(params=[FeedClient, ProcessFeed], ids=["in-process", "own process"])
+def feed_kind(request: pytest.FixtureRequest) -> Any:
+    return request.param
+
+
+def new_feed(kind: Any, broker: Mosquitto, port: int) -> Feed:
     """The app's feed client, with the same client id every time (its persistent session)."""
-    return FeedClient(mqtt_settings(broker.certs, port), "sandbox", APP, reconnect_delay=(1, 1))
+    return kind(mqtt_settings(broker.certs, port), "sandbox", APP, reconnect_delay=(1, 1))
 
 
 class Delivered:
     """Every message id the feed handed on, drained as the app's UI timer would."""
 
-    def __init__(self, feed: FeedClient) -> None:
+    def __init__(self, feed: Feed) -> None:
         self.feed = feed
         self.ids: list[str] = []
 
@@ -50,7 +59,7 @@ class Delivered:
         return set(self.ids)
 
 
-async def subscribed(feed: FeedClient, publisher: PacedPublisher, delivered: Delivered) -> None:
+async def subscribed(feed: Feed, publisher: PacedPublisher, delivered: Delivered) -> None:
     """Connected, and the subscription proven live by a probe message."""
     await feed_connected(feed)
     probe = message_id(0)
@@ -59,8 +68,8 @@ async def subscribed(feed: FeedClient, publisher: PacedPublisher, delivered: Del
 
 
 async def test_broker_restart_and_cut_connections_lose_nothing_and_repeat_nothing(
-        broker: Mosquitto, proxy: CuttableProxy, figures: Figures) -> None:
-    feed = new_feed(broker, proxy.port)
+        broker: Mosquitto, proxy: CuttableProxy, feed_kind: Any, figures: Figures) -> None:
+    feed = new_feed(feed_kind, broker, proxy.port)
     publisher = PacedPublisher(broker.certs, broker.port)
     delivered = Delivered(feed)
     feed.start()
@@ -94,9 +103,9 @@ async def test_broker_restart_and_cut_connections_lose_nothing_and_repeat_nothin
 
 
 async def test_client_restart_resumes_its_persistent_session(
-        broker: Mosquitto, figures: Figures) -> None:
+        broker: Mosquitto, feed_kind: Any, figures: Figures) -> None:
     publisher = PacedPublisher(broker.certs, broker.port)
-    first = new_feed(broker, broker.port)
+    first = new_feed(feed_kind, broker, broker.port)
     first.start()
     try:
         await subscribed(first, publisher, Delivered(first))
@@ -106,7 +115,7 @@ async def test_client_restart_resumes_its_persistent_session(
         await asyncio.to_thread(publisher.publish, ids)
         await asyncio.to_thread(broker.restart)  # the queue is on disk, not only in memory
         figures.fault("mosquitto restarted")
-        second = new_feed(broker, broker.port)
+        second = new_feed(feed_kind, broker, broker.port)
         delivered = Delivered(second)
         second.start()
         try:

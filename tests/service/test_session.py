@@ -21,7 +21,7 @@ from hm_tui.service.retry import NO_RETRY
 from hm_tui.service.roster import RosterChanges
 from hm_tui.service.session import Session
 from hm_tui.service.store import Store
-from tests.helpers import wait_for
+from tests.helpers import process_gone, wait_for
 from tests.service.platform_helpers import FAST_RETRY, Control, emulator_profile
 
 QUIET = {"poll_interval": 3600.0, "full_interval": 3600.0}  # tests poll when they want to
@@ -180,8 +180,10 @@ async def test_stop_disconnects_the_feed_and_keeps_the_roster_cache(emulator: An
     async with running(emulator, store=store) as (session, _):
         assert session.feed is not None
         await wait_for(lambda: session.feed.state.status == "connected", timeout=10)
+        child = session.feed.pid  # paho runs in a process of its own
         count = len(session.roster)
     assert session.feed.state.status == "stopped"
+    assert child is not None and process_gone(child), "the feed process outlived the session"
     cached, _ = store.load_roster()
     assert len(cached) == count
     store.close()

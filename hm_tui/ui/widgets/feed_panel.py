@@ -1,8 +1,9 @@
 """The live feed panel: a bounded ring of incoming data points, drained in batches by a timer.
 
-The MQTT thread only fills the FeedClient's buffer; every DRAIN_EVERY one timer tick drains it,
-appends the batch to the ring and asks for one repaint (design.md §5): never a UI call per
-message. The log is a virtual view (ring_view.py): a point is formatted only if it is drawn.
+The feed (paho in a process of its own) only fills a bounded buffer; every DRAIN_EVERY one timer
+tick drains it, appends the batch to the ring and asks for one repaint (design.md §5): never a UI
+call per message. The log is a virtual view (ring_view.py): a point is formatted only if it is
+drawn.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ DRAIN_MAX = 5000
 
 
 class FeedSource(Protocol):
-    """What the panel needs from hm_tui.service.feed.FeedClient."""
+    """What the panel needs from the session's feed (`ProcessFeed`, or `FeedClient`)."""
 
     @property
     def state(self) -> FeedState: ...
