@@ -14,6 +14,7 @@ there after the first start: generating them again on every demo start would cos
 from __future__ import annotations
 
 import contextlib
+import gc
 import json
 import os
 import select
@@ -124,6 +125,9 @@ def _reaped(pid: int, timeout: float) -> bool:
 def _child_main(owner: EmulatorProcess, report: _Report, life_r: int) -> None:
     """Run the emulator until told to stop or orphaned; always leaves by os._exit."""
     code = 0
+    # its start-up (aiohttp, cryptography, the fleet) allocates what lives on: walking that again
+    # and again would only delay the credentials the dashboard waits for (see _serve)
+    gc.disable()
     try:
         signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl+C and hang-ups are the parent's:
         signal.signal(signal.SIGHUP, signal.SIG_IGN)  # it stops us when it goes
@@ -173,6 +177,8 @@ async def _serve(owner: EmulatorProcess, report: _Report, life_r: int) -> None:
         await _first_list_served(emulator, FIRST_LIST_WAIT_S)
         await emulator.start_mqtt()
         _save_keys(owner.key_cache, Path(owner.config.state_dir))
+        gc.freeze()  # started: what exists lives as long as the emulator
+        gc.enable()
         await stop.wait()
     finally:
         await emulator.stop()

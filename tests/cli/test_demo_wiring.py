@@ -3,7 +3,10 @@ fork, a thread elsewhere), with activity on, and a profile that logs in by clien
 
 from __future__ import annotations
 
+import gc
 import os
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +14,7 @@ import pytest
 
 from hm_tui.cli import dashboard
 from hm_tui.emulator.process import EmulatorProcess
+from hm_tui.service import tls
 
 TIMEOUT = 30.0
 
@@ -45,3 +49,20 @@ def test_without_fork_the_demo_emulator_runs_in_a_thread(tmp_path: Path,
     demo = dashboard.start_demo_emulator(tmp_path, fleet=3, speed=60.0)
     assert isinstance(demo, dashboard.DemoEmulator)
     check_started(demo)
+
+
+def test_start_up_rests_the_collector_and_turns_it_back_on_however_the_app_ends() -> None:
+    with pytest.raises(RuntimeError), dashboard.fast_start():
+        assert not gc.isenabled()
+        assert tls.verified_context() is tls.verified_context()  # built once, shared
+        raise RuntimeError("the app could not start")
+    assert gc.isenabled()
+
+
+def test_the_dashboard_leaves_out_the_http_library_command_line_client() -> None:
+    code = ("import sys; from hm_tui.cli import dashboard; dashboard.leave_out_unused_imports(); "
+            "import httpx; assert httpx.AsyncClient; "
+            "print(sorted(m for m in ('click', 'pygments', 'httpx._main') if sys.modules.get(m)))")
+    shown = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                           timeout=TIMEOUT, check=True)
+    assert shown.stdout.strip() == "[]"

@@ -12,7 +12,7 @@ from textual.containers import VerticalScroll
 from textual.content import Content
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 
 from hm_tui.domain.brands import lookup
 from hm_tui.domain.reasons import PENDING_ADVICE, explain
@@ -22,6 +22,7 @@ from hm_tui.ui.format import format_age, format_duration, pretty_json, safe_text
 from hm_tui.ui.keymap import DETAIL_KEYS, bindings
 from hm_tui.ui.screens.confirm import ConfirmRemovalScreen, platform_now
 from hm_tui.ui.widgets.datapoints import DataPointsView, merge_latest
+from hm_tui.ui.widgets.key_footer import KeyFooter
 from hm_tui.ui.widgets.timeline import Timeline
 
 if TYPE_CHECKING:
@@ -91,7 +92,7 @@ class DetailScreen(Screen[None]):
             yield Static(id="detail-data-note", markup=False)
             yield DataPointsView(id="detail-data")
             yield Static(id="detail-raw", classes="-hidden", markup=False)
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         self.roster_changed()

@@ -19,7 +19,6 @@ from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.screen import Screen
 from textual.widget import Widget
-from textual.widgets import Footer
 
 from hm_tui.domain.clearance import STATUS_ORDER
 from hm_tui.service.roster import COLUMNS, Roster, ViewPlan
@@ -28,6 +27,7 @@ from hm_tui.ui.text import inert
 from hm_tui.ui.throttle import Throttle
 from hm_tui.ui.widgets.filter_bar import FilterBar
 from hm_tui.ui.widgets.header import HeaderState, StatusHeader
+from hm_tui.ui.widgets.key_footer import KeyFooter
 from hm_tui.ui.widgets.roster_columns import SORT_COLUMNS
 from hm_tui.ui.widgets.roster_table import RosterTable
 from hm_tui.ui.widgets.summary_bar import SummaryBar
@@ -73,7 +73,7 @@ class RosterScreen(Screen[None]):
         yield FilterBar(id="filter-bar")
         with Vertical(id="roster-body"):
             yield RosterTable(self.roster, clock=self._clock, tz=self._tz, id="roster-table")
-        yield Footer(compact=True)
+        yield KeyFooter(compact=True)
 
     def on_mount(self) -> None:
         self.ready = True
