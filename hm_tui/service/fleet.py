@@ -33,7 +33,7 @@ from hm_tui.domain.clearance import TRANSIENT
 from hm_tui.service.decode import WireClearances
 from hm_tui.service.errors import AuthError, Forbidden, PlatformError, RateLimited
 from hm_tui.service.events import ApiState, Health, HealthChanged
-from hm_tui.service.memory import give_back, keep_large_blocks_mapped
+from hm_tui.service.memory import give_back, keep_large_blocks_mapped, settle
 from hm_tui.service.models import Clearance
 from hm_tui.service.roster import Roster, RosterChanges
 
@@ -142,6 +142,8 @@ class Fleet:
             missing = roster.missing_orders()
             if missing:
                 roster.add_order(await asyncio.to_thread(roster.build_order, missing[0]))
+                if not roster.missing_orders():
+                    settle()
 
     async def _pause(self, seconds: float) -> None:
         self._wake.clear()
@@ -228,13 +230,21 @@ class Fleet:
         self._touched = {vin: at for vin, at in self._touched.items() if at >= since}
         keep = frozenset(self._touched)
         changes: RosterChanges | None = None
-        if len(clearances) > THREAD_APPLY:
+        # a big list, or a small one into a big roster (its view and sort orders are rebuilt or
+        # spliced over every row): in a worker thread, the loop keeps drawing
+        if len(clearances) > THREAD_APPLY or len(self.roster) > THREAD_APPLY:
             for _ in range(3):  # the loop may change the roster meanwhile: prepare again
                 plan = await asyncio.to_thread(self.roster.prepare, clearances,
                                                complete=complete, keep=keep)
                 if self.roster.commit(plan):
                     changes = plan.changes
-                    break
+                    if not changes.empty:
+                        self._emit(changes)  # on screen now; the other sort orders follow
+                    self.roster.add_orders(plan.data, await asyncio.to_thread(
+                        self.roster.respliced, plan))
+                    if len(self.roster) >= self._orders_from:
+                        settle()
+                    return changes
         if changes is None:
             changes = self.roster.apply(clearances, complete=complete, keep=keep)
         if not changes.empty:
