@@ -48,7 +48,8 @@ THREAD_APPLY = 2000  # longer lists are diffed in a worker thread, the loop keep
 ORDERS_FROM = 5_000
 ORDERS_IDLE_S = 0.5  # ... once nobody has asked for a view (typed, sorted) for this long
 ORDERS_CHECK_S = 0.25
-GIVE_BACK_ITEMS = 10_000  # after a full list this long, freed memory goes back to the system
+GIVE_BACK_ITEMS = 10_000
+GIVE_BACK_AFTER_S = 1.0  # after a full list this long, freed memory goes back to the system
 DOWN_AFTER = 3  # consecutive failed polls before the API counts as down
 
 
@@ -96,6 +97,7 @@ class Fleet:
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._orders_task: asyncio.Task[None] | None = None
+        self._trim: asyncio.Task[None] | None = None
         self._last_full: float | None = None
         self._retry_after = 0.0
         self._touched: dict[str, float] = {}  # VIN -> when local knowledge was applied
@@ -108,7 +110,7 @@ class Fleet:
             self._orders_task = asyncio.create_task(self._build_orders(), name="hm-roster-orders")
 
     async def stop(self) -> None:
-        for task in (self._task, self._orders_task):
+        for task in (self._task, self._orders_task, self._trim):
             if task is not None:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
@@ -128,6 +130,10 @@ class Fleet:
             await self._pause(self._next_delay())
             with contextlib.suppress(PlatformError):
                 await self.poll(full=self._full_due())
+
+    async def _give_back_later(self) -> None:
+        await asyncio.sleep(GIVE_BACK_AFTER_S)  # (trimming holds malloc's lock: allocation waits)
+        await asyncio.to_thread(give_back)
 
     async def _build_orders(self) -> None:
         """Every column's sort order for the roster as it is, one column at a time in a worker
@@ -192,9 +198,8 @@ class Fleet:
         clearances = await self._fetch(None)
         self.stats["full"] += 1
         changes = await self._apply(clearances, complete=True, since=started)
-        if len(clearances) >= GIVE_BACK_ITEMS:  # its body and the old roster are garbage now
-            del clearances
-            await asyncio.to_thread(give_back)
+        if len(clearances) >= GIVE_BACK_ITEMS:  # its body and the old roster are garbage now:
+            self._trim = asyncio.create_task(self._give_back_later())  # not while it is drawn
         self._last_full = self._clock()
         if self._on_full_poll is not None:
             self._on_full_poll()

@@ -46,6 +46,7 @@ ADD_GROUP = 500  # VINs journaled together: a killed add loses at most this many
 #: The live feed starts once the first list is in (starting its process costs CPU the roster's
 #: first frame is waiting for), or after this long if the list takes longer.
 FEED_AFTER_S = 1.0
+SAVE_AFTER_S = 1.0  # the roster cache is written this long after a full list is applied
 _ACCEPTED = {"revoking": "revoke accepted: data access stops when it completes",
              "canceling": "cancel accepted: the pending activation stops"}
 
@@ -167,7 +168,8 @@ class Session:
         if self.feed is not None:
             await asyncio.to_thread(self.feed.stop)
         if self._saving is not None:
-            with contextlib.suppress(Exception):
+            self._saving.cancel()  # if still waiting to start: the save below does its work
+            with contextlib.suppress(Exception, asyncio.CancelledError):
                 await self._saving
         if self._refreshed and len(self.roster) and not self._own_store:
             await asyncio.to_thread(self.store.save_roster, WireClearances(
@@ -184,7 +186,12 @@ class Session:
             return
         if self._saving is None or self._saving.done():
             items = WireClearances(self.roster.wire_items())
-            self._saving = asyncio.create_task(asyncio.to_thread(self.store.save_roster, items))
+            self._saving = asyncio.create_task(self._save_later(items))
+
+    async def _save_later(self, items: WireClearances) -> None:
+        """Write the cache a moment after the list came in: not while the screen draws it."""
+        await asyncio.sleep(SAVE_AFTER_S)
+        await asyncio.to_thread(self.store.save_roster, items)
 
     async def refresh_now(self) -> None:
         """Fetch the whole roster now; raises PlatformError if that fails."""
