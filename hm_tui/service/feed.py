@@ -12,6 +12,7 @@ import ssl
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal, Protocol
@@ -140,6 +141,9 @@ class BufferedFeed:
         self.topic = feed_topic(settings, environment, app_id)
         self._lock = threading.Lock()
         self._kept = PointBuffer(buffer)
+        #: Called (from the feed's own thread, so it must be thread-safe and quick) after new
+        #: points were buffered: a consumer may drain at once instead of at its next tick.
+        self.on_data: Callable[[], None] | None = None
 
     def drain(self, max_items: int = 5000) -> list[DataPoint]:
         """Up to `max_items` buffered points, oldest first (thread-safe)."""

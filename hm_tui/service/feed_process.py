@@ -146,6 +146,9 @@ class ProcessFeed(BufferedFeed):
                 if self._child is not child:  # its last words after stop(): counts only
                     state = replace(state, status="stopped", subscribed=False, rate=0.0)
                 self._state = state
+        notify = self.on_data
+        if batch.points and notify is not None:
+            notify()
 
     def _ended(self, child: Child, error: str | None) -> None:
         """The socket closed. If nobody asked the child to stop, the feed is stopped and says

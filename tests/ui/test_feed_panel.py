@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import threading
 from typing import Any
 
 from textual.widgets import Input, Static
@@ -262,3 +263,18 @@ async def test_lines_wider_than_the_view_scroll_sideways_and_the_tail_is_still_f
         await pilot.pause()
         assert log.is_vertical_scroll_end
         assert log.virtual_size.height == 40
+
+
+async def test_points_are_drained_when_they_arrive_not_at_the_next_tick(monkeypatch: Any) -> None:
+    monkeypatch.setattr(feed_panel, "DRAIN_EVERY", 3600.0)  # the timer alone would never drain
+    feed = BufferFeed()
+    feed.on_data = None  # the hook a real feed has: the panel sets it when mounted
+    app, panel = panel_app(feed)
+    async with app.run_test(size=(120, 30)):
+        assert feed.on_data is not None
+        feed.push(burst(5))
+        waker = threading.Thread(target=feed.on_data)  # called from the feed's own thread
+        waker.start()
+        waker.join()
+        await wait_for(lambda: panel.log_widget.line_count == 5, timeout=5)
+    assert feed.on_data is None  # unhooked when the panel goes

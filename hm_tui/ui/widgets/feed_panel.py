@@ -8,6 +8,7 @@ drawn.
 
 from __future__ import annotations
 
+import time
 from collections import deque
 from datetime import UTC
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol
@@ -27,7 +28,7 @@ from hm_tui.ui.widgets.ring_view import RingView
 if TYPE_CHECKING:
     from hm_tui.service.feed import FeedState
 
-DRAIN_EVERY = 0.05  # 20 ticks/s: keeps UI lag p99 under 100 ms (design.md §4)
+DRAIN_EVERY = 0.05  # at most 20 drains/s, on data arrival or by the timer (design.md §4)
 DRAIN_MAX = 5000
 
 
@@ -166,6 +167,7 @@ class FeedPanel(Vertical):
         self.paused = False
         self.waiting = 0  # arrived while paused
         self.unseen = 0  # written while scrolled up ("+N new")
+        self._last_drain = float("-inf")  # monotonic time of the last drain
         self.needle = ""
         self._status_text = ""
 
@@ -178,9 +180,28 @@ class FeedPanel(Vertical):
     def log_widget(self) -> FeedLog:
         return self.query_one(FeedLog)
 
+    class DataArrived(Message):
+        """New points are buffered (posted from the feed's thread)."""
+
     def on_mount(self) -> None:
         self.set_interval(DRAIN_EVERY, self.drain_feed)
+        if self.feed is not None and hasattr(self.feed, "on_data"):
+            self.feed.on_data = self._data_arrived
         self._render_status()
+
+    def on_unmount(self) -> None:
+        if self.feed is not None and getattr(self.feed, "on_data", None) == self._data_arrived:
+            self.feed.on_data = None
+
+    def _data_arrived(self) -> None:
+        """The feed's thread: ask for a drain now if the last one is DRAIN_EVERY old (at most
+        as many drains as the timer makes, but one arriving batch waits no tick for it)."""
+        if time.monotonic() - self._last_drain >= DRAIN_EVERY:
+            self.post_message(self.DataArrived())
+
+    def on_feed_panel_data_arrived(self, _message: DataArrived) -> None:
+        if time.monotonic() - self._last_drain >= DRAIN_EVERY * 0.8:
+            self.drain_feed()
 
     # -- the batch path -------------------------------------------------------------------
 
@@ -189,6 +210,7 @@ class FeedPanel(Vertical):
         loop; the rest waits in the service's bounded buffer, which counts what it drops) and
         append what passes the filter as ONE batch: one repaint per tick, whatever the rate."""
         log = self.log_widget
+        self._last_drain = time.monotonic()
         if self.feed is not None:
             points = self.feed.drain(DRAIN_MAX)
             if points:
