@@ -185,13 +185,15 @@ class Session:
         if self._own_store:  # our private in-memory store: nobody will ever read the cache
             return
         if self._saving is None or self._saving.done():
-            items = WireClearances(self.roster.wire_items())
-            self._saving = asyncio.create_task(self._save_later(items))
+            self._saving = asyncio.create_task(self._save_later())
 
-    async def _save_later(self, items: WireClearances) -> None:
-        """Write the cache a moment after the list came in: not while the screen draws it."""
+    async def _save_later(self) -> None:
+        """Write the cache a moment after the list came in: not while the screen draws it, and
+        in a thread (the roster's state is immutable: collecting 100,000 items there costs the
+        event loop nothing)."""
         await asyncio.sleep(SAVE_AFTER_S)
-        await asyncio.to_thread(self.store.save_roster, items)
+        roster, store = self.roster, self.store
+        await asyncio.to_thread(lambda: store.save_roster(WireClearances(roster.wire_items())))
 
     async def refresh_now(self) -> None:
         """Fetch the whole roster now; raises PlatformError if that fails."""
