@@ -77,6 +77,7 @@ class RosterScreen(Screen[None]):
 
     def on_mount(self) -> None:
         self.ready = True
+        self.filter_bar.focus_after = self.table
         self.table.focus()
         self.table.set_source(self.roster)  # the session's, if it was attached before mount
         self.view_changed()

@@ -8,13 +8,27 @@ from textual import on
 from textual.app import ComposeResult
 from textual.containers import Horizontal
 from textual.message import Message
+from textual.widget import Widget
 from textual.widgets import Input, Label
 
 from hm_tui.ui.keymap import FILTER_KEYS, bindings
 
 
+class _FilterInput(Input):
+    """The filter's input: Enter also hands the focus on at once (see `FilterBar.hand_on`)."""
+
+    async def action_submit(self) -> None:
+        await super().action_submit()
+        bar = self.parent
+        if isinstance(bar, FilterBar):
+            bar.hand_on()
+
+
 class FilterBar(Horizontal):
-    """Posts `Changed` on every keystroke, `Applied` on Enter and `Cleared` on Escape."""
+    """Posts `Changed` on every keystroke, `Applied` on Enter and `Cleared` on Escape.
+    `focus_after`: the widget that takes the keys once the filter is applied or cleared."""
+
+    focus_after: Widget | None = None
 
     BINDINGS: ClassVar = bindings(FILTER_KEYS)
 
@@ -41,8 +55,8 @@ class FilterBar(Horizontal):
 
     def compose(self) -> ComposeResult:
         yield Label("/")
-        yield Input(placeholder="filter by VIN, brand, status, reason or tag", id="filter-input",
-                    select_on_focus=False)
+        yield _FilterInput(placeholder="filter by VIN, brand, status, reason or tag",
+                           id="filter-input", select_on_focus=False)
 
     @property
     def input(self) -> Input:
@@ -81,4 +95,12 @@ class FilterBar(Horizontal):
 
     def action_clear(self) -> None:
         self.clear()
+        self.hand_on()
         self.post_message(self.Cleared())
+
+    def hand_on(self) -> None:
+        """Focus `focus_after` synchronously, while this key is handled: keys typed right after
+        Enter or Escape (a burst such as `/rejected⏎q`) are already queued and must reach it,
+        not the input (`Widget.focus()` would move the focus only after them)."""
+        if self.focus_after is not None and self.focus_after.is_attached:
+            self.screen.set_focus(self.focus_after)
