@@ -247,8 +247,8 @@ class Fleet:
                         self._emit(changes)  # on screen now; the other sort orders follow
                     self.roster.add_orders(plan.data, await asyncio.to_thread(
                         self.roster.respliced, plan))
-                    if len(self.roster) >= self._orders_from:
-                        settle()
+                    if not changes.empty and len(self.roster) >= self._orders_from:
+                        settle()  # (new long-lived state only when something changed)
                     return changes
         if changes is None:
             changes = self.roster.apply(clearances, complete=complete, keep=keep)

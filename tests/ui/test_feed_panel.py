@@ -21,6 +21,19 @@ def panel_app(feed: BufferFeed, max_lines: int = 5000) -> tuple[ScreenHost, Feed
     return ScreenHost(widget=panel), panel
 
 
+async def scrolled_up(pilot: Any, panel: FeedPanel, feed: BufferFeed, lines: int) -> FeedLog:
+    """`lines` points shown, the log following its tail; then one page up (no longer following)."""
+    log = panel.log_widget
+    log.focus()
+    feed.push(burst(lines))
+    await wait_for(lambda: log.line_count == lines)
+    await pilot.pause()
+    assert log.is_vertical_scroll_end
+    await pilot.press("pageup")
+    await wait_for(lambda: not log.is_vertical_scroll_end)
+    return log
+
+
 def status(panel: FeedPanel) -> str:
     return plain(panel.query_one("#feed-status", Static))
 
@@ -77,14 +90,7 @@ async def test_tail_is_followed_until_scrolled_up_then_plus_n_new_until_end() ->
     feed = BufferFeed()
     app, panel = panel_app(feed)
     async with app.run_test(size=(100, 20)) as pilot:
-        log = panel.log_widget
-        log.focus()
-        feed.push(burst(200))
-        await wait_for(lambda: log.line_count == 200)
-        await pilot.pause()
-        assert log.is_vertical_scroll_end
-        await pilot.press("pageup")
-        await wait_for(lambda: not log.is_vertical_scroll_end)
+        log = await scrolled_up(pilot, panel, feed, 200)
         top = log.scroll_offset.y
         feed.push(burst(50, start=200))
         await wait_for(lambda: "+50 new (End)" in status(panel))
@@ -223,13 +229,7 @@ async def test_when_the_ring_drops_old_lines_the_reader_keeps_reading_the_same_p
     feed = BufferFeed()
     app, panel = panel_app(feed, max_lines=100)
     async with app.run_test(size=(100, 20)) as pilot:
-        log = panel.log_widget
-        log.focus()
-        feed.push(burst(100))
-        await wait_for(lambda: log.line_count == 100)
-        await pilot.pause()
-        await pilot.press("pageup")
-        await wait_for(lambda: not log.is_vertical_scroll_end)
+        log = await scrolled_up(pilot, panel, feed, 100)
         await pilot.press("up")  # a cursor line too
         top, cursor = log.scroll_offset.y, log.cursor
         assert cursor is not None and top >= 30

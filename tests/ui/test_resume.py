@@ -4,12 +4,13 @@ Session on the real emulator, its store a file seeded through the real Journal A
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
 import msgspec
+import pytest
 from textual.widgets import Button, Static
 
 from hm_tui.domain.vin import with_check_digit
@@ -60,97 +61,88 @@ def results(screen: ResumeScreen) -> str:
     return plain(screen.query_one("#resume-results", Static))
 
 
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[Store]:
+    store = Store(tmp_path / "test.db")
+    yield store
+    store.close()
+
+
 async def posted(emulator: Any) -> dict[str, int]:
     return (await Control(emulator).stats())["applied"]["POST"]
 
 
 async def test_resume_sends_only_what_the_killed_add_had_not_done(emulator: Any,
-                                                                  tmp_path: Path) -> None:
-    store = Store(tmp_path / "test.db")
+                                                                  store: Store) -> None:
     action_id = seed_interrupted_add(store)
-    try:
-        async with dashboard(emulator, store) as (app, pilot):
-            screen = await offered(app)
-            entry = plain(screen.query_one(f"#resume-entry-{action_id}", Static))
-            assert "Add of 6 VINs" in entry and "2 done" in entry and "4 not done" in entry
-            assert NOT_DONE[0] in entry
-            await pilot.click("#resume-go")
-            await wait_for(lambda: "4 of 4 ok" in results(screen), 10)
-            assert all(vin in results(screen) for vin in NOT_DONE)
-            await pilot.press("escape")
-            await wait_for(lambda: not isinstance(app.screen, ResumeScreen))
-        assert set(await posted(emulator)) == set(NOT_DONE)  # the 2 done were not sent again
-        assert all(emulator.state.clearances[vin].tags == {"fleet": "north"} for vin in NOT_DONE)
-        assert store.journal.unfinished() == []
-    finally:
-        store.close()
+    async with dashboard(emulator, store) as (app, pilot):
+        screen = await offered(app)
+        entry = plain(screen.query_one(f"#resume-entry-{action_id}", Static))
+        assert "Add of 6 VINs" in entry and "2 done" in entry and "4 not done" in entry
+        assert NOT_DONE[0] in entry
+        await pilot.click("#resume-go")
+        await wait_for(lambda: "4 of 4 ok" in results(screen), 10)
+        assert all(vin in results(screen) for vin in NOT_DONE)
+        await pilot.press("escape")
+        await wait_for(lambda: not isinstance(app.screen, ResumeScreen))
+    assert set(await posted(emulator)) == set(NOT_DONE)  # the 2 done were not sent again
+    assert all(emulator.state.clearances[vin].tags == {"fleet": "north"} for vin in NOT_DONE)
+    assert store.journal.unfinished() == []
 
 
 async def test_dismiss_stops_the_offer_and_keeps_what_was_not_done(emulator: Any,
-                                                                   tmp_path: Path) -> None:
-    store = Store(tmp_path / "test.db")
+                                                                   store: Store) -> None:
     action_id = seed_interrupted_add(store)
-    try:
-        async with dashboard(emulator, store) as (app, pilot):
-            await offered(app)
-            await pilot.press("x")
-            await wait_for(lambda: not isinstance(app.screen, ResumeScreen))
-            assert any("abandoned" in n for n in notifications(app))
-        [entry] = store.journal.entries()
-        assert entry.id == action_id and entry.finished
-        assert entry.outcomes == {"abandoned": 4, "pending": 2}
-        async with dashboard(emulator, store) as (app, pilot):
-            await wait_for(lambda: app.loaded, 10)
-            await asyncio.wait_for(app.workers.wait_for_complete(), 10)
-            await pilot.pause()
-            assert not isinstance(app.screen, ResumeScreen)
-        assert await posted(emulator) == {}
-    finally:
-        store.close()
+    async with dashboard(emulator, store) as (app, pilot):
+        await offered(app)
+        await pilot.press("x")
+        await wait_for(lambda: not isinstance(app.screen, ResumeScreen))
+        assert any("abandoned" in n for n in notifications(app))
+    [entry] = store.journal.entries()
+    assert entry.id == action_id and entry.finished
+    assert entry.outcomes == {"abandoned": 4, "pending": 2}
+    async with dashboard(emulator, store) as (app, pilot):
+        await wait_for(lambda: app.loaded, 10)
+        await asyncio.wait_for(app.workers.wait_for_complete(), 10)
+        await pilot.pause()
+        assert not isinstance(app.screen, ResumeScreen)
+    assert await posted(emulator) == {}
 
 
 async def test_later_offers_it_again_and_read_only_only_shows_it(emulator: Any,
-                                                                 tmp_path: Path) -> None:
-    store = Store(tmp_path / "test.db")
+                                                                 store: Store) -> None:
     seed_interrupted_add(store)
-    try:
-        async with dashboard(emulator, store, read_only=True) as (app, pilot):
-            screen = await offered(app)
-            assert "Read-only mode" in plain(screen.query_one("#resume-intro", Static))
-            assert screen.query_one("#resume-go", Button).disabled
-            assert screen.query_one("#resume-dismiss", Button).disabled
-            await pilot.press("r")
-            await wait_for(lambda: any("Read-only" in n for n in notifications(app)))
-            await pilot.press("escape")
-            await wait_for(lambda: not isinstance(app.screen, ResumeScreen))
-        async with dashboard(emulator, store) as (app, _pilot):
-            await offered(app)
-        assert len(store.journal.unfinished()) == 1
-        assert await posted(emulator) == {}
-    finally:
-        store.close()
+    async with dashboard(emulator, store, read_only=True) as (app, pilot):
+        screen = await offered(app)
+        assert "Read-only mode" in plain(screen.query_one("#resume-intro", Static))
+        assert screen.query_one("#resume-go", Button).disabled
+        assert screen.query_one("#resume-dismiss", Button).disabled
+        await pilot.press("r")
+        await wait_for(lambda: any("Read-only" in n for n in notifications(app)))
+        await pilot.press("escape")
+        await wait_for(lambda: not isinstance(app.screen, ResumeScreen))
+    async with dashboard(emulator, store) as (app, _pilot):
+        await offered(app)
+    assert len(store.journal.unfinished()) == 1
+    assert await posted(emulator) == {}
 
 
 async def test_palette_shows_the_journal_with_the_interrupted_action(emulator: Any,
-                                                                     tmp_path: Path) -> None:
-    store = Store(tmp_path / "test.db")
+                                                                     store: Store) -> None:
     action_id = seed_interrupted_add(store)
     store.journal.record("remove", [BATCH[0]], "revoking")
-    try:
-        async with dashboard(emulator, store) as (app, pilot):
-            await offered(app)
-            await pilot.press("escape")
-            await wait_for(lambda: not isinstance(app.screen, ResumeScreen))
-            await pilot.press("ctrl+p")
-            await pilot.press(*"Show journal")
-            await pilot.press("enter")
-            screen = await wait_for(lambda: isinstance(app.screen, JournalScreen) and app.screen)
-            lines = screen.query_one("#journal-lines", Static)
-            await wait_for(lambda: f"#{action_id}" in plain(lines))
-            text = plain(lines)
-            assert "INTERRUPTED: 4 not done" in text and "pending 2" in text
-            assert "Cancel/revoke" in text and "revoking 1" in text and "finished" in text
-            await pilot.press("escape")
-            await wait_for(lambda: not isinstance(app.screen, JournalScreen))
-    finally:
-        store.close()
+    async with dashboard(emulator, store) as (app, pilot):
+        await offered(app)
+        await pilot.press("escape")
+        await wait_for(lambda: not isinstance(app.screen, ResumeScreen))
+        await pilot.press("ctrl+p")
+        await pilot.press(*"Show journal")
+        await pilot.press("enter")
+        screen = await wait_for(lambda: isinstance(app.screen, JournalScreen) and app.screen)
+        lines = screen.query_one("#journal-lines", Static)
+        await wait_for(lambda: f"#{action_id}" in plain(lines))
+        text = plain(lines)
+        assert "INTERRUPTED: 4 not done" in text and "pending 2" in text
+        assert "Cancel/revoke" in text and "revoking 1" in text and "finished" in text
+        await pilot.press("escape")
+        await wait_for(lambda: not isinstance(app.screen, JournalScreen))
