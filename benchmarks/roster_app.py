@@ -119,7 +119,9 @@ async def filter_run(app: Any, pilot: Any, marks: FrameMarks, keys: int) -> dict
     await pilot.pause()
     ms = [x * 1000 for x in latencies]
     return {"filter_p50_ms": percentile(ms, 50), "filter_p95_ms": percentile(ms, 95),
-            "filter_max_ms": max(ms), "keystrokes": len(ms)}
+            "filter_max_ms": max(ms), "keystrokes": len(ms),
+            "filter_ms_by_key": [[key, round(x, 1)]
+                                 for key, x in zip(FILTER_KEYS[:keys], ms, strict=True)]}
 
 
 async def sort_run(app: Any, marks: FrameMarks) -> dict[str, Any]:

@@ -11,7 +11,6 @@ loop keeps drawing; `commit()` swaps it in on the loop. `apply()` does both at o
 
 from __future__ import annotations
 
-import contextlib
 import enum
 import time
 from collections.abc import Callable, Collection, Iterable, Sequence
@@ -49,7 +48,7 @@ class RosterPlan:
     index: ix.Index
     changes: RosterChanges
     view: ix.View
-    visible: tuple[list[str], list[str]] | None = None
+    visible: ix.Shown | None = None
     orders: dict[str, ix.Index] | None = None  # the current column's order
     resplice: dict[str, ix.Index] | None = None  # the other columns' (of `base`): `respliced`
     diff: ix.Diff | None = None
@@ -63,8 +62,7 @@ class ViewSnapshot:
     data: ix.Data
     index: ix.Index
     view: ix.View
-    visible: list[str]
-    texts: list[str]
+    visible: ix.Shown
     recent: ix.RecentResults
     orders: dict[str, ix.Index]  # every column's sorted order built so far, for `data`
 
@@ -76,9 +74,7 @@ class ViewPlan:
     base: ViewSnapshot
     index: ix.Index
     view: ix.View
-    visible: list[str]
-    texts: list[str]
-    found: dict[str, int]  # rows of the VINs asked for (`keep`), so the cursor needs no scan
+    visible: ix.Shown
 
     @property
     def changed(self) -> bool:
@@ -95,12 +91,8 @@ class Roster:
         self._data = ix.EMPTY
         self._index = ix.EMPTY_INDEX
         self._view = ix.View()
-        self._visible: list[str] = []
-        self._positions: dict[str, int] = {}
-        self._positions_of: list[str] | None = None
-        self._visible_texts: list[str] = []
+        self._visible = ix.Shown(self._index)
         self._recent = ix.RecentResults(self._index, None)
-        self._found: dict[str, int] = {}  # rows of a few VINs in `_visible` (from a view plan)
         self._version = 0
         # Each column's sorted order for `_data`: a sort change finds its order here instead of
         # sorting the fleet. Built by `build_order` (any thread, at idle) and kept through
@@ -138,13 +130,8 @@ class Roster:
         return self._visible
 
     def position(self, vin: str) -> int:
-        """The row of `vin` in `visible`, or -1 (a map built once per visible list, not a scan)."""
-        if self._positions_of is not self._visible:
-            if vin in self._found:  # the plan of this view looked it up (in its thread)
-                return self._found[vin]
-            self._positions = dict(zip(self._visible, range(len(self._visible)), strict=True))
-            self._positions_of = self._visible
-        return self._positions.get(vin, -1)
+        """The row of `vin` in `visible`, or -1 (bisections: no scan, no map of the rows)."""
+        return self._visible.row_of(ix.locate(self._index, self._data.entries, vin))
 
     @property
     def counts(self) -> dict[str, int]:
@@ -237,10 +224,9 @@ class Roster:
         self._orders = orders
         self._pending_orders = plan.data if plan.resplice else None
         if plan.visible is not None and plan.view == self._view and plan.index is self._index:
-            self._visible, self._visible_texts = plan.visible
+            self._visible = plan.visible
         else:  # the filter changed while the plan was built
-            self._visible, self._visible_texts = ix.visible(self._index, self._view)
-        self._found = {}
+            self._visible = ix.visible(self._index, self._view)
         return True
 
     # -- the view ------------------------------------------------------------------------------
@@ -248,7 +234,7 @@ class Roster:
         """The current state, for `plan_view` in another thread (take it on the loop)."""
         self._last_view_request = time.monotonic()
         return ViewSnapshot(self._version, self._data, self._index, self._view, self._visible,
-                            self._visible_texts, self._recent, self._orders)
+                            self._recent, self._orders)
 
     # -- sorted orders, built ahead ----------------------------------------------------------
     def missing_orders(self) -> list[str]:
@@ -278,12 +264,12 @@ class Roster:
         return True
 
     def plan_view(self, query: str | None = None, statuses: Iterable[str] | _Same | None = _SAME,
-                  sort: tuple[str, bool] | None = None, *, snapshot: ViewSnapshot | None = None,
-                  keep: Iterable[str] = ()) -> ViewPlan:
+                  sort: tuple[str, bool] | None = None, *, snapshot: ViewSnapshot | None = None
+                  ) -> ViewPlan:
         """The view for this query, statuses and (column, descending) sort (None/omitted: keep
         the current one), computed from `snapshot` (default: one taken now) without changing the
-        roster: pure, so it may run in a worker thread while the loop keeps drawing. `keep`:
-        VINs whose rows to look up (the cursor). Raises ValueError for an unknown column."""
+        roster: pure, so it may run in a worker thread while the loop keeps drawing. Raises
+        ValueError for an unknown column."""
         base = snapshot if snapshot is not None else self.snapshot()
         old = base.view
         text = old.query if query is None else " ".join(query.lower().split())
@@ -297,14 +283,14 @@ class Roster:
             raise ValueError(f"unknown column {column!r}; choose one of {', '.join(COLUMNS)}")
         view = ix.View(text, prefixes, descending)
         index = base.index
-        shown: tuple[list[str], list[str]] | None
+        shown: ix.Shown | None
         if view == old and column == index.column:
-            shown = base.visible, base.texts
+            shown = base.visible
         elif column != index.column:
             index = base.orders.get(column) or ix.full_index(base.data, column)
             shown = ix.visible(index, view)
         elif (text, prefixes) == (old.query, old.prefixes):  # only the direction changed
-            shown = base.visible[::-1], base.texts[::-1]
+            shown = base.visible.reversed()
         else:
             shown = None
             if (prefixes, descending) == (old.prefixes, old.descending):
@@ -312,12 +298,10 @@ class Roster:
                 if recent.index is index and recent.view == (prefixes, descending):
                     shown = recent.get(text)  # a backspace back to a query just shown
                 if shown is None and old.query and old.query in text:  # narrows the old query
-                    shown = ix.narrow(base.visible, base.texts, text)
+                    shown = ix.narrow(base.visible, text)
             if shown is None:
                 shown = ix.visible(index, view)
-        visible, texts = shown
-        found = {vin: at for vin in keep if (at := _find(visible, vin)) >= 0}
-        return ViewPlan(base, index, view, visible, texts, found)
+        return ViewPlan(base, index, view, shown)
 
     def commit_view(self, plan: ViewPlan) -> bool:
         """Show a planned view (on the loop, O(1)). False, changing nothing, if the roster
@@ -332,12 +316,11 @@ class Roster:
         old = self._view
         if (plan.index is self._index and old.query != plan.view.query
                 and (old.prefixes, old.descending) == (plan.view.prefixes, plan.view.descending)):
-            self._recent_results(old).remember(old.query, self._visible, self._visible_texts)
+            self._recent_results(old).remember(old.query, self._visible)
         self._index, self._view = plan.index, plan.view
         if plan.index.column not in self._orders and plan.index.column != "vin":
             self._orders = {**self._orders, plan.index.column: plan.index}
-        self._visible, self._visible_texts = plan.visible, plan.texts
-        self._found = plan.found
+        self._visible = plan.visible
         self._version += 1
         return True
 
@@ -360,10 +343,3 @@ class Roster:
         """Sort by one of COLUMNS (ties by VIN); descending is the exact reverse."""
         self.commit_view(self.plan_view(sort=(column, descending)))
 
-
-def _find(visible: list[str], vin: str) -> int:
-    """The row of `vin`, or -1 (a C-level scan, a pass at a time: see `roster_index.passes`)."""
-    for start in range(0, len(visible), ix.PASS):
-        with contextlib.suppress(ValueError):
-            return visible.index(vin, start, start + ix.PASS)
-    return -1

@@ -18,14 +18,15 @@ from __future__ import annotations
 
 import contextlib
 import logging
+from array import array
 from bisect import bisect_left
 from collections import Counter
-from collections.abc import Callable, Collection, Iterable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from itertools import compress, filterfalse, islice, repeat
 from operator import attrgetter, contains, itemgetter, methodcaller, not_
-from typing import Any
+from typing import Any, overload
 
 import msgspec
 
@@ -362,10 +363,6 @@ def passes(make: Callable[..., list[Any]], *aligned: list[Any]) -> list[Any]:
     return out
 
 
-def _compressed(items: list[Any], mask: list[Any]) -> list[Any]:
-    return passes(lambda i, m: list(compress(i, m)), items, mask)
-
-
 def full_index(data: Data, column: str) -> Index:
     """Sort every row by `column` (stable over VIN order, so ties stay in VIN order): row
     numbers are sorted by an aligned key list, then the aligned lists permuted, all in C."""
@@ -422,63 +419,153 @@ def reindex(index: Index, base: Data, data: Data, d: Diff) -> Index:
     return Index(index.column, order, texts)
 
 
-def visible(index: Index, view: View) -> tuple[list[str], list[str]]:
-    """The VINs that pass the view's filter and their texts, in display order."""
-    order, texts, query, prefixes = index.order, index.texts, view.query, view.prefixes
-    if prefixes is None and not query:
-        shown, shown_texts = order, texts
-    else:
-        if prefixes is None:
-            mask = passes(lambda t: list(map(contains, t, repeat(query))), texts)
-        elif not query:
-            mask = passes(lambda t: list(map(str.startswith, t, repeat(prefixes))), texts)
+class Shown(Sequence[str]):
+    """The VINs a view shows, in display order: row numbers into an index's `order` (ascending;
+    None: every row) of `base`, read backwards when `descending`. A filter result is one compact array of
+    row numbers made by one C-level pass over the texts: building it touches no VIN and no
+    text object (copying 100,000 VIN references into new lists cost 10-16 ms a keystroke, most
+    of it cache misses on VIN strings scattered in memory). Reading a row is two lookups."""
+
+    __slots__ = ("base", "descending", "rows")
+
+    def __init__(self, index: Index, rows: array[int] | None = None,
+                 descending: bool = False) -> None:
+        self.base, self.rows, self.descending = index, rows, descending
+
+    def __len__(self) -> int:
+        return len(self.base.order) if self.rows is None else len(self.rows)
+
+    @overload
+    def __getitem__(self, i: int) -> str: ...
+
+    @overload
+    def __getitem__(self, i: slice) -> list[str]: ...
+
+    def __getitem__(self, i: int | slice) -> str | list[str]:
+        if isinstance(i, slice):
+            return [self[n] for n in range(*i.indices(len(self)))]
+        size = len(self)
+        if i < 0:
+            i += size
+        if not 0 <= i < size:
+            raise IndexError("row out of range")
+        if self.descending:
+            i = size - 1 - i
+        return self.base.order[i if self.rows is None else self.rows[i]]
+
+    def __iter__(self) -> Iterator[str]:
+        order, rows = self.base.order, self.rows
+        if rows is None:
+            return reversed(order) if self.descending else iter(order)
+        return map(order.__getitem__, reversed(rows) if self.descending else rows)
+
+    def __repr__(self) -> str:
+        return f"Shown({len(self)} of {len(self.base.order)} rows by {self.base.column})"
+
+    def reversed(self) -> Shown:
+        return Shown(self.base, self.rows, not self.descending)
+
+    def row_of(self, at: int) -> int:
+        """The display row of the index's row `at`, or -1 if this view does not show it."""
+        rows = self.rows
+        if rows is None:
+            row = at if 0 <= at < len(self.base.order) else -1
         else:
-            mask = passes(lambda t: [x.startswith(prefixes) and query in x for x in t], texts)
-        shown, shown_texts = _kept(order, texts, mask)
-    if view.descending:
-        return shown[::-1], shown_texts[::-1]
-    return shown, shown_texts
+            row = bisect_left(rows, at)
+            if row == len(rows) or rows[row] != at:
+                return -1
+        return len(self) - 1 - row if self.descending and row >= 0 else row
+
+
+ROW_TYPE = "I"  # row numbers: 4 bytes each
+
+
+def _rows_where(test: Callable[[str, Any], bool], arg: Any, texts: list[str],
+                rows: array[int] | None = None, *, within: bool = False
+                ) -> array[int] | None:
+    """The row numbers (ascending) among `rows` (None: all of them) whose text passes
+    `test(text, arg)`, `PASS` rows per C-level pass; None when every row of all passes.
+    `within`: every row that passes is among `rows` anyway (a longer query), so when `rows`
+    are most of the index, all texts are read in memory order instead of looked up."""
+    out = array(ROW_TYPE)
+    if rows is None or (within and len(rows) > len(texts) // 2):
+        size, reader = len(texts), iter(texts)
+        for start in range(0, size, PASS):
+            out.extend(compress(range(start, min(start + PASS, size)),
+                                map(test, islice(reader, PASS), repeat(arg))))
+        return None if len(out) == size else out
+    get = texts.__getitem__
+    for start in range(0, len(rows), PASS):
+        part = rows[start:start + PASS]
+        out.extend(compress(part, map(test, map(get, part), repeat(arg))))
+    return out
+
+
+def _starts(text: str, prefixes: tuple[str, ...]) -> bool:
+    return text.startswith(prefixes)
+
+
+def visible(index: Index, view: View) -> Shown:
+    """The rows that pass the view's filter, in display order."""
+    query, prefixes, texts = view.query, view.prefixes, index.texts
+    rows = None
+    if prefixes is not None:
+        rows = _rows_where(_starts, prefixes, texts)
+        if rows is None and query:
+            rows = _rows_where(contains, query, texts)
+        elif query:
+            rows = _rows_where(contains, query, texts, rows)
+    elif query:
+        rows = _rows_where(contains, query, texts)
+    return Shown(index, rows, view.descending)
+
+
+def narrow(shown: Shown, query: str) -> Shown:
+    """Filter an already filtered result by a longer query (each match of it matched before)."""
+    rows = _rows_where(contains, query, shown.base.texts, shown.rows, within=True)
+    return Shown(shown.base, rows, shown.descending)
+
+
+def locate(index: Index, entries: dict[str, RosterEntry], vin: str) -> int:
+    """The row of `vin` in the index's order (bisection: the order is by (key, VIN)), or -1."""
+    order = index.order
+    entry = entries.get(vin)
+    if entry is None:
+        return -1
+    key = KEYS.get(index.column)
+    if key is None:
+        at = bisect_left(order, vin)
+    else:
+        get = entries.__getitem__
+        at = bisect_left(order, (key(entry), vin), key=lambda v: (key(get(v)), v))
+    return at if at < len(order) and order[at] == vin else -1
 
 
 class RecentResults:
     """The filter results of the last few queries over one index, statuses and order: typing
     narrows each result from the previous one, and a backspace finds its answer here instead of
-    scanning every row again. Bounded (`MAX_ROWS` VINs in all: ~2 lists of 8-byte pointers each)."""
+    scanning every row again. Bounded (`MAX_ROWS` row numbers in all: 4 bytes each)."""
 
-    MAX_ROWS = 250_000
+    MAX_ROWS = 1_000_000
     MAX_QUERIES = 24
 
     def __init__(self, index: Index, view: Any) -> None:
         self.index, self.view = index, view
-        self._results: dict[str, tuple[list[str], list[str]]] = {}
+        self._results: dict[str, Shown] = {}
         self._rows = 0
 
-    def get(self, query: str) -> tuple[list[str], list[str]] | None:
+    def get(self, query: str) -> Shown | None:
         return self._results.get(query)
 
-    def remember(self, query: str, shown: list[str], texts: list[str]) -> None:
-        if query in self._results or len(shown) > self.MAX_ROWS:
+    def remember(self, query: str, shown: Shown) -> None:
+        size = 0 if shown.rows is None else len(shown.rows)
+        if query in self._results or size > self.MAX_ROWS:
             return
-        self._results[query] = (shown, texts)
-        self._rows += 0 if shown is self.index.order else len(shown)  # the index's own: free
+        self._results[query] = shown
+        self._rows += size
         while self._rows > self.MAX_ROWS or len(self._results) > self.MAX_QUERIES:
-            oldest = next(iter(self._results))
-            dropped = self._results.pop(oldest)[0]
-            self._rows -= 0 if dropped is self.index.order else len(dropped)
-
-
-def narrow(shown: list[str], texts: list[str], query: str) -> tuple[list[str], list[str]]:
-    """Filter an already filtered result by a longer query (each match of it matched before)."""
-    mask = passes(lambda t: list(map(contains, t, repeat(query))), texts)
-    return _kept(shown, texts, mask)
-
-
-def _kept(rows: list[str], texts: list[str], mask: list[Any]) -> tuple[list[str], list[str]]:
-    """The rows (and texts) the mask keeps; the same lists when it keeps all of them (a broad
-    query such as "r" or "re" often does: copying 100,000 rows would cost 10-15 ms)."""
-    if all(mask):
-        return rows, texts
-    return _compressed(rows, mask), _compressed(texts, mask)
+            dropped = self._results.pop(next(iter(self._results)))
+            self._rows -= 0 if dropped.rows is None else len(dropped.rows)
 
 
 def with_status(index: Index, statuses: Iterable[str]) -> list[str]:

@@ -38,17 +38,21 @@ def test_a_stale_plan_is_refused_and_changes_nothing() -> None:
     assert roster.sort == ("since", False) and "WBAZZZZZZZZZZZZZZ" in roster.visible
 
 
-def test_a_plan_built_in_a_thread_finds_the_cursor_vin_without_a_scan_on_the_loop() -> None:
+def test_a_plan_built_in_a_thread_shows_and_finds_rows_by_bisection() -> None:
     roster = frozen_roster(fleet(500))
-    cursor = roster.visible[123]
     plans = []
     snapshot = roster.snapshot()
     worker = threading.Thread(target=lambda: plans.append(
-        roster.plan_view(sort=("brand", True), snapshot=snapshot, keep=(cursor, "NOPE"))))
+        roster.plan_view("bmw", sort=("brand", True), snapshot=snapshot)))
     worker.start()
     worker.join()
     [plan] = plans
-    assert plan.found == {cursor: plan.visible.index(cursor)}
     assert roster.commit_view(plan)
-    assert roster.position(cursor) == list(roster.visible).index(cursor)
-    assert roster.position("NOPE") == -1
+    shown = list(roster.visible)
+    assert 0 < len(shown) < 500
+    for row in (0, 1, len(shown) // 2, len(shown) - 1):
+        assert roster.visible[row] == shown[row]
+        assert roster.position(shown[row]) == row
+    hidden = next(vin for vin in frozen_roster(fleet(500)).visible if vin not in set(shown))
+    assert roster.position(hidden) == -1  # in the roster, filtered out
+    assert roster.position("NOPE") == -1  # not in the roster

@@ -149,9 +149,8 @@ def point(vin: str, capability: str = "charging", prop: str = "battery_level",
 async def started_session(credentials: dict[str, Any], *,
                           read_only: bool = False) -> AsyncIterator[Any]:
     """A real Session on the emulator's credentials, started (first roster loaded) and stopped."""
-    from hm_tui.service.session import Session
-
     from hm_tui.service.config import profile_from_credentials
+    from hm_tui.service.session import Session
 
     session = Session(profile_from_credentials(credentials, "test"), store=None,
                       read_only=read_only)

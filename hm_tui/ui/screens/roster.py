@@ -229,10 +229,9 @@ class RosterScreen(Screen[None]):
         try:
             while True:
                 wanted, roster = self._view_wanted, self.roster
-                cursor = self.table.cursor_vin if self.ready else None
                 plan = await asyncio.to_thread(
                     roster.plan_view, self.query_text, self._statuses, self._sort_wanted,
-                    snapshot=roster.snapshot(), keep=() if cursor is None else (cursor,))
+                    snapshot=roster.snapshot())
                 if wanted == self._view_wanted and roster is self.roster and self._show(plan):
                     return
                 # else stale (a newer request, or the roster changed meanwhile): plan again
