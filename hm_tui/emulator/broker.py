@@ -24,6 +24,11 @@ log = logging.getLogger(__name__)
 
 # A client away longer than this loses its session (and its queue), so memory stays bounded.
 SESSION_EXPIRY_S = 3600
+# Messages kept for an absent persistent session; beyond it the oldest go (mosquitto's
+# max_queued_messages, 1000 by default, drops too). amqtt keeps them all and sends them all at
+# once on reconnect: past 65,535 in flight it searches every packet id for each message, and the
+# broker (and with it the emulator's loop) stalls for good.
+MAX_QUEUED = 10_000
 STOP_TIMEOUT_S = 3.0
 
 
@@ -79,6 +84,8 @@ class _Broker(Broker):
     first connection's TLS object; a client without a certificate could ride on it.
     """
 
+    dropped_for_absent = 0  # queued messages dropped because an absent session's queue was full
+
     async def _initialize_client_session(  # type: ignore[override]
         self, reader: Any, writer: Any, remote_address: str, remote_port: int,
     ) -> Any:
@@ -87,6 +94,14 @@ class _Broker(Broker):
         )
         session.ssl_object = writer.get_ssl_info()
         return handler, session
+
+    async def _retain_broadcast_message(self, broadcast: Any, qos: int,
+                                        target_session: Session) -> None:
+        queued = target_session.retained_messages
+        while queued.qsize() >= MAX_QUEUED:
+            queued.get_nowait()
+            self.dropped_for_absent += 1
+        await super()._retain_broadcast_message(broadcast, qos, target_session)
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -156,6 +171,11 @@ class EmbeddedBroker:
         if self._broker is None:
             raise RuntimeError("the broker is not started")
         await self._broker.internal_message_broadcast(topic, payload, qos)
+
+    @property
+    def dropped_for_absent(self) -> int:
+        """Messages dropped because an absent session's queue held `MAX_QUEUED` already."""
+        return self._broker.dropped_for_absent if self._broker else 0
 
     def connected_clients(self) -> list[str]:
         """Client ids with a live connection."""

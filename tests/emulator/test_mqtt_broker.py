@@ -14,6 +14,7 @@ import pytest
 from helpers import wait_for
 from mqtt_helpers import Capture, feed_connected, mqtt_settings
 
+from hm_tui.emulator import broker as broker_module
 from hm_tui.emulator.broker import EmbeddedBroker
 from hm_tui.emulator.certs import CertBundle, ensure_certs
 from hm_tui.emulator.publisher import Publisher
@@ -83,6 +84,28 @@ async def test_client_without_certificate_cannot_resume_a_known_session(
         await wait_for(lambda: intruder.refusal, 10)
         await broker.publish(f"sandbox/level13/{APP}/{CAR[0]}/ignition/get/state", b"{}")
         assert not intruder.connected.is_set() and intruder.messages == []
+
+
+async def test_an_absent_session_keeps_only_the_newest_messages_up_to_the_limit(
+        broker: EmbeddedBroker, monkeypatch: pytest.MonkeyPatch) -> None:
+    """amqtt alone queues without limit and re-sends it all at once on reconnect: past 65,535
+    in flight its broker loop stalls for good (seen after an hour away at 200 msg/s)."""
+    monkeypatch.setattr(broker_module, "MAX_QUEUED", 5)
+    topic = f"sandbox/level13/{APP}/#"
+    with Capture(broker.certs, broker.port, topic, client_id="fleet-away",
+                 clean_session=False) as away:
+        await wait_for(away.subscribed.is_set, 10)
+    await wait_for(lambda: "fleet-away" not in broker.connected_clients(), 10)
+    for n in range(12):
+        await broker.publish(f"sandbox/level13/{APP}/{CAR[0]}/odometer/get/state",
+                             json.dumps({"n": n}).encode())
+    with Capture(broker.certs, broker.port, topic, client_id="fleet-away",
+                 clean_session=False) as back:
+        await wait_for(lambda: len(back.messages) >= 5, 10)
+        await broker.publish(f"sandbox/level13/{APP}/{CAR[0]}/odometer/get/state", b'{"n": 12}')
+        await wait_for(lambda: len(back.messages) >= 6, 10)
+    assert [json.loads(payload)["n"] for _, payload in back.messages] == [7, 8, 9, 10, 11, 12]
+    assert broker.dropped_for_absent == 7
 
 
 async def test_v1_messages_match_the_platform_wire_format(broker: EmbeddedBroker) -> None:
