@@ -15,6 +15,7 @@ import gc
 import inspect
 import os
 import time
+from collections import deque
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, tzinfo
 from pathlib import Path
@@ -22,6 +23,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from textual import on, work
 from textual.app import App
+from textual.notifications import Notification, Notify
 from textual.worker import Worker, WorkerState
 
 from hm_tui.service.roster import Roster, RosterChanges
@@ -45,6 +47,9 @@ FREEZE_AFTER = 10_000
 FIRST_FRAME_ENV = "HM_TUI_BENCH_FIRST_FRAME_FILE"
 ROSTER_EVERY = 0.1  # roster changes are drawn at most this often
 NOTIFY_EACH_MAX = 3  # more rejections than this in one refresh make one summary notification
+#: Rejection toasts on screen at once (the newest): during an activation rejections keep coming,
+#: and at 80x24 five stacked toasts would hide the table they are about.
+REJECTION_TOASTS = 2
 
 
 class HmTuiApp(App[int]):
@@ -68,6 +73,7 @@ class HmTuiApp(App[int]):
         self.demo = demo
         self.profile_name = profile
         self.profiles = profiles or (lambda: ())
+        self._rejection_toasts: deque[Notification] = deque()
         self.clock = clock or (lambda: datetime.now(UTC))  # platform time: time in state
         self.wall_clock = wall_clock or (lambda: datetime.now(UTC))  # "updated N s ago"
         self.tz = tz
@@ -248,14 +254,22 @@ class HmTuiApp(App[int]):
             return
         if len(rejected) > NOTIFY_EACH_MAX:
             first = rejected[0]
-            self.notify(f"{len(rejected)} clearances were rejected, e.g. {inert(first.vin, 20)}: "
-                        f"{inert(first.reason or 'no reason given', 120)}",
-                        title="Rejected", severity="error", markup=False, timeout=10)
+            self._toast_rejection(f"{len(rejected)} clearances were rejected, e.g. "
+                                  f"{inert(first.vin, 20)}: "
+                                  f"{inert(first.reason or 'no reason given', 120)}")
             return
         for change in rejected:
             reason = inert(change.reason or "no reason given", 200)
-            self.notify(f"{inert(change.vin, 20)}: {reason}", title="Rejected",
-                        severity="error", markup=False, timeout=10)
+            self._toast_rejection(f"{inert(change.vin, 20)}: {reason}")
+
+    def _toast_rejection(self, text: str) -> None:
+        """A rejection toast; the oldest one still shown goes when REJECTION_TOASTS are up (the
+        roster's status counts and its rejected filter keep the full story)."""
+        while len(self._rejection_toasts) >= REJECTION_TOASTS:
+            self._unnotify(self._rejection_toasts.popleft(), refresh=False)
+        toast = Notification(text, "Rejected", "error", 10, markup=False)
+        self._rejection_toasts.append(toast)
+        self.post_message(Notify(toast))
 
     @on(msg.HealthUpdated)
     def _health(self, message: msg.HealthUpdated) -> None:

@@ -6,6 +6,7 @@ from textual import events
 from textual.command import CommandPalette
 
 from hm_tui.emulator.server import Emulator
+from hm_tui.ui.app import REJECTION_TOASTS
 from hm_tui.ui.screens.detail import DetailScreen
 from hm_tui.ui.screens.help import HelpScreen
 from hm_tui.ui.widgets.filter_bar import FilterBar
@@ -100,6 +101,24 @@ async def test_r_refreshes_and_a_rejection_is_announced_with_its_reason_literall
         assert "[bold red]boom[/] red" in message  # markup inert, escape removed
         assert "\x1b" not in message
         assert vin in app.roster_screen.table._flashes  # the changed row is highlighted
+
+
+async def test_rejections_keep_only_the_newest_toasts_on_screen(emulator: Emulator) -> None:
+    app = make_app(emulator)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await loaded(app, emulator)
+        others = [v for v in app.session.roster.visible
+                  if app.session.roster.entry(v).status == "approved"][:4]
+        assert len(others) == 4
+        for n, vin in enumerate(others):  # one rejection per refresh: one toast each
+            await force(emulator, vin, "rejected", f"reason {n}")
+            await pilot.press("r")
+            await wait_for(lambda v=vin: app.session.roster.entry(v).status == "rejected", 10)
+        await wait_for(lambda: any("reason 3" in n for n in notifications(app)), 10)
+        await pilot.pause()
+        shown = [n for n in notifications(app) if "reason" in n]
+        assert len(shown) == REJECTION_TOASTS
+        assert "reason 2" in shown[0] and "reason 3" in shown[1]
 
 
 async def test_read_only_refuses_add_and_remove_and_says_so(emulator: Emulator) -> None:
