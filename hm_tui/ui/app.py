@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from textual import on, work
 from textual.app import App
-from textual.notifications import Notification, Notify
+from textual.notifications import Notification
 from textual.worker import Worker, WorkerState
 
 from hm_tui.service.roster import Roster, RosterChanges
@@ -269,7 +269,10 @@ class HmTuiApp(App[int]):
             self._unnotify(self._rejection_toasts.popleft(), refresh=False)
         toast = Notification(text, "Rejected", "error", 10, markup=False)
         self._rejection_toasts.append(toast)
-        self.post_message(Notify(toast))
+        # added now, not by a posted Notify: one posted and then dropped here before it was
+        # handled would come back when it is (a refresh announcing three rejections showed three)
+        self._notifications.add(toast)
+        self._refresh_notifications()
 
     @on(msg.HealthUpdated)
     def _health(self, message: msg.HealthUpdated) -> None:
