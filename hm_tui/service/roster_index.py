@@ -5,8 +5,9 @@ the roster's author; see `Roster`):
 - a refresh looks each item's JSON bytes up among the bytes the roster holds (C-level, in
   slices); only items it does not hold are decoded and reach Python code (~1% of a refresh);
 - the whole roster is kept sorted by the current column, ties by VIN, with each row's search text
-  and sort key in lists aligned to that order: a filter is one C-level pass over a list, and a
-  refresh splices the few changed rows out and back in (bisect) instead of re-sorting;
+  in a list aligned to that order: a filter is one C-level pass over the texts giving an array of
+  row numbers (`Shown`), and a refresh splices the few changed rows out and back in (bisect)
+  instead of re-sorting;
 - a full sort sorts row numbers by an aligned key list, then permutes the aligned lists.
 Everything here builds new lists and never mutates old ones, so a state can be prepared in a
 worker thread while the event loop keeps reading the current one. The C-level passes of a filter
