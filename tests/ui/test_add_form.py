@@ -67,6 +67,17 @@ async def test_vin_without_brand_is_an_error_until_one_is_chosen() -> None:
         await pilot.pause()
 
 
+async def test_the_brand_list_asks_for_the_brand_or_the_default_of_each_tab() -> None:
+    app = add_app()
+    async with app.run_test(size=(100, 40)) as pilot:
+        brand = app.screen.query_one("#add-brand", Select)
+        assert brand.prompt == "Brand"  # one VIN: its brand
+        await switch_tab(pilot, app, "add-paste")
+        await wait_for(lambda: brand.prompt == "Brand (default for lines without one)")
+        await switch_tab(pilot, app, "add-csv")
+        await wait_for(lambda: brand.prompt == "Brand (default for rows without one)")
+
+
 async def test_vw_group_brand_asks_for_the_customer_name_tag_and_warns_without_it() -> None:
     app = add_app()
     async with app.run_test(size=(80, 24)) as pilot:

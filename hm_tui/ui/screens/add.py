@@ -80,6 +80,11 @@ def result_line(result: Any) -> Content:
     return Content.assemble((mark, style), (f"{safe_text(result.vin, 20):<18} ", "bold"), text)
 
 
+#: What the brand list asks for: the VIN's brand, or the default for lines and rows without one.
+BRAND_PROMPTS = {"add-one": "Brand", "add-paste": "Brand (default for lines without one)",
+                 "add-csv": "Brand (default for rows without one)"}
+
+
 class AddScreen(ModalScreen[list[Any] | None]):
     """Dismisses with the per-VIN ItemResults of the last submit, or None if nothing was sent."""
 
@@ -134,7 +139,7 @@ class AddScreen(ModalScreen[list[Any] | None]):
                                      classes="add-hint", markup=False)
                         yield Input(placeholder="path/to/vins.csv", id="add-csv-path",
                                     compact=True)
-                yield Select(options, prompt="Brand (default for lines without one)",
+                yield Select(options, prompt=BRAND_PROMPTS[self.first_tab],
                              value=self.default_brand or Select.NULL, id="add-brand",
                              compact=True)
                 yield Input(placeholder=f"{VW_CUSTOMER_TAG}: your business name (VW Group)",
@@ -224,6 +229,10 @@ class AddScreen(ModalScreen[list[Any] | None]):
     @on(TabbedContent.TabActivated)
     def _inputs_changed(self) -> None:
         self.refresh_preview()
+
+    @on(TabbedContent.TabActivated)
+    def _brand_prompt(self) -> None:
+        self.query_one("#add-brand", Select).prompt = BRAND_PROMPTS[self.mode]
 
     @on(Input.Changed, "#add-csv-path")
     def _csv_path_changed(self) -> None:
