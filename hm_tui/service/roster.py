@@ -298,7 +298,7 @@ class Roster:
                 if recent.index is index and recent.view == (prefixes, descending):
                     shown = recent.get(text)  # a backspace back to a query just shown
                 if shown is None and old.query and old.query in text:  # narrows the old query
-                    shown = ix.narrow(base.visible, text)
+                    shown = ix.narrow(base.visible, text, by_query_alone=prefixes is None)
             if shown is None:
                 shown = ix.visible(index, view)
         return ViewPlan(base, index, view, shown)

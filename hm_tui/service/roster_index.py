@@ -535,9 +535,11 @@ def visible(index: Index, view: View) -> Shown:
     return Shown(index, rows, view.descending)
 
 
-def narrow(shown: Shown, query: str) -> Shown:
-    """Filter an already filtered result by a longer query (each match of it matched before)."""
-    rows = _rows_where(contains, query, shown.base.texts, shown.rows, within=True)
+def narrow(shown: Shown, query: str, *, by_query_alone: bool) -> Shown:
+    """Filter an already filtered result by a longer query. `by_query_alone`: the result was
+    filtered by the shorter query only (no statuses), so every match of the longer one is in it
+    and a scan may read every text instead of looking the rows up."""
+    rows = _rows_where(contains, query, shown.base.texts, shown.rows, within=by_query_alone)
     return Shown(shown.base, rows, shown.descending)
 
 

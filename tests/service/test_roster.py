@@ -118,6 +118,18 @@ def test_a_longer_query_narrows_the_previous_result() -> None:
     assert len(roster.visible) == 20
 
 
+def test_a_longer_query_under_a_status_filter_keeps_to_that_status() -> None:
+    """Narrowing a result that holds most rows reads every text; the status still applies."""
+    roster = Roster()
+    roster.apply([clearance(vin(n), "rejected" if n == 3 else "approved") for n in range(10)],
+                 complete=True)
+    roster.set_statuses({"approved"})
+    roster.set_query("wba")
+    assert len(roster.visible) == 9
+    roster.set_query("wba0")
+    assert list(roster.visible) == [vin(n) for n in range(10) if n != 3]
+
+
 def test_status_filter_combines_with_the_query_and_counts_ignore_both() -> None:
     roster = Roster()
     roster.apply([clearance(vin(1), "approved", "bmw"), clearance(vin(2), "approved", "audi"),
@@ -271,3 +283,25 @@ def check_against_model(batches, column, desc, query, statuses) -> tuple[Roster,
         for other in roster.missing_orders()[:len(batches) % 3 * 3]:  # none, some or all
             assert roster.add_order(roster.build_order(other))
     return roster, model
+
+
+@settings(max_examples=150, deadline=None)
+@given(batch=st.lists(rows, min_size=8, max_size=40), column=st.sampled_from(COLUMNS),
+       desc=st.booleans(), statuses=st.sampled_from([None, {"approved"}, {"pending", "rejected"}]),
+       keys=st.lists(st.sampled_from([*"wba00001bkx", "backspace"]), min_size=2, max_size=12))
+def test_typing_and_backspacing_match_the_model(batch, column, desc, statuses, keys) -> None:
+    """Keystroke by keystroke (narrowing, the recent results of a backspace), under statuses
+    and any sort: what is shown and where each VIN is found match the obvious model."""
+    roster, model = Roster(), Model()
+    model.rows = {vin(n): clearance(vin(n), s, b, r) for n, s, b, r in batch}
+    roster.apply(list(model.rows.values()), complete=True)
+    roster.set_sort(column, desc)
+    roster.set_statuses(statuses)
+    text = ""
+    for key in keys:
+        text = text[:-1] if key == "backspace" else text + key
+        roster.set_query(text)
+        expected = model.visible(text, statuses, column, desc, roster)
+        assert list(roster.visible) == expected, text
+        assert [roster.position(v) for v in expected] == list(range(len(expected)))
+        assert all(roster.position(v) == -1 for v in model.rows if v not in set(expected))
