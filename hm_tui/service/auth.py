@@ -153,7 +153,11 @@ class TokenManager:
     async def _request_token(self, attempt: int) -> _Token:
         sent_at = self._clock()
         url = f"{self._profile.base_url}/access_tokens"
-        response = await send(self._http, "POST", url, json=self._grant(), attempt=attempt)
+        # the assertion's first signing imports PyJWT and cryptography (60-180 ms seen on the
+        # event loop at start-up): in a worker thread, the loop keeps drawing
+        grant = (await asyncio.to_thread(self._grant) if self._profile.uses_private_key
+                 else self._grant())
+        response = await send(self._http, "POST", url, json=grant, attempt=attempt)
         if response.status_code != 200:
             raise error_from_response(response.status_code, response.content,
                                       headers=response.headers, token_endpoint=True)
