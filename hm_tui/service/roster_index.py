@@ -318,6 +318,14 @@ def _next_counts(base: Data, fresh: dict[str, RosterEntry], removed: list[str]) 
     return {status: n for status, n in counts.items() if n > 0}
 
 
+def _bisect(order: list[str], key_of: Callable[[str], Any] | None, key: Any, vin: str) -> int:
+    """Where (key, vin) belongs in `order` (ascending by (key_of(v), v); by VIN alone when
+    `key_of` is None): bisection in C, computing the keys of the ~17 rows it probes."""
+    if key_of is None:
+        return bisect_left(order, vin)
+    return bisect_left(order, (key, vin), key=lambda v: (key_of(v), v))
+
+
 def splice(order: list[str], columns: list[list[Any]], key_of: Callable[[str], Any] | None,
            gone: Iterable[str], rows: Iterable[tuple[Any, str, tuple[Any, ...]]]
            ) -> tuple[list[str], list[list[Any]]]:
@@ -325,23 +333,13 @@ def splice(order: list[str], columns: list[list[Any]], key_of: Callable[[str], A
     the order is by VIN alone) with its aligned `columns`, minus the VINs `gone`, plus `rows` of
     (key, vin, column values). Positions come from bisection (C, computing the keys of the few
     rows probed), the copying is slicing: no Python code per kept row."""
-    if key_of is None:
-        def find(key: Any, vin: str) -> int:
-            return bisect_left(order, vin)
-    else:
-        def probe(v: str) -> tuple[Any, str]:
-            return key_of(v), v
-
-        def find(key: Any, vin: str) -> int:
-            return bisect_left(order, (key, vin), key=probe)
-
     events: list[tuple[int, int, Any, str, tuple[Any, ...]]] = []
     for vin in gone:
         key = None if key_of is None else key_of(vin)
-        at = find(key, vin)
+        at = _bisect(order, key_of, key, vin)
         if at < len(order) and order[at] == vin:
             events.append((at, 1, key, vin, ()))
-    events += [(find(key, vin), 0, key, vin, values) for key, vin, values in rows]
+    events += [(_bisect(order, key_of, key, vin), 0, key, vin, values) for key, vin, values in rows]
     # by position; drops after inserts; then (key, vin)
     events.sort(key=lambda event: event[:2] + ((event[2], event[3]) if key_of else (event[3],)))
     out: list[str] = []
@@ -522,16 +520,10 @@ def _starts(text: str, prefixes: tuple[str, ...]) -> bool:
 
 def visible(index: Index, view: View) -> Shown:
     """The rows that pass the view's filter, in display order."""
-    query, prefixes, texts = view.query, view.prefixes, index.texts
-    rows = None
-    if prefixes is not None:
-        rows = _rows_where(_starts, prefixes, texts)
-        if rows is None and query:
-            rows = _rows_where(contains, query, texts)
-        elif query:
-            rows = _rows_where(contains, query, texts, rows)
-    elif query:
-        rows = _rows_where(contains, query, texts)
+    texts = index.texts
+    rows = None if view.prefixes is None else _rows_where(_starts, view.prefixes, texts)
+    if view.query:  # among the rows of the wanted statuses (None: every row)
+        rows = _rows_where(contains, view.query, texts, rows)
     return Shown(index, rows, view.descending)
 
 
@@ -545,16 +537,13 @@ def narrow(shown: Shown, query: str, *, by_query_alone: bool) -> Shown:
 
 def locate(index: Index, entries: dict[str, RosterEntry], vin: str) -> int:
     """The row of `vin` in the index's order (bisection: the order is by (key, VIN)), or -1."""
-    order = index.order
-    entry = entries.get(vin)
+    order, entry, key = index.order, entries.get(vin), KEYS.get(index.column)
     if entry is None:
         return -1
-    key = KEYS.get(index.column)
     if key is None:
-        at = bisect_left(order, vin)
+        at = _bisect(order, None, None, vin)
     else:
-        get = entries.__getitem__
-        at = bisect_left(order, (key(entry), vin), key=lambda v: (key(get(v)), v))
+        at = _bisect(order, lambda v: key(entries[v]), key(entry), vin)
     return at if at < len(order) and order[at] == vin else -1
 
 
