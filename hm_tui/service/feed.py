@@ -28,6 +28,8 @@ BAD_SAMPLES = 5
 SAMPLE_CHARS = 120
 KEEPALIVE_S = 30
 STOP_WAIT_S = 0.5  # a thread asleep in reconnect backoff ends by itself within 1 s
+READ_BURST = 256  # packets read per wake-up of paho's loop (paho reads one per select())
+PUBACK = 0x40
 
 
 class MqttSettingsLike(Protocol):
@@ -104,6 +106,37 @@ class _Client(mqtt.Client):
             return super()._packet_queue(*args, **kwargs)
         finally:
             self._sockpairW = waker
+
+    def loop_read(self, max_packets: int = 1) -> mqtt.MQTTErrorCode:
+        """Read every packet that has arrived (up to READ_BURST), not one per select() as paho
+        does: at thousands of messages a second that is one select() and one write of PUBACKs
+        per burst instead of per message. What is left over is seen by the next select(), or by
+        paho's check of the TLS layer's pending bytes, so nothing waits on a timeout."""
+        for _ in range(READ_BURST):
+            if self._sock is None:
+                return mqtt.MQTTErrorCode.MQTT_ERR_NO_CONN
+            rc = self._packet_read()
+            if rc > 0:
+                return self._loop_rc_handle(rc)
+            if rc == mqtt.MQTTErrorCode.MQTT_ERR_AGAIN:
+                break
+        return mqtt.MQTTErrorCode.MQTT_ERR_SUCCESS
+
+    def _packet_write(self) -> mqtt.MQTTErrorCode:
+        """Send the PUBACKs queued at the head as one write (one TLS record, one system call)
+        instead of one each. A PUBACK has no completion callback, so paho's bookkeeping of the
+        merged packet (partial writes included) is the same as for one."""
+        queue = self._out_packet
+        if len(queue) > 1 and queue[0]["command"] & 0xF0 == PUBACK \
+                and queue[1]["command"] & 0xF0 == PUBACK:
+            parts = []
+            while queue and queue[0]["command"] & 0xF0 == PUBACK:
+                packet = queue.popleft()
+                parts.append(packet["packet"][packet["pos"]:])
+            data = b"".join(parts)
+            queue.appendleft({"command": PUBACK, "mid": 0, "qos": 0, "pos": 0,
+                              "to_process": len(data), "packet": data, "info": None})
+        return super()._packet_write()
 
     def reconnect(self) -> mqtt.MQTTErrorCode:
         try:

@@ -4,11 +4,13 @@ sessions (amqtt and mosquitto), reconnects, and clear errors when it cannot conn
 from __future__ import annotations
 
 import json
+import ssl
 from collections.abc import AsyncIterator, Iterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
 from typing import Any
 
+import paho.mqtt.client as mqtt
 import pytest
 from helpers import wait_for
 from mqtt_helpers import Mosquitto, feed_connected, mqtt_settings, running_mosquitto
@@ -16,7 +18,7 @@ from mqtt_helpers import Mosquitto, feed_connected, mqtt_settings, running_mosqu
 from hm_tui.emulator.broker import EmbeddedBroker, free_port
 from hm_tui.emulator.certs import CertBundle, ensure_certs
 from hm_tui.emulator.publisher import Publisher
-from hm_tui.service.feed import FeedClient
+from hm_tui.service.feed import FeedClient, _Client
 
 APP = "a1b2c3d4e5f6a1b2c3d4e5f6"
 CARS = [("WBA12345678901234", "bmw"), ("5YJ3E1EA7KF000001", "tesla")]
@@ -173,3 +175,77 @@ async def test_unreadable_certificate_files_leave_the_feed_stopped_with_a_messag
     assert state.status == "stopped"
     assert "certificate files" in (state.last_error or "")
     assert "BEGIN" not in (state.last_error or "")
+
+
+class _Wire:
+    """A socket that takes at most `limit` bytes per send (partial writes) and records them."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.sends: list[bytes] = []
+
+    def send(self, data: bytes) -> int:
+        self.sends.append(bytes(data[:self.limit]))
+        return min(len(data), self.limit)
+
+    def close(self) -> None:
+        pass
+
+
+def test_queued_pubacks_go_out_in_one_write_and_survive_partial_writes() -> None:
+    client = _Client(mqtt.CallbackAPIVersion.VERSION2, client_id="unit", clean_session=False)
+    wire = _Wire(limit=5)
+    client._sock = wire  # type: ignore[assignment]
+    acks = [bytes([0x40, 2, 0, mid]) for mid in (1, 2, 3)]
+    for command, packet in [*((0x40, ack) for ack in acks), (0xC0, b"\xc0\x00")]:  # PINGREQ last
+        client._out_packet.append({"command": command, "mid": 0, "qos": 0, "pos": 0,
+                                   "to_process": len(packet), "packet": packet, "info": None})
+
+    while client._out_packet:
+        client._packet_write()
+
+    assert wire.sends[:3] == [b"".join(acks)[:5], b"".join(acks)[5:10], b"".join(acks)[10:]]
+    assert wire.sends[3:] == [b"\xc0\x00"]
+
+
+async def test_every_message_of_a_burst_is_acknowledged(
+        tmp_path: Path, running_feeds: list[FeedClient]) -> None:
+    """Read in bursts, acknowledged in merged writes: after a clean restart the broker has
+    nothing left to send again (an unacknowledged QoS-1 message would come back)."""
+    with running_mosquitto(tmp_path) as mosquitto:
+        await _burst_then_restart(mosquitto, running_feeds)
+
+
+async def _burst_then_restart(mosquitto: Mosquitto, running_feeds: list[FeedClient]) -> None:
+    first = new_feed(running_feeds, mosquitto.certs, mosquitto.port)
+    await feed_connected(first)
+    await wait_for(lambda: first.state.subscribed, 10)
+    ids = [f"{i + 1:064x}" for i in range(1000)]
+    publish_burst(mosquitto, [ignition(message_id) for message_id in ids])
+    await wait_for(lambda: first.state.received == len(ids), 20)
+    first.stop()
+
+    second = new_feed(running_feeds, mosquitto.certs, mosquitto.port)
+    await feed_connected(second)
+    publish_burst(mosquitto, [ignition("e" * 64)])
+    await wait_for(lambda: second.state.received == 1, 10)
+    assert second.state.duplicates == 0
+    assert [point.message_id for point in second.drain()] == ["e" * 64]
+
+
+def publish_burst(broker: Mosquitto, payloads: list[bytes]) -> None:
+    """Publish at QoS 1 as fast as paho can queue, and wait until the broker has them all."""
+    publisher = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="burst")
+    context = ssl.create_default_context(cafile=str(broker.certs.ca_file))
+    context.load_cert_chain(str(broker.certs.client_cert), str(broker.certs.client_key))
+    publisher.tls_set_context(context)
+    publisher.connect("127.0.0.1", broker.port)
+    publisher.loop_start()
+    try:
+        sent = [publisher.publish(TOPIC, payload, qos=1) for payload in payloads]
+        for info in sent:
+            info.wait_for_publish(10)
+            assert info.is_published()
+    finally:
+        publisher.disconnect()
+        publisher.loop_stop()

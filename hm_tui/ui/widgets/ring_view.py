@@ -1,8 +1,11 @@
 """A virtual line view over a bounded ring of items: only the lines on screen are ever formatted.
 
 toolong's way (style.md): a `ScrollView` whose `render_line(y)` formats the item under line y on
-demand and keeps the strip in an LRU cache keyed by the item's serial number, so the cost of a
+demand and keeps the text in a bounded cache keyed by the item's serial number, so the cost of a
 frame follows the height of the view, not the number of items or the rate they arrive at. The
+cache holds text, not `Strip`s: a strip is ~20 objects the cyclic collector tracks (seven caches
+of its own), and a thousand cached strips made each full collection on the UI thread 50-100 ms
+longer (benchmarks/RESULTS.md); a string is not tracked at all. The
 owner appends to the ring (a `deque` with `maxlen`) and calls `appended()` once per batch; the view
 follows the tail until the reader moves away from it, and keeps the reader's lines in place when
 the ring drops its oldest items.
@@ -14,9 +17,9 @@ from collections import deque
 from collections.abc import Callable
 from typing import Generic, TypeVar
 
+from rich.cells import cell_len
 from rich.segment import Segment
 from rich.style import Style
-from textual.cache import LRUCache
 from textual.geometry import Size
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
@@ -44,7 +47,7 @@ class RingView(ScrollView, Generic[Item], can_focus=True):
         self.format_line = format_line
         self.cursor: int | None = None  # index into the ring, None: no cursor (following)
         self._first_serial = 0  # serial number of ring[0]: strips are cached by serial
-        self._cache: LRUCache[int, Strip] = LRUCache(CACHE_LINES)
+        self._texts: dict[int, str] = {}  # serial → line, oldest first, at most CACHE_LINES
         self._widest = 0  # widest line formatted so far (the horizontal scroll range)
 
     # -- what the owner calls --------------------------------------------------------------
@@ -80,7 +83,7 @@ class RingView(ScrollView, Generic[Item], can_focus=True):
 
     def reset(self) -> None:
         """The owner replaced the ring's contents: forget the cursor, cache and place."""
-        self._cache.clear()
+        self._texts.clear()
         self.cursor = None
         self._resize()
         self.scroll_end(animate=False, immediate=True, x_axis=False)
@@ -107,7 +110,6 @@ class RingView(ScrollView, Generic[Item], can_focus=True):
 
     def notify_style_update(self) -> None:
         super().notify_style_update()
-        self._cache.clear()
 
     def render_line(self, y: int) -> Strip:
         scroll_x, scroll_y = self.scroll_offset
@@ -116,21 +118,25 @@ class RingView(ScrollView, Generic[Item], can_focus=True):
         style = self.rich_style
         if index >= len(self.ring):
             return Strip.blank(width, style)
-        strip = self._line_strip(index, style).crop_extend(scroll_x, scroll_x + width, style)
+        strip = Strip([Segment(self._line_text(index), style)])
+        strip = strip.crop_extend(scroll_x, scroll_x + width, style)
         if index == self.cursor:
             cursor = self.get_component_rich_style(self.CURSOR_COMPONENT, partial=True) \
                 if self.CURSOR_COMPONENT else None
             strip = strip.apply_style(cursor if cursor else Style(reverse=True))
         return strip
 
-    def _line_strip(self, index: int, style: Style) -> Strip:
+    def _line_text(self, index: int) -> str:
         serial = self._first_serial + index
-        strip = self._cache.get(serial)
-        if strip is None:
-            strip = Strip([Segment(self.format_line(self.ring[index]), style)])
-            self._widest = max(self._widest, strip.cell_length)
-            self._cache[serial] = strip
-        return strip
+        texts = self._texts
+        text = texts.get(serial)
+        if text is None:
+            text = self.format_line(self.ring[index])
+            self._widest = max(self._widest, cell_len(text))
+            if len(texts) >= CACHE_LINES:
+                del texts[next(iter(texts))]  # the oldest formatted
+            texts[serial] = text
+        return text
 
     # -- the cursor ------------------------------------------------------------------------
 
