@@ -22,7 +22,7 @@ import msgspec
 from hm_tui.service.feed import FeedClient, FeedState, MqttSettingsLike, _why
 from hm_tui.service.models import DataPoint
 
-FLUSH_EVERY_S = 0.015  # the child's batch interval: the most lag it adds
+FLUSH_EVERY_S = 0.01  # the child's batch interval: the most lag it adds
 STOP = ("stop",)  # parent → child; the other command is ("ingest", topic, payload)
 
 

@@ -28,7 +28,7 @@ from hm_tui.ui.widgets.ring_view import RingView
 if TYPE_CHECKING:
     from hm_tui.service.feed import FeedState
 
-DRAIN_EVERY = 0.05  # at most 20 drains/s, on data arrival or by the timer (design.md §4)
+DRAIN_EVERY = 0.04  # at most 25 drains/s, on data arrival or by the timer (design.md §4)
 DRAIN_MAX = 5000
 
 
