@@ -23,6 +23,7 @@ from textual.widgets import Input, Static
 from hm_tui.service.models import DataPoint
 from hm_tui.ui.format import format_duration, format_point, point_as_dict, pretty_json, safe_text
 from hm_tui.ui.keymap import FEED_KEYS, FEED_LOG_KEYS, PAYLOAD_KEYS, bindings
+from hm_tui.ui.widgets.filter_bar import LineInput
 from hm_tui.ui.widgets.ring_view import RingView
 
 if TYPE_CHECKING:
@@ -174,7 +175,8 @@ class FeedPanel(Vertical):
     def compose(self) -> ComposeResult:
         yield Static(id="feed-status", markup=False)
         yield FeedLog(self.shown, id="feed-log")
-        yield Input(placeholder="/ filter by VIN or capability (Esc clears)", id="feed-filter")
+        yield LineInput(placeholder="/ filter by VIN or capability (Esc clears)",
+                        id="feed-filter")
 
     @property
     def log_widget(self) -> FeedLog:
