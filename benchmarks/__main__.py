@@ -71,7 +71,9 @@ def main(argv: list[str] | None = None) -> int:
             total.extend(RUNNERS[name](args.quick))
     took = time.monotonic() - began
     total.summary.update(quick=args.quick, took_s=round(took, 1), cores=info["cores"],
-                         load_1m_at_start=info["load_1m"])
+                         load_1m_at_start=info["load_1m"],
+                         textual_import_ms=info["textual_import_ms"],
+                         slower_than_reference=info["slower_than_reference"])
     print(machine.line(info))
     print(format_table(total.rows))
     if args.details:

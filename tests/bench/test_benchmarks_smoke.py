@@ -9,6 +9,7 @@ from pathlib import Path
 
 from helpers import wait_for
 
+from benchmarks import machine
 from benchmarks.feed import Step, run_steps
 from benchmarks.feed_summary import summarise as summarise_feed
 from benchmarks.messages import APP_ID, epoch_of, make_stream, message_id, run_tag_of
@@ -27,6 +28,14 @@ from benchmarks.roster import run_fleet
 from benchmarks.roster import summarise as summarise_roster
 from benchmarks.stall import StallProbe
 from benchmarks.startup import ESCAPES, VIN
+
+
+def test_machine_line_gives_the_speed_against_design_md_reference() -> None:
+    info = machine.describe()
+    assert info["textual_import_ms"] > 0
+    assert info["slower_than_reference"] == round(
+        info["textual_import_ms"] / machine.REFERENCE_IMPORT_MS, 2)
+    assert "reference machine" in machine.line(info)
 
 
 def test_summary_line_always_has_every_required_key_even_when_nothing_ran() -> None:
