@@ -4,8 +4,8 @@ toolong's way (style.md): a `ScrollView` whose `render_line(y)` formats the item
 demand and keeps the text in a bounded cache keyed by the item's serial number, so the cost of a
 frame follows the height of the view, not the number of items or the rate they arrive at. The
 cache holds text, not `Strip`s: a strip is ~20 objects the cyclic collector tracks (seven caches
-of its own), and a thousand cached strips made each full collection on the UI thread 50-100 ms
-longer (benchmarks/RESULTS.md); a string is not tracked at all. The
+of its own); with a thousand strips cached, each full collection on the UI thread took 50-110 ms
+during a 5,000 msg/s feed, ~20-30 ms without (benchmarks/RESULTS.md). A string is not tracked. The
 owner appends to the ring (a `deque` with `maxlen`) and calls `appended()` once per batch; the view
 follows the tail until the reader moves away from it, and keeps the reader's lines in place when
 the ring drops its oldest items.
@@ -46,7 +46,7 @@ class RingView(ScrollView, Generic[Item], can_focus=True):
         self.ring = ring
         self.format_line = format_line
         self.cursor: int | None = None  # index into the ring, None: no cursor (following)
-        self._first_serial = 0  # serial number of ring[0]: strips are cached by serial
+        self._first_serial = 0  # serial number of ring[0]: lines are cached by serial
         self._texts: dict[int, str] = {}  # serial → line, oldest first, at most CACHE_LINES
         self._widest = 0  # widest line formatted so far (the horizontal scroll range)
 
@@ -107,9 +107,6 @@ class RingView(ScrollView, Generic[Item], can_focus=True):
         set_virtual_size(self, Size(self._widest, len(self.ring)))
 
     # -- drawing ---------------------------------------------------------------------------
-
-    def notify_style_update(self) -> None:
-        super().notify_style_update()
 
     def render_line(self, y: int) -> Strip:
         scroll_x, scroll_y = self.scroll_offset

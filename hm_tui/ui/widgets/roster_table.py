@@ -35,8 +35,9 @@ from hm_tui.ui.widgets.roster_columns import (
 
 FLASH_SECONDS = 2.0
 #: rows kept drawn: a few screens of the tallest terminal. Not more: a cached row is ~30 objects
-#: the cyclic collector tracks (a Strip keeps seven caches of its own), and 1,024 of them made
-#: every full collection on the UI thread 40+ ms longer on a slow 2-core machine.
+#: the cyclic collector tracks (a Strip keeps seven caches of its own): 1,024 rows would be
+#: ~30,000 more objects for every full collection on the UI thread to walk (the feed view's
+#: 1,024 cached strips made those 50-110 ms instead of ~20-30: ring_view.py).
 ROW_CACHE = 160
 
 
