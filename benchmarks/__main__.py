@@ -62,7 +62,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    info = machine.describe()
+    info = machine.describe(probe_runs=1 if args.quick else 3)  # --quick: under 60 s
     log(machine.line(info))
     began = time.monotonic()
     total = SectionResult()

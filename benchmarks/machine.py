@@ -41,12 +41,12 @@ def textual_import_ms(runs: int = 3) -> float | None:
     return round(statistics.median(found), 1) if found else None
 
 
-def describe() -> dict[str, Any]:
+def describe(probe_runs: int = 3) -> dict[str, Any]:
     text = Path("/proc/meminfo").read_text()
     meminfo = dict(line.split(":", 1) for line in text.splitlines() if ":" in line)
     memory_gb = int(meminfo.get("MemTotal", "0 kB").split()[0]) / 1024 / 1024
     load = round(os.getloadavg()[0], 2)  # before the probe below adds to it
-    imported = textual_import_ms()
+    imported = textual_import_ms(probe_runs)
     return {
         "cores": os.cpu_count(), "memory_gb": round(memory_gb, 1),
         "load_1m": load, "python": platform.python_version(),
