@@ -152,6 +152,14 @@ def mqtt_settings(certs: CertBundle, port: int, *, message_format: str = "v1",
     )
 
 
+def client_tls(certs: CertBundle, *, with_certificate: bool = True) -> ssl.SSLContext:
+    """A test client's TLS: trusts the bundle's CA and presents its client certificate."""
+    context = ssl.create_default_context(cafile=str(certs.ca_file))
+    if with_certificate:
+        context.load_cert_chain(str(certs.client_cert), str(certs.client_key))
+    return context
+
+
 @contextmanager
 def running_mosquitto(workdir: Path, certs: CertBundle | None = None) -> Iterator[Mosquitto]:
     """A started mosquitto, stopped on the way out (for tests that need it in their own fixture)."""
@@ -175,10 +183,7 @@ class Capture:
         self._client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2,
                                    client_id=client_id or f"capture-{uuid.uuid4().hex[:8]}",
                                    clean_session=clean_session)
-        context = ssl.create_default_context(cafile=str(certs.ca_file))
-        if with_certificate:
-            context.load_cert_chain(str(certs.client_cert), str(certs.client_key))
-        self._client.tls_set_context(context)
+        self._client.tls_set_context(client_tls(certs, with_certificate=with_certificate))
         self._client.on_connect = self._on_connect
         self._client.on_subscribe = lambda *args: self.subscribed.set()
         self._client.on_message = lambda c, u, m: self.messages.append((m.topic, m.payload))

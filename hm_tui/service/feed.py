@@ -31,7 +31,6 @@ STOP_WAIT_S = 0.5  # a thread asleep in reconnect backoff ends by itself within 
 READ_BURST = 256  # packets read per wake-up of paho's loop (paho reads one per select())
 RECV_CHUNK = 64 * 1024  # bytes asked of the TLS socket at once (one record is up to 16 KB)
 GATHER_S = 0.002  # after reading, let more arrive before the next select(): the most it delays
-PUBACK = 0x40
 
 
 class MqttSettingsLike(Protocol):
@@ -168,14 +167,14 @@ class _Client(mqtt.Client):
         instead of one each. A PUBACK has no completion callback, so paho's bookkeeping of the
         merged packet (partial writes included) is the same as for one."""
         queue = self._out_packet
-        if len(queue) > 1 and queue[0]["command"] & 0xF0 == PUBACK \
-                and queue[1]["command"] & 0xF0 == PUBACK:
+        if len(queue) > 1 and queue[0]["command"] & 0xF0 == mqtt.PUBACK \
+                and queue[1]["command"] & 0xF0 == mqtt.PUBACK:
             parts = []
-            while queue and queue[0]["command"] & 0xF0 == PUBACK:
+            while queue and queue[0]["command"] & 0xF0 == mqtt.PUBACK:
                 packet = queue.popleft()
                 parts.append(packet["packet"][packet["pos"]:])
             data = b"".join(parts)
-            queue.appendleft({"command": PUBACK, "mid": 0, "qos": 0, "pos": 0,
+            queue.appendleft({"command": mqtt.PUBACK, "mid": 0, "qos": 0, "pos": 0,
                               "to_process": len(data), "packet": data, "info": None})
         return super()._packet_write()
 

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import asyncio
 import json
-import ssl
 import threading
 import uuid
 from typing import Any
 
 import paho.mqtt.client as mqtt
+from mqtt_helpers import client_tls
 
 from hm_tui.emulator.certs import CertBundle
 
@@ -96,9 +96,7 @@ class PacedPublisher:
         self._client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2,
                                    client_id=f"platform-{uuid.uuid4().hex[:8]}",
                                    clean_session=False)
-        context = ssl.create_default_context(cafile=str(certs.ca_file))
-        context.load_cert_chain(str(certs.client_cert), str(certs.client_key))
-        self._client.tls_set_context(context)
+        self._client.tls_set_context(client_tls(certs))
         self._client.reconnect_delay_set(1, 1)
         self._client.on_publish = self._on_publish
         self._client.connect_async("127.0.0.1", port)

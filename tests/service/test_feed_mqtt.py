@@ -4,7 +4,6 @@ sessions (amqtt and mosquitto), reconnects, and clear errors when it cannot conn
 from __future__ import annotations
 
 import json
-import ssl
 from collections.abc import AsyncIterator, Iterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
@@ -13,7 +12,13 @@ from typing import Any
 import paho.mqtt.client as mqtt
 import pytest
 from helpers import wait_for
-from mqtt_helpers import Mosquitto, feed_connected, mqtt_settings, running_mosquitto
+from mqtt_helpers import (
+    Mosquitto,
+    client_tls,
+    feed_connected,
+    mqtt_settings,
+    running_mosquitto,
+)
 
 from hm_tui.emulator.broker import EmbeddedBroker, free_port
 from hm_tui.emulator.certs import CertBundle, ensure_certs
@@ -213,32 +218,26 @@ async def test_every_message_of_a_burst_is_acknowledged(
     """Read in bursts, acknowledged in merged writes: after a clean restart the broker has
     nothing left to send again (an unacknowledged QoS-1 message would come back)."""
     with running_mosquitto(tmp_path) as mosquitto:
-        await _burst_then_restart(mosquitto, running_feeds)
+        first = new_feed(running_feeds, mosquitto.certs, mosquitto.port)
+        await feed_connected(first)
+        await wait_for(lambda: first.state.subscribed, 10)
+        ids = [f"{i + 1:064x}" for i in range(1000)]
+        publish_burst(mosquitto, [ignition(message_id) for message_id in ids])
+        await wait_for(lambda: first.state.received == len(ids), 20)
+        first.stop()
 
-
-async def _burst_then_restart(mosquitto: Mosquitto, running_feeds: list[FeedClient]) -> None:
-    first = new_feed(running_feeds, mosquitto.certs, mosquitto.port)
-    await feed_connected(first)
-    await wait_for(lambda: first.state.subscribed, 10)
-    ids = [f"{i + 1:064x}" for i in range(1000)]
-    publish_burst(mosquitto, [ignition(message_id) for message_id in ids])
-    await wait_for(lambda: first.state.received == len(ids), 20)
-    first.stop()
-
-    second = new_feed(running_feeds, mosquitto.certs, mosquitto.port)
-    await feed_connected(second)
-    publish_burst(mosquitto, [ignition("e" * 64)])
-    await wait_for(lambda: second.state.received == 1, 10)
-    assert second.state.duplicates == 0
-    assert [point.message_id for point in second.drain()] == ["e" * 64]
+        second = new_feed(running_feeds, mosquitto.certs, mosquitto.port)
+        await feed_connected(second)
+        publish_burst(mosquitto, [ignition("e" * 64)])
+        await wait_for(lambda: second.state.received == 1, 10)
+        assert second.state.duplicates == 0
+        assert [point.message_id for point in second.drain()] == ["e" * 64]
 
 
 def publish_burst(broker: Mosquitto, payloads: list[bytes]) -> None:
     """Publish at QoS 1 as fast as paho can queue, and wait until the broker has them all."""
     publisher = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="burst")
-    context = ssl.create_default_context(cafile=str(broker.certs.ca_file))
-    context.load_cert_chain(str(broker.certs.client_cert), str(broker.certs.client_key))
-    publisher.tls_set_context(context)
+    publisher.tls_set_context(client_tls(broker.certs))
     publisher.connect("127.0.0.1", broker.port)
     publisher.loop_start()
     try:
