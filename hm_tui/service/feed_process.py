@@ -5,21 +5,13 @@ The child (`feed_child.py`) runs the in-process `FeedClient` and sends batches o
 state over a socket pair. Here one reader thread keeps them in the same bounded buffer and latest
 map as `FeedClient` (design.md §2), so consumers see the same surface and drain in batches.
 
-The child is a fresh interpreter started with `subprocess` (never fork: the app has threads).
-Not `multiprocessing`'s "spawn": that re-runs the parent's main script in the child unless it is
-guarded by `if __name__ == "__main__"` (an unguarded script using a Session would run twice), and
-it starts a resource-tracker process with `sys.stderr.fileno()`, which is -1 under Textual.
+The child is a fresh interpreter (`child.spawn`: why not fork, nor `multiprocessing`).
 """
 
 from __future__ import annotations
 
 import contextlib
-import json
-import os
 import signal
-import socket
-import subprocess
-import sys
 import threading
 from dataclasses import replace
 from multiprocessing.connection import Connection
@@ -27,6 +19,7 @@ from typing import Any
 
 import msgspec
 
+from hm_tui.service.child import Child, spawn, waited
 from hm_tui.service.feed import (
     BAD_SAMPLES,
     BufferedFeed,
@@ -39,10 +32,6 @@ from hm_tui.service.feed_child import STOP, Batch, child_settings, decode_batch
 
 STOP_WAIT_S = 3.0  # the child's own stop (disconnect, paho's thread) takes up to ~0.6 s
 KILL_WAIT_S = 2.0
-#: the child imports our modules from our sys.path (not whatever its own cwd would give)
-CHILD_CODE = ("import json, sys; sys.path[:] = json.loads(sys.argv[1]); "
-              "from hm_tui.service.feed_child import main; main(int(sys.argv[2]))")
-Child = subprocess.Popen[bytes]
 
 
 class ProcessFeed(BufferedFeed):
@@ -73,7 +62,8 @@ class ProcessFeed(BufferedFeed):
         self.stop()  # a child that ended by itself: reap it first
         self._set_status("connecting", None)
         try:
-            child, conn = _spawn()
+            child, sock = spawn("hm_tui.service.feed_child", "main")
+            conn = Connection(sock.detach())
         except OSError as exc:  # no memory, no file descriptors: a stopped feed, said plainly
             self._set_status("stopped", f"cannot start the feed process: {_why(exc)}")
             return
@@ -94,9 +84,9 @@ class ProcessFeed(BufferedFeed):
         if child is None or conn is None or reader is None:
             return
         self._send(conn, STOP)
-        if not _waited(child, STOP_WAIT_S):  # SIGTERM would only ask again: it is stuck
+        if not waited(child, STOP_WAIT_S):  # SIGTERM would only ask again: it is stuck
             child.kill()
-            _waited(child, KILL_WAIT_S)
+            waited(child, KILL_WAIT_S)
         reader.join(KILL_WAIT_S)  # the child's end is closed: the reader reads to EOF and ends
         conn.close()
         with self._lock:
@@ -153,7 +143,7 @@ class ProcessFeed(BufferedFeed):
     def _ended(self, child: Child, error: str | None) -> None:
         """The socket closed. If nobody asked the child to stop, the feed is stopped and says
         why; `start()` runs a new one."""
-        _waited(child, KILL_WAIT_S)
+        waited(child, KILL_WAIT_S)
         with self._lock:
             if self._child is not child:
                 return
@@ -170,35 +160,6 @@ class ProcessFeed(BufferedFeed):
         with self._lock:
             self._state = replace(self._state, status=status, last_error=error,
                                   subscribed=False, rate=0.0)
-
-
-def _spawn() -> tuple[Child, Connection]:
-    """A fresh interpreter running `feed_child.main`, holding the only other end of our socket
-    pair; stdin, stdout and stderr on /dev/null from its first instruction: nothing it does can
-    reach the dashboard's screen. Same process group: the terminal's signals reach it too. No
-    HM_TUI_* variables (secrets may be among them): it needs none."""
-    ours, theirs = socket.socketpair()
-    path = json.dumps(sys.path, default=str)
-    env = {name: value for name, value in os.environ.items() if not name.startswith("HM_TUI_")}
-    try:
-        child = subprocess.Popen(
-            [sys.executable, "-c", CHILD_CODE, path, str(theirs.fileno())], env=env,
-            pass_fds=[theirs.fileno()], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL)
-    except BaseException:
-        ours.close()
-        raise
-    finally:
-        theirs.close()  # from now on only the child holds it: our death is its EOF
-    return child, Connection(ours.detach())
-
-
-def _waited(child: Child, timeout: float) -> bool:
-    try:
-        child.wait(timeout)
-    except subprocess.TimeoutExpired:
-        return False
-    return True
 
 
 def _carried(before: FeedState, now: FeedState) -> FeedState:

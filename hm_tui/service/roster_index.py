@@ -32,6 +32,7 @@ from typing import Any, overload
 import msgspec
 
 from hm_tui.domain.clearance import STATUS_ORDER
+from hm_tui.service import entry_helper
 from hm_tui.service.decode import WireClearances, collector_paused, decode_batches
 from hm_tui.service.models import Clearance
 from hm_tui.service.roster_entry import ENCODE_ONE, RosterEntry, make_entry
@@ -197,6 +198,16 @@ def diff(base: Data, incoming: Incoming, complete: bool, now: float,
         unknown = raws
     fresh: dict[str, RosterEntry] = {}
     changes = RosterChanges()
+    if not base.entries and clearances is None and len(unknown) >= entry_helper.MIN_ITEMS:
+        with collector_paused():  # a first big list: two cores, and nothing to compare with
+            built, bad = entry_helper.entries_of(unknown, now)
+            fresh = dict(zip(map(_VIN, built), built, strict=True))  # (a VIN listed twice:
+        for vin in keep:                                              # the last one counts)
+            fresh.pop(vin, None)
+        changes.added = list(fresh)
+        if bad:
+            log.warning("clearance list: skipped %d unreadable item(s)", bad)
+        return Diff(fresh, changes)
     vins: list[str] = []  # of every decoded item (removals are decided by them, too)
     with collector_paused() if len(unknown) > _SLICE else contextlib.nullcontext():
         for candidates, candidate_raws in _decoded(unknown, raws, clearances):
@@ -275,6 +286,15 @@ def _reason(c: Clearance) -> str | None:
 
 
 def next_data(base: Data, d: Diff) -> Data:
+    """`base` with a diff applied. A big diff builds with the collector resting (it makes lists
+    and dicts of 100,000 items and no cycle: collections meanwhile would walk them for nothing,
+    and doubled this on a first list)."""
+    big = len(d.fresh) + len(d.changes.removed) > _SLICE
+    with collector_paused() if big else contextlib.nullcontext():
+        return _next_data(base, d)
+
+
+def _next_data(base: Data, d: Diff) -> Data:
     fresh, removed = d.fresh, d.changes.removed
     if base.entries:
         entries, by_raw = dict(base.entries), dict(base.by_raw)

@@ -20,6 +20,7 @@ from typing import Any
 import msgspec
 
 from hm_tui.domain.removal import explain_refusal, plan_removal
+from hm_tui.service import entry_helper
 from hm_tui.service.client import PlatformClient
 from hm_tui.service.config import Profile
 from hm_tui.service.decode import WireClearances
@@ -34,7 +35,7 @@ from hm_tui.service.models import (
     NewClearance,
     VehicleData,
 )
-from hm_tui.service.roster import Roster
+from hm_tui.service.roster import Roster, RosterChanges
 from hm_tui.service.store import Journal, JournalEntry, Store
 from hm_tui.service.webhook import ClearanceEvent, WebhookReceiver
 
@@ -43,9 +44,11 @@ log = logging.getLogger("hm_tui.session")
 Progress = Callable[[int, int], None]
 Subscriber = Callable[[object], None]
 ADD_GROUP = 500  # VINs journaled together: a killed add loses at most this many answers
-#: The live feed starts once the first list is in (starting its process costs CPU the roster's
-#: first frame is waiting for), or after this long if the list takes longer.
-FEED_AFTER_S = 1.0
+#: The live feed starts once the first list is in (starting its process, and the broker's TLS
+#: handshake and backlog, cost CPU the roster's first frame is waiting for), or after this long
+#: if the list takes longer. At 100,000 VINs the list takes ~1.5 s to fetch and build: at 1.0 s
+#: the feed's start fell in the middle of the build, on both cores.
+FEED_AFTER_S = 3.0
 SAVE_AFTER_S = 1.0  # the roster cache is written this long after a full list is applied
 _ACCEPTED = {"revoking": "revoke accepted: data access stops when it completes",
              "canceling": "cancel accepted: the pending activation stops"}
@@ -125,19 +128,33 @@ class Session:
         poll, full = self._intervals
         self._fleet = Fleet(self._client, self.roster, self._emit, poll_interval=poll,
                             full_interval=full, on_full_poll=self._save_soon)
-        await self._load_cache()
-        await self._start_webhook()
-        first_poll = asyncio.ensure_future(self._fleet.poll(full=True))
+        first_poll: asyncio.Future[RosterChanges] | None = None
         try:
+            await asyncio.to_thread(self._expect_first_list)
+            await self._load_cache()
+            await self._start_webhook()
+            first_poll = asyncio.ensure_future(self._fleet.poll(full=True))
             if self.feed is not None:  # its start-up would compete with the first list's
                 await asyncio.wait([first_poll], timeout=FEED_AFTER_S)
                 self.feed.start()
             await first_poll
             self._refreshed = True
         finally:
-            if not first_poll.done():  # start() was cancelled while the feed waited
-                first_poll.cancel()
+            entry_helper.drop_spare()
+            if first_poll is not None and not first_poll.done():  # start() was cancelled
+                first_poll.cancel()                                 # while the feed waited
             self._fleet.start()
+
+    def _expect_first_list(self) -> None:
+        """A big roster's first list (or cache) builds on both cores, with a helper process that
+        takes ~0.15 s to start: start it now, while the list downloads, when the roster may be
+        big: a cache on disk that is, or none yet (a profile's first start; never for the
+        private in-memory store of a demo or a script)."""
+        if self._own_store:
+            return
+        count = self.store.cached_roster_count()
+        if count is None or count >= entry_helper.MIN_ITEMS:
+            entry_helper.start_spare()
 
     async def _load_cache(self) -> None:
         cached, saved_at = await asyncio.to_thread(self.store.load_roster_wire)

@@ -253,6 +253,11 @@ class Store:
             return [], None  # a cache from another version: start empty, the poll refills it
         return clearances, saved_at
 
+    def cached_roster_count(self) -> int | None:
+        """How many clearances the cached roster holds (None: there is none)."""
+        saved = self.query("SELECT count FROM roster_saved WHERE id = 1")
+        return int(saved[0][0]) if saved else None
+
     def load_roster_wire(self) -> tuple[WireClearances, datetime | None]:
         """The cached roster as each clearance's JSON bytes (the roster decodes them), and when
         it was saved (empty, None when there is none or it is unreadable)."""

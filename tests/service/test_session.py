@@ -14,6 +14,7 @@ import msgspec
 import pytest
 
 from hm_tui.domain.vin import with_check_digit
+from hm_tui.service import entry_helper
 from hm_tui.service.client import PlatformClient
 from hm_tui.service.events import ActionProgress, HealthChanged, ReadOnlyError
 from hm_tui.service.models import NewClearance
@@ -53,6 +54,27 @@ async def test_start_loads_the_roster_and_health_is_ok(emulator: Any) -> None:
         assert session.health.token_age_s is not None
         assert any(isinstance(e, RosterChanges) for e in events)
         assert any(isinstance(e, HealthChanged) for e in events)
+
+
+async def test_a_profiles_first_start_readies_a_roster_helper_and_ends_it(
+        emulator: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """No cache on disk yet: the roster may be big, so a helper process starts ahead of the
+    first list (entry_helper); a small fleet never uses it, and start() leaves none running."""
+    spares: list[int] = []
+    real_start = entry_helper.start_spare
+
+    def start_spare() -> None:
+        real_start()
+        spares.extend(helper._child.pid for helper in entry_helper._spare)
+
+    monkeypatch.setattr(entry_helper, "start_spare", start_spare)
+    async with running(emulator, feed=False) as (session, _):  # private memory store: never
+        assert spares == [] and len(session.roster)
+    async with running(emulator, store=Store(tmp_path / "emu.db"), feed=False) as (session, _):
+        assert len(spares) == 1 and not entry_helper._spare
+        assert await wait_for(lambda: process_gone(spares[0]))
+    async with running(emulator, store=Store(tmp_path / "emu.db"), feed=False) as (session, _):
+        assert len(spares) == 1  # a small cache now says the roster is small: none started
 
 
 async def test_a_restart_shows_the_cached_roster_as_stale_when_the_platform_is_away(
