@@ -11,14 +11,16 @@ loop keeps drawing; `commit()` swaps it in on the loop. `apply()` does both at o
 
 from __future__ import annotations
 
+import contextlib
 import enum
 import time
-from collections.abc import Callable, Collection, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence, Sized
 from dataclasses import dataclass
 from datetime import datetime
 from operator import attrgetter
 
 from hm_tui.service import roster_index as ix
+from hm_tui.service.decode import collector_paused
 from hm_tui.service.models import Clearance
 from hm_tui.service.roster_entry import RosterEntry, tags_text
 from hm_tui.service.roster_index import COLUMNS, Incoming, RosterChanges, StatusChange
@@ -177,6 +179,14 @@ class Roster:
                 keep: Collection[str] = ()) -> RosterPlan:
         """Build the next state without changing this one (safe in a worker thread)."""
         base, index, view, orders = self._data, self._index, self._view, self._orders
+        big = len(base.entries) > ix.SETTLE_FROM or (isinstance(clearances, Sized)
+                                                      and len(clearances) > ix.SETTLE_FROM)
+        with collector_paused(settle=True) if big else contextlib.nullcontext():
+            return self._prepare(base, index, view, orders, clearances, complete, keep)
+
+    def _prepare(self, base: ix.Data, index: ix.Index, view: ix.View,
+                 orders: dict[str, ix.Index], clearances: Incoming, complete: bool,
+                 keep: Collection[str]) -> RosterPlan:
         d = ix.diff(base, clearances, complete, self._clock(), keep)
         if not d.fresh and not d.changes.removed:
             return RosterPlan(base, index, base, index, d.changes, view)
@@ -193,8 +203,10 @@ class Roster:
         diff is too big to splice are left out: built again at idle."""
         if not plan.resplice or plan.diff is None:
             return {}
-        return {column: spliced for column, order in plan.resplice.items()
-                if (spliced := ix.respliced(order, plan.base, plan.diff)) is not None}
+        with collector_paused(settle=True) if len(plan.base.entries) > ix.SETTLE_FROM \
+                else contextlib.nullcontext():
+            return {column: spliced for column, order in plan.resplice.items()
+                    if (spliced := ix.respliced(order, plan.base, plan.diff)) is not None}
 
     def add_orders(self, data: ix.Data, orders: dict[str, ix.Index]) -> None:
         """Keep orders built for `data`, if it is still the roster's data."""

@@ -146,6 +146,9 @@ class Index:
 
 EMPTY_INDEX = Index("vin", [], [])
 _SLICE = 8192  # rows per C-level pass in a diff (each holds the GIL for a few ms at most)
+#: From this many rows on, building a roster state or a sort order pauses the collector and
+#: freezes the result (`collector_paused(settle=True)`).
+SETTLE_FROM = _SLICE
 #: A refresh touching more than 1/REBUILD_SHARE of the rows rebuilds instead of splicing.
 REBUILD_SHARE = 8
 
@@ -403,7 +406,7 @@ def full_index(data: Data, column: str) -> Index:
         return Index(column, data.by_vin, data.by_vin_texts)
     # The key and row lists live only while this runs: with the collector resting, no collection
     # walks them (two 100,000-item lists: ~16 ms of a young collection on a slow machine).
-    with collector_paused() if len(data.by_vin) > PASS else contextlib.nullcontext():
+    with collector_paused(settle=True) if len(data.by_vin) > PASS else contextlib.nullcontext():
         rows = sorted_rows(passes(KEY_LISTS[column], data.by_vin_entries, data.by_vin_texts))
         by_vin, texts = data.by_vin.__getitem__, data.by_vin_texts.__getitem__
         order = passes(lambda r: list(map(by_vin, r)), rows)

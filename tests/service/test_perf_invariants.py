@@ -187,6 +187,25 @@ def test_collector_pauses_nest_across_threads_and_restore_the_collector() -> Non
     assert gc.isenabled()
 
 
+def test_a_settling_pause_freezes_what_was_built_when_the_last_pause_ends() -> None:
+    """What a big build leaves (here: lists holding tracked objects) goes straight to the
+    frozen generation, never walked by a young collection; only when the last pause ends."""
+    gc.unfreeze()
+    try:
+        with collector_paused():
+            with collector_paused(settle=True):
+                built = [[n] for n in range(10_000)]
+            assert not gc.isenabled() and gc.get_freeze_count() == 0  # the outer pause runs
+        assert gc.isenabled() and gc.get_freeze_count() >= len(built)
+        assert gc.get_count()[0] < 100  # the young generation starts empty
+        frozen = gc.get_freeze_count()
+        with collector_paused():
+            more = [[n] for n in range(1_000)]
+        assert gc.get_freeze_count() == frozen and len(more)  # no settle asked: not frozen
+    finally:
+        gc.unfreeze()
+
+
 async def test_a_list_answer_is_freed_as_soon_as_it_is_read(emulator: Any) -> None:
     async with PlatformClient(emulator_profile(emulator)) as client:
         await client.fetch_clearances()
