@@ -48,6 +48,7 @@ MIN_ITEMS = 16_384
 IN_FLIGHT = 3  # chunks asked for ahead: the helper has the next while we build one of ours
 REPLY_TIMEOUT_S = 10.0  # a helper silent this long is stuck: killed, its chunks built here
 STOP_WAIT_S = 1.0
+SUPPORTED = hasattr(os, "memfd_create") and hasattr(socket, "send_fds")
 
 Built = tuple[list[RosterEntry], int]  # entries, items that did not fit the model
 
@@ -113,7 +114,10 @@ class _Helper:
 
     @classmethod
     def spawn(cls) -> _Helper | None:
-        """The helper process, starting (it imports for ~0.1-0.2 s); None if it cannot start."""
+        """The helper process, starting (it imports for ~0.1-0.2 s); None if it cannot start,
+        or where there are no in-memory files to hand it (memfd: Linux): one core does it all."""
+        if not SUPPORTED:
+            return None
         try:
             return cls(*spawn(wire.__name__, "main"))
         except OSError as exc:  # no memory, no file descriptors: this thread does it all
@@ -126,7 +130,7 @@ class _Helper:
             self._items = os.memfd_create("hm-tui-roster-items", os.MFD_CLOEXEC)
             self._replies = os.memfd_create("hm-tui-roster-entries", os.MFD_CLOEXEC)
             socket.send_fds(self._sock, [wire.NOW.pack(now)], [self._items, self._replies])
-        except (OSError, AttributeError) as exc:  # AttributeError: no memfd/send_fds here
+        except OSError as exc:
             log.warning("roster helper process not used (%s): one core builds the roster", exc)
             self.close()
             return False

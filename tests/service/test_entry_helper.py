@@ -155,3 +155,14 @@ def test_a_first_big_list_in_the_roster_matches_a_decoded_one(replies: list[int]
         assert ours is not None and theirs is not None
         assert (ours.status, ours.brand, ours.reason, ours.since_ts, ours.search_text) == \
             (theirs.status, theirs.brand, theirs.reason, theirs.since_ts, theirs.search_text)
+
+
+def test_where_there_are_no_memory_files_one_core_builds_without_a_word(
+        monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+    pids = spawned_pids(monkeypatch)
+    monkeypatch.setattr(entry_helper, "SUPPORTED", False)  # macOS, Windows: no memfd
+    wire = items(bad_at=())
+    with caplog.at_level(logging.WARNING, "hm_tui.roster"):
+        entry_helper.start_spare()
+        assert entry_helper.entries_of(wire, NOW) == entry_helper.build(wire, NOW)
+    assert pids == [] and not entry_helper._spare and caplog.text == ""
