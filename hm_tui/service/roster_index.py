@@ -32,7 +32,6 @@ from typing import Any, overload
 import msgspec
 
 from hm_tui.domain.clearance import STATUS_ORDER
-from hm_tui.service import entry_helper
 from hm_tui.service.decode import WireClearances, collector_paused, decode_batches
 from hm_tui.service.models import Clearance
 from hm_tui.service.roster_entry import ENCODE_ONE, RosterEntry, make_entry
@@ -201,16 +200,10 @@ def diff(base: Data, incoming: Incoming, complete: bool, now: float,
         unknown = raws
     fresh: dict[str, RosterEntry] = {}
     changes = RosterChanges()
-    if not base.entries and clearances is None and len(unknown) >= entry_helper.MIN_ITEMS:
-        with collector_paused():  # a first big list: two cores, and nothing to compare with
-            built, bad = entry_helper.entries_of(unknown, now)
-            fresh = dict(zip(map(_VIN, built), built, strict=True))  # (a VIN listed twice:
-        for vin in keep:                                              # the last one counts)
-            fresh.pop(vin, None)
-        changes.added = list(fresh)
-        if bad:
-            log.warning("clearance list: skipped %d unreadable item(s)", bad)
-        return Diff(fresh, changes)
+    if not base.entries and clearances is None and len(unknown) > _SLICE:
+        first = _first_big_list(unknown, now, keep)
+        if first is not None:
+            return first
     vins: list[str] = []  # of every decoded item (removals are decided by them, too)
     with collector_paused() if len(unknown) > _SLICE else contextlib.nullcontext():
         for candidates, candidate_raws in _decoded(unknown, raws, clearances):
@@ -222,6 +215,23 @@ def diff(base: Data, incoming: Incoming, complete: bool, now: float,
         present.update(vins, keep)
         changes.removed = list(filterfalse(present.__contains__, base.entries))
     return Diff(fresh, changes)
+
+
+def _first_big_list(unknown: list[bytes], now: float, keep: Collection[str]) -> Diff | None:
+    """A first big list: built on two cores (`entry_helper`), nothing to compare it with. None
+    when it is not big enough for that."""
+    from hm_tui.service import entry_helper  # (only here: not on the start-up's import path)
+
+    if len(unknown) < entry_helper.MIN_ITEMS:
+        return None
+    with collector_paused():
+        built, bad = entry_helper.entries_of(unknown, now)
+        fresh = dict(zip(map(_VIN, built), built, strict=True))  # (a VIN listed twice: the
+    for vin in keep:                                              # last one counts)
+        fresh.pop(vin, None)
+    if bad:
+        log.warning("clearance list: skipped %d unreadable item(s)", bad)
+    return Diff(fresh, RosterChanges(added=list(fresh)))
 
 
 def _merged(runs: list[list[Any]]) -> list[Any]:

@@ -20,7 +20,6 @@ from typing import Any
 import msgspec
 
 from hm_tui.domain.removal import explain_refusal, plan_removal
-from hm_tui.service import entry_helper
 from hm_tui.service.client import PlatformClient
 from hm_tui.service.config import Profile
 from hm_tui.service.decode import WireClearances
@@ -83,6 +82,7 @@ class Session:
         self._fleet: Fleet | None = None
         self._saving: asyncio.Task[None] | None = None
         self._refreshed = False
+        self._spare_started = False  # a roster helper started ahead of the first list
 
     def __repr__(self) -> str:
         return f"Session({self.profile.name!r}, read_only={self.read_only})"
@@ -140,7 +140,10 @@ class Session:
             await first_poll
             self._refreshed = True
         finally:
-            entry_helper.drop_spare()
+            if self._spare_started:
+                from hm_tui.service import entry_helper
+
+                entry_helper.drop_spare()
             if first_poll is not None and not first_poll.done():  # start() was cancelled
                 first_poll.cancel()                                 # while the feed waited
             self._fleet.start()
@@ -152,9 +155,12 @@ class Session:
         private in-memory store of a demo or a script)."""
         if self._own_store:
             return
+        from hm_tui.service import entry_helper  # (only here: not on the demo's import path)
+
         count = self.store.cached_roster_count()
         if count is None or count >= entry_helper.MIN_ITEMS:
             entry_helper.start_spare()
+            self._spare_started = True
 
     async def _load_cache(self) -> None:
         cached, saved_at = await asyncio.to_thread(self.store.load_roster_wire)
