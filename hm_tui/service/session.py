@@ -83,6 +83,7 @@ class Session:
         self._saving: asyncio.Task[None] | None = None
         self._refreshed = False
         self._spare_started = False  # a roster helper started ahead of the first list
+        self._feed_started = False
 
     def __repr__(self) -> str:
         return f"Session({self.profile.name!r}, read_only={self.read_only})"
@@ -105,6 +106,15 @@ class Session:
         base = self._fleet.health if self._fleet is not None else Health()
         tokens = getattr(self._client, "tokens", None)
         return replace(base, token_age_s=getattr(tokens, "token_age_s", None))
+
+    @property
+    def feed_status(self) -> str:
+        """The live feed's state as the header shows it: "off" without a feed, "waiting" while
+        the session holds it back for the first list (up to FEED_AFTER_S), else the feed's own
+        ("connecting", "connected", "retrying", "stopped")."""
+        if self.feed is None:
+            return "off"
+        return self.feed.state.status if self._feed_started else "waiting"
 
     def subscribe(self, callback: Subscriber) -> Callable[[], None]:
         """Call `callback(event)` for every event; returns a function that unsubscribes."""
@@ -136,6 +146,7 @@ class Session:
             first_poll = asyncio.ensure_future(self._fleet.poll(full=True))
             if self.feed is not None:  # its start-up would compete with the first list's
                 await asyncio.wait([first_poll], timeout=FEED_AFTER_S)
+                self._feed_started = True
                 self.feed.start()
             await first_poll
             self._refreshed = True

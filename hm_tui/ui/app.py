@@ -308,7 +308,8 @@ class HmTuiApp(App[int]):
             environment=getattr(profile, "environment", ""),
             demo=self.demo,
             api=getattr(health, "api", "starting"),
-            mqtt=feed.state.status if feed is not None else "off",
+            mqtt=getattr(session, "feed_status", None) or (
+                feed.state.status if feed is not None else "off"),
             token_age_s=getattr(health, "token_age_s", None),
             updated_s=(self.wall_clock() - last).total_seconds() if last else None,
             stale=bool(getattr(health, "stale", False)),

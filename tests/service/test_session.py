@@ -199,12 +199,15 @@ async def test_webhook_changes_reach_the_roster_without_a_poll(emulator_factory:
 async def test_stop_disconnects_the_feed_and_keeps_the_roster_cache(emulator: Any,
                                                                     tmp_path: Path) -> None:
     store = Store(tmp_path / "feed.db")
+    unstarted = Session(emulator_profile(emulator), store=store)
+    assert unstarted.feed is not None and unstarted.feed_status == "waiting"  # for the list
     async with running(emulator, store=store) as (session, _):
         assert session.feed is not None
-        await wait_for(lambda: session.feed.state.status == "connected", timeout=10)
+        await wait_for(lambda: session.feed_status == "connected", timeout=10)
         child = session.feed.pid  # paho runs in a process of its own
         count = len(session.roster)
-    assert session.feed.state.status == "stopped"
+    assert session.feed.state.status == "stopped" == session.feed_status
+    assert Session(emulator_profile(emulator), feed=False).feed_status == "off"
     assert child is not None and process_gone(child), "the feed process outlived the session"
     cached, _ = store.load_roster()
     assert len(cached) == count
