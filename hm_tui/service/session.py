@@ -140,8 +140,9 @@ class Session:
                             full_interval=full, on_full_poll=self._save_soon)
         first_poll: asyncio.Future[RosterChanges] | None = None
         try:
-            await asyncio.to_thread(self._expect_first_list)
-            await self._load_cache()
+            if not self._own_store:  # (our private in-memory store has no cache: no thread hops)
+                await asyncio.to_thread(self._expect_first_list)
+                await self._load_cache()
             await self._start_webhook()
             first_poll = asyncio.ensure_future(self._fleet.poll(full=True))
             if self.feed is not None:  # its start-up would compete with the first list's
@@ -163,9 +164,7 @@ class Session:
         """A big roster's first list (or cache) builds on both cores, with a helper process that
         takes ~0.15 s to start: start it now, while the list downloads, when the roster may be
         big: a cache on disk that is, or none yet (a profile's first start; never for the
-        private in-memory store of a demo or a script)."""
-        if self._own_store:
-            return
+        private in-memory store of a demo or a script: not called for it)."""
         from hm_tui.service import entry_helper  # (only here: not on the demo's import path)
 
         count = self.store.cached_roster_count()
