@@ -137,6 +137,10 @@ class FeedOnlySession:
         self.health = None
         self.feed = ProcessFeed(profile.mqtt, profile.environment, profile.app_id)
 
+    @property
+    def feed_status(self) -> str:
+        return str(self.feed.state.status)
+
     def subscribe(self, callback: Any) -> None:
         pass
 

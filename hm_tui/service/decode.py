@@ -18,13 +18,18 @@ from typing import Any
 import msgspec
 
 from hm_tui.service.errors import BadResponse
-from hm_tui.service.models import Clearance, DataPoint, ItemResult, VehicleData, parse_time
+from hm_tui.service.models import (
+    Clearance,
+    DataPoint,
+    ItemResult,
+    VehicleData,
+    decode_clearance_array,
+    parse_time,
+)
 
 _ENVELOPE_KEYS = frozenset({"request_id", "vin", "brand"})
 _BATCH = 2000  # clearances decoded per C call (a few milliseconds each)
 _RAW_LIST = msgspec.json.Decoder(list[msgspec.Raw])
-_CLEARANCES = msgspec.json.Decoder(list[Clearance])
-_CLEARANCE = msgspec.json.Decoder(Clearance)
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,16 +115,11 @@ def decode_batches(items: list[Any]) -> Iterator[tuple[list[Clearance], list[byt
     a batch before asking for the next keeps ~2 MB of them alive, not a fleet's 100 MB."""
     for start in range(0, len(items), _BATCH):
         part = list(map(bytes, items[start:start + _BATCH]))  # own copies: none pins a body
-        try:
-            yield _CLEARANCES.decode(_array(part)), part, 0
-        except msgspec.ValidationError:  # one bad item must not hide the rest of the batch
-            good: list[Clearance] = []
-            good_items: list[bytes] = []
-            for item in part:
-                with contextlib.suppress(msgspec.ValidationError):
-                    good.append(_CLEARANCE.decode(item))
-                    good_items.append(item)
-            yield good, good_items, len(part) - len(good)
+        clearances, positions = decode_clearance_array(_array(part))
+        if positions is None:
+            yield clearances, part, 0
+        else:  # (the items that did not fit are skipped)
+            yield clearances, [part[at] for at in positions], len(part) - len(clearances)
 
 
 _pause_lock = threading.Lock()

@@ -9,7 +9,6 @@ file, its size). Nothing big crosses the socket: both files are in memory (`memf
 
 from __future__ import annotations
 
-import contextlib
 import gc
 import os
 import signal
@@ -20,7 +19,7 @@ from operator import attrgetter
 
 import msgspec
 
-from hm_tui.service.models import Clearance
+from hm_tui.service.models import decode_clearance_array
 from hm_tui.service.roster_entry import make_entry
 
 ASK = struct.Struct("!IQQ")
@@ -43,9 +42,6 @@ class Reply(msgspec.Struct, array_like=True):
 
 encode = msgspec.msgpack.Encoder().encode
 decode_reply = msgspec.msgpack.Decoder(Reply).decode
-_CLEARANCES = msgspec.json.Decoder(list[Clearance]).decode
-_RAW_LIST = msgspec.json.Decoder(list[msgspec.Raw]).decode
-_CLEARANCE = msgspec.json.Decoder(Clearance).decode
 
 
 def main(fd: int) -> None:
@@ -72,15 +68,7 @@ def main(fd: int) -> None:
 
 def reply_for(array: bytes, now: float) -> bytes:
     """One chunk (a JSON array of clearances) as a reply: every item that fits the model."""
-    good: list[int] | None = None
-    try:
-        clearances = _CLEARANCES(array)
-    except msgspec.ValidationError:  # one bad item must not hide the rest of the chunk
-        clearances, good = [], []
-        for at, item in enumerate(_RAW_LIST(array)):
-            with contextlib.suppress(msgspec.ValidationError):
-                clearances.append(_CLEARANCE(item))
-                good.append(at)
+    clearances, good = decode_clearance_array(array)
     entries = list(map(make_entry, clearances, repeat(b""), repeat(None), repeat(now)))
     return encode(Reply(good, *(list(map(attrgetter(name), entries)) for name in FIELDS)))
 

@@ -63,6 +63,28 @@ class Clearance(msgspec.Struct, gc=False):
         return self.changelog[0].at if self.changelog else None
 
 
+_CLEARANCES = msgspec.json.Decoder(list[Clearance]).decode
+_RAW_LIST = msgspec.json.Decoder(list[msgspec.Raw]).decode
+_CLEARANCE = msgspec.json.Decoder(Clearance).decode
+
+
+def decode_clearance_array(array: bytes | memoryview) -> tuple[list[Clearance], list[int] | None]:
+    """A JSON array of clearances: the ones that fit the model, and their positions (None: all
+    fit). One bad item must not hide the rest: then each item is decoded alone."""
+    try:
+        return _CLEARANCES(array), None
+    except msgspec.ValidationError:
+        good: list[Clearance] = []
+        positions: list[int] = []
+        for at, item in enumerate(_RAW_LIST(array)):
+            try:
+                good.append(_CLEARANCE(item))
+            except msgspec.ValidationError:
+                continue
+            positions.append(at)
+        return good, positions
+
+
 class ControlMeasures(msgspec.Struct, omit_defaults=True):
     odometer: dict[str, Any] | None = None
 

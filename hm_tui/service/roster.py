@@ -177,7 +177,8 @@ class Roster:
 
     def prepare(self, clearances: Incoming, *, complete: bool,
                 keep: Collection[str] = ()) -> RosterPlan:
-        """Build the next state without changing this one (safe in a worker thread)."""
+        """Build the next state without changing this one (safe in a worker thread). A big one
+        (diff, next data, index) builds with the collector resting and settles what it made."""
         base, index, view, orders = self._data, self._index, self._view, self._orders
         big = len(base.entries) > ix.SETTLE_FROM or (isinstance(clearances, Sized)
                                                       and len(clearances) > ix.SETTLE_FROM)

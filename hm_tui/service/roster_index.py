@@ -224,10 +224,9 @@ def _first_big_list(unknown: list[bytes], now: float, keep: Collection[str]) -> 
 
     if len(unknown) < entry_helper.MIN_ITEMS:
         return None
-    with collector_paused():
-        built, bad = entry_helper.entries_of(unknown, now)
-        fresh = dict(zip(map(_VIN, built), built, strict=True))  # (a VIN listed twice: the
-    for vin in keep:                                              # last one counts)
+    built, bad = entry_helper.entries_of(unknown, now)
+    fresh = dict(zip(map(_VIN, built), built, strict=True))  # (a VIN listed twice: the last
+    for vin in keep:                                          # one counts)
         fresh.pop(vin, None)
     if bad:
         log.warning("clearance list: skipped %d unreadable item(s)", bad)
@@ -299,15 +298,6 @@ def _reason(c: Clearance) -> str | None:
 
 
 def next_data(base: Data, d: Diff) -> Data:
-    """`base` with a diff applied. A big diff builds with the collector resting (it makes lists
-    and dicts of 100,000 items and no cycle: collections meanwhile would walk them for nothing,
-    and doubled this on a first list)."""
-    big = len(d.fresh) + len(d.changes.removed) > _SLICE
-    with collector_paused() if big else contextlib.nullcontext():
-        return _next_data(base, d)
-
-
-def _next_data(base: Data, d: Diff) -> Data:
     fresh, removed = d.fresh, d.changes.removed
     if base.entries:
         entries, by_raw = dict(base.entries), dict(base.by_raw)

@@ -301,15 +301,13 @@ class HmTuiApp(App[int]):
         session = self.session
         profile = getattr(session, "profile", None)
         health = getattr(session, "health", None)
-        feed = getattr(session, "feed", None)
         last = getattr(health, "last_refresh", None)
         return HeaderState(
             profile=getattr(profile, "name", None) or self.profile_name or "",
             environment=getattr(profile, "environment", ""),
             demo=self.demo,
             api=getattr(health, "api", "starting"),
-            mqtt=getattr(session, "feed_status", None) or (
-                feed.state.status if feed is not None else "off"),
+            mqtt=getattr(session, "feed_status", "off"),
             token_age_s=getattr(health, "token_age_s", None),
             updated_s=(self.wall_clock() - last).total_seconds() if last else None,
             stale=bool(getattr(health, "stale", False)),

@@ -52,7 +52,6 @@ class RosterScreen(Screen[None]):
         self._tz = tz
         self.status_filter: str | None = None
         self.query_text = ""
-        # keystrokes faster than frames make one filter pass (the latest query wins)
         self.ready = False  # set in on_mount (is_mounted only turns True after it)
         self.feed_panel: Widget | None = None
         self.thread_view_rows = THREAD_VIEW_ROWS
