@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable
 
 from benchmarks import machine
-from benchmarks.feed import plan_for, run_steps
+from benchmarks.feed import CLIMB_TO, plan_for, run_steps
 from benchmarks.feed_summary import summarise as summarise_feed
 from benchmarks.report import SectionResult, format_markdown, format_table, summary_line
 from benchmarks.roster import run_fleet
@@ -40,7 +40,7 @@ def roster_section(quick: bool) -> SectionResult:
 
 
 def feed_section(quick: bool) -> SectionResult:
-    steps, broker_error = run_steps(plan_for(quick), log)
+    steps, broker_error = run_steps(plan_for(quick), log, climb_to=None if quick else CLIMB_TO)
     return summarise_feed(steps, broker_error)
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import tempfile
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,6 +23,7 @@ from benchmarks.received import tally
 
 TARGET_RATE = 5000
 FULL_RATES = (1000, 2500, 5000, 10000, 20000)
+CLIMB_TO = 80000  # the full run goes on past FULL_RATES with whoever still keeps up
 CAUGHT_UP_S = 1.0
 WARM_UP_S = 30.0
 QUIET_S = 0.5
@@ -123,9 +124,13 @@ def _measure(step: Step, broker: Mosquitto, names: Sequence[str], run_tag: int,
 Plan = Sequence[tuple[float, Sequence[str], float]]  # (rate, consumers, seconds) per step
 
 
-def run_steps(plan: Plan, log: Callable[[str], None]) -> tuple[list[Step], str | None]:
+def run_steps(plan: Plan, log: Callable[[str], None],
+              climb_to: float | None = None) -> tuple[list[Step], str | None]:
     """Every (rate, consumers) of the plan on one broker; a consumer that fell behind at one
-    rate is not run at higher ones. Returns the steps and, if the broker failed, why."""
+    rate is not run at higher ones. With `climb_to`, consumers still keeping up after the plan
+    go on at twice the last rate, and twice again, up to `climb_to` (or until the publisher
+    falls short): a peer ratio of two clients that both kept up with everything says nothing.
+    Returns the steps and, if the broker failed, why."""
     steps: list[Step] = []
     behind: set[str] = set()
     with tempfile.TemporaryDirectory(prefix="hm-bench-feed-") as tmp:
@@ -143,9 +148,36 @@ def run_steps(plan: Plan, log: Callable[[str], None]) -> tuple[list[Step], str |
                 step = run_step(broker, todo, rate, seconds, index + 1, Path(tmp))
                 behind.update(n for n in step.results if not step.kept_up(n))
                 steps.append(step)
+            for rate, todo, seconds in _climb(steps, behind, climb_to):
+                log(f"feed: {rate:,.0f} msg/s for {seconds:.0f} s → {todo} (climbing)")
+                step = run_step(broker, [todo], rate, seconds, len(steps) + 1, Path(tmp))
+                behind.update(n for n in step.results if not step.kept_up(n))
+                steps.append(step)
         finally:
             broker.stop()
     return steps, None
+
+
+def _climb(steps: list[Step], behind: set[str],
+           climb_to: float | None) -> Iterator[tuple[float, str, float]]:
+    """(rate, consumer, seconds) past the plan: each consumer that kept up with the plan's
+    highest rate, alone, at doubling rates; it stops at `climb_to`, when nobody keeps up, or when
+    the publisher cannot reach the rate (then the publisher is the limit, not the consumers)."""
+    if climb_to is None or not steps:
+        return
+    rate = max(s.rate for s in steps)
+    at_top = [s for s in steps if s.rate == rate]
+    seconds = at_top[0].seconds
+    climbing = [n for s in at_top for n in s.results if n not in behind]
+    while climbing and rate * 2 <= climb_to:
+        rate *= 2
+        first = len(steps)
+        for name in climbing:
+            yield rate, name, seconds
+        ran = steps[first:]
+        if any(s.paced is not None and s.paced.rate < 0.95 * rate for s in ran):
+            return
+        climbing = [n for n in climbing if n not in behind]
 
 
 def plan_for(quick: bool, seconds: float = 10.0, peer_seconds: float = 2.0) -> Plan:

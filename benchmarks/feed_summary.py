@@ -96,6 +96,8 @@ def ratio_rows(steps: Sequence[Step], summary: dict[str, Any]) -> list[Row]:
         assert app_step is not None
         note = (f"most msg/s taken in: app {app_rate:,.0f} (at {app_step.rate:,.0f}/s), "
                 f"{peer} {rate:,.0f} (at {step.rate:,.0f}/s)")
+        if app_step.kept_up("app") and step.kept_up(peer):
+            note += "; both kept up with the most they were sent: no difference measured"
         rows.append(Row("feed", f"app ÷ {peer}", app_rate / rate, "×", target, note))
     return rows
 

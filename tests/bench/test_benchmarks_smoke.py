@@ -10,7 +10,7 @@ from pathlib import Path
 from helpers import wait_for
 
 from benchmarks import machine
-from benchmarks.feed import Step, run_steps
+from benchmarks.feed import Step, _climb, run_steps
 from benchmarks.feed_summary import summarise as summarise_feed
 from benchmarks.messages import APP_ID, epoch_of, make_stream, message_id, run_tag_of
 from benchmarks.pacer import Paced
@@ -111,17 +111,61 @@ def test_feed_summary_says_why_when_the_broker_is_missing() -> None:
 
 
 def test_feed_sustained_rate_is_the_highest_kept_up_rate_and_ratios_compare_throughput() -> None:
-    def result(unique: int, rate: float, catch_up: float = 0.1) -> dict[str, float]:
-        return {"expected": 1000, "received": unique, "unique": unique, "lost": 1000 - unique,
-                "msgs_per_s": rate, "catch_up_s": catch_up, "lag_p50_ms": 5.0,
-                "lag_p99_ms": 20.0, "lag_max_ms": 30.0}
-
+    result = _feed_result
     low, high = Step(1000, 1.0, Paced(1000, 0, 1, 1)), Step(5000, 1.0, Paced(5000, 0, 1, 1))
     low.results = {"app": result(1000, 990), "bare_paho": result(1000, 995)}
     high.results = {"app": result(900, 3000, 4.0), "bare_paho": result(1000, 4990)}
     summary = summarise_feed([low, high], None).summary
     assert summary["feed_msgs_per_s"] == 1000  # kept up at 1,000/s, not at 5,000/s
     assert round(summary["feed_vs_bare_paho"], 3) == round(3000 / 4990, 3)
+
+
+def _feed_result(unique: int, rate: float, catch_up: float = 0.1) -> dict[str, float]:
+    return {"expected": 1000, "received": unique, "unique": unique, "lost": 1000 - unique,
+            "msgs_per_s": rate, "catch_up_s": catch_up, "lag_p50_ms": 5.0,
+            "lag_p99_ms": 20.0, "lag_max_ms": 30.0}
+
+
+def test_full_feed_run_climbs_past_its_rates_with_whoever_still_keeps_up() -> None:
+    steps = []
+    for name, result in (("app", _feed_result(1000, 19990)),
+                         ("bare_paho", _feed_result(1000, 19995)),
+                         ("mqttjs", _feed_result(600, 12000, 3.0))):
+        steps.append(Step(20000, 1.0, Paced(20000, 0, 1, 1), {name: result}))  # each alone
+    behind = {"mqttjs"}
+    asked = []
+    for rate, name, seconds in _climb(steps, behind, climb_to=80000):  # as run_steps drives it
+        asked.append((rate, name))
+        step = Step(rate, seconds, Paced(int(rate), 0, 1, 1))
+        kept = name == "bare_paho" or rate < 80000
+        step.results = {name: _feed_result(1000 if kept else 500, rate)}
+        behind.update(n for n in step.results if not step.kept_up(n))
+        steps.append(step)
+    assert asked == [(40000, "app"), (40000, "bare_paho"), (80000, "app"), (80000, "bare_paho")]
+    assert list(_climb(steps[:1], set(), climb_to=None)) == []
+
+
+def test_climbing_stops_where_the_publisher_falls_short() -> None:
+    top = Step(20000, 1.0, Paced(20000, 0, 1, 1))
+    top.results = {"app": _feed_result(1000, 19990)}
+    steps: list[Step] = [top]
+    asked = []
+    for rate, name, seconds in _climb(steps, set(), climb_to=160000):
+        asked.append(rate)
+        step = Step(rate, seconds, Paced(30000, 0, 1, 1))  # asked for 40,000: reached 30,000
+        step.results = {name: _feed_result(1000, 30000)}
+        steps.append(step)
+    assert asked == [40000]
+
+
+def test_a_peer_ratio_of_two_clients_that_kept_up_with_everything_says_so() -> None:
+    top = Step(20000, 1.0, Paced(20000, 0, 1, 1))
+    top.results = {"app": _feed_result(1000, 19950), "bare_paho": _feed_result(1000, 19990),
+                   "mqttjs": _feed_result(700, 15000, 3.0)}
+    table = format_table(summarise_feed([top], None).rows)
+    [paho_row] = [line for line in table.splitlines() if "app ÷ bare_paho" in line]
+    [js_row] = [line for line in table.splitlines() if "app ÷ mqttjs" in line]
+    assert "no difference measured" in paho_row and "no difference measured" not in js_row
 
 
 def test_tiny_roster_run_measures_the_app_and_the_datatable_peer(tmp_path: Path) -> None:
