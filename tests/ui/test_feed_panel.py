@@ -86,6 +86,18 @@ async def test_lines_show_vin_property_value_with_unit_and_age() -> None:
         assert "charging.battery_level" in second and "53 %" in second
 
 
+async def test_a_long_value_never_pushes_the_age_off_the_line() -> None:
+    feed = BufferFeed()
+    app, panel = panel_app(feed)
+    locks = [{"location": door, "lock_state": "locked"}
+             for door in ("front_left", "front_right", "rear_right", "rear_left")]
+    async with app.run_test(size=(80, 24)):
+        feed.push([point(VINS[0], "doors", "locks", locks, age_s=90)])
+        await wait_for(lambda: panel.log_widget.line_count == 1)
+        [line] = panel.log_widget.lines
+        assert line.index("1 m old") < line.index("front_left") < 80  # both within 80 columns
+
+
 async def test_tail_is_followed_until_scrolled_up_then_plus_n_new_until_end() -> None:
     feed = BufferFeed()
     app, panel = panel_app(feed)

@@ -43,13 +43,15 @@ class FeedSource(Protocol):
 
 
 def feed_line(point: DataPoint) -> str:
-    """One log line: received time, VIN, capability.property, value with unit, age on arrival."""
-    age = ""
+    """One log line: received time, VIN, capability.property, age on arrival, value with unit.
+    The value comes last: it is the one part of any length (doors.locks lists every door), and
+    what the panel's width cuts off of it is in the payload view (`Enter`)."""
+    age = "?"
     if point.timestamp is not None:
         seconds = (point.received_at - point.timestamp).total_seconds()
         age = f"{format_duration(seconds)} old" if seconds >= 1 else "fresh"
     return (f"{point.received_at.astimezone(UTC):%H:%M:%S} {safe_text(point.vin, 17):<17} "
-            f"{safe_text(point.key, 48):<28} {format_point(point):<12} {age}")
+            f"{safe_text(point.key, 48):<28} {age:<10} {format_point(point)}")
 
 
 def matches(point: DataPoint, needle: str) -> bool:
