@@ -265,6 +265,20 @@ async def test_points_the_service_had_to_drop_are_reported_not_lost_silently() -
         await wait_for(lambda: "DROPPED 1,234" in status(panel))
 
 
+async def test_what_needs_attention_comes_first_in_the_status_line_at_80_columns() -> None:
+    feed = BufferFeed()
+    feed.state.dropped = 1234  # type: ignore[attr-defined]
+    feed.state.status, feed.state.last_error = "retrying", "connection refused"
+    feed.state.received, feed.state.duplicates = 123456, 7890
+    app, panel = panel_app(feed)
+    async with app.run_test(size=(80, 20)):
+        feed.push(burst(3))
+        await wait_for(lambda: "DROPPED" in status(panel))
+        seen = status(panel)[:78]  # what an 80-column terminal shows of it
+        assert "connection refused" in seen and "DROPPED 1,234" in seen
+        assert seen.index("connection refused") < seen.index("msg/s")
+
+
 async def test_lines_wider_than_the_view_scroll_sideways_and_the_tail_is_still_followed() -> None:
     feed = BufferFeed()
     app, panel = panel_app(feed)

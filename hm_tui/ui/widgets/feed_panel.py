@@ -257,19 +257,19 @@ class FeedPanel(Vertical):
         if self.feed is None:
             return "No live feed: this profile has no MQTT settings."
         state = self.feed.state
-        parts = [f"● {safe_text(state.status, 20)}"]
+        parts = [f"● {safe_text(state.status, 20)}"]  # what needs attention first: an 80-column
+        if state.last_error and state.status != "connected":  # line cuts off the end
+            parts.append(safe_text(state.last_error, 60))
+        dropped = getattr(state, "dropped", 0)
+        if dropped:  # the service buffer overflowed: say so, never lose points silently
+            parts.append(f"DROPPED {dropped:,}")
         if self.paused:
             parts.append(f"PAUSED: {self.waiting:,} waiting (p resumes)")
         if self.unseen:
             parts.append(f"+{self.unseen:,} new (End)")
         parts += [f"{state.rate:,.0f} msg/s", f"received {state.received:,}",
-                  f"duplicates {state.duplicates:,}", f"bad {state.bad_payloads:,}",
+                  f"bad {state.bad_payloads:,}", f"duplicates {state.duplicates:,}",
                   f"showing {len(self.shown):,}"]
-        dropped = getattr(state, "dropped", 0)
-        if dropped:  # the service buffer overflowed: say so, never lose points silently
-            parts.append(f"DROPPED {dropped:,}")
-        if state.last_error and state.status != "connected":
-            parts.append(safe_text(state.last_error, 60))
         return " · ".join(parts)
 
     def _render_status(self) -> None:
