@@ -21,7 +21,6 @@ from pathlib import Path
 from typing import Any
 
 import paho.mqtt.client as mqtt
-import pytest
 from helpers import wait_for
 
 from hm_tui.emulator.broker import free_port
@@ -130,16 +129,6 @@ def start_mosquitto(workdir: Path, certs: CertBundle | None = None) -> Mosquitto
     broker = Mosquitto(workdir=workdir, certs=certs or ensure_certs(workdir))
     broker.start()
     return broker
-
-
-@pytest.fixture
-def mosquitto(tmp_path: Path) -> Iterator[Mosquitto]:
-    """A started mosquitto with its own certificates (`.certs`), stopped after the test."""
-    broker = start_mosquitto(tmp_path / "mosquitto")
-    try:
-        yield broker
-    finally:
-        broker.stop()
 
 
 def mqtt_settings(certs: CertBundle, port: int, *, message_format: str = "v1",
