@@ -23,7 +23,8 @@ from mqtt_helpers import (
 from hm_tui.emulator.broker import EmbeddedBroker, free_port
 from hm_tui.emulator.certs import CertBundle, ensure_certs
 from hm_tui.emulator.publisher import Publisher
-from hm_tui.service.feed import FeedClient, _Client
+from hm_tui.service.feed import FeedClient
+from hm_tui.service.mqtt_client import TunedClient
 
 APP = "a1b2c3d4e5f6a1b2c3d4e5f6"
 CARS = [("WBA12345678901234", "bmw"), ("5YJ3E1EA7KF000001", "tesla")]
@@ -198,7 +199,7 @@ class _Wire:
 
 
 def test_queued_pubacks_go_out_in_one_write_and_survive_partial_writes() -> None:
-    client = _Client(mqtt.CallbackAPIVersion.VERSION2, client_id="unit", clean_session=False)
+    client = TunedClient(mqtt.CallbackAPIVersion.VERSION2, client_id="unit", clean_session=False)
     wire = _Wire(limit=5)
     client._sock = wire  # type: ignore[assignment]
     acks = [bytes([0x40, 2, 0, mid]) for mid in (1, 2, 3)]
@@ -257,7 +258,7 @@ def test_publishes_read_whole_or_in_pieces_reach_the_feed_in_order_and_are_ackno
     messages = [("t/a", b"A" * 3, 1, 1), ("t/b", b"B", 0, 0), ("t/\u00e9", b"C" * 300, 1, 3),
                 ("t/d", b"", 1, 4), ("t/e", b"E" * 20000, 1, 5), ("t/f", b"F", 2, 6),
                 ("t/g", b"G", 1, 7)]
-    client = _Client(mqtt.CallbackAPIVersion.VERSION2, client_id="unit", clean_session=False)
+    client = TunedClient(mqtt.CallbackAPIVersion.VERSION2, client_id="unit", clean_session=False)
     wire = _Arriving(b"".join(publish_packet(*m) for m in messages), piece, gaps)
     client._sock = wire  # type: ignore[assignment]
     fast: list[tuple[str, bytes]] = []
@@ -284,7 +285,7 @@ def test_publishes_read_whole_or_in_pieces_reach_the_feed_in_order_and_are_ackno
 
 
 def test_a_malformed_publish_is_left_to_paho_which_ends_the_connection() -> None:
-    client = _Client(mqtt.CallbackAPIVersion.VERSION2, client_id="unit", clean_session=False)
+    client = TunedClient(mqtt.CallbackAPIVersion.VERSION2, client_id="unit", clean_session=False)
     good = publish_packet("t/a", b"x", 1, 1)
     bad = bytes([0x32, 3, 0, 9, 0x41])  # says a 9-byte topic in a 3-byte packet
     client._sock = _Arriving(good + bad, 64 * 1024)  # type: ignore[assignment]
