@@ -20,6 +20,7 @@ from datetime import datetime
 from operator import attrgetter
 
 from hm_tui.service import roster_index as ix
+from hm_tui.service import roster_view as rv
 from hm_tui.service.decode import collector_paused
 from hm_tui.service.models import Clearance
 from hm_tui.service.roster_entry import RosterEntry, tags_text
@@ -49,8 +50,8 @@ class RosterPlan:
     data: ix.Data
     index: ix.Index
     changes: RosterChanges
-    view: ix.View
-    visible: ix.Shown | None = None
+    view: rv.View
+    visible: rv.Shown | None = None
     orders: dict[str, ix.Index] | None = None  # the current column's order
     resplice: dict[str, ix.Index] | None = None  # the other columns' (of `base`): `respliced`
     diff: ix.Diff | None = None
@@ -63,9 +64,9 @@ class ViewSnapshot:
     version: int
     data: ix.Data
     index: ix.Index
-    view: ix.View
-    visible: ix.Shown
-    recent: ix.RecentResults
+    view: rv.View
+    visible: rv.Shown
+    recent: rv.RecentResults
     orders: dict[str, ix.Index]  # every column's sorted order built so far, for `data`
 
 
@@ -75,8 +76,8 @@ class ViewPlan:
 
     base: ViewSnapshot
     index: ix.Index
-    view: ix.View
-    visible: ix.Shown
+    view: rv.View
+    visible: rv.Shown
 
     @property
     def changed(self) -> bool:
@@ -92,9 +93,9 @@ class Roster:
         self._clock = clock
         self._data = ix.EMPTY
         self._index = ix.EMPTY_INDEX
-        self._view = ix.View()
-        self._visible = ix.Shown(self._index)
-        self._recent = ix.RecentResults(self._index, None)
+        self._view = rv.View()
+        self._visible = rv.Shown(self._index)
+        self._recent = rv.RecentResults(self._index, None)
         self._version = 0
         # Each column's sorted order for `_data`: a sort change finds its order here instead of
         # sorting the fleet. Built by `build_order` (any thread, at idle) and kept through
@@ -124,7 +125,7 @@ class Roster:
 
     def vins_in(self, statuses: Iterable[str]) -> list[str]:
         """Every VIN whose status is one of these, over the whole roster (filters do not apply)."""
-        return ix.with_status(self._index, statuses)
+        return rv.with_status(self._index, statuses)
 
     @property
     def visible(self) -> Sequence[str]:
@@ -133,7 +134,7 @@ class Roster:
 
     def position(self, vin: str) -> int:
         """The row of `vin` in `visible`, or -1 (bisections: no scan, no map of the rows)."""
-        return self._visible.row_of(ix.locate(self._index, self._data.entries, vin))
+        return self._visible.row_of(rv.locate(self._index, self._data.entries, vin))
 
     @property
     def counts(self) -> dict[str, int]:
@@ -185,7 +186,7 @@ class Roster:
         with collector_paused(settle=True) if big else contextlib.nullcontext():
             return self._prepare(base, index, view, orders, clearances, complete, keep)
 
-    def _prepare(self, base: ix.Data, index: ix.Index, view: ix.View,
+    def _prepare(self, base: ix.Data, index: ix.Index, view: rv.View,
                  orders: dict[str, ix.Index], clearances: Incoming, complete: bool,
                  keep: Collection[str]) -> RosterPlan:
         d = ix.diff(base, clearances, complete, self._clock(), keep)
@@ -196,7 +197,7 @@ class Roster:
         kept = {index.column: new_index} if index.column != "vin" else {}  # (by VIN: the data's
         others = {c: order for c, order in orders.items() if c not in kept}  # own order)
         return RosterPlan(base, index, data, new_index, d.changes, view,
-                          ix.visible(new_index, view), kept, others, d)
+                          rv.visible(new_index, view), kept, others, d)
 
     def respliced(self, plan: RosterPlan) -> dict[str, ix.Index]:
         """After `commit(plan)`: the other columns' orders spliced by the same diff (pure: run
@@ -239,7 +240,7 @@ class Roster:
         if plan.visible is not None and plan.view == self._view and plan.index is self._index:
             self._visible = plan.visible
         else:  # the filter changed while the plan was built
-            self._visible = ix.visible(self._index, self._view)
+            self._visible = rv.visible(self._index, self._view)
         return True
 
     # -- the view ------------------------------------------------------------------------------
@@ -294,14 +295,14 @@ class Roster:
         column, descending = (base.index.column, old.descending) if sort is None else sort
         if column not in COLUMNS:
             raise ValueError(f"unknown column {column!r}; choose one of {', '.join(COLUMNS)}")
-        view = ix.View(text, prefixes, descending)
+        view = rv.View(text, prefixes, descending)
         index = base.index
-        shown: ix.Shown | None
+        shown: rv.Shown | None
         if view == old and column == index.column:
             shown = base.visible
         elif column != index.column:
             index = base.orders.get(column) or ix.full_index(base.data, column)
-            shown = ix.visible(index, view)
+            shown = rv.visible(index, view)
         elif (text, prefixes) == (old.query, old.prefixes):  # only the direction changed
             shown = base.visible.reversed()
         else:
@@ -311,9 +312,9 @@ class Roster:
                 if recent.index is index and recent.view == (prefixes, descending):
                     shown = recent.get(text)  # a backspace back to a query just shown
                 if shown is None and old.query and old.query in text:  # narrows the old query
-                    shown = ix.narrow(base.visible, text, by_query_alone=prefixes is None)
+                    shown = rv.narrow(base.visible, text, by_query_alone=prefixes is None)
             if shown is None:
-                shown = ix.visible(index, view)
+                shown = rv.visible(index, view)
         return ViewPlan(base, index, view, shown)
 
     def commit_view(self, plan: ViewPlan) -> bool:
@@ -337,11 +338,11 @@ class Roster:
         self._version += 1
         return True
 
-    def _recent_results(self, view: ix.View) -> ix.RecentResults:
+    def _recent_results(self, view: rv.View) -> rv.RecentResults:
         """The results of recent queries, while the index, statuses and order stay the same."""
         recent = self._recent
         if recent.index is not self._index or recent.view != (view.prefixes, view.descending):
-            recent = self._recent = ix.RecentResults(self._index, (view.prefixes, view.descending))
+            recent = self._recent = rv.RecentResults(self._index, (view.prefixes, view.descending))
         return recent
 
     def set_query(self, text: str) -> None:
