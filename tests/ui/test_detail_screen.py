@@ -172,3 +172,19 @@ async def test_brand_without_notes_gets_the_generic_guidance() -> None:
         brand = text_of(app, "detail-brand")
         assert "Kia (Kia)" in brand and "cadence varies by model" in brand
         assert "<member" not in brand
+
+
+async def test_latest_data_says_once_why_a_clearance_that_is_not_approved_has_none() -> None:
+    session = RosterSession.of(clearance(VW, "rejected", "volkswagen",
+                                         reason="customer name tag missing"),
+                               clearance(BMW, "approved"))
+    app = host(session, VW)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        assert "only for approved clearances" in text_of(app, "detail-data-note")
+        assert text_of(app, "detail-data").strip() == ""  # not also "No data points yet."
+    app = host(session, BMW)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        assert "press v to pull" in text_of(app, "detail-data-note")
+        assert text_of(app, "detail-data") == "No data points yet."

@@ -202,7 +202,8 @@ class DetailScreen(Screen[None]):
 
     def _render_data(self) -> None:
         points = merge_latest(self._feed_latest(), self._pulled)
-        self.query_one(DataPointsView).show(points)
+        blocked = self._no_data_status() is not None  # the note below says why there is none
+        self.query_one(DataPointsView).show(points, empty="" if blocked else "No data points yet.")
         note = self._pull_note
         if note is not None:
             self._set("detail-data-note", Content.styled(note[0], "$warning" if note[1] else ""))
@@ -211,9 +212,14 @@ class DetailScreen(Screen[None]):
         else:
             self._set("detail-data-note", self._data_source_note())
 
-    def _data_source_note(self) -> str:
+    def _no_data_status(self) -> str | None:
+        """The clearance's status when it is one the platform delivers no data in."""
         status = self._clearance.status if self._clearance else None
-        if status not in (None, "approved"):
+        return None if status in (None, "approved") else status
+
+    def _data_source_note(self) -> str:
+        status = self._no_data_status()
+        if status is not None:
             return (f"No data while the clearance is {safe_text(status, 24)}: the platform "
                     "delivers data only for approved clearances.")
         source = "streaming from the live feed" if self.session.feed else "no live feed"

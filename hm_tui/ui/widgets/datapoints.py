@@ -61,10 +61,11 @@ class DataPointsView(Static):
     DataPointsView.-problem { color: $warning; }
     """
 
-    def show(self, points: list[SourcedPoint], now: datetime | None = None) -> None:
+    def show(self, points: list[SourcedPoint], now: datetime | None = None, *,
+             empty: str = "No data points yet.") -> None:
         self.remove_class("-problem")
         if not points:
-            self.update(Content("No data points yet."))
+            self.update(Content(empty))
             return
         self.update(points_content(points, now or datetime.now(UTC)))
 
