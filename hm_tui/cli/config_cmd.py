@@ -115,7 +115,7 @@ def _import(file: Path, name: str, make_default: bool) -> int:
         config = load_config(missing_ok=True)
         replaced = name in config.profiles
         config = config.with_profile(profile, make_default=make_default)
-        config.save()
+        backup = config.save(changed=name)
     except ConfigError as exc:
         raise OperationError(str(exc)) from None
     except OSError as exc:
@@ -125,6 +125,9 @@ def _import(file: Path, name: str, make_default: bool) -> int:
         f"in {config.path}")
     if config.default_profile == name:
         say(f"{clean(name)!r} is the default profile")
+    if backup is not None:
+        say(f"the file's layout could not be edited in place, so it was written anew; "
+            f"the previous one, comments and all, is in {backup}")
     return 0
 
 

@@ -42,7 +42,12 @@ from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
-from hm_tui.service.config_file import check_permissions, dump_config, write_private_file
+from hm_tui.service.config_file import (
+    check_permissions,
+    dump_config,
+    edit_profile,
+    write_private_file,
+)
 from hm_tui.service.redact import mask, register_secret
 
 Environment = Literal["live", "sandbox"]
@@ -152,9 +157,37 @@ class Config:
             default = profile.name
         return Config(self.path, profiles, default)
 
-    def save(self) -> None:
-        """Write the file atomically, readable by the owner only."""
+    def save(self, changed: str | None = None) -> Path | None:
+        """Write the file atomically, readable by the owner only. With `changed` (the profile
+        `with_profile` set), an existing file keeps everything else as it was, comments too.
+        When its layout makes that unsafe, it is written anew and the old one is kept beside it:
+        that copy's path is returned (None otherwise)."""
+        before = None
+        if changed is not None and self.path.exists():
+            try:
+                before = self.path.read_text(encoding="utf-8")
+                old_default = tomllib.loads(before).get("default_profile")
+            except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+                old_default = None
+            if before is not None:
+                default = None if old_default == self.default_profile else self.default_profile
+                text = edit_profile(before, changed, self.profiles[changed], default)
+                if self._reads_back(text):
+                    write_private_file(self.path, text)
+                    return None
+        backup = None
+        if before is not None:
+            backup = self.path.with_name(self.path.name + ".bak")
+            write_private_file(backup, before)
         write_private_file(self.path, dump_config(self.default_profile, self.profiles))
+        return backup
+
+    def _reads_back(self, text: str) -> bool:
+        try:
+            again = config_from_dict(tomllib.loads(text), self.path)
+        except (tomllib.TOMLDecodeError, ConfigError):
+            return False
+        return again.profiles == self.profiles and again.default_profile == self.default_profile
 
 
 def config_path(env: Mapping[str, str] | None = None) -> Path:

@@ -1,7 +1,8 @@
 """The config file on disk: owner-only permissions, atomic writes, and a small TOML writer.
 
 The standard library reads TOML but does not write it; the schema is small and fixed (strings,
-integers, tables), so a writer of exactly that is shorter than a dependency.
+integers, tables), so a writer of exactly that is shorter than a dependency. Changing one profile
+edits the file's text (`edit_profile`): the operator's comments and layout elsewhere stay.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import os
 import re
 import stat
 import tempfile
+import tomllib
 from dataclasses import fields, is_dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -19,6 +21,7 @@ if TYPE_CHECKING:
     from hm_tui.service.config import Profile
 
 _BARE_KEY = re.compile(r"^[A-Za-z0-9_-]+$")
+_DEFAULT_LINE = re.compile(r"^\s*default_profile\s*=")
 
 
 def check_permissions(path: Path) -> None:
@@ -104,3 +107,61 @@ def toml_key(key: str) -> str:
 def toml_string(text: str) -> str:
     """A TOML basic string: JSON escaping is valid TOML, except DEL must be escaped too."""
     return json.dumps(text, ensure_ascii=True).replace("\x7f", "\\u007f")
+
+
+def edit_profile(text: str, name: str, profile: Profile, default: str | None) -> str:
+    """`text` (a config file) with profile `name`'s tables replaced by `profile`'s (appended when
+    it had none) and `default_profile` set to `default` (None: left alone). Every other line,
+    comments included, stays as it was; the caller checks that the result reads back as meant
+    (a layout this does not know, such as dotted keys under a bare `[profiles]`, will not)."""
+    out: list[str] = []
+    skipped_comments: list[str] = []  # comments ending a replaced table may head the next one
+    skipping = in_tables = False
+    for line in text.splitlines():
+        path = _table_path(line)
+        if path is not None:
+            if not in_tables and default is not None:
+                out += _default_line(default, out)
+                default = None
+            in_tables = True
+            skipping = path[:2] == ["profiles", name]
+            if not skipping:
+                out += skipped_comments
+            skipped_comments = []
+        elif not in_tables and default is not None and _DEFAULT_LINE.match(line):
+            out.append(f"default_profile = {toml_string(default)}")
+            default = None
+            continue
+        if not skipping:
+            out.append(line)
+        elif line.lstrip().startswith("#") or not line.strip():
+            skipped_comments.append(line)
+        else:
+            skipped_comments = []
+    out += skipped_comments  # the file ended: keep what may be the operator's closing notes
+    if default is not None:  # no table at all: the top level runs to the end
+        out += _default_line(default, out)
+    while out and not out[-1].strip():
+        out.pop()
+    return "\n".join([*out, "", *_dump_profile(name, profile)])
+
+
+def _default_line(default: str, before: list[str]) -> list[str]:
+    line = f"default_profile = {toml_string(default)}"
+    return [line, ""] if before and before[-1].strip() else [line]
+
+
+def _table_path(line: str) -> list[str] | None:
+    """The key path of a `[table]` header line, or None for any other line."""
+    stripped = line.strip()
+    if not stripped.startswith("[") or stripped.startswith("[["):
+        return None
+    try:
+        node: Any = tomllib.loads(stripped)
+    except tomllib.TOMLDecodeError:
+        return None  # not a header after all (e.g. inside a multi-line string)
+    path = []
+    while isinstance(node, dict) and len(node) == 1:
+        key, node = next(iter(node.items()))
+        path.append(key)
+    return path

@@ -28,6 +28,26 @@ async def test_import_makes_a_default_profile_and_show_masks_every_secret(
         assert secret not in shown.out + shown.err
 
 
+async def test_import_into_a_commented_file_keeps_the_comments_or_a_copy_of_it(
+        run_cli, configured: Path, emulator, tmp_path: Path) -> None:
+    creds_file = tmp_path / "credentials.json"
+    creds_file.write_text(json.dumps(emulator.credentials))
+    configured.write_text("# our fleets: ask Ana first\n" + configured.read_text())
+    added = await run_cli("config", "import", str(creds_file), "--profile", "lab")
+    assert added.code == 0 and "added profile 'lab'" in added.out
+    assert configured.read_text().startswith("# our fleets: ask Ana first\n")
+    assert set(load_config(configured).profiles) == {"emu", "lab"}
+    assert not configured.with_name("config.toml.bak").exists()
+
+    odd = '# dotted keys\n[profiles]\nold.client_id = "x"\nold.client_secret = "y"\n'
+    configured.write_text(odd)
+    replaced = await run_cli("config", "import", str(creds_file), "--profile", "old")
+    backup = configured.with_name("config.toml.bak")
+    assert replaced.code == 0
+    assert f"the previous one, comments and all, is in {backup}" in replaced.out
+    assert backup.read_text() == odd
+
+
 async def test_show_names_the_environment_variable_that_overrides(
         run_cli, configured: Path, monkeypatch) -> None:
     monkeypatch.setenv("HM_TUI_CLIENT_SECRET", "from-the-environment-123")
