@@ -38,13 +38,14 @@ class Key:
                        key_display=self.display, priority=self.priority, id=self.id)
 
 
+# In footer order: an 80-column footer cuts off the end, and q is the key everyone knows.
 APP_KEYS: tuple[Key, ...] = (
-    Key("app.quit", "q", "quit", "Quit", "everywhere"),
-    Key("app.help", "question_mark", "help", "Help", "everywhere", display="?"),
-    Key("app.palette", "ctrl+p", "command_palette", "Palette", "everywhere", show=False,
-        display="^p", priority=True),
     Key("app.refresh", "r", "refresh", "Refresh", "everywhere"),
     Key("app.toggle_feed", "f", "toggle_feed", "Feed", "everywhere"),
+    Key("app.help", "question_mark", "help", "Help", "everywhere", display="?"),
+    Key("app.quit", "q", "quit", "Quit", "everywhere"),
+    Key("app.palette", "ctrl+p", "command_palette", "Palette", "everywhere", show=False,
+        display="^p", priority=True),
 )
 
 ROSTER_KEYS: tuple[Key, ...] = (
@@ -66,7 +67,7 @@ ROSTER_KEYS: tuple[Key, ...] = (
 
 TABLE_KEYS: tuple[Key, ...] = (
     Key("roster.open", "enter", "open_row", "Open", "roster table"),
-    Key("roster.mark", "space", "toggle_mark", "Mark", "roster table"),
+    Key("roster.mark", "space", "toggle_mark", "Mark", "roster table", display="␣"),
     Key("roster.cursor_up", "up,k", "cursor_up", "Up", "roster table", show=False),
     Key("roster.cursor_down", "down,j", "cursor_down", "Down", "roster table", show=False),
     Key("roster.page_up", "pageup", "page_up", "Page up", "roster table", show=False),
@@ -82,11 +83,12 @@ FILTER_KEYS: tuple[Key, ...] = (
 
 DETAIL_KEYS: tuple[Key, ...] = (
     Key("detail.back", "escape", "back", "Back", "detail", display="esc"),
-    Key("detail.remove", "d", "remove", "Cancel/revoke", "detail"),
+    Key("detail.remove", "d", "remove", "Remove", "detail"),  # cancel or revoke, as the roster's d
     Key("detail.pull_data", "v", "pull_data", "Pull data", "detail"),
     Key("detail.toggle_raw", "j", "toggle_raw", "Raw JSON", "detail"),
-    Key("detail.copy_vin", "c", "copy_vin", "Copy VIN", "detail"),
-    Key("detail.copy_reason", "y", "copy_reason", "Copy reason", "detail"),
+    # the copy keys are in ? and the palette: in the footer they pushed ? off 80 columns
+    Key("detail.copy_vin", "c", "copy_vin", "Copy VIN", "detail", show=False),
+    Key("detail.copy_reason", "y", "copy_reason", "Copy reason", "detail", show=False),
     Key("detail.copy_json", "Y", "copy_raw", "Copy JSON", "detail", show=False),
 )
 

@@ -92,7 +92,7 @@ class DetailScreen(Screen[None]):
             yield Static(id="detail-data-note", markup=False)
             yield DataPointsView(id="detail-data")
             yield Static(id="detail-raw", classes="-hidden", markup=False)
-        yield KeyFooter()
+        yield KeyFooter(compact=True)
 
     def on_mount(self) -> None:
         self.roster_changed()
