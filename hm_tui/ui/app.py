@@ -15,7 +15,6 @@ import gc
 import inspect
 import os
 import time
-from collections import deque
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, tzinfo
 from pathlib import Path
@@ -23,7 +22,6 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from textual import on, work
 from textual.app import App
-from textual.notifications import Notification
 from textual.worker import Worker, WorkerState
 
 from hm_tui.service.roster import Roster, RosterChanges
@@ -34,6 +32,7 @@ from hm_tui.ui.screens.roster import RosterScreen
 from hm_tui.ui.terminal import HangupWatch, default_theme, stylesheets
 from hm_tui.ui.text import describe_error, inert
 from hm_tui.ui.throttle import Throttle
+from hm_tui.ui.toasts import RejectionToasts
 from hm_tui.ui.widgets.header import HeaderState
 
 if TYPE_CHECKING:
@@ -46,10 +45,6 @@ FLASH_MAX = 2000  # a refresh changing more rows than this highlights none of th
 FREEZE_AFTER = 10_000
 FIRST_FRAME_ENV = "HM_TUI_BENCH_FIRST_FRAME_FILE"
 ROSTER_EVERY = 0.1  # roster changes are drawn at most this often
-NOTIFY_EACH_MAX = 3  # more rejections than this in one refresh make one summary notification
-#: Rejection toasts on screen at once (the newest): during an activation rejections keep coming,
-#: and at 80x24 five stacked toasts would hide the table they are about.
-REJECTION_TOASTS = 2
 
 
 class HmTuiApp(App[int]):
@@ -73,7 +68,7 @@ class HmTuiApp(App[int]):
         self.demo = demo
         self.profile_name = profile
         self.profiles = profiles or (lambda: ())
-        self._rejection_toasts: deque[Notification] = deque()
+        self._rejections = RejectionToasts(self)
         self.clock = clock or (lambda: datetime.now(UTC))  # platform time: time in state
         self.wall_clock = wall_clock or (lambda: datetime.now(UTC))  # "updated N s ago"
         self.tz = tz
@@ -243,36 +238,11 @@ class HmTuiApp(App[int]):
         elif sum(len(c.added) for c in batches) >= FREEZE_AFTER:
             gc.freeze()  # a big add lives as long as the app too: see _started
         self.roster_screen.roster_changed(flash if len(flash) <= FLASH_MAX else ())
-        self._announce_rejections(rejected)
+        self._rejections.announce(rejected)
         for screen in self.screen_stack:
             if screen is not self.roster_screen and hasattr(screen, "roster_changed"):
                 screen.roster_changed()
         self.refresh_header()
-
-    def _announce_rejections(self, rejected: list[Any]) -> None:
-        if not rejected:
-            return
-        if len(rejected) > NOTIFY_EACH_MAX:
-            first = rejected[0]
-            self._toast_rejection(f"{len(rejected)} clearances were rejected, e.g. "
-                                  f"{inert(first.vin, 20)}: "
-                                  f"{inert(first.reason or 'no reason given', 120)}")
-            return
-        for change in rejected:
-            reason = inert(change.reason or "no reason given", 200)
-            self._toast_rejection(f"{inert(change.vin, 20)}: {reason}")
-
-    def _toast_rejection(self, text: str) -> None:
-        """A rejection toast; the oldest one still shown goes when REJECTION_TOASTS are up (the
-        roster's status counts and its rejected filter keep the full story)."""
-        while len(self._rejection_toasts) >= REJECTION_TOASTS:
-            self._unnotify(self._rejection_toasts.popleft(), refresh=False)
-        toast = Notification(text, "Rejected", "error", 10, markup=False)
-        self._rejection_toasts.append(toast)
-        # added now, not by a posted Notify: one posted and then dropped here before it was
-        # handled would come back when it is (a refresh announcing three rejections showed three)
-        self._notifications.add(toast)
-        self._refresh_notifications()
 
     @on(msg.HealthUpdated)
     def _health(self, message: msg.HealthUpdated) -> None:

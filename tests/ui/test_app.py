@@ -6,9 +6,9 @@ from textual import events
 from textual.command import CommandPalette
 
 from hm_tui.emulator.server import Emulator
-from hm_tui.ui.app import REJECTION_TOASTS
 from hm_tui.ui.screens.detail import DetailScreen
 from hm_tui.ui.screens.help import HelpScreen
+from hm_tui.ui.toasts import REJECTION_TOASTS
 from hm_tui.ui.widgets.filter_bar import FilterBar
 from hm_tui.ui.widgets.header import header_content
 from hm_tui.ui.widgets.roster_table import RosterTable
