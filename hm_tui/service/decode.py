@@ -158,6 +158,14 @@ def collector_paused(*, settle: bool = False) -> Iterator[None]:
                     gc.enable()
 
 
+def settle_on_resume() -> None:
+    """Inside `collector_paused()`: what was built will live on after all, so settle (freeze)
+    when the last pause ends, as `settle=True` would have. Outside a pause: nothing."""
+    with _pause_lock:
+        if _pause["depth"]:
+            _pause["settle"] = True
+
+
 def _array(items: list[Any]) -> bytes:
     return b"[" + b",".join(map(bytes, items)) + b"]"
 

@@ -19,7 +19,7 @@ from typing import Any, Literal, Protocol
 
 import paho.mqtt.client as mqtt
 
-from hm_tui.service.feed_buffer import PointBuffer
+from hm_tui.service.feed_buffer import LATEST_VINS, PointBuffer
 from hm_tui.service.feed_parse import BadPayload, parse_message
 from hm_tui.service.models import DataPoint
 from hm_tui.service.mqtt_client import TunedClient
@@ -109,11 +109,11 @@ class BufferedFeed:
     VIN. Subclasses fill `_kept` under `_lock` (from paho's thread, or a feed process's reader)."""
 
     def __init__(self, settings: MqttSettingsLike, environment: str, app_id: str,
-                 buffer: int) -> None:
+                 buffer: int, latest_vins: int = LATEST_VINS) -> None:
         self.settings = settings
         self.topic = feed_topic(settings, environment, app_id)
         self._lock = threading.Lock()
-        self._kept = PointBuffer(buffer)
+        self._kept = PointBuffer(buffer, latest_vins)
         #: Called (from the feed's own thread, so it must be thread-safe and quick) after new
         #: points were buffered: a consumer may drain at once instead of at its next tick.
         self.on_data: Callable[[], None] | None = None
@@ -130,7 +130,8 @@ class BufferedFeed:
             return self._kept.latest(vin)
 
     def vins(self) -> list[str]:
-        """Every VIN that has sent data since the feed was made."""
+        """The VINs whose newest points are kept (the LATEST_VINS heard from last), oldest
+        first."""
         with self._lock:
             return self._kept.vins()
 
@@ -140,8 +141,9 @@ class FeedClient(BufferedFeed):
 
     def __init__(self, settings: MqttSettingsLike, environment: str, app_id: str, *,
                  buffer: int = 50_000, dedup: int = 100_000,
-                 reconnect_delay: tuple[int, int] = (1, 30)) -> None:
-        super().__init__(settings, environment, app_id, buffer)
+                 reconnect_delay: tuple[int, int] = (1, 30),
+                 latest_vins: int = LATEST_VINS) -> None:
+        super().__init__(settings, environment, app_id, buffer, latest_vins)
         self._reconnect_delay = reconnect_delay
         self._dedup = _Dedup(dedup)
         self._bad: deque[BadSample] = deque(maxlen=BAD_SAMPLES)

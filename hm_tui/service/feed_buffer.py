@@ -6,21 +6,30 @@ count overflow the same way (design.md §2: every buffer is bounded, consumers d
 
 from __future__ import annotations
 
-from collections import deque
+from collections import OrderedDict, deque
 from collections.abc import Collection
 
 from hm_tui.service.models import DataPoint
 
+#: VINs whose newest points are kept: the ones heard from most recently (~10 points and ~6 KB
+#: each). Unbounded, the emulator's 100,000-car fleet added ~1,300 VINs (~8 MB) a minute, on the
+#: way to hundreds of MB (design.md §4 allows 250 MB in all); the detail screen of a car not
+#: among them offers `v` (pull) instead.
+LATEST_VINS = 2_000
+LATEST_KEYS = 256  # properties kept per VIN: a car reports a few dozen; the payload is untrusted
+
 
 class PointBuffer:
     """Oldest-first points up to `size` (the oldest go first, counted in `dropped`) and the
-    newest point of every VIN and property. Not locked: its owner holds its own lock around every
-    call, so that counters kept beside it change together with it."""
+    newest point of every property of the `latest_vins` VINs heard from last (0: none kept). Not
+    locked: its owner holds its own lock around every call, so that counters kept beside it
+    change together with it."""
 
-    def __init__(self, size: int) -> None:
+    def __init__(self, size: int, latest_vins: int = LATEST_VINS) -> None:
         self._buffer: deque[DataPoint] = deque()
         self._size = size
-        self._latest: dict[str, dict[str, DataPoint]] = {}
+        self._latest: OrderedDict[str, dict[str, DataPoint]] = OrderedDict()
+        self._latest_vins = latest_vins
         self.points = 0  # kept so far
         self.dropped = 0  # pushed out because nobody drained in time
 
@@ -32,12 +41,26 @@ class PointBuffer:
             self.dropped += overflow
         self._buffer.extend(points[-self._size:])
         self.points += len(points)
+        if self._latest_vins:
+            self._keep_latest(points)
+
+    def _keep_latest(self, points: list[DataPoint]) -> None:
         latest = self._latest
-        for point in points:
-            by_key = latest.get(point.vin)
-            if by_key is None:
-                by_key = latest[point.vin] = {}
-            by_key[point.key] = point
+        vin: str | None = None
+        by_key: dict[str, DataPoint] = {}
+        for point in points:  # a message's points share a VIN: one lookup per message
+            if point.vin != vin:
+                vin = point.vin
+                found = latest.get(vin)
+                if found is None:
+                    found = latest[vin] = {}
+                else:
+                    latest.move_to_end(vin)
+                by_key = found
+            if len(by_key) < LATEST_KEYS or point.key in by_key:
+                by_key[point.key] = point
+        while len(latest) > self._latest_vins:
+            latest.popitem(last=False)
 
     def take(self, max_items: int) -> Collection[DataPoint]:
         """Up to `max_items` points, oldest first; O(1) when the whole buffer fits."""

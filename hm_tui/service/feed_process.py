@@ -42,7 +42,8 @@ class ProcessFeed(BufferedFeed):
                  buffer: int = 50_000, dedup: int = 100_000,
                  reconnect_delay: tuple[int, int] = (1, 30)) -> None:
         super().__init__(settings, environment, app_id, buffer)
-        options = {"buffer": buffer, "dedup": dedup, "reconnect_delay": reconnect_delay}
+        options = {"buffer": buffer, "dedup": dedup, "reconnect_delay": reconnect_delay,
+                   "latest_vins": 0}  # the child only forwards: the newest points are kept here
         self._child_args = (child_settings(settings), environment, app_id, options)
         self._send_lock = threading.Lock()  # stop() and ingest() may come from two threads
         self._state = FeedState(status="stopped", last_error=None, received=0, duplicates=0,

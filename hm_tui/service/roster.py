@@ -21,7 +21,7 @@ from operator import attrgetter
 
 from hm_tui.service import roster_index as ix
 from hm_tui.service import roster_view as rv
-from hm_tui.service.decode import collector_paused
+from hm_tui.service.decode import collector_paused, settle_on_resume
 from hm_tui.service.models import Clearance
 from hm_tui.service.roster_entry import RosterEntry, tags_text
 from hm_tui.service.roster_index import COLUMNS, Incoming, RosterChanges, StatusChange
@@ -183,8 +183,11 @@ class Roster:
         base, index, view, orders = self._data, self._index, self._view, self._orders
         big = len(base.entries) > ix.SETTLE_FROM or (isinstance(clearances, Sized)
                                                       and len(clearances) > ix.SETTLE_FROM)
-        with collector_paused(settle=True) if big else contextlib.nullcontext():
-            return self._prepare(base, index, view, orders, clearances, complete, keep)
+        with collector_paused() if big else contextlib.nullcontext():
+            plan = self._prepare(base, index, view, orders, clearances, complete, keep)
+            if big and plan.data is not base:  # a poll that changed nothing built nothing big:
+                settle_on_resume()  # no freeze (each one keeps whatever garbage exists then)
+            return plan
 
     def _prepare(self, base: ix.Data, index: ix.Index, view: rv.View,
                  orders: dict[str, ix.Index], clearances: Incoming, complete: bool,

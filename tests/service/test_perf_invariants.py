@@ -206,6 +206,21 @@ def test_a_settling_pause_freezes_what_was_built_when_the_last_pause_ends() -> N
         gc.unfreeze()
 
 
+def test_a_big_roster_settles_after_a_change_and_not_after_a_poll_that_changed_nothing(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every freeze keeps the garbage that exists at that moment for good: a transient poll
+    every 5 s that changes nothing must not freeze (it built nothing big)."""
+    monkeypatch.setattr(roster_index, "SETTLE_FROM", 50)
+    roster = Roster()
+    roster.apply(wire(*(item(n) for n in range(200))), complete=True)
+    freezes: list[int] = []
+    monkeypatch.setattr(gc, "freeze", lambda: freezes.append(1))
+    roster.apply(wire(item(3), item(4)), complete=False)  # as they are: nothing changes
+    assert freezes == []
+    roster.apply(wire(item(3, "revoked")), complete=False)
+    assert freezes and roster.entry(vin(3)).clearance.status == "revoked"  # type: ignore[union-attr]
+
+
 async def test_a_list_answer_is_freed_as_soon_as_it_is_read(emulator: Any) -> None:
     async with PlatformClient(emulator_profile(emulator)) as client:
         await client.fetch_clearances()

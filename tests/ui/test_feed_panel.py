@@ -256,22 +256,28 @@ async def test_when_the_ring_drops_old_lines_the_reader_keeps_reading_the_same_p
         assert app.screen.point is cursor_point
 
 
-async def test_points_the_service_had_to_drop_are_reported_not_lost_silently() -> None:
+async def test_points_dropped_while_the_panel_is_open_are_reported_not_lost_silently() -> None:
     feed = BufferFeed()
-    feed.state.dropped = 1234  # type: ignore[attr-defined]
+    feed.state.dropped = 500  # type: ignore[attr-defined]  # while closed: by design, not said
     app, panel = panel_app(feed)
     async with app.run_test(size=(120, 20)):
+        feed.push(burst(3))
+        await wait_for(lambda: panel.log_widget.line_count == 3)
+        assert "DROPPED" not in status(panel)
+        feed.state.dropped = 1734  # type: ignore[attr-defined]
         feed.push(burst(3))
         await wait_for(lambda: "DROPPED 1,234" in status(panel))
 
 
 async def test_what_needs_attention_comes_first_in_the_status_line_at_80_columns() -> None:
     feed = BufferFeed()
-    feed.state.dropped = 1234  # type: ignore[attr-defined]
     feed.state.status, feed.state.last_error = "retrying", "connection refused"
     feed.state.received, feed.state.duplicates = 123456, 7890
     app, panel = panel_app(feed)
     async with app.run_test(size=(80, 20)):
+        feed.push(burst(3))
+        await wait_for(lambda: panel.log_widget.line_count == 3)
+        feed.state.dropped = 1234  # type: ignore[attr-defined]
         feed.push(burst(3))
         await wait_for(lambda: "DROPPED" in status(panel))
         seen = status(panel)[:78]  # what an 80-column terminal shows of it

@@ -173,6 +173,10 @@ class FeedPanel(Vertical):
         self._last_drain = float("-inf")  # monotonic time of the last drain
         self.needle = ""
         self._status_text = ""
+        #: The service's drop count at the first drain: while the panel is closed nobody drains,
+        #: so the buffer keeps the newest points and drops older ones by design; only drops
+        #: while the panel is open mean points it could not show.
+        self._dropped_before: int | None = None
 
     def compose(self) -> ComposeResult:
         yield Static(id="feed-status", markup=False)
@@ -217,6 +221,8 @@ class FeedPanel(Vertical):
         self._last_drain = time.monotonic()
         if self.feed is not None:
             points = self.feed.drain(DRAIN_MAX)
+            if self._dropped_before is None:
+                self._dropped_before = getattr(self.feed.state, "dropped", 0)
             if points:
                 self.accept(points)
             elif log.is_vertical_scroll_end:
@@ -260,8 +266,8 @@ class FeedPanel(Vertical):
         parts = [f"● {safe_text(state.status, 20)}"]  # what needs attention first: an 80-column
         if state.last_error and state.status != "connected":  # line cuts off the end
             parts.append(safe_text(state.last_error, 60))
-        dropped = getattr(state, "dropped", 0)
-        if dropped:  # the service buffer overflowed: say so, never lose points silently
+        dropped = getattr(state, "dropped", 0) - (self._dropped_before or 0)
+        if dropped > 0:  # the service buffer overflowed: say so, never lose points silently
             parts.append(f"DROPPED {dropped:,}")
         if self.paused:
             parts.append(f"PAUSED: {self.waiting:,} waiting (p resumes)")
