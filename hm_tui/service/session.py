@@ -48,10 +48,6 @@ ADD_GROUP = 500  # VINs journaled together: a killed add loses at most this many
 #: if the list takes longer. At 100,000 VINs the list takes ~1.5 s to fetch and build: at 1.0 s
 #: the feed's start fell in the middle of the build, on both cores.
 FEED_AFTER_S = 3.0
-#: Points the dashboard's feed buffers between the panel's drains (every 40 ms while it is open:
-#: ~1,000 points at 5,000 msg/s). While the panel is closed it holds the newest ones, shown when
-#: it opens (its log keeps 5,000 lines): 50,000 were ~30 MB of a 100k fleet's 250 MB budget.
-FEED_BUFFER = 10_000
 SAVE_AFTER_S = 1.0  # the roster cache is written this long after a full list is applied
 _ACCEPTED = {"revoking": "revoke accepted: data access stops when it completes",
              "canceling": "cancel accepted: the pending activation stops"}
@@ -75,8 +71,7 @@ class Session:
         self.feed: ProcessFeed | None = None
         if feed and profile.mqtt is not None:  # paho in its own process: not on the UI's GIL
             settings: Any = profile.mqtt  # frozen, so mypy misreads the feed's protocol
-            self.feed = ProcessFeed(settings, profile.environment, profile.app_id,
-                                    buffer=FEED_BUFFER)
+            self.feed = ProcessFeed(settings, profile.environment, profile.app_id)
         self.webhook: WebhookReceiver | None = None
         self.webhook_error: str | None = None
         self._client = client

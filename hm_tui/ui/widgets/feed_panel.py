@@ -266,7 +266,8 @@ class FeedPanel(Vertical):
         parts = [f"● {safe_text(state.status, 20)}"]  # what needs attention first: an 80-column
         if state.last_error and state.status != "connected":  # line cuts off the end
             parts.append(safe_text(state.last_error, 60))
-        dropped = getattr(state, "dropped", 0) - (self._dropped_before or 0)
+        before = self._dropped_before
+        dropped = 0 if before is None else getattr(state, "dropped", 0) - before
         if dropped > 0:  # the service buffer overflowed: say so, never lose points silently
             parts.append(f"DROPPED {dropped:,}")
         if self.paused:
