@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import threading
 from typing import Any
@@ -84,6 +85,12 @@ async def test_lines_show_vin_property_value_with_unit_and_age() -> None:
         assert VINS[0] in first and "diagnostics.odometer" in first
         assert "12345.6 km" in first and "1 m old" in first
         assert "charging.battery_level" in second and "53 %" in second
+
+
+def test_a_point_without_a_timestamp_says_its_age_is_unknown() -> None:
+    untimed = dataclasses.replace(point(VINS[0]), timestamp=None)
+    assert "no time" in feed_panel.feed_line(untimed)
+    assert "fresh" in feed_panel.feed_line(point(VINS[0], age_s=0.2))
 
 
 async def test_a_long_value_never_pushes_the_age_off_the_line() -> None:

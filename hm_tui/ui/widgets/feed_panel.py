@@ -46,7 +46,7 @@ def feed_line(point: DataPoint) -> str:
     """One log line: received time, VIN, capability.property, age on arrival, value with unit.
     The value comes last: it is the one part of any length (doors.locks lists every door), and
     what the panel's width cuts off of it is in the payload view (`Enter`)."""
-    age = "?"
+    age = "no time"  # the payload carried no timestamp: the age on arrival is unknown
     if point.timestamp is not None:
         seconds = (point.received_at - point.timestamp).total_seconds()
         age = f"{format_duration(seconds)} old" if seconds >= 1 else "fresh"
