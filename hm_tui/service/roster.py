@@ -1,11 +1,12 @@
 """The roster: every clearance by VIN, and the filtered, sorted view the table draws from.
 
-Pure and synchronous: no IO, no asyncio. The machinery (diff, sorted index, filters) lives in
-`roster_index`; this is its one public face. `prepare()` builds the next state without touching
-the current one, so a big refresh can run in a worker thread (`asyncio.to_thread`) while the event
-loop keeps drawing; `commit()` swaps it in on the loop. `apply()` does both at once. The view
-(filter, statuses, sort) works the same way: `plan_view()` computes the next view from an immutable
-`snapshot()` (any thread), `commit_view()` swaps it in on the loop unless the roster changed since;
+Pure and synchronous: no IO, no asyncio. The machinery lives in `roster_diff` (the diff of a
+refresh), `roster_index` (sorted orders) and `roster_view` (filters); this is its one public
+face. `prepare()` builds the next state without touching the current one, so a big refresh can
+run in a worker thread (`asyncio.to_thread`) while the event loop keeps drawing; `commit()` swaps
+it in on the loop. `apply()` does both at once. The view (filter, statuses, sort) works the same
+way: `plan_view()` computes the next view from an immutable `snapshot()` (any thread),
+`commit_view()` swaps it in on the loop unless the roster changed since;
 `set_query`/`set_statuses`/`set_sort` do both at once.
 """
 
@@ -19,12 +20,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from operator import attrgetter
 
+from hm_tui.service import roster_diff as rd
 from hm_tui.service import roster_index as ix
 from hm_tui.service import roster_view as rv
 from hm_tui.service.decode import collector_paused, settle_on_resume
 from hm_tui.service.models import Clearance
+from hm_tui.service.roster_diff import Incoming, RosterChanges, StatusChange
 from hm_tui.service.roster_entry import RosterEntry, tags_text
-from hm_tui.service.roster_index import COLUMNS, Incoming, RosterChanges, StatusChange
+from hm_tui.service.roster_index import COLUMNS
 
 _RAW = attrgetter("raw")
 
@@ -45,16 +48,16 @@ _SAME = _Same.SAME
 class RosterPlan:
     """The roster's next state, built by `prepare` (any thread), swapped in by `commit` (loop)."""
 
-    base: ix.Data
+    base: rd.Data
     index_base: ix.Index
-    data: ix.Data
+    data: rd.Data
     index: ix.Index
     changes: RosterChanges
     view: rv.View
     visible: rv.Shown | None = None
     orders: dict[str, ix.Index] | None = None  # the current column's order
     resplice: dict[str, ix.Index] | None = None  # the other columns' (of `base`): `respliced`
-    diff: ix.Diff | None = None
+    diff: rd.Diff | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,7 +65,7 @@ class ViewSnapshot:
     """What a view plan starts from: the roster's state at one version (nothing in it mutates)."""
 
     version: int
-    data: ix.Data
+    data: rd.Data
     index: ix.Index
     view: rv.View
     visible: rv.Shown
@@ -91,7 +94,7 @@ class Roster:
 
     def __init__(self, *, clock: Callable[[], float] = time.time) -> None:
         self._clock = clock
-        self._data = ix.EMPTY
+        self._data = rd.EMPTY
         self._index = ix.EMPTY_INDEX
         self._view = rv.View()
         self._visible = rv.Shown(self._index)
@@ -102,7 +105,7 @@ class Roster:
         # refreshes by splicing; 1.6 MB per column at 100,000 VINs (VINs and texts).
         self._orders: dict[str, ix.Index] = {}
         self._last_view_request = float("-inf")  # monotonic time of the last `snapshot()`
-        self._pending_orders: ix.Data | None = None  # data whose orders `respliced` will bring
+        self._pending_orders: rd.Data | None = None  # data whose orders `respliced` will bring
 
     # -- reading -------------------------------------------------------------------------------
     def __len__(self) -> int:
@@ -189,10 +192,10 @@ class Roster:
                 settle_on_resume()  # no freeze (each one keeps whatever garbage exists then)
             return plan
 
-    def _prepare(self, base: ix.Data, index: ix.Index, view: rv.View,
+    def _prepare(self, base: rd.Data, index: ix.Index, view: rv.View,
                  orders: dict[str, ix.Index], clearances: Incoming, complete: bool,
                  keep: Collection[str]) -> RosterPlan:
-        d = ix.diff(base, clearances, complete, self._clock(), keep)
+        d = rd.diff(base, clearances, complete, self._clock(), keep)
         if not d.fresh and not d.changes.removed:
             return RosterPlan(base, index, base, index, d.changes, view)
         data = ix.next_data(base, d)
@@ -213,7 +216,7 @@ class Roster:
             return {column: spliced for column, order in plan.resplice.items()
                     if (spliced := ix.respliced(order, plan.base, plan.diff)) is not None}
 
-    def add_orders(self, data: ix.Data, orders: dict[str, ix.Index]) -> None:
+    def add_orders(self, data: rd.Data, orders: dict[str, ix.Index]) -> None:
         """Keep orders built for `data`, if it is still the roster's data."""
         if self._pending_orders is data:
             self._pending_orders = None
@@ -267,13 +270,13 @@ class Roster:
         """Seconds since a view was last asked for (someone typing or sorting: wait)."""
         return time.monotonic() - self._last_view_request
 
-    def build_order(self, column: str) -> tuple[ix.Data, ix.Index]:
+    def build_order(self, column: str) -> tuple[rd.Data, ix.Index]:
         """`column`'s sorted order for the current data: pure, run it in a worker thread;
         `add_order` keeps it if the data is still the same."""
         data = self._data
         return data, ix.full_index(data, column)
 
-    def add_order(self, built: tuple[ix.Data, ix.Index]) -> bool:
+    def add_order(self, built: tuple[rd.Data, ix.Index]) -> bool:
         data, index = built
         if data is not self._data or index.column in self._orders:
             return False

@@ -1,9 +1,8 @@
-"""The roster's machinery: the diff of a refresh, and the sorted index (`roster_view` filters it).
+"""The roster's sorted index, and the next data after a diff (`roster_diff` makes the diff,
+`roster_view` filters the index).
 
 Cost follows the change and the screen, not the fleet (numbers for 100,000 VINs in the report of
 the roster's author; see `Roster`):
-- a refresh looks each item's JSON bytes up among the bytes the roster holds (C-level, in
-  slices); only items it does not hold are decoded and reach Python code (~1% of a refresh);
 - the whole roster is kept sorted by the current column, ties by VIN, with each row's search text
   in a list aligned to that order: a filter is one C-level pass over the texts giving an array of
   row numbers (`Shown`), and a refresh splices the few changed rows out and back in (bisect)
@@ -18,60 +17,28 @@ loop waits a few ms at most, never the whole pass over the fleet.
 from __future__ import annotations
 
 import contextlib
-import logging
 from bisect import bisect_left
 from collections import Counter
-from collections.abc import Callable, Collection, Iterable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from datetime import UTC, datetime
-from itertools import compress, filterfalse, islice
-from operator import attrgetter, itemgetter, methodcaller, not_
+from itertools import islice
+from operator import attrgetter, itemgetter, methodcaller
 from typing import Any
 
-import msgspec
-
 from hm_tui.domain.clearance import STATUS_ORDER
-from hm_tui.service.decode import WireClearances, collector_paused, decode_batches
-from hm_tui.service.models import Clearance
-from hm_tui.service.roster_entry import ENCODE_ONE, RosterEntry, make_entry
-
-log = logging.getLogger("hm_tui.roster")
+from hm_tui.service.decode import collector_paused
+from hm_tui.service.roster_diff import SLICE, Data, Diff
+from hm_tui.service.roster_entry import RosterEntry
 
 #: The columns the roster sorts by. "since": when the clearance entered its current status
 #: (time in state = now - since); "changed": when this roster last saw it added or changed.
 COLUMNS: tuple[str, ...] = ("vin", "brand", "status", "reason", "tags", "since", "changed")
 
 
-@dataclass(frozen=True, slots=True)
-class StatusChange:
-    """A clearance whose status (or reason) changed: `old` -> `new`, with the new reason."""
-
-    vin: str
-    old: str
-    new: str
-    reason: str | None
-
-
-@dataclass(slots=True)
-class RosterChanges:
-    """What one `apply` changed. `updated`: same status and reason, other fields (tags) changed.
-    `version` is the roster's version after the change."""
-
-    added: list[str] = field(default_factory=list)
-    changed: list[StatusChange] = field(default_factory=list)
-    removed: list[str] = field(default_factory=list)
-    updated: list[str] = field(default_factory=list)
-    version: int = 0
-
-    @property
-    def empty(self) -> bool:
-        return not (self.added or self.changed or self.removed or self.updated)
-
-
 _STATUS_KEYS = {str(status): f"{rank:02d}{status}" for rank, status in enumerate(STATUS_ORDER)}
 _TEXT = attrgetter("search_text")
 _STATUS = attrgetter("status")
-_VIN = attrgetter("vin")
 _RAW = attrgetter("raw")
 _SINCE_TS = attrgetter("since_ts")
 _REASON = attrgetter("reason")
@@ -117,22 +84,6 @@ KEY_LISTS = {column: pair[1] for column, pair in _KEY_PAIRS.items()}
 
 
 @dataclass(frozen=True, slots=True)
-class Data:
-    """Every entry, by VIN and as lists aligned in VIN order (the base of a full sort)."""
-
-    entries: dict[str, RosterEntry]
-    by_raw: dict[bytes, str]  # each entry's JSON bytes -> its VIN: the diff looks items up here
-    by_vin: list[str]
-    by_vin_entries: list[RosterEntry]
-    by_vin_texts: list[str]
-    counts: dict[str, int]
-    latest: datetime | None  # newest changelog timestamp seen (a lower bound of platform time)
-
-
-EMPTY = Data({}, {}, [], [], [], {}, None)
-
-
-@dataclass(frozen=True, slots=True)
 class Index:
     """Every VIN in ascending (key, vin) order, with aligned search texts. No key list: a splice
     finds positions by bisection, computing the keys of the ~17 rows it probes."""
@@ -143,150 +94,11 @@ class Index:
 
 
 EMPTY_INDEX = Index("vin", [], [])
-_SLICE = 8192  # rows per C-level pass in a diff (each holds the GIL for a few ms at most)
 #: From this many rows on, building a roster state or a sort order pauses the collector and
 #: freezes the result (`collector_paused(settle=True)`).
-SETTLE_FROM = _SLICE
+SETTLE_FROM = SLICE
 #: A refresh touching more than 1/REBUILD_SHARE of the rows rebuilds instead of splicing.
 REBUILD_SHARE = 8
-
-
-@dataclass(slots=True)
-class Diff:
-    fresh: dict[str, RosterEntry]  # added or changed entries (and ones whose bytes alone changed)
-    changes: RosterChanges
-
-
-Incoming = Iterable[Clearance] | WireClearances
-
-
-def diff(base: Data, incoming: Incoming, complete: bool, now: float,
-         keep: Collection[str] = ()) -> Diff:
-    """What `incoming` changes in `base` (removals only when `complete`). VINs in `keep` are left
-    as they are (local knowledge newer than this list). Items whose bytes the roster already
-    holds are unchanged: only the others are decoded and compared (C-level passes, in slices,
-    so a worker thread lets the event loop run between them)."""
-    raws, clearances = _raw_items(incoming)
-    known = base.by_raw
-    present: set[str | None] = set()  # VINs of the unchanged items (for removals)
-    if known:
-        unknown: list[bytes] = []
-        for start in range(0, len(raws), _SLICE):
-            part = list(map(bytes, raws[start:start + _SLICE]))  # copies of a slice at a time
-            unknown += compress(part, map(not_, map(known.__contains__, part)))
-            if complete:
-                present.update(map(known.get, part))
-    elif clearances is None and len(raws) > _SLICE:
-        # A first list: decode it in (near) VIN order, so that the entries' search texts lie in
-        # memory in the order of the default view. A filter's scan then reads memory in
-        # sequence: 3-6x faster than hopping between texts allocated in the list's own order.
-        # (Items are compact JSON that starts with the VIN; if one does not, only its place in
-        # memory differs.)
-        runs = []  # copied and sorted a slice at a time, then the sorted runs merged in pairs:
-        for start in range(0, len(raws), _SLICE):  # no single C call holds the GIL for long
-            part = list(map(bytes, raws[start:start + _SLICE]))
-            part.sort()
-            runs.append(part)
-        unknown = _merged(runs)
-    else:
-        unknown = raws
-    fresh: dict[str, RosterEntry] = {}
-    changes = RosterChanges()
-    if not base.entries and clearances is None and len(unknown) > _SLICE:
-        first = _first_big_list(unknown, now, keep)
-        if first is not None:
-            return first
-    vins: list[str] = []  # of every decoded item (removals are decided by them, too)
-    with collector_paused() if len(unknown) > _SLICE else contextlib.nullcontext():
-        for candidates, candidate_raws in _decoded(unknown, raws, clearances):
-            vins += map(_VIN, candidates)
-            for c, raw in zip(candidates, candidate_raws, strict=True):
-                if c.vin not in keep:
-                    _diff_one(base.entries, fresh, changes, c, raw, now, clearances is None)
-    if complete and base.entries:
-        present.update(vins, keep)
-        changes.removed = list(filterfalse(present.__contains__, base.entries))
-    return Diff(fresh, changes)
-
-
-def _first_big_list(unknown: list[bytes], now: float, keep: Collection[str]) -> Diff | None:
-    """A first big list: built on two cores (`entry_helper`), nothing to compare it with. None
-    when it is not big enough for that."""
-    from hm_tui.service import entry_helper  # (only here: not on the start-up's import path)
-
-    if len(unknown) < entry_helper.MIN_ITEMS:
-        return None
-    built, bad = entry_helper.entries_of(unknown, now)
-    fresh = dict(zip(map(_VIN, built), built, strict=True))  # (a VIN listed twice: the last
-    for vin in keep:                                          # one counts)
-        fresh.pop(vin, None)
-    if bad:
-        log.warning("clearance list: skipped %d unreadable item(s)", bad)
-    return Diff(fresh, RosterChanges(added=list(fresh)))
-
-
-def _merged(runs: list[list[Any]]) -> list[Any]:
-    """Sorted runs merged, two at a time: each merge is one C call over two runs (timsort finds
-    them and merges), so none holds the GIL for long (one sort of all 13 runs of a 100,000-item
-    list held it 49 ms; the last pair's merge takes ~13)."""
-    while len(runs) > 1:
-        runs = [runs[n] + runs[n + 1] if n + 1 < len(runs) else runs[n]
-                for n in range(0, len(runs), 2)]
-        for run in runs:
-            run.sort()
-    return runs[0] if runs else []
-
-
-def _raw_items(incoming: Incoming) -> tuple[list[Any], list[Clearance] | None]:
-    """The items' bytes, and the clearances they encode when the caller had them decoded."""
-    if isinstance(incoming, WireClearances):
-        return incoming.items, None
-    clearances = incoming if isinstance(incoming, list) else list(incoming)
-    return list(map(ENCODE_ONE, clearances)), clearances
-
-
-def _decoded(unknown: list[Any], raws: list[Any], clearances: list[Clearance] | None
-             ) -> Iterator[tuple[list[Clearance], list[bytes]]]:
-    """The unknown items decoded, a batch at a time (with their bytes)."""
-    if clearances is not None:
-        if unknown is raws:
-            yield clearances, raws
-        else:
-            wanted = set(unknown)
-            pairs = [(c, r) for c, r in zip(clearances, raws, strict=True) if r in wanted]
-            yield [c for c, _ in pairs], [r for _, r in pairs]
-        return
-    bad = 0
-    for good, good_raws, skipped in decode_batches(unknown):
-        bad += skipped
-        yield good, good_raws
-    if bad:
-        log.warning("clearance list: skipped %d unreadable item(s)", bad)
-
-
-def _diff_one(entries: dict[str, RosterEntry], fresh: dict[str, RosterEntry],
-              changes: RosterChanges, c: Clearance, raw: bytes, now: float, wire: bool) -> None:
-    vin = c.vin
-    old = fresh.get(vin) or entries.get(vin)
-    if old is not None:
-        if old.raw == raw:
-            return
-        if old.clearance == c:  # the same clearance in other bytes
-            if wire:  # hold the platform's bytes, so that the next list matches them
-                fresh[vin] = msgspec.structs.replace(old, raw=raw)
-            return
-    fresh[vin] = make_entry(c, raw, old, now)
-    if old is None:
-        changes.added.append(vin)
-    elif vin in entries:
-        if old.status != c.status or old.reason != _reason(c):
-            changes.changed.append(StatusChange(vin, old.status, c.status, _reason(c)))
-        elif vin not in changes.updated:
-            changes.updated.append(vin)
-
-
-def _reason(c: Clearance) -> str | None:
-    return c.changelog[-1].reason if c.changelog else None
 
 
 def next_data(base: Data, d: Diff) -> Data:
@@ -300,8 +112,8 @@ def next_data(base: Data, d: Diff) -> Data:
     else:
         entries, by_raw = dict(fresh), {}
     pairs = zip(map(_RAW, fresh.values()), fresh, strict=True)
-    for _ in range(0, len(fresh), _SLICE):  # hashing each item's bytes: 45 ms for 100,000
-        by_raw.update(islice(pairs, _SLICE))  # in one call; a slice at a time lets others run
+    for _ in range(0, len(fresh), SLICE):  # hashing each item's bytes: 45 ms for 100,000
+        by_raw.update(islice(pairs, SLICE))  # in one call; a slice at a time lets others run
     for vin in removed:
         del by_raw[entries.pop(vin).raw]
     newest = max(map(_SINCE_TS, fresh.values()), default=None)

@@ -14,7 +14,7 @@ import httpx
 import msgspec
 import pytest
 
-from hm_tui.service import decode, roster_index
+from hm_tui.service import decode, roster_diff, roster_index
 from hm_tui.service.client import PlatformClient
 from hm_tui.service.decode import WireClearances, collector_paused
 from hm_tui.service.models import ChangelogEntry, Clearance
@@ -44,13 +44,13 @@ def wire(*items: bytes) -> WireClearances:
 def decoded(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     """How many items the roster decoded, per apply."""
     counts: list[int] = []
-    original = roster_index.decode_batches
+    original = roster_diff.decode_batches
 
     def counting(items: list[Any]) -> Any:
         counts.append(len(items))
         return original(items)
 
-    monkeypatch.setattr(roster_index, "decode_batches", counting)
+    monkeypatch.setattr(roster_diff, "decode_batches", counting)
     return counts
 
 
