@@ -15,13 +15,14 @@ import gc
 import inspect
 import os
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime, tzinfo
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from textual import on, work
-from textual.app import App
+from textual.app import App, SystemCommand
+from textual.screen import Screen
 from textual.worker import Worker, WorkerState
 
 from hm_tui.service.roster import Roster, RosterChanges
@@ -298,6 +299,10 @@ class HmTuiApp(App[int]):
             self.set_keymap(keymap)
         for problem in problems:
             self.notify(problem, title="Config", severity="warning", markup=False)
+
+    def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
+        """Textual's own, but "Keys": `?` (and "Help: keys") lists every key with its id."""
+        return (c for c in super().get_system_commands(screen) if c.title != "Keys")
 
     def palette_commands(self, screen: Any) -> list[Any]:
         return dashboard_commands(self, screen)

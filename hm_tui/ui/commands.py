@@ -45,22 +45,34 @@ class DashboardCommands(Provider):
 
 
 def dashboard_commands(app: Any, screen: Any) -> list[Command]:
-    """Every action of the dashboard as a palette entry (the keys do the same)."""
-    from hm_tui.domain.clearance import STATUS_ORDER
-    from hm_tui.ui.widgets.roster_columns import COLUMN_TITLES
-
-    roster = app.roster_screen
+    """Every action of the dashboard as a palette entry (the keys do the same): the app's own
+    everywhere, the roster's only on the roster (they act on its cursor row and marks: from the
+    detail screen they would reach a car other than the one shown, which offers its own)."""
     commands = [
         Command("Add VINs", "Add one VIN, pasted lines or a CSV file (a)", app.open_add),
         Command("Import VINs from a CSV file", "Add every VIN of a CSV file",
                 lambda: app.open_add("csv")),
         Command("Export shown clearances to CSV", "Write the filtered roster to a file",
                 app.export_shown),
+        Command("Refresh now", "Fetch the roster from the platform (r)", app.action_refresh),
+        Command("Help: keys", "Every key and its id (?)", app.action_help),
+        Command("Show journal", "The latest actions, per-VIN outcomes, interrupted ones",
+                app.show_journal),
+    ]
+    if screen is app.roster_screen:
+        commands += _roster_commands(app.roster_screen)
+    return commands + _profile_commands(app)
+
+
+def _roster_commands(roster: Any) -> list[Command]:
+    from hm_tui.domain.clearance import STATUS_ORDER
+    from hm_tui.ui.widgets.roster_columns import COLUMN_TITLES
+
+    commands = [
         Command("Cancel/revoke marked or current VIN", "With a confirmation (d)",
                 roster.action_remove),
-        Command("Refresh now", "Fetch the roster from the platform (r)", app.action_refresh),
         Command("Toggle live feed panel", "Show or hide incoming vehicle data (f)",
-                app.action_toggle_feed),
+                roster.app.action_toggle_feed),
         Command("Filter…", "Filter by VIN, brand, status, reason or tag (/)",
                 roster.action_filter),
         Command("Show every status", "Clear the status filter (0)",
@@ -70,22 +82,17 @@ def dashboard_commands(app: Any, screen: Any) -> list[Command]:
                 roster.action_copy_reason),
         Command("Clear marks", "Unmark every marked VIN", roster.table.clear_marks),
         Command("Reverse sort", "Flip the sort direction (S)", roster.action_sort_reverse),
-        Command("Help: keys", "Every key and its id (?)", app.action_help),
-        Command("Show journal", "The latest actions, per-VIN outcomes, interrupted ones",
-                app.show_journal),
     ]
     commands += [
         Command(f"Filter by status: {status}", f"Show only {status} clearances ({number})",
                 _bind(roster.action_show_status, number))
         for number, status in enumerate(STATUS_ORDER, start=1)
     ]
-    commands += [
+    return commands + [
         Command(f"Sort by {title}", f"Sort the roster by {title.lower()}",
                 _bind(roster.sort_by, column))
         for column, title in COLUMN_TITLES.items()
     ]
-    commands += _profile_commands(app)
-    return commands
 
 
 def _profile_commands(app: Any) -> list[Command]:

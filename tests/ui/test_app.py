@@ -165,6 +165,28 @@ async def test_the_palette_sorts_by_a_column(emulator: Emulator) -> None:
         await wait_for(lambda: app.session.roster.sort == ("status", False))
 
 
+async def test_the_palette_on_a_detail_acts_on_the_car_shown_not_the_roster_cursor(
+        emulator: Emulator) -> None:
+    from hm_tui.ui.screens.confirm import ConfirmRemovalScreen
+
+    app = make_app(emulator)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await loaded(app, emulator)
+        shown = app.session.roster.visible[5]
+        assert shown != app.roster_screen.table.cursor_vin
+        app.open_detail(shown)
+        await wait_for(lambda: isinstance(app.screen, DetailScreen))
+        titles = [c.title for c in app.palette_commands(app.screen)]
+        titles += [title for title, _, _ in app.screen.system_commands()]
+        assert len(titles) == len(set(titles))  # one "Copy VIN", the detail's
+        assert not any(t.startswith(("Sort by", "Filter", "Clear marks")) for t in titles)
+        await pilot.press("ctrl+p", *"cancel/revoke this")
+        await wait_for(lambda: app.screen.query_one("CommandList").option_count > 0)
+        await pilot.press("enter")
+        await wait_for(lambda: isinstance(app.screen, ConfirmRemovalScreen))
+        assert [plan.vin for plan in app.screen.plans] == [shown]
+
+
 async def test_enter_opens_the_detail_and_d_asks_to_confirm_naming_the_vins(
         emulator: Emulator) -> None:
     from hm_tui.ui.screens.confirm import ConfirmRemovalScreen

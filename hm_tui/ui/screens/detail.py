@@ -298,6 +298,8 @@ class DetailScreen(Screen[None]):
     def system_commands(self) -> list[tuple[str, str, Any]]:
         """(title, help, callback) for the app's command palette while this screen is shown."""
         return [
+            ("Cancel/revoke this VIN", "With a confirmation (d)", self.action_remove),
+            ("Back to the roster", "Close this clearance's detail (Escape)", self.action_back),
             ("Copy VIN", "Copy this VIN to the clipboard", self.action_copy_vin),
             ("Copy reason", "Copy the clearance's reason", self.action_copy_reason),
             ("Copy raw JSON", "Copy the clearance as JSON", self.action_copy_raw),
