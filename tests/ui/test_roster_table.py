@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import UTC
+from datetime import UTC, timedelta
 from typing import Any
 
 from textual.app import App, ComposeResult
 
 from hm_tui.service.roster import Roster
 from hm_tui.ui.widgets import roster_table
-from hm_tui.ui.widgets.roster_columns import GUTTER, compact_age, layout
+from hm_tui.ui.widgets.roster_columns import GUTTER, compact_age, layout, row_cells, sort_arrow
 from hm_tui.ui.widgets.roster_table import RosterTable
 from tests.helpers import wait_for
 from tests.ui.roster_fleet import NOW, clearance, fleet, frozen_roster
@@ -142,11 +142,12 @@ async def test_untrusted_tags_and_reasons_show_literally_without_escapes() -> No
         assert "\x1b" not in row and "\x07" not in row
 
 
-async def test_80_columns_keep_reason_and_drop_tags_120_show_both() -> None:
-    narrow = [c.key for c in layout(78)]
+async def test_80_columns_show_reason_and_tags_and_leave_last_change_to_wide_terminals() -> None:
+    narrow = {c.key: c.width for c in layout(78)}
     wide = [c.key for c in layout(118)]
-    assert "reason" in narrow and "tags" not in narrow
-    assert {"reason", "tags"} <= set(wide)
+    assert {"reason", "tags", "since"} <= set(narrow) and "last" not in narrow
+    assert narrow["reason"] >= 12 and narrow["tags"] >= 12
+    assert {"reason", "tags", "since", "last"} <= set(wide)
     for width in (78, 60, 40):  # columns + one space between each + the mark gutter
         assert sum(c.width + 1 for c in layout(width)) - 1 + GUTTER <= width
 
@@ -195,3 +196,20 @@ async def test_a_roster_change_redraws_only_the_rows_that_changed(monkeypatch: A
         after = lines(table)
         assert drawn == [vin]  # the other rows on screen come from the cache
         assert "revoked" in after[6] and after[:6] == before[:6] and after[7:] == before[7:]
+
+
+def test_in_state_arrows_read_as_durations_and_last_change_as_dates() -> None:
+    # ("since", ascending): oldest first = longest in state first
+    assert sort_arrow("since", False) == "▼" and sort_arrow("last", False) == "▲"
+    assert sort_arrow("since", True) == "▲" and sort_arrow("vin", True) == "▼"
+
+
+def test_last_change_names_the_year_when_it_is_not_this_year() -> None:
+    roster = frozen_roster()
+    entry = roster.entry(roster.visible[0])
+    now = entry.since + timedelta(days=3)
+    assert row_cells(entry.clearance.vin, entry, "3d", UTC, now)["last"] == \
+        entry.since.astimezone(UTC).strftime("%m-%d %H:%M")
+    next_year = entry.since.replace(year=entry.since.year + 1)
+    assert row_cells(entry.clearance.vin, entry, "1y", UTC, next_year)["last"] == \
+        entry.since.astimezone(UTC).strftime("%Y-%m-%d")

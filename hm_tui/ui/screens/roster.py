@@ -27,7 +27,7 @@ from hm_tui.ui.text import inert
 from hm_tui.ui.widgets.filter_bar import FilterBar
 from hm_tui.ui.widgets.header import HeaderState, StatusHeader
 from hm_tui.ui.widgets.key_footer import KeyFooter
-from hm_tui.ui.widgets.roster_columns import SORT_COLUMNS
+from hm_tui.ui.widgets.roster_columns import NEWEST_FIRST, SORT_COLUMNS
 from hm_tui.ui.widgets.roster_table import RosterTable
 from hm_tui.ui.widgets.summary_bar import SummaryBar
 
@@ -183,9 +183,12 @@ class RosterScreen(Screen[None]):
 
     # -- sort --------------------------------------------------------------------------
 
-    def sort_by(self, column: str, descending: bool = False) -> None:
+    def sort_by(self, column: str, descending: bool | None = None) -> None:
+        """Sort by `column`; without a direction, its natural one (`NEWEST_FIRST`)."""
         if column not in COLUMNS:
             raise ValueError(f"unknown column {column!r}; choose one of {', '.join(COLUMNS)}")
+        if descending is None:
+            descending = column in NEWEST_FIRST
         self._sort_wanted = (column, descending)
         self.request_view()
 

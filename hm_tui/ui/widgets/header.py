@@ -8,7 +8,7 @@ from textual.content import Content
 from textual.widget import Widget
 
 from hm_tui.ui.text import inert
-from hm_tui.ui.widgets.roster_columns import COLUMN_TITLES, compact_age
+from hm_tui.ui.widgets.roster_columns import COLUMN_TITLES, compact_age, sort_arrow
 
 _API_STYLE = {"ok": "$text-success", "degraded": "$text-warning", "down": "bold $text-error",
               "starting": "$text-muted"}
@@ -72,7 +72,7 @@ def header_content(state: HeaderState, *, compact: bool = False) -> Content:
     parts += [sep, *_updated(state, compact)]
     if state.sort:
         column, descending = state.sort
-        arrow = "▼" if descending else "▲"
+        arrow = sort_arrow(column, descending)
         parts += [sep, f"sort {COLUMN_TITLES.get(column, column)} {arrow}"]
     if state.read_only:
         parts += [sep, ("READ-ONLY", "bold $text-warning")]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import tzinfo
+from datetime import datetime, tzinfo
 from typing import Any
 
 from rich.cells import cell_len, set_cell_size
@@ -28,23 +28,32 @@ class Column:
 #: The Roster's sort columns, in the order `s` cycles through them, with their names.
 COLUMN_TITLES: dict[str, str] = {
     "vin": "VIN", "brand": "Brand", "status": "Status", "reason": "Reason", "tags": "Tags",
-    "since": "Time in state", "changed": "Recently seen changing",
+    "since": "Time in state", "changed": "Recent changes",
 }
 SORT_COLUMNS: tuple[str, ...] = tuple(COLUMN_TITLES)
-GUTTER = 2  # mark sign + space
+#: Columns a sort shows newest first until reversed: what changed lately is what one looks for.
+NEWEST_FIRST: frozenset[str] = frozenset({"changed"})
+
+
+def sort_arrow(key: str, descending: bool) -> str:
+    """▲ smallest first, ▼ largest first, as the column shows its values. "In state" shows a
+    duration, which grows as `since` (its sort key) gets older: its arrow is the other way."""
+    return "▼" if descending != (key == "since") else "▲"
 
 
 def layout(width: int) -> list[Column]:
-    """Column widths for `width` cells: fixed columns first, reason and tags share the rest."""
+    """Column widths for `width` cells: fixed columns first, reason and tags share the rest.
+    Below 110 cells "Last change" goes first (time in state says the same), so tags fit."""
     brand = 13 if width >= 100 else 10
     fixed = [Column("vin", "VIN", 17), Column("brand", "Brand", brand),
-             Column("status", "Status", 9), Column("since", "In state", 8),
-             Column("last", "Last change", 11)]
+             Column("status", "Status", 9), Column("since", "In state", 8)]
+    if width >= 110:
+        fixed.append(Column("last", "Last change", 11))
     spare = width - GUTTER - sum(c.width + 1 for c in fixed)
     while spare < 8 and len(fixed) > 3:  # very narrow: give up the least useful columns
         spare += fixed.pop().width + 1
     columns = fixed[:3]
-    if spare >= 40:
+    if spare >= 24:
         reason = spare * 11 // 20
         columns += [Column("reason", "Reason", reason - 1),
                     Column("tags", "Tags", spare - reason - 1)]
@@ -79,8 +88,10 @@ def fit(text: str, width: int) -> str:
     return set_cell_size(text, width)
 
 
-def row_cells(vin: str, entry: Any, age: str, tz: tzinfo | None) -> dict[str, str]:
-    """Every cell of one row (a `RosterEntry`), untrusted text made inert."""
+def row_cells(vin: str, entry: Any, age: str, tz: tzinfo | None,
+              now: datetime | None = None) -> dict[str, str]:
+    """Every cell of one row (a `RosterEntry`), untrusted text made inert. "Last change" gives
+    month, day and time in the year of `now`, the date with its year before."""
     clearance = getattr(entry, "clearance", None)
     if clearance is None:
         return dict.fromkeys((*SORT_COLUMNS, "last"), "") | {"vin": inert(vin), "status": "?"}
@@ -92,5 +103,11 @@ def row_cells(vin: str, entry: Any, age: str, tz: tzinfo | None) -> dict[str, st
         "reason": inert(clearance.reason or "", 200),
         "tags": tags_text(clearance.tags, 200),
         "since": age,
-        "last": since.astimezone(tz).strftime("%m-%d %H:%M") if since else "",
+        "last": _when(since.astimezone(tz), now) if since else "",
     }
+
+
+def _when(moment: datetime, now: datetime | None) -> str:
+    if now is None or moment.year == now.astimezone(moment.tzinfo).year:
+        return moment.strftime("%m-%d %H:%M")
+    return moment.strftime("%Y-%m-%d")

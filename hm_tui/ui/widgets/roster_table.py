@@ -31,6 +31,7 @@ from hm_tui.ui.widgets.roster_columns import (
     fit,
     layout,
     row_cells,
+    sort_arrow,
 )
 
 FLASH_SECONDS = 2.0
@@ -321,7 +322,7 @@ class RosterTable(ScrollView, can_focus=True):
             title = column.title
             style = base
             if self.sort and self.sort[0] == column.sort_key:
-                title += " ▼" if self.sort[1] else " ▲"
+                title += " " + sort_arrow(column.key, self.sort[1])
                 style = base + self._style("roster-table--header-sorted")
             segments += [Segment(fit(title, column.width), style), Segment(" ", base)]
         strip = Strip(segments).adjust_cell_length(width, base)
@@ -360,7 +361,7 @@ class RosterTable(ScrollView, can_focus=True):
             base += self._style("roster-table--marked")
         if cursor:
             base += self._style("roster-table--cursor")
-        cells = row_cells(vin, entry, age, self._tz)
+        cells = row_cells(vin, entry, age, self._tz, self._clock())
         segments = [Segment("● " if marked else "  ", base)]
         for column in layout(width):
             style = base
