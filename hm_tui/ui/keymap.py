@@ -40,8 +40,8 @@ class Key:
 
 # In footer order: an 80-column footer cuts off the end, and q is the key everyone knows.
 APP_KEYS: tuple[Key, ...] = (
-    Key("app.refresh", "r", "refresh", "Refresh", "everywhere"),
     Key("app.toggle_feed", "f", "toggle_feed", "Feed", "everywhere"),
+    Key("app.refresh", "r", "refresh", "Refresh", "everywhere"),
     Key("app.help", "question_mark", "help", "Help", "everywhere", display="?"),
     Key("app.quit", "q", "quit", "Quit", "everywhere"),
     Key("app.palette", "ctrl+p", "command_palette", "Palette", "everywhere", show=False,
@@ -77,7 +77,8 @@ TABLE_KEYS: tuple[Key, ...] = (
 )
 
 FILTER_KEYS: tuple[Key, ...] = (
-    Key("roster.filter_apply", "enter", "apply", "Apply", "filter", display="⏎"),
+    # on the input itself: Input's own (hidden) enter binding would hide it from the footer
+    Key("roster.filter_apply", "enter", "submit", "Apply", "filter", display="⏎"),
     Key("roster.filter_clear", "escape", "clear", "Clear", "filter", display="esc"),
 )
 
@@ -112,6 +113,11 @@ FEED_KEYS: tuple[Key, ...] = (
     Key("feed.filter", "slash", "focus_filter", "Filter feed", "feed", display="/"),
 )
 
+FEED_FILTER_KEYS: tuple[Key, ...] = (  # on the input (see FILTER_KEYS)
+    Key("feed.filter_apply", "enter", "submit", "Apply", "feed filter", display="⏎"),
+    Key("feed.filter_clear", "escape", "clear_filter", "Clear", "feed filter", display="esc"),
+)
+
 FEED_LOG_KEYS: tuple[Key, ...] = (
     Key("feed.cursor_up", "up", "cursor_up", "Up", "feed", show=False),
     Key("feed.cursor_down", "down", "cursor_down", "Down", "feed", show=False),
@@ -142,7 +148,8 @@ JOURNAL_KEYS: tuple[Key, ...] = (
 
 #: Every binding of the dashboard, in the order `?` help lists them.
 ALL_KEYS: tuple[Key, ...] = (APP_KEYS + ROSTER_KEYS + TABLE_KEYS + FILTER_KEYS + DETAIL_KEYS
-                             + ADD_KEYS + CONFIRM_KEYS + ERROR_KEYS + FEED_KEYS + FEED_LOG_KEYS
+                             + ADD_KEYS + CONFIRM_KEYS + ERROR_KEYS + FEED_KEYS + FEED_FILTER_KEYS
+                             + FEED_LOG_KEYS
                              + PAYLOAD_KEYS + HELP_KEYS + RESUME_KEYS + JOURNAL_KEYS)
 
 #: Every id a profile's keymap may remap.

@@ -6,11 +6,13 @@ from textual import events
 from textual.command import CommandPalette
 
 from hm_tui.emulator.server import Emulator
+from hm_tui.ui.app import HmTuiApp
 from hm_tui.ui.screens.detail import DetailScreen
 from hm_tui.ui.screens.help import HelpScreen
 from hm_tui.ui.toasts import REJECTION_TOASTS
 from hm_tui.ui.widgets.filter_bar import FilterBar
 from hm_tui.ui.widgets.header import header_content
+from hm_tui.ui.widgets.key_footer import PALETTE_CELLS, key_cells
 from hm_tui.ui.widgets.roster_table import RosterTable
 from tests.helpers import wait_for
 from tests.ui.app_support import force, loaded, make_app, notifications
@@ -264,3 +266,26 @@ async def test_an_unreachable_platform_is_a_notification_not_a_crash(
                                    for n in app._notifications), 20)
         assert app.is_running
         assert "Could not load the roster" in app.roster_screen.table.empty_message
+
+
+def footer_keys(app: HmTuiApp) -> list[str]:
+    return [key.description for key in app.screen.query("FooterKey")]
+
+
+async def test_the_footer_shows_the_keys_that_work_where_the_focus_is(emulator: Emulator) -> None:
+    app = make_app(emulator)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await loaded(app, emulator)
+        await wait_for(lambda: "Add" in footer_keys(app))
+        await pilot.press("slash")
+        await wait_for(lambda: "Apply" in footer_keys(app) and "Clear" in footer_keys(app))
+        await pilot.press("escape", "question_mark")
+        await wait_for(lambda: footer_keys(app) == ["Close"])  # the help's, not the roster's
+        await pilot.press("escape", "space", "d")
+        await wait_for(lambda: "Yes, remove" in footer_keys(app))
+        assert "Add" not in footer_keys(app)
+        await pilot.press("escape", "f", "tab")  # the feed's log: many keys, 80 columns
+        await wait_for(lambda: "Payload" in footer_keys(app))
+        assert {"Help", "Quit"} <= set(footer_keys(app))
+        keys = [k for k in app.screen.query("FooterKey") if not k.has_class("-command-palette")]
+        assert sum(key_cells(key, compact=True) for key in keys) + PALETTE_CELLS <= 80

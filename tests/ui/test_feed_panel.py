@@ -317,3 +317,22 @@ async def test_points_are_drained_when_they_arrive_not_at_the_next_tick(monkeypa
         waker.join()
         await wait_for(lambda: panel.log_widget.line_count == 5, timeout=5)
     assert feed.on_data is None  # unhooked when the panel goes
+
+
+async def test_the_feed_filter_shows_apply_and_clear_in_the_footer_and_both_work() -> None:
+    feed = BufferFeed()
+    app, panel = panel_app(feed)
+    async with app.run_test(size=(80, 24)) as pilot:
+        feed.push([point(VINS[0]), point(VINS[1])])
+        await wait_for(lambda: panel.log_widget.line_count == 2)
+        panel.action_focus_filter()
+        await pilot.press(*VINS[0].lower())
+        await wait_for(lambda: panel.log_widget.line_count == 1)
+        shown = {b.description for _, b, _, _ in app.screen.active_bindings.values() if b.show}
+        assert {"Apply", "Clear"} <= shown  # what the footer lists
+        await pilot.press("escape")
+        await wait_for(lambda: panel.log_widget.has_focus and panel.log_widget.line_count == 2)
+        panel.action_focus_filter()
+        await pilot.press("x", "enter")
+        await wait_for(lambda: panel.log_widget.has_focus)
+        assert panel.needle == "x"

@@ -19,6 +19,7 @@ from hm_tui.domain.brands import lookup
 from hm_tui.domain.removal import Removal, RemovalKind, plan_removal
 from hm_tui.ui.format import safe_text
 from hm_tui.ui.keymap import CONFIRM_KEYS, bindings
+from hm_tui.ui.widgets.key_footer import KeyFooter
 
 if TYPE_CHECKING:
     from hm_tui.service.session import Session
@@ -126,6 +127,7 @@ class ConfirmRemovalScreen(ModalScreen[list[Any] | None]):
             with Horizontal(id="confirm-buttons"):
                 yield Button(button_label(self.plans), variant="error", id="confirm-yes")
                 yield Button("Keep (Esc)", id="confirm-no")
+        yield KeyFooter(compact=True)
 
     def _title(self) -> str:
         n = len(self.plans)

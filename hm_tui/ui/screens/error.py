@@ -12,6 +12,7 @@ from textual.widgets import Button, Static
 
 from hm_tui.ui.format import safe_multiline, safe_text
 from hm_tui.ui.keymap import ERROR_KEYS, bindings
+from hm_tui.ui.widgets.key_footer import KeyFooter
 
 
 class ErrorModal(ModalScreen[None]):
@@ -30,6 +31,7 @@ class ErrorModal(ModalScreen[None]):
             with VerticalScroll(id="error-body"):
                 yield Static(self.message, id="error-message", markup=False)
             yield Button("OK", variant="primary", id="error-ok")
+        yield KeyFooter(compact=True)
 
     def on_mount(self) -> None:
         self.query_one("#error-ok", Button).focus()

@@ -12,6 +12,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Static
 
 from hm_tui.ui.keymap import ALL_KEYS, HELP_KEYS, SCOPES, Key, bindings, key_for
+from hm_tui.ui.widgets.key_footer import KeyFooter
 
 INTRO = ("Keys work where the footer shows them. Remap any of them in the profile's "
          "[profiles.NAME.keymap] table by id, e.g. \"roster.add\" = \"ctrl+a\". "
@@ -68,6 +69,7 @@ class HelpScreen(ModalScreen[None]):
             with VerticalScroll(id="help-body"):
                 yield Static(help_content(ALL_KEYS, self.keymap),
                              id="help-keys")
+        yield KeyFooter(compact=True)
 
     def on_mount(self) -> None:
         self.query_one("#help-body").focus()

@@ -17,6 +17,7 @@ from textual.widgets import Static
 from hm_tui.ui.format import safe_text
 from hm_tui.ui.keymap import JOURNAL_KEYS, bindings
 from hm_tui.ui.screens.resume import ACTION_WORDS, vins_text, when_text
+from hm_tui.ui.widgets.key_footer import KeyFooter
 
 if TYPE_CHECKING:
     from hm_tui.service.store import Journal, JournalEntry
@@ -57,6 +58,7 @@ class JournalScreen(ModalScreen[None]):
             yield Static("Journal: the latest actions", id="journal-title", markup=False)
             with VerticalScroll(id="journal-body"):
                 yield Static("Reading the journal…", id="journal-lines", markup=False)
+        yield KeyFooter(compact=True)
 
     def on_mount(self) -> None:
         self.query_one("#journal-body").focus()

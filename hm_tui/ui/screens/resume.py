@@ -19,6 +19,7 @@ from textual.widgets import Button, ProgressBar, Static
 
 from hm_tui.ui.format import safe_text
 from hm_tui.ui.keymap import RESUME_KEYS, bindings
+from hm_tui.ui.widgets.key_footer import KeyFooter
 
 if TYPE_CHECKING:
     from hm_tui.service.session import Session
@@ -125,6 +126,7 @@ class ResumeScreen(ModalScreen[str | None]):
                 yield Button("Dismiss" + (" all" if many else ""), variant="warning",
                              id="resume-dismiss", disabled=self.read_only)
                 yield Button("Later (Esc)", id="resume-later")
+        yield KeyFooter(compact=True)
 
     def _intro(self) -> Content:
         if self.read_only:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import time
 from collections import deque
 from datetime import UTC
-from typing import TYPE_CHECKING, Any, ClassVar, Protocol
+from typing import TYPE_CHECKING, ClassVar, Protocol
 
 from textual import on
 from textual.app import ComposeResult
@@ -22,8 +22,9 @@ from textual.widgets import Input, Static
 
 from hm_tui.service.models import DataPoint
 from hm_tui.ui.format import format_duration, format_point, point_as_dict, pretty_json, safe_text
-from hm_tui.ui.keymap import FEED_KEYS, FEED_LOG_KEYS, PAYLOAD_KEYS, bindings
+from hm_tui.ui.keymap import FEED_FILTER_KEYS, FEED_KEYS, FEED_LOG_KEYS, PAYLOAD_KEYS, bindings
 from hm_tui.ui.widgets.filter_bar import LineInput
+from hm_tui.ui.widgets.key_footer import KeyFooter
 from hm_tui.ui.widgets.ring_view import RingView
 
 if TYPE_CHECKING:
@@ -62,6 +63,20 @@ def matches(point: DataPoint, needle: str) -> bool:
     return all(word in hay for word in needle.split())
 
 
+class FeedFilter(LineInput):
+    """The feed's filter: Enter returns to the log, Escape clears it (keys on the input itself,
+    so that the footer shows them while it has the focus)."""
+
+    BINDINGS: ClassVar = bindings(FEED_FILTER_KEYS)
+
+    class Cleared(Message):
+        pass
+
+    def action_clear_filter(self) -> None:
+        self.value = ""
+        self.post_message(self.Cleared())
+
+
 class PayloadScreen(ModalScreen[str | None]):
     """One data point, pretty-printed; dismisses with its VIN when `o` opens the detail."""
 
@@ -79,6 +94,7 @@ class PayloadScreen(ModalScreen[str | None]):
             with VerticalScroll(id="payload-body"):
                 yield Static(self.text, id="payload-json", markup=False)
             yield Static("o open this VIN · c copy · Esc close", id="payload-keys", markup=False)
+        yield KeyFooter(compact=True)
 
     def action_close(self) -> None:
         self.dismiss(None)
@@ -181,8 +197,8 @@ class FeedPanel(Vertical):
     def compose(self) -> ComposeResult:
         yield Static(id="feed-status", markup=False)
         yield FeedLog(self.shown, id="feed-log")
-        yield LineInput(placeholder="/ filter by VIN or capability (Esc clears)",
-                        id="feed-filter")
+        yield FeedFilter(placeholder="/ filter by VIN or capability (Esc clears)",
+                         id="feed-filter")
 
     @property
     def log_widget(self) -> FeedLog:
@@ -308,14 +324,9 @@ class FeedPanel(Vertical):
             return list(self.recent)[: -self.waiting]
         return list(self.recent)
 
-    def on_key(self, event: Any) -> None:
-        if event.key == "escape" and self.query_one("#feed-filter", Input).has_focus:
-            self.query_one("#feed-filter", Input).value = ""
-            self.log_widget.focus()
-            event.stop()
-
     @on(Input.Submitted, "#feed-filter")
-    def _filter_submitted(self) -> None:
+    @on(FeedFilter.Cleared)
+    def _filter_done(self) -> None:
         self.log_widget.focus()
 
     @on(FeedLog.Followed)

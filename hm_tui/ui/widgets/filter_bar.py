@@ -33,6 +33,8 @@ class LineInput(Input):
 class _FilterInput(LineInput):
     """The filter's input: Enter also hands the focus on at once (see `FilterBar.hand_on`)."""
 
+    BINDINGS: ClassVar = bindings(k for k in FILTER_KEYS if k.id == "roster.filter_apply")
+
     async def action_submit(self) -> None:
         await super().action_submit()
         bar = self.parent
@@ -46,7 +48,7 @@ class FilterBar(Horizontal):
 
     focus_after: Widget | None = None
 
-    BINDINGS: ClassVar = bindings(FILTER_KEYS)
+    BINDINGS: ClassVar = bindings(k for k in FILTER_KEYS if k.id != "roster.filter_apply")
 
     DEFAULT_CSS = """
     FilterBar { height: 1; background: $boost; display: none; }
