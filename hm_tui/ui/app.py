@@ -377,8 +377,7 @@ class HmTuiApp(App[int]):
             return
         done = {o.vin for o in outcomes if getattr(o, "ok", False)}
         if self.roster_screen.live:
-            self.roster_screen.table.marked -= done
-            self.roster_screen.table.refresh()
+            self.roster_screen.table.unmark(done)
         failed = len(outcomes) - len(done)
         self.notify(f"{len(done)} removal(s) accepted, {failed} refused.",
                     severity="warning" if failed else "information", markup=False)

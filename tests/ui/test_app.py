@@ -289,3 +289,22 @@ async def test_the_footer_shows_the_keys_that_work_where_the_focus_is(emulator: 
         assert {"Help", "Quit"} <= set(footer_keys(app))
         keys = [k for k in app.screen.query("FooterKey") if not k.has_class("-command-palette")]
         assert sum(key_cells(key, compact=True) for key in keys) + PALETTE_CELLS <= 80
+
+
+async def test_the_summary_counts_marks_even_when_the_filter_hides_their_rows(
+        emulator: Emulator) -> None:
+    app = make_app(emulator)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await loaded(app, emulator)
+        summary = app.roster_screen.summary
+
+        def says(text: str) -> bool:
+            return text in summary.render().plain
+
+        await pilot.press("space", "space")
+        await wait_for(lambda: says("● 2 marked"))
+        await pilot.press("slash", *"no such vin", "enter")  # the marked rows are hidden
+        await wait_for(lambda: len(app.session.roster.visible) == 0)
+        assert says("● 2 marked")
+        await pilot.press("escape", "escape")  # the filter, then the marks
+        await wait_for(lambda: not says("marked"))

@@ -131,7 +131,11 @@ class RosterScreen(Screen[None]):
         self.table.rows_changed()
         self.table.set_sort(*self.roster.sort)
         self.table.empty_message = self._empty_message()
-        self.summary.show(self.roster.counts, self.status_filter, len(self.roster.visible))
+        self._show_summary()
+
+    def _show_summary(self) -> None:
+        self.summary.show(self.roster.counts, self.status_filter, len(self.roster.visible),
+                          marked=len(self.table.marked))
 
     def show_header(self, state: HeaderState) -> None:
         if self.live:
@@ -262,8 +266,9 @@ class RosterScreen(Screen[None]):
         self.hm_app.open_detail(event.vin)
 
     @on(RosterTable.MarkToggled)
+    @on(RosterTable.MarksCleared)
     def _marked(self) -> None:
-        self.summary.refresh()
+        self._show_summary()
 
     def action_add(self) -> None:
         self.hm_app.open_add()

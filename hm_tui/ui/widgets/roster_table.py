@@ -8,7 +8,7 @@ the cost of a frame follows the height of the terminal, not the number of cleara
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime, tzinfo
 from typing import Any, ClassVar, Protocol
 
@@ -107,7 +107,7 @@ class RosterTable(ScrollView, can_focus=True):
             return self.table
 
     class MarkToggled(Message):
-        """A VIN was marked or unmarked (space)."""
+        """A VIN was marked or unmarked (space); `MarksCleared` when several were at once."""
 
         def __init__(self, table: RosterTable, vin: str, marked: bool) -> None:
             super().__init__()
@@ -169,9 +169,16 @@ class RosterTable(ScrollView, can_focus=True):
         self.sort = (column, descending)
         self.refresh()
 
+    class MarksCleared(Message):
+        """Marks were taken off (Escape, the palette, or after a removal)."""
+
     def clear_marks(self) -> None:
-        self.marked.clear()
+        self.unmark(self.marked)
+
+    def unmark(self, vins: Iterable[str]) -> None:
+        self.marked -= set(vins)
         self.refresh()
+        self.post_message(self.MarksCleared())
 
     @property
     def row_count(self) -> int:

@@ -16,7 +16,8 @@ _STYLE = {"pending": "$text-warning", "approved": "$text-success", "rejected": "
 
 
 class SummaryBar(Widget):
-    """`1 pending 12  2 approved 250 … 0 all 300` and how many rows the filter shows.
+    """`1 pending 12  2 approved 250 … 0 all 300`, how many rows the filter shows and how many
+    VINs are marked (marks stay when the filter hides their rows: `d` acts on them all).
 
     Shortens itself to fit: full names, then without empty statuses, then abbreviations.
     """
@@ -30,25 +31,27 @@ class SummaryBar(Widget):
         self.counts: dict[str, int] = {}
         self.active: str | None = None
         self.shown = 0
+        self.marked = 0
 
-    def show(self, counts: Mapping[str, int], active: str | None, shown: int) -> None:
+    def show(self, counts: Mapping[str, int], active: str | None, shown: int, *,
+             marked: int = 0) -> None:
         counts = dict(counts)
-        if (counts, active, shown) != (self.counts, self.active, self.shown):
-            self.counts, self.active, self.shown = counts, active, shown
+        if (counts, active, shown, marked) != (self.counts, self.active, self.shown, self.marked):
+            self.counts, self.active, self.shown, self.marked = counts, active, shown, marked
             self.refresh()
 
     def render(self) -> Content:
         width = self.scrollable_content_region.width or 80
         for short, skip_empty in ((False, False), (False, True), (True, True)):
             content = summary_content(self.counts, self.active, self.shown, short=short,
-                                      skip_empty=skip_empty)
+                                      skip_empty=skip_empty, marked=self.marked)
             if content.cell_length <= width:
                 return content
         return content
 
 
 def summary_content(counts: Mapping[str, int], active: str | None, shown: int, *,
-                    short: bool = False, skip_empty: bool = False) -> Content:
+                    short: bool = False, skip_empty: bool = False, marked: int = 0) -> Content:
     total = sum(counts.values())
     parts: list[str | tuple[str, str]] = []
     for number, status in enumerate(STATUS_ORDER, start=1):
@@ -62,8 +65,10 @@ def summary_content(counts: Mapping[str, int], active: str | None, shown: int, *
     if others:  # statuses this version does not know: counted, shown verbatim in the table
         parts.append((f"other {others}  ", "$text-accent"))
     if shown != total or active is not None:
-        parts.append((f"showing {shown}", "bold"))
-    return Content.assemble(*parts)
+        parts.append((f"showing {shown}  ", "bold"))
+    if marked:
+        parts.append((f"● {marked} marked", "bold $text-accent"))
+    return Content.assemble(*parts).rstrip()
 
 
 def _item(key: str, label: str, n: int, style: str, active: bool) -> list[str | tuple[str, str]]:
