@@ -287,8 +287,11 @@ class HmTuiApp(App[int]):
         )
 
     def refresh_header(self) -> None:
+        state = self.header_state()
         if self.roster_screen.live:
-            self.roster_screen.show_header(self.header_state())
+            self.roster_screen.show_header(state)
+        if self.screen is not self.roster_screen and hasattr(self.screen, "show_header"):
+            self.screen.show_header(state)
 
     # -- keys and the palette ------------------------------------------------------------
 

@@ -308,3 +308,16 @@ async def test_the_summary_counts_marks_even_when_the_filter_hides_their_rows(
         assert says("● 2 marked")
         await pilot.press("escape", "escape")  # the filter, then the marks
         await wait_for(lambda: not says("marked"))
+
+
+async def test_the_detail_screen_keeps_the_header_with_profile_api_and_mqtt(
+        emulator: Emulator) -> None:
+    app = make_app(emulator)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await loaded(app, emulator)
+        await pilot.press("enter")
+        await wait_for(lambda: isinstance(app.screen, DetailScreen))
+        header = app.screen.query_one("#detail-header")
+        await wait_for(lambda: "API ok" in header.render().plain)
+        assert "test" in header.render().plain and "MQTT" in header.render().plain
+        assert "sort" not in header.render().plain  # the roster's, not the detail's

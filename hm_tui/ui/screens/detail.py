@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -22,6 +23,7 @@ from hm_tui.ui.format import format_age, format_duration, pretty_json, safe_text
 from hm_tui.ui.keymap import DETAIL_KEYS, bindings
 from hm_tui.ui.screens.confirm import ConfirmRemovalScreen, platform_now
 from hm_tui.ui.widgets.datapoints import DataPointsView, merge_latest
+from hm_tui.ui.widgets.header import HeaderState, StatusHeader
 from hm_tui.ui.widgets.key_footer import KeyFooter
 from hm_tui.ui.widgets.timeline import Timeline
 
@@ -77,6 +79,7 @@ class DetailScreen(Screen[None]):
         self._pull_note: tuple[str, bool] | None = None
 
     def compose(self) -> ComposeResult:
+        yield StatusHeader(id="detail-header")
         with VerticalScroll(id="detail-body"):
             yield Static(id="detail-title", markup=False)
             yield Static(id="detail-status", markup=False)
@@ -97,6 +100,13 @@ class DetailScreen(Screen[None]):
     def on_mount(self) -> None:
         self.roster_changed()
         self.set_interval(1.0, self._tick)
+        refresh_header = getattr(self.app, "refresh_header", None)
+        if callable(refresh_header):
+            refresh_header()
+
+    def show_header(self, state: HeaderState) -> None:
+        """The app's header (profile, environment, API, MQTT): `d` acts on this profile."""
+        self.query_one("#detail-header", StatusHeader).show(replace(state, sort=None))
 
     # -- reading the session ------------------------------------------------------------
 
