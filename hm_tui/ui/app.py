@@ -386,14 +386,22 @@ class HmTuiApp(App[int]):
                     severity="warning" if failed else "information", markup=False)
 
     def export_shown(self) -> None:
-        """Write the clearances the filter shows, in display order, to a CSV in the cwd."""
+        """Ask where, then write the clearances the filter shows, in display order, to a CSV."""
         if not self._need_session():
             return
+        from hm_tui.ui.screens.export_prompt import ExportScreen
+
         roster = self.session.roster
         # entries are replaced, never changed in place: safe to decode in the export thread
         entries = [e for vin in roster.visible if (e := roster.entry(vin))]
         stamp = self.wall_clock().strftime("%Y%m%d-%H%M%S")
-        self._export(Path.cwd() / f"hm-tui-export-{stamp}.csv", entries)
+        proposed = Path.home() / f"hm-tui-export-{stamp}.csv"
+
+        def chosen(path: Path | None) -> None:
+            if path is not None:
+                self._export(path, entries)
+
+        self.push_screen(ExportScreen(len(entries), proposed), chosen)
 
     @work(exclusive=True, exit_on_error=False, group="export")
     async def _export(self, path: Path, entries: list[Any]) -> None:

@@ -132,6 +132,10 @@ PAYLOAD_KEYS: tuple[Key, ...] = (
     Key("payload.copy", "c", "copy", "Copy JSON", "payload"),
 )
 
+EXPORT_KEYS: tuple[Key, ...] = (
+    Key("export.cancel", "escape", "cancel", "Cancel", "export", display="esc"),
+)
+
 HELP_KEYS: tuple[Key, ...] = (
     Key("help.close", "escape,q,question_mark", "close", "Close", "help", display="esc"),
 )
@@ -150,7 +154,7 @@ JOURNAL_KEYS: tuple[Key, ...] = (
 ALL_KEYS: tuple[Key, ...] = (APP_KEYS + ROSTER_KEYS + TABLE_KEYS + FILTER_KEYS + DETAIL_KEYS
                              + ADD_KEYS + CONFIRM_KEYS + ERROR_KEYS + FEED_KEYS + FEED_FILTER_KEYS
                              + FEED_LOG_KEYS
-                             + PAYLOAD_KEYS + HELP_KEYS + RESUME_KEYS + JOURNAL_KEYS)
+                             + PAYLOAD_KEYS + EXPORT_KEYS + HELP_KEYS + RESUME_KEYS + JOURNAL_KEYS)
 
 #: Every id a profile's keymap may remap.
 KNOWN_IDS: frozenset[str] = frozenset(key.id for key in ALL_KEYS)
@@ -160,6 +164,7 @@ KNOWN_IDS: frozenset[str] = frozenset(key.id for key in ALL_KEYS)
 SCOPES: dict[str, str] = {
     "app": "everywhere", "roster": "roster", "detail": "detail", "add": "add VINs",
     "confirm": "confirm removal", "error": "error", "feed": "feed", "payload": "payload",
+    "export": "export",
     "help": "help", "resume": "resume interrupted", "journal": "journal",
 }
 

@@ -6,11 +6,13 @@ import csv
 from pathlib import Path
 
 import pytest
+from textual.widgets import Input
 
 from hm_tui.cli.main import main
 from hm_tui.emulator.server import Emulator
 from hm_tui.ui.export import write_clearances_csv
 from hm_tui.ui.keymap import resolve_keymap
+from hm_tui.ui.screens.export_prompt import ExportScreen, export_target
 from hm_tui.ui.terminal import default_theme
 from tests.helpers import wait_for
 from tests.ui.app_support import loaded, make_app, notifications
@@ -51,18 +53,41 @@ async def test_no_color_still_shows_every_status_as_text(
         assert all(status in rows for status in statuses)
 
 
-async def test_export_writes_the_shown_clearances(emulator: Emulator, tmp_path: Path,
-                                                  monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.chdir(tmp_path)
+async def test_export_asks_where_then_writes_the_shown_clearances(
+        emulator: Emulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HOME", str(tmp_path))
     app = make_app(emulator)
     async with app.run_test(size=(80, 24)) as pilot:
         await loaded(app, emulator)
         await pilot.press("3")  # only rejected
         app.export_shown()
+        await wait_for(lambda: isinstance(app.screen, ExportScreen)
+                       and app.screen.query("#export-path"))
+        proposed = app.screen.query_one("#export-path", Input).value
+        assert proposed.startswith(str(tmp_path)) and proposed.endswith(".csv")
+        await pilot.press("enter")
         written = await wait_for(lambda: list(tmp_path.glob("hm-tui-export-*.csv")))
         await wait_for(lambda: any("Exported" in n for n in notifications(app)))
+        app.export_shown()  # Escape: nothing written
+        await wait_for(lambda: isinstance(app.screen, ExportScreen)
+                       and app.screen.query("#export-path"))
+        await pilot.press("escape")
+        assert app.screen is app.roster_screen
     rows = list(csv.DictReader(written[0].open()))
     assert rows and {row["status"] for row in rows} == {"rejected"}
+    assert len(list(tmp_path.glob("*.csv"))) == 1
+
+
+def test_an_export_target_that_exists_is_a_directory_or_has_no_directory_is_refused(
+        tmp_path: Path) -> None:
+    (tmp_path / "taken.csv").write_text("x")
+    assert export_target(str(tmp_path / "new.csv")) == (tmp_path / "new.csv", "")
+    for text, words in (("", "file name"), (str(tmp_path), "is a directory"),
+                        (str(tmp_path / "taken.csv"), "exists"),
+                        (str(tmp_path / "nope" / "a.csv"), "No directory")):
+        path, problem = export_target(text)
+        assert path is None and words in problem
+    assert (tmp_path / "taken.csv").read_text() == "x"
 
 
 def test_export_cells_cannot_run_as_spreadsheet_formulas(tmp_path: Path) -> None:
