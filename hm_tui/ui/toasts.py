@@ -1,9 +1,10 @@
-"""Rejection toasts: one per rejected clearance (a summary for many), at most a few on screen.
+"""Rejection toasts: one on screen at a time, the newest, counting the rejections since the
+first one still shown (a summary for many at once).
 
-Textual caps nothing: during an activation rejections keep coming, and at 80x24 five stacked
-toasts would hide the table they are about. Dropping the oldest toast goes through the app's
-private notification API (`_notifications`, `_unnotify`, `_refresh_notifications`; textual is
-pinned below 9 in pyproject.toml): that use lives here alone.
+Textual caps nothing: during an activation rejections keep coming, and at 80x24 stacked toasts
+hid the table they are about, and the buttons of the dialogs above it. Dropping the older toast
+goes through the app's private notification API (`_notifications`, `_unnotify`,
+`_refresh_notifications`; textual is pinned below 9 in pyproject.toml): that use lives here alone.
 """
 
 from __future__ import annotations
@@ -17,7 +18,8 @@ from textual.notifications import Notification
 from hm_tui.ui.text import inert
 
 NOTIFY_EACH_MAX = 3  # more rejections than this in one refresh make one summary notification
-REJECTION_TOASTS = 2  # rejection toasts on screen at once (the newest)
+REJECTION_TOASTS = 1  # rejection toasts on screen at once (the newest)
+TOAST_SECONDS = 8
 
 
 class RejectionToasts:
@@ -27,6 +29,7 @@ class RejectionToasts:
     def __init__(self, app: App[Any]) -> None:
         self._app = app
         self._shown: deque[Notification] = deque()
+        self._series = 0  # rejections announced since the oldest toast still on screen
 
     def announce(self, rejected: list[Any]) -> None:
         """`rejected`: status changes (`vin`, `reason`) whose new status is rejected."""
@@ -35,17 +38,20 @@ class RejectionToasts:
         if len(rejected) > NOTIFY_EACH_MAX:
             first = rejected[0]
             self._toast(f"{len(rejected)} clearances were rejected, e.g. {inert(first.vin, 20)}: "
-                        f"{inert(first.reason or 'no reason given', 120)}")
+                        f"{inert(first.reason or 'no reason given', 120)}", len(rejected))
             return
         for change in rejected:
             reason = inert(change.reason or "no reason given", 200)
             self._toast(f"{inert(change.vin, 20)}: {reason}")
 
-    def _toast(self, text: str) -> None:
+    def _toast(self, text: str, count: int = 1) -> None:
         app = self._app
+        still_shown = any(toast in app._notifications for toast in self._shown)
+        self._series = (self._series if still_shown else 0) + count
         while len(self._shown) >= REJECTION_TOASTS:
             app._unnotify(self._shown.popleft(), refresh=False)
-        toast = Notification(text, "Rejected", "error", 10, markup=False)
+        title = "Rejected" if self._series == 1 else f"Rejected: {self._series} (3 lists them)"
+        toast = Notification(text, title, "error", TOAST_SECONDS, markup=False)
         self._shown.append(toast)
         # added now, not by a posted Notify: one posted and then dropped here before it was
         # handled would come back when it is (a refresh announcing three rejections showed three)

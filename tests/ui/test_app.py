@@ -105,7 +105,8 @@ async def test_r_refreshes_and_a_rejection_is_announced_with_its_reason_literall
         assert vin in app.roster_screen.table._flashes  # the changed row is highlighted
 
 
-async def test_rejections_keep_only_the_newest_toasts_on_screen(emulator: Emulator) -> None:
+async def test_rejections_keep_one_toast_on_screen_counting_the_series(
+        emulator: Emulator) -> None:
     app = make_app(emulator)
     async with app.run_test(size=(80, 24)) as pilot:
         await loaded(app, emulator)
@@ -117,14 +118,18 @@ async def test_rejections_keep_only_the_newest_toasts_on_screen(emulator: Emulat
         await pilot.press("r")
         await wait_for(lambda: app.session.roster.entry(others[2]).status == "rejected", 10)
         await pilot.pause()
-        first = [n for n in notifications(app) if "reason" in n]
-        assert len(first) == REJECTION_TOASTS  # the newest two of the three
+
+        def toasts() -> list[tuple[str, str]]:
+            return [(n.title, n.message) for n in app._notifications if "reason" in n.message]
+
+        assert len(toasts()) == REJECTION_TOASTS == 1  # the newest, counting all three
+        [(title, message)] = toasts()
+        assert title == "Rejected: 3 (3 lists them)"
+        assert message in {f"{vin}: reason {n}" for n, vin in enumerate(others[:3])}
         await force(emulator, others[3], "rejected", "reason 3")  # and one more later
         await pilot.press("r")
-        await wait_for(lambda: any("reason 3" in n for n in notifications(app)), 10)
-        await pilot.pause()
-        shown = [n for n in notifications(app) if "reason" in n]
-        assert shown == [first[-1], f"{others[3]}: reason 3"]
+        await wait_for(lambda: any("reason 3" in m for _, m in toasts()), 10)
+        assert toasts() == [("Rejected: 4 (3 lists them)", f"{others[3]}: reason 3")]
 
 
 async def test_read_only_refuses_add_and_remove_and_says_so(emulator: Emulator) -> None:
