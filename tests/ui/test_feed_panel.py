@@ -69,7 +69,7 @@ async def test_a_burst_is_appended_as_one_batch_and_only_visible_lines_are_forma
         await wait_for(lambda: log.line_count == 3000, timeout=5)
         await pilot.pause()
         assert batches == [3000]  # one append, one repaint for the whole burst
-        assert "received 3,000" in status(panel)
+        assert "3,000 received" in status(panel)
         assert 0 < len(formatted) <= log.size.height  # the tail on screen, nothing more
         assert formatted[-1] == feed_panel.feed_line(panel.shown[-1])
 
@@ -241,7 +241,7 @@ async def test_a_burst_bigger_than_one_drain_is_shown_over_several_ticks_losing_
         await wait_for(lambda: panel.log_widget.line_count == total, timeout=10)
         assert max(sizes) == feed_panel.DRAIN_MAX  # bounded per tick: a burst can't stall
         assert [s for s in sizes if s][:3] == [feed_panel.DRAIN_MAX, feed_panel.DRAIN_MAX, 7]
-        assert f"showing {total:,}" in status(panel)
+        assert f"{total:,} shown" in status(panel)
 
 
 async def test_when_the_ring_drops_old_lines_the_reader_keeps_reading_the_same_points() -> None:
@@ -290,6 +290,12 @@ async def test_what_needs_attention_comes_first_in_the_status_line_at_80_columns
         seen = status(panel)[:78]  # what an 80-column terminal shows of it
         assert "connection refused" in seen and "DROPPED 1,234" in seen
         assert seen.index("connection refused") < seen.index("msg/s")
+        feed.state.status, feed.state.last_error, feed.state.dropped = "connected", None, 0
+        feed.state.rate = 5000.0  # type: ignore[attr-defined]
+        feed.state.received, feed.state.duplicates = 1_234_564, 779  # + the 3 pushed
+        feed.push(burst(3))
+        await wait_for(lambda: "1,234,567" in status(panel))
+        assert len(status(panel)) <= 78 and status(panel).endswith("shown")  # all of it fits
 
 
 async def test_lines_wider_than_the_view_scroll_sideways_and_the_tail_is_still_followed() -> None:

@@ -137,6 +137,7 @@ async def test_palette_shows_the_journal_with_the_interrupted_action(emulator: A
         await wait_for(lambda: not isinstance(app.screen, ResumeScreen))
         await pilot.press("ctrl+p")
         await pilot.press(*"Show journal")
+        await wait_for(lambda: app.screen.query_one("CommandList").option_count > 0)
         await pilot.press("enter")
         screen = await wait_for(lambda: isinstance(app.screen, JournalScreen) and app.screen)
         lines = screen.query_one("#journal-lines", Static)

@@ -26,16 +26,18 @@ SHOWN_ACTIONS = 50
 
 
 def journal_line(entry: JournalEntry) -> Content:
-    """`#12  Add  2025-01-01 12:00  2000 VINs  pending 1990, error 10  finished`."""
+    """Two lines, so that an entry fits 80 columns:
+    `#12    Add 2,000 VINs      2025-01-01 12:00  dashboard  finished`
+    `       pending 1990, error 10`."""
     outcomes = ", ".join(f"{safe_text(result, 20)} {n}" for result, n in entry.outcomes.items())
     via = "CLI" if entry.params.get("via") == "cli" else "dashboard"
     state = (("finished", "$text-muted") if entry.finished else
              (f"INTERRUPTED: {len(entry.not_done)} not done", "bold $warning"))
+    what = f"{ACTION_WORDS.get(entry.action, safe_text(entry.action, 20))} " \
+           f"{vins_text(len(entry.vins))}"
     return Content.assemble(
-        (f"#{entry.id:<5}", "bold"),
-        f"{ACTION_WORDS.get(entry.action, safe_text(entry.action, 20)):<14}",
-        f"{when_text(entry)}  {via:<9}  {vins_text(len(entry.vins)):>10}  ",
-        f"{outcomes or '-':<24}  ", state)
+        (f"#{entry.id:<6}", "bold"), f"{what:<20}", f"{when_text(entry)}  {via:<9}  ", state,
+        "\n", " " * 7, (outcomes or "no outcome yet", "$text-muted"))
 
 
 class JournalScreen(ModalScreen[None]):

@@ -290,9 +290,9 @@ class FeedPanel(Vertical):
             parts.append(f"PAUSED: {self.waiting:,} waiting (p resumes)")
         if self.unseen:
             parts.append(f"+{self.unseen:,} new (End)")
-        parts += [f"{state.rate:,.0f} msg/s", f"received {state.received:,}",
-                  f"bad {state.bad_payloads:,}", f"duplicates {state.duplicates:,}",
-                  f"showing {len(self.shown):,}"]
+        parts += [f"{state.rate:,.0f} msg/s", f"{state.received:,} received",  # fits 80
+                  f"bad {state.bad_payloads:,}", f"dup {state.duplicates:,}",
+                  f"{len(self.shown):,} shown"]
         return " · ".join(parts)
 
     def _render_status(self) -> None:
