@@ -38,6 +38,11 @@ class ImportPreview:
     def ok(self) -> bool:
         return bool(self.items) and not self.errors
 
+    @property
+    def rows_skipped(self) -> int:
+        """Lines (or CSV rows) not sent because of errors: one however many errors it has."""
+        return len({p.line for p in self.errors if p.line})
+
     def summary(self) -> str:
         return (f"{len(self.items)} valid, {len(self.warnings)} warning"
                 f"{'' if len(self.warnings) == 1 else 's'}, {len(self.errors)} error"
@@ -60,16 +65,20 @@ def parse_tags(fields: Iterable[str]) -> tuple[dict[str, str], list[str]]:
     return tags, errors
 
 
+NO_BRAND = "no brand: give one on the line or choose a default brand"
+
+
 def check_item(vin_raw: str, brand_raw: str | None, tags: Mapping[str, str], *,
                default_brand: str | None = None, vw_customer: str | None = None,
-               ) -> tuple[NewClearance | None, list[str], list[str]]:
-    """One clearance to add: (item or None, errors, warnings). Errors mean it is not sent."""
+               no_brand: str = NO_BRAND) -> tuple[NewClearance | None, list[str], list[str]]:
+    """One clearance to add: (item or None, errors, warnings). Errors mean it is not sent.
+    `no_brand` is the error without a brand (a form says where to choose one)."""
     check = check_vin(vin_raw)
     errors, warnings = list(check.errors), list(check.warnings)
     brand_text = (brand_raw or "").strip() or (default_brand or "")
     brand = lookup(brand_text) if brand_text else None
     if not brand_text:
-        errors.append("no brand: give one on the line or choose a default brand")
+        errors.append(no_brand)
     elif brand is None:
         errors.append(f"unknown brand {brand_text[:30]!r} (the platform accepts "
                       f"{len(BRANDS)} brand ids)")

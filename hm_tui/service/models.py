@@ -98,8 +98,17 @@ class NewClearance(msgspec.Struct, omit_defaults=True):
     control_measures: ControlMeasures | None = None
 
 
+#: Statuses of an add's item the platform never answered (the add was stopped half-way): its
+#: request never left (`NOT_SENT`), or was out when the stop came (`NO_ANSWER`: the platform may
+#: have taken it; adding it again is safe, platform.md §3.3).
+NOT_SENT = "not sent"
+NO_ANSWER = "no answer"
+_NOT_ADDED = frozenset({"error", NOT_SENT, NO_ANSWER})
+
+
 class ItemResult(msgspec.Struct):
-    """One item of a POST response: a status, or `error` with a description."""
+    """One item of a POST response: a status, or `error` with a description (or, for an add
+    stopped half-way, `NOT_SENT` / `NO_ANSWER`)."""
 
     vin: str
     status: str
@@ -108,7 +117,7 @@ class ItemResult(msgspec.Struct):
 
     @property
     def ok(self) -> bool:
-        return self.status != "error"
+        return self.status not in _NOT_ADDED
 
 
 class RemovalResult(msgspec.Struct):

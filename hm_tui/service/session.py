@@ -20,6 +20,7 @@ from typing import Any
 import msgspec
 
 from hm_tui.domain.removal import explain_refusal, plan_removal
+from hm_tui.service.add_run import AddRun
 from hm_tui.service.client import PlatformClient
 from hm_tui.service.config import Profile
 from hm_tui.service.decode import WireClearances
@@ -42,7 +43,6 @@ log = logging.getLogger("hm_tui.session")
 
 Progress = Callable[[int, int], None]
 Subscriber = Callable[[object], None]
-ADD_GROUP = 500  # VINs journaled together: a killed add loses at most this many answers
 #: The live feed starts once the first list is in (starting its process, and the broker's TLS
 #: handshake and backlog, cost CPU the roster's first frame is waiting for), or after this long
 #: if the list takes longer. At 100,000 VINs the list takes ~1.5 s to fetch and build: at 1.0 s
@@ -238,29 +238,19 @@ class Session:
             raise ReadOnlyError(f"read-only session: {what} is disabled (started with "
                                 "--read-only)")
 
-    async def add(self, items: Sequence[NewClearance],
-                  progress: Progress | None = None) -> list[ItemResult]:
-        """Add clearances: journaled first, results per VIN in the roster at once."""
+    async def add(self, items: Sequence[NewClearance], progress: Progress | None = None,
+                  on_stop: Callable[[list[ItemResult]], None] | None = None) -> list[ItemResult]:
+        """Add clearances: journaled first, results per VIN in the roster at once. Cancelled
+        half-way (the operator stopped it), the journal keeps what was answered and says what
+        was not, the action is finished, and `on_stop` hears every VIN's outcome (`AddRun`)."""
         self._check_writable("adding VINs")
-        items = list(items)
-        params = {"items": msgspec.to_builtins(items)}
-        action_id = await asyncio.to_thread(self.journal.begin, "add", [i.vin for i in items],
-                                            params)
-        results: list[ItemResult] = []
-        for start in range(0, len(items), ADD_GROUP):
-            group = items[start:start + ADD_GROUP]
-            done = start
 
-            def report(n: int, _total: int, done: int = done) -> None:
-                self._progress(action_id, "add", done + n, len(items), progress)
+        def report(action_id: int, done: int, total: int) -> None:
+            self._progress(action_id, "add", done, total, progress)
 
-            answers = await self.client.add_clearances(group, progress=report)
-            await asyncio.to_thread(self.journal.record_items, action_id,
-                                    [(r.vin, r.status, r.description or "") for r in answers])
-            self._apply_added(group, answers)
-            results += answers
-        await asyncio.to_thread(self.journal.finish, action_id)
-        return results
+        run = AddRun(self.client, self.journal, items, apply=self._apply_added,
+                     progress=report, on_stop=on_stop)
+        return await run.run()
 
     def _progress(self, action_id: int, action: str, done: int, total: int,
                   progress: Progress | None) -> None:

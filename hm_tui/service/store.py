@@ -144,6 +144,25 @@ class Journal:
         with self._store.transaction() as db:
             db.execute("UPDATE actions SET finished_at = ? WHERE id = ?", (_now(), action_id))
 
+    def finish_stopped(self, action_id: int, answered: Iterable[tuple[str, str, str]],
+                       unanswered: Iterable[tuple[str, str, str]]) -> None:
+        """Finish an action stopped half-way, in one transaction: the `answered` results not
+        recorded yet, and for each VIN still without a result why it has none (`unanswered`:
+        never replacing a result already recorded). A stopped action is not offered for
+        resuming; its journal entry says which VINs were not done and why."""
+        now = _now()
+        with self._store.transaction() as db:
+            db.executemany("INSERT OR REPLACE INTO action_items (action_id, vin, result, message,"
+                           " at) VALUES (?, ?, ?, ?, ?)",
+                           [(action_id, vin, result, message or "", now)
+                            for vin, result, message in answered])
+            db.executemany("INSERT OR IGNORE INTO action_items (action_id, vin, result, message,"
+                           " at) VALUES (?, ?, ?, ?, ?)",
+                           [(action_id, vin, result, message or "", now)
+                            for vin, result, message in unanswered])
+            db.execute("UPDATE actions SET finished_at = ? WHERE id = ? AND finished_at IS NULL",
+                       (now, action_id))
+
     def abandon(self, action_id: int, message: str = "dismissed: not resumed") -> None:
         """Close an unfinished action the operator chose not to resume: its VINs never sent are
         recorded as `abandoned` (so the journal still says they were not done), in one

@@ -83,3 +83,17 @@ def test_a_killed_bulk_action_is_unfinished_with_done_and_not_done_vins(tmp_path
     assert action.not_done == ["V3", "V4"]
     assert action.params == {"items": [{"vin": "V1"}]}
     assert journal.pending_resume() == [action]
+
+
+def test_a_stopped_action_is_finished_with_why_each_vin_was_not_done(tmp_path: Path) -> None:
+    journal = Store(tmp_path / "stop.db").journal
+    action = journal.begin("add", ["V1", "V2", "V3", "V4"])
+    journal.record_items(action, [("V1", "pending", "")])
+    journal.finish_stopped(action, [("V2", "approved", "")],
+                           [("V1", "no answer", "lost?"), ("V3", "no answer", "out"),
+                            ("V4", "not sent", "stopped before it was sent")])
+    (entry,) = journal.entries(1)
+    assert entry.finished and journal.unfinished() == []
+    assert {vin: r.result for vin, r in entry.results.items()} == {
+        "V1": "pending", "V2": "approved", "V3": "no answer", "V4": "not sent"}  # V1 kept
+    assert entry.results["V4"].message == "stopped before it was sent"

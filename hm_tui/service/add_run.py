@@ -1,0 +1,126 @@
+"""One bulk add as the session runs it, journaled so that neither a kill nor a stop loses track.
+
+The add is journaled before anything is sent; each group of answers is journaled as it comes
+(a killed process knows which VINs the platform answered, `Journal.unfinished`) and applied to
+the roster; the action is finished last. An add stopped half-way (its task cancelled: the
+operator stopped it, or the app is quitting) journals the answers it already has, gives every
+other VIN its reason (`NOT_SENT`: its group never left; `NO_ANSWER`: its request was out when the
+stop came, the platform may have taken it) and finishes the action, in one transaction: the
+journal never shows a stopped add as still running, and never loses an answer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
+
+import msgspec
+
+from hm_tui.service.models import NO_ANSWER, NOT_SENT, ItemResult, NewClearance
+
+if TYPE_CHECKING:
+    from hm_tui.service.client import PlatformClient
+    from hm_tui.service.store import Journal
+
+log = logging.getLogger("hm_tui.add")
+
+GROUP = 500  # VINs journaled together: a killed add loses at most this many answers
+#: Why a VIN of a stopped add has no answer, as the journal and the dialog say it.
+WHY = {NOT_SENT: "stopped before it was sent",
+       NO_ANSWER: "stopped while waiting for the platform: it may have been added "
+                  "(adding it again is safe)"}
+
+Apply = Callable[[list[NewClearance], list[ItemResult]], None]
+Progress = Callable[[int, int, int], None]  # action id, VINs answered, VINs in all
+Stopped = Callable[[list[ItemResult]], None]
+
+
+class AddRun:
+    """`await AddRun(...).run()`: the per-VIN results, in the order of `items`.
+
+    `apply(items, answers)` puts answers in the roster; `on_stop(results)` hears every VIN's
+    outcome when the add is stopped half-way (the cancellation then goes on up)."""
+
+    def __init__(self, client: PlatformClient, journal: Journal, items: Sequence[NewClearance],
+                 *, apply: Apply, progress: Progress, on_stop: Stopped | None = None,
+                 group: int | None = None) -> None:
+        self.client, self.journal = client, journal
+        self.items = list(items)
+        self.apply, self.progress, self.on_stop = apply, progress, on_stop
+        self.group = max(group or GROUP, 1)
+        self.action_id = 0
+        self.results: list[ItemResult] = []  # journaled and applied
+        self._begun: asyncio.Future[int] | None = None
+        self._sending: list[NewClearance] = []  # the group whose requests are out
+        self._heard: list[ItemResult] = []  # its answers so far (not journaled yet)
+
+    async def run(self) -> list[ItemResult]:
+        try:
+            await self._begin()
+            for start in range(0, len(self.items), self.group):
+                await self._send(start)
+        except asyncio.CancelledError:
+            await self._stopped()
+            raise
+        await asyncio.to_thread(self.journal.finish, self.action_id)
+        return self.results
+
+    async def _begin(self) -> None:
+        params = {"items": msgspec.to_builtins(self.items)}
+        self._begun = asyncio.ensure_future(asyncio.to_thread(
+            self.journal.begin, "add", [i.vin for i in self.items], params))
+        self.action_id = await asyncio.shield(self._begun)  # a stop now still learns the id
+
+    async def _send(self, start: int) -> None:
+        self._sending = group = self.items[start:start + self.group]
+
+        def report(n: int, _total: int) -> None:
+            self.progress(self.action_id, start + n, len(self.items))
+
+        answers = await self.client.add_clearances(group, progress=report,
+                                                   on_chunk=self._heard.extend)
+        await asyncio.to_thread(self.journal.record_items, self.action_id, _rows(answers))
+        self.apply(group, answers)
+        self.results += answers
+        self._sending, self._heard = [], []
+
+    async def _stopped(self) -> None:
+        """Journal what a stop leaves (one transaction), put the answers heard in the roster,
+        then tell `on_stop` every VIN's outcome."""
+        heard = list(self._heard)
+        if heard:
+            self.apply(self._sending, heard)
+        left = self._left_over([*self.results, *heard])
+        action_id = await self._action_id()
+        if action_id is not None:  # in a thread: it completes even if cancelled again
+            await asyncio.to_thread(self.journal.finish_stopped, action_id, _rows(heard),
+                                    _rows(left))
+        if self.on_stop is not None:
+            self.on_stop([*self.results, *heard, *left])
+
+    def _left_over(self, answers: list[ItemResult]) -> list[ItemResult]:
+        """A result for each VIN without an answer: out when the stop came, or never sent."""
+        answered = {r.vin.upper() for r in answers}
+        out = {i.vin.upper() for i in self._sending}
+        left = []
+        for item in self.items:
+            if item.vin.upper() not in answered:
+                status = NO_ANSWER if item.vin.upper() in out else NOT_SENT
+                left.append(ItemResult(item.vin, status, WHY[status]))
+        return left
+
+    async def _action_id(self) -> int | None:
+        """The journal's id for this add, once `begin` (maybe still running) has made it."""
+        if self._begun is None:
+            return None
+        try:
+            return await asyncio.shield(self._begun)
+        except Exception:  # the journal could not begin: nothing to close
+            log.exception("journal: the stopped add was never begun")
+            return None
+
+
+def _rows(results: list[ItemResult]) -> list[tuple[str, str, str]]:
+    return [(r.vin, r.status, r.description or "") for r in results]
