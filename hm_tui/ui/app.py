@@ -321,6 +321,10 @@ class HmTuiApp(App[int]):
         self.call_later(self.action_quit)
 
     async def action_quit(self) -> None:
+        for screen in reversed(self.screen_stack):  # an add under way: stopped and journaled
+            stop_work = getattr(screen, "stop_work", None)
+            if stop_work is not None:
+                await stop_work()
         await self.stop_session()
         self.exit(0)
 

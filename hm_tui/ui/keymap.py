@@ -98,6 +98,11 @@ ADD_KEYS: tuple[Key, ...] = (
     Key("add.submit", "ctrl+s", "submit", "Add", "add VINs", display="^s"),
 )
 
+ADD_STOP_KEYS: tuple[Key, ...] = (  # "Stop adding?", asked by Escape while an add is under way
+    Key("add.stop_keep", "escape,n", "keep", "Keep adding", "stop adding?", display="esc"),
+    Key("add.stop_yes", "y", "stop", "Stop adding", "stop adding?"),
+)
+
 CONFIRM_KEYS: tuple[Key, ...] = (
     Key("confirm.close", "escape", "close", "Close", "confirm removal", display="esc"),
     Key("confirm.yes", "y", "confirm", "Yes, remove", "confirm removal"),
@@ -152,9 +157,9 @@ JOURNAL_KEYS: tuple[Key, ...] = (
 
 #: Every binding of the dashboard, in the order `?` help lists them.
 ALL_KEYS: tuple[Key, ...] = (APP_KEYS + ROSTER_KEYS + TABLE_KEYS + FILTER_KEYS + DETAIL_KEYS
-                             + ADD_KEYS + CONFIRM_KEYS + ERROR_KEYS + FEED_KEYS + FEED_FILTER_KEYS
-                             + FEED_LOG_KEYS
-                             + PAYLOAD_KEYS + EXPORT_KEYS + HELP_KEYS + RESUME_KEYS + JOURNAL_KEYS)
+                             + ADD_KEYS + ADD_STOP_KEYS + CONFIRM_KEYS + ERROR_KEYS + FEED_KEYS
+                             + FEED_FILTER_KEYS + FEED_LOG_KEYS + PAYLOAD_KEYS + EXPORT_KEYS
+                             + HELP_KEYS + RESUME_KEYS + JOURNAL_KEYS)
 
 #: Every id a profile's keymap may remap.
 KNOWN_IDS: frozenset[str] = frozenset(key.id for key in ALL_KEYS)

@@ -52,15 +52,17 @@ async def test_vin_is_validated_live_with_errors_and_warnings() -> None:
         await wait_for(lambda: "check digit" in text(app, "add-vin-check"))
         app.screen.query_one("#add-vin", Input).value = GOOD
         await wait_for(lambda: text(app, "add-vin-check") == f"✓ {GOOD}")
-        assert "1 valid, 0 warnings, 0 errors" in text(app, "add-preview")
+        assert text(app, "add-preview") == "Preview: 1 to add"
         assert str(submit(app).label) == "Add 1"
 
 
-async def test_vin_without_brand_is_an_error_until_one_is_chosen() -> None:
+async def test_vin_without_brand_is_an_error_that_says_to_choose_the_brand() -> None:
     app = add_app()
     async with app.run_test(size=(80, 24)) as pilot:
         app.screen.query_one("#add-vin", Input).value = GOOD
         await wait_for(lambda: "no brand" in text(app, "add-preview"))
+        assert "choose the VIN's brand in the Brand list" in text(app, "add-preview")
+        assert "on the line" not in text(app, "add-preview")  # that is the paste tab's advice
         assert submit(app).disabled
         app.screen.query_one("#add-brand", Select).value = "kia"
         await wait_for(lambda: not submit(app).disabled)
@@ -82,10 +84,11 @@ async def test_vw_group_brand_asks_for_the_customer_name_tag_and_warns_without_i
     app = add_app()
     async with app.run_test(size=(80, 24)) as pilot:
         customer = app.screen.query_one("#add-vw-customer", Input)
-        assert not customer.display
+        row = app.screen.query_one("#add-vw-row")
+        assert not row.display
         app.screen.query_one("#add-vin", Input).value = EURO
         app.screen.query_one("#add-brand", Select).value = "volkswagen"
-        await wait_for(lambda: customer.display)
+        await wait_for(lambda: row.display)
         await wait_for(lambda: f"needs the tag {VW_CUSTOMER_TAG}" in text(app, "add-preview"))
         # a warning, not an error: support may have configured a default (platform.md §3.4)
         assert app.screen.preview.items[0].tags is None
@@ -118,11 +121,13 @@ async def test_pasted_lines_name_each_bad_line_and_use_the_default_brand() -> No
             f"5YJ3E1EA7KF000001,nosuchbrand\n{GOOD}\n")
         await wait_for(lambda: "line 3:" in text(app, "add-preview"))
         preview = text(app, "add-preview")
-        assert "2 valid" in preview and "2 errors" in preview
+        assert preview.startswith("Preview: 2 to add · 2 lines skipped (2 errors) · 3 warnings")
         assert "line 3: WBA123 has 6 characters" in preview
-        assert "line 5: unknown brand 'nosuchbrand'" in preview
-        assert "line 6: " in preview and "also on line 1" in preview
-        assert str(submit(app).label) == "Add 2 (skip 2 with errors)"
+        assert "line 5: unknown brand 'nosuchbrand'" in preview  # errors first, then warnings
+        assert preview.endswith("… and 2 more")
+        assert any("line 6: " in str(w) and "also on line 1" in str(w)
+                   for w in app.screen.preview.warnings)
+        assert str(submit(app).label) == "Add 2"
         items = app.screen.preview.items
         assert [(i.vin, i.brand) for i in items] == [(GOOD, "bmw"), (EURO, "volkswagen")]
         await pilot.pause()
@@ -143,7 +148,7 @@ async def test_csv_file_preview_names_bad_rows(tmp_path: Path) -> None:
         preview = text(app, "add-preview")
         assert "SHORT has 5 characters" in preview
         assert f"line 4: Audi needs the tag {VW_CUSTOMER_TAG}" in preview
-        assert "3 valid" in preview
+        assert preview.startswith("Preview: 3 to add · 1 line skipped (1 error)")
         app.screen.query_one("#add-vw-customer", Input).value = "ACME"
         await wait_for(lambda: f"needs the tag {VW_CUSTOMER_TAG}" not in text(app, "add-preview"))
         tags = {i.vin: i.tags for i in app.screen.preview.items}

@@ -8,6 +8,7 @@ from textual.widgets import Button, Input, Select, Static, TextArea
 
 from hm_tui.domain.vin import with_check_digit
 from hm_tui.ui.screens.add import AddScreen
+from hm_tui.ui.widgets.add_results import AddResults
 from tests.helpers import wait_for
 from tests.ui.screens_support import ScreenHost, control, plain, started_session
 
@@ -15,7 +16,9 @@ NEW = [with_check_digit(f"WBA00000{n}00000{n}00") for n in range(1, 4)]
 
 
 def results(app: ScreenHost) -> str:
-    return plain(app.screen.query_one("#add-results", Static))
+    """The results' heading, then a line per VIN (failures first)."""
+    lines = app.screen.query_one("#add-results", AddResults).lines
+    return "\n".join([plain(app.screen.query_one("#add-status", Static)), *lines])
 
 
 async def test_pasted_vins_are_added_with_per_vin_results(emulator: Any,
@@ -26,8 +29,10 @@ async def test_pasted_vins_are_added_with_per_vin_results(emulator: Any,
             await pilot.pause()
             app.screen.query_one("#add-brand", Select).value = "bmw"
             app.screen.query_one("#add-lines", TextArea).text = "\n".join([*NEW, "BAD"])
-            await wait_for(lambda: "Add 3 (skip 1" in str(
-                app.screen.query_one("#add-submit", Button).label))
+            await wait_for(lambda: str(app.screen.query_one("#add-submit", Button).label)
+                           == "Add 3")
+            assert "1 line skipped (1 error)" in plain(app.screen.query_one("#add-preview",
+                                                                            Static))
             await pilot.press("ctrl+s")
             await wait_for(lambda: "3 of 3 ok" in results(app), timeout=10)
             for vin in NEW:

@@ -11,6 +11,7 @@ from textual.binding import Binding
 from hm_tui.ui.app import HmTuiApp
 from hm_tui.ui.keymap import ALL_KEYS, KNOWN_IDS, SCOPES, resolve_keymap
 from hm_tui.ui.screens.add import AddScreen
+from hm_tui.ui.screens.add_stop import StopAddingScreen
 from hm_tui.ui.screens.confirm import ConfirmRemovalScreen
 from hm_tui.ui.screens.detail import DetailScreen
 from hm_tui.ui.screens.error import ErrorModal
@@ -21,7 +22,7 @@ from hm_tui.ui.widgets.filter_bar import FilterBar
 from hm_tui.ui.widgets.roster_table import RosterTable
 
 SCOPED_ID = re.compile(r"^[a-z]+\.[a-z][a-z0-9_]*$")
-BOUND = (HmTuiApp, RosterScreen, RosterTable, FilterBar, DetailScreen, AddScreen,
+BOUND = (HmTuiApp, RosterScreen, RosterTable, FilterBar, DetailScreen, AddScreen, StopAddingScreen,
          ConfirmRemovalScreen, ErrorModal, HelpScreen, FeedPanel, FeedLog, PayloadScreen)
 
 

@@ -1,6 +1,9 @@
 """Add VINs: one (live validation), pasted lines, or a CSV file; preview, progress, per-VIN results.
 
-Nothing typed is lost: the form keeps its contents after an error and after a submit.
+Nothing typed is lost: the form keeps its contents after an error and after a submit. While an
+add is under way the form is locked, progress and results stay in view below it, and leaving
+(Escape, Close) offers to stop: a stopped add keeps what the platform accepted, and the journal
+says what was not sent (service/add_run.py).
 """
 
 from __future__ import annotations
@@ -15,9 +18,11 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.content import Content
 from textual.message import Message
 from textual.screen import ModalScreen
+from textual.widget import Widget
 from textual.widgets import (
     Button,
     Input,
+    Label,
     ProgressBar,
     Select,
     Static,
@@ -25,64 +30,29 @@ from textual.widgets import (
     TabPane,
     TextArea,
 )
+from textual.worker import Worker
 
 from hm_tui.domain.brands import BRAND_IDS, BRANDS, VW_CUSTOMER_TAG
 from hm_tui.domain.vin import check_vin
-from hm_tui.service.csv_import import (
-    ImportPreview,
-    Problem,
-    check_item,
-    from_csv_rows,
-    parse_lines,
-    parse_tags,
-)
+from hm_tui.service.csv_import import ImportPreview, Problem, from_csv_rows, parse_lines
 from hm_tui.service.models import NewClearance
 from hm_tui.ui.format import safe_text
 from hm_tui.ui.keymap import ADD_KEYS, bindings
+from hm_tui.ui.screens import add_text as text
+from hm_tui.ui.screens.add_stop import StopAddingScreen
+from hm_tui.ui.widgets.add_results import AddResults
 
 if TYPE_CHECKING:
     from hm_tui.service.session import Session
 
-_SHOWN_PROBLEMS = 200
 _VW_BRANDS = frozenset(b for b, brand in BRANDS.items() if VW_CUSTOMER_TAG in brand.required_tags)
+_FIRST_FIELD = {"add-one": "#add-vin", "add-paste": "#add-lines", "add-csv": "#add-csv-path"}
 
 
-def preview_one(vin: str, brand: str | None, tags_text: str, vw_customer: str) -> ImportPreview:
-    """The single-VIN form as a preview (same rules as pasted lines and CSV)."""
-    if not vin.strip():  # nothing typed yet: no errors to shout about
-        return ImportPreview()
-    tags, tag_errors = parse_tags(tags_text.split(","))
-    item, errors, warnings = check_item(vin, brand, tags, vw_customer=vw_customer)
-    errors = [*tag_errors, *errors]
-    return ImportPreview(items=[item] if item and not errors else [],
-                         errors=[Problem(0, e) for e in errors],
-                         warnings=[Problem(0, w) for w in warnings])
-
-
-def preview_content(preview: ImportPreview) -> Content:
-    if not (preview.items or preview.errors or preview.warnings):
-        return Content.assemble(("Preview: ", "bold"), "type a VIN and choose its brand")
-    lines: list[Content] = [Content.assemble(("Preview: ", "bold"), preview.summary())]
-    shown = [*((p, "$error", "✗ ") for p in preview.errors),
-             *((p, "$warning", "! ") for p in preview.warnings)]
-    for problem, style, mark in shown[:_SHOWN_PROBLEMS]:
-        lines.append(Content.assemble((mark, style), safe_text(str(problem), 200)))
-    if len(shown) > _SHOWN_PROBLEMS:
-        lines.append(Content(f"… and {len(shown) - _SHOWN_PROBLEMS} more"))
-    return Content("\n").join(lines)
-
-
-def result_line(result: Any) -> Content:
-    mark, style = ("✓ ", "$success") if result.ok else ("✗ ", "$error")
-    text = safe_text(result.status, 20)
-    if result.description:
-        text += ": " + safe_text(result.description, 200)
-    return Content.assemble((mark, style), (f"{safe_text(result.vin, 20):<18} ", "bold"), text)
-
-
-#: What the brand list asks for: the VIN's brand, or the default for lines and rows without one.
-BRAND_PROMPTS = {"add-one": "Brand", "add-paste": "Brand (default for lines without one)",
-                 "add-csv": "Brand (default for rows without one)"}
+def field(label: str, widget: Widget, *, id: str | None = None, classes: str = "") -> Horizontal:
+    """A form row: its label (shown reversed while the field has focus), then the field."""
+    return Horizontal(Label(label, classes="add-label"), widget, id=id,
+                      classes=f"add-field {classes}".strip())
 
 
 class AddScreen(ModalScreen[list[Any] | None]):
@@ -96,9 +66,13 @@ class AddScreen(ModalScreen[list[Any] | None]):
             self.done, self.total = done, total
 
     class Finished(Message):
-        def __init__(self, results: list[Any] | None, error: str | None = None) -> None:
+        """The add ended: `results` per VIN (None: nothing was added, `error` says why), or
+        was `stopped` half-way (results then say which VINs were not sent)."""
+
+        def __init__(self, results: list[Any] | None, error: str | None = None, *,
+                     stopped: bool = False) -> None:
             super().__init__()
-            self.results, self.error = results, error
+            self.results, self.error, self.stopped = results, error, stopped
 
     class CsvLoaded(Message):
         def __init__(self, rows: Any, error: str | None = None) -> None:
@@ -116,40 +90,65 @@ class AddScreen(ModalScreen[list[Any] | None]):
         self._csv_rows: Any = None
         self._csv_error: str | None = None
         self._results: list[Any] | None = None
-        self._busy = False
+        self._adding: Worker[None] | None = None
+        self._answered = (0, 0)  # (done, total) of the add under way
+        self._stopping = False
+
+    @property
+    def busy(self) -> bool:
+        return self._adding is not None
 
     def compose(self) -> ComposeResult:
-        options = [(f"{BRANDS[b].name} ({b})", b) for b in BRAND_IDS]
         with Vertical(id="add-dialog"):
             yield Static("Add VINs", id="add-title", markup=False)
             with VerticalScroll(id="add-body"):
                 with TabbedContent(id="add-tabs", initial=self.first_tab):
                     with TabPane("One VIN", id="add-one"):
-                        yield Input(placeholder="VIN (17 characters)", id="add-vin",
-                                    max_length=64, compact=True)
-                        yield Static(id="add-vin-check", markup=False)
-                        yield Input(placeholder="tags: key=value, key=value", id="add-tags",
-                                    compact=True)
+                        yield from self._one_vin_fields()
                     with TabPane("Paste lines", id="add-paste"):
-                        yield Static("One per line: VIN[,brand][,key=value...]",
-                                     classes="add-hint", markup=False)
-                        yield TextArea(id="add-lines", soft_wrap=False)
+                        yield from self._paste_fields()
                     with TabPane("CSV file", id="add-csv"):
-                        yield Static("Header: vin,brand[,tag:<key>...]; Enter reads it.",
-                                     classes="add-hint", markup=False)
-                        yield Input(placeholder="path/to/vins.csv", id="add-csv-path",
-                                    compact=True)
-                yield Select(options, prompt=BRAND_PROMPTS[self.first_tab],
-                             value=self.default_brand or Select.NULL, id="add-brand",
-                             compact=True)
-                yield Input(placeholder=f"{VW_CUSTOMER_TAG}: your business name (VW Group)",
-                            id="add-vw-customer", classes="-hidden", compact=True)
+                        yield from self._csv_fields()
+                yield from self._shared_fields()
                 yield Static(id="add-preview", markup=False)
-                yield ProgressBar(total=1, show_eta=False, id="add-progress", classes="-hidden")
-                yield Static(id="add-results", markup=False)
+            with Vertical(id="add-outcome", classes="-hidden"):
+                yield Static(id="add-status", markup=False)
+                yield Static(id="add-note", markup=False)
+                yield ProgressBar(total=1, show_eta=False, id="add-progress")
+                yield AddResults(id="add-results")
             with Horizontal(id="add-buttons"):
                 yield Button("Add", variant="primary", id="add-submit", disabled=True)
                 yield Button("Close (Esc)", id="add-close")
+
+    def _one_vin_fields(self) -> ComposeResult:
+        yield field("VIN", Input(placeholder="17 characters", id="add-vin", max_length=64,
+                                 compact=True), id="add-vin-row")
+        yield Static(id="add-vin-check", markup=False)
+        yield field("Tags", Input(placeholder="optional: key=value, key=value", id="add-tags",
+                                  compact=True), id="add-tags-row")
+
+    def _paste_fields(self) -> ComposeResult:
+        with Vertical(classes="add-field"):
+            with Horizontal(classes="add-label-row"):
+                yield Label("VIN lines", classes="add-label")
+                yield Static("one per line: VIN[,brand][,key=value...]", classes="add-hint",
+                             markup=False)
+            yield TextArea(id="add-lines", soft_wrap=False)
+
+    def _csv_fields(self) -> ComposeResult:
+        yield field("CSV file", Input(placeholder="path/to/vins.csv, then Enter",
+                                      id="add-csv-path", compact=True))
+        yield Static("Header: vin,brand[,tag:<key>...]; Enter reads the file.",
+                     classes="add-hint add-under", markup=False)
+
+    def _shared_fields(self) -> ComposeResult:
+        options = [(f"{BRANDS[b].name} ({b})", b) for b in BRAND_IDS]
+        brand = Select(options, prompt=text.BRAND_PROMPTS[self.first_tab], compact=True,
+                       value=self.default_brand or Select.NULL, id="add-brand")
+        yield field(text.BRAND_LABELS[self.first_tab], brand, id="add-brand-row")
+        customer = Input(placeholder=f"your business name (tag {VW_CUSTOMER_TAG})",
+                         id="add-vw-customer", compact=True)
+        yield field("VW customer", customer, id="add-vw-row", classes="-hidden")
 
     def on_mount(self) -> None:
         if getattr(self.session, "read_only", False):
@@ -158,8 +157,7 @@ class AddScreen(ModalScreen[list[Any] | None]):
             self.query_one("#add-submit", Button).disabled = True
         else:
             self.refresh_preview()
-        first = {"add-one": "#add-vin", "add-paste": "#add-lines", "add-csv": "#add-csv-path"}
-        self.query_one(first[self.first_tab]).focus()
+        self.query_one(_FIRST_FIELD[self.first_tab]).focus()
 
     # -- preview --------------------------------------------------------------------------
 
@@ -179,8 +177,8 @@ class AddScreen(ModalScreen[list[Any] | None]):
                                default_brand=self.brand, vw_customer=customer)
         if self.mode == "add-csv":
             return self._csv_to_preview(customer)
-        return preview_one(self.query_one("#add-vin", Input).value, self.brand,
-                           self.query_one("#add-tags", Input).value, customer)
+        return text.preview_one(self.query_one("#add-vin", Input).value, self.brand,
+                                self.query_one("#add-tags", Input).value, customer)
 
     def _csv_to_preview(self, customer: str) -> ImportPreview:
         rows = self._csv_rows
@@ -191,29 +189,27 @@ class AddScreen(ModalScreen[list[Any] | None]):
                              vw_customer=customer)
 
     def refresh_preview(self) -> None:
-        if getattr(self.session, "read_only", False) or self._busy:
+        if getattr(self.session, "read_only", False) or self.busy:
             return
         self.preview = self.build_preview()
         self._show_vw_field()
         self._render_vin_check()
-        self.query_one("#add-preview", Static).update(preview_content(self.preview))
+        self.query_one("#add-preview", Static).update(text.preview_content(self.preview))
         submit = self.query_one("#add-submit", Button)
         submit.disabled = not self.preview.items
-        skipped = len(self.preview.errors)
-        submit.label = f"Add {len(self.preview.items) or ''}".rstrip() + (
-            f" (skip {skipped} with errors)" if skipped and self.preview.items else "")
+        submit.label = text.submit_label(self.preview)
 
     def _show_vw_field(self) -> None:
         wanted = self.brand in _VW_BRANDS or any(
             VW_CUSTOMER_TAG in p.message for p in self.preview.errors)
-        field = self.query_one("#add-vw-customer", Input)
-        if wanted or field.value:
-            field.remove_class("-hidden")
+        if wanted or self.query_one("#add-vw-customer", Input).value:
+            self.query_one("#add-vw-row").remove_class("-hidden")
 
     def _render_vin_check(self) -> None:
         raw = self.query_one("#add-vin", Input).value
         check = check_vin(raw) if raw.strip() else None
         widget = self.query_one("#add-vin-check", Static)
+        widget.display = check is not None
         if check is None:
             widget.update("")
         elif check.errors:
@@ -232,7 +228,8 @@ class AddScreen(ModalScreen[list[Any] | None]):
 
     @on(TabbedContent.TabActivated)
     def _brand_prompt(self) -> None:
-        self.query_one("#add-brand", Select).prompt = BRAND_PROMPTS[self.mode]
+        self.query_one("#add-brand", Select).prompt = text.BRAND_PROMPTS[self.mode]
+        self.query_one("#add-brand-row .add-label", Label).update(text.BRAND_LABELS[self.mode])
 
     @on(Input.Changed, "#add-csv-path")
     def _csv_path_changed(self) -> None:
@@ -269,35 +266,59 @@ class AddScreen(ModalScreen[list[Any] | None]):
         self._csv_error = message.error
         self.refresh_preview()
 
-    # -- submit ---------------------------------------------------------------------------
+    # -- submit, progress, results --------------------------------------------------------
 
     def action_submit(self) -> None:
         if getattr(self.session, "read_only", False):
             self.notify("Read-only mode: adding VINs is disabled.", severity="warning",
                         markup=False)
             return
-        if self._busy or not self.preview.items:
+        if self.busy or not self.preview.items:
             return
-        self._busy = True
-        self.query_one("#add-submit", Button).disabled = True
-        bar = self.query_one("#add-progress", ProgressBar)
-        bar.update(total=len(self.preview.items), progress=0)
-        bar.remove_class("-hidden")
-        self.query_one("#add-results", Static).update(
-            f"Adding {len(self.preview.items)} VINs…")
-        self._add(list(self.preview.items))
+        items = list(self.preview.items)
+        self._lock_form(True)
+        self._note("")
+        self.query_one("#add-results", AddResults).show([])
+        self._show_progress(0, len(items))
+        self._adding = self._add(items)
 
     @on(Button.Pressed, "#add-submit")
     def _submit_pressed(self) -> None:
         self.action_submit()
+
+    def _lock_form(self, locked: bool) -> None:
+        """While adding, the form cannot change under the add, and focus waits on Close/Stop."""
+        close = self.query_one("#add-close", Button)
+        close.label = "Stop (Esc)" if locked else "Close (Esc)"
+        if locked:
+            close.focus()
+        self.query_one("#add-submit", Button).disabled = locked or not self.preview.items
+        self.query_one("#add-body").disabled = locked
+        self.query_one("#add-outcome").remove_class("-hidden")
+        self.query_one("#add-progress").set_class(not locked, "-hidden")
+
+    def _show_progress(self, done: int, total: int) -> None:
+        self._answered = (done, total)
+        self.query_one("#add-progress", ProgressBar).update(total=max(total, 1), progress=done)
+        if not self._stopping:
+            self.query_one("#add-status", Static).update(text.adding_text(done, total))
+
+    def _note(self, note: str) -> None:
+        widget = self.query_one("#add-note", Static)
+        widget.update(note)
+        widget.display = bool(note)
 
     @work(exclusive=True, exit_on_error=False, group="add")
     async def _add(self, items: list[NewClearance]) -> None:
         def progress(done: int, total: int) -> None:
             self.post_message(self.Progressed(done, total))
 
+        stopped: list[list[Any]] = []
         try:
-            results = await self.session.add(items, progress)
+            results = await self.session.add(items, progress, on_stop=stopped.append)
+        except asyncio.CancelledError:  # stopped: the session journaled what was not done
+            self.post_message(self.Finished(stopped[0] if stopped else None, stopped=True))
+            raise
         except Exception as error:  # shown in the form, never a traceback
             detail = getattr(error, "detail", None) or str(error)
             self.post_message(self.Finished(None, safe_text(detail, 300)))
@@ -306,28 +327,49 @@ class AddScreen(ModalScreen[list[Any] | None]):
 
     @on(Progressed)
     def _progressed(self, message: Progressed) -> None:
-        self.query_one("#add-progress", ProgressBar).update(total=message.total,
-                                                            progress=message.done)
+        self._show_progress(message.done, message.total)
 
     @on(Finished)
     def _finished(self, message: Finished) -> None:
-        self._busy = False
-        self.query_one("#add-progress").add_class("-hidden")
-        results = self.query_one("#add-results", Static)
+        self._adding, self._stopping = None, False
+        if isinstance(self.app.screen, StopAddingScreen):  # the question is moot now
+            self.app.screen.dismiss(False)
+        self._lock_form(False)
+        status = self.query_one("#add-status", Static)
         if message.results is None:
-            results.update(Content.styled(f"Nothing was added: {message.error}. Your input is "
-                                          "kept; fix it or try again.", "$error"))
+            status.update(text.stopped_without_results() if message.stopped
+                          else text.failed_text(message.error))
         else:
             self._results = message.results
-            ok = sum(1 for r in message.results if r.ok)
-            head = Content.assemble(("Results: ", "bold"), f"{ok} of {len(message.results)} ok")
-            results.update(Content("\n").join([head, *map(result_line, message.results)]))
-            self.query_one("#add-close", Button).focus()
+            status.update(text.results_heading(message.results, stopped=message.stopped))
+            self._note(text.results_note(message.results))
+            self.query_one("#add-results", AddResults).show(message.results)
+            self.query_one("#add-results").focus()
         self.refresh_preview()
+
+    # -- leaving ----------------------------------------------------------------------------
 
     @on(Button.Pressed, "#add-close")
     def action_close(self) -> None:
-        if self._busy:
-            self.notify("Still adding: results appear here when done.", markup=False)
+        if self._stopping:
+            self.notify(text.STOPPING, markup=False)
+        elif self.busy:
+            self.app.push_screen(StopAddingScreen(*self._answered), self._stop_chosen)
+        else:
+            self.dismiss(self._results)
+
+    def _stop_chosen(self, stop: bool | None) -> None:
+        if not stop or self._adding is None:
             return
-        self.dismiss(self._results)
+        self._stopping = True
+        self.query_one("#add-status", Static).update(text.STOPPING)
+        self._adding.cancel()
+
+    async def stop_work(self) -> None:
+        """Stop an add under way and wait until the journal says what was done (the app is
+        quitting: the session must not stop under it)."""
+        adding = self._adding
+        if adding is not None:
+            self._stopping = True
+            adding.cancel()
+            await asyncio.gather(adding.wait(), return_exceptions=True)

@@ -1,0 +1,109 @@
+"""What the add-VINs dialog says: the preview (counts and the first problems), the Add button,
+progress and the results' heading. Pure functions of a preview or results: no widgets, no IO.
+
+Untrusted text (a CSV's cells, the platform's descriptions) is made inert here; the dialog
+renders it with markup off."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from textual.content import Content
+
+from hm_tui.service.csv_import import ImportPreview, Problem, check_item, parse_tags
+from hm_tui.service.models import NO_ANSWER, NOT_SENT
+from hm_tui.ui.format import safe_text
+
+NO_ANSWER_MEANS = f"{NO_ANSWER}: the platform may still have added it; adding it again is safe"
+STOPPING = "Stopping: recording what was sent…"
+SHOWN_PROBLEMS = 3  # at 80x24 the progress and the results must stay in view below them
+ONE_NO_BRAND = "no brand: choose the VIN's brand in the Brand list"
+#: The brand list's label and prompt on each tab: the VIN's brand, or the default for lines
+#: and rows that give none.
+BRAND_LABELS = {"add-one": "Brand", "add-paste": "Default brand", "add-csv": "Default brand"}
+BRAND_PROMPTS = {"add-one": "Brand", "add-paste": "Brand (default for lines without one)",
+                 "add-csv": "Brand (default for rows without one)"}
+
+
+def count(n: int, word: str) -> str:
+    """`1 VIN`, `2 VINs`, `1 error`, `0 errors`."""
+    return f"{n} {word}" + ("" if n == 1 else "s")
+
+
+def preview_one(vin: str, brand: str | None, tags_text: str, vw_customer: str) -> ImportPreview:
+    """The single-VIN form as a preview (same rules as pasted lines and CSV)."""
+    if not vin.strip():  # nothing typed yet: no errors to shout about
+        return ImportPreview()
+    tags, tag_errors = parse_tags(tags_text.split(","))
+    item, errors, warnings = check_item(vin, brand, tags, vw_customer=vw_customer,
+                                        no_brand=ONE_NO_BRAND)
+    errors = [*tag_errors, *errors]
+    return ImportPreview(items=[item] if item and not errors else [],
+                         errors=[Problem(0, e) for e in errors],
+                         warnings=[Problem(0, w) for w in warnings])
+
+
+def summary(preview: ImportPreview) -> str:
+    """`3 to add · 3 lines skipped (5 errors) · 300 warnings`."""
+    parts = [f"{len(preview.items)} to add"]
+    skipped, errors = preview.rows_skipped, len(preview.errors)
+    if skipped:
+        parts.append(f"{count(skipped, 'line')} skipped ({count(errors, 'error')})")
+    elif errors:
+        parts.append(count(errors, "error"))
+    if preview.warnings:
+        parts.append(count(len(preview.warnings), "warning"))
+    return " · ".join(parts)
+
+
+def preview_content(preview: ImportPreview, shown: int = SHOWN_PROBLEMS) -> Content:
+    """The counts, then the first `shown` problems (errors first) and how many more."""
+    if not (preview.items or preview.errors or preview.warnings):
+        return Content.assemble(("Preview: ", "bold"), "type a VIN and choose its brand")
+    problems = [*((p, "$error", "✗ ") for p in preview.errors),
+                *((p, "$warning", "! ") for p in preview.warnings)]
+    lines = [Content.assemble(("Preview: ", "bold"), summary(preview))]
+    for problem, style, mark in problems[:shown]:
+        lines.append(Content.assemble((mark, style), safe_text(str(problem), 200)))
+    if len(problems) > shown:
+        lines.append(Content.styled(f"… and {len(problems) - shown} more", "$text-muted"))
+    return Content("\n").join(lines)
+
+
+def submit_label(preview: ImportPreview) -> str:
+    """`Add 3`: what would be sent (what is skipped is in the preview's text)."""
+    return f"Add {len(preview.items)}" if preview.items else "Add"
+
+
+def adding_text(done: int, total: int) -> str:
+    return f"Adding {count(total, 'VIN')}… {done} of {total} answered · Esc: stop"
+
+
+def results_heading(results: Sequence[Any], *, stopped: bool = False) -> Content:
+    """`Results: 2 of 3 ok · 1 error` or `Stopped: 1 of 3 ok · 1 no answer · 1 not sent`."""
+    ok = sum(1 for r in results if r.ok)
+    parts = [f"{ok} of {len(results)} ok"]
+    for status, words in (("error", ("error", "errors")), (NO_ANSWER, (NO_ANSWER, NO_ANSWER)),
+                          (NOT_SENT, (NOT_SENT, NOT_SENT))):
+        n = sum(1 for r in results if r.status == status)
+        if n:
+            parts.append(f"{n} {words[n != 1]}")
+    head = ("Stopped: ", "bold $warning") if stopped else ("Results: ", "bold")
+    hint = " (failures first)" if ok < len(results) else ""
+    return Content.assemble(head, " · ".join(parts), (hint, "$text-muted"))
+
+
+def results_note(results: Sequence[Any]) -> str:
+    """What `no answer` means, when some VIN has it (empty otherwise)."""
+    return NO_ANSWER_MEANS if any(r.status == NO_ANSWER for r in results) else ""
+
+
+def stopped_without_results() -> Content:
+    return Content.styled("Stopped: the journal (palette: Show journal) says what was sent.",
+                          "bold $warning")
+
+
+def failed_text(error: str | None) -> Content:
+    return Content.styled(f"Nothing was added: {error}. Your input is kept; fix it or try "
+                          "again.", "$error")
