@@ -41,6 +41,7 @@ from hm_tui.ui.keymap import ADD_KEYS, bindings
 from hm_tui.ui.screens import add_text as text
 from hm_tui.ui.screens.add_stop import StopAddingScreen
 from hm_tui.ui.widgets.add_results import AddResults
+from hm_tui.ui.widgets.key_footer import KeyFooter
 
 if TYPE_CHECKING:
     from hm_tui.service.session import Session
@@ -119,6 +120,7 @@ class AddScreen(ModalScreen[list[Any] | None]):
             with Horizontal(id="add-buttons"):
                 yield Button("Add", variant="primary", id="add-submit", disabled=True)
                 yield Button("Close (Esc)", id="add-close")
+        yield KeyFooter(compact=True)
 
     def _one_vin_fields(self) -> ComposeResult:
         yield field("VIN", Input(placeholder="17 characters", id="add-vin", max_length=64,

@@ -12,6 +12,7 @@ from textual.widgets import Button, Static
 
 from hm_tui.ui.keymap import ADD_STOP_KEYS, bindings
 from hm_tui.ui.screens.add_text import count
+from hm_tui.ui.widgets.key_footer import KeyFooter
 
 
 def stop_question(done: int, total: int) -> str:
@@ -36,6 +37,7 @@ class StopAddingScreen(ModalScreen[bool]):
             with Horizontal(id="stop-buttons"):
                 yield Button("Stop adding (y)", variant="error", id="stop-yes")
                 yield Button("Keep adding (Esc)", id="stop-keep")
+        yield KeyFooter(compact=True)
 
     def on_mount(self) -> None:
         self.query_one("#stop-keep", Button).focus()  # Enter must never stop by accident
