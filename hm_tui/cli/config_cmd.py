@@ -1,4 +1,8 @@
-"""`hm-tui config path|show|import`: where the configuration lives and what it resolves to."""
+"""`hm-tui config path|show|import`: where the configuration lives and what it resolves to.
+
+Exit codes as everywhere: a configuration problem (no file, unreadable or unsafe file, bad
+TOML, a profile that cannot be used) is a usage error, 2: nothing was attempted, the setup needs
+fixing. 1 only when an operation itself failed (the file could not be written)."""
 
 from __future__ import annotations
 
@@ -11,12 +15,14 @@ from hm_tui.cli.main import OperationError, UsageError
 from hm_tui.cli.output import clean, pipe_safe, say
 from hm_tui.service.config import (
     SECRET_FIELDS,
+    Config,
     ConfigError,
     Profile,
     config_path,
     load_config,
     override_sources,
     profile_from_credentials,
+    profile_problems,
 )
 from hm_tui.service.redact import mask
 
@@ -70,26 +76,41 @@ def _path() -> int:
 def _show(name: str | None) -> int:
     try:
         config = load_config()
-        names = [name] if name else sorted(config.profiles)
-        profiles = [config.profile(n) for n in names]
     except ConfigError as exc:
-        raise OperationError(str(exc)) from None
+        raise UsageError(str(exc)) from None
+    known = sorted([*config.profiles, *config.broken])
+    if name and name not in known:
+        raise UsageError(f"no profile {clean(name)!r} in {config.path} "
+                         f"(profiles: {', '.join(known) or 'none'})")
     say(f"# {config.path}")
     if config.default_profile:
-        say(f"default_profile = {config.default_profile}")
+        missing = "" if config.default_profile in known else "  # not a profile in this file"
+        say(f"default_profile = {clean(config.default_profile)}{missing}")
     sources = override_sources()
-    for profile in profiles:
+    for shown in [name] if name else known:
         say()
-        for line in describe_profile(profile, sources):
+        for line in _describe(config, shown, sources):
             say(line)
     return 0
+
+
+def _describe(config: Config, name: str, sources: dict[str, str]) -> list[str]:
+    """A profile's lines; one that cannot be used says why in a comment line."""
+    if name in config.broken:
+        return [f"[profiles.{clean(name)}]", f"# unusable: {clean(config.broken[name])}"]
+    profile = config.resolved(name)
+    problems = profile_problems(profile)
+    lines = describe_profile(profile, sources)
+    if problems:
+        lines.insert(1, f"# incomplete, cannot log in: {'; '.join(problems)}")
+    return lines
 
 
 def describe_profile(profile: Profile, sources: dict[str, str]) -> list[str]:
     """`key = value` lines for a profile, secrets masked, environment overrides named."""
     lines = [f"[profiles.{clean(profile.name)}]"]
     for key, value in _fields(profile).items():
-        if value is None or value == {}:
+        if value is None or value == {} or value == "":
             continue
         shown = mask(value) if key in SECRET_FIELDS else clean(value)
         origin = f"  (from {sources[key]})" if key in sources else ""
@@ -112,12 +133,16 @@ def _import(file: Path, name: str, make_default: bool) -> int:
     creds = _read_credentials(file)
     try:
         profile = profile_from_credentials(creds, name)
+    except ConfigError as exc:
+        raise UsageError(f"{file} is not a usable credentials file (as the emulator writes "
+                         f"it): {clean(str(exc))}") from None
+    try:
         config = load_config(missing_ok=True)
-        replaced = name in config.profiles
+        replaced = name in config.profiles or name in config.broken
         config = config.with_profile(profile, make_default=make_default)
         backup = config.save(changed=name)
     except ConfigError as exc:
-        raise OperationError(str(exc)) from None
+        raise UsageError(str(exc)) from None
     except OSError as exc:
         raise OperationError(f"cannot write the config file: {exc.strerror}") from None
     verb = "replaced" if replaced else "added"
@@ -136,8 +161,10 @@ def _read_credentials(file: Path) -> dict[str, Any]:
         data = json.loads(file.read_bytes().decode("utf-8"))
     except FileNotFoundError:
         raise UsageError(f"{file}: no such file") from None
+    except IsADirectoryError:
+        raise UsageError(f"{file} is a directory, not a credentials file") from None
     except OSError as exc:
-        raise OperationError(f"cannot read {file}: {exc.strerror}") from None
+        raise UsageError(f"cannot read {file}: {exc.strerror}") from None
     except UnicodeDecodeError:
         raise UsageError(f"{file} is not UTF-8 text") from None
     except json.JSONDecodeError as exc:

@@ -93,7 +93,7 @@ def run_profile(args: argparse.Namespace) -> int:
         profile = config.profile(args.profile)
     except ConfigError as error:
         print(NO_PROFILE_HELP.format(problem=error), file=sys.stderr, end="")
-        return 1
+        return 2  # a configuration problem is a usage error, as for every command
 
     def session_for(name: str | None) -> Any:
         chosen = profile if name in (None, profile.name) else load_config().profile(name)

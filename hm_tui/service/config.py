@@ -123,39 +123,56 @@ class Profile:
 
 @dataclass(slots=True)
 class Config:
-    """The config file as written (no environment overrides); `profile()` resolves one."""
+    """The config file as written (no environment overrides); `profile()` resolves one.
+
+    Each profile is checked only when it is used: one that cannot be read is kept in `broken`
+    (name -> what is wrong), so a half-written profile never stops the others from working.
+    """
 
     path: Path
     profiles: dict[str, Profile] = field(default_factory=dict)
     default_profile: str | None = None
+    broken: dict[str, str] = field(default_factory=dict)
 
     def profile(self, name: str | None = None, env: Mapping[str, str] | None = None) -> Profile:
         """The named (or default) profile with environment overrides applied and checked."""
         env = os.environ if env is None else env
-        chosen = name or env.get("HM_TUI_PROFILE") or self.default_profile
-        if not chosen and len(self.profiles) == 1:
-            chosen = next(iter(self.profiles))
-        if not chosen:
-            raise ConfigError(f"{self.path} names no default_profile: pass --profile "
-                              f"({self._known()})")
-        if chosen not in self.profiles:
-            raise ConfigError(f"no profile {chosen!r} in {self.path} ({self._known()})")
-        profile = apply_env_overrides(self.profiles[chosen], env)
+        profile = self.resolved(self.chosen_name(name, env), env)
         check_credentials(profile, self.path)
         register_secret(profile.client_secret)
         register_secret(profile.webhook_secret)
         return profile
 
+    def chosen_name(self, name: str | None, env: Mapping[str, str]) -> str:
+        """`name`, else HM_TUI_PROFILE, else the default (or the only) profile."""
+        chosen = name or env.get("HM_TUI_PROFILE") or self.default_profile
+        known = [*self.profiles, *self.broken]
+        if not chosen and len(known) == 1:
+            chosen = known[0]
+        if not chosen:
+            raise ConfigError(f"{self.path} names no default_profile: pass --profile "
+                              f"({self._known()})")
+        return chosen
+
+    def resolved(self, name: str, env: Mapping[str, str] | None = None) -> Profile:
+        """Profile `name` with environment overrides applied, not checked for credentials."""
+        if name in self.broken:
+            raise ConfigError(self.broken[name])
+        if name not in self.profiles:
+            raise ConfigError(f"no profile {name!r} in {self.path} ({self._known()})")
+        return apply_env_overrides(self.profiles[name], os.environ if env is None else env)
+
     def _known(self) -> str:
-        names = ", ".join(sorted(self.profiles)) or "none"
+        names = ", ".join(sorted([*self.profiles, *self.broken])) or "none"
         return f"profiles: {names}"
 
     def with_profile(self, profile: Profile, *, make_default: bool = False) -> Config:
         profiles = {**self.profiles, profile.name: profile}
+        broken = {k: v for k, v in self.broken.items() if k != profile.name}
         default = self.default_profile
-        if make_default or not default or default not in profiles:
+        if make_default or not default or default not in [*profiles, *broken]:
             default = profile.name
-        return Config(self.path, profiles, default)
+        return Config(self.path, profiles, default, broken)
 
     def save(self, changed: str | None = None) -> Path | None:
         """Write the file atomically, readable by the owner only. With `changed` (the profile
@@ -187,7 +204,8 @@ class Config:
             again = config_from_dict(tomllib.loads(text), self.path)
         except (tomllib.TOMLDecodeError, ConfigError):
             return False
-        return again.profiles == self.profiles and again.default_profile == self.default_profile
+        return (again.profiles, again.default_profile, again.broken) == (
+            self.profiles, self.default_profile, self.broken)
 
 
 def config_path(env: Mapping[str, str] | None = None) -> Path:
@@ -203,6 +221,9 @@ def config_path(env: Mapping[str, str] | None = None) -> Path:
 def load_config(path: Path | str | None = None, *, missing_ok: bool = False) -> Config:
     """Read and check the config file; a clear `ConfigError` for anything wrong with it."""
     path = Path(path) if path is not None else config_path()
+    if path.is_dir():
+        raise ConfigError(f"{path} is a directory, not a config file: HM_TUI_CONFIG (or the "
+                          f"default location) must name a file, such as {path / 'config.toml'}")
     if not path.exists():
         if missing_ok:
             return Config(path)
@@ -228,34 +249,37 @@ def load_profile(name: str | None = None, path: Path | str | None = None) -> Pro
 
 
 def config_from_dict(data: dict[str, Any], path: Path) -> Config:
+    """The file's profiles; one that cannot be read goes to `broken`, to fail only when used."""
     where = str(path)
     default = _opt(data, "default_profile", str, where)
     profiles_raw = data.get("profiles", {})
     if not isinstance(profiles_raw, dict):
         raise ConfigError(f"{where}: `profiles` must be a table ([profiles.NAME])")
-    profiles = {
-        name: profile_from_dict(name, raw, where) for name, raw in profiles_raw.items()
-    }
-    if default and default not in profiles:
-        raise ConfigError(f"{where}: default_profile {default!r} is not a profile "
-                          f"(profiles: {', '.join(sorted(profiles)) or 'none'})")
-    return Config(path, profiles, default)
+    config = Config(path, default_profile=default)
+    for name, raw in profiles_raw.items():
+        try:
+            config.profiles[name] = profile_from_dict(name, raw, where)
+        except ConfigError as exc:
+            config.broken[name] = str(exc)
+    return config
 
 
-def profile_from_dict(name: str, raw: Any, where: str) -> Profile:
-    """Build one profile from its TOML table, naming the field and profile of any mistake."""
-    at = f"{where}: profile {name!r}"
+def profile_from_dict(name: str, raw: Any, where: str, *, at: str | None = None) -> Profile:
+    """Build one profile from its TOML table, naming the field and profile of any mistake
+    (`at` replaces the "FILE: profile 'NAME'" that starts each message)."""
+    at = f"{where}: profile {name!r}" if at is None else at
     if not isinstance(raw, dict):
-        raise ConfigError(f"{at} must be a table")
+        raise ConfigError(f"{at} must be a table" if at else "expected a table")
     environment = _opt(raw, "environment", str, at) or "sandbox"
     if environment not in BASE_URLS:
-        raise ConfigError(f"{at}: environment must be \"live\" or \"sandbox\", not {environment!r}")
+        raise ConfigError(_at(at, f"environment must be \"live\" or \"sandbox\", "
+                                  f"not {environment!r}"))
     base_url = _opt(raw, "base_url", str, at) or BASE_URLS[environment]
     check_base_url(base_url, at)
     return Profile(
         name=name, environment=environment,  # type: ignore[arg-type]  # checked above
         base_url=base_url.rstrip("/"),
-        client_id=_req(raw, "client_id", str, at),
+        client_id=_opt(raw, "client_id", str, at) or "",  # may come from HM_TUI_CLIENT_ID
         client_secret=_opt(raw, "client_secret", str, at),
         private_key_file=_opt(raw, "private_key_file", str, at),
         private_key_id=_opt(raw, "private_key_id", str, at),
@@ -270,12 +294,12 @@ def profile_from_dict(name: str, raw: Any, where: str) -> Profile:
 def _mqtt_from_dict(raw: Any, at: str) -> MqttSettings | None:
     if raw is None:
         return None
-    at = f"{at}, [mqtt]"
+    at = f"{at}, [mqtt]" if at else "[mqtt]"
     if not isinstance(raw, dict):
         raise ConfigError(f"{at} must be a table")
     fmt = _opt(raw, "format", str, at) or "v1"
     if fmt not in ("v1", "v2"):
-        raise ConfigError(f"{at}: format must be \"v1\" or \"v2\", not {fmt!r}")
+        raise ConfigError(_at(at, f"format must be \"v1\" or \"v2\", not {fmt!r}"))
     return MqttSettings(
         host=_req(raw, "host", str, at), port=_req(raw, "port", int, at),
         client_id=_req(raw, "client_id", str, at), ca_file=_file(raw, "ca_file", at),
@@ -291,11 +315,15 @@ def _file(raw: dict[str, Any], key: str, at: str) -> str:
 
 def _keymap_from_dict(raw: Any, at: str) -> dict[str, str]:
     if not isinstance(raw, dict) or not all(isinstance(v, str) for v in raw.values()):
-        raise ConfigError(f"{at}: keymap must be a table of binding id = \"key\" strings")
+        raise ConfigError(_at(at, "keymap must be a table of binding id = \"key\" strings"))
     return dict(raw)
 
 
 _TYPE_NAMES = {str: "a string", int: "an integer"}
+
+
+def _at(at: str, text: str) -> str:
+    return f"{at}: {text}" if at else text
 
 
 def _opt(raw: dict[str, Any], key: str, typ: type, at: str) -> Any:
@@ -303,15 +331,16 @@ def _opt(raw: dict[str, Any], key: str, typ: type, at: str) -> Any:
     if value is None:
         return None
     if not isinstance(value, typ) or isinstance(value, bool):
-        raise ConfigError(f"{at}: {key} must be {_TYPE_NAMES[typ]}, "
-                          f"not {type(value).__name__} ({value!r:.40})")
+        shown = "" if key in SECRET_FIELDS else f" ({value!r:.40})"  # a secret stays unsaid
+        raise ConfigError(_at(at, f"{key} must be {_TYPE_NAMES[typ]}, "
+                                  f"not {type(value).__name__}{shown}"))
     return value
 
 
 def _req(raw: dict[str, Any], key: str, typ: type, at: str) -> Any:
     value = _opt(raw, key, typ, at)
     if value is None or value == "":
-        raise ConfigError(f"{at}: {key} is missing")
+        raise ConfigError(_at(at, f"{key} is missing"))
     return value
 
 
@@ -319,10 +348,10 @@ def check_base_url(url: str, at: str) -> None:
     """https everywhere; plain http only to this machine (the emulator)."""
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ConfigError(f"{at}: base_url {url!r} is not an http(s) URL")
+        raise ConfigError(_at(at, f"base_url {url!r} is not an http(s) URL"))
     if parts.scheme == "http" and parts.hostname not in LOOPBACK_HOSTS:
-        raise ConfigError(f"{at}: base_url must use https (plain http is only allowed to "
-                          f"127.0.0.1/localhost), got {url!r}")
+        raise ConfigError(_at(at, "base_url must use https (plain http is only allowed to "
+                                  f"127.0.0.1/localhost), got {url!r}"))
 
 
 def apply_env_overrides(profile: Profile, env: Mapping[str, str]) -> Profile:
@@ -337,29 +366,44 @@ def override_sources(env: Mapping[str, str] | None = None) -> dict[str, str]:
     return {fld: var for var, fld in ENV_OVERRIDES.items() if env.get(var)}
 
 
+def profile_problems(profile: Profile) -> list[str]:
+    """What keeps a profile (environment overrides applied) from logging in; empty if nothing."""
+    problems = []
+    if not profile.client_id:
+        problems.append("client_id is missing")
+    if not (profile.client_secret or profile.uses_private_key):
+        if profile.private_key_file or profile.private_key_id:
+            problems.append("private-key login needs both private_key_file and private_key_id")
+        else:
+            problems.append("no credentials: client_secret, or private_key_file + "
+                            "private_key_id, is missing")
+    return problems
+
+
 def check_credentials(profile: Profile, path: Path) -> None:
-    if profile.client_secret or profile.uses_private_key:
-        return
-    if profile.private_key_file or profile.private_key_id:
-        raise ConfigError(f"profile {profile.name!r} in {path}: private-key login needs both "
-                          "private_key_file and private_key_id")
-    raise ConfigError(
-        f"profile {profile.name!r} in {path} has no credentials: set client_secret (or "
-        "HM_TUI_CLIENT_SECRET), or private_key_file + private_key_id"
-    )
+    """Refuse a profile that cannot log in, saying what to set and where."""
+    problems = profile_problems(profile)
+    if problems:
+        raise ConfigError(
+            f"profile {profile.name!r} in {path} cannot be used: {'; '.join(problems)}. Set "
+            "them in the file, or through HM_TUI_CLIENT_ID and HM_TUI_CLIENT_SECRET (or "
+            "HM_TUI_PRIVATE_KEY_FILE + HM_TUI_PRIVATE_KEY_ID)"
+        )
 
 
 def profile_from_credentials(creds: Mapping[str, Any], name: str) -> Profile:
-    """A profile from the emulator's `credentials.json` (design.md §3.2)."""
-    where = f"credentials for profile {name!r}"
+    """A profile from the emulator's `credentials.json` (design.md §3.2). A `ConfigError` says
+    what is missing or wrong in it, without naming the file (the caller knows it)."""
     if not isinstance(creds, Mapping):
-        raise ConfigError(f"{where}: expected a JSON object")
+        raise ConfigError("expected a JSON object")
     data: dict[str, Any] = dict(creds)
     mqtt = data.pop("mqtt", None)
     if isinstance(mqtt, dict):
         mqtt = {"format": "v1", **mqtt}
     keep = {k: v for k, v in data.items() if k in Profile.__dataclass_fields__}
     keep.pop("name", None)
-    profile = profile_from_dict(name, {**keep, "mqtt": mqtt}, where)
-    check_credentials(profile, Path(where))
+    profile = profile_from_dict(name, {**keep, "mqtt": mqtt}, "", at="")
+    problems = profile_problems(profile)
+    if problems:
+        raise ConfigError("; ".join(problems))
     return profile

@@ -79,3 +79,63 @@ async def test_no_config_says_how_to_get_one(run_cli, config_file: Path) -> None
     result = await run_cli("vins", "list")
     assert result.code == 2
     assert "hm-tui config import" in result.err and "hm-tui --demo" in result.err
+
+
+async def test_an_incomplete_profile_beside_a_working_one_breaks_only_itself(
+        run_cli, configured: Path) -> None:
+    configured.write_text(configured.read_text() + '\n[profiles.b]\nenvironment = "sandbox"\n')
+    listed = await run_cli("vins", "list")
+    shown = await run_cli("--profile", "emu", "config", "show")
+    everything = await run_cli("config", "show")
+    used = await run_cli("--profile", "b", "vins", "list")
+    assert listed.code == 0 and "VIN" in listed.out
+    assert shown.code == 0 and "[profiles.emu]" in shown.out
+    assert everything.code == 0
+    assert "[profiles.b]\n# incomplete, cannot log in: client_id is missing" in everything.out
+    assert used.code == 2 and "profile 'b'" in used.err and "HM_TUI_CLIENT_ID" in used.err
+
+
+async def test_the_environment_completes_a_profile_without_client_id(
+        run_cli, configured: Path, emulator, monkeypatch) -> None:
+    text = configured.read_text().replace(f'client_id = "{emulator.credentials["client_id"]}"',
+                                          "", 1)
+    configured.write_text(text)
+    monkeypatch.setenv("HM_TUI_CLIENT_ID", emulator.credentials["client_id"])
+    assert (await run_cli("vins", "list", "--json")).code == 0
+
+
+async def test_a_directory_named_by_hm_tui_config_is_not_given_a_chmod(
+        run_cli, config_file: Path, monkeypatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("HM_TUI_CONFIG", str(tmp_path))
+    result = await run_cli("vins", "list")
+    assert result.code == 2
+    assert f"{tmp_path} is a directory, not a config file" in result.err
+    assert "chmod" not in result.err
+
+
+async def test_a_config_problem_exits_2_for_every_command(run_cli, configured: Path,
+                                                          tmp_path: Path, emulator) -> None:
+    creds_file = tmp_path / "credentials.json"
+    creds_file.write_text(json.dumps(emulator.credentials))
+    os.chmod(configured, 0o644)
+    unsafe = [await run_cli(*argv) for argv in (["vins", "list"], ["config", "show"],
+                                                ["config", "import", str(creds_file)])]
+    configured.write_text("[profiles.a\n")
+    os.chmod(configured, 0o600)
+    bad_toml = [await run_cli(*argv) for argv in (["vins", "list"], ["config", "show"],
+                                                  ["feed"])]
+    assert [r.code for r in unsafe + bad_toml] == [2] * 6
+    assert all("chmod 600" in r.err for r in unsafe)
+    assert all("not valid TOML" in r.err for r in bad_toml)
+
+
+async def test_import_of_json_without_credentials_says_so_once_as_a_usage_error(
+        run_cli, config_file: Path, tmp_path: Path) -> None:
+    odd = tmp_path / "a.json"
+    odd.write_text('{"a": 1}')
+    result = await run_cli("config", "import", str(odd))
+    assert result.code == 2
+    assert result.err.count("client_id is missing") == 1
+    assert "profile 'default'" not in result.err
+    assert result.err.startswith(f"hm-tui: {odd} is not a usable credentials file")
+    assert not config_file.exists()

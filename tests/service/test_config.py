@@ -62,10 +62,13 @@ def test_bad_toml_names_the_line(tmp_path: Path) -> None:
         load_config(path)
 
 
-def test_missing_field_names_profile_and_field(tmp_path: Path) -> None:
+def test_missing_client_id_names_profile_and_field_when_the_profile_is_used(
+        tmp_path: Path) -> None:
     path = write(tmp_path / "c.toml", '[profiles.work]\nclient_secret = "y"\n')
-    with pytest.raises(ConfigError, match=r"profile 'work': client_id is missing"):
-        load_config(path)
+    config = load_config(path)
+    with pytest.raises(ConfigError, match=r"profile 'work' .*client_id is missing"):
+        config.profile("work", env={})
+    assert config.profile("work", env={"HM_TUI_CLIENT_ID": "from-env"}).client_id == "from-env"
 
 
 def test_wrong_type_says_what_was_expected(tmp_path: Path) -> None:
@@ -73,7 +76,28 @@ def test_wrong_type_says_what_was_expected(tmp_path: Path) -> None:
                  '[profiles.w.mqtt]\nhost = "h"\nport = "8883"\nclient_id = "c"\n'
                  'ca_file = "a"\ncert_file = "b"\nkey_file = "k"\n')
     with pytest.raises(ConfigError, match=r"\[mqtt\]: port must be an integer, not str"):
-        load_config(path)
+        load_config(path).profile("w", env={})
+
+
+def test_an_unusable_profile_fails_only_when_used_not_beside_a_good_one(tmp_path: Path) -> None:
+    path = write(tmp_path / "c.toml", 'default_profile = "a"\n'
+                 '[profiles.a]\nclient_id = "x"\nclient_secret = "y"\n'
+                 '[profiles.b]\nenvironment = "sandbox"\n'
+                 '[profiles.c]\nclient_id = "x"\nclient_secret = 1234\n')
+    config = load_config(path)
+    assert config.profile(env={}).name == "a"
+    with pytest.raises(ConfigError, match=r"profile 'b' .*client_id is missing"):
+        config.profile("b", env={})
+    with pytest.raises(ConfigError, match=r"profile 'c': client_secret must be a string") as c:
+        config.profile("c", env={})
+    assert "1234" not in str(c.value)  # a mistyped secret is not echoed
+
+
+def test_a_directory_is_not_taken_for_a_config_file(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError) as err:
+        load_config(tmp_path)
+    assert "is a directory, not a config file" in str(err.value)
+    assert "chmod" not in str(err.value)
 
 
 def test_profile_without_any_credential_is_refused_when_used(tmp_path: Path) -> None:
@@ -103,7 +127,7 @@ def test_plain_http_is_refused_for_a_remote_host(tmp_path: Path) -> None:
     path = write(tmp_path / "c.toml", '[profiles.w]\nclient_id = "x"\nclient_secret = "y"\n'
                  'base_url = "http://api.example.com/v1"\n')
     with pytest.raises(ConfigError, match="must use https"):
-        load_config(path)
+        load_config(path).profile("w", env={})
 
 
 def test_unknown_profile_lists_the_known_ones(tmp_path: Path) -> None:
