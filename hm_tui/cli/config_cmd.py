@@ -11,7 +11,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from hm_tui.cli.main import OperationError, UsageError
+from hm_tui.cli.main import OperationError, UsageError, common_options
 from hm_tui.cli.output import clean, pipe_safe, say
 from hm_tui.service.config import (
     SECRET_FIELDS,
@@ -42,13 +42,17 @@ examples:
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser("config", help="where config lives and what it resolves to",
+                            parents=[common_options()],
                             description="Show or change the hm-tui configuration.",
                             epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     actions = parser.add_subparsers(dest="config_action", metavar="ACTION")
-    actions.add_parser("path", help="print the config file path")
-    show = actions.add_parser("show", help="print the resolved profiles (secrets masked)")
+    actions.add_parser("path", help="print the config file path",
+                       parents=[common_options()])
+    show = actions.add_parser("show", help="print the resolved profiles (secrets masked)",
+                              parents=[common_options()])
     show.add_argument("name", nargs="?", help="only this profile")
-    imp = actions.add_parser("import", help="make a profile from an emulator credentials.json")
+    imp = actions.add_parser("import", help="make a profile from an emulator credentials.json",
+                             parents=[common_options(profile=False)])
     imp.add_argument("file", type=Path, help="credentials.json (design.md §3.2 format)")
     imp.add_argument("--profile", dest="import_profile", metavar="NAME",
                      help="profile name (default: the global --profile, else 'default')")

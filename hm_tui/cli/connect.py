@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
@@ -24,18 +25,22 @@ def resolve_profile(args: argparse.Namespace) -> Profile:
         raise UsageError(str(exc)) from None
 
 
-def start_verbose(args: argparse.Namespace) -> None:
+def start_logging(args: argparse.Namespace) -> None:
+    """With -v, the request log (and every retry) on stderr. Without, the service layer's log
+    lines are not printed at all: the command reports a failure itself, once."""
     if getattr(args, "verbose", False):
         from hm_tui.service.http_log import enable_verbose
 
         enable_verbose()
+    else:  # a handler, so that logging's last resort does not print warnings bare on stderr
+        logging.getLogger("hm_tui").addHandler(logging.NullHandler())
 
 
 def run_with_client(args: argparse.Namespace,
                     work: Callable[[PlatformClient], Awaitable[int]]) -> int:
     """Run `work(client)` in a fresh event loop with one client (one token manager) throughout."""
     profile = resolve_profile(args)
-    start_verbose(args)
+    start_logging(args)
     from hm_tui.service.client import PlatformClient  # lazy: httpx costs ~150 ms
 
     async def main() -> int:

@@ -13,8 +13,8 @@ import time
 from typing import Any
 
 from hm_tui.cli import output as out
-from hm_tui.cli.connect import resolve_profile
-from hm_tui.cli.main import OperationError
+from hm_tui.cli.connect import resolve_profile, start_logging
+from hm_tui.cli.main import OperationError, common_options
 from hm_tui.cli.vins_cmd import checked_vin, point_json, value_text
 
 DRAIN_INTERVAL_S = 0.1
@@ -22,6 +22,7 @@ DRAIN_INTERVAL_S = 0.1
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     feed = sub.add_parser("feed", help="stream vehicle data (MQTT) to stdout",
+                          parents=[common_options()],
                           description="Stream pushed vehicle data to stdout until Ctrl-C.",
                           epilog="examples:\n  hm-tui feed --json | jq .\n"
                                  "  hm-tui --profile emulator feed --vin 2HM00000000000001",
@@ -34,6 +35,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     vin = checked_vin(args.vin) if args.vin else None
     profile = resolve_profile(args)
+    start_logging(args)
     if profile.mqtt is None:
         raise OperationError(f"profile {out.clean(profile.name)!r} has no [mqtt] settings: "
                              "add them to the config file (see `hm-tui config --help`)")

@@ -30,6 +30,19 @@ class OperationError(Exception):
     """An operation failed for a reason the user can read: printed, exit code 1."""
 
 
+def common_options(*, profile: bool = True) -> argparse.ArgumentParser:
+    """`-v` and `--profile` as a parent of every sub-command's parser, so they work after the
+    command too (`hm-tui vins data VIN -v`). Their default is SUPPRESS: given before the command
+    only, the value parsed there is kept."""
+    parent = argparse.ArgumentParser(add_help=False)
+    if profile:
+        parent.add_argument("--profile", metavar="NAME", default=argparse.SUPPRESS,
+                            help="profile from the config file")
+    parent.add_argument("-v", "--verbose", action="store_true", default=argparse.SUPPRESS,
+                        help="log requests to stderr (secrets and tokens redacted)")
+    return parent
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="hm-tui",

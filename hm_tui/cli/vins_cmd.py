@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from hm_tui.cli import output as out
 from hm_tui.cli.connect import run_with_client
-from hm_tui.cli.main import OperationError, UsageError
+from hm_tui.cli.main import OperationError, UsageError, common_options
 from hm_tui.domain.brands import lookup
 from hm_tui.domain.clearance import STATUS_ORDER
 from hm_tui.domain.reasons import explain
@@ -42,26 +42,32 @@ examples:
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     vins = sub.add_parser("vins", help="list, add, revoke clearances; read vehicle data",
+                          parents=[common_options()],
                           description="Fleet clearances from the command line.", epilog=EPILOG,
                           formatter_class=argparse.RawDescriptionHelpFormatter)
     actions = vins.add_subparsers(dest="vins_action", metavar="ACTION")
     _add_list_parser(actions)
-    show = actions.add_parser("show", help="one clearance, its reason and history")
+    show = actions.add_parser("show", help="one clearance, its reason and history",
+                              parents=[common_options()])
     show.add_argument("vin")
     show.add_argument("--json", action="store_true", help="JSON instead of text")
-    add = actions.add_parser("add", help="add clearances: one VIN, or a CSV file")
+    add = actions.add_parser("add", help="add clearances: one VIN, or a CSV file",
+                             parents=[common_options()])
     add.add_argument("vin", nargs="?", help="the VIN to add (or use --file)")
     add.add_argument("--brand", help="brand id, e.g. bmw, mercedes-benz, volkswagen")
     add.add_argument("--tag", action="append", default=[], metavar="KEY=VALUE",
                      help="tag to set (repeatable; with --file, added to every row)")
     add.add_argument("--file", metavar="F.csv", help="CSV with header vin,brand[,tag:<key>...]")
-    revoke = actions.add_parser("revoke", help="revoke (approved) or cancel (pending) clearances")
+    revoke = actions.add_parser("revoke", help="revoke (approved) or cancel (pending) clearances",
+                                parents=[common_options()])
     revoke.add_argument("vins", nargs="+", metavar="VIN")
     revoke.add_argument("--yes", action="store_true", help="do not ask for confirmation")
-    data = actions.add_parser("data", help="the car's latest data (Vehicle Data API)")
+    data = actions.add_parser("data", help="the car's latest data (Vehicle Data API)",
+                              parents=[common_options()])
     data.add_argument("vin")
     data.add_argument("--json", action="store_true", help="JSON instead of a table")
-    export = actions.add_parser("export", help="every clearance, as CSV (default) or JSON")
+    export = actions.add_parser("export", help="every clearance, as CSV (default) or JSON",
+                                parents=[common_options()])
     fmt = export.add_mutually_exclusive_group()
     fmt.add_argument("--csv", action="store_true", help="CSV (the default)")
     fmt.add_argument("--json", action="store_true", help="JSON with the full history")
@@ -71,7 +77,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def _add_list_parser(actions: argparse._SubParsersAction) -> None:
-    lst = actions.add_parser("list", help="clearances, optionally filtered")
+    lst = actions.add_parser("list", help="clearances, optionally filtered",
+                             parents=[common_options()])
     lst.add_argument("--status", action="append", default=[], metavar="S[,S...]",
                      help="only these statuses: " + ", ".join(STATUS_ORDER))
     lst.add_argument("--brand", action="append", default=[], metavar="B[,B...]",

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from hm_tui.cli import output as out
 from hm_tui.cli.connect import resolve_profile, run_with_client
-from hm_tui.cli.main import OperationError, UsageError
+from hm_tui.cli.main import OperationError, UsageError, common_options
 from hm_tui.cli.vins_cmd import stdin_is_tty
 
 if TYPE_CHECKING:
@@ -32,12 +32,12 @@ ACTION_WORDS = {"add": "add", "remove": "cancel/revoke"}
 
 def add_parsers(actions: argparse._SubParsersAction) -> None:
     journal = actions.add_parser("journal", help="recent actions with per-VIN outcomes; "
-                                 "interrupted ones marked")
+                                 "interrupted ones marked", parents=[common_options()])
     journal.add_argument("--json", action="store_true", help="JSON instead of a table")
     journal.add_argument("--limit", type=int, default=DEFAULT_LIMIT, metavar="N",
                          help=f"the N latest actions (default {DEFAULT_LIMIT})")
     resume = actions.add_parser("resume", help="send the VINs an interrupted add or revoke "
-                                "never got to")
+                                "never got to", parents=[common_options()])
     resume.add_argument("id", nargs="?", type=int, metavar="ID",
                         help="the action (see `vins journal`; default: the latest interrupted)")
     resume.add_argument("--yes", action="store_true", help="do not ask for confirmation")

@@ -147,8 +147,9 @@ class TokenManager:
                 self._last_error = str(exc)
                 if not exc.retryable or attempt >= self._retry.attempts:
                     raise
-                await asyncio.sleep(self._retry.delay(attempt - 1, getattr(exc, "retry_after",
-                                                                          None)))
+                wait = self._retry.delay(attempt - 1, getattr(exc, "retry_after", None))
+                log.info("token request failed (%s); retrying in %.1f s", exc, wait)
+                await asyncio.sleep(wait)
 
     async def _request_token(self, attempt: int) -> _Token:
         sent_at = self._clock()

@@ -36,6 +36,7 @@ from hm_tui.service.config import Profile
 from hm_tui.service.errors import (
     AuthError,
     Conflict,
+    LoginError,
     NetworkError,
     PlatformError,
     RateLimited,
@@ -251,7 +252,7 @@ class PlatformClient:
         if limiter is not None:
             await limiter.acquire()
         async with self._slots:
-            token = await self.tokens.token()
+            token = await self._token()
             used.append(token)
             response = await send(self._http, method, self.profile.base_url + path,
                                   attempt=attempt, vin=vin,
@@ -265,6 +266,11 @@ class PlatformClient:
         raise error_from_response(response.status_code, response.content,
                                   headers=response.headers, vin=vin)
 
+    async def _token(self) -> str:
+        try:
+            return await self.tokens.token()
+        except PlatformError as exc:  # the token manager has retried already: say what to check
+            raise LoginError(exc, self.profile.base_url, self.profile.name) from None
 
 def _decode_paused(items: list[bytes]) -> tuple[list[Clearance], list[bytes], int]:
     with decode.collector_paused():

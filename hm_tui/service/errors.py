@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from http import HTTPStatus
 from typing import Any
+from urllib.parse import urlsplit
 
 from hm_tui.service.redact import redact
 
@@ -107,6 +108,42 @@ class NetworkError(PlatformError):
 
 class BadResponse(PlatformError):
     """A success status with a body that is not what the platform documents."""
+
+
+class LoginError(PlatformError):
+    """No access token (after the token manager's own retries): the platform refused the
+    credentials (`refused`), or could not be asked. Not retried again by the call that needed
+    it; the message names the host:port and what to check."""
+
+    def __init__(self, cause: PlatformError, base_url: str, profile: str) -> None:
+        self.cause = cause
+        self.refused = isinstance(cause, AuthError) and cause.status is not None
+        where = host_port(base_url)
+        self.where = f"login refused by {where}" if self.refused else f"cannot log in at {where}"
+        self.advice = _login_advice(cause, self.refused, base_url, profile)
+        super().__init__(self.where, cause.message(), status=cause.status)
+
+    def message(self) -> str:
+        return f"{self.where}: {self.cause.message()}. {self.advice}"
+
+
+def _login_advice(cause: PlatformError, refused: bool, base_url: str, profile: str) -> str:
+    if refused:
+        return (f"Check client_id and client_secret (or private_key_id) of profile {profile!r}, "
+                "or the environment variables that override them")
+    if isinstance(cause, AuthError):  # the private key could not be used: nothing was sent
+        return f"Check private_key_file and private_key_id of profile {profile!r}"
+    if isinstance(cause, NetworkError):
+        return (f"Check that the platform (or the emulator) is running at {base_url} and that "
+                f"base_url of profile {profile!r} is right")
+    return "The platform is in trouble: try again later (-v shows every attempt)"
+
+
+def host_port(url: str) -> str:
+    """`host:port` of a URL, the port filled in from the scheme when the URL leaves it out."""
+    parts = urlsplit(url)
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    return f"{parts.hostname or url}:{port}"
 
 
 _BY_STATUS: dict[int, type[PlatformError]] = {

@@ -274,7 +274,7 @@ class Fleet:
     def _failed(self, exc: PlatformError) -> None:
         self.stats["failed"] += 1
         failures = self.health.consecutive_failures + 1
-        refused = isinstance(exc, AuthError | Forbidden)
+        refused = isinstance(exc, AuthError | Forbidden) or getattr(exc, "refused", False)
         api: ApiState = "down" if refused or failures >= DOWN_AFTER else "degraded"
         self._retry_after = (exc.retry_after or 0.0) if isinstance(exc, RateLimited) else 0.0
         self._set_health(Health(api, exc.message(), None, self.health.last_refresh, True,

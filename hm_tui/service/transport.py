@@ -68,7 +68,8 @@ async def _send_large(http: httpx.AsyncClient, method: str, url: str,
 
 
 def _network_error(exc: httpx.HTTPError, url: str, vin: str | None) -> NetworkError:
-    host = httpx.URL(url).host
+    parsed = httpx.URL(url)
+    host = f"{parsed.host}:{parsed.port}" if parsed.port else parsed.host
     if isinstance(exc, httpx.TimeoutException):
         title = f"{host} did not answer in time"
     elif isinstance(exc, httpx.ConnectError):
