@@ -112,7 +112,8 @@ def age(when: datetime | None, now: datetime | None = None) -> str:
 
 
 def timestamp(when: datetime | None) -> str:
-    return when.strftime("%Y-%m-%d %H:%M:%S") if when else "-"
+    """A platform timestamp in UTC, saying so: `2026-05-01 12:03:04 UTC`."""
+    return when.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC") if when else "-"
 
 
 def tags_text(tags: dict[str, str] | None) -> str:

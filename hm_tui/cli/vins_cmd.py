@@ -19,6 +19,7 @@ from hm_tui.domain.clearance import STATUS_ORDER
 from hm_tui.domain.reasons import explain
 from hm_tui.domain.vin import check_vin
 from hm_tui.service.errors import NotFound, PlatformError
+from hm_tui.service.platform_time import newest_change, platform_now
 
 if TYPE_CHECKING:
     from hm_tui.service.client import PlatformClient
@@ -126,9 +127,10 @@ def _list(args: argparse.Namespace) -> int:
                 and all(c.tags.get(k) == v for k, v in tags.items()))
 
     async def once(client: PlatformClient) -> int:
-        shown = sorted((c for c in await client.list_clearances(query) if matches(c)),
-                       key=lambda c: c.vin)
-        print_clearances(shown, fmt, watching=args.watch is not None)
+        fetched = await client.list_clearances(query)
+        now = platform_now(newest_change(fetched), client.server_clock.now())
+        shown = sorted((c for c in fetched if matches(c)), key=lambda c: c.vin)
+        print_clearances(shown, fmt, watching=args.watch is not None, now=now)
         if client.bad_items:
             out.warn(f"{client.bad_items} clearance(s) in the answer could not be read")
         return 0
@@ -163,7 +165,7 @@ def _export(args: argparse.Namespace) -> int:
 
 
 def print_clearances(clearances: list[Clearance], fmt: str, *, watching: bool = False,
-                     full: bool = False) -> None:
+                     full: bool = False, now: datetime | None = None) -> None:
     if fmt == "json":
         out.write_json([clearance_json(c, full=full) for c in clearances], pretty=not watching)
         return
@@ -176,7 +178,8 @@ def print_clearances(clearances: list[Clearance], fmt: str, *, watching: bool = 
     if watching:
         out.say(f"# {datetime.now().strftime('%H:%M:%S')}: {len(clearances)} clearance(s)")
     out.table(["vin", "brand", "status", "in state", "reason", "tags"],
-              ([c.vin, c.brand, c.status, out.age(c.since), c.reason or "", out.tags_text(c.tags)]
+              ([c.vin, c.brand, c.status, out.age(c.since, now), c.reason or "",
+                out.tags_text(c.tags)]
                for c in clearances))
 
 
@@ -198,7 +201,8 @@ def _show(args: argparse.Namespace) -> int:
         if args.json:
             out.write_json(clearance_json(clearance))
         else:
-            for line in describe_clearance(clearance):
+            now = platform_now(clearance.since, client.server_clock.now())
+            for line in describe_clearance(clearance, now):
                 out.say(line)
         return 0
 
@@ -219,11 +223,12 @@ def typo_hint(vin: str) -> str:
     return f". {warnings[0]}" if warnings else ""
 
 
-def describe_clearance(c: Clearance) -> list[str]:
+def describe_clearance(c: Clearance, now: datetime | None = None) -> list[str]:
+    """`vins show`'s text; time in state counted to `now` (the platform's time)."""
     brand = lookup(c.brand)
     lines = [f"vin      {out.clean(c.vin)}",
              f"brand    {brand.name + ' (' + brand.id + ')' if brand else out.clean(c.brand)}",
-             f"status   {out.clean(c.status)} for {out.age(c.since)} (since "
+             f"status   {out.clean(c.status)} for {out.age(c.since, now)} (since "
              f"{out.timestamp(c.since)})"]
     reason = explain(c.reason)
     if reason is not None:
@@ -250,8 +255,9 @@ def _data(args: argparse.Namespace) -> int:
             return 0
         if not data.points:
             out.say(f"{vin}: the platform has no data for this car yet")
+        now = platform_now(client.server_clock.now())
         out.table(["data point", "value", "unit", "age", "timestamp"],
-                  ([p.key, value_text(p), p.unit or "", out.age(p.timestamp),
+                  ([p.key, value_text(p), p.unit or "", out.age(p.timestamp, now),
                     out.timestamp(p.timestamp)] for p in data.points))
         return 0
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import zlib
+from email.utils import formatdate
 from typing import Any
 
 from aiohttp import web
@@ -37,6 +38,8 @@ async def platform_middleware(request: web.Request, handler: Any) -> web.StreamR
     ctx.stats.request(request.method, _route_name(request))
     response = await _serve(request, handler, ctx)
     ctx.stats.response(response.status)
+    if not response.prepared:  # the platform's Date is its clock: here the virtual one
+        response.headers["Date"] = formatdate(ctx.clock.now(), usegmt=True)
     return response
 
 

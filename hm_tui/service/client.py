@@ -50,6 +50,7 @@ from hm_tui.service.models import (
     RemovalResult,
     VehicleData,
 )
+from hm_tui.service.platform_time import ServerClock
 from hm_tui.service.retry import RetryPolicy, TokenBucket
 from hm_tui.service.transport import new_http_client, send
 
@@ -79,6 +80,7 @@ class PlatformClient:
         self._get_one = get_one_limit or TokenBucket()
         self.bad_items = 0  # items the last list call skipped because they did not parse
         self._good_tokens: deque[str] = deque(maxlen=4)  # tokens the platform accepted lately
+        self.server_clock = ServerClock()  # the platform's time, by its answers' Date headers
 
     async def __aenter__(self) -> PlatformClient:
         return self
@@ -257,6 +259,7 @@ class PlatformClient:
             response = await send(self._http, method, self.profile.base_url + path,
                                   attempt=attempt, vin=vin,
                                   headers={"Authorization": f"Bearer {token}"}, **kwargs)
+        self.server_clock.observe(response.headers.get("date"))
         if response.is_success:
             if token not in self._good_tokens:
                 self._good_tokens.append(token)

@@ -35,6 +35,7 @@ from hm_tui.service.models import (
     NewClearance,
     VehicleData,
 )
+from hm_tui.service.platform_time import platform_now
 from hm_tui.service.roster import Roster, RosterChanges
 from hm_tui.service.store import Journal, JournalEntry, Store
 from hm_tui.service.webhook import ClearanceEvent, WebhookReceiver
@@ -319,14 +320,12 @@ class Session:
         if entry is None:
             return None  # unknown here: the platform decides
         c = entry.clearance
-        removal = plan_removal(c.brand, c.status, c.created_at, self._platform_now())
+        removal = plan_removal(c.brand, c.status, c.created_at, self.platform_now())
         return None if removal.possible else RemovalOutcome(vin, False, c.status, removal.why)
 
-    def _platform_now(self) -> datetime:
-        """Our clock, or the platform's newest timestamp if that is ahead (an emulator's
-        virtual clock runs fast)."""
-        now, latest = datetime.now(UTC), self.roster.latest_timestamp
-        return latest if latest is not None and latest > now else now
+    def platform_now(self) -> datetime:
+        """The platform's time (an emulator's virtual clock runs fast): see platform_time."""
+        return platform_now(self.roster.latest_timestamp, self.client.server_clock.now())
 
     async def _remove_one(self, vin: str) -> RemovalOutcome:
         try:

@@ -207,3 +207,20 @@ async def test_watch_keeps_one_token_and_stops_cleanly_on_ctrl_c(configured, emu
     code = await asyncio.wait_for(proc.wait(), 10)
     assert code == 0
     assert (await control.stats())["tokens_issued"] == before + 1
+
+
+async def test_time_in_state_counts_on_the_platforms_clock_not_ours(run_cli, configured,
+                                                                     emulator) -> None:
+    control = Control(emulator)
+    vin = "2HM00000000000002"
+    await control.advance(5 * 3600)  # the virtual clock is now hours ahead of the wall clock
+    await control.force(vin, status="revoked")
+    await control.advance(2 * 3600 + 60)  # the Date header has whole seconds
+    shown = await run_cli("vins", "show", vin)
+    listed = json.loads((await run_cli("vins", "list", "--json")).out)
+    table = await run_cli("vins", "list", "--status", "revoked")
+    assert shown.code == 0 and "status   revoked for 2h (since " in shown.out
+    assert " UTC)" in shown.out
+    assert any(c["vin"] == vin for c in listed)
+    row = next(line for line in table.out.splitlines() if line.startswith(vin))
+    assert row.split()[3] == "2h"

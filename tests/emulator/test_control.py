@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from email.utils import parsedate_to_datetime
 
 import httpx
 import pytest
@@ -31,6 +32,13 @@ async def test_clock_advance_applies_due_transitions(empty_api: Api) -> None:
     assert r.status_code == 200 and r.json()["applied"] == 1
     bad = await empty_api.control("clock", {"advance_seconds": -5})
     assert bad.status_code == 400 and "errors" in bad.json()
+
+
+async def test_the_date_header_tells_the_virtual_clock(api: Api) -> None:
+    await api.control("clock", {"advance_seconds": 3 * 3600})
+    answer = await api.call("GET", "/fleets/vehicles/2HM00000000000002")
+    ahead = parsedate_to_datetime(answer.headers["date"]).timestamp() - time.time()
+    assert 3 * 3600 - 5 < ahead < 3 * 3600 + 5
 
 
 async def test_injected_errors_hit_v1_only_and_are_not_applied(empty_api: Api) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from textual import on, work
@@ -17,6 +17,7 @@ from textual.widgets import Button, ProgressBar, Static
 
 from hm_tui.domain.brands import lookup
 from hm_tui.domain.removal import Removal, RemovalKind, plan_removal
+from hm_tui.service.platform_time import platform_now as estimate_platform_now
 from hm_tui.ui.format import safe_text
 from hm_tui.ui.keymap import CONFIRM_KEYS, bindings
 from hm_tui.ui.widgets.key_footer import KeyFooter
@@ -43,11 +44,12 @@ class PlannedRemoval:
 
 
 def platform_now(session: Session) -> datetime:
-    """Our clock, or the roster's newest timestamp when that is ahead (as the Session decides:
-    an emulator's virtual clock runs fast)."""
-    now = datetime.now(UTC)
-    latest = getattr(session.roster, "latest_timestamp", None)
-    return latest if latest is not None and latest > now else now
+    """The platform's time as the Session estimates it (an emulator's virtual clock runs fast;
+    see service/platform_time.py); a stand-in session without the estimate: from its roster."""
+    estimate = getattr(session, "platform_now", None)
+    if callable(estimate):
+        return estimate()
+    return estimate_platform_now(getattr(session.roster, "latest_timestamp", None))
 
 
 def plan_all(session: Session, vins: Sequence[str], now: datetime) -> list[PlannedRemoval]:
