@@ -15,7 +15,8 @@ from typing import Any
 from hm_tui.cli import output as out
 from hm_tui.cli.connect import resolve_profile, start_logging
 from hm_tui.cli.main import OperationError, common_options
-from hm_tui.cli.vins_cmd import checked_vin, point_json, value_text
+from hm_tui.cli.vins_cmd import checked_vin
+from hm_tui.cli.vins_show import point_json, value_text
 
 DRAIN_INTERVAL_S = 0.1
 
@@ -83,6 +84,4 @@ def _emit(point: Any, as_json: bool) -> None:
               flush=True)
         return
     stamp = point.timestamp.strftime("%H:%M:%S") if point.timestamp else "-"
-    unit = f" {out.clean(point.unit)}" if point.unit else ""
-    out.say(f"{stamp}  {out.clean(point.vin)}  {out.clean(point.key)} = "
-            f"{value_text(point)}{unit}")
+    out.say(f"{stamp}  {out.clean(point.vin)}  {out.clean(point.key)} = {value_text(point)}")

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import sys
 from collections.abc import Sequence
 
 from hm_tui import __version__
@@ -77,10 +76,17 @@ def main(argv: Sequence[str] | None = None) -> int:
             return dashboard.run(args)
         return importlib.import_module(f"hm_tui.cli.{COMMANDS[args.command]}").run(args)
     except UsageError as exc:
-        print(f"hm-tui: {exc}", file=sys.stderr)
+        _report(exc)
         return 2
     except OperationError as exc:
-        print(f"hm-tui: {exc}", file=sys.stderr)
+        _report(exc)
         return 1
     except KeyboardInterrupt:
         return 130
+
+
+def _report(exc: Exception) -> None:
+    """The one message of a failed command, on stderr (wrapped between words on a terminal)."""
+    from hm_tui.cli.output import warn
+
+    warn(str(exc))

@@ -13,7 +13,9 @@ import functools
 import json
 import os
 import re
+import shutil
 import sys
+import textwrap
 from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any, TextIO
@@ -21,6 +23,7 @@ from typing import Any, TextIO
 # C0 and C1 controls, DEL, zero-width and bidi controls (Trojan-source style reordering).
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069]")
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+MIN_CUT_WIDTH = 6  # a column cut to fit the terminal keeps at least this much (or its header)
 
 
 def pipe_safe(run: Callable[..., int]) -> Callable[..., int]:
@@ -45,29 +48,88 @@ def clean(value: Any) -> str:
     return _CONTROL.sub("", text)
 
 
-def say(text: str = "", file: TextIO | None = None) -> None:
-    """Print a line we composed (it may contain cleaned untrusted parts)."""
-    print(text, file=file or sys.stdout, flush=True)
+def is_terminal(file: TextIO) -> bool:
+    try:
+        return file.isatty()
+    except (AttributeError, ValueError):  # a replaced or closed stream
+        return False
+
+
+def terminal_width(file: TextIO) -> int | None:
+    """The width of the terminal `file` writes to; None when it is not one (piped: scripts get
+    every value whole)."""
+    return shutil.get_terminal_size().columns if is_terminal(file) else None
+
+
+def say(text: str = "", file: TextIO | None = None, *, indent: str = "") -> None:
+    """Print a line we composed (it may contain cleaned untrusted parts); on a terminal, prose
+    wraps at word boundaries, continuation lines indented by `indent`."""
+    out = file or sys.stdout
+    print("\n".join(wrap(text, terminal_width(out), indent)), file=out, flush=True)
+
+
+def wrap(text: str, width: int | None, indent: str = "") -> list[str]:
+    """`text` as lines of at most `width` columns, broken between words (None: one line)."""
+    if width is None or len(text) <= width:
+        return [text]
+    return textwrap.wrap(text, width=width, subsequent_indent=indent, break_long_words=False,
+                         break_on_hyphens=False, drop_whitespace=True) or [text]
 
 
 def warn(text: str) -> None:
-    say(f"hm-tui: {text}", sys.stderr)
+    say(f"hm-tui: {text}", sys.stderr, indent="  ")
 
 
-def table(headers: Sequence[str], rows: Iterable[Sequence[Any]],
-          file: TextIO | None = None) -> None:
-    """A left-aligned plain-text table; every cell cleaned."""
+def table(headers: Sequence[str], rows: Iterable[Sequence[Any]], file: TextIO | None = None,
+          *, shrink: Sequence[str] = ()) -> None:
+    """A left-aligned plain-text table; every cell cleaned. On a terminal, the columns named in
+    `shrink` give up width (widest first) until a row fits, their cells cut with "…"."""
     cells = [[clean(c) for c in row] for row in rows]
     widths = [len(h) for h in headers]
     for row in cells:
         for i, cell in enumerate(row):
             widths[i] = max(widths[i], len(cell))
     out = file or sys.stdout
-    line = "  ".join(h.upper().ljust(w) for h, w in zip(headers, widths, strict=True))
+    limit = terminal_width(out)
+    if limit is not None:
+        widths = fit_widths(widths, [headers.index(h) for h in shrink], limit,
+                            [max(len(h), MIN_CUT_WIDTH) for h in headers])
+        mark = _ellipsis(out)
+        cells = [[cut(c, w, mark) for c, w in zip(row, widths, strict=True)] for row in cells]
+    line = "  ".join(h.upper()[:w].ljust(w) for h, w in zip(headers, widths, strict=True))
     out.write(line.rstrip() + "\n")
     for row in cells:
         out.write("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() + "\n")
     out.flush()
+
+
+def fit_widths(widths: list[int], shrinkable: list[int], limit: int,
+               minimum: list[int]) -> list[int]:
+    """Column widths whose row (two spaces between columns) fits `limit`, taking from the widest
+    shrinkable column first and never below its minimum (it may then still not fit)."""
+    widths = list(widths)
+    excess = sum(widths) + 2 * (len(widths) - 1) - limit
+    while excess > 0:
+        room = [i for i in shrinkable if widths[i] > minimum[i]]
+        if not room:
+            break
+        widest = max(room, key=lambda i: widths[i])
+        widths[widest] -= 1
+        excess -= 1
+    return widths
+
+
+def cut(text: str, width: int, mark: str = "…") -> str:
+    """`text` in at most `width` characters, ending in `mark` when cut."""
+    return text if len(text) <= width else text[: max(0, width - len(mark))] + mark
+
+
+def _ellipsis(file: TextIO) -> str:
+    try:
+        "…".encode(getattr(file, "encoding", None) or "utf-8")
+    except (UnicodeEncodeError, LookupError):
+        return "~"
+    return "…"
 
 
 def csv_cell(value: Any) -> str:

@@ -181,7 +181,8 @@ async def _confirm(client: PlatformClient, clearances: list[Clearance]) -> bool:
         verb = plan.kind.value if plan.kind is not RemovalKind.IMPOSSIBLE else "refused?"
         lines.append(f"  {verb:<9} {out.clean(c.vin)}  {out.clean(c.brand)}, "
                      f"{out.clean(c.status)}: {plan.why}")
-    print("\n".join(lines), file=sys.stderr, flush=True)
+    for line in lines:  # wrapped between words on a narrow terminal
+        out.say(line, sys.stderr, indent=" " * 12)
     answer = await asyncio.to_thread(input, "Proceed? [y/N] ")
     return answer.strip().lower() in ("y", "yes")
 

@@ -13,17 +13,16 @@ from typing import TYPE_CHECKING, Any
 
 from hm_tui.cli import output as out
 from hm_tui.cli.connect import run_with_client
-from hm_tui.cli.main import OperationError, UsageError, common_options
+from hm_tui.cli.main import UsageError, common_options
 from hm_tui.domain.brands import lookup
 from hm_tui.domain.clearance import STATUS_ORDER
-from hm_tui.domain.reasons import explain
 from hm_tui.domain.vin import check_vin
-from hm_tui.service.errors import NotFound, PlatformError
+from hm_tui.service.errors import PlatformError
 from hm_tui.service.platform_time import newest_change, platform_now
 
 if TYPE_CHECKING:
     from hm_tui.service.client import PlatformClient
-    from hm_tui.service.models import Clearance, DataPoint
+    from hm_tui.service.models import Clearance
 
 EPILOG = """\
 examples:
@@ -100,7 +99,10 @@ def run(args: argparse.Namespace) -> int:
 
     if action in ("journal", "resume"):
         return vins_journal.run(args)
-    handlers = {"list": _list, "show": _show, "data": _data, "export": _export}
+    from hm_tui.cli import vins_show
+
+    handlers = {"list": _list, "show": vins_show.show, "data": vins_show.data,
+                "export": _export}
     if action not in handlers and action not in ("add", "revoke"):
         raise UsageError("vins needs an action: list, show, add, revoke, data, export, journal "
                          "or resume (see hm-tui vins --help)")
@@ -179,8 +181,7 @@ def print_clearances(clearances: list[Clearance], fmt: str, *, watching: bool = 
         out.say(f"# {datetime.now().strftime('%H:%M:%S')}: {len(clearances)} clearance(s)")
     out.table(["vin", "brand", "status", "in state", "reason", "tags"],
               ([c.vin, c.brand, c.status, out.age(c.since, now), c.reason or "",
-                out.tags_text(c.tags)]
-               for c in clearances))
+                out.tags_text(c.tags)] for c in clearances), shrink=("reason", "tags"))
 
 
 def clearance_json(c: Clearance, *, full: bool = True) -> dict[str, Any]:
@@ -192,95 +193,10 @@ def clearance_json(c: Clearance, *, full: bool = True) -> dict[str, Any]:
     return data
 
 
-# -- show and data --------------------------------------------------------------------------------
-def _show(args: argparse.Namespace) -> int:
-    vin = checked_vin(args.vin)
-
-    async def work(client: PlatformClient) -> int:
-        clearance = await _get_or_explain(client, vin)
-        if args.json:
-            out.write_json(clearance_json(clearance))
-        else:
-            now = platform_now(clearance.since, client.server_clock.now())
-            for line in describe_clearance(clearance, now):
-                out.say(line)
-        return 0
-
-    return run_with_client(args, work)
-
-
-async def _get_or_explain(client: PlatformClient, vin: str) -> Clearance:
-    try:
-        return await client.get_clearance(vin)
-    except NotFound:
-        raise OperationError(f"{vin} has no clearance in this fleet (profile "
-                             f"{out.clean(client.profile.name)!r}){typo_hint(vin)}") from None
-
-
 def typo_hint(vin: str) -> str:
     """For a VIN the platform does not know: the I/O/Q or check-digit doubt, if any."""
     warnings = check_vin(vin).warnings
     return f". {warnings[0]}" if warnings else ""
-
-
-def describe_clearance(c: Clearance, now: datetime | None = None) -> list[str]:
-    """`vins show`'s text; time in state counted to `now` (the platform's time)."""
-    brand = lookup(c.brand)
-    lines = [f"vin      {out.clean(c.vin)}",
-             f"brand    {brand.name + ' (' + brand.id + ')' if brand else out.clean(c.brand)}",
-             f"status   {out.clean(c.status)} for {out.age(c.since, now)} (since "
-             f"{out.timestamp(c.since)})"]
-    reason = explain(c.reason)
-    if reason is not None:
-        lines.append(f"reason   {out.clean(c.reason)}")
-        lines.append(f"         {reason.meaning}")
-        lines.append(f"         What to do: {reason.action}")
-    if c.tags:
-        lines.append(f"tags     {out.tags_text(c.tags)}")
-    lines.append("history")
-    for entry in c.changelog:
-        why = f"  ({out.clean(entry.reason)})" if entry.reason else ""
-        lines.append(f"  {out.timestamp(entry.at)}  {out.clean(entry.status)}{why}")
-    return lines
-
-
-def _data(args: argparse.Namespace) -> int:
-    vin = checked_vin(args.vin)
-
-    async def work(client: PlatformClient) -> int:
-        data = await client.vehicle_data(vin)
-        if args.json:
-            out.write_json({"vin": data.vin, "brand": data.brand, "request_id": data.request_id,
-                            "points": [point_json(p) for p in data.points]})
-            return 0
-        if not data.points:
-            out.say(f"{vin}: the platform has no data for this car yet")
-        now = platform_now(client.server_clock.now())
-        out.table(["data point", "value", "unit", "age", "timestamp"],
-                  ([p.key, value_text(p), p.unit or "", out.age(p.timestamp, now),
-                    out.timestamp(p.timestamp)] for p in data.points))
-        return 0
-
-    return run_with_client(args, work)
-
-
-def point_json(p: DataPoint) -> dict[str, Any]:
-    """One data point as `vins data --json` and `feed --json` print it."""
-    return {"vin": p.vin, "capability": p.capability, "property": p.property, "value": p.value,
-            "unit": p.unit, "timestamp": p.timestamp.isoformat() if p.timestamp else None,
-            "failure": p.failure}
-
-
-def value_text(p: DataPoint) -> str:
-    if p.failure:
-        return f"failed: {p.failure}"
-    if isinstance(p.value, float):
-        return f"{p.value:.6g}"
-    if isinstance(p.value, dict | list):
-        import json
-
-        return json.dumps(p.value, ensure_ascii=True, separators=(",", ":"))
-    return out.clean(p.value)
 
 
 # -- argument helpers -----------------------------------------------------------------------------

@@ -117,9 +117,10 @@ def _journal(args: argparse.Namespace) -> int:
     if not entries:
         out.say(f"the journal of profile {out.clean(profile)!r} is empty")
         return 0
-    out.table(["id", "action", "started (UTC)", "by", "vins", "outcomes", "state"],
+    out.table(["id", "action", "started", "by", "vins", "outcomes", "state"],
               ([e.id, e.action, out.timestamp(e.started_at), e.params.get("via") or "dashboard",
-                len(e.vins), _outcomes_text(e), _state_text(e)] for e in entries))
+                len(e.vins), _outcomes_text(e), _state_text(e)] for e in entries),
+              shrink=("outcomes",))
     if unfinished:
         out.warn(interrupted_text(unfinished, profile))
     return 0

@@ -4,23 +4,11 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime, timedelta
-from functools import cache
 from typing import Any
 
-from hm_tui.domain.autoapi import catalogue
+from hm_tui.domain import values
 from hm_tui.service.models import DataPoint
 from hm_tui.ui.text import inert
-
-_UNITS = {
-    "kilometers": "km", "miles": "mi", "meters": "m", "centimeters": "cm", "millimeters": "mm",
-    "celsius": "°C", "fahrenheit": "°F", "kelvin": "K", "kilometers_per_hour": "km/h",
-    "miles_per_hour": "mph", "meters_per_second": "m/s", "liters": "l", "gallons": "gal",
-    "kilowatt_hours": "kWh", "kilowatts": "kW", "watts": "W", "volts": "V", "amperes": "A",
-    "bars": "bar", "kilopascals": "kPa", "pounds_force_per_square_inch": "psi",
-    "degrees": "°", "revolutions_per_minute": "rpm", "seconds": "s", "minutes": "min",
-    "hours": "h", "days": "d", "milliseconds": "ms", "liters_per_100_kilometers": "l/100 km",
-    "kwh_per_100_kilometers": "kWh/100 km", "percent": "%",
-}
 
 
 def safe_text(text: object, limit: int | None = None) -> str:
@@ -36,57 +24,10 @@ def safe_multiline(text: str) -> str:
     return "\n".join(safe_text(line) for line in text.splitlines())
 
 
-def unit_symbol(unit: str | None) -> str:
-    if not unit:
-        return ""
-    return _UNITS.get(unit, safe_text(unit, 24).replace("_", " "))
-
-
-@cache
-def _is_percentage(capability: str, prop: str) -> bool:
-    cap = catalogue()["capabilities"].get(capability)
-    if not isinstance(cap, dict):
-        return False
-    raw = cap.get("properties", {}).get(prop)
-    return isinstance(raw, dict) and (raw.get("type") or {}).get("name") == "percentage"
-
-
-def format_number(value: float) -> str:
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, int) or float(value).is_integer():
-        return f"{int(value):,}".replace(",", " ") if abs(value) >= 10_000 else str(int(value))
-    return f"{value:.2f}".rstrip("0").rstrip(".") if abs(value) < 1000 else f"{value:.1f}"
-
-
 def format_value(value: Any, unit: str | None = None, *, capability: str = "",
                  prop: str = "") -> str:
-    """A data point's value: number with unit symbol, percentage, enum, or compact JSON."""
-    if value is None:
-        return "—"
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, int | float):
-        if unit is None and capability and _is_percentage(capability, prop):
-            return f"{value * 100:.0f} %"
-        symbol = unit_symbol(unit)
-        return f"{format_number(value)} {symbol}".rstrip()
-    if isinstance(value, str):
-        return safe_text(value, 80)
-    if isinstance(value, dict) and {"latitude", "longitude"} <= value.keys():
-        return f"{value['latitude']}, {value['longitude']}"
-    if isinstance(value, dict) and {"value", "unit"} <= value.keys():
-        return format_value(value["value"], value["unit"])
-    if isinstance(value, list) and value and all(isinstance(item, dict) for item in value):
-        return safe_text(", ".join(map(_located, value)), 80)  # doors.locks, tire_pressures
-    return safe_text(json.dumps(value, separators=(",", ":"), default=str), 80)
-
-
-def _located(item: dict[str, Any]) -> str:
-    """One item of a `multiple` property: "front_left: locked", "rear_right: 2.3 bar"."""
-    rest = " ".join(format_value(v) for k, v in item.items() if k != "location")
-    location = item.get("location")
-    return f"{format_value(location)}: {rest}" if location is not None else rest
+    """A data point's value as the domain writes it ("85 %", "12 000 km"), made inert."""
+    return safe_text(values.format_value(value, unit, capability=capability, prop=prop))
 
 
 def format_point(point: DataPoint) -> str:

@@ -16,6 +16,7 @@ from textual.screen import Screen
 from textual.widgets import Static
 
 from hm_tui.domain.brands import lookup
+from hm_tui.domain.data_errors import explain_data_error
 from hm_tui.domain.reasons import PENDING_ADVICE, explain
 from hm_tui.domain.removal import plan_removal
 from hm_tui.service.models import Clearance, DataPoint, VehicleData
@@ -32,25 +33,9 @@ if TYPE_CHECKING:
 
 
 def describe_data_error(error: BaseException) -> str:
-    """The operator's words for a failed vehicle-data pull (platform.md §4)."""
-    status = getattr(error, "status", None)
+    """The operator's words for a failed vehicle-data pull (shared with `hm-tui vins data`)."""
     detail = safe_text(getattr(error, "detail", None) or error, 200)
-    if status == 403 and "privacy" in detail.lower():
-        return (f"Privacy mode is active in the car ({detail}): it shares no data until the "
-                "driver turns privacy mode off.")
-    if status == 403:
-        return (f"No consent for this car ({detail}): data flows only while the clearance is "
-                "approved.")
-    if status == 408:
-        return f"The car is offline or asleep ({detail}): try again once it has been driven."
-    if status == 422:
-        return (f"No data yet ({detail}): the car has not reported since activation; "
-                "try again later.")
-    if status == 429:
-        return f"Rate limited by the platform ({detail}): wait a moment, then press v again."
-    if status == 404:
-        return f"The platform does not know this VIN ({detail})."
-    return f"Could not pull the car's data: {detail}"
+    return explain_data_error(getattr(error, "status", None), detail)
 
 
 class DetailScreen(Screen[None]):
