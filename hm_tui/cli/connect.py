@@ -6,12 +6,17 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import sys
+import time
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
+from hm_tui.cli import output as out
 from hm_tui.cli.main import OperationError, UsageError
 from hm_tui.service.config import ConfigError, Profile, load_profile
 from hm_tui.service.errors import PlatformError
+
+NOTICE_AFTER_S = 2.0  # a shorter pause is not worth a line
 
 if TYPE_CHECKING:
     from hm_tui.service.client import PlatformClient
@@ -45,9 +50,29 @@ def run_with_client(args: argparse.Namespace,
 
     async def main() -> int:
         async with PlatformClient(profile) as client:
+            client.on_wait = WaitNotice()
             return await work(client)
 
     try:
         return asyncio.run(main())
     except PlatformError as exc:
         raise OperationError(str(exc)) from None
+
+
+class WaitNotice:
+    """On a terminal, says once on stderr why a command pauses longer than NOTICE_AFTER_S (a
+    429's Retry-After, pacing); calls waiting out the same pause together are not announced
+    again. Scripts (stderr not a terminal) see nothing: -v logs every retry."""
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self._clock = clock
+        self._announced_until = 0.0
+
+    def __call__(self, why: str, seconds: float) -> None:
+        if seconds < NOTICE_AFTER_S or not out.is_terminal(sys.stderr):
+            return
+        until = self._clock() + seconds
+        if until <= self._announced_until + NOTICE_AFTER_S:
+            return
+        self._announced_until = until
+        out.warn(f"{why}: waiting {seconds:.0f} s{out.ellipsis(sys.stderr)}")

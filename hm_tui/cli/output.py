@@ -94,7 +94,7 @@ def table(headers: Sequence[str], rows: Iterable[Sequence[Any]], file: TextIO | 
     if limit is not None:
         widths = fit_widths(widths, [headers.index(h) for h in shrink], limit,
                             [max(len(h), MIN_CUT_WIDTH) for h in headers])
-        mark = _ellipsis(out)
+        mark = ellipsis(out)
         cells = [[cut(c, w, mark) for c, w in zip(row, widths, strict=True)] for row in cells]
     line = "  ".join(h.upper()[:w].ljust(w) for h, w in zip(headers, widths, strict=True))
     out.write(line.rstrip() + "\n")
@@ -124,7 +124,8 @@ def cut(text: str, width: int, mark: str = "…") -> str:
     return text if len(text) <= width else text[: max(0, width - len(mark))] + mark
 
 
-def _ellipsis(file: TextIO) -> str:
+def ellipsis(file: TextIO) -> str:
+    """"…", or "~" where the stream's encoding has no such character."""
     try:
         "…".encode(getattr(file, "encoding", None) or "utf-8")
     except (UnicodeEncodeError, LookupError):

@@ -57,6 +57,10 @@ from hm_tui.service.transport import new_http_client, send
 log = logging.getLogger("hm_tui.client")
 
 Progress = Callable[[int, int], None]
+#: Told (why, seconds) before a call pauses: a retry's backoff or Retry-After, or pacing.
+WaitNotice = Callable[[str, float], None]
+RATE_LIMITED = "rate limited by the platform"
+PACING = "pacing calls to the platform's limit of 60 a minute"
 ChunkResults = Callable[[list[ItemResult]], None]
 #: Bodies larger than this are decoded in a worker thread, keeping the event loop responsive.
 THREAD_DECODE_BYTES = 256 * 1024
@@ -81,6 +85,7 @@ class PlatformClient:
         self.bad_items = 0  # items the last list call skipped because they did not parse
         self._good_tokens: deque[str] = deque(maxlen=4)  # tokens the platform accepted lately
         self.server_clock = ServerClock()  # the platform's time, by its answers' Date headers
+        self.on_wait: WaitNotice | None = None  # e.g. the CLI saying why it sits silent
 
     async def __aenter__(self) -> PlatformClient:
         return self
@@ -246,13 +251,15 @@ class PlatformClient:
                     raise
                 wait = self.retry.delay(attempt - 1, getattr(exc, "retry_after", None))
                 log.info("%s %s: %s; retrying in %.1f s", method, path, exc, wait)
+                self._tell_wait(RATE_LIMITED if isinstance(exc, RateLimited)
+                                else f"{exc.message()}; retrying", wait)
                 await asyncio.sleep(wait)
 
     async def _attempt(self, method: str, path: str, vin: str | None,
                        limiter: TokenBucket | None, attempt: int, used: list[str],
                        **kwargs: Any) -> httpx.Response:
         if limiter is not None:
-            await limiter.acquire()
+            await limiter.acquire(lambda seconds: self._tell_wait(PACING, seconds))
         async with self._slots:
             token = await self._token()
             used.append(token)
@@ -268,6 +275,10 @@ class PlatformClient:
             self.tokens.invalidate(token)
         raise error_from_response(response.status_code, response.content,
                                   headers=response.headers, vin=vin)
+
+    def _tell_wait(self, why: str, seconds: float) -> None:
+        if self.on_wait is not None:
+            self.on_wait(why, seconds)
 
     async def _token(self) -> str:
         try:

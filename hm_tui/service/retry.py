@@ -55,10 +55,14 @@ class TokenBucket:
         self._tokens = min(self.capacity, self._tokens + (now - self._stamp) * self.rate)
         self._stamp = now
 
-    async def acquire(self) -> None:
+    async def acquire(self, on_wait: Callable[[float], None] | None = None) -> None:
+        """Take a token, waiting for one if needed (`on_wait(seconds)` is told first)."""
         async with self._lock:  # waiters are served in arrival order
             self._refill()
             while self._tokens < 1:
-                await asyncio.sleep((1 - self._tokens) / self.rate)
+                delay = (1 - self._tokens) / self.rate
+                if on_wait is not None:
+                    on_wait(delay)
+                await asyncio.sleep(delay)
                 self._refill()
             self._tokens -= 1

@@ -86,3 +86,28 @@ async def test_data_of_a_vin_outside_the_fleet_says_so_and_of_a_pending_one_why(
     assert "No active consent" not in outside.err
     assert pending.code == 1 and "No consent for this car" in pending.err
     assert "Its clearance is pending" in pending.err
+
+
+async def test_a_long_rate_limit_wait_is_said_once_on_a_terminal(run_cli, configured, emulator,
+                                                                 terminal_80) -> None:
+    from hm_tui.emulator.context import RateLimiter
+
+    emulator.context.get_one_limit = RateLimiter(limit=1, window_s=3)
+    first = await run_cli("vins", "show", "2HM00000000000002")
+    second = await run_cli("vins", "show", "2HM00000000000002")
+    assert first.code == second.code == 0 and first.err == ""
+    assert second.err.count("rate limited by the platform: waiting ") == 1, second.err
+    assert second.err.count("\n") == 1
+
+
+def test_short_waits_and_piped_stderr_stay_quiet(monkeypatch, capsys) -> None:
+    from hm_tui.cli.connect import WaitNotice
+
+    notice = WaitNotice(clock=lambda: 100.0)
+    monkeypatch.setattr(output, "is_terminal", lambda file: True)
+    notice("rate limited by the platform", 1.5)
+    notice("rate limited by the platform", 48)
+    notice("rate limited by the platform", 47)  # a concurrent call waiting out the same limit
+    monkeypatch.setattr(output, "is_terminal", lambda file: False)
+    WaitNotice()("rate limited by the platform", 48)
+    assert capsys.readouterr().err == "hm-tui: rate limited by the platform: waiting 48 s…\n"
