@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from hm_tui.service.models import Clearance, ItemResult, NewClearance
 
 PROGRESS_ABOVE = 200  # items; smaller batches finish before progress would be useful
+SHOWN_DIGIT_WARNINGS = 5  # check-digit warnings listed before the rest are summed up
 
 
 def run(args: argparse.Namespace) -> int:
@@ -43,8 +44,7 @@ def run(args: argparse.Namespace) -> int:
 # -- add -------------------------------------------------------------------------------------------
 def _add(args: argparse.Namespace) -> int:
     rows = _rows_from_args(args)
-    for warning in rows.warnings:
-        out.warn(warning)
+    report_warnings(rows, verbose=getattr(args, "verbose", False))
     for error in rows.errors:
         out.warn(f"{error} (not sent)")
     if not rows.items:
@@ -59,6 +59,22 @@ def _add(args: argparse.Namespace) -> int:
         return 1 if failed or rows.errors else 0
 
     return run_with_client(args, work)
+
+
+def report_warnings(rows: CsvRows, *, verbose: bool) -> None:
+    """Every warning, except that check-digit doubts (common in European VINs, so thousands in
+    a large file) are summed up after the first few unless `verbose`."""
+    digits = set(rows.digit_warnings)
+    for warning in rows.warnings:
+        if warning not in digits:
+            out.warn(warning)
+    shown = rows.digit_warnings if verbose else rows.digit_warnings[:SHOWN_DIGIT_WARNINGS]
+    for warning in shown:
+        out.warn(warning)
+    more = len(rows.digit_warnings) - len(shown)
+    if more:
+        out.warn(f"… and {more} more row{'s' if more != 1 else ''} with a check-digit warning "
+                 "(use -v to list all)")
 
 
 def add_params(items: list[NewClearance], file: str | None) -> dict[str, Any]:
@@ -84,9 +100,9 @@ async def send_additions(client: PlatformClient, items: list[NewClearance],
 def _rows_from_args(args: argparse.Namespace) -> CsvRows:
     tags = parse_tag_args(args.tag)
     if args.file:
-        if args.vin or args.brand:
-            raise UsageError("give either VIN --brand B, or --file F.csv (brands come from the "
-                             "file), not both")
+        if args.vin or args.brand or args.odometer:
+            raise UsageError("give either VIN --brand B [--odometer KM], or --file F.csv (brands "
+                             "and odometers come from the file), not both")
         try:
             return read_csv_file(Path(args.file).expanduser(), tags)
         except CsvInputError as exc:
@@ -95,7 +111,7 @@ def _rows_from_args(args: argparse.Namespace) -> CsvRows:
         raise UsageError("give a VIN and --brand, or --file F.csv")
     if not args.brand:
         raise UsageError("--brand is required with a VIN (e.g. --brand bmw)")
-    item, errors, warnings = check_row(args.vin, args.brand, tags)
+    item, errors, warnings = check_row(args.vin, args.brand, tags, args.odometer or "")
     if errors or item is None:
         raise UsageError(out.clean(" ".join(errors)))
     return CsvRows(items=[item], warnings=warnings)

@@ -29,11 +29,12 @@ examples:
   hm-tui vins list --status pending,rejected
   hm-tui vins list --brand bmw --tag fleet=north --csv > north.csv
   hm-tui vins list --status pending --watch 30
-  hm-tui vins show WBA00000000000001
-  hm-tui vins add WBA00000000000001 --brand bmw --tag fleet=north
-  hm-tui vins add --file cars.csv          # header: vin,brand[,tag:<key>...]
-  hm-tui vins revoke WBA00000000000001 WBA00000000000002 --yes
-  hm-tui vins data WBA00000000000001 --json
+  hm-tui vins show WBA3A5C53CF256985
+  hm-tui vins add WBA3A5C53CF256985 --brand bmw --tag fleet=north
+  hm-tui vins add 2HM00000000000001 --brand sandbox --odometer 2050
+  hm-tui vins add --file cars.csv          # header: vin,brand[,odometer][,tag:<key>...]
+  hm-tui vins revoke WBA3A5C53CF256985 WBA3A5C55CF256986 --yes
+  hm-tui vins data WBA3A5C53CF256985 --json
   hm-tui vins export --csv > fleet.csv
   hm-tui vins journal                      # recent actions; interrupted ones marked
   hm-tui vins resume --yes                 # send what the latest interrupted action did not
@@ -57,7 +58,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     add.add_argument("--brand", help="brand id, e.g. bmw, mercedes-benz, volkswagen")
     add.add_argument("--tag", action="append", default=[], metavar="KEY=VALUE",
                      help="tag to set (repeatable; with --file, added to every row)")
-    add.add_argument("--file", metavar="F.csv", help="CSV with header vin,brand[,tag:<key>...]")
+    add.add_argument("--odometer", metavar="KM",
+                     help="the car's odometer as a control measure: whole kilometers (2050) or "
+                          "miles (1274mi); the sandbox VIN 2HM00000000000001 needs 2050")
+    add.add_argument("--file", metavar="F.csv",
+                     help="CSV with header vin,brand[,odometer][,tag:<key>...]")
     revoke = actions.add_parser("revoke", help="revoke (approved) or cancel (pending) clearances",
                                 parents=[common_options()])
     revoke.add_argument("vins", nargs="+", metavar="VIN")

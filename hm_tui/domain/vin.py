@@ -69,7 +69,8 @@ def check_vin(raw: str) -> VinCheck:
         errors.append("The VIN is empty: a VIN has 17 characters (0-9, A-Z).")
         return VinCheck(raw, vin, tuple(errors))
     if len(vin) != VIN_LENGTH:
-        errors.append(f"{shown[:40]} has {len(vin)} characters: a VIN has exactly 17.")
+        count = f"{len(vin)} character{'' if len(vin) == 1 else 's'}"
+        errors.append(f"{shown[:40]} has {count}: a VIN has exactly 17.")
     if not _ALLOWED.match(vin):
         bad = sorted({c for c in vin if not ("0" <= c <= "9" or "A" <= c <= "Z")})
         listed = ", ".join(repr(c) for c in bad[:5])
@@ -82,13 +83,18 @@ def check_vin(raw: str) -> VinCheck:
             f"{vin} contains {'/'.join(confusable)}, which VINs never use: check for 1/0 typos."
         )
     else:
-        expected = check_digit(vin)
-        if expected is not None and vin[8] != expected:
-            warnings.append(
-                f"{vin}: check digit (position 9) is {vin[8]}, expected {expected}; "
-                "normal for many European VINs, a typo otherwise."
-            )
+        digit = check_digit_warning(vin)
+        warnings += [digit] if digit else []
     return VinCheck(raw, vin, (), tuple(warnings))
+
+
+def check_digit_warning(vin: str) -> str | None:
+    """The warning for a 17-character VIN whose check digit (position 9) fails, else None."""
+    expected = check_digit(vin)
+    if expected is None or vin[8] == expected:
+        return None
+    return (f"{vin}: check digit (position 9) is {vin[8]}, expected {expected}; "
+            "normal for many European VINs, a typo otherwise.")
 
 
 def with_check_digit(vin17: str) -> str:

@@ -1,9 +1,11 @@
 """`vins add --file`: a CSV of clearances to add, read the way spreadsheets actually write them.
 
-Header `vin,brand` plus optional `tag:<key>` columns; other columns (such as those `vins export`
-writes) are ignored with one warning. Accepts a UTF-8 BOM, CRLF line ends, `;` or tab as the
-separator (European Excel), and UTF-16 with a BOM; any other encoding is refused with a message
-saying how to re-save the file. Every problem names its physical line number.
+Header `vin,brand` plus optional `odometer` (the platform's control measure, platform.md §3.1:
+`2050`, `2050 km`, `1274 mi`) and `tag:<key>` columns; other columns (such as those `vins
+export` writes) are ignored with one warning; a column named twice is refused (which counts?).
+Accepts a UTF-8 BOM, CRLF line ends, `;` or tab as the separator (European Excel), and UTF-16
+with a BOM; any other encoding is refused with a message saying how to re-save the file. Every
+problem names its physical line number.
 
 Unlike the dashboard's preview, a VW Group row without `vw-group-customer-name` is a warning, not an
 error: support can configure a default name, so the platform is allowed to decide (issue 3).
@@ -14,17 +16,20 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from hm_tui.domain.brands import BRANDS, VW_CUSTOMER_TAG, lookup
-from hm_tui.domain.vin import check_vin
-from hm_tui.service.models import NewClearance
+from hm_tui.domain.vin import check_digit_warning, check_vin, normalise_vin
+from hm_tui.service.models import ControlMeasures, NewClearance
 
 MAX_FILE_BYTES = 50 * 1024 * 1024
 TAG_PREFIX = "tag:"
+KNOWN_COLUMNS = ("vin", "brand", "odometer")
+_ODOMETER = re.compile(r"(\d{1,9})\s*(km|kilometers?|kilometres?|mi|miles?)?")
 
 
 class CsvInputError(Exception):
@@ -37,6 +42,8 @@ class CsvRows:
     lines: dict[str, int] = field(default_factory=dict)  # VIN -> line it came from
     errors: list[str] = field(default_factory=list)  # "line N: ..." rows not sent
     warnings: list[str] = field(default_factory=list)
+    digit_warnings: list[str] = field(default_factory=list)  # those of `warnings` that are
+    # check-digit doubts: many European VINs fail it, so a large file can hold thousands
 
 
 def read_csv_file(path: Path, extra_tags: dict[str, str] | None = None) -> CsvRows:
@@ -90,9 +97,14 @@ def parse_csv_text(text: str, extra_tags: dict[str, str], name: str = "the CSV")
     columns = [h.strip().lower() for h in header]
     if "vin" not in columns or "brand" not in columns:
         raise CsvInputError(f"{name}, line 1: the header needs 'vin' and 'brand' columns "
-                            "(expected vin,brand[,tag:<key>...])")
+                            "(expected vin,brand[,odometer][,tag:<key>...])")
+    twice = sorted({c for c in columns if c and columns.count(c) > 1})
+    if twice:
+        raise CsvInputError(f"{name}, line 1: the header names {', '.join(map(repr, twice))} "
+                            "more than once, so which column counts is unclear; nothing was "
+                            "sent. Remove or rename the duplicate column")
     rows = CsvRows()
-    ignored = [c for c in columns if c not in ("vin", "brand") and not _is_tag(c)]
+    ignored = [c for c in columns if c not in KNOWN_COLUMNS and not _is_tag(c)]
     if ignored:
         rows.warnings.append(f"line 1: ignoring column(s) {', '.join(ignored)[:80]}")
     for line, row, problem in _read_rows(reader):
@@ -130,7 +142,11 @@ def _add_row(rows: CsvRows, line: int, header: list[str], columns: list[str], ro
     for raw_name, column, value in zip(header, columns, row, strict=False):
         if _is_tag(column) and value.strip():
             tags[raw_name.strip()[len(TAG_PREFIX):]] = value.strip()
-    item, errors, warnings = check_row(cells.get("vin", ""), cells.get("brand", ""), tags)
+    item, errors, warnings = check_row(cells.get("vin", ""), cells.get("brand", ""), tags,
+                                       cells.get("odometer", ""))
+    digit = check_digit_warning(normalise_vin(cells.get("vin", "")))
+    if digit in warnings:
+        rows.digit_warnings.append(f"line {line}: {digit}")
     if len(row) > len(columns):
         errors.append(f"the row has {len(row)} cells but the header {len(columns)}")
     rows.warnings.extend(f"line {line}: {w}" for w in warnings)
@@ -145,11 +161,15 @@ def _add_row(rows: CsvRows, line: int, header: list[str], columns: list[str], ro
     rows.items.append(item)
 
 
-def check_row(vin_raw: str, brand_raw: str, tags: dict[str, str],
+def check_row(vin_raw: str, brand_raw: str, tags: dict[str, str], odometer_raw: str = "",
               ) -> tuple[NewClearance | None, list[str], list[str]]:
     """(item or None, errors, warnings) for one clearance typed by an operator."""
     check = check_vin(vin_raw)
     errors, warnings = list(check.errors), list(check.warnings)
+    odometer = parse_odometer(odometer_raw) if odometer_raw.strip() else None
+    if odometer_raw.strip() and odometer is None:
+        errors.append(f"odometer {odometer_raw.strip()[:30]!r} is not a distance: give whole "
+                      "kilometers (2050, 2050 km) or miles (1274 mi)")
     brand = lookup(brand_raw) if brand_raw.strip() else None
     if not brand_raw.strip():
         errors.append("no brand")
@@ -162,4 +182,16 @@ def check_row(vin_raw: str, brand_raw: str, tags: dict[str, str],
                         "unless support set a default; without it the clearance is rejected")
     if errors or brand is None:
         return None, errors, warnings
-    return NewClearance(vin=check.vin, brand=brand.id, tags=tags or None), [], warnings
+    measures = ControlMeasures(odometer=odometer) if odometer else None
+    return (NewClearance(vin=check.vin, brand=brand.id, tags=tags or None,
+                         control_measures=measures), [], warnings)
+
+
+def parse_odometer(text: str) -> dict[str, Any] | None:
+    """The platform's odometer control measure from `2050`, `2050 km` or `1274 mi` (whole
+    numbers; kilometers unless said), or None if `text` is not such a distance."""
+    match = _ODOMETER.fullmatch(text.strip().lower())
+    if match is None:
+        return None
+    unit = "miles" if (match.group(2) or "km").startswith("mi") else "kilometers"
+    return {"value": int(match.group(1)), "unit": unit}
