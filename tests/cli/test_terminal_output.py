@@ -15,7 +15,7 @@ from tests.service.platform_helpers import Control
 @pytest.fixture
 def terminal_80(monkeypatch: pytest.MonkeyPatch) -> None:
     """stdout and stderr are an 80x24 terminal."""
-    monkeypatch.setattr(output, "is_terminal", lambda file: True)
+    monkeypatch.setattr(output, "is_terminal", lambda file: True, raising=False)
     monkeypatch.setattr(shutil, "get_terminal_size", lambda *a, **k: os.terminal_size((80, 24)))
 
 
