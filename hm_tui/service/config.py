@@ -163,7 +163,8 @@ class Config:
         return apply_env_overrides(self.profiles[name], os.environ if env is None else env)
 
     def _known(self) -> str:
-        names = ", ".join(sorted([*self.profiles, *self.broken])) or "none"
+        names = ", ".join(n if n.isprintable() and n else repr(n)  # file text: kept inert
+                          for n in sorted([*self.profiles, *self.broken])) or "none"
         return f"profiles: {names}"
 
     def with_profile(self, profile: Profile, *, make_default: bool = False) -> Config:
