@@ -86,13 +86,16 @@ def fast_start() -> Iterator[None]:
 # -- a configured profile ------------------------------------------------------------------
 
 def run_profile(args: argparse.Namespace) -> int:
-    from hm_tui.service.config import ConfigError, load_config
+    from hm_tui.service.config import ConfigError, ConfigMissing, load_config
 
     try:
         config = load_config()
         profile = config.profile(args.profile)
     except ConfigError as error:
-        print(NO_PROFILE_HELP.format(problem=error), file=sys.stderr, end="")
+        # (the help below says what ConfigMissing's own message would say again)
+        problem = f"no configuration at {error.path}." if isinstance(error, ConfigMissing) \
+            else error
+        print(NO_PROFILE_HELP.format(problem=problem), file=sys.stderr, end="")
         return 2  # a configuration problem is a usage error, as for every command
 
     def session_for(name: str | None) -> Any:

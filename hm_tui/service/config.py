@@ -71,6 +71,16 @@ class ConfigError(Exception):
     """The configuration cannot be used; the message says what to fix."""
 
 
+class ConfigMissing(ConfigError):
+    """There is no config file at `path` (the message says how to make one)."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(f"no configuration at {path}. Import credentials with "
+                         "`hm-tui config import credentials.json`, or try `hm-tui --demo` "
+                         "(no account needed).")
+        self.path = path
+
+
 @dataclass(frozen=True, slots=True)
 class MqttSettings:
     """Where and how to receive pushed vehicle data (platform.md §5)."""
@@ -228,10 +238,7 @@ def load_config(path: Path | str | None = None, *, missing_ok: bool = False) -> 
     if not path.exists():
         if missing_ok:
             return Config(path)
-        raise ConfigError(
-            f"no configuration at {path}. Import credentials with "
-            "`hm-tui config import credentials.json`, or try `hm-tui --demo` (no account needed)."
-        )
+        raise ConfigMissing(path)
     check_permissions(path)
     try:
         data = tomllib.loads(path.read_bytes().decode("utf-8"))

@@ -27,7 +27,7 @@ def test_without_a_profile_it_explains_how_to_configure_one(
     assert main([]) == 2  # a configuration problem is a usage error (design.md §3.1)
     err = capsys.readouterr().err
     assert "hm-tui config import credentials.json" in err
-    assert "hm-tui --demo" in err
+    assert err.count("hm-tui --demo") == 1  # said once
     assert "Traceback" not in err
 
 
