@@ -421,6 +421,10 @@ class HmTuiApp(App[int]):
             return
         self.notify(f"Exported {len(entries)} clearances to {path}", markup=False)
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """`f` only where the feed panel is (the roster): elsewhere it leaves the footer."""
+        return action != "toggle_feed" or self.screen is self.roster_screen
+
     def action_toggle_feed(self) -> None:
         if self.screen is not self.roster_screen:
             self.notify("The live feed panel is on the roster screen (Escape goes back).",

@@ -326,3 +326,7 @@ async def test_the_detail_screen_keeps_the_header_with_profile_api_and_mqtt(
         await wait_for(lambda: "API ok" in header.render().plain)
         assert "test" in header.render().plain and "MQTT" in header.render().plain
         assert "sort" not in header.render().plain  # the roster's, not the detail's
+        await wait_for(lambda: "Back" in footer_keys(app))
+        assert "Feed" not in footer_keys(app)  # the feed panel is on the roster
+        await pilot.press("escape")
+        await wait_for(lambda: "Feed" in footer_keys(app))
