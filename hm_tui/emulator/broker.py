@@ -3,7 +3,8 @@
 amqtt out of the box treats every client as anonymous (no persistent session, so nothing queued
 for an absent client) and accepts TLS clients without a certificate (design.md §5). Two small
 plugins fix both: `CertificateRequired` refuses a connection whose TLS peer sent no certificate,
-`CertificateIdentity` authenticates the rest without marking the session anonymous.
+`CertificateIdentity` authenticates the rest without marking the session anonymous. The
+connection's writer stops at a lost connection (`_Writer`).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import socket
 from dataclasses import dataclass
 from typing import Any
 
+from amqtt.adapters import StreamReaderAdapter, StreamWriterAdapter
 from amqtt.broker import Broker
 from amqtt.plugins.base import BaseAuthPlugin
 from amqtt.session import Session
@@ -77,6 +79,39 @@ def _common_name(cert: dict[str, Any]) -> str | None:
     return None
 
 
+def _connection_lost(writer: asyncio.StreamWriter) -> bool:
+    """The connection under `writer` is closing or gone.
+
+    Over TLS, a failed send closes the socket's transport at once, but the TLS transport above
+    it (all a StreamWriter shows) hears of it only a loop pass later: look at both.
+    """
+    transport = writer.transport
+    if transport.is_closing():
+        return True
+    socket_transport = getattr(getattr(transport, "_ssl_protocol", None), "_transport", None)
+    return socket_transport is not None and socket_transport.is_closing()
+
+
+class _Writer(StreamWriterAdapter):
+    """amqtt's writer, which stops writing once the connection is lost.
+
+    amqtt hands every message to a task of its own, and a task writes without yielding (the
+    write lock is free, drain returns at once): the replay of an absent session's queue writes
+    thousands of messages in one loop pass. A client that leaves meanwhile (`mosquitto_sub -C
+    3`) made asyncio log "socket.send() raised exception." for each one written after the loss.
+    """
+
+    def write(self, data: bytes) -> None:
+        if not _connection_lost(self._writer):
+            super().write(data)
+
+    async def drain(self) -> None:
+        if not self.is_closed and _connection_lost(self._writer):
+            # what StreamWriter.drain raises a pass later; amqtt then closes the session
+            raise ConnectionResetError("MQTT client connection lost")
+        await super().drain()
+
+
 class _Broker(Broker):
     """amqtt's Broker, with the TLS object of *this* connection on a resumed session.
 
@@ -85,6 +120,10 @@ class _Broker(Broker):
     """
 
     dropped_for_absent = 0  # queued messages dropped because an absent session's queue was full
+
+    async def stream_connected(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
+                               listener_name: str) -> None:
+        await self._client_connected(listener_name, StreamReaderAdapter(reader), _Writer(writer))
 
     async def _initialize_client_session(  # type: ignore[override]
         self, reader: Any, writer: Any, remote_address: str, remote_port: int,
