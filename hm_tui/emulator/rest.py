@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import zlib
 from email.utils import formatdate
 from typing import Any
@@ -21,11 +22,27 @@ VIN_LENGTH_ERROR = "vin should be 17 character(s)"
 BRAND_ERROR = "The brand is invalid"
 NOT_FOUND = "Vehicle not found"
 TOKEN_PATH = "/v1/access_tokens"
+CLIENT_GONE = 499  # nginx's "client closed request": never sent, there is no one to send it to
+
+log = logging.getLogger(__name__)
 
 
 def _route_name(request: web.Request) -> str:
     resource = request.match_info.route.resource
     return resource.canonical if resource is not None else request.path
+
+
+@web.middleware
+async def client_gone_middleware(request: web.Request, handler: Any) -> web.StreamResponse:
+    """A client that goes away mid-request (a CLI killed during a POST) is normal: one debug
+    line, instead of the traceback aiohttp logs for a handler's ConnectionResetError."""
+    try:
+        return await handler(request)
+    except ConnectionResetError:
+        if request.transport is not None and not request.transport.is_closing():
+            raise  # not the client's connection
+        log.debug("%s %s: the client went away", request.method, request.path)
+        return web.Response(status=CLIENT_GONE)
 
 
 @web.middleware

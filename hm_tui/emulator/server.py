@@ -104,7 +104,8 @@ class Emulator:
         self.state.encoded_list()  # warm the list cache: the first GET of a big fleet is fast
 
     async def _serve_http(self, ctx: Context) -> int:
-        app = web.Application(middlewares=[rest.platform_middleware], client_max_size=MAX_BODY)
+        app = web.Application(middlewares=[rest.client_gone_middleware, rest.platform_middleware],
+                              client_max_size=MAX_BODY)
         app[CONTEXT] = ctx
         rest.add_routes(app)
         control.add_routes(app)
