@@ -13,10 +13,12 @@ import asyncio
 import logging
 import socket
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from amqtt.adapters import StreamReaderAdapter, StreamWriterAdapter
 from amqtt.broker import Broker
+from amqtt.contexts import ListenerType
 from amqtt.plugins.base import BaseAuthPlugin
 from amqtt.session import Session
 
@@ -32,6 +34,9 @@ SESSION_EXPIRY_S = 3600
 # broker (and with it the emulator's loop) stalls for good.
 MAX_QUEUED = 10_000
 STOP_TIMEOUT_S = 3.0
+# A connection whose TLS handshake is not done by then is closed (asyncio waits 60 s by default,
+# holding a plain TCP client that waits for the server to speak first).
+TLS_HANDSHAKE_TIMEOUT_S = 5.0
 
 
 def _peer_certificate(session: Session) -> dict[str, Any] | None:
@@ -120,6 +125,17 @@ class _Broker(Broker):
     """
 
     dropped_for_absent = 0  # queued messages dropped because an absent session's queue was full
+
+    async def _create_server_instance(  # type: ignore[override]
+        self, listener_name: str, listener_type: ListenerType, address: str | None, port: int,
+        ssl_context: Any,
+    ) -> Any:
+        if listener_type != ListenerType.TCP or ssl_context is None:
+            return await super()._create_server_instance(
+                listener_name, listener_type, address, port, ssl_context)
+        return await asyncio.start_server(
+            partial(self.stream_connected, listener_name=listener_name), address, port,
+            reuse_address=True, ssl=ssl_context, ssl_handshake_timeout=TLS_HANDSHAKE_TIMEOUT_S)
 
     async def stream_connected(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
                                listener_name: str) -> None:

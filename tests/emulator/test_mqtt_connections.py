@@ -4,7 +4,10 @@ burst gets no more writes, and a connection that never completes its TLS handsha
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import dataclasses
 import logging
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -12,6 +15,7 @@ import pytest
 from helpers import wait_for
 from mqtt_helpers import Capture
 
+from hm_tui.emulator import broker as broker_module
 from hm_tui.emulator.broker import EmbeddedBroker
 from hm_tui.emulator.certs import ensure_certs
 
@@ -62,3 +66,38 @@ async def test_a_client_gone_during_a_burst_gets_no_more_writes(
                    message="the session marked disconnected")
     complaints = [r.getMessage() for r in caplog.records if r.getMessage() in WRITE_AFTER_LOSS]
     assert complaints == []
+
+
+async def test_a_connection_without_a_tls_handshake_is_closed_after_the_timeout(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A plain TCP client that waits for the server to speak first used to hold its connection
+    for asyncio's default 60 s; now it is closed once the handshake timeout passes."""
+    monkeypatch.setattr(broker_module, "TLS_HANDSHAKE_TIMEOUT_S", 0.5, raising=False)
+    embedded = EmbeddedBroker("127.0.0.1", 0, ensure_certs(tmp_path))
+    await embedded.start()
+    try:
+        reader, writer = await asyncio.open_connection("127.0.0.1", embedded.port)
+        started = time.monotonic()
+        with contextlib.suppress(ConnectionResetError):  # a reset is as good as an EOF here
+            assert await asyncio.wait_for(reader.read(100), 10) == b""
+        assert time.monotonic() - started < 5
+        writer.close()
+    finally:
+        await embedded.stop()
+
+
+async def test_a_client_certificate_from_another_ca_is_refused(
+        broker: EmbeddedBroker, tmp_path: Path) -> None:
+    foreign = ensure_certs(tmp_path / "foreign")
+    certs = dataclasses.replace(broker.certs, client_cert=foreign.client_cert,
+                                client_key=foreign.client_key)
+    sub = await asyncio.create_subprocess_exec(
+        "mosquitto_sub", "--cafile", str(certs.ca_file), "--cert", str(certs.client_cert),
+        "--key", str(certs.client_key), "-h", "127.0.0.1", "-p", str(broker.port),
+        "-t", TOPIC, "-i", "foreign-client", "-C", "1", "-W", "5",
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+    out, err = await asyncio.wait_for(sub.communicate(), 15)
+    assert sub.returncode != 0 and out == b""
+    assert sub.returncode != 0 and out == b""
+    assert b"timed out" not in err.lower(), err  # refused, not merely left waiting
+    assert "foreign-client" not in broker.subscribers(TOPIC)
