@@ -5,8 +5,8 @@
 - `POST faults {...}`: errors, latency, refused connections, token invalidation, broker drops;
 - `POST vehicles/{vin} {"status", "reason"?, "brand"?, "tags"?, "data_error"?}`: force a state.
   A forced status stays, except `revoking`/`canceling`, which complete as usual. An unknown VIN
-  is created when `brand` is given. `data_error` (`privacy`, `offline`, `unavailable`, `ok`)
-  forces the Vehicle Data answer.
+  is created when `brand` (a brand id of platform.md §3.6) is given. `data_error` (`privacy`,
+  `offline`, `unavailable`, `ok`) forces the Vehicle Data answer.
 """
 
 from __future__ import annotations
@@ -138,8 +138,10 @@ def _forced(ctx: Context, vin: str, body: dict[str, Any]) -> Record:
 
 def _create(ctx: Context, vin: str, body: dict[str, Any], now: float) -> None:
     brand = body.get("brand")
-    if brand not in BRANDS:
+    if brand is None:
         raise KeyError(vin)
+    if not isinstance(brand, str) or brand not in BRANDS:
+        raise ValueError(f"unknown brand {brand!r}: the brand ids are {', '.join(BRANDS)}")
     if len(vin) != 17:
         raise ValueError("vin should be 17 character(s)")
     record = Record(vin, brand, {}, [(now, "pending", None)], now)

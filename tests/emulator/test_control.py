@@ -119,6 +119,18 @@ async def test_force_revoking_completes_and_unknown_vin_needs_a_brand(empty_api:
     assert r.status_code == 400
 
 
+async def test_unknown_brand_for_a_new_vin_is_named_with_the_valid_ids(empty_api: Api) -> None:
+    r = await empty_api.control("vehicles/WBA3A5C50CF256651",
+                                {"status": "pending", "brand": "notabrand"})
+    assert r.status_code == 400
+    detail = r.json()["errors"][0]["detail"]
+    assert "unknown brand 'notabrand'" in detail and "not found" not in detail.lower()
+    assert all(brand in detail for brand in ("bmw", "volkswagen", "sandbox"))
+    r = await empty_api.control("vehicles/WBA3A5C50CF256651", {"brand": ["bmw"]})
+    assert r.status_code == 400 and "unknown brand" in r.json()["errors"][0]["detail"]
+    assert "WBA3A5C50CF256651" not in empty_api.emulator.state.clearances
+
+
 def test_emulator_thread_serves_from_its_own_loop(tmp_path) -> None:
     from hm_tui.emulator.server import EmulatorConfig, EmulatorThread
 
