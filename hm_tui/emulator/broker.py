@@ -106,6 +106,12 @@ class _Writer(StreamWriterAdapter):
     3`) made asyncio log "socket.send() raised exception." for each one written after the loss.
     """
 
+    closing = False  # the broker has begun to stop this connection's handler
+
+    @property
+    def gone(self) -> bool:
+        return self.closing or self.is_closed or _connection_lost(self._writer)
+
     def write(self, data: bytes) -> None:
         if not _connection_lost(self._writer):
             super().write(data)
@@ -117,8 +123,28 @@ class _Writer(StreamWriterAdapter):
         await super().drain()
 
 
+class _PubackWaiters(dict[int, "asyncio.Future[Any]"]):
+    """One connection's PUBACK waiters (amqtt's `_puback_waiters`); one added after the
+    connection is gone is cancelled at once, as amqtt cancels those waiting when it closes.
+
+    amqtt keeps routing to a session until it hears its connection is gone: a message handed
+    over meanwhile (or queued behind a stalled write) waited 5 s for an ack that cannot come,
+    then logged a TimeoutError traceback, one per message.
+    """
+
+    def __init__(self, writer: _Writer) -> None:
+        super().__init__()
+        self._writer = writer
+
+    def __setitem__(self, packet_id: int, waiter: asyncio.Future[Any]) -> None:
+        super().__setitem__(packet_id, waiter)
+        if self._writer.gone:
+            waiter.cancel()
+
+
 class _Broker(Broker):
-    """amqtt's Broker, with the TLS object of *this* connection on a resumed session.
+    """amqtt's Broker, with the TLS object of *this* connection on a resumed session, a TLS
+    handshake timeout, and connections that stop at their end (`_Writer`, `_PubackWaiters`).
 
     amqtt swaps a reconnecting client's fresh session for the stored one, which still holds the
     first connection's TLS object; a client without a certificate could ride on it.
@@ -137,6 +163,13 @@ class _Broker(Broker):
             partial(self.stream_connected, listener_name=listener_name), address, port,
             reuse_address=True, ssl=ssl_context, ssl_handshake_timeout=TLS_HANDSHAKE_TIMEOUT_S)
 
+    async def _stop_handler(self, handler: Any) -> None:
+        # amqtt's stop cancels the waiters, then waits for the reader before closing the writer:
+        # a message handed over meanwhile must not wait for its PUBACK either
+        if isinstance(handler.writer, _Writer):
+            handler.writer.closing = True
+        await super()._stop_handler(handler)
+
     async def stream_connected(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
                                listener_name: str) -> None:
         await self._client_connected(listener_name, StreamReaderAdapter(reader), _Writer(writer))
@@ -148,6 +181,8 @@ class _Broker(Broker):
             reader, writer, remote_address, remote_port,
         )
         session.ssl_object = writer.get_ssl_info()
+        if isinstance(writer, _Writer):
+            handler._puback_waiters = _PubackWaiters(writer)
         return handler, session
 
     async def _retain_broadcast_message(self, broadcast: Any, qos: int,

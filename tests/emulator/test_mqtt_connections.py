@@ -68,6 +68,22 @@ async def test_a_client_gone_during_a_burst_gets_no_more_writes(
     assert complaints == []
 
 
+async def test_a_message_for_a_connection_already_gone_is_not_waited_on(
+        broker: EmbeddedBroker) -> None:
+    """amqtt routes to a session until it hears its connection is gone: a message handed over
+    meanwhile used to wait 5 s for a PUBACK that cannot come, then leave a TimeoutError
+    traceback, one per message (thousands when a replay was cut short by a slow client)."""
+    with Capture(broker.certs, broker.port, TOPIC, client_id="gone",
+                 clean_session=False) as capture:
+        await wait_for(capture.subscribed.is_set, 10)
+    await wait_for(lambda: "gone" not in broker.connected_clients(), 10)
+    _session, handler = broker._broker.sessions["gone"]  # type: ignore[union-attr]
+    started = time.monotonic()
+    with pytest.raises(asyncio.CancelledError):  # as a waiter cut by the connection's end is
+        await handler.mqtt_publish(f"sandbox/level13/{APP}/{VIN}/diagnostics/get/odometer",
+                                   b"{}", 1, retain=False)
+    assert time.monotonic() - started < 1
+
 async def test_a_connection_without_a_tls_handshake_is_closed_after_the_timeout(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A plain TCP client that waits for the server to speak first used to hold its connection
