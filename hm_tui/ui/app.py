@@ -27,6 +27,7 @@ from textual.worker import Worker, WorkerState
 
 from hm_tui.service.roster import Roster, RosterChanges
 from hm_tui.ui import messages as msg
+from hm_tui.ui.clearance_actions import ClearanceActions
 from hm_tui.ui.commands import DashboardCommands, dashboard_commands
 from hm_tui.ui.keymap import APP_KEYS, bindings, resolve_keymap
 from hm_tui.ui.screens.roster import RosterScreen
@@ -48,7 +49,7 @@ FIRST_FRAME_ENV = "HM_TUI_BENCH_FIRST_FRAME_FILE"
 ROSTER_EVERY = 0.1  # roster changes are drawn at most this often
 
 
-class HmTuiApp(App[int]):
+class HmTuiApp(ClearanceActions, App[int]):
     """Roster, detail, feed and actions over one service `Session`."""
 
     CSS_PATH: ClassVar = stylesheets()
@@ -187,13 +188,6 @@ class HmTuiApp(App[int]):
             self.notify("Interrupted actions are offered again at the next start "
                         "(palette: Show journal).", markup=False, timeout=5)
 
-    def show_journal(self) -> None:
-        journal = getattr(self.session, "journal", None) if self._need_session() else None
-        if journal is not None:
-            from hm_tui.ui.screens.journal import JournalScreen
-
-            self.push_screen(JournalScreen(journal))
-
     async def stop_session(self) -> None:
         """Stop the session once (flushes its journal); safe to call from every exit path."""
         if self._stopped:
@@ -327,99 +321,6 @@ class HmTuiApp(App[int]):
                 await stop_work()
         await self.stop_session()
         self.exit(0)
-
-    # -- actions that talk to the platform -----------------------------------------------
-
-    def refuse_if_read_only(self, what: str) -> bool:
-        if self.read_only:
-            self.notify(f"Read-only mode: {what} is disabled (started with --read-only).",
-                        severity="warning", markup=False)
-        return self.read_only
-
-    def _need_session(self) -> bool:
-        if self.session is None:
-            self.notify("Not connected yet: wait for the roster to load.", markup=False)
-        return self.session is not None
-
-    def action_refresh(self) -> None:
-        if self._need_session():
-            self.notify("Refreshing…", markup=False, timeout=1.5)
-            self._refresh()
-
-    @work(exclusive=True, exit_on_error=False, group="refresh")
-    async def _refresh(self) -> None:
-        try:
-            await self.session.refresh_now()
-        except Exception as error:
-            self.post_message(msg.ServiceFailed("Refresh failed", describe_error(error)))
-
-    def open_detail(self, vin: str) -> None:
-        if not self._need_session():
-            return
-        from hm_tui.ui.screens.detail import DetailScreen
-
-        self.push_screen(DetailScreen(self.session, vin))
-
-    def open_add(self, mode: str = "one") -> None:
-        """The add-VINs dialog; `mode` "one", "paste" or "csv" picks its first tab."""
-        if self.refuse_if_read_only("adding VINs") or not self._need_session():
-            return
-        from hm_tui.ui.screens.add import AddScreen
-
-        self.push_screen(AddScreen(self.session, mode=mode))
-
-    def remove(self, vins: Sequence[str]) -> None:
-        if self.refuse_if_read_only("cancel/revoke") or not self._need_session():
-            return
-        if not vins:
-            self.notify("No clearance chosen: move the cursor to one or mark some (space).",
-                        markup=False)
-            return
-        from hm_tui.ui.screens.confirm import ConfirmRemovalScreen
-
-        self.push_screen(ConfirmRemovalScreen(self.session, list(vins)), self._removal_done)
-
-    def _removal_done(self, outcomes: list[Any] | None) -> None:
-        if not outcomes:
-            return
-        done = {o.vin for o in outcomes if getattr(o, "ok", False)}
-        if self.roster_screen.live:
-            self.roster_screen.table.unmark(done)
-        failed = len(outcomes) - len(done)
-        self.notify(f"{len(done)} removal(s) accepted, {failed} refused.",
-                    severity="warning" if failed else "information", markup=False)
-
-    def export_shown(self) -> None:
-        """Ask where, then write the clearances the filter shows, in display order, to a CSV."""
-        if not self._need_session():
-            return
-        from hm_tui.ui.screens.export_prompt import ExportScreen
-
-        roster = self.session.roster
-        # entries are replaced, never changed in place: safe to decode in the export thread
-        entries = [e for vin in roster.visible if (e := roster.entry(vin))]
-        stamp = self.wall_clock().strftime("%Y%m%d-%H%M%S")
-        proposed = Path.home() / f"hm-tui-export-{stamp}.csv"
-
-        def chosen(path: Path | None) -> None:
-            if path is not None:
-                self._export(path, entries)
-
-        self.push_screen(ExportScreen(len(entries), proposed), chosen)
-
-    @work(exclusive=True, exit_on_error=False, group="export")
-    async def _export(self, path: Path, entries: list[Any]) -> None:
-        from hm_tui.ui.export import write_clearances_csv
-
-        def decode_and_write() -> None:
-            write_clearances_csv(path, [entry.clearance for entry in entries])
-
-        try:
-            await asyncio.to_thread(decode_and_write)
-        except OSError as error:
-            self.post_message(msg.ServiceFailed("Export failed", f"{path}: {error.strerror}"))
-            return
-        self.notify(f"Exported {len(entries)} clearances to {path}", markup=False)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """`f` only where the feed panel is (the roster): elsewhere it leaves the footer."""
