@@ -71,7 +71,7 @@ class HmTuiApp(ClearanceActions, App[int]):
         self.profile_name = profile
         self.profiles = profiles or (lambda: ())
         self._rejections = RejectionToasts(self)
-        self.clock = clock or (lambda: datetime.now(UTC))  # platform time: time in state
+        self.clock = clock or self._platform_now  # platform time: time in state
         self.wall_clock = wall_clock or (lambda: datetime.now(UTC))  # "updated N s ago"
         self.tz = tz
         self.session: Any = None
@@ -85,6 +85,12 @@ class HmTuiApp(ClearanceActions, App[int]):
         self._api: str | None = None
         self._hangup: HangupWatch | None = None
         self.roster_screen = RosterScreen(Roster(), clock=self.clock, tz=tz)
+
+    def _platform_now(self) -> datetime:
+        """The session's estimate of the platform's clock (an emulator at --speed runs ahead of
+        ours: see service/platform_time.py), our clock until there is a session."""
+        estimate = getattr(self.session, "platform_now", None)
+        return estimate() if callable(estimate) else datetime.now(UTC)
 
     def get_default_screen(self) -> RosterScreen:
         return self.roster_screen

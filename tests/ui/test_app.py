@@ -330,3 +330,15 @@ async def test_the_detail_screen_keeps_the_header_with_profile_api_and_mqtt(
         assert "Feed" not in footer_keys(app)  # the feed panel is on the roster
         await pilot.press("escape")
         await wait_for(lambda: "Feed" in footer_keys(app))
+
+
+async def test_time_in_state_counts_on_the_platforms_clock_not_ours(emulator: Emulator) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    emulator.clock.advance(10 * 86400)  # an emulator at --speed: its clock runs far ahead
+    app = make_app(emulator)
+    app.clock = app._platform_now  # as `hm-tui` with a profile runs it (no clock injected)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await loaded(app, emulator)
+        await pilot.press("r")  # an answer's Date header tells the platform's time
+        await wait_for(lambda: app.clock() - datetime.now(UTC) > timedelta(days=9))
