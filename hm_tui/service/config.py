@@ -42,6 +42,18 @@ from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
+from hm_tui.service.config_fields import (
+    LOOPBACK_HOSTS,
+    SECRET_FIELDS,
+    ConfigError,
+    ConfigMissing,
+    check_base_url,
+    keymap_from_dict,
+)
+from hm_tui.service.config_fields import file_path as _file
+from hm_tui.service.config_fields import optional as _opt
+from hm_tui.service.config_fields import required as _req
+from hm_tui.service.config_fields import where as _at
 from hm_tui.service.config_file import (
     check_permissions,
     dump_config,
@@ -50,12 +62,15 @@ from hm_tui.service.config_file import (
 )
 from hm_tui.service.redact import mask, register_secret
 
+__all__ = ["SECRET_FIELDS", "Config", "ConfigError", "ConfigMissing", "MqttSettings", "Profile",
+           "check_base_url", "config_path", "load_config", "load_profile",
+           "profile_from_credentials"]
+
 Environment = Literal["live", "sandbox"]
 BASE_URLS: dict[str, str] = {
     "live": "https://api.high-mobility.com/v1",
     "sandbox": "https://sandbox.api.high-mobility.com/v1",
 }
-LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 #: Environment variable -> the profile field it overrides.
 ENV_OVERRIDES: dict[str, str] = {
     "HM_TUI_CLIENT_ID": "client_id",
@@ -64,21 +79,6 @@ ENV_OVERRIDES: dict[str, str] = {
     "HM_TUI_PRIVATE_KEY_ID": "private_key_id",
     "HM_TUI_WEBHOOK_SECRET": "webhook_secret",
 }
-SECRET_FIELDS = frozenset({"client_secret", "webhook_secret"})
-
-
-class ConfigError(Exception):
-    """The configuration cannot be used; the message says what to fix."""
-
-
-class ConfigMissing(ConfigError):
-    """There is no config file at `path` (the message says how to make one)."""
-
-    def __init__(self, path: Path) -> None:
-        super().__init__(f"no configuration at {path}. Import credentials with "
-                         "`hm-tui config import credentials.json`, or try `hm-tui --demo` "
-                         "(no account needed).")
-        self.path = path
 
 
 @dataclass(frozen=True, slots=True)
@@ -295,7 +295,7 @@ def profile_from_dict(name: str, raw: Any, where: str, *, at: str | None = None)
         mqtt=_mqtt_from_dict(raw.get("mqtt"), at),
         webhook_listen=_opt(raw, "webhook_listen", str, at),
         webhook_secret=_opt(raw, "webhook_secret", str, at),
-        keymap=_keymap_from_dict(raw.get("keymap", {}), at),
+        keymap=keymap_from_dict(raw.get("keymap", {}), at),
     )
 
 
@@ -314,52 +314,6 @@ def _mqtt_from_dict(raw: Any, at: str) -> MqttSettings | None:
         cert_file=_file(raw, "cert_file", at), key_file=_file(raw, "key_file", at),
         format=fmt, topic=_opt(raw, "topic", str, at),  # type: ignore[arg-type]
     )
-
-
-def _file(raw: dict[str, Any], key: str, at: str) -> str:
-    """A required file path; `~` expands as in a shell."""
-    return str(Path(_req(raw, key, str, at)).expanduser())
-
-
-def _keymap_from_dict(raw: Any, at: str) -> dict[str, str]:
-    if not isinstance(raw, dict) or not all(isinstance(v, str) for v in raw.values()):
-        raise ConfigError(_at(at, "keymap must be a table of binding id = \"key\" strings"))
-    return dict(raw)
-
-
-_TYPE_NAMES = {str: "a string", int: "an integer"}
-
-
-def _at(at: str, text: str) -> str:
-    return f"{at}: {text}" if at else text
-
-
-def _opt(raw: dict[str, Any], key: str, typ: type, at: str) -> Any:
-    value = raw.get(key)
-    if value is None:
-        return None
-    if not isinstance(value, typ) or isinstance(value, bool):
-        shown = "" if key in SECRET_FIELDS else f" ({value!r:.40})"  # a secret stays unsaid
-        raise ConfigError(_at(at, f"{key} must be {_TYPE_NAMES[typ]}, "
-                                  f"not {type(value).__name__}{shown}"))
-    return value
-
-
-def _req(raw: dict[str, Any], key: str, typ: type, at: str) -> Any:
-    value = _opt(raw, key, typ, at)
-    if value is None or value == "":
-        raise ConfigError(_at(at, f"{key} is missing"))
-    return value
-
-
-def check_base_url(url: str, at: str) -> None:
-    """https everywhere; plain http only to this machine (the emulator)."""
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ConfigError(_at(at, f"base_url {url!r} is not an http(s) URL"))
-    if parts.scheme == "http" and parts.hostname not in LOOPBACK_HOSTS:
-        raise ConfigError(_at(at, "base_url must use https (plain http is only allowed to "
-                                  f"127.0.0.1/localhost), got {url!r}"))
 
 
 def apply_env_overrides(profile: Profile, env: Mapping[str, str]) -> Profile:

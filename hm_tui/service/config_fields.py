@@ -1,0 +1,73 @@
+"""Reading the config file's fields: typed, required or optional, each error naming where.
+
+Shared by the profile parser (`config`); a secret's value never appears in a message.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
+SECRET_FIELDS = frozenset({"client_secret", "webhook_secret"})
+
+
+class ConfigError(Exception):
+    """The configuration cannot be used; the message says what to fix."""
+
+
+class ConfigMissing(ConfigError):
+    """There is no config file at `path` (the message says how to make one)."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(f"no configuration at {path}. Import credentials with "
+                         "`hm-tui config import credentials.json`, or try `hm-tui --demo` "
+                         "(no account needed).")
+        self.path = path
+
+
+def file_path(raw: dict[str, Any], key: str, at: str) -> str:
+    """A required file path; `~` expands as in a shell."""
+    return str(Path(required(raw, key, str, at)).expanduser())
+
+
+def keymap_from_dict(raw: Any, at: str) -> dict[str, str]:
+    if not isinstance(raw, dict) or not all(isinstance(v, str) for v in raw.values()):
+        raise ConfigError(where(at, "keymap must be a table of binding id = \"key\" strings"))
+    return dict(raw)
+
+
+_TYPE_NAMES = {str: "a string", int: "an integer"}
+
+
+def where(at: str, text: str) -> str:
+    return f"{at}: {text}" if at else text
+
+
+def optional(raw: dict[str, Any], key: str, typ: type, at: str) -> Any:
+    value = raw.get(key)
+    if value is None:
+        return None
+    if not isinstance(value, typ) or isinstance(value, bool):
+        shown = "" if key in SECRET_FIELDS else f" ({value!r:.40})"  # a secret stays unsaid
+        raise ConfigError(where(at, f"{key} must be {_TYPE_NAMES[typ]}, "
+                                  f"not {type(value).__name__}{shown}"))
+    return value
+
+
+def required(raw: dict[str, Any], key: str, typ: type, at: str) -> Any:
+    value = optional(raw, key, typ, at)
+    if value is None or value == "":
+        raise ConfigError(where(at, f"{key} is missing"))
+    return value
+
+
+def check_base_url(url: str, at: str) -> None:
+    """https everywhere; plain http only to this machine (the emulator)."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ConfigError(where(at, f"base_url {url!r} is not an http(s) URL"))
+    if parts.scheme == "http" and parts.hostname not in LOOPBACK_HOSTS:
+        raise ConfigError(where(at, "base_url must use https (plain http is only allowed to "
+                                  f"127.0.0.1/localhost), got {url!r}"))
