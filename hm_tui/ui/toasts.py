@@ -14,6 +14,7 @@ from typing import Any
 
 from textual.app import App
 from textual.notifications import Notification
+from textual.screen import ModalScreen
 
 from hm_tui.ui.text import inert
 
@@ -30,14 +31,20 @@ class RejectionToasts:
         self._app = app
         self._shown: deque[Notification] = deque()
         self._series = 0  # rejections announced since the oldest toast still on screen
+        self._held = 0  # rejections while a dialog was open, not shown yet
 
     def announce(self, rejected: list[Any]) -> None:
-        """`rejected`: status changes (`vin`, `reason`) whose new status is rejected."""
+        """`rejected`: status changes (`vin`, `reason`) whose new status is rejected. While a
+        dialog is open (its buttons sit where toasts go) they are counted, not shown: the next
+        toast's title carries them, and the roster's counts have them all."""
         if not rejected:
+            return
+        if isinstance(self._app.screen, ModalScreen):
+            self._held += len(rejected)
             return
         if len(rejected) > NOTIFY_EACH_MAX:
             first = rejected[0]
-            self._toast(f"{len(rejected)} clearances were rejected, e.g. {inert(first.vin, 20)}: "
+            self._toast(f"{len(rejected)} at once, e.g. {inert(first.vin, 20)}: "
                         f"{inert(first.reason or 'no reason given', 120)}", len(rejected))
             return
         for change in rejected:
@@ -47,7 +54,8 @@ class RejectionToasts:
     def _toast(self, text: str, count: int = 1) -> None:
         app = self._app
         still_shown = any(toast in app._notifications for toast in self._shown)
-        self._series = (self._series if still_shown else 0) + count
+        self._series = (self._series if still_shown else 0) + count + self._held
+        self._held = 0
         while len(self._shown) >= REJECTION_TOASTS:
             app._unnotify(self._shown.popleft(), refresh=False)
         title = "Rejected" if self._series == 1 else f"Rejected: {self._series} (3 lists them)"

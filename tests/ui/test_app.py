@@ -311,7 +311,11 @@ async def test_the_summary_counts_marks_even_when_the_filter_hides_their_rows(
         await pilot.press("slash", *"no such vin", "enter")  # the marked rows are hidden
         await wait_for(lambda: len(app.session.roster.visible) == 0)
         assert says("● 2 marked")
-        await pilot.press("escape", "escape")  # the filter, then the marks
+        await pilot.press("escape", "2")  # a status filter: the bar is at its longest
+        await wait_for(lambda: says("shown") or says("showing"))
+        assert says("● 2 marked")
+        assert summary.render().cell_length <= summary.scrollable_content_region.width
+        await pilot.press("0", "escape")  # every status, then the marks
         await wait_for(lambda: not says("marked"))
 
 
@@ -342,3 +346,23 @@ async def test_time_in_state_counts_on_the_platforms_clock_not_ours(emulator: Em
         await loaded(app, emulator)
         await pilot.press("r")  # an answer's Date header tells the platform's time
         await wait_for(lambda: app.clock() - datetime.now(UTC) > timedelta(days=9))
+
+
+async def test_rejections_wait_while_a_dialog_is_open_then_are_counted(emulator: Emulator) -> None:
+    app = make_app(emulator)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await loaded(app, emulator)
+        first, second = [v for v in app.session.roster.visible
+                         if app.session.roster.entry(v).status == "approved"][:2]
+        await pilot.press("question_mark")  # a dialog: its buttons sit where toasts go
+        await force(emulator, first, "rejected", "reason a")
+        await app.session.refresh_now()
+        await wait_for(lambda: app.session.roster.entry(first).status == "rejected", 10)
+        await pilot.pause()
+        assert not [n for n in app._notifications if "reason" in n.message]
+        await pilot.press("escape")
+        await force(emulator, second, "rejected", "reason b")
+        await pilot.press("r")
+        await wait_for(lambda: any("reason b" in n.message for n in app._notifications), 10)
+        [toast] = [n for n in app._notifications if "reason" in n.message]
+        assert toast.title == "Rejected: 2 (3 lists them)"  # the held one counted

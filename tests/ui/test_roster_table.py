@@ -213,3 +213,20 @@ def test_last_change_names_the_year_when_it_is_not_this_year() -> None:
     next_year = entry.since.replace(year=entry.since.year + 1)
     assert row_cells(entry.clearance.vin, entry, "1y", UTC, next_year)["last"] == \
         entry.since.astimezone(UTC).strftime("%Y-%m-%d")
+
+
+async def test_the_summary_bar_fits_80_columns_with_a_filter_and_marks() -> None:
+    from hm_tui.ui.widgets.summary_bar import SummaryBar
+
+    class Host(App[None]):
+        def compose(self) -> ComposeResult:
+            yield SummaryBar()
+
+    counts = {"pending": 49, "approved": 249, "rejected": 49, "revoked": 12, "canceled": 1}
+    app = Host()
+    async with app.run_test(size=(80, 5)):
+        bar = app.query_one(SummaryBar)
+        bar.show(counts, "rejected", 49, marked=3)
+        content = bar.render()
+        assert content.cell_length <= bar.scrollable_content_region.width
+        assert "● 3 marked" in content.plain and "49 shown" in content.plain

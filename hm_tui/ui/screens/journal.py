@@ -36,7 +36,7 @@ def journal_line(entry: JournalEntry) -> Content:
     what = f"{ACTION_WORDS.get(entry.action, safe_text(entry.action, 20))} " \
            f"{vins_text(len(entry.vins))}"
     return Content.assemble(
-        (f"#{entry.id:<6}", "bold"), f"{what:<20}", f"{when_text(entry)}  {via:<9}  ", state,
+        (f"#{entry.id:<6}", "bold"), f"{what:<21} ", f"{when_text(entry)}  {via:<9}  ", state,
         "\n", " " * 7, (outcomes or "no outcome yet", "$text-muted"))
 
 

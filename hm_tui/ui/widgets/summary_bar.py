@@ -42,16 +42,18 @@ class SummaryBar(Widget):
 
     def render(self) -> Content:
         width = self.scrollable_content_region.width or 80
-        for short, skip_empty in ((False, False), (False, True), (True, True)):
+        for short, skip_empty, gap in ((False, False, "  "), (False, True, "  "),
+                                       (True, True, "  "), (True, True, " ")):
             content = summary_content(self.counts, self.active, self.shown, short=short,
-                                      skip_empty=skip_empty, marked=self.marked)
+                                      skip_empty=skip_empty, marked=self.marked, gap=gap)
             if content.cell_length <= width:
                 return content
         return content
 
 
 def summary_content(counts: Mapping[str, int], active: str | None, shown: int, *,
-                    short: bool = False, skip_empty: bool = False, marked: int = 0) -> Content:
+                    short: bool = False, skip_empty: bool = False, marked: int = 0,
+                    gap: str = "  ") -> Content:
     total = sum(counts.values())
     parts: list[str | tuple[str, str]] = []
     for number, status in enumerate(STATUS_ORDER, start=1):
@@ -59,19 +61,20 @@ def summary_content(counts: Mapping[str, int], active: str | None, shown: int, *
         if skip_empty and not n and status != active:
             continue
         label = _SHORT[status] if short else status
-        parts += _item(str(number), label, n, _STYLE.get(status, ""), status == active)
-    parts += _item("0", "all", total, "", active is None)
+        parts += _item(str(number), label, n, _STYLE.get(status, ""), status == active, gap)
+    parts += _item("0", "all", total, "", active is None, gap)
     others = total - sum(counts.get(status, 0) for status in STATUS_ORDER)
     if others:  # statuses this version does not know: counted, shown verbatim in the table
-        parts.append((f"other {others}  ", "$text-accent"))
+        parts.append((f"other {others}{gap}", "$text-accent"))
+    if marked:  # before "shown": what `d` will act on must not be the part cut off
+        parts.append((f"● {marked} marked{gap}", "bold $text-accent"))
     if shown != total or active is not None:
-        parts.append((f"showing {shown}  ", "bold"))
-    if marked:
-        parts.append((f"● {marked} marked", "bold $text-accent"))
+        parts.append((f"{shown} shown" if short else f"showing {shown}", "bold"))
     return Content.assemble(*parts).rstrip()
 
 
-def _item(key: str, label: str, n: int, style: str, active: bool) -> list[str | tuple[str, str]]:
+def _item(key: str, label: str, n: int, style: str, active: bool,
+          gap: str) -> list[str | tuple[str, str]]:
     if active:
-        return [(f"{key} {label} {n}", "reverse bold"), "  "]
-    return [(key, "bold $text-accent"), " ", (label, style), f" {n}  "]
+        return [(f"{key} {label} {n}", "reverse bold"), gap]
+    return [(key, "bold $text-accent"), " ", (label, style), f" {n}{gap}"]
