@@ -43,12 +43,13 @@ def sort_arrow(key: str, descending: bool) -> str:
 
 def layout(width: int) -> list[Column]:
     """Column widths for `width` cells: fixed columns first, reason and tags share the rest.
-    Below 110 cells "Last change" goes first (time in state says the same), so tags fit."""
+    Below 106 cells (a 108-column terminal, less the scrollbar) "Last change" goes first (time
+    in state says the same), so tags fit. Each title has room for the sort arrow."""
     brand = 13 if width >= 100 else 10
     fixed = [Column("vin", "VIN", 17), Column("brand", "Brand", brand),
-             Column("status", "Status", 9), Column("since", "In state", 8)]
-    if width >= 110:
-        fixed.append(Column("last", "Last change", 11))
+             Column("status", "Status", 9), Column("since", "In state", 10)]
+    if width >= 106:
+        fixed.append(Column("last", "Last change", 13))
     spare = width - GUTTER - sum(c.width + 1 for c in fixed)
     while spare < 8 and len(fixed) > 3:  # very narrow: give up the least useful columns
         spare += fixed.pop().width + 1
