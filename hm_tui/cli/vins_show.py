@@ -1,6 +1,8 @@
 """`hm-tui vins show VIN` and `hm-tui vins data VIN`: one car's clearance, and its latest data.
 
-Time in state and data ages count on the platform's clock (service/platform_time); values read as
+Time in state counts on the platform's clock (service/platform_time); data ages on ours, as the
+dashboard's detail does (the car stamps its data; an emulator at --speed stamps it with the real
+time while its clearances live on its fast clock); values read as
 the dashboard shows them (domain/values: "85 %", "12 000 km"); a refused data pull is explained
 in the operator's words with what to do (domain/data_errors), as on the detail screen.
 """
@@ -94,9 +96,8 @@ def data(args: argparse.Namespace) -> int:
             return 0
         if not answer.points:
             out.say(f"{vin}: the platform has no data for this car yet")
-        now = platform_now(client.server_clock.now())
         out.table(["data point", "value", "age", "timestamp"],
-                  ([p.key, value_text(p), out.age(p.timestamp, now), out.timestamp(p.timestamp)]
+                  ([p.key, value_text(p), out.age(p.timestamp), out.timestamp(p.timestamp)]
                    for p in answer.points), shrink=("value", "data point"))
         return 0
 

@@ -111,3 +111,12 @@ def test_short_waits_and_piped_stderr_stay_quiet(monkeypatch, capsys) -> None:
     monkeypatch.setattr(output, "is_terminal", lambda file: False)
     WaitNotice()("rate limited by the platform", 48)
     assert capsys.readouterr().err == "hm-tui: rate limited by the platform: waiting 48 s…\n"
+
+
+async def test_data_ages_count_on_the_real_clock_when_the_emulator_runs_ahead(
+        run_cli, configured, emulator) -> None:
+    emulator.clock.advance(5 * 86400)  # an emulator at --speed: its clearances' clock is ahead
+    result = await run_cli("vins", "data", "2HM00000000000001")
+    assert result.code == 0
+    rows = [line for line in result.out.splitlines()[1:] if line.strip()]
+    assert rows and not any(" 5d" in row or " 4d" in row for row in rows), result.out
