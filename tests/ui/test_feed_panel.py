@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 import threading
 from typing import Any
 
@@ -296,6 +297,13 @@ async def test_what_needs_attention_comes_first_in_the_status_line_at_80_columns
         feed.push(burst(3))
         await wait_for(lambda: "1,234,567" in status(panel))
         assert len(status(panel)) <= 78 and status(panel).endswith("shown")  # all of it fits
+        panel.paused, panel.waiting, panel.unseen = True, 198, 3753
+        feed.push(burst(3))
+        await wait_for(lambda: "PAUSED" in status(panel))
+        width = panel.query_one("#feed-status").size.width
+        assert len(status(panel)) <= width and "msg/s" in status(panel)  # counters left out
+        last = status(panel).split(" · ")[-1]  # a whole part, never one cut in half
+        assert re.fullmatch(r"[\d,.]+ (msg/s|received|shown)|(bad|dup) [\d,]+", last), last
 
 
 async def test_lines_wider_than_the_view_scroll_sideways_and_the_tail_is_still_followed() -> None:

@@ -275,7 +275,9 @@ class FeedPanel(Vertical):
 
     # -- status line ----------------------------------------------------------------------
 
-    def status_text(self) -> str:
+    def status_text(self, width: int = 0) -> str:
+        """What needs attention first, then the counters; at `width` (cells, 0: any) the
+        counters at the end are left out rather than cut in half."""
         if self.feed is None:
             return "No live feed: this profile has no MQTT settings."
         state = self.feed.state
@@ -290,13 +292,15 @@ class FeedPanel(Vertical):
             parts.append(f"PAUSED: {self.waiting:,} waiting (p resumes)")
         if self.unseen:
             parts.append(f"+{self.unseen:,} new (End)")
-        parts += [f"{state.rate:,.0f} msg/s", f"{state.received:,} received",  # fits 80
-                  f"bad {state.bad_payloads:,}", f"dup {state.duplicates:,}",
-                  f"{len(self.shown):,} shown"]
-        return " · ".join(parts)
+        parts.append(f"{state.rate:,.0f} msg/s")
+        counters = [f"{state.received:,} received", f"bad {state.bad_payloads:,}",
+                    f"dup {state.duplicates:,}", f"{len(self.shown):,} shown"]
+        while counters and width and len(" · ".join(parts + counters)) > width:
+            counters.pop()
+        return " · ".join(parts + counters)
 
     def _render_status(self) -> None:
-        text = self.status_text()
+        text = self.status_text(self.query_one("#feed-status").size.width)
         if text != self._status_text:
             self._status_text = text
             self.query_one("#feed-status", Static).update(text, layout=False)  # 1 line: fixed
