@@ -29,6 +29,10 @@ async def test_y_revokes_the_named_vins_and_shows_outcomes(emulator: Any,
                 app.screen.query_one("#confirm-warning", Static)), timeout=10)
             shown = plain(lines)
             assert all(f"✓ {vin}" in shown for vin in approved)
+            # done: nothing left to send, so neither the button nor `y` (in the footer) is there
+            await wait_for(lambda: "confirm" not in {
+                b.action for _, b, _, _ in app.screen.active_bindings.values()})
+            assert not app.screen.query_one("#confirm-yes").display
             await pilot.press("escape")
             await wait_for(lambda: app.results and len(app.results[0]) == 2)
         assert all(emulator.state.clearances[v].status in ("revoking", "revoked")

@@ -157,11 +157,16 @@ class ConfirmRemovalScreen(ModalScreen[list[Any] | None]):
             parts.insert(0, ("PRODUCTION: revoking stops data from real cars. ", "bold $error"))
         return Content.assemble(*parts)
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """`y` only while there is something to send: not while sending, not once done."""
+        return action != "confirm" or not (self._busy or self._outcomes is not None)
+
     @on(Button.Pressed, "#confirm-yes")
     def action_confirm(self) -> None:
         if self._busy or self._outcomes is not None or self.query_one("#confirm-yes").disabled:
             return
         self._busy = True
+        self.refresh_bindings()
         self.query_one("#confirm-yes", Button).disabled = True
         self.query_one("#confirm-progress").remove_class("-hidden")
         self.query_one("#confirm-warning", Static).update(f"Sending {len(self.to_send)}…")
@@ -187,6 +192,7 @@ class ConfirmRemovalScreen(ModalScreen[list[Any] | None]):
     @on(Finished)
     def _finished(self, message: Finished) -> None:
         self._busy = False
+        self.call_after_refresh(self.refresh_bindings)
         self.query_one("#confirm-progress").add_class("-hidden")
         warning = self.query_one("#confirm-warning", Static)
         no = self.query_one("#confirm-no", Button)
@@ -197,6 +203,7 @@ class ConfirmRemovalScreen(ModalScreen[list[Any] | None]):
             self.query_one("#confirm-yes", Button).disabled = False
             return
         self._outcomes = message.outcomes
+        self.query_one("#confirm-yes", Button).display = False  # done: nothing left to send
         ok = sum(1 for o in message.outcomes if o.ok)
         warning.update(f"Done: {ok} of {len(message.outcomes)} accepted.")
         self.query_one("#confirm-lines", Static).update(
