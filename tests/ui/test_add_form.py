@@ -187,3 +187,16 @@ async def test_import_mode_opens_on_the_csv_tab() -> None:
         await pilot.pause()
         assert app.screen.query_one("#add-tabs", TabbedContent).active == "add-csv"
         assert app.screen.query_one("#add-csv-path", Input).has_focus
+
+
+async def test_each_tab_says_what_to_do_before_anything_is_typed_not_an_error() -> None:
+    app = add_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        assert "type a VIN" in text(app, "add-preview")
+        await switch_tab(pilot, app, "add-paste")
+        await wait_for(lambda: "paste or type VIN lines" in text(app, "add-preview"))
+        await switch_tab(pilot, app, "add-csv")
+        await wait_for(lambda: "CSV file's path" in text(app, "add-preview"))
+        assert "error" not in text(app, "add-preview")
+        assert any("odometer" in plain(s) for s in app.screen.query("#add-csv Static"))

@@ -140,7 +140,7 @@ class AddScreen(ModalScreen[list[Any] | None]):
     def _csv_fields(self) -> ComposeResult:
         yield field("CSV file", Input(placeholder="path/to/vins.csv, then Enter",
                                       id="add-csv-path", compact=True))
-        yield Static("Header: vin,brand[,tag:<key>...]; Enter reads the file.",
+        yield Static("Header: vin,brand[,odometer][,tag:<key>...]; Enter reads the file.",
                      classes="add-hint add-under", markup=False)
 
     def _shared_fields(self) -> ComposeResult:
@@ -175,8 +175,10 @@ class AddScreen(ModalScreen[list[Any] | None]):
     def build_preview(self) -> ImportPreview:
         customer = self.query_one("#add-vw-customer", Input).value
         if self.mode == "add-paste":
-            return parse_lines(self.query_one("#add-lines", TextArea).text,
-                               default_brand=self.brand, vw_customer=customer)
+            lines = self.query_one("#add-lines", TextArea).text
+            if not lines.strip():  # nothing yet: the prompt, not an error
+                return ImportPreview()
+            return parse_lines(lines, default_brand=self.brand, vw_customer=customer)
         if self.mode == "add-csv":
             return self._csv_to_preview(customer)
         return text.preview_one(self.query_one("#add-vin", Input).value, self.brand,
@@ -184,9 +186,8 @@ class AddScreen(ModalScreen[list[Any] | None]):
 
     def _csv_to_preview(self, customer: str) -> ImportPreview:
         rows = self._csv_rows
-        if rows is None:
-            why = self._csv_error or "type the CSV file's path and press Enter"
-            return ImportPreview(errors=[Problem(0, why)])
+        if rows is None:  # nothing read yet (the prompt says what to do), or it failed
+            return ImportPreview(errors=[Problem(0, self._csv_error)] if self._csv_error else [])
         return from_csv_rows(rows.items, rows.lines, rows.errors, rows.warnings,
                              vw_customer=customer)
 
@@ -196,7 +197,8 @@ class AddScreen(ModalScreen[list[Any] | None]):
         self.preview = self.build_preview()
         self._show_vw_field()
         self._render_vin_check()
-        self.query_one("#add-preview", Static).update(text.preview_content(self.preview))
+        self.query_one("#add-preview", Static).update(
+            text.preview_content(self.preview, prompt=text.EMPTY_PROMPTS[self.mode]))
         submit = self.query_one("#add-submit", Button)
         submit.disabled = not self.preview.items
         submit.label = text.submit_label(self.preview)
@@ -288,8 +290,13 @@ class AddScreen(ModalScreen[list[Any] | None]):
     def _submit_pressed(self) -> None:
         self.action_submit()
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """^s only while nothing is being added (the footer then offers Esc: stop)."""
+        return action != "submit" or not self.busy
+
     def _lock_form(self, locked: bool) -> None:
         """While adding, the form cannot change under the add, and focus waits on Close/Stop."""
+        self.call_after_refresh(self.refresh_bindings)
         close = self.query_one("#add-close", Button)
         close.label = "Stop (Esc)" if locked else "Close (Esc)"
         if locked:

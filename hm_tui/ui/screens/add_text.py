@@ -57,10 +57,18 @@ def summary(preview: ImportPreview) -> str:
     return " · ".join(parts)
 
 
-def preview_content(preview: ImportPreview, shown: int = SHOWN_PROBLEMS) -> Content:
-    """The counts, then the first `shown` problems (errors first) and how many more."""
+#: What the preview says while a tab has nothing to preview yet.
+EMPTY_PROMPTS = {"add-one": "type a VIN and choose its brand",
+                 "add-paste": "paste or type VIN lines",
+                 "add-csv": "type the CSV file's path and press Enter"}
+
+
+def preview_content(preview: ImportPreview, shown: int = SHOWN_PROBLEMS, *,
+                    prompt: str = EMPTY_PROMPTS["add-one"]) -> Content:
+    """The counts, then the first `shown` problems (errors first) and how many more; `prompt`
+    while there is nothing yet."""
     if not (preview.items or preview.errors or preview.warnings):
-        return Content.assemble(("Preview: ", "bold"), "type a VIN and choose its brand")
+        return Content.assemble(("Preview: ", "bold"), prompt)
     problems = [*((p, "$error", "✗ ") for p in preview.errors),
                 *((p, "$warning", "! ") for p in preview.warnings)]
     lines = [Content.assemble(("Preview: ", "bold"), summary(preview))]
