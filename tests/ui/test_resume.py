@@ -147,3 +147,18 @@ async def test_palette_shows_the_journal_with_the_interrupted_action(emulator: A
         assert "Cancel/revoke" in text and "revoking 1" in text and "finished" in text
         await pilot.press("escape")
         await wait_for(lambda: not isinstance(app.screen, JournalScreen))
+
+
+def test_a_stopped_add_reads_as_stopped_in_the_journal_not_finished() -> None:
+    from hm_tui.service.models import NO_ANSWER, NOT_SENT
+    from hm_tui.service.store import Store
+    from hm_tui.ui.screens.journal import journal_line
+
+    journal = Store.memory().journal
+    action = journal.begin("add", ["A" * 17, "B" * 17, "C" * 17])
+    journal.finish_stopped(action, [("A" * 17, "pending", "")],
+                           [("B" * 17, NO_ANSWER, "sent, no answer"), ("C" * 17, NOT_SENT, "")])
+    [entry] = journal.entries(5)
+    line = journal_line(entry).plain
+    assert "stopped" in line and "finished" not in line
+    assert "no answer 1" in line and "not sent 1" in line and "pending 1" in line

@@ -14,6 +14,7 @@ from textual.message import Message
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
+from hm_tui.service.models import NO_ANSWER, NOT_SENT
 from hm_tui.ui.format import safe_text
 from hm_tui.ui.keymap import JOURNAL_KEYS, bindings
 from hm_tui.ui.screens.resume import ACTION_WORDS, vins_text, when_text
@@ -31,7 +32,9 @@ def journal_line(entry: JournalEntry) -> Content:
     `       pending 1990, error 10`."""
     outcomes = ", ".join(f"{safe_text(result, 20)} {n}" for result, n in entry.outcomes.items())
     via = "CLI" if entry.params.get("via") == "cli" else "dashboard"
-    state = (("finished", "$text-muted") if entry.finished else
+    stopped = entry.finished and any(r in entry.outcomes for r in (NOT_SENT, NO_ANSWER))
+    state = (("stopped", "bold $warning") if stopped else
+             ("finished", "$text-muted") if entry.finished else
              (f"INTERRUPTED: {len(entry.not_done)} not done", "bold $warning"))
     what = f"{ACTION_WORDS.get(entry.action, safe_text(entry.action, 20))} " \
            f"{vins_text(len(entry.vins))}"
