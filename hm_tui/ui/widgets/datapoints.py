@@ -11,6 +11,7 @@ from textual.widgets import Static
 
 from hm_tui.service.models import DataPoint
 from hm_tui.ui.format import format_age, format_point, safe_text
+from hm_tui.ui.widgets.roster_columns import fit
 
 #: Older than this, a value is flagged as old: it is what the car last said, not what it is now.
 STALE_AFTER = timedelta(minutes=15)
@@ -39,15 +40,17 @@ def _newer(a: DataPoint, b: DataPoint) -> bool:
 
 
 def points_content(points: list[SourcedPoint], now: datetime) -> Content:
+    """One line per point, within 76 cells (an 80-column detail): a long value is cut with "…"
+    (the whole of it is in the raw JSON, `j`)."""
     lines: list[Content] = []
     for item in points:
         point = item.point
         old = point.timestamp is None or now - point.timestamp > STALE_AFTER
-        age = format_age(point.timestamp, now) + (" (old)" if old else "")
+        age = ("old " if old else "") + format_age(point.timestamp, now)
         lines.append(Content.assemble(
-            (f"{safe_text(point.key, 32):<32} ", "$text-muted"),
-            (f"{format_point(point)[:18]:<18} ", "$error" if point.failure else ""),
-            (f"{age:<16}", "$warning" if old else "$success"),
+            (fit(safe_text(point.key, 64), 28) + " ", "$text-muted"),
+            (fit(format_point(point), 18) + " ", "$error" if point.failure else ""),
+            (fit(age, 17), "$warning" if old else "$success"),
             (f" {item.source}", "$text-muted"),
         ))
     return Content("\n").join(lines)
