@@ -119,7 +119,9 @@ def describe_profile(profile: Profile, sources: dict[str, str]) -> list[str]:
         shown = mask(value) if key in SECRET_FIELDS else clean(value)
         origin = f"  (from {sources[key]})" if key in sources else ""
         lines.append(f"{key} = {shown}{origin}")
-    lines.append(f"login = {'private key' if profile.uses_private_key else 'client secret'}")
+    login = ("private key" if profile.uses_private_key else
+             "client secret" if profile.client_secret else "none (no credentials)")
+    lines.append(f"login = {login}")
     if profile.mqtt is not None:
         lines.append(f"[profiles.{clean(profile.name)}.mqtt]")
         lines += [f"{k} = {clean(v)}" for k, v in _fields(profile.mqtt).items() if v is not None]

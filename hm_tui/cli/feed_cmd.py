@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import signal
+import sys
 import time
 from typing import Any
 
@@ -84,4 +85,6 @@ def _emit(point: Any, as_json: bool) -> None:
               flush=True)
         return
     stamp = point.timestamp.strftime("%H:%M:%S") if point.timestamp else "-"
-    out.say(f"{stamp}  {out.clean(point.vin)}  {out.clean(point.key)} = {value_text(point)}")
+    line = f"{stamp}  {out.clean(point.vin)}  {out.clean(point.key)} = {value_text(point)}"
+    width = out.terminal_width(sys.stdout)  # a log line per point: cut, never wrapped
+    print(out.cut(line, width, out.ellipsis(sys.stdout)) if width else line, flush=True)

@@ -18,6 +18,7 @@ from hm_tui.cli import output as out
 from hm_tui.cli.connect import resolve_profile, run_with_client
 from hm_tui.cli.main import OperationError, UsageError, common_options
 from hm_tui.cli.vins_cmd import stdin_is_tty
+from hm_tui.service.models import NO_ANSWER, NOT_SENT
 
 if TYPE_CHECKING:
     from hm_tui.service.client import PlatformClient
@@ -85,7 +86,7 @@ def describe(entry: JournalEntry) -> str:
     via = entry.params.get("via")
     by = " from the CLI" if via == "cli" else " from the dashboard" if not via else ""
     return (f"{ACTION_WORDS.get(entry.action, out.clean(entry.action))} of {len(entry.vins)} "
-            f"VIN(s) (action {entry.id}, started {out.timestamp(entry.started_at)} UTC{by})")
+            f"VIN(s) (action {entry.id}, started {out.timestamp(entry.started_at)}{by})")
 
 
 def progress_text(entry: JournalEntry) -> str:
@@ -120,7 +121,7 @@ def _journal(args: argparse.Namespace) -> int:
     out.table(["id", "action", "started", "by", "vins", "outcomes", "state"],
               ([e.id, e.action, out.timestamp(e.started_at), e.params.get("via") or "dashboard",
                 len(e.vins), _outcomes_text(e), _state_text(e)] for e in entries),
-              shrink=("outcomes",))
+              shrink=("outcomes", "action"))
     if unfinished:
         out.warn(interrupted_text(unfinished, profile))
     return 0
@@ -149,8 +150,11 @@ def _outcomes_text(entry: JournalEntry) -> str:
 
 
 def _state_text(entry: JournalEntry) -> str:
+    """`finished`, `stopped` (some VINs not sent or unanswered: see outcomes) or INTERRUPTED;
+    when it finished is in --json."""
     if entry.finished:
-        return f"finished {out.timestamp(entry.finished_at)}"
+        stopped = any(r in entry.outcomes for r in (NOT_SENT, NO_ANSWER))
+        return "stopped" if stopped else "finished"
     return f"INTERRUPTED: {len(entry.not_done)} not done"
 
 

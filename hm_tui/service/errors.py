@@ -136,6 +136,8 @@ def _login_advice(cause: PlatformError, refused: bool, base_url: str, profile: s
     if isinstance(cause, NetworkError):
         return (f"Check that the platform (or the emulator) is running at {base_url} and that "
                 f"base_url of profile {profile!r} is right")
+    if isinstance(cause, RateLimited):
+        return "The platform is limiting this client's requests: wait a minute and run again"
     return "The platform is in trouble: try again later (-v shows every attempt)"
 
 

@@ -83,7 +83,8 @@ async def test_no_config_says_how_to_get_one(run_cli, config_file: Path) -> None
 
 async def test_an_incomplete_profile_beside_a_working_one_breaks_only_itself(
         run_cli, configured: Path) -> None:
-    configured.write_text(configured.read_text() + '\n[profiles.b]\nenvironment = "sandbox"\n')
+    configured.write_text(configured.read_text() + '\n[profiles.b]\nenvironment = "sandbox"\n'
+                          '\n[profiles.c]\nenvironment = "sandbox"\nclient_id = "x"\n')
     listed = await run_cli("vins", "list")
     shown = await run_cli("--profile", "emu", "config", "show")
     everything = await run_cli("config", "show")
@@ -92,6 +93,8 @@ async def test_an_incomplete_profile_beside_a_working_one_breaks_only_itself(
     assert shown.code == 0 and "[profiles.emu]" in shown.out
     assert everything.code == 0
     assert "[profiles.b]\n# incomplete, cannot log in: client_id is missing" in everything.out
+    profile_c = everything.out.split("[profiles.c]")[1]
+    assert "login = none" in profile_c  # no credentials: no login method claimed
     assert used.code == 2 and "profile 'b'" in used.err and "HM_TUI_CLIENT_ID" in used.err
 
 

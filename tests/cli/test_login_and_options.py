@@ -62,3 +62,11 @@ async def test_verbose_and_profile_work_after_the_command_too(run_cli, configure
     assert "GET " in after.err and "GET " in before.err
     assert unknown.code == 2 and "no profile 'nobody'" in unknown.err
     assert config.code == 0 and "[profiles.emu]" in config.out
+
+
+def test_a_rate_limited_login_says_to_slow_down_not_that_the_platform_is_failing() -> None:
+    from hm_tui.service.errors import LoginError, RateLimited
+
+    error = LoginError(RateLimited("Too many requests", "retry after 1s", status=429),
+                       "http://127.0.0.1:1/v1", "p")
+    assert "limiting" in error.message() and "in trouble" not in error.message()

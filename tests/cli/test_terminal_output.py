@@ -120,3 +120,34 @@ async def test_data_ages_count_on_the_real_clock_when_the_emulator_runs_ahead(
     assert result.code == 0
     rows = [line for line in result.out.splitlines()[1:] if line.strip()]
     assert rows and not any(" 5d" in row or " 4d" in row for row in rows), result.out
+
+
+async def test_the_journal_fits_the_terminal_and_an_interruption_says_utc_once(
+        run_cli, configured, emulator, terminal_80) -> None:
+    from datetime import UTC, datetime
+
+    from hm_tui.cli.vins_journal import interrupted_text
+    from hm_tui.service.store import JournalEntry
+
+    result = await run_cli("vins", "revoke", *approved(emulator, 2), "--yes")
+    assert result.code == 0
+    journal = await run_cli("vins", "journal")
+    assert journal.code == 0 and widest(journal.out) <= 80, journal.out
+    entry = JournalEntry(7, "add", datetime.now(UTC), None, ["A" * 17], {"via": "cli"})
+    assert interrupted_text([entry], "p").count("UTC") == 1
+
+
+def test_feed_lines_are_cut_to_the_terminal_never_wrapped(monkeypatch, capsys) -> None:
+    from datetime import UTC, datetime
+
+    from hm_tui.cli import feed_cmd
+    from hm_tui.service.models import DataPoint
+
+    locks = [{"location": door, "lock_state": "locked"}
+             for door in ("front_left", "front_right", "rear_right", "rear_left")]
+    point = DataPoint("WBA3A5C53CF256985", "doors", "locks", locks, None, datetime.now(UTC))
+    monkeypatch.setattr(output, "is_terminal", lambda file: True, raising=False)
+    monkeypatch.setattr(shutil, "get_terminal_size", lambda *a, **k: os.terminal_size((80, 24)))
+    feed_cmd._emit(point, as_json=False)
+    [line] = capsys.readouterr().out.splitlines()
+    assert len(line) <= 80 and line.endswith("…") and "doors.locks = front_left" in line
