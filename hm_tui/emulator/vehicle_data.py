@@ -18,7 +18,7 @@ from aiohttp import web
 from hm_tui.domain.brands import to_data_brand
 from hm_tui.emulator.clock import iso
 from hm_tui.emulator.context import CONTEXT, Context, error_response, json_response
-from hm_tui.emulator.fates import VIRTUAL_VINS
+from hm_tui.emulator.fates import VIRTUAL_ODOMETER, VIRTUAL_VINS
 
 try:  # EMU-MQTT's simulation; the REST API works without it
     from hm_tui.emulator.telemetry import CarSim
@@ -61,8 +61,17 @@ async def vehicle_data(request: web.Request) -> web.Response:
                             "brand": to_data_brand(record.brand)}
     # the car's state follows the virtual clock; its readings are stamped on the wall clock, as
     # the MQTT publisher stamps them, so a client shows the same age for both sources
-    body.update(_wire_snapshot(_snapshot(ctx, vin, record.brand, now), time.time()))
+    reported = time.time() - last_report_age(vin)
+    body.update(_wire_snapshot(_snapshot(ctx, vin, record.brand, now), reported))
     return json_response(body)
+
+
+def last_report_age(vin: str) -> float:
+    """Seconds since the car last reported (what a pull returns is what it said then): under a
+    minute for the sandbox VIN that pushes every minute (platform.md §3.7), else 5 s to 1 h,
+    fixed per VIN, so a fleet shows fresh and old data side by side."""
+    spread = 60 if vin == VIRTUAL_ODOMETER else 3600  # (the one that pushes every minute)
+    return 5 + zlib.crc32(vin.encode()) % spread
 
 
 def _snapshot(ctx: Context, vin: str, brand: str, now: float) -> dict[str, dict[str, Any]]:

@@ -85,3 +85,13 @@ async def test_eligibility_errors(empty_api: Api) -> None:
     assert r.status_code == 400 and r.json()["errors"][0]["source"] == "vin"
     r = await empty_api.call("POST", "/eligibility", json={"vin": SANDBOX, "brand": "x"})
     assert r.status_code == 400 and r.json()["errors"][0]["detail"] == "The brand is invalid"
+
+
+def test_pulled_data_is_as_old_as_the_cars_last_report_fixed_per_vin() -> None:
+    from hm_tui.emulator.vehicle_data import last_report_age
+
+    ages = {vin: last_report_age(vin) for vin in (f"WBA3A5C5{n:09d}" for n in range(200))}
+    assert all(5 <= age < 3605 for age in ages.values())
+    assert min(ages.values()) < 60 and max(ages.values()) > 15 * 60  # fresh and old side by side
+    assert last_report_age("2HM00000000000001") < 65  # it pushes every minute
+    assert last_report_age("WBA3A5C5000000007") == ages["WBA3A5C5000000007"]
