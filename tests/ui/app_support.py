@@ -55,3 +55,22 @@ async def force(emulator: Emulator, vin: str, status: str, reason: str | None = 
 
 def notifications(app: HmTuiApp) -> list[str]:
     return [n.message for n in app._notifications]
+
+
+def palette_has_results(app: HmTuiApp) -> bool:
+    """The command palette is up and its search has results (it may not be pushed yet)."""
+    lists = app.screen.query("CommandList")
+    return bool(lists) and lists.first().option_count > 0
+
+
+async def open_palette(app: HmTuiApp, pilot: Any, query: str) -> None:
+    """ctrl+p, then `query` typed once the palette is up (typed earlier, the keys would reach
+    the screen below: on a detail, c copies and d removes), then its results are there."""
+    from textual.command import CommandPalette
+
+    await pilot.press("ctrl+p")
+    await wait_for(lambda: isinstance(app.screen, CommandPalette)
+                   and bool(app.screen.query("CommandInput")) and app.screen.query_one(
+                       "CommandInput").has_focus)
+    await pilot.press(*query)
+    await wait_for(lambda: palette_has_results(app))

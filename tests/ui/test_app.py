@@ -15,7 +15,7 @@ from hm_tui.ui.widgets.header import header_content
 from hm_tui.ui.widgets.key_footer import PALETTE_CELLS, key_cells
 from hm_tui.ui.widgets.roster_table import RosterTable
 from tests.helpers import wait_for
-from tests.ui.app_support import force, loaded, make_app, notifications
+from tests.ui.app_support import force, loaded, make_app, notifications, open_palette
 
 
 async def test_the_roster_loads_every_clearance_of_the_fleet(emulator: Emulator) -> None:
@@ -164,10 +164,8 @@ async def test_the_palette_sorts_by_a_column(emulator: Emulator) -> None:
     app = make_app(emulator)
     async with app.run_test(size=(80, 24)) as pilot:
         await loaded(app, emulator)
-        await pilot.press("ctrl+p")
+        await open_palette(app, pilot, "sort by status")
         assert isinstance(app.screen, CommandPalette)
-        await pilot.press(*"sort by status")
-        await wait_for(lambda: app.screen.query_one("CommandList").option_count > 0)
         await pilot.press("enter")
         await wait_for(lambda: app.session.roster.sort == ("status", False))
 
@@ -187,8 +185,7 @@ async def test_the_palette_on_a_detail_acts_on_the_car_shown_not_the_roster_curs
         titles += [title for title, _, _ in app.screen.system_commands()]
         assert len(titles) == len(set(titles))  # one "Copy VIN", the detail's
         assert not any(t.startswith(("Sort by", "Filter", "Clear marks")) for t in titles)
-        await pilot.press("ctrl+p", *"cancel/revoke this")
-        await wait_for(lambda: app.screen.query_one("CommandList").option_count > 0)
+        await open_palette(app, pilot, "cancel/revoke this")
         await pilot.press("enter")
         await wait_for(lambda: isinstance(app.screen, ConfirmRemovalScreen))
         assert [plan.vin for plan in app.screen.plans] == [shown]
@@ -224,8 +221,7 @@ async def test_a_opens_the_add_dialog_and_the_palette_opens_it_on_the_csv_tab(
         assert isinstance(app.screen, AddScreen)
         await pilot.press("escape")
         assert app.screen is app.roster_screen
-        await pilot.press("ctrl+p", *"import vins from a csv")
-        await wait_for(lambda: app.screen.query_one("CommandList").option_count > 0)
+        await open_palette(app, pilot, "import vins from a csv")
         await pilot.press("enter")
         await wait_for(lambda: isinstance(app.screen, AddScreen))
         assert app.screen.query_one(TabbedContent).active == "add-csv"

@@ -188,3 +188,10 @@ async def test_latest_data_says_once_why_a_clearance_that_is_not_approved_has_no
         await pilot.pause()
         assert "press v to pull" in text_of(app, "detail-data-note")
         assert text_of(app, "detail-data") == "No data points yet."
+
+
+def test_the_header_can_be_shown_before_the_screen_is_composed() -> None:
+    from hm_tui.ui.widgets.header import HeaderState
+
+    session = RosterSession.of(clearance(BMW, "approved"))
+    DetailScreen(session, BMW).show_header(HeaderState())  # the app's 1 s timer may come first

@@ -22,7 +22,7 @@ from hm_tui.ui.screens.journal import JournalScreen
 from hm_tui.ui.screens.resume import ResumeScreen
 from tests.helpers import wait_for
 from tests.service.platform_helpers import Control
-from tests.ui.app_support import notifications, profile_for
+from tests.ui.app_support import notifications, open_palette, profile_for
 from tests.ui.screens_support import plain
 
 BATCH = [with_check_digit(f"WBA0000000088{n:04d}") for n in range(6)]
@@ -135,9 +135,7 @@ async def test_palette_shows_the_journal_with_the_interrupted_action(emulator: A
         await offered(app)
         await pilot.press("escape")
         await wait_for(lambda: not isinstance(app.screen, ResumeScreen))
-        await pilot.press("ctrl+p")
-        await pilot.press(*"Show journal")
-        await wait_for(lambda: app.screen.query_one("CommandList").option_count > 0)
+        await open_palette(app, pilot, "Show journal")
         await pilot.press("enter")
         screen = await wait_for(lambda: isinstance(app.screen, JournalScreen) and app.screen)
         lines = screen.query_one("#journal-lines", Static)

@@ -91,7 +91,8 @@ class DetailScreen(Screen[None]):
 
     def show_header(self, state: HeaderState) -> None:
         """The app's header (profile, environment, API, MQTT): `d` acts on this profile."""
-        self.query_one("#detail-header", StatusHeader).show(replace(state, sort=None))
+        for header in self.query(StatusHeader):  # none before compose: the app's timer can
+            header.show(replace(state, sort=None))  # come between the push and the compose
 
     # -- reading the session ------------------------------------------------------------
 
