@@ -195,3 +195,8 @@ def test_the_header_can_be_shown_before_the_screen_is_composed() -> None:
 
     session = RosterSession.of(clearance(BMW, "approved"))
     DetailScreen(session, BMW).show_header(HeaderState())  # the app's 1 s timer may come first
+
+
+def test_a_roster_change_before_the_screen_is_composed_waits_for_the_mount() -> None:
+    session = RosterSession.of(clearance(BMW, "approved"))
+    DetailScreen(session, BMW).roster_changed()  # a refresh may land between push and compose

@@ -61,6 +61,7 @@ class DetailScreen(Screen[None]):
         self._version: object = None
         self._pulled: list[DataPoint] = []
         self._pulled_at: datetime | None = None
+        self._composed = False
         self._pull_note: tuple[str, bool] | None = None
 
     def compose(self) -> ComposeResult:
@@ -83,6 +84,7 @@ class DetailScreen(Screen[None]):
         yield KeyFooter(compact=True)
 
     def on_mount(self) -> None:
+        self._composed = True
         self.roster_changed()
         self.set_interval(1.0, self._tick)
         refresh_header = getattr(self.app, "refresh_header", None)
@@ -98,6 +100,8 @@ class DetailScreen(Screen[None]):
 
     def roster_changed(self) -> None:
         """Re-read this VIN's clearance from the roster (the app calls this on roster changes)."""
+        if not self._composed:  # pushed, not composed yet: on_mount reads it then
+            return
         self._version = getattr(self.session.roster, "version", None)
         self._clearance = self._read_clearance()
         self._render_all()
