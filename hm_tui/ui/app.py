@@ -183,7 +183,8 @@ class HmTuiApp(ClearanceActions, App[int]):
     def _offer_resume(self, message: msg.InterruptedActions) -> None:
         from hm_tui.ui.screens.resume import ResumeScreen
 
-        if self.session is not None and not isinstance(self.screen, ResumeScreen):
+        if self.session is not None and self.screen_stack and \
+                not isinstance(self.screen, ResumeScreen):
             self.push_screen(ResumeScreen(self.session, message.entries,
                                           read_only=self.read_only), self._resume_closed)
 
@@ -290,8 +291,9 @@ class HmTuiApp(ClearanceActions, App[int]):
         state = self.header_state()
         if self.roster_screen.live:
             self.roster_screen.show_header(state)
-        if self.screen is not self.roster_screen and hasattr(self.screen, "show_header"):
-            self.screen.show_header(state)
+        for top in self.screen_stack[-1:]:  # none while the app shuts down
+            if top is not self.roster_screen and hasattr(top, "show_header"):
+                top.show_header(state)
 
     # -- keys and the palette ------------------------------------------------------------
 
@@ -330,7 +332,7 @@ class HmTuiApp(ClearanceActions, App[int]):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """`f` only where the feed panel is (the roster): elsewhere it leaves the footer."""
-        return action != "toggle_feed" or self.screen is self.roster_screen
+        return action != "toggle_feed" or self.screen_stack[-1:] == [self.roster_screen]
 
     def action_toggle_feed(self) -> None:
         if self.screen is not self.roster_screen:

@@ -39,7 +39,7 @@ class RejectionToasts:
         toast's title carries them, and the roster's counts have them all."""
         if not rejected:
             return
-        if isinstance(self._app.screen, ModalScreen):
+        if any(isinstance(top, ModalScreen) for top in self._app.screen_stack[-1:]):
             self._held += len(rejected)
             return
         if len(rejected) > NOTIFY_EACH_MAX:

@@ -362,3 +362,11 @@ async def test_rejections_wait_while_a_dialog_is_open_then_are_counted(emulator:
         await wait_for(lambda: any("reason b" in n.message for n in app._notifications), 10)
         [toast] = [n for n in app._notifications if "reason" in n.message]
         assert toast.title == "Rejected: 2 (3 lists them)"  # the held one counted
+
+
+def test_the_header_and_key_checks_work_with_no_screen_as_when_the_app_shuts_down(
+        emulator: Emulator) -> None:
+    app = make_app(emulator)  # not running: no screen on the stack, as during shutdown
+    app.refresh_header()  # the roster throttle may still fire then
+    assert app.check_action("toggle_feed", ()) is False
+    assert app.check_action("refresh", ()) is True
