@@ -8,6 +8,8 @@ from typing import Any
 
 import pytest
 
+from hm_tui.emulator.broker import EmbeddedBroker
+from hm_tui.emulator.certs import ensure_certs
 from hm_tui.emulator.server import Emulator, EmulatorConfig
 
 EmulatorFactory = Callable[..., Awaitable[Emulator]]
@@ -47,3 +49,12 @@ async def emulator(emulator_factory: EmulatorFactory) -> Emulator:
 def credentials(emulator: Emulator) -> dict[str, Any]:
     """The started emulator's credentials.json content (design.md §3.2)."""
     return emulator.credentials
+
+
+@pytest.fixture
+async def embedded_broker(tmp_path: Path) -> AsyncIterator[EmbeddedBroker]:
+    """The emulator's embedded MQTT broker on its own, on loopback with mutual TLS."""
+    broker = EmbeddedBroker("127.0.0.1", 0, ensure_certs(tmp_path))
+    await broker.start()
+    yield broker
+    await broker.stop()

@@ -8,6 +8,7 @@ from typing import Any
 import httpx
 import pytest
 
+from hm_tui.emulator.broker import EmbeddedBroker
 from hm_tui.emulator.server import Emulator
 
 
@@ -66,3 +67,9 @@ async def empty_api(emulator_factory: Any) -> AsyncIterator[Api]:
     emu = await emulator_factory(fleet=0, speed=0.0, publish=False)
     async with httpx.AsyncClient(timeout=10) as http:
         yield Api(emu, http)
+
+
+@pytest.fixture
+def broker(embedded_broker: EmbeddedBroker) -> EmbeddedBroker:
+    """The embedded broker (tests/conftest.py), by the name these tests give it."""
+    return embedded_broker

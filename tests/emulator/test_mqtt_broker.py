@@ -7,7 +7,6 @@ import asyncio
 import json
 import re
 import time
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -23,14 +22,6 @@ from hm_tui.service.feed import FeedClient
 APP = "a1b2c3d4e5f6a1b2c3d4e5f6"
 CAR = ("WBA12345678901234", "bmw")
 HEX64 = re.compile(r"^[0-9a-f]{64}$")
-
-
-@pytest.fixture
-async def broker(tmp_path: Path) -> AsyncIterator[EmbeddedBroker]:
-    embedded = EmbeddedBroker("127.0.0.1", 0, ensure_certs(tmp_path))
-    await embedded.start()
-    yield embedded
-    await embedded.stop()
 
 
 def publisher(broker: EmbeddedBroker, cars: list[tuple[str, str]], **kwargs: object) -> Publisher:

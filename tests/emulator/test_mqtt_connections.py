@@ -8,7 +8,6 @@ import contextlib
 import dataclasses
 import logging
 import time
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -24,14 +23,6 @@ TOPIC = f"sandbox/level13/{APP}/#"
 VIN = "WBA12345678901234"
 # asyncio's complaints about writes to a connection already lost (plain socket, TLS)
 WRITE_AFTER_LOSS = ("socket.send() raised exception.", "SSL connection is closed")
-
-
-@pytest.fixture
-async def broker(tmp_path: Path) -> AsyncIterator[EmbeddedBroker]:
-    embedded = EmbeddedBroker("127.0.0.1", 0, ensure_certs(tmp_path))
-    await embedded.start()
-    yield embedded
-    await embedded.stop()
 
 
 async def queue_for_absent_session(broker: EmbeddedBroker, client_id: str, count: int) -> None:

@@ -40,14 +40,6 @@ def ignition(message_id: str, state: str = "on") -> bytes:
 
 
 @pytest.fixture
-async def embedded(tmp_path: Path) -> AsyncIterator[EmbeddedBroker]:
-    broker = EmbeddedBroker("127.0.0.1", 0, ensure_certs(tmp_path))
-    await broker.start()
-    yield broker
-    await broker.stop()
-
-
-@pytest.fixture
 def running_feeds() -> Iterator[list[FeedClient]]:
     feeds: list[FeedClient] = []
     yield feeds
@@ -66,11 +58,12 @@ def new_feed(feeds: list[FeedClient], certs: CertBundle, port: int,
 
 @pytest.mark.parametrize("message_format", ["v1", "v2"])
 async def test_feed_receives_the_emulator_stream_over_mutual_tls(
-        embedded: EmbeddedBroker, running_feeds: list[FeedClient], message_format: str) -> None:
-    feed = new_feed(running_feeds, embedded.certs, embedded.port, message_format)
+        embedded_broker: EmbeddedBroker, running_feeds: list[FeedClient],
+        message_format: str) -> None:
+    feed = new_feed(running_feeds, embedded_broker.certs, embedded_broker.port, message_format)
     await feed_connected(feed)
-    await wait_for(lambda: embedded.subscribers(feed.topic), 5)
-    stream = Publisher(lambda: CARS, app_id=APP, broker=embedded, format=message_format,
+    await wait_for(lambda: embedded_broker.subscribers(feed.topic), 5)
+    stream = Publisher(lambda: CARS, app_id=APP, broker=embedded_broker, format=message_format,
                        duplicate_rate=0)
     sent = [await stream.report_now(*car) for car in CARS]
     await wait_for(lambda: feed.state.received == sum(sent), 10)
@@ -142,11 +135,11 @@ async def test_messages_sent_while_away_arrive_after_restart_without_duplicates(
 
 
 async def test_bad_payloads_on_the_wire_are_counted_and_the_feed_goes_on(
-        embedded: EmbeddedBroker, running_feeds: list[FeedClient]) -> None:
-    feed = new_feed(running_feeds, embedded.certs, embedded.port)
+        embedded_broker: EmbeddedBroker, running_feeds: list[FeedClient]) -> None:
+    feed = new_feed(running_feeds, embedded_broker.certs, embedded_broker.port)
     await feed_connected(feed)
-    await wait_for(lambda: embedded.subscribers(feed.topic), 5)
-    stream = Publisher(lambda: [], app_id=APP, broker=embedded)
+    await wait_for(lambda: embedded_broker.subscribers(feed.topic), 5)
+    stream = Publisher(lambda: [], app_id=APP, broker=embedded_broker)
     for payload in (b"\x00\xff garbage", b'{"version": 9}', b"[" * 5000, ignition("f" * 64)):
         await stream.publish_raw(TOPIC, payload)
     await wait_for(lambda: feed.state.received == 1, 10)
@@ -163,9 +156,9 @@ async def test_no_broker_means_retrying_with_a_reason(
 
 
 async def test_broker_with_a_certificate_we_do_not_trust_is_never_used(
-        embedded: EmbeddedBroker, tmp_path: Path, running_feeds: list[FeedClient]) -> None:
+        embedded_broker: EmbeddedBroker, tmp_path: Path, running_feeds: list[FeedClient]) -> None:
     strangers = ensure_certs(tmp_path / "other-ca")
-    feed = new_feed(running_feeds, strangers, embedded.port)
+    feed = new_feed(running_feeds, strangers, embedded_broker.port)
     await wait_for(lambda: feed.state.status == "retrying", 10)
     assert "not trusted" in (feed.state.last_error or "")
     assert feed.state.received == 0
