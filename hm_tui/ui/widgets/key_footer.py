@@ -9,13 +9,13 @@ what it shows and skips the rebuild when they are equal.
 
 Textual's Footer also lets keys run past the right edge, under the docked palette key (at 80
 columns the feed's keys pushed "? Help" and "q Quit" off screen and left a stray letter beside
-"^p Palette"). This one leaves out whole keys instead, the last ones first, but never Help or
-Quit: the keys of the focused widget come first, so they stay.
+"^p Palette"). This one leaves out whole keys instead: Help, Quit, Close and Back always
+stay; the others in order, the focused widget's first, each while it still fits.
 """
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Iterable
+from collections.abc import Hashable
 
 from rich.cells import cell_len
 from textual.app import ComposeResult
@@ -63,22 +63,20 @@ def key_cells(key: FooterKey, *, compact: bool) -> int:
     return text + (1 if compact else 3)
 
 
-def fitted(widgets: Iterable[Widget], width: int, *, compact: bool) -> list[Widget]:
+def fitted(widgets: list[Widget], width: int, *, compact: bool) -> list[Widget]:
     """`widgets` without the keys that would run past `width`: keys of `KEEP_ACTIONS` always
     stay; the others in order (the focused widget's first), each if it still fits."""
-    widgets = list(widgets)
-    keys = [w for w in widgets if isinstance(w, FooterKey) and not w.has_class("-command-palette")]
+    keys = [w for w in widgets if isinstance(w, FooterKey)]
+    palette = [k for k in keys if k.has_class("-command-palette")]
+    keys = [k for k in keys if k not in palette]
     kept = [k for k in keys if k.action.rpartition(".")[2] in KEEP_ACTIONS]
-    spare = width - sum(key_cells(k, compact=compact) for k in kept)
-    if len(keys) < sum(isinstance(w, FooterKey) for w in widgets):  # the palette key
-        spare -= PALETTE_CELLS
-    dropped: set[int] = set()
+    spare = width - PALETTE_CELLS * len(palette) - sum(key_cells(k, compact=compact) for k in kept)
+    dropped: list[Widget] = []
     for key in keys:
-        if key in kept:
-            continue
-        cells = key_cells(key, compact=compact)
-        if cells <= spare:
-            spare -= cells
-        else:
-            dropped.add(id(key))
-    return [w for w in widgets if id(w) not in dropped]
+        if key not in kept:
+            cells = key_cells(key, compact=compact)
+            if cells <= spare:
+                spare -= cells
+            else:
+                dropped.append(key)
+    return [w for w in widgets if w not in dropped]
