@@ -347,18 +347,19 @@ class RosterTable(ScrollView, can_focus=True):
         vin = self._rows[row]
         entry = self._source.entry(vin)
         since = getattr(entry, "since", None)
-        age = compact_age((self._clock() - since).total_seconds()) if since else "?"
+        now = self._clock()
+        age = compact_age((now - since).total_seconds()) if since else "?"
         state = (row == self.cursor_row, vin in self.marked, vin in self._flashes,
                  self.has_focus)
         key = (vin, width, state, age)
         cached = self._row_cache.get(key)
         if cached is not None and cached[0] is entry:
             return cached[1]
-        strip = self._draw_row(vin, entry, age, width, state)
+        strip = self._draw_row(vin, entry, age, now, width, state)
         self._row_cache[key] = (entry, strip)
         return strip
 
-    def _draw_row(self, vin: str, entry: Any, age: str, width: int,
+    def _draw_row(self, vin: str, entry: Any, age: str, now: datetime, width: int,
                   state: tuple[bool, bool, bool, bool]) -> Strip:
         cursor, marked, changed, _focus = state
         base = self.rich_style
@@ -368,7 +369,7 @@ class RosterTable(ScrollView, can_focus=True):
             base += self._style("roster-table--marked")
         if cursor:
             base += self._style("roster-table--cursor")
-        cells = row_cells(vin, entry, age, self._tz, self._clock())
+        cells = row_cells(vin, entry, age, self._tz, now)
         segments = [Segment("● " if marked else "  ", base)]
         for column in layout(width):
             style = base
