@@ -16,6 +16,7 @@ from textual.app import App
 from textual.notifications import Notification
 from textual.screen import ModalScreen
 
+from hm_tui.ui.keymap import ROSTER_KEYS, key_for
 from hm_tui.ui.text import inert
 
 NOTIFY_EACH_MAX = 3  # more rejections than this in one refresh make one summary notification
@@ -58,10 +59,16 @@ class RejectionToasts:
         self._held = 0
         while len(self._shown) >= REJECTION_TOASTS:
             app._unnotify(self._shown.popleft(), refresh=False)
-        title = "Rejected" if self._series == 1 else f"Rejected: {self._series} (3 lists them)"
+        title = "Rejected" if self._series == 1 else \
+            f"Rejected: {self._series} ({self._rejected_key()} lists them)"
         toast = Notification(text, title, "error", TOAST_SECONDS, markup=False)
         self._shown.append(toast)
         # added now, not by a posted Notify: one posted and then dropped here before it was
         # handled would come back when it is (a refresh announcing three rejections showed three)
         app._notifications.add(toast)
         app._refresh_notifications()
+
+    def _rejected_key(self) -> str:
+        """The key that shows only rejected clearances (3, unless the profile remapped it)."""
+        key = next(k for k in ROSTER_KEYS if k.id == "roster.status_rejected")
+        return key_for(key, getattr(self._app, "keymap", {}))
