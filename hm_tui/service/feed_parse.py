@@ -16,7 +16,7 @@ from typing import Any
 import msgspec
 
 from hm_tui.domain.autoapi import property_info
-from hm_tui.service.models import DataPoint, parse_time
+from hm_tui.service.models import DataPoint, combined, parse_time
 
 MAX_PAYLOAD_BYTES = 256 * 1024
 MAX_VALUE_DEPTH = 6
@@ -79,22 +79,8 @@ def _points(vin: str, data: dict[str, Any], message_id: str | None,
             elif items:
                 many = [_point(vin, capability, prop, item, message_id, received_at)
                         for item in items]
-                points.append(many[0] if len(many) == 1 else _combined(many))
+                points.append(combined(many))
     return points
-
-
-def _combined(points: list[DataPoint]) -> DataPoint:
-    """A `multiple` property (doors.locks: one item per door) as one point holding a list."""
-    first = points[0]
-    units = {point.unit for point in points}
-    stamps = [point.timestamp for point in points if point.timestamp is not None]
-    failures = [point.failure for point in points if point.failure]
-    return DataPoint(
-        vin=first.vin, capability=first.capability, property=first.property,
-        value=[point.value for point in points], unit=units.pop() if len(units) == 1 else None,
-        timestamp=max(stamps) if stamps else None, message_id=first.message_id,
-        failure=failures[0] if failures else None, received_at=first.received_at,
-    )
 
 
 def _point(vin: str, capability: str, prop: str, item: Any, message_id: str | None,

@@ -155,6 +155,23 @@ class DataPoint:
         return f"{self.capability}.{self.property}"
 
 
+def combined(points: list[DataPoint]) -> DataPoint:
+    """A `multiple` property (doors.locks: one item per door) as one point holding a list (one
+    item: that point). The feed and the Vehicle Data API read them alike."""
+    if len(points) == 1:
+        return points[0]
+    first = points[0]
+    units = {point.unit for point in points}
+    stamps = [point.timestamp for point in points if point.timestamp is not None]
+    failures = [point.failure for point in points if point.failure]
+    return DataPoint(
+        vin=first.vin, capability=first.capability, property=first.property,
+        value=[point.value for point in points], unit=units.pop() if len(units) == 1 else None,
+        timestamp=max(stamps) if stamps else None, message_id=first.message_id,
+        failure=failures[0] if failures else None, received_at=first.received_at,
+    )
+
+
 @dataclass(slots=True)
 class VehicleData:
     """The Vehicle Data API answer: the raw JSON and its data points."""
