@@ -111,3 +111,13 @@ async def test_not_yet_available_422_is_explained(emulator: Any, credentials: di
         async with app.run_test(size=(80, 24)) as pilot:
             text = await pull(app, pilot, "No data yet")
             assert "try again later" in text
+
+
+def test_a_pulled_multiple_property_shows_every_item_not_only_the_first() -> None:
+    from hm_tui.ui.widgets.datapoints import merge_latest
+
+    doors = [point(BMW, "doors", "locks", {"location": door, "lock_state": state})
+             for door, state in (("front_left", "locked"), ("rear_right", "unlocked"))]
+    [merged] = merge_latest({}, doors)
+    assert merged.source == "pulled" and [d["lock_state"] for d in merged.point.value] == [
+        "locked", "unlocked"]

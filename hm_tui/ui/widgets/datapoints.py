@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 from textual.content import Content
 from textual.widgets import Static
 
-from hm_tui.service.models import DataPoint
+from hm_tui.service.models import DataPoint, combined
 from hm_tui.ui.format import format_age, format_point, safe_text
 from hm_tui.ui.widgets.roster_columns import fit
 
@@ -26,7 +26,10 @@ class SourcedPoint:
 def merge_latest(feed: Mapping[str, DataPoint], pulled: Iterable[DataPoint]) -> list[SourcedPoint]:
     """Newest value per capability.property across the live feed and the last pull."""
     best: dict[str, SourcedPoint] = {key: SourcedPoint(p, "feed") for key, p in feed.items()}
-    for point in pulled:
+    by_key: dict[str, list[DataPoint]] = {}
+    for point in pulled:  # a `multiple` property comes as one point per item (door): one list
+        by_key.setdefault(point.key, []).append(point)
+    for point in map(combined, by_key.values()):
         have = best.get(point.key)
         if have is None or _newer(point, have.point):
             best[point.key] = SourcedPoint(point, "pulled")
