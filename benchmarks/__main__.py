@@ -45,16 +45,24 @@ def feed_section(quick: bool) -> SectionResult:
 
 
 RUNNERS: dict[str, Callable[[bool], SectionResult]] = {
-    "startup": startup_section, "roster": roster_section, "feed": feed_section,
+    "startup": startup_section,
+    "roster": roster_section,
+    "feed": feed_section,
 }
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
-    parser.add_argument("--quick", action="store_true",
-                        help="100,000-VIN roster, one 10 s feed run: under a minute")
-    parser.add_argument("--only", nargs="+", choices=SECTIONS, default=list(SECTIONS),
-                        help="run only these sections")
+    parser.add_argument(
+        "--quick", action="store_true", help="100,000-VIN roster, one 10 s feed run: under a minute"
+    )
+    parser.add_argument(
+        "--only",
+        nargs="+",
+        choices=SECTIONS,
+        default=list(SECTIONS),
+        help="run only these sections",
+    )
     parser.add_argument("--markdown", metavar="FILE", help="also write the table as markdown")
     parser.add_argument("--details", metavar="FILE", help="also write every raw measurement (JSON)")
     return parser.parse_args(argv)
@@ -70,10 +78,14 @@ def main(argv: list[str] | None = None) -> int:
         if name in args.only:
             total.extend(RUNNERS[name](args.quick))
     took = time.monotonic() - began
-    total.summary.update(quick=args.quick, took_s=round(took, 1), cores=info["cores"],
-                         load_1m_at_start=info["load_1m"],
-                         textual_import_ms=info["textual_import_ms"],
-                         slower_than_reference=info["slower_than_reference"])
+    total.summary.update(
+        quick=args.quick,
+        took_s=round(took, 1),
+        cores=info["cores"],
+        load_1m_at_start=info["load_1m"],
+        textual_import_ms=info["textual_import_ms"],
+        slower_than_reference=info["slower_than_reference"],
+    )
     print(machine.line(info))
     print(format_table(total.rows))
     if args.details:

@@ -25,10 +25,15 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 
 def make_client(args: argparse.Namespace, out: Any) -> mqtt.Client:
-    client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=args.client_id,
-                         clean_session=False, protocol=mqtt.MQTTv311)
-    client.tls_set(ca_certs=args.ca, certfile=args.cert, keyfile=args.key,
-                   tls_version=ssl.PROTOCOL_TLS_CLIENT)
+    client = mqtt.Client(
+        mqtt.CallbackAPIVersion.VERSION2,
+        client_id=args.client_id,
+        clean_session=False,
+        protocol=mqtt.MQTTv311,
+    )
+    client.tls_set(
+        ca_certs=args.ca, certfile=args.cert, keyfile=args.key, tls_version=ssl.PROTOCOL_TLS_CLIENT
+    )
 
     def on_connect(client: mqtt.Client, *_: Any) -> None:
         client.subscribe(args.topic, qos=1)

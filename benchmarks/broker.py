@@ -36,8 +36,10 @@ def write_certs(directory: Path) -> tuple[Path, Path, ClientTls]:
     server = ca.issue_cert("127.0.0.1", "localhost", common_name="127.0.0.1")
     common_name = str(uuid.uuid4())
     client = ca.issue_cert(f"{common_name}.clients.invalid", common_name=common_name)
-    paths = {name: directory / name for name in ("ca.pem", "server.pem", "server.key",
-                                                  "client.pem", "client.key")}
+    paths = {
+        name: directory / name
+        for name in ("ca.pem", "server.pem", "server.key", "client.pem", "client.key")
+    }
     ca.cert_pem.write_to_path(str(paths["ca.pem"]))
     server.cert_chain_pems[0].write_to_path(str(paths["server.pem"]))
     server.private_key_pem.write_to_path(str(paths["server.key"]))
@@ -53,10 +55,19 @@ def config_text(port: int, ca: Path, cert: Path, key: Path) -> str:
     # design.md §5: max_queued_messages defaults to 1000 and silently drops beyond it; as root
     # mosquitto switches to user `mosquitto` unless told otherwise (our key files are 0600).
     lines = [
-        "per_listener_settings false", "persistence false", "allow_anonymous true",
-        "max_queued_messages 0", "max_inflight_messages 0", "log_type error", "log_dest stderr",
-        f"listener {port} 127.0.0.1", f"cafile {ca}", f"certfile {cert}", f"keyfile {key}",
-        "require_certificate true", "use_identity_as_username true",
+        "per_listener_settings false",
+        "persistence false",
+        "allow_anonymous true",
+        "max_queued_messages 0",
+        "max_inflight_messages 0",
+        "log_type error",
+        "log_dest stderr",
+        f"listener {port} 127.0.0.1",
+        f"cafile {ca}",
+        f"certfile {cert}",
+        f"keyfile {key}",
+        "require_certificate true",
+        "use_identity_as_username true",
     ]
     if os.geteuid() == 0:
         lines.insert(0, "user root")
@@ -82,8 +93,9 @@ class Mosquitto:
         conf = self.directory / "mosquitto.conf"
         conf.write_text(config_text(self.port, self.tls.ca_file, server_cert, server_key))
         with (self.directory / "mosquitto.log").open("wb") as log:
-            self._process = subprocess.Popen([binary, "-c", str(conf)],
-                                             stdout=subprocess.DEVNULL, stderr=log)
+            self._process = subprocess.Popen(
+                [binary, "-c", str(conf)], stdout=subprocess.DEVNULL, stderr=log
+            )
         self._wait_listening(timeout)
 
     def _wait_listening(self, timeout: float) -> None:

@@ -28,8 +28,11 @@ class Unavailable(Exception):
 
 def tls_args(broker: Mosquitto) -> dict[str, str]:
     assert broker.tls is not None
-    return {"ca": str(broker.tls.ca_file), "cert": str(broker.tls.cert_file),
-            "key": str(broker.tls.key_file)}
+    return {
+        "ca": str(broker.tls.ca_file),
+        "cert": str(broker.tls.cert_file),
+        "key": str(broker.tls.key_file),
+    }
 
 
 class Consumer:
@@ -47,8 +50,11 @@ class Consumer:
     def start(self, broker: Mosquitto, client_id: str) -> None:
         self.out.unlink(missing_ok=True)
         with self.out.open("wb") as sink:
-            self.procs = [subprocess.Popen(self.command(broker, client_id), stdout=sink,
-                                           stderr=subprocess.PIPE, cwd=REPO)]
+            self.procs = [
+                subprocess.Popen(
+                    self.command(broker, client_id), stdout=sink, stderr=subprocess.PIPE, cwd=REPO
+                )
+            ]
 
     def ready(self) -> bool:
         return self.out.exists() and self.out.stat().st_size > 0
@@ -86,9 +92,28 @@ class MosquittoSub(Consumer):
     def command(self, broker: Mosquitto, client_id: str) -> list[str]:
         tls = tls_args(broker)
         # mosquitto_sub flushes after every message, so the warm-up probe shows up at once
-        return ["mosquitto_sub", "-h", "127.0.0.1", "-p", str(broker.port),
-                "--cafile", tls["ca"], "--cert", tls["cert"], "--key", tls["key"], "-q", "1",
-                "-c", "-i", client_id, "-t", subscription(), "-F", "%U %p"]
+        return [
+            "mosquitto_sub",
+            "-h",
+            "127.0.0.1",
+            "-p",
+            str(broker.port),
+            "--cafile",
+            tls["ca"],
+            "--cert",
+            tls["cert"],
+            "--key",
+            tls["key"],
+            "-q",
+            "1",
+            "-c",
+            "-i",
+            client_id,
+            "-t",
+            subscription(),
+            "-F",
+            "%U %p",
+        ]
 
 
 class BarePaho(Consumer):
@@ -96,14 +121,36 @@ class BarePaho(Consumer):
 
     def command(self, broker: Mosquitto, client_id: str) -> list[str]:
         tls = tls_args(broker)
-        return [sys.executable, "-m", "benchmarks.bare_paho", "--port", str(broker.port),
-                "--ca", tls["ca"], "--cert", tls["cert"], "--key", tls["key"],
-                "--client-id", client_id, "--topic", subscription(), "--out", str(self.out)]
+        return [
+            sys.executable,
+            "-m",
+            "benchmarks.bare_paho",
+            "--port",
+            str(broker.port),
+            "--ca",
+            tls["ca"],
+            "--cert",
+            tls["cert"],
+            "--key",
+            tls["key"],
+            "--client-id",
+            client_id,
+            "--topic",
+            subscription(),
+            "--out",
+            str(self.out),
+        ]
 
     def start(self, broker: Mosquitto, client_id: str) -> None:
         self.out.unlink(missing_ok=True)
-        self.procs = [subprocess.Popen(self.command(broker, client_id), cwd=REPO,
-                                       stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)]
+        self.procs = [
+            subprocess.Popen(
+                self.command(broker, client_id),
+                cwd=REPO,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.PIPE,
+            )
+        ]
 
 
 def ensure_mqttjs(timeout: float = 180) -> Path:
@@ -113,8 +160,12 @@ def ensure_mqttjs(timeout: float = 180) -> Path:
     if shutil.which("node") is None or shutil.which("npm") is None:
         raise Unavailable("node/npm not installed (Debian packages nodejs, npm)")
     try:
-        done = subprocess.run(["npm", "install", "--prefix", str(HERE), "--no-audit", "--no-fund"],
-                              capture_output=True, text=True, timeout=timeout)
+        done = subprocess.run(
+            ["npm", "install", "--prefix", str(HERE), "--no-audit", "--no-fund"],
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
     except subprocess.TimeoutExpired as exc:
         raise Unavailable(f"npm install did not finish in {timeout:.0f} s") from exc
     if done.returncode != 0 or not MQTTJS_BIN.exists():
@@ -129,16 +180,45 @@ class MqttJs(Consumer):
 
     def command(self, broker: Mosquitto, client_id: str) -> list[str]:
         tls = tls_args(broker)
-        return ["node", str(ensure_mqttjs()), "sub", "-h", "127.0.0.1", "-p", str(broker.port),
-                "-l", "mqtts", "--ca", tls["ca"], "--cert", tls["cert"], "--key", tls["key"],
-                "-q", "1", "--no-clean", "-i", client_id, "-t", subscription()]
+        return [
+            "node",
+            str(ensure_mqttjs()),
+            "sub",
+            "-h",
+            "127.0.0.1",
+            "-p",
+            str(broker.port),
+            "-l",
+            "mqtts",
+            "--ca",
+            tls["ca"],
+            "--cert",
+            tls["cert"],
+            "--key",
+            tls["key"],
+            "-q",
+            "1",
+            "--no-clean",
+            "-i",
+            client_id,
+            "-t",
+            subscription(),
+        ]
 
     def start(self, broker: Mosquitto, client_id: str) -> None:
         self.out.unlink(missing_ok=True)
-        node = subprocess.Popen(self.command(broker, client_id), stdout=subprocess.PIPE,
-                                stderr=subprocess.PIPE, cwd=REPO)
-        stamp = subprocess.Popen([sys.executable, "-m", "benchmarks.stamp", str(self.out)],
-                                 stdin=node.stdout, stderr=subprocess.PIPE, cwd=REPO)
+        node = subprocess.Popen(
+            self.command(broker, client_id),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            cwd=REPO,
+        )
+        stamp = subprocess.Popen(
+            [sys.executable, "-m", "benchmarks.stamp", str(self.out)],
+            stdin=node.stdout,
+            stderr=subprocess.PIPE,
+            cwd=REPO,
+        )
         assert node.stdout is not None
         node.stdout.close()  # the stamp process owns the pipe now
         self.procs = [node, stamp]

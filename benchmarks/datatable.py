@@ -56,10 +56,15 @@ async def measure(rows: list[tuple[str, ...]]) -> dict[str, Any]:
                 table.add_rows([r for r in rows if query in "\t".join(r).lower()])
                 filters.append(await settled(app, pilot) - started)
         probe.stop()
-    return {"rows": len(rows), "load_s": load_s, "load_stall_ms": load.max_stall_ms,
-            "filter_p50_ms": percentile(filters, 50) * 1000,
-            "filter_max_ms": max(filters) * 1000, "filter_stall_ms": filtering.max_stall_ms,
-            "rss_peak_mb": peak_rss_mb()}
+    return {
+        "rows": len(rows),
+        "load_s": load_s,
+        "load_stall_ms": load.max_stall_ms,
+        "filter_p50_ms": percentile(filters, 50) * 1000,
+        "filter_max_ms": max(filters) * 1000,
+        "filter_stall_ms": filtering.max_stall_ms,
+        "rss_peak_mb": peak_rss_mb(),
+    }
 
 
 def load_rows(path: str) -> list[tuple[str, ...]]:

@@ -32,8 +32,9 @@ def force_route(emulator: Any) -> web.RouteDef:
 async def serve(args: argparse.Namespace) -> None:
     from hm_tui.emulator.server import Emulator, EmulatorConfig
 
-    config = EmulatorConfig(state_dir=Path(args.state_dir), fleet=args.fleet, speed=args.speed,
-                            seed=args.seed)
+    config = EmulatorConfig(
+        state_dir=Path(args.state_dir), fleet=args.fleet, speed=args.speed, seed=args.seed
+    )
     emulator = Emulator(config)
     await emulator.start()
     app = web.Application()

@@ -24,23 +24,36 @@ class EmulatorProcess:
         self.started_in = 0.0
 
     def command(self) -> list[str]:
-        return [sys.executable, "-m", "benchmarks.emulator_host", "--state-dir",
-                str(self.state_dir), "--fleet", str(self.fleet), "--speed", str(self.speed),
-                "--seed", str(self.seed)]
+        return [
+            sys.executable,
+            "-m",
+            "benchmarks.emulator_host",
+            "--state-dir",
+            str(self.state_dir),
+            "--fleet",
+            str(self.fleet),
+            "--speed",
+            str(self.speed),
+            "--seed",
+            str(self.seed),
+        ]
 
     def start(self, timeout: float = 120.0) -> dict[str, Any]:
         creds = self.state_dir / CONTROL_FILE  # written last, once everything serves
         self.state_dir.mkdir(parents=True, exist_ok=True)
         creds.unlink(missing_ok=True)
         began = time.monotonic()
-        self._process = subprocess.Popen(self.command(), stdout=subprocess.DEVNULL,
-                                         stderr=subprocess.PIPE, cwd=REPO)
+        self._process = subprocess.Popen(
+            self.command(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=REPO
+        )
         while not creds.exists():
             if self._process.poll() is not None:
-                err = self._process.stderr.read().decode(errors="replace") if \
-                    self._process.stderr else ""
-                raise RuntimeError(f"emulator exited {self._process.returncode}: "
-                                   f"{last_error(err)}")
+                err = (
+                    self._process.stderr.read().decode(errors="replace")
+                    if self._process.stderr
+                    else ""
+                )
+                raise RuntimeError(f"emulator exited {self._process.returncode}: {last_error(err)}")
             if time.monotonic() - began > timeout:
                 self.stop()
                 raise RuntimeError(f"emulator with {self.fleet:,} cars not ready in {timeout} s")

@@ -30,7 +30,10 @@ QUIET_S = 0.5
 
 ConsumerFactory = Callable[[Path], Consumer]
 CONSUMERS: dict[str, ConsumerFactory] = {
-    "app": AppFeed, "mosquitto_sub": MosquittoSub, "bare_paho": BarePaho, "mqttjs": MqttJs,
+    "app": AppFeed,
+    "mosquitto_sub": MosquittoSub,
+    "bare_paho": BarePaho,
+    "mqttjs": MqttJs,
 }
 
 
@@ -46,8 +49,7 @@ class Step:
 
     def kept_up(self, name: str) -> bool:
         result = self.results.get(name)
-        return bool(result and result["lost"] == 0
-                    and (result["catch_up_s"] or 0.0) <= CAUGHT_UP_S)
+        return bool(result and result["lost"] == 0 and (result["catch_up_s"] or 0.0) <= CAUGHT_UP_S)
 
 
 def warm_up(broker: Mosquitto, consumers: Sequence[Consumer], timeout: float) -> list[Consumer]:
@@ -81,8 +83,14 @@ def wait_quiet(consumers: Sequence[Consumer], published_at: float, limit: float)
             return
 
 
-def run_step(broker: Mosquitto, names: Sequence[str], rate: float, seconds: float,
-             run_tag: int, directory: Path) -> Step:
+def run_step(
+    broker: Mosquitto,
+    names: Sequence[str],
+    rate: float,
+    seconds: float,
+    run_tag: int,
+    directory: Path,
+) -> Step:
     step = Step(rate, seconds)
     started: list[Consumer] = []
     try:
@@ -94,8 +102,14 @@ def run_step(broker: Mosquitto, names: Sequence[str], rate: float, seconds: floa
     return step
 
 
-def _measure(step: Step, broker: Mosquitto, names: Sequence[str], run_tag: int,
-             directory: Path, started: list[Consumer]) -> None:
+def _measure(
+    step: Step,
+    broker: Mosquitto,
+    names: Sequence[str],
+    run_tag: int,
+    directory: Path,
+    started: list[Consumer],
+) -> None:
     for name in names:
         consumer = CONSUMERS[name](directory)
         try:
@@ -110,22 +124,26 @@ def _measure(step: Step, broker: Mosquitto, names: Sequence[str], run_tag: int,
     if not started:
         return
     assert broker.tls is not None
-    step.paced = publish_paced(broker.port, broker.tls, rate=step.rate, seconds=step.seconds,
-                               run_tag=run_tag)
+    step.paced = publish_paced(
+        broker.port, broker.tls, rate=step.rate, seconds=step.seconds, run_tag=run_tag
+    )
     wait_quiet(started, step.paced.ended_at, limit=max(5.0, step.seconds))
     while started:
         consumer = started.pop(0)
         extra = consumer.stop()
         received = tally(consumer.receipts(), run_tag, step.paced.sent)
         step.results[consumer.name] = {
-            **received.as_dict(step.paced.started_at, step.paced.ended_at), **extra}
+            **received.as_dict(step.paced.started_at, step.paced.ended_at),
+            **extra,
+        }
 
 
 Plan = Sequence[tuple[float, Sequence[str], float]]  # (rate, consumers, seconds) per step
 
 
-def run_steps(plan: Plan, log: Callable[[str], None],
-              climb_to: float | None = None) -> tuple[list[Step], str | None]:
+def run_steps(
+    plan: Plan, log: Callable[[str], None], climb_to: float | None = None
+) -> tuple[list[Step], str | None]:
     """Every (rate, consumers) of the plan on one broker; a consumer that fell behind at one
     rate is not run at higher ones. With `climb_to`, consumers still keeping up after the plan
     go on at twice the last rate, and twice again, up to `climb_to` (or until the publisher
@@ -158,8 +176,9 @@ def run_steps(plan: Plan, log: Callable[[str], None],
     return steps, None
 
 
-def _climb(steps: list[Step], behind: set[str],
-           climb_to: float | None) -> Iterator[tuple[float, str, float]]:
+def _climb(
+    steps: list[Step], behind: set[str], climb_to: float | None
+) -> Iterator[tuple[float, str, float]]:
     """(rate, consumer, seconds) past the plan: each consumer that kept up with the plan's
     highest rate, alone, at doubling rates; it stops at `climb_to`, when nobody keeps up, or when
     the publisher cannot reach the rate (then the publisher is the limit, not the consumers)."""
@@ -185,6 +204,8 @@ def plan_for(quick: bool, seconds: float = 10.0, peer_seconds: float = 2.0) -> P
     Quick: the app for `seconds` at the target rate, then each peer for `peer_seconds` at the
     same rate. Full: every rate for every consumer, `seconds` each."""
     if quick:
-        return [(TARGET_RATE, ["app"], seconds),
-                *((TARGET_RATE, [peer], peer_seconds) for peer in CONSUMERS if peer != "app")]
+        return [
+            (TARGET_RATE, ["app"], seconds),
+            *((TARGET_RATE, [peer], peer_seconds) for peer in CONSUMERS if peer != "app"),
+        ]
     return [(rate, [name], seconds) for rate in FULL_RATES for name in CONSUMERS]

@@ -41,15 +41,32 @@ class AppFeed(Consumer):
 
     def command(self, broker: Mosquitto, client_id: str) -> list[str]:
         tls = tls_args(broker)
-        return [sys.executable, "-m", "benchmarks.feed_app", "--port", str(broker.port),
-                "--ca", tls["ca"], "--cert", tls["cert"], "--key", tls["key"],
-                "--client-id", client_id, "--out", str(self.out)]
+        return [
+            sys.executable,
+            "-m",
+            "benchmarks.feed_app",
+            "--port",
+            str(broker.port),
+            "--ca",
+            tls["ca"],
+            "--cert",
+            tls["cert"],
+            "--key",
+            tls["key"],
+            "--client-id",
+            client_id,
+            "--out",
+            str(self.out),
+        ]
 
     def start(self, broker: Mosquitto, client_id: str) -> None:
         self.out.unlink(missing_ok=True)
         with self.stdout.open("wb") as sink:
-            self.procs = [subprocess.Popen(self.command(broker, client_id), cwd=REPO,
-                                           stdout=sink, stderr=subprocess.PIPE)]
+            self.procs = [
+                subprocess.Popen(
+                    self.command(broker, client_id), cwd=REPO, stdout=sink, stderr=subprocess.PIPE
+                )
+            ]
 
     def stop(self) -> dict[str, Any]:
         proc = self.procs[0]
@@ -96,8 +113,10 @@ class DrainRecorder:
     def drain(self, max_items: int = 5000) -> list[Any]:
         points = self._drain(max_items)
         if points:
-            batch = [(p.message_id or "", p.timestamp.timestamp() if p.timestamp else 0.0)
-                     for p in points]
+            batch = [
+                (p.message_id or "", p.timestamp.timestamp() if p.timestamp else 0.0)
+                for p in points
+            ]
             self.batches += 1
             self.largest = max(self.largest, len(points))
             if self.first_run_at is None and any(not m.startswith(PROBE_PREFIX) for m, _ in batch):
@@ -116,12 +135,26 @@ class DrainRecorder:
 def feed_profile(args: argparse.Namespace) -> Any:
     from hm_tui.service.config import MqttSettings, Profile
 
-    mqtt = MqttSettings(host="127.0.0.1", port=int(args.port), client_id=args.client_id,
-                        ca_file=args.ca, cert_file=args.cert, key_file=args.key, format="v1",
-                        topic=subscription())
+    mqtt = MqttSettings(
+        host="127.0.0.1",
+        port=int(args.port),
+        client_id=args.client_id,
+        ca_file=args.ca,
+        cert_file=args.cert,
+        key_file=args.key,
+        format="v1",
+        topic=subscription(),
+    )
     # REST is never reached: the stand-in session below only runs the feed
-    return Profile(name="bench", environment=ENVIRONMENT, base_url="http://127.0.0.1:9/v1",
-                   client_id="bench", client_secret="bench", app_id=APP_ID, mqtt=mqtt)
+    return Profile(
+        name="bench",
+        environment=ENVIRONMENT,
+        base_url="http://127.0.0.1:9/v1",
+        client_id="bench",
+        client_secret="bench",
+        app_id=APP_ID,
+        mqtt=mqtt,
+    )
 
 
 class FeedOnlySession:
@@ -183,10 +216,14 @@ async def run_app(args: argparse.Namespace) -> dict[str, Any]:
             state = panel.feed.state
             started = recorder.first_run_at or 0.0
             result = {
-                "rss_before_mb": recorder.rss_before, "rss_after_mb": rss_mb(),
-                "rss_peak_mb": peak_rss_mb(), "batches": recorder.batches,
-                "largest_batch": recorder.largest, "dropped": state.dropped,
-                "duplicates": state.duplicates, "bad_payloads": state.bad_payloads,
+                "rss_before_mb": recorder.rss_before,
+                "rss_after_mb": rss_mb(),
+                "rss_peak_mb": peak_rss_mb(),
+                "batches": recorder.batches,
+                "largest_batch": recorder.largest,
+                "dropped": state.dropped,
+                "duplicates": state.duplicates,
+                "bad_payloads": state.bad_payloads,
                 "max_stall_ms": probe.max_stall_ms(started, recorder.last_shown or started),
                 "log_lines": panel.log_widget.line_count,
             }

@@ -48,8 +48,9 @@ class FrameMarks:
         self.frames.append((called, time.perf_counter()))
         self._changed.set()
 
-    async def until_after(self, since: float, timeout: float = 60.0,
-                          accept: Callable[[], bool] = lambda: True) -> float:
+    async def until_after(
+        self, since: float, timeout: float = 60.0, accept: Callable[[], bool] = lambda: True
+    ) -> float:
         """Frame time of the first call after `since` for which `accept()` held at frame time."""
         deadline = time.perf_counter() + timeout
         while True:
@@ -77,8 +78,9 @@ def send_key(app: Any, key: str) -> None:
     app._driver.send_message(event)
 
 
-async def timed(action: Callable[[], Awaitable[Any]], marks: FrameMarks,
-                timeout: float = 60.0) -> float:
+async def timed(
+    action: Callable[[], Awaitable[Any]], marks: FrameMarks, timeout: float = 60.0
+) -> float:
     """Seconds from starting `action` to the frame after the wrapped method next ran."""
     started = time.perf_counter()
     await action()

@@ -30,8 +30,13 @@ def textual_import_ms(runs: int = 3) -> float | None:
     found: list[float] = []
     for _ in range(runs):
         try:
-            done = subprocess.run([sys.executable, "-X", "importtime", "-c", "import textual.app"],
-                                  capture_output=True, text=True, timeout=60, check=False)
+            done = subprocess.run(
+                [sys.executable, "-X", "importtime", "-c", "import textual.app"],
+                capture_output=True,
+                text=True,
+                timeout=60,
+                check=False,
+            )
         except (OSError, subprocess.TimeoutExpired):
             return None
         for row in done.stderr.splitlines():
@@ -48,9 +53,12 @@ def describe(probe_runs: int = 3) -> dict[str, Any]:
     load = round(os.getloadavg()[0], 2)  # before the probe below adds to it
     imported = textual_import_ms(probe_runs)
     return {
-        "cores": os.cpu_count(), "memory_gb": round(memory_gb, 1),
-        "load_1m": load, "python": platform.python_version(),
-        "textual": _version("textual"), "paho_mqtt": _version("paho-mqtt"),
+        "cores": os.cpu_count(),
+        "memory_gb": round(memory_gb, 1),
+        "load_1m": load,
+        "python": platform.python_version(),
+        "textual": _version("textual"),
+        "paho_mqtt": _version("paho-mqtt"),
         "textual_import_ms": imported,
         "slower_than_reference": round(imported / REFERENCE_IMPORT_MS, 2) if imported else None,
     }
@@ -59,8 +67,12 @@ def describe(probe_runs: int = 3) -> dict[str, Any]:
 def line(info: dict[str, Any]) -> str:
     speed = ""
     if info.get("textual_import_ms"):
-        speed = (f"; import textual.app {info['textual_import_ms']:.0f} ms "
-                 f"({info['slower_than_reference']:.2f}x design.md's reference machine)")
-    return (f"machine: {info['cores']} cores, {info['memory_gb']} GB, load {info['load_1m']} at "
-            f"start; Python {info['python']}, textual {info['textual']}, "
-            f"paho-mqtt {info['paho_mqtt']}{speed}")
+        speed = (
+            f"; import textual.app {info['textual_import_ms']:.0f} ms "
+            f"({info['slower_than_reference']:.2f}x design.md's reference machine)"
+        )
+    return (
+        f"machine: {info['cores']} cores, {info['memory_gb']} GB, load {info['load_1m']} at "
+        f"start; Python {info['python']}, textual {info['textual']}, "
+        f"paho-mqtt {info['paho_mqtt']}{speed}"
+    )

@@ -39,8 +39,9 @@ def run_tag_of(mid: str) -> int:
 
 
 def iso_ms(epoch: float) -> str:
-    return datetime.fromtimestamp(epoch, UTC).isoformat(timespec="milliseconds").replace(
-        "+00:00", "Z")
+    return (
+        datetime.fromtimestamp(epoch, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    )
 
 
 def epoch_of(iso: str) -> float:
@@ -63,8 +64,14 @@ class Stream:
 def make_stream(index: int, environment: str = ENVIRONMENT, app_id: str = APP_ID) -> Stream:
     capability, prop, value = STREAMS[index % len(STREAMS)]
     vin = with_check_digit(VIN_STEMS[index % len(VIN_STEMS)])
-    doc = {"version": 1, "message_id": "@MID@", "vin": vin, "capability": capability,
-           "property": prop, "data": {capability: {prop: {"data": value, "timestamp": "@TS@"}}}}
+    doc = {
+        "version": 1,
+        "message_id": "@MID@",
+        "vin": vin,
+        "capability": capability,
+        "property": prop,
+        "data": {capability: {prop: {"data": value, "timestamp": "@TS@"}}},
+    }
     text = json.dumps(doc, separators=(",", ":"))
     head, rest = text.split("@MID@")
     middle, tail = rest.split("@TS@")

@@ -68,8 +68,14 @@ def run_child(module: str, args: Sequence[str], timeout: float) -> dict[str, Any
     """Run `python -m benchmarks.<module> args` and return the JSON of its last stdout line."""
     cmd = [sys.executable, "-m", f"benchmarks.{module}", *args]
     try:
-        done = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=timeout,
-                              env={**os.environ, "PYTHONUNBUFFERED": "1"})
+        done = subprocess.run(
+            cmd,
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        )
     except subprocess.TimeoutExpired as exc:
         raise ChildFailed(f"{module} took longer than {timeout:.0f} s") from exc
     lines = [line for line in done.stdout.splitlines() if line.strip()]

@@ -77,10 +77,14 @@ class Received:
 
     def as_dict(self, published_from: float, published_to: float) -> dict[str, Any]:
         return {
-            "expected": self.expected, "received": self.count, "unique": self.unique,
-            "lost": self.lost, "msgs_per_s": self.msgs_per_s(published_from, published_to),
+            "expected": self.expected,
+            "received": self.count,
+            "unique": self.unique,
+            "lost": self.lost,
+            "msgs_per_s": self.msgs_per_s(published_from, published_to),
             "catch_up_s": max(0.0, self.last_arrival - published_to) if self.count else None,
-            "lag_p50_ms": percentile(self.lags_ms, 50), "lag_p99_ms": percentile(self.lags_ms, 99),
+            "lag_p50_ms": percentile(self.lags_ms, 50),
+            "lag_p99_ms": percentile(self.lags_ms, 99),
             "lag_max_ms": max(self.lags_ms, default=float("nan")),
         }
 

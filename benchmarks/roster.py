@@ -24,8 +24,14 @@ class FleetRun:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
-def run_fleet(fleet: int, datatable_rows: int | None, log: Callable[[str], None], *,
-              keys: int = 36, timeout: float = 180.0) -> FleetRun:
+def run_fleet(
+    fleet: int,
+    datatable_rows: int | None,
+    log: Callable[[str], None],
+    *,
+    keys: int = 36,
+    timeout: float = 180.0,
+) -> FleetRun:
     """The app at `fleet` VINs, then (if asked) the DataTable with `datatable_rows` of the same
     list (0: all of it)."""
     run = FleetRun(fleet)
@@ -71,19 +77,55 @@ def fleet_rows(run: FleetRun) -> list[Row]:
         return [unavailable(section, "app", run.app_error or "did not run")]
     a = run.app
     return [
-        Row(section, "list fetched → first frame", a["first_frame_s"], "s", Target(1.5),
-            f"fetch+parse {a['fetch_s']:.2f} s; app start → frame {a['start_to_frame_s']:.2f} s"),
-        Row(section, "filter keystroke → frame p95", a["filter_p95_ms"], "ms", Target(50),
+        Row(
+            section,
+            "list fetched → first frame",
+            a["first_frame_s"],
+            "s",
+            Target(1.5),
+            f"fetch+parse {a['fetch_s']:.2f} s; app start → frame {a['start_to_frame_s']:.2f} s",
+        ),
+        Row(
+            section,
+            "filter keystroke → frame p95",
+            a["filter_p95_ms"],
+            "ms",
+            Target(50),
             f"p50 {a['filter_p50_ms']:.1f}, max {a['filter_max_ms']:.1f} ms, "
-            f"{a['keystrokes']} keys"),
-        Row(section, "sort change → frame (worst)", a["sort_max_ms"], "ms", Target(150),
-            f"p50 {a['sort_p50_ms']:.1f} ms over {a['sorts']} columns"),
-        Row(section, f"refresh, {a['changed']:,} changed → frame", a["refresh_ms"], "ms", None,
-            f"from list fetched; key r → frame {a['refresh_press_ms']:.0f} ms"),
-        Row(section, "longest loop stall", max_stall(a), "ms", Target(100),
-            ", ".join(f"{p} {a[f'{p}_stall_ms']:.0f}" for p in PHASES)),
-        Row(section, "peak RSS", a["rss_peak_mb"], "MB", Target(250),
-            "with the session's feed running" if a.get("feed") else "no feed in this session"),
+            f"{a['keystrokes']} keys",
+        ),
+        Row(
+            section,
+            "sort change → frame (worst)",
+            a["sort_max_ms"],
+            "ms",
+            Target(150),
+            f"p50 {a['sort_p50_ms']:.1f} ms over {a['sorts']} columns",
+        ),
+        Row(
+            section,
+            f"refresh, {a['changed']:,} changed → frame",
+            a["refresh_ms"],
+            "ms",
+            None,
+            f"from list fetched; key r → frame {a['refresh_press_ms']:.0f} ms",
+        ),
+        Row(
+            section,
+            "longest loop stall",
+            max_stall(a),
+            "ms",
+            Target(100),
+            ", ".join(f"{p} {a[f'{p}_stall_ms']:.0f}" for p in PHASES),
+        ),
+        Row(
+            section,
+            "peak RSS",
+            a["rss_peak_mb"],
+            "MB",
+            Target(250),
+            "with the session's feed running" if a.get("feed") else "no feed in this session",
+        ),
     ]
 
 
@@ -102,25 +144,44 @@ def datatable_rows(run: FleetRun, roster_runs: Sequence[FleetRun]) -> list[Row]:
     d = run.datatable
     section = f"DataTable {d['rows']:,}"
     same = next((r for r in roster_runs if r.app and r.app["rows"] == d["rows"]), None)
-    compared = same or max((r for r in roster_runs if r.app), key=lambda r: r.fleet,
-                           default=None)
+    compared = same or max((r for r in roster_runs if r.app), key=lambda r: r.fleet, default=None)
     ratio_note = ""
     if compared is not None and compared.app is not None:
         ratio = d["load_s"] / compared.app["first_frame_s"]
         ratio_note = f"{ratio:.1f}× the roster's {compared.app['rows']:,}-VIN first frame"
     return [
-        Row(section, "add_rows → settled frame", d["load_s"], "s", None,
-            f"loop blocked {d['load_stall_ms']:.0f} ms; {ratio_note}"),
-        Row(section, "filter (clear + add) p50", d["filter_p50_ms"], "ms", None,
-            f"max {d['filter_max_ms']:.0f} ms"),
+        Row(
+            section,
+            "add_rows → settled frame",
+            d["load_s"],
+            "s",
+            None,
+            f"loop blocked {d['load_stall_ms']:.0f} ms; {ratio_note}",
+        ),
+        Row(
+            section,
+            "filter (clear + add) p50",
+            d["filter_p50_ms"],
+            "ms",
+            None,
+            f"max {d['filter_max_ms']:.0f} ms",
+        ),
     ]
 
 
 def summarise(runs: Sequence[FleetRun]) -> SectionResult:
     result = SectionResult()
-    result.details["roster"] = [{"fleet": r.fleet, "emulator_s": r.emulator_s, "app": r.app,
-                                 "app_error": r.app_error, "datatable": r.datatable,
-                                 "datatable_error": r.datatable_error} for r in runs]
+    result.details["roster"] = [
+        {
+            "fleet": r.fleet,
+            "emulator_s": r.emulator_s,
+            "app": r.app,
+            "app_error": r.app_error,
+            "datatable": r.datatable,
+            "datatable_error": r.datatable_error,
+        }
+        for r in runs
+    ]
     for run in runs:
         result.rows.extend(fleet_rows(run))
     for run in runs:
@@ -130,10 +191,14 @@ def summarise(runs: Sequence[FleetRun]) -> SectionResult:
         a = max(measured, key=lambda r: r.fleet).app
         assert a is not None
         result.summary.update(
-            roster_fleet=a["rows"], roster_first_frame_s=a["first_frame_s"],
-            roster_filter_p95_ms=a["filter_p95_ms"], roster_sort_ms=a["sort_max_ms"],
-            roster_refresh_ms=a["refresh_ms"], max_stall_ms=max_stall(a),
-            rss_mb=a["rss_peak_mb"])
+            roster_fleet=a["rows"],
+            roster_first_frame_s=a["first_frame_s"],
+            roster_filter_p95_ms=a["filter_p95_ms"],
+            roster_sort_ms=a["sort_max_ms"],
+            roster_refresh_ms=a["refresh_ms"],
+            max_stall_ms=max_stall(a),
+            rss_mb=a["rss_peak_mb"],
+        )
     result.summary.update(datatable_ratio(runs))
     return result
 
@@ -141,8 +206,11 @@ def summarise(runs: Sequence[FleetRun]) -> SectionResult:
 def datatable_ratio(runs: Sequence[FleetRun]) -> dict[str, Any]:
     """DataTable load time ÷ roster first-frame time: at equal sizes when both ran at one size
     (the largest such), else the largest DataTable against the largest roster, sizes named."""
-    pairs = [(r.datatable, r.app) for r in runs if r.datatable and r.app
-             and r.datatable["rows"] == r.app["rows"]]
+    pairs = [
+        (r.datatable, r.app)
+        for r in runs
+        if r.datatable and r.app and r.datatable["rows"] == r.app["rows"]
+    ]
     if not pairs:
         tables = [r.datatable for r in runs if r.datatable]
         apps = [r.app for r in runs if r.app]
@@ -150,5 +218,8 @@ def datatable_ratio(runs: Sequence[FleetRun]) -> dict[str, Any]:
             return {}
         pairs = [(max(tables, key=lambda d: d["rows"]), max(apps, key=lambda a: a["rows"]))]
     table, app = max(pairs, key=lambda p: p[0]["rows"])
-    return {"datatable_vs_roster_load": table["load_s"] / app["first_frame_s"],
-            "datatable_rows": table["rows"], "datatable_vs_roster_rows": app["rows"]}
+    return {
+        "datatable_vs_roster_load": table["load_s"] / app["first_frame_s"],
+        "datatable_rows": table["rows"],
+        "datatable_vs_roster_rows": app["rows"],
+    }

@@ -44,8 +44,9 @@ class FetchLog:
     def wrap(self) -> None:
         from hm_tui.service.client import PlatformClient
 
-        name = "fetch_clearances" if hasattr(PlatformClient, "fetch_clearances") \
-            else "list_clearances"
+        name = (
+            "fetch_clearances" if hasattr(PlatformClient, "fetch_clearances") else "list_clearances"
+        )
         original = getattr(PlatformClient, name)
         log = self
 
@@ -79,13 +80,19 @@ def make_app(creds: dict[str, Any], store_path: Path) -> Any:
     return HmTuiApp(lambda _name: Session(profile, store=Store(store_path)))
 
 
-async def first_frame(app: Any, fetches: FetchLog, marks: FrameMarks, began: float,
-                      timeout: float) -> dict[str, Any]:
+async def first_frame(
+    app: Any, fetches: FetchLog, marks: FrameMarks, began: float, timeout: float
+) -> dict[str, Any]:
     fetch = await fetches.full_after(began, timeout)
-    frame = await marks.until_after(fetch.ended, timeout,
-                                    accept=lambda: app.roster_screen.table.row_count > 0)
-    return {"first_frame_s": frame - fetch.ended, "fetch_s": fetch.ended - fetch.started,
-            "start_to_frame_s": frame - began, "rows": fetch.count}
+    frame = await marks.until_after(
+        fetch.ended, timeout, accept=lambda: app.roster_screen.table.row_count > 0
+    )
+    return {
+        "first_frame_s": frame - fetch.ended,
+        "fetch_s": fetch.ended - fetch.started,
+        "start_to_frame_s": frame - began,
+        "rows": fetch.count,
+    }
 
 
 async def keystrokes(app: Any, marks: FrameMarks, keys: list[str]) -> list[float]:
@@ -118,10 +125,15 @@ async def filter_run(app: Any, pilot: Any, marks: FrameMarks, keys: int) -> dict
     await pilot.press("escape")
     await pilot.pause()
     ms = [x * 1000 for x in latencies]
-    return {"filter_p50_ms": percentile(ms, 50), "filter_p95_ms": percentile(ms, 95),
-            "filter_max_ms": max(ms), "keystrokes": len(ms),
-            "filter_ms_by_key": [[key, round(x, 1)]
-                                 for key, x in zip(FILTER_KEYS[:keys], ms, strict=True)]}
+    return {
+        "filter_p50_ms": percentile(ms, 50),
+        "filter_p95_ms": percentile(ms, 95),
+        "filter_max_ms": max(ms),
+        "keystrokes": len(ms),
+        "filter_ms_by_key": [
+            [key, round(x, 1)] for key, x in zip(FILTER_KEYS[:keys], ms, strict=True)
+        ],
+    }
 
 
 async def sort_run(app: Any, marks: FrameMarks) -> dict[str, Any]:
@@ -130,8 +142,12 @@ async def sort_run(app: Any, marks: FrameMarks) -> dict[str, Any]:
         [took] = await keystrokes(app, marks, ["s"])
         by_column[app.session.roster.sort[0]] = took * 1000
     ms = list(by_column.values())
-    return {"sort_p50_ms": percentile(ms, 50), "sort_max_ms": max(ms), "sorts": len(ms),
-            "sort_ms_by_column": by_column}
+    return {
+        "sort_p50_ms": percentile(ms, 50),
+        "sort_max_ms": max(ms),
+        "sorts": len(ms),
+        "sort_ms_by_column": by_column,
+    }
 
 
 async def force_changes(control_url: str, vins: list[str], status: str) -> None:
@@ -158,18 +174,23 @@ async def refresh_setup(app: Any, control_url: str, share: float) -> dict[str, A
     return {"vins": vins, "forced_s": time.perf_counter() - forcing}
 
 
-async def refresh_run(app: Any, pilot: Any, fetches: FetchLog, marks: FrameMarks,
-                      setup: dict[str, Any]) -> dict[str, Any]:
+async def refresh_run(
+    app: Any, pilot: Any, fetches: FetchLog, marks: FrameMarks, setup: dict[str, Any]
+) -> dict[str, Any]:
     roster, vins = app.session.roster, setup["vins"]
     started = time.perf_counter()
     await pilot.press("r")
     fetch = await fetches.full_after(started, 60)
-    frame = await marks.until_after(fetch.ended, 60,
-                                    accept=lambda: roster.entry(vins[-1]).status == "revoked")
-    return {"refresh_ms": (frame - fetch.ended) * 1000,
-            "refresh_press_ms": (frame - started) * 1000,
-            "refresh_fetch_ms": (fetch.ended - fetch.started) * 1000, "changed": len(vins),
-            "forced_s": setup["forced_s"]}
+    frame = await marks.until_after(
+        fetch.ended, 60, accept=lambda: roster.entry(vins[-1]).status == "revoked"
+    )
+    return {
+        "refresh_ms": (frame - fetch.ended) * 1000,
+        "refresh_press_ms": (frame - started) * 1000,
+        "refresh_fetch_ms": (fetch.ended - fetch.started) * 1000,
+        "changed": len(vins),
+        "forced_s": setup["forced_s"],
+    }
 
 
 async def measure(args: argparse.Namespace) -> dict[str, Any]:
@@ -187,8 +208,14 @@ async def measure(args: argparse.Namespace) -> dict[str, Any]:
         return await measure_app(args, creds, control_url, fetches, marks, began)
 
 
-async def measure_app(args: argparse.Namespace, creds: dict[str, Any], control_url: str,
-                      fetches: FetchLog, marks: FrameMarks, began: float) -> dict[str, Any]:
+async def measure_app(
+    args: argparse.Namespace,
+    creds: dict[str, Any],
+    control_url: str,
+    fetches: FetchLog,
+    marks: FrameMarks,
+    began: float,
+) -> dict[str, Any]:
     app = make_app(creds, Path(args.creds).parent / "bench-store.sqlite")
     result: dict[str, Any] = {"fleet": args.fleet}
     async with app.run_test(headless=True, size=SIZE) as pilot:
@@ -202,12 +229,13 @@ async def measure_app(args: argparse.Namespace, creds: dict[str, Any], control_u
         async def nothing() -> None:
             return None
 
-        phases = (("load", nothing, lambda: first_frame(app, fetches, marks, began, 120)),
-                  ("orders", nothing, lambda: orders_ready(app, 60)),
-                  ("filter", nothing, lambda: filter_run(app, pilot, marks, args.keys)),
-                  ("sort", nothing, lambda: sort_run(app, marks)),
-                  ("refresh", prepare_refresh,
-                   lambda: refresh_run(app, pilot, fetches, marks, setup)))
+        phases = (
+            ("load", nothing, lambda: first_frame(app, fetches, marks, began, 120)),
+            ("orders", nothing, lambda: orders_ready(app, 60)),
+            ("filter", nothing, lambda: filter_run(app, pilot, marks, args.keys)),
+            ("sort", nothing, lambda: sort_run(app, marks)),
+            ("refresh", prepare_refresh, lambda: refresh_run(app, pilot, fetches, marks, setup)),
+        )
         for name, before, phase in phases:
             await before()  # unmeasured set-up of the phase (the benchmark's own work)
             async with probe.window() as window:
@@ -216,8 +244,11 @@ async def measure_app(args: argparse.Namespace, creds: dict[str, Any], control_u
             result[f"{name}_took_s"] = window.ended - window.started
             result[f"{name}_rss_mb"] = rss_mb()
             result[f"{name}_rss_peak_mb"] = peak_rss_mb()
-        result.update(rss_mb=rss_mb(), rss_peak_mb=peak_rss_mb(),
-                      feed=getattr(getattr(app.session, "feed", None), "state", None) is not None)
+        result.update(
+            rss_mb=rss_mb(),
+            rss_peak_mb=peak_rss_mb(),
+            feed=getattr(getattr(app.session, "feed", None), "state", None) is not None,
+        )
         if args.rows_out:
             write_rows(app.session.roster, Path(args.rows_out), args.rows_count)
         probe.stop()
@@ -237,8 +268,14 @@ def write_rows(roster: Any, path: Path, count: int) -> None:
 def cells(entry: Any) -> list[str]:
     clearance = entry.clearance
     tags = " ".join(f"{k}={v}" for k, v in clearance.tags.items())
-    return [clearance.vin, clearance.brand, clearance.status, clearance.reason or "", tags,
-            entry.since.isoformat()]
+    return [
+        clearance.vin,
+        clearance.brand,
+        clearance.status,
+        clearance.reason or "",
+        tags,
+        entry.since.isoformat(),
+    ]
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -34,10 +34,12 @@ from typing import Any
 from benchmarks.proc import percentile
 from benchmarks.report import Row, SectionResult, Target, unavailable
 
-ESCAPES = re.compile(rb"\x1b\[[0-?]*[ -/]*[@-~]"  # CSI
-                     rb"|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)"  # OSC
-                     rb"|\x1b[PX^_][^\x1b]*\x1b\\"  # DCS, SOS, PM, APC
-                     rb"|\x1b[@-Z\\-_]|\x1b[()][0-9A-Za-z]")
+ESCAPES = re.compile(
+    rb"\x1b\[[0-?]*[ -/]*[@-~]"  # CSI
+    rb"|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)"  # OSC
+    rb"|\x1b[PX^_][^\x1b]*\x1b\\"  # DCS, SOS, PM, APC
+    rb"|\x1b[@-Z\\-_]|\x1b[()][0-9A-Za-z]"
+)
 VIN = re.compile(rb"(?<![A-Za-z0-9])[A-HJ-NPR-Z0-9]{17}(?![A-Za-z0-9])")
 VINS_NEEDED = 3  # distinct VINs on screen: the table, not a stray 17-character token
 GAVE_UP = re.compile(r"Could not load the roster")
@@ -126,17 +128,24 @@ def console_script() -> str | None:
 
 def compile_checkout() -> None:
     """Write this checkout's bytecode, as `pip install` does for an installed package."""
-    subprocess.run([sys.executable, "-m", "compileall", "-q", str(REPO / "hm_tui")],
-                   check=True, env={k: v for k, v in os.environ.items()
-                                    if k != "PYTHONDONTWRITEBYTECODE"})
+    subprocess.run(
+        [sys.executable, "-m", "compileall", "-q", str(REPO / "hm_tui")],
+        check=True,
+        env={k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"},
+    )
 
 
 def installed_env(tmp: str) -> dict[str, str]:
     """The child's environment: this checkout first on the path, bytecode used (and kept)."""
     env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
     path = [str(REPO), *filter(None, env.get("PYTHONPATH", "").split(os.pathsep))]
-    return {**env, "PYTHONPATH": os.pathsep.join(path), "TERM": "xterm-256color",
-            "COLORTERM": "truecolor", "HOME": env.get("HOME", tmp)}
+    return {
+        **env,
+        "PYTHONPATH": os.pathsep.join(path),
+        "TERM": "xterm-256color",
+        "COLORTERM": "truecolor",
+        "HOME": env.get("HOME", tmp),
+    }
 
 
 def measure_once(binary: str, timeout: float) -> dict[str, Any]:
@@ -148,11 +157,14 @@ def measure_once(binary: str, timeout: float) -> dict[str, Any]:
         screen = read_until_vins(fd, timeout)
         stop(pid, fd)
         stamp = hook.read_text().split() if hook.exists() else []
-    return {"screen_s": None if screen.vins_at is None else screen.vins_at - started,
-            "output_s": None if screen.first_output is None else screen.first_output - started,
-            "hook_s": float(stamp[0]) - started_wall if stamp else None,
-            "cpu_s": float(stamp[1]) if len(stamp) > 1 else None,
-            "load_1m": os.getloadavg()[0], "problem": screen.problem()}
+    return {
+        "screen_s": None if screen.vins_at is None else screen.vins_at - started,
+        "output_s": None if screen.first_output is None else screen.first_output - started,
+        "hook_s": float(stamp[0]) - started_wall if stamp else None,
+        "cpu_s": float(stamp[1]) if len(stamp) > 1 else None,
+        "load_1m": os.getloadavg()[0],
+        "problem": screen.problem(),
+    }
 
 
 def run_startup(runs: int, timeout: float = 10.0) -> SectionResult:
@@ -171,23 +183,47 @@ def run_startup(runs: int, timeout: float = 10.0) -> SectionResult:
         return result
     median = percentile(screens, 50)
     result.summary["startup_demo_s"] = median
-    note = (f"median of {len(screens)} (all: {', '.join(f'{s:.2f}' for s in screens)}); "
-            f"{AS_INSTALLED}")
-    result.rows.append(Row("startup", "--demo → first frame with data", median, "s",
-                           Target(1.0), note))
+    note = (
+        f"median of {len(screens)} (all: {', '.join(f'{s:.2f}' for s in screens)}); {AS_INSTALLED}"
+    )
+    result.rows.append(
+        Row("startup", "--demo → first frame with data", median, "s", Target(1.0), note)
+    )
     outputs = [m["output_s"] for m in measured if m["output_s"] is not None]
-    result.rows.append(Row("startup", "--demo → first output (any frame)",
-                           percentile(outputs, 50), "s", None, "where the rest of the time goes: "
-                           "imports and app start before it, session and data after it"))
+    result.rows.append(
+        Row(
+            "startup",
+            "--demo → first output (any frame)",
+            percentile(outputs, 50),
+            "s",
+            None,
+            "where the rest of the time goes: "
+            "imports and app start before it, session and data after it",
+        )
+    )
     hooks = [m["hook_s"] for m in measured if m["hook_s"] is not None]
     if hooks:
-        result.rows.append(Row("startup", f"same, from the app's {HOOK_ENV}",
-                               percentile(hooks, 50), "s", Target(1.0)))
+        result.rows.append(
+            Row(
+                "startup",
+                f"same, from the app's {HOOK_ENV}",
+                percentile(hooks, 50),
+                "s",
+                Target(1.0),
+            )
+        )
     cpus = [m["cpu_s"] for m in measured if m["cpu_s"] is not None]
     if cpus:
         loads = ", ".join(f"{m['load_1m']:.1f}" for m in measured)
-        result.rows.append(Row("startup", "dashboard process CPU until that frame",
-                               percentile(cpus, 50), "s", None,
-                               f"all its threads, not the emulator's: moves less than wall time "
-                               f"when other work shares the cores (1-min load per run: {loads})"))
+        result.rows.append(
+            Row(
+                "startup",
+                "dashboard process CPU until that frame",
+                percentile(cpus, 50),
+                "s",
+                None,
+                f"all its threads, not the emulator's: moves less than wall time "
+                f"when other work shares the cores (1-min load per run: {loads})",
+            )
+        )
     return result

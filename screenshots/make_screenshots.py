@@ -41,7 +41,8 @@ async def until(condition: Callable[[], Any], timeout: float = 30.0) -> None:
 
 
 _TEXT = re.compile(
-    r'(<text[^>]*?x=")([\d.]+)("[^>]*?textLength=")([\d.]+)("[^>]*>)([^<]*)(</text>)')
+    r'(<text[^>]*?x=")([\d.]+)("[^>]*?textLength=")([\d.]+)("[^>]*>)([^<]*)(</text>)'
+)
 _NBSP = "&#160;"
 
 
@@ -50,14 +51,16 @@ def _shift_leading_spaces(match: re.Match[str]) -> str:
     head, x, mid, length, tail, text, end = match.groups()
     stripped = text
     while stripped.startswith(_NBSP):
-        stripped = stripped[len(_NBSP):]
+        stripped = stripped[len(_NBSP) :]
     lead = (len(text) - len(stripped)) // len(_NBSP)
     if not lead or not stripped:
         return match[0]
     cells = lead + len(html.unescape(stripped))
     width = float(length) / cells
-    return (f"{head}{float(x) + lead * width:.1f}{mid}{float(length) - lead * width:.1f}"
-            f"{tail}{stripped}{end}")
+    return (
+        f"{head}{float(x) + lead * width:.1f}{mid}{float(length) - lead * width:.1f}"
+        f"{tail}{stripped}{end}"
+    )
 
 
 def to_png(svg: str, name: str) -> None:
@@ -85,16 +88,24 @@ async def main() -> int:
 
 async def shoot(emulator: Emulator) -> None:
     profile = profile_from_credentials(emulator.credentials, "demo")
-    app = HmTuiApp(lambda _n: Session(profile, store=Store.memory(), poll_interval=1.0),
-                   profile="demo", demo=True, clock=emulator.clock.now_datetime, tz=UTC,
-                   theme="textual-dark")
+    app = HmTuiApp(
+        lambda _n: Session(profile, store=Store.memory(), poll_interval=1.0),
+        profile="demo",
+        demo=True,
+        clock=emulator.clock.now_datetime,
+        tz=UTC,
+        theme="textual-dark",
+    )
     async with app.run_test(size=SIZE) as pilot:
         await until(lambda: app.loaded and app.roster_screen.table.row_count > 100)
         await pilot.pause()
         to_png(app.export_screenshot(), "roster")
 
-        rejected = next(e.vin for e in map(app.session.roster.entry, app.session.roster.visible)
-                        if e and e.status == "rejected" and e.reason in INTERESTING_REASONS)
+        rejected = next(
+            e.vin
+            for e in map(app.session.roster.entry, app.session.roster.visible)
+            if e and e.status == "rejected" and e.reason in INTERESTING_REASONS
+        )
         app.open_detail(rejected)
         await until(lambda: type(app.screen).__name__ == "DetailScreen")
         await pilot.pause(0.5)

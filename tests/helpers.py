@@ -12,8 +12,12 @@ from typing import Any, TypeVar
 T = TypeVar("T")
 
 
-async def wait_for(cond: Callable[[], Any | Awaitable[Any]], timeout: float = 5.0,
-                   interval: float = 0.02, message: str = "") -> Any:
+async def wait_for(
+    cond: Callable[[], Any | Awaitable[Any]],
+    timeout: float = 5.0,
+    interval: float = 0.02,
+    message: str = "",
+) -> Any:
     """Poll `cond` (sync or async) until it returns something truthy; return that value.
 
     Fails the test with `message` (or the condition's name) when `timeout` seconds pass first.
@@ -28,13 +32,13 @@ async def wait_for(cond: Callable[[], Any | Awaitable[Any]], timeout: float = 5.
             return last
         if time.monotonic() >= deadline:
             what = message or getattr(cond, "__name__", "condition")
-            raise AssertionError(f"timed out after {timeout:g} s waiting for {what} "
-                                 f"(last value: {last!r})")
+            raise AssertionError(
+                f"timed out after {timeout:g} s waiting for {what} (last value: {last!r})"
+            )
         await asyncio.sleep(interval)
 
 
-def wait_until(cond: Callable[[], Any], timeout: float, what: str,
-               interval: float = 0.02) -> Any:
+def wait_until(cond: Callable[[], Any], timeout: float, what: str, interval: float = 0.02) -> Any:
     """`wait_for` for code outside an event loop (subprocesses, tmux): poll `cond` until it
     returns something truthy and return it; fail naming `what` after `timeout` seconds."""
     deadline = time.monotonic() + timeout

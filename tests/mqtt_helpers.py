@@ -87,7 +87,8 @@ class Mosquitto:
         self.write_config()
         self.process = subprocess.Popen(
             [mosquitto_binary(), "-c", str(self.config_file)],
-            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
         )
         self._wait_ready()
 
@@ -95,8 +96,11 @@ class Mosquitto:
         deadline = time.monotonic() + READY_TIMEOUT_S
         while time.monotonic() < deadline:
             if self.process is not None and self.process.poll() is not None:
-                err = self.process.stderr.read().decode(errors="replace") if self.process.stderr \
+                err = (
+                    self.process.stderr.read().decode(errors="replace")
+                    if self.process.stderr
                     else ""
+                )
                 raise RuntimeError(f"mosquitto exited: {err}\n{self.log}")
             try:
                 with socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
@@ -131,13 +135,23 @@ def start_mosquitto(workdir: Path, certs: CertBundle | None = None) -> Mosquitto
     return broker
 
 
-def mqtt_settings(certs: CertBundle, port: int, *, message_format: str = "v1",
-                  host: str = "127.0.0.1", client_id: str | None = None) -> MqttSettings:
+def mqtt_settings(
+    certs: CertBundle,
+    port: int,
+    *,
+    message_format: str = "v1",
+    host: str = "127.0.0.1",
+    client_id: str | None = None,
+) -> MqttSettings:
     """Feed settings for a broker that trusts `certs`."""
     return MqttSettings(
-        host=host, port=port, client_id=client_id or certs.client_id,
-        ca_file=str(certs.ca_file), cert_file=str(certs.client_cert),
-        key_file=str(certs.client_key), format=message_format,  # type: ignore[arg-type]
+        host=host,
+        port=port,
+        client_id=client_id or certs.client_id,
+        ca_file=str(certs.ca_file),
+        cert_file=str(certs.client_cert),
+        key_file=str(certs.client_key),
+        format=message_format,  # type: ignore[arg-type]
     )
 
 
@@ -162,16 +176,26 @@ def running_mosquitto(workdir: Path, certs: CertBundle | None = None) -> Iterato
 class Capture:
     """A bare paho subscriber keeping every (topic, payload) as it arrived, for wire checks."""
 
-    def __init__(self, certs: CertBundle, port: int, topic: str, *, client_id: str | None = None,
-                 clean_session: bool = True, with_certificate: bool = True) -> None:
+    def __init__(
+        self,
+        certs: CertBundle,
+        port: int,
+        topic: str,
+        *,
+        client_id: str | None = None,
+        clean_session: bool = True,
+        with_certificate: bool = True,
+    ) -> None:
         self.topic = topic
         self.messages: list[tuple[str, bytes]] = []
         self.connected = threading.Event()
         self.refusal: str | None = None
         self.subscribed = threading.Event()
-        self._client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2,
-                                   client_id=client_id or f"capture-{uuid.uuid4().hex[:8]}",
-                                   clean_session=clean_session)
+        self._client = mqtt.Client(
+            mqtt.CallbackAPIVersion.VERSION2,
+            client_id=client_id or f"capture-{uuid.uuid4().hex[:8]}",
+            clean_session=clean_session,
+        )
         self._client.tls_set_context(client_tls(certs, with_certificate=with_certificate))
         self._client.on_connect = self._on_connect
         self._client.on_subscribe = lambda *args: self.subscribed.set()
@@ -179,8 +203,9 @@ class Capture:
         self._client.reconnect_delay_set(1, 1)
         self._client.connect_async("127.0.0.1", port)
 
-    def _on_connect(self, client: mqtt.Client, userdata: Any, flags: Any, reason: Any,
-                    properties: Any) -> None:
+    def _on_connect(
+        self, client: mqtt.Client, userdata: Any, flags: Any, reason: Any, properties: Any
+    ) -> None:
         if reason.is_failure:
             self.refusal = str(reason)
             return
@@ -198,5 +223,6 @@ class Capture:
 
 async def feed_connected(feed: Any, timeout: float = 10.0) -> None:
     """Wait until a FeedClient is connected and the broker acknowledged its subscription."""
-    await wait_for(lambda: feed.state.subscribed, timeout,
-                   message=f"feed subscribed (state: {feed.state})")
+    await wait_for(
+        lambda: feed.state.subscribed, timeout, message=f"feed subscribed (state: {feed.state})"
+    )

@@ -21,15 +21,29 @@ class Tmux:
         self.socket = socket
 
     def run(self, *args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(["tmux", "-L", self.socket, *args], capture_output=True,
-                              text=True, timeout=10, check=False)
+        return subprocess.run(
+            ["tmux", "-L", self.socket, *args],
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=False,
+        )
 
     def start(self, argv: list[str], env: dict[str, str], pidfile: Path) -> int:
         """Run `argv` with `env` added, exec'd so the pane's pid is the program's; return it."""
         exports = " ".join(f"{k}={shlex.quote(v)}" for k, v in env.items())
         script = f"echo $$ > {shlex.quote(str(pidfile))}; exec env {exports} {shlex.join(argv)}"
-        result = self.run("new-session", "-d", "-s", SESSION, "-x", "80", "-y", "24",
-                          f"sh -c {shlex.quote(script)}")
+        result = self.run(
+            "new-session",
+            "-d",
+            "-s",
+            SESSION,
+            "-x",
+            "80",
+            "-y",
+            "24",
+            f"sh -c {shlex.quote(script)}",
+        )
         assert result.returncode == 0, result.stderr
         wait_until(lambda: pidfile.exists() and pidfile.read_text().strip(), 5, "the pid file")
         return int(pidfile.read_text())

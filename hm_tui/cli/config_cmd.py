@@ -41,21 +41,32 @@ examples:
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
-    parser = sub.add_parser("config", help="where config lives and what it resolves to",
-                            parents=[common_options()],
-                            description="Show or change the hm-tui configuration.",
-                            epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = sub.add_parser(
+        "config",
+        help="where config lives and what it resolves to",
+        parents=[common_options()],
+        description="Show or change the hm-tui configuration.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     actions = parser.add_subparsers(dest="config_action", metavar="ACTION")
-    actions.add_parser("path", help="print the config file path",
-                       parents=[common_options()])
-    show = actions.add_parser("show", help="print the resolved profiles (secrets masked)",
-                              parents=[common_options()])
+    actions.add_parser("path", help="print the config file path", parents=[common_options()])
+    show = actions.add_parser(
+        "show", help="print the resolved profiles (secrets masked)", parents=[common_options()]
+    )
     show.add_argument("name", nargs="?", help="only this profile")
-    imp = actions.add_parser("import", help="make a profile from an emulator credentials.json",
-                             parents=[common_options(profile=False)])
+    imp = actions.add_parser(
+        "import",
+        help="make a profile from an emulator credentials.json",
+        parents=[common_options(profile=False)],
+    )
     imp.add_argument("file", type=Path, help="credentials.json (design.md §3.2 format)")
-    imp.add_argument("--profile", dest="import_profile", metavar="NAME",
-                     help="profile name (default: the global --profile, else 'default')")
+    imp.add_argument(
+        "--profile",
+        dest="import_profile",
+        metavar="NAME",
+        help="profile name (default: the global --profile, else 'default')",
+    )
     imp.add_argument("--default", action="store_true", help="also make it the default profile")
 
 
@@ -84,8 +95,9 @@ def _show(name: str | None) -> int:
         raise UsageError(str(exc)) from None
     known = sorted([*config.profiles, *config.broken])
     if name and name not in known:
-        raise UsageError(f"no profile {clean(name)!r} in {config.path} "
-                         f"(profiles: {', '.join(known) or 'none'})")
+        raise UsageError(
+            f"no profile {clean(name)!r} in {config.path} (profiles: {', '.join(known) or 'none'})"
+        )
     say(f"# {config.path}")
     if config.default_profile:
         missing = "" if config.default_profile in known else "  # not a profile in this file"
@@ -119,8 +131,13 @@ def describe_profile(profile: Profile, sources: dict[str, str]) -> list[str]:
         shown = mask(value) if key in SECRET_FIELDS else clean(value)
         origin = f"  (from {sources[key]})" if key in sources else ""
         lines.append(f"{key} = {shown}{origin}")
-    login = ("private key" if profile.uses_private_key else
-             "client secret" if profile.client_secret else "none (no credentials)")
+    login = (
+        "private key"
+        if profile.uses_private_key
+        else "client secret"
+        if profile.client_secret
+        else "none (no credentials)"
+    )
     lines.append(f"login = {login}")
     if profile.mqtt is not None:
         lines.append(f"[profiles.{clean(profile.name)}.mqtt]")
@@ -140,8 +157,10 @@ def _import(file: Path, name: str, make_default: bool) -> int:
     try:
         profile = profile_from_credentials(creds, name)
     except ConfigError as exc:
-        raise UsageError(f"{file} is not a usable credentials file (as the emulator writes "
-                         f"it): {clean(str(exc))}") from None
+        raise UsageError(
+            f"{file} is not a usable credentials file (as the emulator writes "
+            f"it): {clean(str(exc))}"
+        ) from None
     try:
         config = load_config(missing_ok=True)
         replaced = name in config.profiles or name in config.broken
@@ -152,13 +171,17 @@ def _import(file: Path, name: str, make_default: bool) -> int:
     except OSError as exc:
         raise OperationError(f"cannot write the config file: {exc.strerror}") from None
     verb = "replaced" if replaced else "added"
-    say(f"{verb} profile {clean(name)!r} ({profile.environment}, {clean(profile.base_url)}) "
-        f"in {config.path}")
+    say(
+        f"{verb} profile {clean(name)!r} ({profile.environment}, {clean(profile.base_url)}) "
+        f"in {config.path}"
+    )
     if config.default_profile == name:
         say(f"{clean(name)!r} is the default profile")
     if backup is not None:
-        say(f"the file's layout could not be edited in place, so it was written anew; "
-            f"the previous one, comments and all, is in {backup}")
+        say(
+            f"the file's layout could not be edited in place, so it was written anew; "
+            f"the previous one, comments and all, is in {backup}"
+        )
     return 0
 
 

@@ -41,8 +41,9 @@ def start_logging(args: argparse.Namespace) -> None:
         logging.getLogger("hm_tui").addHandler(logging.NullHandler())
 
 
-def run_with_client(args: argparse.Namespace,
-                    work: Callable[[PlatformClient], Awaitable[int]]) -> int:
+def run_with_client(
+    args: argparse.Namespace, work: Callable[[PlatformClient], Awaitable[int]]
+) -> int:
     """Run `work(client)` in a fresh event loop with one client (one token manager) throughout."""
     profile = resolve_profile(args)
     start_logging(args)

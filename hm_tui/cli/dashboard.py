@@ -85,6 +85,7 @@ def fast_start() -> Iterator[None]:
 
 # -- a configured profile ------------------------------------------------------------------
 
+
 def run_profile(args: argparse.Namespace) -> int:
     from hm_tui.service.config import ConfigError, ConfigMissing, load_config
 
@@ -93,8 +94,9 @@ def run_profile(args: argparse.Namespace) -> int:
         profile = config.profile(args.profile)
     except ConfigError as error:
         # (the help below says what ConfigMissing's own message would say again)
-        problem = f"no configuration at {error.path}." if isinstance(error, ConfigMissing) \
-            else error
+        problem = (
+            f"no configuration at {error.path}." if isinstance(error, ConfigMissing) else error
+        )
         print(NO_PROFILE_HELP.format(problem=problem), file=sys.stderr, end="")
         return 2  # a configuration problem is a usage error, as for every command
 
@@ -105,8 +107,12 @@ def run_profile(args: argparse.Namespace) -> int:
     with fast_start():
         from hm_tui.ui.app import HmTuiApp
 
-        app = HmTuiApp(session_for, read_only=args.read_only, profile=profile.name,
-                       profiles=lambda: sorted(load_config(missing_ok=True).profiles))
+        app = HmTuiApp(
+            session_for,
+            read_only=args.read_only,
+            profile=profile.name,
+            profiles=lambda: sorted(load_config(missing_ok=True).profiles),
+        )
         return run_app(app)
 
 
@@ -135,6 +141,7 @@ def run_app(app: Any) -> int:
 
 # -- the demo ------------------------------------------------------------------------------
 
+
 def run_demo(args: argparse.Namespace) -> int:
     fleet = DEMO_FLEET if args.fleet is None else args.fleet
     speed = DEMO_SPEED if args.speed is None else args.speed
@@ -158,16 +165,18 @@ def start_demo_emulator(state_dir: Path, fleet: int, speed: float) -> Any:
     the platform can fork, so both start on their own core; else in a thread."""
     from hm_tui.emulator.config import EmulatorConfig
 
-    config = EmulatorConfig(state_dir=state_dir / "emulator", fleet=fleet, speed=speed,
-                            activity=True)
+    config = EmulatorConfig(
+        state_dir=state_dir / "emulator", fleet=fleet, speed=speed, activity=True
+    )
     if not hasattr(os, "fork"):
         return DemoEmulator(config)
     from platformdirs import user_cache_dir
 
     from hm_tui.emulator.process import EmulatorProcess
 
-    child = EmulatorProcess(config, cleanup=state_dir,
-                            key_cache=Path(user_cache_dir("hm-tui")) / "demo-emulator")
+    child = EmulatorProcess(
+        config, cleanup=state_dir, key_cache=Path(user_cache_dir("hm-tui")) / "demo-emulator"
+    )
     child.start()
     return child
 
@@ -179,8 +188,9 @@ class DemoEmulator:
     def __init__(self, config: Any) -> None:
         self.thread: Any = None
         self.credentials: Future[dict[str, Any]] = Future()
-        self._boot = threading.Thread(target=self._start, args=(config,),
-                                      name="hm-demo-boot", daemon=True)
+        self._boot = threading.Thread(
+            target=self._start, args=(config,), name="hm-demo-boot", daemon=True
+        )
         self._boot.start()
 
     def _start(self, config: Any) -> None:
@@ -221,9 +231,14 @@ def run_demo_app(args: argparse.Namespace, demo: Any) -> int:
 
         creds = await asyncio.wrap_future(demo.credentials)
         # an in-memory store: the demo's journal and roster cache die with it anyway
-        return Session(demo_profile(creds), read_only=args.read_only,
-                       poll_interval=DEMO_POLL_S, full_interval=DEMO_FULL_POLL_S)
+        return Session(
+            demo_profile(creds),
+            read_only=args.read_only,
+            poll_interval=DEMO_POLL_S,
+            full_interval=DEMO_FULL_POLL_S,
+        )
 
-    app = HmTuiApp(session_for, read_only=args.read_only, demo=True, profile=DEMO_PROFILE,
-                   clock=demo.now)
+    app = HmTuiApp(
+        session_for, read_only=args.read_only, demo=True, profile=DEMO_PROFILE, clock=demo.now
+    )
     return run_app(app)

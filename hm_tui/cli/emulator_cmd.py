@@ -20,31 +20,63 @@ TOKEN_REQUEST_FILE = "token_request.json"
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser(
-        "emulator", help="run the local platform emulator (REST + MQTT + webhooks)",
+        "emulator",
+        help="run the local platform emulator (REST + MQTT + webhooks)",
         description="Run a local stand-in for the High Mobility platform. It writes "
-                    "credentials.json into the state dir once it serves; stop it with Ctrl+C.")
+        "credentials.json into the state dir once it serves; stop it with Ctrl+C.",
+    )
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on")
     parser.add_argument("--port", type=int, default=0, help="REST port (0 = a free one)")
     parser.add_argument("--mqtt-port", type=int, default=0, help="MQTT TLS port (0 = a free one)")
-    parser.add_argument("--state-dir", type=Path, default=None, metavar="DIR",
-                        help="where credentials, keys and certificates live")
+    parser.add_argument(
+        "--state-dir",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="where credentials, keys and certificates live",
+    )
     # own dests: the global --fleet/--speed share these names (`hm-tui --fleet 5 emulator`)
-    parser.add_argument("--fleet", dest="emulator_fleet", type=int, default=None, metavar="N",
-                        help=f"simulated cars (default {DEFAULT_FLEET})")
-    parser.add_argument("--speed", dest="emulator_speed", type=float, default=None, metavar="X",
-                        help=f"virtual seconds per real second (default {DEFAULT_SPEED:g})")
-    parser.add_argument("--token-ttl", type=int, default=300, metavar="S",
-                        help="access token lifetime in seconds")
+    parser.add_argument(
+        "--fleet",
+        dest="emulator_fleet",
+        type=int,
+        default=None,
+        metavar="N",
+        help=f"simulated cars (default {DEFAULT_FLEET})",
+    )
+    parser.add_argument(
+        "--speed",
+        dest="emulator_speed",
+        type=float,
+        default=None,
+        metavar="X",
+        help=f"virtual seconds per real second (default {DEFAULT_SPEED:g})",
+    )
+    parser.add_argument(
+        "--token-ttl", type=int, default=300, metavar="S", help="access token lifetime in seconds"
+    )
     parser.add_argument("--seed", type=int, default=1, help="seed of the simulated fleet")
-    parser.add_argument("--mqtt-format", choices=("v1", "v2"), default="v1",
-                        help="MQTT message format")
-    parser.add_argument("--broker", metavar="URL", default=None,
-                        help="publish to this broker (mqtts://host:port), not the embedded one")
-    parser.add_argument("--webhook-url", metavar="URL", default=None,
-                        help="deliver fleet_clearance_changed webhooks here")
-    parser.add_argument("--activity", action="store_true",
-                        help="simulate colleagues at work: every few seconds VINs are added "
-                             "(then approved or rejected) or a car is revoked")
+    parser.add_argument(
+        "--mqtt-format", choices=("v1", "v2"), default="v1", help="MQTT message format"
+    )
+    parser.add_argument(
+        "--broker",
+        metavar="URL",
+        default=None,
+        help="publish to this broker (mqtts://host:port), not the embedded one",
+    )
+    parser.add_argument(
+        "--webhook-url",
+        metavar="URL",
+        default=None,
+        help="deliver fleet_clearance_changed webhooks here",
+    )
+    parser.add_argument(
+        "--activity",
+        action="store_true",
+        help="simulate colleagues at work: every few seconds VINs are added "
+        "(then approved or rejected) or a car is revoked",
+    )
 
 
 def _config(args: argparse.Namespace) -> Any:
@@ -65,11 +97,20 @@ def _config(args: argparse.Namespace) -> Any:
         raise UsageError("--webhook-url must be an http:// or https:// URL")
     if args.broker and not args.broker.startswith(("mqtt://", "mqtts://")):
         raise UsageError("--broker must be an mqtt:// or mqtts:// URL")
-    return EmulatorConfig(host=args.host, port=args.port, mqtt_port=args.mqtt_port,
-                          state_dir=args.state_dir, fleet=fleet, speed=speed,
-                          token_ttl=args.token_ttl, seed=args.seed,
-                          mqtt_format=args.mqtt_format, broker_url=args.broker,
-                          webhook_url=args.webhook_url, activity=args.activity)
+    return EmulatorConfig(
+        host=args.host,
+        port=args.port,
+        mqtt_port=args.mqtt_port,
+        state_dir=args.state_dir,
+        fleet=fleet,
+        speed=speed,
+        token_ttl=args.token_ttl,
+        seed=args.seed,
+        mqtt_format=args.mqtt_format,
+        broker_url=args.broker,
+        webhook_url=args.webhook_url,
+        activity=args.activity,
+    )
 
 
 def _first(*values: Any) -> Any:
@@ -109,9 +150,14 @@ def _write_token_request(emulator: Any) -> None:
     from hm_tui.emulator.tokens import write_private_json
 
     creds = emulator.credentials
-    write_private_json(emulator.state_dir / TOKEN_REQUEST_FILE, {
-        "grant_type": "client_credentials", "client_id": creds["client_id"],
-        "client_secret": creds["client_secret"]})
+    write_private_json(
+        emulator.state_dir / TOKEN_REQUEST_FILE,
+        {
+            "grant_type": "client_credentials",
+            "client_id": creds["client_id"],
+            "client_secret": creds["client_secret"],
+        },
+    )
 
 
 def banner(emulator: Any) -> str:

@@ -23,12 +23,15 @@ DRAIN_INTERVAL_S = 0.1
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
-    feed = sub.add_parser("feed", help="stream vehicle data (MQTT) to stdout",
-                          parents=[common_options()],
-                          description="Stream pushed vehicle data to stdout until Ctrl-C.",
-                          epilog="examples:\n  hm-tui feed --json | jq .\n"
-                                 "  hm-tui --profile emulator feed --vin 2HM00000000000001",
-                          formatter_class=argparse.RawDescriptionHelpFormatter)
+    feed = sub.add_parser(
+        "feed",
+        help="stream vehicle data (MQTT) to stdout",
+        parents=[common_options()],
+        description="Stream pushed vehicle data to stdout until Ctrl-C.",
+        epilog="examples:\n  hm-tui feed --json | jq .\n"
+        "  hm-tui --profile emulator feed --vin 2HM00000000000001",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     feed.add_argument("--vin", help="only this car")
     feed.add_argument("--json", action="store_true", help="one JSON object per line")
 
@@ -39,8 +42,10 @@ def run(args: argparse.Namespace) -> int:
     profile = resolve_profile(args)
     start_logging(args)
     if profile.mqtt is None:
-        raise OperationError(f"profile {out.clean(profile.name)!r} has no [mqtt] settings: "
-                             "add them to the config file (see `hm-tui config --help`)")
+        raise OperationError(
+            f"profile {out.clean(profile.name)!r} has no [mqtt] settings: "
+            "add them to the config file (see `hm-tui config --help`)"
+        )
     from hm_tui.service.feed import FeedClient
 
     # MqttSettings is frozen; feed.py's Protocol declares settable fields (mypy only)
@@ -81,8 +86,7 @@ def _stream(client: Any, vin: str | None, as_json: bool) -> None:
 
 def _emit(point: Any, as_json: bool) -> None:
     if as_json:
-        print(json.dumps(point_json(point), ensure_ascii=True, separators=(",", ":")),
-              flush=True)
+        print(json.dumps(point_json(point), ensure_ascii=True, separators=(",", ":")), flush=True)
         return
     stamp = point.timestamp.strftime("%H:%M:%S") if point.timestamp else "-"
     line = f"{stamp}  {out.clean(point.vin)}  {out.clean(point.key)} = {value_text(point)}"

@@ -35,10 +35,19 @@ def common_options(*, profile: bool = True) -> argparse.ArgumentParser:
     only, the value parsed there is kept."""
     parent = argparse.ArgumentParser(add_help=False)
     if profile:
-        parent.add_argument("--profile", metavar="NAME", default=argparse.SUPPRESS,
-                            help="profile from the config file")
-    parent.add_argument("-v", "--verbose", action="store_true", default=argparse.SUPPRESS,
-                        help="log requests to stderr (secrets and tokens redacted)")
+        parent.add_argument(
+            "--profile",
+            metavar="NAME",
+            default=argparse.SUPPRESS,
+            help="profile from the config file",
+        )
+    parent.add_argument(
+        "-v",
+        "--verbose",
+        action="store_true",
+        default=argparse.SUPPRESS,
+        help="log requests to stderr (secrets and tokens redacted)",
+    )
     return parent
 
 
@@ -50,16 +59,36 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"hm-tui {__version__}")
     parser.add_argument("--profile", metavar="NAME", help="profile from the config file")
-    parser.add_argument("-v", "--verbose", action="store_true",
-                        help="log requests to stderr (secrets and tokens redacted)")
-    parser.add_argument("--read-only", action="store_true",
-                        help="dashboard: disable every action that changes clearances")
-    parser.add_argument("--demo", action="store_true",
-                        help="dashboard on an embedded emulator: nothing to configure")
-    parser.add_argument("--fleet", type=int, default=None, metavar="N",
-                        help="with --demo: number of simulated cars (default 300)")
-    parser.add_argument("--speed", type=float, default=None, metavar="X",
-                        help="with --demo: virtual seconds per real second")
+    parser.add_argument(
+        "-v",
+        "--verbose",
+        action="store_true",
+        help="log requests to stderr (secrets and tokens redacted)",
+    )
+    parser.add_argument(
+        "--read-only",
+        action="store_true",
+        help="dashboard: disable every action that changes clearances",
+    )
+    parser.add_argument(
+        "--demo",
+        action="store_true",
+        help="dashboard on an embedded emulator: nothing to configure",
+    )
+    parser.add_argument(
+        "--fleet",
+        type=int,
+        default=None,
+        metavar="N",
+        help="with --demo: number of simulated cars (default 300)",
+    )
+    parser.add_argument(
+        "--speed",
+        type=float,
+        default=None,
+        metavar="X",
+        help="with --demo: virtual seconds per real second",
+    )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for module in COMMANDS.values():
         importlib.import_module(f"hm_tui.cli.{module}").add_parser(sub)

@@ -72,16 +72,27 @@ def wrap(text: str, width: int | None, indent: str = "") -> list[str]:
     """`text` as lines of at most `width` columns, broken between words (None: one line)."""
     if width is None or len(text) <= width:
         return [text]
-    return textwrap.wrap(text, width=width, subsequent_indent=indent, break_long_words=False,
-                         break_on_hyphens=False, drop_whitespace=True) or [text]
+    return textwrap.wrap(
+        text,
+        width=width,
+        subsequent_indent=indent,
+        break_long_words=False,
+        break_on_hyphens=False,
+        drop_whitespace=True,
+    ) or [text]
 
 
 def warn(text: str) -> None:
     say(f"hm-tui: {text}", sys.stderr, indent="  ")
 
 
-def table(headers: Sequence[str], rows: Iterable[Sequence[Any]], file: TextIO | None = None,
-          *, shrink: Sequence[str] = ()) -> None:
+def table(
+    headers: Sequence[str],
+    rows: Iterable[Sequence[Any]],
+    file: TextIO | None = None,
+    *,
+    shrink: Sequence[str] = (),
+) -> None:
     """A left-aligned plain-text table; every cell cleaned. On a terminal, the columns named in
     `shrink` give up width (widest first) until a row fits, their cells cut with "…"."""
     cells = [[clean(c) for c in row] for row in rows]
@@ -92,8 +103,12 @@ def table(headers: Sequence[str], rows: Iterable[Sequence[Any]], file: TextIO | 
     out = file or sys.stdout
     limit = terminal_width(out)
     if limit is not None:
-        widths = fit_widths(widths, [headers.index(h) for h in shrink], limit,
-                            [max(len(h), MIN_CUT_WIDTH) for h in headers])
+        widths = fit_widths(
+            widths,
+            [headers.index(h) for h in shrink],
+            limit,
+            [max(len(h), MIN_CUT_WIDTH) for h in headers],
+        )
         mark = ellipsis(out)
         cells = [[cut(c, w, mark) for c, w in zip(row, widths, strict=True)] for row in cells]
     line = "  ".join(h.upper()[:w].ljust(w) for h, w in zip(headers, widths, strict=True))
@@ -103,8 +118,9 @@ def table(headers: Sequence[str], rows: Iterable[Sequence[Any]], file: TextIO | 
     out.flush()
 
 
-def fit_widths(widths: list[int], shrinkable: list[int], limit: int,
-               minimum: list[int]) -> list[int]:
+def fit_widths(
+    widths: list[int], shrinkable: list[int], limit: int, minimum: list[int]
+) -> list[int]:
     """Column widths whose row (two spaces between columns) fits `limit`, taking from the widest
     shrinkable column first and never below its minimum (it may then still not fit)."""
     widths = list(widths)
@@ -125,7 +141,7 @@ def cut(text: str, width: int, mark: str = "…") -> str:
 
 
 def ellipsis(file: TextIO) -> str:
-    """"…", or "~" where the stream's encoding has no such character."""
+    """ "…", or "~" where the stream's encoding has no such character."""
     try:
         "…".encode(getattr(file, "encoding", None) or "utf-8")
     except (UnicodeEncodeError, LookupError):
@@ -138,8 +154,9 @@ def csv_cell(value: Any) -> str:
     return "'" + text if text.startswith(_FORMULA_START) else text
 
 
-def write_csv(headers: Sequence[str], rows: Iterable[Sequence[Any]],
-              file: TextIO | None = None) -> None:
+def write_csv(
+    headers: Sequence[str], rows: Iterable[Sequence[Any]], file: TextIO | None = None
+) -> None:
     writer = csv.writer(file or sys.stdout, lineterminator="\n")
     writer.writerow(headers)
     for row in rows:
@@ -149,8 +166,13 @@ def write_csv(headers: Sequence[str], rows: Iterable[Sequence[Any]],
 def write_json(data: Any, file: TextIO | None = None, *, pretty: bool = True) -> None:
     """JSON with every non-ASCII and control character escaped: safe on any terminal."""
     out = file or sys.stdout
-    text = json.dumps(data, ensure_ascii=True, indent=2 if pretty else None, default=_json_default,
-                      separators=None if pretty else (",", ":"))
+    text = json.dumps(
+        data,
+        ensure_ascii=True,
+        indent=2 if pretty else None,
+        default=_json_default,
+        separators=None if pretty else (",", ":"),
+    )
     out.write(text + "\n")
     out.flush()
 

@@ -73,8 +73,10 @@ def report_warnings(rows: CsvRows, *, verbose: bool) -> None:
         out.warn(warning)
     more = len(rows.digit_warnings) - len(shown)
     if more:
-        out.warn(f"… and {more} more row{'s' if more != 1 else ''} with a check-digit warning "
-                 "(use -v to list all)")
+        out.warn(
+            f"… and {more} more row{'s' if more != 1 else ''} with a check-digit warning "
+            "(use -v to list all)"
+        )
 
 
 def add_params(items: list[NewClearance], file: str | None) -> dict[str, Any]:
@@ -85,12 +87,14 @@ def add_params(items: list[NewClearance], file: str | None) -> dict[str, Any]:
     return params
 
 
-async def send_additions(client: PlatformClient, items: list[NewClearance],
-                         journal: CliJournal) -> list[ItemResult]:
+async def send_additions(
+    client: PlatformClient, items: list[NewClearance], journal: CliJournal
+) -> list[ItemResult]:
     """Add `items`; each chunk's answers journaled as they arrive, the action finished last."""
     try:
-        results = await client.add_clearances(items, progress=_progress(len(items)),
-                                              on_chunk=journal.record_results)
+        results = await client.add_clearances(
+            items, progress=_progress(len(items)), on_chunk=journal.record_results
+        )
         journal.finish()
     finally:
         journal.close()
@@ -101,8 +105,10 @@ def _rows_from_args(args: argparse.Namespace) -> CsvRows:
     tags = parse_tag_args(args.tag)
     if args.file:
         if args.vin or args.brand or args.odometer:
-            raise UsageError("give either VIN --brand B [--odometer KM], or --file F.csv (brands "
-                             "and odometers come from the file), not both")
+            raise UsageError(
+                "give either VIN --brand B [--odometer KM], or --file F.csv (brands "
+                "and odometers come from the file), not both"
+            )
         try:
             return read_csv_file(Path(args.file).expanduser(), tags)
         except CsvInputError as exc:
@@ -122,8 +128,9 @@ def _progress(total: int):  # type: ignore[no-untyped-def]
         return None
 
     def show(done: int, _total: int) -> None:
-        print(f"\rsent {done}/{total}", end="" if done < total else "\n", file=sys.stderr,
-              flush=True)
+        print(
+            f"\rsent {done}/{total}", end="" if done < total else "\n", file=sys.stderr, flush=True
+        )
 
     return show
 
@@ -136,10 +143,14 @@ def report_added(results: list[ItemResult], rows: CsvRows) -> int:
             out.say(f"{out.clean(result.vin)}  {out.clean(result.status)}")
         else:
             failed += 1
-            out.warn(f"{where}{out.clean(result.vin)}: not added: "
-                     f"{out.clean(result.description or 'no reason given')}")
-    out.warn(f"{len(results) - failed} added or already present, {failed} failed"
-             + (f", {len(rows.errors)} row(s) not sent" if rows.errors else ""))
+            out.warn(
+                f"{where}{out.clean(result.vin)}: not added: "
+                f"{out.clean(result.description or 'no reason given')}"
+            )
+    out.warn(
+        f"{len(results) - failed} added or already present, {failed} failed"
+        + (f", {len(rows.errors)} row(s) not sent" if rows.errors else "")
+    )
     return failed
 
 
@@ -147,8 +158,10 @@ def report_added(results: list[ItemResult], rows: CsvRows) -> int:
 def _revoke(args: argparse.Namespace) -> int:
     vins = list(dict.fromkeys(checked_vin(v) for v in args.vins))
     if not args.yes and not stdin_is_tty():
-        raise UsageError("not asking for confirmation on a non-terminal: pass --yes to revoke "
-                         "or cancel without asking")
+        raise UsageError(
+            "not asking for confirmation on a non-terminal: pass --yes to revoke "
+            "or cancel without asking"
+        )
 
     async def work(client: PlatformClient) -> int:
         return await send_removals(client, vins, CliJournal(client.profile.name), ask=not args.yes)
@@ -156,8 +169,9 @@ def _revoke(args: argparse.Namespace) -> int:
     return run_with_client(args, work)
 
 
-async def send_removals(client: PlatformClient, vins: list[str], journal: CliJournal, *,
-                        ask: bool) -> int:
+async def send_removals(
+    client: PlatformClient, vins: list[str], journal: CliJournal, *, ask: bool
+) -> int:
     """Cancel or revoke `vins` (after a confirmation if `ask`); each answer journaled as it
     arrives, the action finished last. The exit code: 0 if every VIN was removed."""
     found = await _current(client, vins)
@@ -187,16 +201,23 @@ async def _current(client: PlatformClient, vins: list[str]) -> dict[str, Clearan
 
 async def _confirm(client: PlatformClient, clearances: list[Clearance]) -> bool:
     profile = client.profile
-    where = "PRODUCTION (live): real cars stop sending data" if profile.environment == "live" \
+    where = (
+        "PRODUCTION (live): real cars stop sending data"
+        if profile.environment == "live"
         else profile.environment
-    lines = [f"About to change {len(clearances)} clearance(s) in profile "
-             f"{out.clean(profile.name)!r}, {where}:"]
+    )
+    lines = [
+        f"About to change {len(clearances)} clearance(s) in profile "
+        f"{out.clean(profile.name)!r}, {where}:"
+    ]
     now = datetime.now(UTC)
     for c in clearances:
         plan = plan_removal(c.brand, c.status, None, now)  # the platform has the final word
         verb = plan.kind.value if plan.kind is not RemovalKind.IMPOSSIBLE else "refused?"
-        lines.append(f"  {verb:<9} {out.clean(c.vin)}  {out.clean(c.brand)}, "
-                     f"{out.clean(c.status)}: {plan.why}")
+        lines.append(
+            f"  {verb:<9} {out.clean(c.vin)}  {out.clean(c.brand)}, "
+            f"{out.clean(c.status)}: {plan.why}"
+        )
     for line in lines:  # wrapped between words on a narrow terminal
         out.say(line, sys.stderr, indent=" " * 12)
     answer = await asyncio.to_thread(input, "Proceed? [y/N] ")

@@ -42,37 +42,57 @@ examples:
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
-    vins = sub.add_parser("vins", help="list, add, revoke clearances; read vehicle data",
-                          parents=[common_options()],
-                          description="Fleet clearances from the command line.", epilog=EPILOG,
-                          formatter_class=argparse.RawDescriptionHelpFormatter)
+    vins = sub.add_parser(
+        "vins",
+        help="list, add, revoke clearances; read vehicle data",
+        parents=[common_options()],
+        description="Fleet clearances from the command line.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     actions = vins.add_subparsers(dest="vins_action", metavar="ACTION")
     _add_list_parser(actions)
-    show = actions.add_parser("show", help="one clearance, its reason and history",
-                              parents=[common_options()])
+    show = actions.add_parser(
+        "show", help="one clearance, its reason and history", parents=[common_options()]
+    )
     show.add_argument("vin")
     show.add_argument("--json", action="store_true", help="JSON instead of text")
-    add = actions.add_parser("add", help="add clearances: one VIN, or a CSV file",
-                             parents=[common_options()])
+    add = actions.add_parser(
+        "add", help="add clearances: one VIN, or a CSV file", parents=[common_options()]
+    )
     add.add_argument("vin", nargs="?", help="the VIN to add (or use --file)")
     add.add_argument("--brand", help="brand id, e.g. bmw, mercedes-benz, volkswagen")
-    add.add_argument("--tag", action="append", default=[], metavar="KEY=VALUE",
-                     help="tag to set (repeatable; with --file, added to every row)")
-    add.add_argument("--odometer", metavar="KM",
-                     help="the car's odometer as a control measure: whole kilometers (2050) or "
-                          "miles (1274mi); the sandbox VIN 2HM00000000000001 needs 2050")
-    add.add_argument("--file", metavar="F.csv",
-                     help="CSV with header vin,brand[,odometer][,tag:<key>...]")
-    revoke = actions.add_parser("revoke", help="revoke (approved) or cancel (pending) clearances",
-                                parents=[common_options()])
+    add.add_argument(
+        "--tag",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="tag to set (repeatable; with --file, added to every row)",
+    )
+    add.add_argument(
+        "--odometer",
+        metavar="KM",
+        help="the car's odometer as a control measure: whole kilometers (2050) or "
+        "miles (1274mi); the sandbox VIN 2HM00000000000001 needs 2050",
+    )
+    add.add_argument(
+        "--file", metavar="F.csv", help="CSV with header vin,brand[,odometer][,tag:<key>...]"
+    )
+    revoke = actions.add_parser(
+        "revoke",
+        help="revoke (approved) or cancel (pending) clearances",
+        parents=[common_options()],
+    )
     revoke.add_argument("vins", nargs="+", metavar="VIN")
     revoke.add_argument("--yes", action="store_true", help="do not ask for confirmation")
-    data = actions.add_parser("data", help="the car's latest data (Vehicle Data API)",
-                              parents=[common_options()])
+    data = actions.add_parser(
+        "data", help="the car's latest data (Vehicle Data API)", parents=[common_options()]
+    )
     data.add_argument("vin")
     data.add_argument("--json", action="store_true", help="JSON instead of a table")
-    export = actions.add_parser("export", help="every clearance, as CSV (default) or JSON",
-                                parents=[common_options()])
+    export = actions.add_parser(
+        "export", help="every clearance, as CSV (default) or JSON", parents=[common_options()]
+    )
     fmt = export.add_mutually_exclusive_group()
     fmt.add_argument("--csv", action="store_true", help="CSV (the default)")
     fmt.add_argument("--json", action="store_true", help="JSON with the full history")
@@ -82,19 +102,32 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def _add_list_parser(actions: argparse._SubParsersAction) -> None:
-    lst = actions.add_parser("list", help="clearances, optionally filtered",
-                             parents=[common_options()])
-    lst.add_argument("--status", action="append", default=[], metavar="S[,S...]",
-                     help="only these statuses: " + ", ".join(STATUS_ORDER))
-    lst.add_argument("--brand", action="append", default=[], metavar="B[,B...]",
-                     help="only these brands")
-    lst.add_argument("--tag", action="append", default=[], metavar="KEY=VALUE",
-                     help="only clearances with this tag (repeatable: all must match)")
+    lst = actions.add_parser(
+        "list", help="clearances, optionally filtered", parents=[common_options()]
+    )
+    lst.add_argument(
+        "--status",
+        action="append",
+        default=[],
+        metavar="S[,S...]",
+        help="only these statuses: " + ", ".join(STATUS_ORDER),
+    )
+    lst.add_argument(
+        "--brand", action="append", default=[], metavar="B[,B...]", help="only these brands"
+    )
+    lst.add_argument(
+        "--tag",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="only clearances with this tag (repeatable: all must match)",
+    )
     fmt = lst.add_mutually_exclusive_group()
     fmt.add_argument("--json", action="store_true", help="JSON array")
     fmt.add_argument("--csv", action="store_true", help="CSV with a header")
-    lst.add_argument("--watch", type=float, metavar="SECONDS",
-                     help="repeat every SECONDS until interrupted")
+    lst.add_argument(
+        "--watch", type=float, metavar="SECONDS", help="repeat every SECONDS until interrupted"
+    )
 
 
 @out.pipe_safe
@@ -106,11 +139,12 @@ def run(args: argparse.Namespace) -> int:
         return vins_journal.run(args)
     from hm_tui.cli import vins_show
 
-    handlers = {"list": _list, "show": vins_show.show, "data": vins_show.data,
-                "export": _export}
+    handlers = {"list": _list, "show": vins_show.show, "data": vins_show.data, "export": _export}
     if action not in handlers and action not in ("add", "revoke"):
-        raise UsageError("vins needs an action: list, show, add, revoke, data, export, journal "
-                         "or resume (see hm-tui vins --help)")
+        raise UsageError(
+            "vins needs an action: list, show, add, revoke, data, export, journal "
+            "or resume (see hm-tui vins --help)"
+        )
     vins_journal.warn_unfinished(args)
     if action in ("add", "revoke"):
         from hm_tui.cli import vins_actions
@@ -130,8 +164,11 @@ def _list(args: argparse.Namespace) -> int:
     query = _platform_filter(statuses, brands)
 
     def matches(c: Clearance) -> bool:  # applied locally too: filters are never trusted blindly
-        return ((not statuses or c.status in statuses) and (not brands or c.brand in brands)
-                and all(c.tags.get(k) == v for k, v in tags.items()))
+        return (
+            (not statuses or c.status in statuses)
+            and (not brands or c.brand in brands)
+            and all(c.tags.get(k) == v for k, v in tags.items())
+        )
 
     async def once(client: PlatformClient) -> int:
         fetched = await client.list_clearances(query)
@@ -171,30 +208,59 @@ def _export(args: argparse.Namespace) -> int:
     return run_with_client(args, work)
 
 
-def print_clearances(clearances: list[Clearance], fmt: str, *, watching: bool = False,
-                     full: bool = False, now: datetime | None = None) -> None:
+def print_clearances(
+    clearances: list[Clearance],
+    fmt: str,
+    *,
+    watching: bool = False,
+    full: bool = False,
+    now: datetime | None = None,
+) -> None:
     if fmt == "json":
         out.write_json([clearance_json(c, full=full) for c in clearances], pretty=not watching)
         return
     if fmt == "csv":
         keys = sorted({k for c in clearances for k in c.tags})
-        out.write_csv(["vin", "brand", "status", "since", "reason", *(f"tag:{k}" for k in keys)],
-                      ([c.vin, c.brand, c.status, _iso(c.since), c.reason or "",
-                        *(c.tags.get(k, "") for k in keys)] for c in clearances))
+        out.write_csv(
+            ["vin", "brand", "status", "since", "reason", *(f"tag:{k}" for k in keys)],
+            (
+                [
+                    c.vin,
+                    c.brand,
+                    c.status,
+                    _iso(c.since),
+                    c.reason or "",
+                    *(c.tags.get(k, "") for k in keys),
+                ]
+                for c in clearances
+            ),
+        )
         return
     if watching:
         out.say(f"# {datetime.now().strftime('%H:%M:%S')}: {len(clearances)} clearance(s)")
-    out.table(["vin", "brand", "status", "in state", "reason", "tags"],
-              ([c.vin, c.brand, c.status, out.age(c.since, now), c.reason or "",
-                out.tags_text(c.tags)] for c in clearances), shrink=("reason", "tags"))
+    out.table(
+        ["vin", "brand", "status", "in state", "reason", "tags"],
+        (
+            [c.vin, c.brand, c.status, out.age(c.since, now), c.reason or "", out.tags_text(c.tags)]
+            for c in clearances
+        ),
+        shrink=("reason", "tags"),
+    )
 
 
 def clearance_json(c: Clearance, *, full: bool = True) -> dict[str, Any]:
-    data: dict[str, Any] = {"vin": c.vin, "brand": c.brand, "status": c.status,
-                            "reason": c.reason, "since": _iso(c.since) or None, "tags": c.tags}
+    data: dict[str, Any] = {
+        "vin": c.vin,
+        "brand": c.brand,
+        "status": c.status,
+        "reason": c.reason,
+        "since": _iso(c.since) or None,
+        "tags": c.tags,
+    }
     if full:
-        data["changelog"] = [{"timestamp": e.timestamp, "status": e.status, "reason": e.reason}
-                             for e in c.changelog]
+        data["changelog"] = [
+            {"timestamp": e.timestamp, "status": e.status, "reason": e.reason} for e in c.changelog
+        ]
     return data
 
 
@@ -242,8 +308,10 @@ def _split_choices(values: list[str], what: str, allowed: Any) -> list[str]:
 def _brand_id(raw: str) -> str:
     brand = lookup(raw)
     if brand is None:
-        raise UsageError(f"unknown brand {out.clean(raw)[:30]!r}: use a platform brand id such "
-                         "as bmw, mercedes-benz, volkswagen, sandbox")
+        raise UsageError(
+            f"unknown brand {out.clean(raw)[:30]!r}: use a platform brand id such "
+            "as bmw, mercedes-benz, volkswagen, sandbox"
+        )
     return brand.id
 
 

@@ -32,18 +32,37 @@ ACTION_WORDS = {"add": "add", "remove": "cancel/revoke"}
 
 
 def add_parsers(actions: argparse._SubParsersAction) -> None:
-    journal = actions.add_parser("journal", help="recent actions with per-VIN outcomes; "
-                                 "interrupted ones marked", parents=[common_options()])
+    journal = actions.add_parser(
+        "journal",
+        help="recent actions with per-VIN outcomes; interrupted ones marked",
+        parents=[common_options()],
+    )
     journal.add_argument("--json", action="store_true", help="JSON instead of a table")
-    journal.add_argument("--limit", type=int, default=DEFAULT_LIMIT, metavar="N",
-                         help=f"the N latest actions (default {DEFAULT_LIMIT})")
-    resume = actions.add_parser("resume", help="send the VINs an interrupted add or revoke "
-                                "never got to", parents=[common_options()])
-    resume.add_argument("id", nargs="?", type=int, metavar="ID",
-                        help="the action (see `vins journal`; default: the latest interrupted)")
+    journal.add_argument(
+        "--limit",
+        type=int,
+        default=DEFAULT_LIMIT,
+        metavar="N",
+        help=f"the N latest actions (default {DEFAULT_LIMIT})",
+    )
+    resume = actions.add_parser(
+        "resume",
+        help="send the VINs an interrupted add or revoke never got to",
+        parents=[common_options()],
+    )
+    resume.add_argument(
+        "id",
+        nargs="?",
+        type=int,
+        metavar="ID",
+        help="the action (see `vins journal`; default: the latest interrupted)",
+    )
     resume.add_argument("--yes", action="store_true", help="do not ask for confirmation")
-    resume.add_argument("--dismiss", action="store_true",
-                        help="send nothing: mark the action abandoned so it is not offered again")
+    resume.add_argument(
+        "--dismiss",
+        action="store_true",
+        help="send nothing: mark the action abandoned so it is not offered again",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -71,13 +90,16 @@ def warn_unfinished(args: argparse.Namespace) -> None:
 def interrupted_text(unfinished: list[JournalEntry], profile: str) -> str:
     latest = unfinished[-1]
     more = len(unfinished) - 1
-    lines = [f"warning: {describe(latest)} was interrupted: {progress_text(latest)}.",
-             f"  Resume it (sends only the {len(latest.not_done)} not done): "
-             f"{resume_command(profile, latest.id)}",
-             f"  Or drop it: {resume_command(profile, latest.id)} --dismiss"]
+    lines = [
+        f"warning: {describe(latest)} was interrupted: {progress_text(latest)}.",
+        f"  Resume it (sends only the {len(latest.not_done)} not done): "
+        f"{resume_command(profile, latest.id)}",
+        f"  Or drop it: {resume_command(profile, latest.id)} --dismiss",
+    ]
     if more:
-        lines.append(f"  {more} more interrupted action(s): hm-tui --profile {profile} "
-                     "vins journal")
+        lines.append(
+            f"  {more} more interrupted action(s): hm-tui --profile {profile} vins journal"
+        )
     return "\n".join(lines)
 
 
@@ -85,8 +107,10 @@ def describe(entry: JournalEntry) -> str:
     """`add of 2000 VINs (action 3, started 2025-01-01 12:00:00 UTC from the CLI)`."""
     via = entry.params.get("via")
     by = " from the CLI" if via == "cli" else " from the dashboard" if not via else ""
-    return (f"{ACTION_WORDS.get(entry.action, out.clean(entry.action))} of {len(entry.vins)} "
-            f"VIN(s) (action {entry.id}, started {out.timestamp(entry.started_at)}{by})")
+    return (
+        f"{ACTION_WORDS.get(entry.action, out.clean(entry.action))} of {len(entry.vins)} "
+        f"VIN(s) (action {entry.id}, started {out.timestamp(entry.started_at)}{by})"
+    )
 
 
 def progress_text(entry: JournalEntry) -> str:
@@ -110,18 +134,31 @@ def _journal(args: argparse.Namespace) -> int:
     if args.limit < 1:
         raise UsageError("--limit needs a positive number of actions")
     profile = resolve_profile(args).name
-    entries, unfinished = _read(profile, lambda store: (store.journal.entries(args.limit),
-                                                        store.journal.unfinished()))
+    entries, unfinished = _read(
+        profile, lambda store: (store.journal.entries(args.limit), store.journal.unfinished())
+    )
     if args.json:
         out.write_json([_entry_json(e, profile) for e in entries])
         return 0
     if not entries:
         out.say(f"the journal of profile {out.clean(profile)!r} is empty")
         return 0
-    out.table(["id", "action", "started", "by", "vins", "outcomes", "state"],
-              ([e.id, e.action, out.timestamp(e.started_at), e.params.get("via") or "dashboard",
-                len(e.vins), _outcomes_text(e), _state_text(e)] for e in entries),
-              shrink=("outcomes", "action"))
+    out.table(
+        ["id", "action", "started", "by", "vins", "outcomes", "state"],
+        (
+            [
+                e.id,
+                e.action,
+                out.timestamp(e.started_at),
+                e.params.get("via") or "dashboard",
+                len(e.vins),
+                _outcomes_text(e),
+                _state_text(e),
+            ]
+            for e in entries
+        ),
+        shrink=("outcomes", "action"),
+    )
     if unfinished:
         out.warn(interrupted_text(unfinished, profile))
     return 0
@@ -160,10 +197,16 @@ def _state_text(entry: JournalEntry) -> str:
 
 def _entry_json(entry: JournalEntry, profile: str) -> dict[str, Any]:
     data: dict[str, Any] = {
-        "id": entry.id, "action": entry.action, "via": entry.params.get("via") or "dashboard",
-        "started_at": entry.started_at, "finished_at": entry.finished_at,
-        "unfinished": not entry.finished, "vins": len(entry.vins), "outcomes": entry.outcomes,
-        "not_done": len(entry.not_done)}
+        "id": entry.id,
+        "action": entry.action,
+        "via": entry.params.get("via") or "dashboard",
+        "started_at": entry.started_at,
+        "finished_at": entry.finished_at,
+        "unfinished": not entry.finished,
+        "vins": len(entry.vins),
+        "outcomes": entry.outcomes,
+        "not_done": len(entry.not_done),
+    }
     if not entry.finished:
         data["not_done_vins"] = entry.not_done
         data["resume"] = resume_command(profile, entry.id)
@@ -173,48 +216,63 @@ def _entry_json(entry: JournalEntry, profile: str) -> dict[str, Any]:
 # -- vins resume -------------------------------------------------------------------------------
 def _resume(args: argparse.Namespace) -> int:
     if getattr(args, "read_only", False):
-        raise UsageError("--read-only is set: resuming is disabled (`hm-tui vins journal` shows "
-                         "what was done)")
+        raise UsageError(
+            "--read-only is set: resuming is disabled (`hm-tui vins journal` shows what was done)"
+        )
     profile = resolve_profile(args).name
     entry = _entry_to_resume(profile, args.id)
     if args.dismiss:
         _read(profile, lambda store: store.journal.abandon(entry.id))
-        out.say(f"action {entry.id} dismissed: {len(entry.not_done)} VIN(s) never sent are "
-                "marked abandoned; it is no longer offered")
+        out.say(
+            f"action {entry.id} dismissed: {len(entry.not_done)} VIN(s) never sent are "
+            "marked abandoned; it is no longer offered"
+        )
         return 0
     if not entry.not_done:
         _read(profile, lambda store: store.journal.finish(entry.id))
-        out.say(f"action {entry.id}: every VIN was answered before the interruption; "
-                "marked finished")
+        out.say(
+            f"action {entry.id}: every VIN was answered before the interruption; marked finished"
+        )
         return 0
     if not args.yes and not stdin_is_tty():
-        raise UsageError("not asking for confirmation on a non-terminal: pass --yes to resume "
-                         "without asking")
+        raise UsageError(
+            "not asking for confirmation on a non-terminal: pass --yes to resume without asking"
+        )
     if entry.action not in ("add", "remove"):
         raise OperationError(f"cannot resume a {out.clean(entry.action)!r} action")
     code = _resume_add(args, entry) if entry.action == "add" else _resume_removal(args, entry)
-    if _read(profile, lambda store: store.query("SELECT finished_at FROM actions WHERE id = ?",
-                                                (entry.id,)))[0][0]:
+    if _read(
+        profile,
+        lambda store: store.query("SELECT finished_at FROM actions WHERE id = ?", (entry.id,)),
+    )[0][0]:
         out.warn(f"action {entry.id} resumed: every VIN has its answer in the journal")
     return code
 
 
 def _entry_to_resume(profile: str, action_id: int | None) -> JournalEntry:
-    unfinished, known = _read(profile, lambda store: (
-        store.journal.unfinished(),
-        action_id is not None and bool(store.query("SELECT 1 FROM actions WHERE id = ?",
-                                                   (action_id,)))))
+    unfinished, known = _read(
+        profile,
+        lambda store: (
+            store.journal.unfinished(),
+            action_id is not None
+            and bool(store.query("SELECT 1 FROM actions WHERE id = ?", (action_id,))),
+        ),
+    )
     if action_id is None:
         if not unfinished:
-            raise OperationError(f"nothing to resume: no interrupted action in the journal of "
-                                 f"profile {out.clean(profile)!r}")
+            raise OperationError(
+                f"nothing to resume: no interrupted action in the journal of "
+                f"profile {out.clean(profile)!r}"
+            )
         return unfinished[-1]
     entry = next((e for e in unfinished if e.id == action_id), None)
     if entry is not None:
         return entry
     if not known:
-        raise UsageError(f"no action {action_id} in the journal of profile "
-                         f"{out.clean(profile)!r} (see `hm-tui vins journal`)")
+        raise UsageError(
+            f"no action {action_id} in the journal of profile "
+            f"{out.clean(profile)!r} (see `hm-tui vins journal`)"
+        )
     raise OperationError(f"action {action_id} is finished: nothing to resume")
 
 
@@ -250,9 +308,11 @@ def _items_not_done(entry: JournalEntry, profile: str) -> list[NewClearance]:
     items = [i for i in items if i.vin in left]
     if len(items) != len(left):
         command = resume_command(profile, entry.id)
-        raise OperationError(f"action {entry.id} does not say which brand and tags its VINs "
-                             "had: add them again (e.g. `hm-tui vins add --file` with the "
-                             f"original file), then `{command} --dismiss`")
+        raise OperationError(
+            f"action {entry.id} does not say which brand and tags its VINs "
+            "had: add them again (e.g. `hm-tui vins add --file` with the "
+            f"original file), then `{command} --dismiss`"
+        )
     return items
 
 
@@ -269,6 +329,10 @@ def _resume_removal(args: argparse.Namespace, entry: JournalEntry) -> int:
 def _confirm(entry: JournalEntry, what: str) -> bool:
     shown = ", ".join(out.clean(v) for v in entry.not_done[:SHOWN_VINS])
     more = len(entry.not_done) - SHOWN_VINS
-    print(f"{describe(entry)}: {progress_text(entry)}.\nAbout to {what}: {shown}"
-          + (f" and {more} more" if more > 0 else ""), file=sys.stderr, flush=True)
+    print(
+        f"{describe(entry)}: {progress_text(entry)}.\nAbout to {what}: {shown}"
+        + (f" and {more} more" if more > 0 else ""),
+        file=sys.stderr,
+        flush=True,
+    )
     return input("Proceed? [y/N] ").strip().lower() in ("y", "yes")

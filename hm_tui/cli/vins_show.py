@@ -53,17 +53,21 @@ async def _get_or_explain(client: PlatformClient, vin: str) -> Clearance:
     try:
         return await client.get_clearance(vin)
     except NotFound:
-        raise OperationError(f"{vin} has no clearance in this fleet (profile "
-                             f"{out.clean(client.profile.name)!r}){typo_hint(vin)}") from None
+        raise OperationError(
+            f"{vin} has no clearance in this fleet (profile "
+            f"{out.clean(client.profile.name)!r}){typo_hint(vin)}"
+        ) from None
 
 
 def describe_clearance(c: Clearance, now: datetime | None = None) -> list[str]:
     """`vins show`'s text; time in state counted to `now` (the platform's time)."""
     brand = lookup(c.brand)
-    lines = [f"vin      {out.clean(c.vin)}",
-             f"brand    {brand.name + ' (' + brand.id + ')' if brand else out.clean(c.brand)}",
-             f"status   {out.clean(c.status)} for {out.age(c.since, now)} (since "
-             f"{out.timestamp(c.since)})"]
+    lines = [
+        f"vin      {out.clean(c.vin)}",
+        f"brand    {brand.name + ' (' + brand.id + ')' if brand else out.clean(c.brand)}",
+        f"status   {out.clean(c.status)} for {out.age(c.since, now)} (since "
+        f"{out.timestamp(c.since)})",
+    ]
     reason = explain(c.reason)
     if reason is not None:
         lines.append(f"reason   {out.clean(c.reason)}")
@@ -90,15 +94,25 @@ def data(args: argparse.Namespace) -> int:
                 raise
             raise OperationError(await _refusal(client, vin, exc)) from None
         if args.json:
-            out.write_json({"vin": answer.vin, "brand": answer.brand,
-                            "request_id": answer.request_id,
-                            "points": [point_json(p) for p in answer.points]})
+            out.write_json(
+                {
+                    "vin": answer.vin,
+                    "brand": answer.brand,
+                    "request_id": answer.request_id,
+                    "points": [point_json(p) for p in answer.points],
+                }
+            )
             return 0
         if not answer.points:
             out.say(f"{vin}: the platform has no data for this car yet")
-        out.table(["data point", "value", "age", "timestamp"],
-                  ([p.key, value_text(p), out.age(p.timestamp), out.timestamp(p.timestamp)]
-                   for p in answer.points), shrink=("value", "data point"))
+        out.table(
+            ["data point", "value", "age", "timestamp"],
+            (
+                [p.key, value_text(p), out.age(p.timestamp), out.timestamp(p.timestamp)]
+                for p in answer.points
+            ),
+            shrink=("value", "data point"),
+        )
         return 0
 
     return run_with_client(args, work)
@@ -115,22 +129,29 @@ async def _refusal(client: PlatformClient, vin: str, exc: PlatformError) -> str:
         except PlatformError:
             found = None  # unknown: explain without it
         if found is not None and not any(c.vin == vin for c in found):
-            return (f"{vin}: {NOT_IN_FLEET} (profile {out.clean(client.profile.name)!r}): add "
-                    f"it with `hm-tui vins add {vin} --brand BRAND`{typo_hint(vin)}")
+            return (
+                f"{vin}: {NOT_IN_FLEET} (profile {out.clean(client.profile.name)!r}): add "
+                f"it with `hm-tui vins add {vin} --brand BRAND`{typo_hint(vin)}"
+            )
         status = next((c.status for c in found or () if c.vin == vin), None)
     return f"{vin}: {explain_data_error(exc.status, detail, clearance_status=status)}"
 
 
 def point_json(p: DataPoint) -> dict[str, Any]:
     """One data point as `vins data --json` and `feed --json` print it."""
-    return {"vin": p.vin, "capability": p.capability, "property": p.property, "value": p.value,
-            "unit": p.unit, "timestamp": p.timestamp.isoformat() if p.timestamp else None,
-            "failure": p.failure}
+    return {
+        "vin": p.vin,
+        "capability": p.capability,
+        "property": p.property,
+        "value": p.value,
+        "unit": p.unit,
+        "timestamp": p.timestamp.isoformat() if p.timestamp else None,
+        "failure": p.failure,
+    }
 
 
 def value_text(p: DataPoint) -> str:
     """The value as the dashboard shows it, unit included ("85 %", "12 000 km")."""
     if p.failure:
         return f"failed: {out.clean(p.failure)}"
-    return out.clean(values.format_value(p.value, p.unit, capability=p.capability,
-                                         prop=p.property))
+    return out.clean(values.format_value(p.value, p.unit, capability=p.capability, prop=p.property))

@@ -10,7 +10,15 @@ GROUPS: dict[str, tuple[str, ...]] = {
     "BMW Group": ("bmw", "mini"),
     "Mercedes-Benz": ("mercedes-benz",),
     "Stellantis": (
-        "citroen", "ds", "opel", "peugeot", "vauxhall", "jeep", "fiat", "alfaromeo", "maserati",
+        "citroen",
+        "ds",
+        "opel",
+        "peugeot",
+        "vauxhall",
+        "jeep",
+        "fiat",
+        "alfaromeo",
+        "maserati",
     ),
     "Ford": ("ford",),
     "Renault Group": ("renault", "dacia"),
@@ -28,26 +36,68 @@ GROUPS: dict[str, tuple[str, ...]] = {
 _CANCEL_GROUPS = frozenset({"Stellantis", "Mercedes-Benz", "VW Group"})
 
 _PRETTY = {
-    "bmw": "BMW", "mini": "MINI", "mercedes-benz": "Mercedes-Benz", "citroen": "Citroën",
-    "ds": "DS", "opel": "Opel", "peugeot": "Peugeot", "vauxhall": "Vauxhall", "jeep": "Jeep",
-    "fiat": "Fiat", "alfaromeo": "Alfa Romeo", "maserati": "Maserati", "ford": "Ford",
-    "renault": "Renault", "dacia": "Dacia", "toyota": "Toyota", "lexus": "Lexus",
-    "porsche": "Porsche", "kia": "Kia", "tesla": "Tesla", "volvo-cars": "Volvo Cars",
-    "polestar": "Polestar", "skoda": "Škoda", "audi": "Audi", "volkswagen": "Volkswagen",
-    "seat": "SEAT", "cupra": "CUPRA", "nissan": "Nissan", "sandbox": "Sandbox",
+    "bmw": "BMW",
+    "mini": "MINI",
+    "mercedes-benz": "Mercedes-Benz",
+    "citroen": "Citroën",
+    "ds": "DS",
+    "opel": "Opel",
+    "peugeot": "Peugeot",
+    "vauxhall": "Vauxhall",
+    "jeep": "Jeep",
+    "fiat": "Fiat",
+    "alfaromeo": "Alfa Romeo",
+    "maserati": "Maserati",
+    "ford": "Ford",
+    "renault": "Renault",
+    "dacia": "Dacia",
+    "toyota": "Toyota",
+    "lexus": "Lexus",
+    "porsche": "Porsche",
+    "kia": "Kia",
+    "tesla": "Tesla",
+    "volvo-cars": "Volvo Cars",
+    "polestar": "Polestar",
+    "skoda": "Škoda",
+    "audi": "Audi",
+    "volkswagen": "Volkswagen",
+    "seat": "SEAT",
+    "cupra": "CUPRA",
+    "nissan": "Nissan",
+    "sandbox": "Sandbox",
 }
 
 # World manufacturer identifiers (VIN positions 1-3) used by the emulator to make realistic VINs.
 _WMI = {
-    "bmw": ("WBA", "WBY", "5UX"), "mini": ("WMW",), "mercedes-benz": ("WDD", "W1K", "W1N"),
-    "citroen": ("VF7",), "ds": ("VR1",), "opel": ("W0L", "W0V"), "peugeot": ("VF3",),
-    "vauxhall": ("W0V",), "jeep": ("1C4", "ZAC"), "fiat": ("ZFA",), "alfaromeo": ("ZAR",),
-    "maserati": ("ZAM",), "ford": ("WF0", "1FA", "1FM"), "renault": ("VF1",), "dacia": ("UU1",),
-    "toyota": ("JTD", "SB1", "JTM"), "lexus": ("JTH",), "porsche": ("WP0", "WP1"),
-    "kia": ("KNA", "U5Y"), "tesla": ("5YJ", "LRW", "XP7"), "volvo-cars": ("YV1",),
-    "polestar": ("LPS", "YSM"), "skoda": ("TMB",), "audi": ("WAU", "WUA"),
-    "volkswagen": ("WVW", "WVG", "WV1"), "seat": ("VSS",), "cupra": ("VSS",),
-    "nissan": ("SJN", "JN1"), "sandbox": ("2HM",),
+    "bmw": ("WBA", "WBY", "5UX"),
+    "mini": ("WMW",),
+    "mercedes-benz": ("WDD", "W1K", "W1N"),
+    "citroen": ("VF7",),
+    "ds": ("VR1",),
+    "opel": ("W0L", "W0V"),
+    "peugeot": ("VF3",),
+    "vauxhall": ("W0V",),
+    "jeep": ("1C4", "ZAC"),
+    "fiat": ("ZFA",),
+    "alfaromeo": ("ZAR",),
+    "maserati": ("ZAM",),
+    "ford": ("WF0", "1FA", "1FM"),
+    "renault": ("VF1",),
+    "dacia": ("UU1",),
+    "toyota": ("JTD", "SB1", "JTM"),
+    "lexus": ("JTH",),
+    "porsche": ("WP0", "WP1"),
+    "kia": ("KNA", "U5Y"),
+    "tesla": ("5YJ", "LRW", "XP7"),
+    "volvo-cars": ("YV1",),
+    "polestar": ("LPS", "YSM"),
+    "skoda": ("TMB",),
+    "audi": ("WAU", "WUA"),
+    "volkswagen": ("WVW", "WVG", "WV1"),
+    "seat": ("VSS",),
+    "cupra": ("VSS",),
+    "nissan": ("SJN", "JN1"),
+    "sandbox": ("2HM",),
 }
 
 _DATA_CADENCE = {
@@ -65,7 +115,7 @@ _DATA_CADENCE = {
 
 _SUBSCRIPTIONS = {
     "BMW Group": (
-        "Needs ConnectedDrive with \"Remote Services\" (fleet cars built from 07/2020 do not). "
+        'Needs ConnectedDrive with "Remote Services" (fleet cars built from 07/2020 do not). '
         "MINI and older BMW need location sharing on for GPS."
     ),
     "Stellantis": (
@@ -107,11 +157,15 @@ class Brand:
     def guidance(self) -> list[str]:
         """Short lines for the detail screen."""
         if self.can_cancel:
-            removal = ("Pending clearances can be canceled (24 h after they were added); "
-                       "approved ones revoked.")
+            removal = (
+                "Pending clearances can be canceled (24 h after they were added); "
+                "approved ones revoked."
+            )
         else:
-            removal = ("Pending clearances cannot be canceled for this brand; approved ones "
-                       "can be revoked.")
+            removal = (
+                "Pending clearances cannot be canceled for this brand; approved ones "
+                "can be revoked."
+            )
         lines = [removal]
         if self.required_tags:
             lines.append("Required tags: " + ", ".join(self.required_tags) + ".")
@@ -140,10 +194,35 @@ def _build() -> dict[str, Brand]:
 BRANDS: dict[str, Brand] = _build()
 #: The 29 ids in the platform's documented order.
 BRAND_IDS: tuple[str, ...] = (
-    "bmw", "mini", "mercedes-benz", "citroen", "ds", "opel", "peugeot", "vauxhall", "jeep",
-    "fiat", "alfaromeo", "maserati", "ford", "renault", "dacia", "toyota", "lexus", "porsche",
-    "kia", "tesla", "volvo-cars", "polestar", "skoda", "audi", "volkswagen", "seat", "cupra",
-    "nissan", "sandbox",
+    "bmw",
+    "mini",
+    "mercedes-benz",
+    "citroen",
+    "ds",
+    "opel",
+    "peugeot",
+    "vauxhall",
+    "jeep",
+    "fiat",
+    "alfaromeo",
+    "maserati",
+    "ford",
+    "renault",
+    "dacia",
+    "toyota",
+    "lexus",
+    "porsche",
+    "kia",
+    "tesla",
+    "volvo-cars",
+    "polestar",
+    "skoda",
+    "audi",
+    "volkswagen",
+    "seat",
+    "cupra",
+    "nissan",
+    "sandbox",
 )
 
 

@@ -28,7 +28,13 @@ S = ClearanceStatus
 
 #: The order statuses are listed in (summary bar, number keys 1-7).
 STATUS_ORDER: tuple[ClearanceStatus, ...] = (
-    S.PENDING, S.APPROVED, S.REJECTED, S.REVOKING, S.REVOKED, S.CANCELING, S.CANCELED,
+    S.PENDING,
+    S.APPROVED,
+    S.REJECTED,
+    S.REVOKING,
+    S.REVOKED,
+    S.CANCELING,
+    S.CANCELED,
 )
 #: States that change on their own: polled often, with a server-side filter.
 TRANSIENT: frozenset[str] = frozenset({S.PENDING, S.REVOKING, S.CANCELING})

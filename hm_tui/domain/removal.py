@@ -45,25 +45,34 @@ def plan_removal(brand: str, status: str, created_at: datetime | None, now: date
     if status == S.PENDING:
         info = BRANDS.get(brand)
         if info is None or not info.can_cancel:
-            return Removal(RemovalKind.IMPOSSIBLE,
-                           f"cannot be canceled: {brand} does not support canceling a pending "
-                           "clearance", 422, CANCEL_NOT_SUPPORTED)
+            return Removal(
+                RemovalKind.IMPOSSIBLE,
+                f"cannot be canceled: {brand} does not support canceling a pending clearance",
+                422,
+                CANCEL_NOT_SUPPORTED,
+            )
         if created_at is not None and now - created_at < CANCEL_AFTER:
             ready = created_at + CANCEL_AFTER
             left = ready - now
             hours = max(1, round(left.total_seconds() / 3600))
-            return Removal(RemovalKind.IMPOSSIBLE,
-                           f"too early to cancel: possible 24 h after it was added (in ~{hours} h)",
-                           422, CANCEL_TOO_EARLY)
+            return Removal(
+                RemovalKind.IMPOSSIBLE,
+                f"too early to cancel: possible 24 h after it was added (in ~{hours} h)",
+                422,
+                CANCEL_TOO_EARLY,
+            )
         return Removal(RemovalKind.CANCEL, "will be canceled: the pending activation stops", 200)
     if status in (S.REVOKING, S.CANCELING):
-        return Removal(RemovalKind.IMPOSSIBLE, f"already {status}: wait for it to finish",
-                       409, IN_TRANSITION)
+        return Removal(
+            RemovalKind.IMPOSSIBLE, f"already {status}: wait for it to finish", 409, IN_TRANSITION
+        )
     if status in (S.REJECTED, S.REVOKED, S.CANCELED):
-        return Removal(RemovalKind.IMPOSSIBLE, f"already {status}: nothing to remove",
-                       409, ALREADY_REMOVED)
-    return Removal(RemovalKind.IMPOSSIBLE, f"status {status!r} is unknown to hm-tui", 409,
-                   ALREADY_REMOVED)
+        return Removal(
+            RemovalKind.IMPOSSIBLE, f"already {status}: nothing to remove", 409, ALREADY_REMOVED
+        )
+    return Removal(
+        RemovalKind.IMPOSSIBLE, f"status {status!r} is unknown to hm-tui", 409, ALREADY_REMOVED
+    )
 
 
 def explain_refusal(detail: str) -> str | None:

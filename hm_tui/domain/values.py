@@ -12,14 +12,37 @@ from hm_tui.domain.autoapi import catalogue
 
 MAX_TEXT = 80  # characters of a value shown; longer ones end in "…"
 UNITS = {
-    "kilometers": "km", "miles": "mi", "meters": "m", "centimeters": "cm", "millimeters": "mm",
-    "celsius": "°C", "fahrenheit": "°F", "kelvin": "K", "kilometers_per_hour": "km/h",
-    "miles_per_hour": "mph", "meters_per_second": "m/s", "liters": "l", "gallons": "gal",
-    "kilowatt_hours": "kWh", "kilowatts": "kW", "watts": "W", "volts": "V", "amperes": "A",
-    "bars": "bar", "kilopascals": "kPa", "pounds_force_per_square_inch": "psi",
-    "degrees": "°", "revolutions_per_minute": "rpm", "seconds": "s", "minutes": "min",
-    "hours": "h", "days": "d", "milliseconds": "ms", "liters_per_100_kilometers": "l/100 km",
-    "kwh_per_100_kilometers": "kWh/100 km", "percent": "%",
+    "kilometers": "km",
+    "miles": "mi",
+    "meters": "m",
+    "centimeters": "cm",
+    "millimeters": "mm",
+    "celsius": "°C",
+    "fahrenheit": "°F",
+    "kelvin": "K",
+    "kilometers_per_hour": "km/h",
+    "miles_per_hour": "mph",
+    "meters_per_second": "m/s",
+    "liters": "l",
+    "gallons": "gal",
+    "kilowatt_hours": "kWh",
+    "kilowatts": "kW",
+    "watts": "W",
+    "volts": "V",
+    "amperes": "A",
+    "bars": "bar",
+    "kilopascals": "kPa",
+    "pounds_force_per_square_inch": "psi",
+    "degrees": "°",
+    "revolutions_per_minute": "rpm",
+    "seconds": "s",
+    "minutes": "min",
+    "hours": "h",
+    "days": "d",
+    "milliseconds": "ms",
+    "liters_per_100_kilometers": "l/100 km",
+    "kwh_per_100_kilometers": "kWh/100 km",
+    "percent": "%",
 }
 
 
@@ -47,8 +70,9 @@ def format_number(value: float) -> str:
     return f"{value:.2f}".rstrip("0").rstrip(".") if abs(value) < 1000 else f"{value:.1f}"
 
 
-def format_value(value: Any, unit: str | None = None, *, capability: str = "",
-                 prop: str = "") -> str:
+def format_value(
+    value: Any, unit: str | None = None, *, capability: str = "", prop: str = ""
+) -> str:
     """A data point's value: number with unit symbol, percentage, enum, or compact JSON."""
     if value is None:
         return "—"

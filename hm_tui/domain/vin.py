@@ -7,11 +7,13 @@ from dataclasses import dataclass, field
 
 VIN_LENGTH = 17
 _ALLOWED = re.compile(r"^[0-9A-Z]+$")
-_LETTER_VALUES = dict(zip(
-    "ABCDEFGHJKLMNPRSTUVWXYZ",
-    (1, 2, 3, 4, 5, 6, 7, 8, 1, 2, 3, 4, 5, 7, 9, 2, 3, 4, 5, 6, 7, 8, 9),
-    strict=True,
-))
+_LETTER_VALUES = dict(
+    zip(
+        "ABCDEFGHJKLMNPRSTUVWXYZ",
+        (1, 2, 3, 4, 5, 6, 7, 8, 1, 2, 3, 4, 5, 7, 9, 2, 3, 4, 5, 6, 7, 8, 9),
+        strict=True,
+    )
+)
 _WEIGHTS = (8, 7, 6, 5, 4, 3, 2, 10, 0, 9, 8, 7, 6, 5, 4, 3, 2)
 
 
@@ -98,8 +100,10 @@ def check_digit_warning(vin: str) -> str | None:
     expected = check_digit(vin)
     if expected is None or vin[8] == expected or vin in SANDBOX_TEST_VINS:
         return None
-    return (f"{vin}: check digit (position 9) is {vin[8]}, expected {expected}; "
-            "normal for many European VINs, a typo otherwise.")
+    return (
+        f"{vin}: check digit (position 9) is {vin[8]}, expected {expected}; "
+        "normal for many European VINs, a typo otherwise."
+    )
 
 
 def with_check_digit(vin17: str) -> str:

@@ -42,8 +42,9 @@ class Happening:
 class FleetActivity:
     """Deterministic for a seed: the same calls to `step` do the same things."""
 
-    def __init__(self, state: FleetState, seed: int,
-                 every: tuple[float, float] | None = None) -> None:
+    def __init__(
+        self, state: FleetState, seed: int, every: tuple[float, float] | None = None
+    ) -> None:
         self.state = state
         self.every = every or EVERY_S
         self._rng = random.Random(f"activity:{seed}")

@@ -153,15 +153,25 @@ class _Broker(Broker):
     dropped_for_absent = 0  # queued messages dropped because an absent session's queue was full
 
     async def _create_server_instance(  # type: ignore[override]
-        self, listener_name: str, listener_type: ListenerType, address: str | None, port: int,
+        self,
+        listener_name: str,
+        listener_type: ListenerType,
+        address: str | None,
+        port: int,
         ssl_context: Any,
     ) -> Any:
         if listener_type != ListenerType.TCP or ssl_context is None:
             return await super()._create_server_instance(
-                listener_name, listener_type, address, port, ssl_context)
+                listener_name, listener_type, address, port, ssl_context
+            )
         return await asyncio.start_server(
-            partial(self.stream_connected, listener_name=listener_name), address, port,
-            reuse_address=True, ssl=ssl_context, ssl_handshake_timeout=TLS_HANDSHAKE_TIMEOUT_S)
+            partial(self.stream_connected, listener_name=listener_name),
+            address,
+            port,
+            reuse_address=True,
+            ssl=ssl_context,
+            ssl_handshake_timeout=TLS_HANDSHAKE_TIMEOUT_S,
+        )
 
     async def _stop_handler(self, handler: Any) -> None:
         # amqtt's stop cancels the waiters, then waits for the reader before closing the writer:
@@ -170,23 +180,32 @@ class _Broker(Broker):
             handler.writer.closing = True
         await super()._stop_handler(handler)
 
-    async def stream_connected(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
-                               listener_name: str) -> None:
+    async def stream_connected(
+        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, listener_name: str
+    ) -> None:
         await self._client_connected(listener_name, StreamReaderAdapter(reader), _Writer(writer))
 
     async def _initialize_client_session(  # type: ignore[override]
-        self, reader: Any, writer: Any, remote_address: str, remote_port: int,
+        self,
+        reader: Any,
+        writer: Any,
+        remote_address: str,
+        remote_port: int,
     ) -> Any:
         handler, session = await super()._initialize_client_session(
-            reader, writer, remote_address, remote_port,
+            reader,
+            writer,
+            remote_address,
+            remote_port,
         )
         session.ssl_object = writer.get_ssl_info()
         if isinstance(writer, _Writer):
             handler._puback_waiters = _PubackWaiters(writer)
         return handler, session
 
-    async def _retain_broadcast_message(self, broadcast: Any, qos: int,
-                                        target_session: Session) -> None:
+    async def _retain_broadcast_message(
+        self, broadcast: Any, qos: int, target_session: Session
+    ) -> None:
         queued = target_session.retained_messages
         while queued.qsize() >= MAX_QUEUED:
             queued.get_nowait()
@@ -271,15 +290,20 @@ class EmbeddedBroker:
         """Client ids with a live connection."""
         if self._broker is None:
             return []
-        return [client_id for client_id, (session, _handler) in self._broker.sessions.items()
-                if session.transitions.state == "connected"]
+        return [
+            client_id
+            for client_id, (session, _handler) in self._broker.sessions.items()
+            if session.transitions.state == "connected"
+        ]
 
     def subscribers(self, topic_filter: str) -> list[str]:
         """Client ids subscribed to exactly `topic_filter` (connected or not)."""
         if self._broker is None:
             return []
-        return [session.client_id or "" for session, _qos in
-                self._broker.subscriptions.get(topic_filter, [])]
+        return [
+            session.client_id or ""
+            for session, _qos in self._broker.subscriptions.get(topic_filter, [])
+        ]
 
     def backlog(self) -> int:
         """Messages accepted but not yet routed (the publisher holds back above a limit)."""

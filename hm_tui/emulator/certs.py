@@ -60,8 +60,13 @@ def ensure_certs(state_dir: Path) -> CertBundle:
 
 
 def _load_existing(paths: CertBundle) -> CertBundle | None:
-    files = (paths.ca_file, paths.server_cert, paths.server_key, paths.client_cert,
-             paths.client_key)
+    files = (
+        paths.ca_file,
+        paths.server_cert,
+        paths.server_key,
+        paths.client_cert,
+        paths.client_key,
+    )
     if not all(path.is_file() for path in files):
         return None
     try:
@@ -80,8 +85,12 @@ def _load_existing(paths: CertBundle) -> CertBundle | None:
 
 def _with_client_id(paths: CertBundle, client_id: str) -> CertBundle:
     return CertBundle(
-        paths.ca_file, paths.server_cert, paths.server_key,
-        paths.client_cert, paths.client_key, client_id,
+        paths.ca_file,
+        paths.server_cert,
+        paths.server_key,
+        paths.client_cert,
+        paths.client_key,
+        client_id,
     )
 
 
@@ -91,8 +100,9 @@ def _generate(paths: CertBundle) -> CertBundle:
     ca_key = ec.generate_private_key(ec.SECP256R1())
     ca_cert = _ca_certificate(ca_key)
     server_key = ec.generate_private_key(ec.SECP256R1())
-    server_cert = _leaf_certificate(ca_key, ca_cert, server_key, "hm-tui emulator broker",
-                                    server=True)
+    server_cert = _leaf_certificate(
+        ca_key, ca_cert, server_key, "hm-tui emulator broker", server=True
+    )
     client_key = ec.generate_private_key(ec.SECP256R1())
     client_cert = _leaf_certificate(ca_key, ca_cert, client_key, client_id, server=False)
     _write(paths.ca_file, _cert_pem(ca_cert), 0o600)
@@ -104,10 +114,12 @@ def _generate(paths: CertBundle) -> CertBundle:
 
 
 def _ca_certificate(key: ec.EllipticCurvePrivateKey) -> x509.Certificate:
-    name = x509.Name([
-        x509.NameAttribute(NameOID.ORGANIZATION_NAME, "hm-tui emulator"),
-        x509.NameAttribute(NameOID.COMMON_NAME, "hm-tui emulator MQTT CA"),
-    ])
+    name = x509.Name(
+        [
+            x509.NameAttribute(NameOID.ORGANIZATION_NAME, "hm-tui emulator"),
+            x509.NameAttribute(NameOID.COMMON_NAME, "hm-tui emulator MQTT CA"),
+        ]
+    )
     now = datetime.now(UTC)
     return (
         x509.CertificateBuilder()
@@ -135,10 +147,14 @@ def _leaf_certificate(
     now = datetime.now(UTC)
     builder = (
         x509.CertificateBuilder()
-        .subject_name(x509.Name([
-            x509.NameAttribute(NameOID.ORGANIZATION_NAME, "hm-tui emulator"),
-            x509.NameAttribute(NameOID.COMMON_NAME, common_name),
-        ]))
+        .subject_name(
+            x509.Name(
+                [
+                    x509.NameAttribute(NameOID.ORGANIZATION_NAME, "hm-tui emulator"),
+                    x509.NameAttribute(NameOID.COMMON_NAME, common_name),
+                ]
+            )
+        )
         .issuer_name(ca_cert.subject)
         .public_key(key.public_key())
         .serial_number(x509.random_serial_number())
@@ -146,9 +162,12 @@ def _leaf_certificate(
         .not_valid_after(now + timedelta(days=LEAF_DAYS))
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
         .add_extension(_usage(ca=False), critical=True)
-        .add_extension(x509.ExtendedKeyUsage(
-            [ExtendedKeyUsageOID.SERVER_AUTH if server else ExtendedKeyUsageOID.CLIENT_AUTH]
-        ), critical=False)
+        .add_extension(
+            x509.ExtendedKeyUsage(
+                [ExtendedKeyUsageOID.SERVER_AUTH if server else ExtendedKeyUsageOID.CLIENT_AUTH]
+            ),
+            critical=False,
+        )
         .add_extension(
             x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()),
             critical=False,
@@ -171,9 +190,15 @@ def _server_names() -> x509.SubjectAlternativeName:
 
 def _usage(*, ca: bool) -> x509.KeyUsage:
     return x509.KeyUsage(
-        digital_signature=True, content_commitment=False, key_encipherment=False,
-        data_encipherment=False, key_agreement=not ca, key_cert_sign=ca, crl_sign=ca,
-        encipher_only=False, decipher_only=False,
+        digital_signature=True,
+        content_commitment=False,
+        key_encipherment=False,
+        data_encipherment=False,
+        key_agreement=not ca,
+        key_cert_sign=ca,
+        crl_sign=ca,
+        encipher_only=False,
+        decipher_only=False,
     )
 
 

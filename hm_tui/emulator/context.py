@@ -65,15 +65,26 @@ class Context:
 CONTEXT = web.AppKey("hm_emulator_context", Context)
 
 
-def json_response(payload: Any, status: int = 200,
-                  headers: dict[str, str] | None = None) -> web.Response:
-    return web.Response(body=_encoder.encode(payload), status=status, headers=headers,
-                        content_type="application/json")
+def json_response(
+    payload: Any, status: int = 200, headers: dict[str, str] | None = None
+) -> web.Response:
+    return web.Response(
+        body=_encoder.encode(payload),
+        status=status,
+        headers=headers,
+        content_type="application/json",
+    )
 
 
-def error_response(status: int, title: str, detail: str, *, source: str | None = None,
-                   headers: dict[str, str] | None = None,
-                   extra: dict[str, Any] | None = None) -> web.Response:
+def error_response(
+    status: int,
+    title: str,
+    detail: str,
+    *,
+    source: str | None = None,
+    headers: dict[str, str] | None = None,
+    extra: dict[str, Any] | None = None,
+) -> web.Response:
     """The platform's application error shape: `{"errors": [{"title", "source"?, "detail"}]}`."""
     error: dict[str, str] = {"title": title, "detail": detail}
     if source:

@@ -82,9 +82,13 @@ async def faults(request: web.Request) -> web.Response:
     dropped = False
     if body.get("broker_disconnect"):
         dropped = await _drop_broker_clients(ctx)
-    return json_response({"faults": ctx.faults.describe(),
-                          "tokens_invalidated": bool(body.get("invalidate_tokens")),
-                          "broker_disconnected": dropped})
+    return json_response(
+        {
+            "faults": ctx.faults.describe(),
+            "tokens_invalidated": bool(body.get("invalidate_tokens")),
+            "broker_disconnected": dropped,
+        }
+    )
 
 
 async def _drop_broker_clients(ctx: Context) -> bool:

@@ -91,8 +91,13 @@ def odometer_matches(control_measures: dict[str, Any] | None) -> bool:
     return km is not None and abs(km - 2050) <= 1.0
 
 
-def decide_fate(vin: str, brand: str, tags: dict[str, str],
-                control_measures: dict[str, Any] | None, rng: random.Random) -> list[Step]:
+def decide_fate(
+    vin: str,
+    brand: str,
+    tags: dict[str, str],
+    control_measures: dict[str, Any] | None,
+    rng: random.Random,
+) -> list[Step]:
     """The steps a freshly added (pending) clearance will go through."""
     if brand == "sandbox":
         return _sandbox_fate(vin, control_measures, rng)
@@ -102,15 +107,18 @@ def decide_fate(vin: str, brand: str, tags: dict[str, str],
     delay = activation_delay(brand, rng)
     if info is not None and info.group == "VW Group" and rng.random() < PRIVACY_SHARE:
         noticed = rng.uniform(10 * MINUTE, 2 * HOUR)
-        return [Step(noticed, "pending", PRIVACY_MODE),
-                Step(noticed + rng.uniform(2 * DAY, 5 * DAY), "rejected", PRIVACY_MODE)]
+        return [
+            Step(noticed, "pending", PRIVACY_MODE),
+            Step(noticed + rng.uniform(2 * DAY, 5 * DAY), "rejected", PRIVACY_MODE),
+        ]
     if rng.random() < REJECT_SHARE:
         return [Step(delay, "rejected", rejection_reason(brand, rng))]
     return [Step(delay, "approved")]
 
 
-def _sandbox_fate(vin: str, control_measures: dict[str, Any] | None,
-                  rng: random.Random) -> list[Step]:
+def _sandbox_fate(
+    vin: str, control_measures: dict[str, Any] | None, rng: random.Random
+) -> list[Step]:
     if vin == VIRTUAL_PENDING:
         return []
     if vin == VIRTUAL_REJECTED:

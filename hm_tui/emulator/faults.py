@@ -12,8 +12,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 INJECTED_TITLES = {
-    429: "Too many requests", 500: "Internal server error", 502: "Bad gateway",
-    503: "Service unavailable", 504: "Gateway timeout",
+    429: "Too many requests",
+    500: "Internal server error",
+    502: "Bad gateway",
+    503: "Service unavailable",
+    504: "Gateway timeout",
 }
 INJECTED_RETRY_AFTER_S = 1
 
@@ -38,8 +41,10 @@ class Faults:
         if not 0.0 <= rate <= 1.0:
             raise FaultSpecError("http_error_rate must be between 0 and 1")
         statuses = body.get("statuses", [503])
-        if not isinstance(statuses, list) or not statuses or not all(
-            isinstance(s, int) and 400 <= s <= 599 for s in statuses
+        if (
+            not isinstance(statuses, list)
+            or not statuses
+            or not all(isinstance(s, int) and 400 <= s <= 599 for s in statuses)
         ):
             raise FaultSpecError("statuses must be a non-empty list of HTTP error codes")
         self.http_error_rate = rate
@@ -59,8 +64,12 @@ class Faults:
 
     def describe(self) -> dict[str, Any]:
         left = max(0.0, self.refuse_until - time.monotonic())
-        return {"http_error_rate": self.http_error_rate, "statuses": list(self.statuses),
-                "latency_ms": self.latency_ms, "refuse_connections_s": round(left, 3)}
+        return {
+            "http_error_rate": self.http_error_rate,
+            "statuses": list(self.statuses),
+            "latency_ms": self.latency_ms,
+            "refuse_connections_s": round(left, 3),
+        }
 
 
 def _number(body: dict[str, Any], key: str, default: float) -> float:
@@ -72,6 +81,7 @@ def _number(body: dict[str, Any], key: str, default: float) -> float:
 
 def injected_error_body(status: int) -> dict[str, Any]:
     title = INJECTED_TITLES.get(status, "Error")
-    detail = (f"retry after {INJECTED_RETRY_AFTER_S}s" if status == 429
-              else "injected by the emulator")
+    detail = (
+        f"retry after {INJECTED_RETRY_AFTER_S}s" if status == 429 else "injected by the emulator"
+    )
     return {"errors": [{"title": title, "detail": detail}]}

@@ -16,8 +16,12 @@ _PLAIN_OPS = frozenset({"eq", "in"})
 _TAG_OPS = frozenset({"eq", "contains"})
 _TIME_OPS = frozenset({"eq", "lt", "gt", "lte", "gte"})
 FIELD_OPS: dict[str, frozenset[str]] = {
-    "vin": _PLAIN_OPS, "status": _PLAIN_OPS, "brand": _PLAIN_OPS, "tags": _TAG_OPS,
-    "approved_at": _TIME_OPS, "inserted_at": _TIME_OPS,
+    "vin": _PLAIN_OPS,
+    "status": _PLAIN_OPS,
+    "brand": _PLAIN_OPS,
+    "tags": _TAG_OPS,
+    "approved_at": _TIME_OPS,
+    "inserted_at": _TIME_OPS,
 }
 
 
@@ -93,8 +97,11 @@ def _time_condition(name: str, op: str, value: Any) -> Predicate:
         raise FilterError(f"filter.{name} needs an ISO-8601 time")
     limit = round(when.timestamp() * 1000)  # the wire shows milliseconds: compare those
     compare: dict[str, Callable[[int], bool]] = {
-        "eq": lambda t: t == limit, "lt": lambda t: t < limit, "gt": lambda t: t > limit,
-        "lte": lambda t: t <= limit, "gte": lambda t: t >= limit,
+        "eq": lambda t: t == limit,
+        "lt": lambda t: t < limit,
+        "gt": lambda t: t > limit,
+        "lte": lambda t: t <= limit,
+        "gte": lambda t: t >= limit,
     }
     test = compare[op]
 

@@ -28,11 +28,35 @@ from hm_tui.emulator.state import FleetState, Record
 
 #: Relative share of each brand in a typical European corporate fleet.
 BRAND_WEIGHTS: dict[str, int] = {
-    "volkswagen": 18, "bmw": 10, "mercedes-benz": 10, "audi": 7, "skoda": 7, "tesla": 6,
-    "ford": 5, "peugeot": 4, "opel": 4, "renault": 4, "toyota": 4, "seat": 2, "cupra": 2,
-    "kia": 2, "volvo-cars": 2, "mini": 2, "citroen": 2, "fiat": 1, "jeep": 1, "polestar": 1,
-    "porsche": 1, "nissan": 1, "dacia": 1, "vauxhall": 1, "lexus": 1, "ds": 1, "alfaromeo": 1,
-    "maserati": 1, "sandbox": 1,
+    "volkswagen": 18,
+    "bmw": 10,
+    "mercedes-benz": 10,
+    "audi": 7,
+    "skoda": 7,
+    "tesla": 6,
+    "ford": 5,
+    "peugeot": 4,
+    "opel": 4,
+    "renault": 4,
+    "toyota": 4,
+    "seat": 2,
+    "cupra": 2,
+    "kia": 2,
+    "volvo-cars": 2,
+    "mini": 2,
+    "citroen": 2,
+    "fiat": 1,
+    "jeep": 1,
+    "polestar": 1,
+    "porsche": 1,
+    "nissan": 1,
+    "dacia": 1,
+    "vauxhall": 1,
+    "lexus": 1,
+    "ds": 1,
+    "alfaromeo": 1,
+    "maserati": 1,
+    "sandbox": 1,
 }
 SUB_FLEETS = ("north", "south", "east", "west", "pool", "vans", "executive")
 CUSTOMER_NAME = "Acme Mobility GmbH"
@@ -95,8 +119,15 @@ def populate(state: FleetState, size: int, seed: int, now: float) -> None:
     _add_virtual_vins(state, now)
 
 
-def _add_car(state: FleetState, vin: str, brand: str, tags: dict[str, str], created: float,
-             now: float, rng: random.Random) -> None:
+def _add_car(
+    state: FleetState,
+    vin: str,
+    brand: str,
+    tags: dict[str, str],
+    created: float,
+    now: float,
+    rng: random.Random,
+) -> None:
     record = Record(vin, brand, tags, [(created, "pending", None)], created)
     steps = decide_fate(vin, brand, tags, None, rng)
     past = [s for s in steps if created + s.delay <= now]
@@ -104,7 +135,7 @@ def _add_car(state: FleetState, vin: str, brand: str, tags: dict[str, str], crea
         record.changelog.append((created + step.delay, step.status, step.reason))
     _later_removal(record, now, rng)
     still_pending = record.status == "pending"
-    state.insert(record, steps[len(past):] if still_pending else ())
+    state.insert(record, steps[len(past) :] if still_pending else ())
 
 
 def _later_removal(record: Record, now: float, rng: random.Random) -> None:
@@ -114,8 +145,12 @@ def _later_removal(record: Record, now: float, rng: random.Random) -> None:
         start = rng.uniform(last + HOUR, now - HOUR)
         record.changelog.append((start, "revoking", None))
         record.changelog.append((start + removal_delay(rng), "revoked", None))
-    elif (record.status == "pending" and BRANDS[record.brand].can_cancel
-          and now - record.created_at > 2 * DAY and rng.random() < CANCELED_SHARE):
+    elif (
+        record.status == "pending"
+        and BRANDS[record.brand].can_cancel
+        and now - record.created_at > 2 * DAY
+        and rng.random() < CANCELED_SHARE
+    ):
         start = rng.uniform(record.created_at + DAY, now - HOUR)
         record.changelog.append((start, "canceling", None))
         record.changelog.append((start + removal_delay(rng), "canceled", None))
@@ -124,14 +159,23 @@ def _later_removal(record: Record, now: float, rng: random.Random) -> None:
 def _add_virtual_vins(state: FleetState, now: float) -> None:
     odometer = {"odometer": {"value": 2050, "unit": "kilometers"}}
     created = now - 30 * DAY
-    approved = Record(VIRTUAL_ODOMETER, "sandbox", {"sub-fleet": "sandbox"},
-                      [(created, "pending", None), (created + 5, "approved", None)], created,
-                      control_measures=odometer)
-    waiting = Record(VIRTUAL_PENDING, "sandbox", {"sub-fleet": "sandbox"},
-                     [(created, "pending", None)], created)
-    rejected = Record(VIRTUAL_REJECTED, "sandbox", {"sub-fleet": "sandbox"},
-                      [(created, "pending", None), (created + 3 * HOUR, "rejected", "unspecified")],
-                      created)
+    approved = Record(
+        VIRTUAL_ODOMETER,
+        "sandbox",
+        {"sub-fleet": "sandbox"},
+        [(created, "pending", None), (created + 5, "approved", None)],
+        created,
+        control_measures=odometer,
+    )
+    waiting = Record(
+        VIRTUAL_PENDING, "sandbox", {"sub-fleet": "sandbox"}, [(created, "pending", None)], created
+    )
+    rejected = Record(
+        VIRTUAL_REJECTED,
+        "sandbox",
+        {"sub-fleet": "sandbox"},
+        [(created, "pending", None), (created + 3 * HOUR, "rejected", "unspecified")],
+        created,
+    )
     for record in (approved, waiting, rejected):
         state.insert(record, ())
-

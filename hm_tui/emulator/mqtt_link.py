@@ -21,8 +21,18 @@ log = logging.getLogger(__name__)
 class MqttLink:
     """Certificates always; the embedded broker unless `broker_url`; the publisher if asked."""
 
-    def __init__(self, host: str, port: int, state_dir: Path, broker_url: str | None, *,
-                 mqtt_format: str, environment: str, app_id: str, seed: int) -> None:
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        state_dir: Path,
+        broker_url: str | None,
+        *,
+        mqtt_format: str,
+        environment: str,
+        app_id: str,
+        seed: int,
+    ) -> None:
         self.host = host
         self.port = port
         self.state_dir = state_dir
@@ -70,12 +80,18 @@ class MqttLink:
         if self.certs is None:
             return None
         host, port = self.endpoint()
-        return {"host": host, "port": port, "client_id": self.certs.client_id,
-                "topic": f"{self.environment}/level13/{self.app_id}/#"
-                if self.mqtt_format == "v1" else f"{self.environment}/level13/{self.app_id}",
-                "format": self.mqtt_format,
-                "ca_file": str(self.certs.ca_file), "cert_file": str(self.certs.client_cert),
-                "key_file": str(self.certs.client_key)}
+        return {
+            "host": host,
+            "port": port,
+            "client_id": self.certs.client_id,
+            "topic": f"{self.environment}/level13/{self.app_id}/#"
+            if self.mqtt_format == "v1"
+            else f"{self.environment}/level13/{self.app_id}",
+            "format": self.mqtt_format,
+            "ca_file": str(self.certs.ca_file),
+            "cert_file": str(self.certs.client_cert),
+            "key_file": str(self.certs.client_key),
+        }
 
     async def stop(self) -> None:
         publisher, self.publisher = self.publisher, None

@@ -37,8 +37,9 @@ KEY_FILES = ("identity.json", "private_key.pem", "mqtt")  # the state dir's reus
 class EmulatorProcess:
     """`start()` forks; `credentials` resolves once REST serves; `stop()` ends the child."""
 
-    def __init__(self, config: Any, *, cleanup: Path | None = None,
-                 key_cache: Path | None = None) -> None:
+    def __init__(
+        self, config: Any, *, cleanup: Path | None = None, key_cache: Path | None = None
+    ) -> None:
         self.config = config  # an EmulatorConfig with a state_dir (imported by the caller)
         self.cleanup = cleanup
         self.key_cache = key_cache
@@ -58,8 +59,9 @@ class EmulatorProcess:
         os.close(report_w)
         os.close(life_r)
         self.pid, self._life = pid, life_w
-        threading.Thread(target=self._read_report, args=(report_r,), name="hm-demo-report",
-                         daemon=True).start()
+        threading.Thread(
+            target=self._read_report, args=(report_r,), name="hm-demo-report", daemon=True
+        ).start()
 
     def _read_report(self, fd: int) -> None:
         with os.fdopen(fd, "rb") as pipe:
@@ -70,8 +72,9 @@ class EmulatorProcess:
         except ValueError:
             report = {"error": "the emulator sent a report that is not JSON"}
         if "error" in report:
-            self.credentials.set_exception(RuntimeError(f"the demo emulator did not start: "
-                                                        f"{report['error']}"))
+            self.credentials.set_exception(
+                RuntimeError(f"the demo emulator did not start: {report['error']}")
+            )
             return
         self._clock = tuple(report["clock"])  # type: ignore[assignment]
         self.credentials.set_result(report["credentials"])
@@ -121,6 +124,7 @@ def _reaped(pid: int, timeout: float) -> bool:
 
 
 # -- the child -----------------------------------------------------------------------------
+
 
 def _child_main(owner: EmulatorProcess, report: _Report, life_r: int) -> None:
     """Run the emulator until told to stop or orphaned; always leaves by os._exit."""

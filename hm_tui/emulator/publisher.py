@@ -192,22 +192,38 @@ class Publisher:
     # --- the wire format ------------------------------------------------------------------------
 
     def _messages(
-        self, vin: str, snap: Snapshot, changes: list[tuple[str, str]],
+        self,
+        vin: str,
+        snap: Snapshot,
+        changes: list[tuple[str, str]],
     ) -> list[tuple[str, bytes]]:
         stamp = iso_timestamp(self._stamp_clock())
         if self.format == "v2":
             data: dict[str, dict[str, Any]] = {}
             for cap, prop in changes:
                 data.setdefault(cap, {})[prop] = _items(snap[cap][prop], stamp, as_list=True)
-            body = {"version": 2, "application_id": self.app_id,
-                    "message_id": self._message_id(), "vin": vin, "data": data}
+            body = {
+                "version": 2,
+                "application_id": self.app_id,
+                "message_id": self._message_id(),
+                "vin": vin,
+                "data": data,
+            }
             return [(self.topic_prefix, msgspec.json.encode(body))]
         return [
-            (f"{self.topic_prefix}/{vin}/{cap}/get/{prop}", msgspec.json.encode({
-                "version": 1, "message_id": self._message_id(), "vin": vin,
-                "capability": cap, "property": prop,
-                "data": {cap: {prop: _items(snap[cap][prop], stamp, as_list=False)}},
-            }))
+            (
+                f"{self.topic_prefix}/{vin}/{cap}/get/{prop}",
+                msgspec.json.encode(
+                    {
+                        "version": 1,
+                        "message_id": self._message_id(),
+                        "vin": vin,
+                        "capability": cap,
+                        "property": prop,
+                        "data": {cap: {prop: _items(snap[cap][prop], stamp, as_list=False)}},
+                    }
+                ),
+            )
             for cap, prop in changes
         ]
 
@@ -238,7 +254,8 @@ def approved_cars(state: Any) -> ApprovedVins:
         version = getattr(state, "version", None)
         if version is None or version != cache["version"]:
             cache["cars"] = [
-                (record.vin, record.brand) for record in state.clearances.values()
+                (record.vin, record.brand)
+                for record in state.clearances.values()
                 if record.status == "approved"
                 and getattr(record, "data_error", None) in (None, "ok")
             ]
@@ -257,7 +274,9 @@ def _items(value: Any, stamp: str, *, as_list: bool) -> Any:
 
 
 def _make_sink(
-    broker: EmbeddedBroker | None, broker_url: str | None, certs: CertBundle | None,
+    broker: EmbeddedBroker | None,
+    broker_url: str | None,
+    certs: CertBundle | None,
 ) -> MessageSink:
     if broker_url:
         return ExternalSink(broker_url, certs)
@@ -330,13 +349,15 @@ class ExternalSink:
     def connected(self) -> bool:
         return self._connected.is_set()
 
-    def _on_connect(self, client: mqtt.Client, userdata: Any, flags: Any, reason: Any,
-                    properties: Any) -> None:
+    def _on_connect(
+        self, client: mqtt.Client, userdata: Any, flags: Any, reason: Any, properties: Any
+    ) -> None:
         if not reason.is_failure:
             self._connected.set()
 
-    def _on_disconnect(self, client: mqtt.Client, userdata: Any, flags: Any, reason: Any,
-                       properties: Any) -> None:
+    def _on_disconnect(
+        self, client: mqtt.Client, userdata: Any, flags: Any, reason: Any, properties: Any
+    ) -> None:
         self._connected.clear()
 
     async def open(self) -> None:
@@ -344,8 +365,9 @@ class ExternalSink:
         self._client.connect_async(self.host, self.port, keepalive=30)
         self._client.loop_start()
         if not await asyncio.to_thread(self._connected.wait, 5.0):
-            log.warning("external MQTT broker %s:%d not reachable yet; retrying", self.host,
-                        self.port)
+            log.warning(
+                "external MQTT broker %s:%d not reachable yet; retrying", self.host, self.port
+            )
 
     async def send(self, topic: str, payload: bytes) -> None:
         info = self._client.publish(topic, payload, qos=1)

@@ -131,8 +131,11 @@ def _add_one(ctx: Context, item: Any, now: float) -> dict[str, Any]:
     raw_vin = item.get("vin")
     vin = normalise_vin(raw_vin) if isinstance(raw_vin, str) else ""
     if len(vin) != VIN_LENGTH:
-        return {"vin": raw_vin if isinstance(raw_vin, str) else "", "status": "error",
-                "description": VIN_LENGTH_ERROR}
+        return {
+            "vin": raw_vin if isinstance(raw_vin, str) else "",
+            "status": "error",
+            "description": VIN_LENGTH_ERROR,
+        }
     brand = item.get("brand")
     if not isinstance(brand, str) or brand not in BRANDS:
         return {"vin": vin, "status": "error", "description": BRAND_ERROR}
@@ -151,8 +154,9 @@ async def get_clearance(request: web.Request) -> web.Response:
     ctx = request.app[CONTEXT]
     wait = ctx.get_one_limit.retry_after()
     if wait is not None:
-        return error_response(429, "Too many requests", f"retry after {wait}s",
-                              headers={"Retry-After": str(wait)})
+        return error_response(
+            429, "Too many requests", f"retry after {wait}s", headers={"Retry-After": str(wait)}
+        )
     record = ctx.state.clearances.get(request.match_info["vin"].upper())
     if record is None:
         return error_response(404, "Not found", NOT_FOUND, source="vin")
@@ -194,10 +198,12 @@ def eligibility_of(vin: str, brand: str) -> dict[str, Any]:
     roll = zlib.crc32(vin.encode()) % 100
     eligible = brand == "sandbox" or roll >= 10
     answer: dict[str, Any] = {
-        "vin": vin, "eligible": eligible,
+        "vin": vin,
+        "eligible": eligible,
         "data_delivery": ["pull", "push"] if eligible else [],
-        "connectivity_status": "activated" if eligible else ("deactivated" if roll < 5
-                                                             else "unknown"),
+        "connectivity_status": "activated"
+        if eligible
+        else ("deactivated" if roll < 5 else "unknown"),
     }
     if BRANDS[brand].group == "VW Group":
         answer["primary_user_assigned"] = roll % 7 == 0

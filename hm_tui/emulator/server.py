@@ -74,9 +74,16 @@ class Emulator:
         await asyncio.to_thread(self._populate)
         tokens = TokenIssuer(identity, cfg.token_ttl)
         self.context = ctx = Context(self.clock, self.state, tokens, cfg.seed, cfg.environment)
-        self.mqtt = MqttLink(cfg.host, cfg.mqtt_port, self.state_dir, cfg.broker_url,
-                             mqtt_format=cfg.mqtt_format, environment=cfg.environment,
-                             app_id=identity.app_id, seed=cfg.seed)
+        self.mqtt = MqttLink(
+            cfg.host,
+            cfg.mqtt_port,
+            self.state_dir,
+            cfg.broker_url,
+            mqtt_format=cfg.mqtt_format,
+            environment=cfg.environment,
+            app_id=identity.app_id,
+            seed=cfg.seed,
+        )
         try:
             port = await self._serve_http(ctx)
             self.url = f"http://{_connect_host(cfg.host)}:{port}"
@@ -104,8 +111,10 @@ class Emulator:
         self.state.encoded_list()  # warm the list cache: the first GET of a big fleet is fast
 
     async def _serve_http(self, ctx: Context) -> int:
-        app = web.Application(middlewares=[rest.client_gone_middleware, rest.platform_middleware],
-                              client_max_size=MAX_BODY)
+        app = web.Application(
+            middlewares=[rest.client_gone_middleware, rest.platform_middleware],
+            client_max_size=MAX_BODY,
+        )
         app[CONTEXT] = ctx
         rest.add_routes(app)
         control.add_routes(app)
@@ -119,8 +128,9 @@ class Emulator:
     async def _start_background(self, ctx: Context, identity: Identity) -> None:
         cfg = self.config
         if cfg.webhook_url:
-            self._webhooks = WebhookSender(cfg.webhook_url, identity.webhook_secret,
-                                           identity.app_id, ctx.stats)
+            self._webhooks = WebhookSender(
+                cfg.webhook_url, identity.webhook_secret, identity.app_id, ctx.stats
+            )
             self.state.subscribe(self._webhooks.notify)
             await self._webhooks.start()
         assert self.mqtt is not None
@@ -139,10 +149,13 @@ class Emulator:
 
     def _build_credentials(self, identity: Identity) -> dict[str, Any]:
         creds: dict[str, Any] = {
-            "environment": self.config.environment, "base_url": self.base_url,
-            "client_id": identity.client_id, "client_secret": identity.client_secret,
+            "environment": self.config.environment,
+            "base_url": self.base_url,
+            "client_id": identity.client_id,
+            "client_secret": identity.client_secret,
             "private_key_id": identity.private_key_id,
-            "private_key_file": identity.private_key_file, "app_id": identity.app_id,
+            "private_key_file": identity.private_key_file,
+            "app_id": identity.app_id,
             "webhook_secret": identity.webhook_secret,
         }
         creds["mqtt"] = self.mqtt.credentials() if self.mqtt else None

@@ -61,8 +61,13 @@ class Record:
             if reason:
                 entry["reason"] = reason
             changelog.append(entry)
-        return {"vin": self.vin, "status": self.status, "brand": self.brand,
-                "tags": self.tags, "changelog": changelog}
+        return {
+            "vin": self.vin,
+            "status": self.status,
+            "brand": self.brand,
+            "tags": self.tags,
+            "changelog": changelog,
+        }
 
     def encoded(self) -> bytes:
         """The JSON of `to_wire()`, cached until the record changes."""
@@ -113,8 +118,17 @@ class FleetState:
     def schedule(self, record: Record, start: float, steps: Iterable[Step]) -> None:
         for step in steps:
             self._seq += 1
-            heapq.heappush(self._heap, (start + step.delay, self._seq, record.vin,
-                                        record.generation, step.status, step.reason))
+            heapq.heappush(
+                self._heap,
+                (
+                    start + step.delay,
+                    self._seq,
+                    record.vin,
+                    record.generation,
+                    step.status,
+                    step.reason,
+                ),
+            )
 
     def tick(self, now: float) -> int:
         """Apply every transition due by `now`; returns how many were applied."""
@@ -141,8 +155,14 @@ class FleetState:
         self.schedule(record, record.created_at, steps)
         self.version += 1
 
-    def add(self, vin: str, brand: str, tags: dict[str, str] | None,
-            control_measures: dict[str, Any] | None, now: float) -> Record:
+    def add(
+        self,
+        vin: str,
+        brand: str,
+        tags: dict[str, str] | None,
+        control_measures: dict[str, Any] | None,
+        now: float,
+    ) -> Record:
         """POST one item: new pending clearance, restart after an end, or unchanged if active."""
         record = self.clearances.get(vin)
         if record is not None and record.status in ACTIVE:
@@ -165,8 +185,9 @@ class FleetState:
     def remove(self, vin: str, now: float) -> Removal:
         """DELETE: start a revoke or cancel, or say why not (the caller checks existence)."""
         record = self.clearances[vin]
-        plan = plan_removal(record.brand, record.status, to_datetime(record.created_at),
-                            to_datetime(now))
+        plan = plan_removal(
+            record.brand, record.status, to_datetime(record.created_at), to_datetime(now)
+        )
         if not plan.possible:
             return plan
         target = "revoking" if plan.kind is RemovalKind.REVOKE else "canceling"

@@ -13,8 +13,7 @@ class Stats:
 
     requests: Counter[str] = field(default_factory=Counter)
     responses: Counter[str] = field(default_factory=Counter)
-    applied: defaultdict[str, Counter[str]] = field(
-        default_factory=lambda: defaultdict(Counter))
+    applied: defaultdict[str, Counter[str]] = field(default_factory=lambda: defaultdict(Counter))
     webhooks_delivered: int = 0
     webhooks_failed: int = 0
 
@@ -31,7 +30,6 @@ class Stats:
         return {
             "requests": dict(self.requests),
             "responses": dict(self.responses),
-            "applied": {"POST": dict(self.applied["POST"]),
-                        "DELETE": dict(self.applied["DELETE"])},
+            "applied": {"POST": dict(self.applied["POST"]), "DELETE": dict(self.applied["DELETE"])},
             "webhooks": {"delivered": self.webhooks_delivered, "failed": self.webhooks_failed},
         }

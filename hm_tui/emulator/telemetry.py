@@ -25,12 +25,24 @@ LOCATIONS = ("front_left", "front_right", "rear_right", "rear_left")
 DOORS_OPEN_S = 120.0  # doors unlocked this long after arriving and before leaving
 
 CITIES: tuple[tuple[str, float, float], ...] = (
-    ("Berlin", 52.5200, 13.4050), ("Munich", 48.1351, 11.5820), ("Hamburg", 53.5511, 9.9937),
-    ("Paris", 48.8566, 2.3522), ("Lyon", 45.7640, 4.8357), ("Amsterdam", 52.3676, 4.9041),
-    ("Brussels", 50.8503, 4.3517), ("Vienna", 48.2082, 16.3738), ("Zurich", 47.3769, 8.5417),
-    ("Milan", 45.4642, 9.1900), ("Madrid", 40.4168, -3.7038), ("Barcelona", 41.3874, 2.1686),
-    ("Copenhagen", 55.6761, 12.5683), ("Stockholm", 59.3293, 18.0686), ("Prague", 50.0755, 14.4378),
-    ("Warsaw", 52.2297, 21.0122), ("Lisbon", 38.7223, -9.1393), ("Dublin", 53.3498, -6.2603),
+    ("Berlin", 52.5200, 13.4050),
+    ("Munich", 48.1351, 11.5820),
+    ("Hamburg", 53.5511, 9.9937),
+    ("Paris", 48.8566, 2.3522),
+    ("Lyon", 45.7640, 4.8357),
+    ("Amsterdam", 52.3676, 4.9041),
+    ("Brussels", 50.8503, 4.3517),
+    ("Vienna", 48.2082, 16.3738),
+    ("Zurich", 47.3769, 8.5417),
+    ("Milan", 45.4642, 9.1900),
+    ("Madrid", 40.4168, -3.7038),
+    ("Barcelona", 41.3874, 2.1686),
+    ("Copenhagen", 55.6761, 12.5683),
+    ("Stockholm", 59.3293, 18.0686),
+    ("Prague", 50.0755, 14.4378),
+    ("Warsaw", 52.2297, 21.0122),
+    ("Lisbon", 38.7223, -9.1393),
+    ("Dublin", 53.3498, -6.2603),
 )
 
 
@@ -88,8 +100,20 @@ class CarSim:
     """One simulated car; `snapshot(t)` is what it would report at virtual time `t` (epoch s)."""
 
     __slots__ = (
-        "brand", "city", "cycle", "drive_s", "electric", "home_s", "level0", "odometer0",
-        "park_s", "phase", "range_km", "refuel_every", "route", "vin",
+        "brand",
+        "city",
+        "cycle",
+        "drive_s",
+        "electric",
+        "home_s",
+        "level0",
+        "odometer0",
+        "park_s",
+        "phase",
+        "range_km",
+        "refuel_every",
+        "route",
+        "vin",
     )
 
     def __init__(self, vin: str, brand: str, seed: int = 1) -> None:
@@ -175,8 +199,9 @@ class CarSim:
             start = self.level0 - (n % self.refuel_every) * self.route.length / 1000 / self.range_km
             level = round(max(start - used, 0.02), 2)
             snap["diagnostics"]["fuel_level"] = level
-            snap["diagnostics"]["estimated_range"] = _measure(round(level * self.range_km),
-                                                              "kilometers")
+            snap["diagnostics"]["estimated_range"] = _measure(
+                round(level * self.range_km), "kilometers"
+            )
             return
         level, status = self._battery(tau, used)
         snap["charging"] = {

@@ -68,15 +68,19 @@ def ensure_identity(state_dir: Path) -> Identity:
         except (ValueError, TypeError):
             pass  # unreadable: make a fresh identity
     key = ec.generate_private_key(ec.SECP256R1())
-    pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                            serialization.NoEncryption())
+    pem = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
     _write_private(key_path, pem)
-    identity = Identity(client_id=str(uuid.uuid4()), private_key_id=str(uuid.uuid4()),
-                        app_id=secrets.token_hex(12).upper(), private_key_file=str(key_path),
-                        client_secret=secrets.token_urlsafe(32),
-                        webhook_secret=secrets.token_urlsafe(24))
-    write_private_json(path, {k: v for k, v in asdict(identity).items()
-                              if k != "private_key_file"})
+    identity = Identity(
+        client_id=str(uuid.uuid4()),
+        private_key_id=str(uuid.uuid4()),
+        app_id=secrets.token_hex(12).upper(),
+        private_key_file=str(key_path),
+        client_secret=secrets.token_urlsafe(32),
+        webhook_secret=secrets.token_urlsafe(24),
+    )
+    write_private_json(path, {k: v for k, v in asdict(identity).items() if k != "private_key_file"})
     return identity
 
 
@@ -114,8 +118,7 @@ class TokenIssuer:
         if "client_assertion" in body:
             self._check_assertion(body)
         elif "client_secret" in body:
-            if not secrets.compare_digest(str(body["client_secret"]),
-                                          self.identity.client_secret):
+            if not secrets.compare_digest(str(body["client_secret"]), self.identity.client_secret):
                 raise TokenError("client_secret is invalid")
         else:
             raise TokenError("client_secret or client_assertion is required")
@@ -125,10 +128,13 @@ class TokenIssuer:
         if body.get("client_assertion_type") != ASSERTION_TYPE:
             raise TokenError(f"client_assertion_type must be {ASSERTION_TYPE}")
         try:
-            claims = jwt.decode(str(body["client_assertion"]), self._client_key,
-                                algorithms=["ES256"], audience=self.base_url,
-                                options={"require": ["iss", "aud", "jti", "iat"],
-                                         "verify_iat": False})
+            claims = jwt.decode(
+                str(body["client_assertion"]),
+                self._client_key,
+                algorithms=["ES256"],
+                audience=self.base_url,
+                options={"require": ["iss", "aud", "jti", "iat"], "verify_iat": False},
+            )
         except jwt.InvalidAudienceError:
             raise TokenError(f"client_assertion aud must be {self.base_url}") from None
         except jwt.InvalidSignatureError:
@@ -152,13 +158,25 @@ class TokenIssuer:
 
     def issue(self) -> dict[str, Any]:
         now = int(time.time())
-        claims = {"iss": self.base_url, "sub": self.identity.client_id, "aud": self.base_url,
-                  "iat": now, "exp": now + self.ttl, "jti": str(uuid.uuid4()), "scope": SCOPE,
-                  "app_id": self.identity.app_id, "gen": self._generation}
+        claims = {
+            "iss": self.base_url,
+            "sub": self.identity.client_id,
+            "aud": self.base_url,
+            "iat": now,
+            "exp": now + self.ttl,
+            "jti": str(uuid.uuid4()),
+            "scope": SCOPE,
+            "app_id": self.identity.app_id,
+            "gen": self._generation,
+        }
         token = jwt.encode(claims, self._signing_key, algorithm="ES256")
         self.issued += 1
-        return {"access_token": token, "expires_in": self.ttl, "scope": SCOPE,
-                "token_type": "bearer"}
+        return {
+            "access_token": token,
+            "expires_in": self.ttl,
+            "scope": SCOPE,
+            "token_type": "bearer",
+        }
 
     def check(self, authorization: str | None) -> str | None:
         """None if the bearer token is good, else the 401 detail."""
@@ -166,8 +184,9 @@ class TokenIssuer:
             return "Missing access token"
         token = authorization[7:].strip()
         try:
-            claims = jwt.decode(token, self._signing_key.public_key(), algorithms=["ES256"],
-                                audience=self.base_url)
+            claims = jwt.decode(
+                token, self._signing_key.public_key(), algorithms=["ES256"], audience=self.base_url
+            )
         except jwt.ExpiredSignatureError:
             return "Access token expired"
         except jwt.PyJWTError:

@@ -57,8 +57,11 @@ async def vehicle_data(request: web.Request) -> web.Response:
         status, title, detail = DATA_ERRORS[problem]
         return error_response(status, title, detail, extra=extra)
     now = ctx.now()
-    body: dict[str, Any] = {"request_id": request_id, "vin": vin,
-                            "brand": to_data_brand(record.brand)}
+    body: dict[str, Any] = {
+        "request_id": request_id,
+        "vin": vin,
+        "brand": to_data_brand(record.brand),
+    }
     # the car's state follows the virtual clock; its readings are stamped on the wall clock, as
     # the MQTT publisher stamps them, so a client shows the same age for both sources
     reported = time.time() - last_report_age(vin)
@@ -110,8 +113,10 @@ def local_snapshot(vin: str, now: float) -> dict[str, dict[str, Any]]:
             "fuel_level": round(0.2 + 0.7 * abs(math.sin(phase)), 3),
         },
         "vehicle_location": {
-            "coordinates": {"latitude": 52.52 + 0.05 * math.sin(phase),
-                            "longitude": 13.40 + 0.05 * math.cos(phase)},
+            "coordinates": {
+                "latitude": 52.52 + 0.05 * math.sin(phase),
+                "longitude": 13.40 + 0.05 * math.cos(phase),
+            },
         },
         "ignition": {"status": "on" if math.sin(phase) > 0 else "off"},
     }

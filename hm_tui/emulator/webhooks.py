@@ -35,8 +35,12 @@ def sign(secret: str, body: bytes) -> str:
 def event_body(change: Change, app_id: str) -> dict[str, Any]:
     return {
         "vehicle": {"vin": change.vin},
-        "event": {"type": EVENT, "action": change.new, "detail": change.reason or "",
-                  "received_at": iso(change.at)},
+        "event": {
+            "type": EVENT,
+            "action": change.new,
+            "detail": change.reason or "",
+            "received_at": iso(change.at),
+        },
         "application": {"id": app_id},
     }
 
@@ -84,9 +88,13 @@ class WebhookSender:
 
     async def _deliver(self, change: Change) -> bool:
         body = json.dumps(event_body(change, self._app_id), separators=(",", ":")).encode()
-        headers = {"Content-Type": "application/json", "User-Agent": USER_AGENT,
-                   "X-HM-Event": EVENT, "X-HM-Delivery": str(uuid.uuid4()),
-                   "X-HM-Signature-256": sign(self._secret, body)}
+        headers = {
+            "Content-Type": "application/json",
+            "User-Agent": USER_AGENT,
+            "X-HM-Event": EVENT,
+            "X-HM-Delivery": str(uuid.uuid4()),
+            "X-HM-Signature-256": sign(self._secret, body),
+        }
         for delay in (0.0, *RETRY_DELAYS_S):
             if delay:
                 await asyncio.sleep(delay)

@@ -28,9 +28,11 @@ log = logging.getLogger("hm_tui.add")
 
 GROUP = 500  # VINs journaled together: a killed add loses at most this many answers
 #: Why a VIN of a stopped add has no answer, as the journal and the dialog say it.
-WHY = {NOT_SENT: "stopped before it was sent",
-       NO_ANSWER: "stopped while waiting for the platform: it may have been added "
-                  "(adding it again is safe)"}
+WHY = {
+    NOT_SENT: "stopped before it was sent",
+    NO_ANSWER: "stopped while waiting for the platform: it may have been added "
+    "(adding it again is safe)",
+}
 
 Apply = Callable[[list[NewClearance], list[ItemResult]], None]
 Progress = Callable[[int, int, int], None]  # action id, VINs answered, VINs in all
@@ -43,9 +45,17 @@ class AddRun:
     `apply(items, answers)` puts answers in the roster; `on_stop(results)` hears every VIN's
     outcome when the add is stopped half-way (the cancellation then goes on up)."""
 
-    def __init__(self, client: PlatformClient, journal: Journal, items: Sequence[NewClearance],
-                 *, apply: Apply, progress: Progress, on_stop: Stopped | None = None,
-                 group: int | None = None) -> None:
+    def __init__(
+        self,
+        client: PlatformClient,
+        journal: Journal,
+        items: Sequence[NewClearance],
+        *,
+        apply: Apply,
+        progress: Progress,
+        on_stop: Stopped | None = None,
+        group: int | None = None,
+    ) -> None:
         self.client, self.journal = client, journal
         self.items = list(items)
         self.apply, self.progress, self.on_stop = apply, progress, on_stop
@@ -69,18 +79,20 @@ class AddRun:
 
     async def _begin(self) -> None:
         params = {"items": msgspec.to_builtins(self.items)}
-        self._begun = asyncio.ensure_future(asyncio.to_thread(
-            self.journal.begin, "add", [i.vin for i in self.items], params))
+        self._begun = asyncio.ensure_future(
+            asyncio.to_thread(self.journal.begin, "add", [i.vin for i in self.items], params)
+        )
         self.action_id = await asyncio.shield(self._begun)  # a stop now still learns the id
 
     async def _send(self, start: int) -> None:
-        self._sending = group = self.items[start:start + self.group]
+        self._sending = group = self.items[start : start + self.group]
 
         def report(n: int, _total: int) -> None:
             self.progress(self.action_id, start + n, len(self.items))
 
-        answers = await self.client.add_clearances(group, progress=report,
-                                                   on_chunk=self._heard.extend)
+        answers = await self.client.add_clearances(
+            group, progress=report, on_chunk=self._heard.extend
+        )
         await asyncio.to_thread(self.journal.record_items, self.action_id, _rows(answers))
         self.apply(group, answers)
         self.results += answers
@@ -95,8 +107,9 @@ class AddRun:
         left = self._left_over([*self.results, *heard])
         action_id = await self._action_id()
         if action_id is not None:  # in a thread: it completes even if cancelled again
-            await asyncio.to_thread(self.journal.finish_stopped, action_id, _rows(heard),
-                                    _rows(left))
+            await asyncio.to_thread(
+                self.journal.finish_stopped, action_id, _rows(heard), _rows(left)
+            )
         if self.on_stop is not None:
             self.on_stop([*self.results, *heard, *left])
 

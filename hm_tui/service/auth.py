@@ -64,9 +64,14 @@ def renewal_margin(ttl: float) -> float:
 class TokenManager:
     """One access token for one profile, renewed before it expires."""
 
-    def __init__(self, http: httpx.AsyncClient, profile: Profile, *,
-                 retry: RetryPolicy | None = None,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        http: httpx.AsyncClient,
+        profile: Profile,
+        *,
+        retry: RetryPolicy | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self._http = http
         self._profile = profile
         self._retry = retry or RetryPolicy(attempts=4, base=0.5, cap=10.0)
@@ -156,12 +161,19 @@ class TokenManager:
         url = f"{self._profile.base_url}/access_tokens"
         # the assertion's first signing imports PyJWT and cryptography (60-180 ms seen on the
         # event loop at start-up): in a worker thread, the loop keeps drawing
-        grant = (await asyncio.to_thread(self._grant) if self._profile.uses_private_key
-                 else self._grant())
+        grant = (
+            await asyncio.to_thread(self._grant)
+            if self._profile.uses_private_key
+            else self._grant()
+        )
         response = await send(self._http, "POST", url, json=grant, attempt=attempt)
         if response.status_code != 200:
-            raise error_from_response(response.status_code, response.content,
-                                      headers=response.headers, token_endpoint=True)
+            raise error_from_response(
+                response.status_code,
+                response.content,
+                headers=response.headers,
+                token_endpoint=True,
+            )
         value, ttl = _parse_token_answer(response)
         register_secret(value)
         self.renewals += 1
@@ -189,12 +201,15 @@ class TokenManager:
         import jwt  # here, not at the top: PyJWT + cryptography cost ~0.1 s, secret logins skip it
 
         try:
-            return jwt.encode(claims, self._load_private_key(), algorithm="ES256",
-                              headers={"typ": "JWT"})
+            return jwt.encode(
+                claims, self._load_private_key(), algorithm="ES256", headers={"typ": "JWT"}
+            )
         except (ValueError, TypeError, jwt.PyJWTError) as exc:
-            raise AuthError("Private key unusable",
-                            f"{self._profile.private_key_file} is not a P-256 private key in PEM "
-                            f"format ({type(exc).__name__})") from None
+            raise AuthError(
+                "Private key unusable",
+                f"{self._profile.private_key_file} is not a P-256 private key in PEM "
+                f"format ({type(exc).__name__})",
+            ) from None
 
     def _load_private_key(self) -> bytes:
         if self._private_key is None:
@@ -202,8 +217,9 @@ class TokenManager:
             try:
                 self._private_key = path.read_bytes()
             except OSError as exc:
-                raise AuthError("Private key unreadable",
-                                f"cannot read {path}: {exc.strerror}") from None
+                raise AuthError(
+                    "Private key unreadable", f"cannot read {path}: {exc.strerror}"
+                ) from None
         return self._private_key
 
 
@@ -226,8 +242,11 @@ def _parse_token_answer(response: httpx.Response) -> tuple[str, float]:
         data = None
     value = data.get("access_token") if isinstance(data, dict) else None
     if not isinstance(value, str) or not value:
-        raise BadResponse("Unexpected token answer", "no access_token in the platform's answer",
-                          status=response.status_code)
+        raise BadResponse(
+            "Unexpected token answer",
+            "no access_token in the platform's answer",
+            status=response.status_code,
+        )
     ttl = data.get("expires_in") if isinstance(data, dict) else None
     if not isinstance(ttl, int | float) or isinstance(ttl, bool) or ttl <= 0:
         ttl = MAX_TOKEN_AGE

@@ -15,8 +15,10 @@ import subprocess
 import sys
 
 #: the child imports our modules from our sys.path (not whatever its own cwd would give)
-CHILD_CODE = ("import importlib, json, sys; sys.path[:] = json.loads(sys.argv[1]); "
-              "getattr(importlib.import_module(sys.argv[2]), sys.argv[3])(int(sys.argv[4]))")
+CHILD_CODE = (
+    "import importlib, json, sys; sys.path[:] = json.loads(sys.argv[1]); "
+    "getattr(importlib.import_module(sys.argv[2]), sys.argv[3])(int(sys.argv[4]))"
+)
 Child = subprocess.Popen[bytes]
 
 
@@ -33,8 +35,12 @@ def spawn(module: str, function: str) -> tuple[Child, socket.socket]:
     try:
         child = subprocess.Popen(
             [sys.executable, "-S", "-c", CHILD_CODE, path, module, function, str(theirs.fileno())],
-            env=env, pass_fds=[theirs.fileno()], stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            env=env,
+            pass_fds=[theirs.fileno()],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
     except BaseException:
         ours.close()
         raise

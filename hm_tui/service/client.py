@@ -72,9 +72,16 @@ _REMOVED = frozenset({S.REVOKING, S.REVOKED, S.CANCELING, S.CANCELED})
 class PlatformClient:
     """The fleet platform for one profile. Create it inside the event loop that will use it."""
 
-    def __init__(self, profile: Profile, *, token_manager: TokenManager | None = None,
-                 http: httpx.AsyncClient | None = None, retry: RetryPolicy | None = None,
-                 concurrency: int = 8, get_one_limit: TokenBucket | None = None) -> None:
+    def __init__(
+        self,
+        profile: Profile,
+        *,
+        token_manager: TokenManager | None = None,
+        http: httpx.AsyncClient | None = None,
+        retry: RetryPolicy | None = None,
+        concurrency: int = 8,
+        get_one_limit: TokenBucket | None = None,
+    ) -> None:
         self.profile = profile
         self._own_http = http is None
         self._http = http or new_http_client(max_connections=max(concurrency, 1) * 2)
@@ -109,8 +116,7 @@ class PlatformClient:
         self._count_bad(bad)
         return clearances
 
-    async def fetch_clearances(self, filter: dict[str, Any] | None = None
-                               ) -> decode.WireClearances:
+    async def fetch_clearances(self, filter: dict[str, Any] | None = None) -> decode.WireClearances:
         """Like `list_clearances`, but each item left as the platform's JSON bytes: the roster
         decodes only the ones that changed since the last list (unreadable ones are dropped
         there, and counted in `bad_items` by `list_clearances`)."""
@@ -135,14 +141,19 @@ class PlatformClient:
         response = await self._call("GET", _vehicle_path(vin), vin=vin, limiter=self._get_one)
         return decode.decode_clearance(response.content)
 
-    async def add_clearances(self, items: Sequence[NewClearance], *, chunk: int = 100,
-                             progress: Progress | None = None,
-                             on_chunk: ChunkResults | None = None) -> list[ItemResult]:
+    async def add_clearances(
+        self,
+        items: Sequence[NewClearance],
+        *,
+        chunk: int = 100,
+        progress: Progress | None = None,
+        on_chunk: ChunkResults | None = None,
+    ) -> list[ItemResult]:
         """Add clearances in chunks; one result per item, in order, whatever happens to a chunk.
 
         `on_chunk(results)` gets each chunk's results as soon as they arrive (a caller journals
         them there, so a process killed mid-way knows which VINs the platform answered)."""
-        parts = [list(items[i:i + chunk]) for i in range(0, len(items), max(chunk, 1))]
+        parts = [list(items[i : i + chunk]) for i in range(0, len(items), max(chunk, 1))]
         answers: list[list[ItemResult]] = [[] for _ in parts]
         done = 0
 
@@ -173,8 +184,7 @@ class PlatformClient:
             if attempt:
                 await asyncio.sleep(self.retry.delay(attempt - 1))
             try:
-                response = await self._call("DELETE", _vehicle_path(vin), vin=vin,
-                                            idempotent=False)
+                response = await self._call("DELETE", _vehicle_path(vin), vin=vin, idempotent=False)
                 return decode.decode_struct(response.content, RemovalResult, "removal answer")
             except Conflict as exc:
                 if failure is None:
@@ -197,10 +207,17 @@ class PlatformClient:
     async def _removal_took_effect(self, vin: str) -> RemovalResult | None:
         """Read one clearance back through the list call: it is not held to 60 calls a minute."""
         query = {"vin": {"operator": "eq", "value": vin}}
-        response = await self._call("GET", "/fleets/vehicles", vin=vin,
-                                    params={"filter": json.dumps(query, separators=(",", ":"))})
-        found = [c for c in decode.decode_clearance_list(response.content).clearances
-                 if c.vin.upper() == vin.upper()]
+        response = await self._call(
+            "GET",
+            "/fleets/vehicles",
+            vin=vin,
+            params={"filter": json.dumps(query, separators=(",", ":"))},
+        )
+        found = [
+            c
+            for c in decode.decode_clearance_list(response.content).clearances
+            if c.vin.upper() == vin.upper()
+        ]
         if found and found[0].status in _REMOVED:
             return RemovalResult(found[0].vin, found[0].status, found[0].tags)
         return None
@@ -216,20 +233,29 @@ class PlatformClient:
 
     # -- eligibility and vehicle data -----------------------------------------------------------
     async def eligibility(self, vin: str, brand: str) -> Eligibility:
-        response = await self._call("POST", "/eligibility", vin=vin,
-                                    json={"vin": vin, "brand": brand})
+        response = await self._call(
+            "POST", "/eligibility", vin=vin, json={"vin": vin, "brand": brand}
+        )
         return decode.decode_struct(response.content, Eligibility, "eligibility answer")
 
     async def vehicle_data(self, vin: str) -> VehicleData:
         """The car's latest data points (each with its own timestamp: show its age)."""
-        response = await self._call("GET", f"/vehicle-data/autoapi-13/{quote(vin, safe='')}",
-                                    vin=vin)
+        response = await self._call(
+            "GET", f"/vehicle-data/autoapi-13/{quote(vin, safe='')}", vin=vin
+        )
         return decode.decode_vehicle_data(response.content, vin)
 
     # -- the one place requests are made --------------------------------------------------------
-    async def _call(self, method: str, path: str, *, vin: str | None = None,
-                    idempotent: bool = True, limiter: TokenBucket | None = None,
-                    **kwargs: Any) -> httpx.Response:
+    async def _call(
+        self,
+        method: str,
+        path: str,
+        *,
+        vin: str | None = None,
+        idempotent: bool = True,
+        limiter: TokenBucket | None = None,
+        **kwargs: Any,
+    ) -> httpx.Response:
         attempt, renewed = 0, False
         used: list[str] = []  # the tokens tried (kept local: never on an exception)
         while True:
@@ -251,21 +277,36 @@ class PlatformClient:
                     raise
                 wait = self.retry.delay(attempt - 1, getattr(exc, "retry_after", None))
                 log.info("%s %s: %s; retrying in %.1f s", method, path, exc, wait)
-                self._tell_wait(RATE_LIMITED if isinstance(exc, RateLimited)
-                                else f"{exc.message()}; retrying", wait)
+                self._tell_wait(
+                    RATE_LIMITED if isinstance(exc, RateLimited) else f"{exc.message()}; retrying",
+                    wait,
+                )
                 await asyncio.sleep(wait)
 
-    async def _attempt(self, method: str, path: str, vin: str | None,
-                       limiter: TokenBucket | None, attempt: int, used: list[str],
-                       **kwargs: Any) -> httpx.Response:
+    async def _attempt(
+        self,
+        method: str,
+        path: str,
+        vin: str | None,
+        limiter: TokenBucket | None,
+        attempt: int,
+        used: list[str],
+        **kwargs: Any,
+    ) -> httpx.Response:
         if limiter is not None:
             await limiter.acquire(lambda seconds: self._tell_wait(PACING, seconds))
         async with self._slots:
             token = await self._token()
             used.append(token)
-            response = await send(self._http, method, self.profile.base_url + path,
-                                  attempt=attempt, vin=vin,
-                                  headers={"Authorization": f"Bearer {token}"}, **kwargs)
+            response = await send(
+                self._http,
+                method,
+                self.profile.base_url + path,
+                attempt=attempt,
+                vin=vin,
+                headers={"Authorization": f"Bearer {token}"},
+                **kwargs,
+            )
         self.server_clock.observe(response.headers.get("date"))
         if response.is_success:
             if token not in self._good_tokens:
@@ -273,8 +314,9 @@ class PlatformClient:
             return response
         if response.status_code == 401:
             self.tokens.invalidate(token)
-        raise error_from_response(response.status_code, response.content,
-                                  headers=response.headers, vin=vin)
+        raise error_from_response(
+            response.status_code, response.content, headers=response.headers, vin=vin
+        )
 
     def _tell_wait(self, why: str, seconds: float) -> None:
         if self.on_wait is not None:
@@ -285,6 +327,7 @@ class PlatformClient:
             return await self.tokens.token()
         except PlatformError as exc:  # the token manager has retried already: say what to check
             raise LoginError(exc, self.profile.base_url, self.profile.name) from None
+
 
 def _decode_paused(items: list[bytes]) -> tuple[list[Clearance], list[bytes], int]:
     with decode.collector_paused():
@@ -306,13 +349,13 @@ def _vehicle_path(vin: str) -> str:
 
 def _align(part: list[NewClearance], results: list[ItemResult]) -> list[ItemResult]:
     """One result per sent item: by position when the answer matches, else by VIN."""
-    if len(results) == len(part) and all(r.vin.upper() == i.vin.upper()
-                                         for r, i in zip(results, part, strict=True)):
+    if len(results) == len(part) and all(
+        r.vin.upper() == i.vin.upper() for r, i in zip(results, part, strict=True)
+    ):
         return results
     by_vin = {r.vin.upper(): r for r in results}
     missing = "the platform returned no result for this VIN"
-    return [by_vin.get(item.vin.upper()) or ItemResult(item.vin, "error", missing)
-            for item in part]
+    return [by_vin.get(item.vin.upper()) or ItemResult(item.vin, "error", missing) for item in part]
 
 
 def _without_vin(exc: PlatformError) -> str:

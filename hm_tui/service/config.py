@@ -62,9 +62,19 @@ from hm_tui.service.config_file import (
 )
 from hm_tui.service.redact import mask, register_secret
 
-__all__ = ["SECRET_FIELDS", "Config", "ConfigError", "ConfigMissing", "MqttSettings", "Profile",
-           "check_base_url", "config_path", "load_config", "load_profile",
-           "profile_from_credentials"]
+__all__ = [
+    "SECRET_FIELDS",
+    "Config",
+    "ConfigError",
+    "ConfigMissing",
+    "MqttSettings",
+    "Profile",
+    "check_base_url",
+    "config_path",
+    "load_config",
+    "load_profile",
+    "profile_from_credentials",
+]
 
 Environment = Literal["live", "sandbox"]
 BASE_URLS: dict[str, str] = {
@@ -160,8 +170,9 @@ class Config:
         if not chosen and len(known) == 1:
             chosen = known[0]
         if not chosen:
-            raise ConfigError(f"{self.path} names no default_profile: pass --profile "
-                              f"({self._known()})")
+            raise ConfigError(
+                f"{self.path} names no default_profile: pass --profile ({self._known()})"
+            )
         return chosen
 
     def resolved(self, name: str, env: Mapping[str, str] | None = None) -> Profile:
@@ -173,8 +184,13 @@ class Config:
         return apply_env_overrides(self.profiles[name], os.environ if env is None else env)
 
     def _known(self) -> str:
-        names = ", ".join(n if n.isprintable() and n else repr(n)  # file text: kept inert
-                          for n in sorted([*self.profiles, *self.broken])) or "none"
+        names = (
+            ", ".join(
+                n if n.isprintable() and n else repr(n)  # file text: kept inert
+                for n in sorted([*self.profiles, *self.broken])
+            )
+            or "none"
+        )
         return f"profiles: {names}"
 
     def with_profile(self, profile: Profile, *, make_default: bool = False) -> Config:
@@ -216,7 +232,10 @@ class Config:
         except (tomllib.TOMLDecodeError, ConfigError):
             return False
         return (again.profiles, again.default_profile, again.broken) == (
-            self.profiles, self.default_profile, self.broken)
+            self.profiles,
+            self.default_profile,
+            self.broken,
+        )
 
 
 def config_path(env: Mapping[str, str] | None = None) -> Path:
@@ -233,8 +252,10 @@ def load_config(path: Path | str | None = None, *, missing_ok: bool = False) -> 
     """Read and check the config file; a clear `ConfigError` for anything wrong with it."""
     path = Path(path) if path is not None else config_path()
     if path.is_dir():
-        raise ConfigError(f"{path} is a directory, not a config file: HM_TUI_CONFIG (or the "
-                          f"default location) must name a file, such as {path / 'config.toml'}")
+        raise ConfigError(
+            f"{path} is a directory, not a config file: HM_TUI_CONFIG (or the "
+            f"default location) must name a file, such as {path / 'config.toml'}"
+        )
     if not path.exists():
         if missing_ok:
             return Config(path)
@@ -280,12 +301,12 @@ def profile_from_dict(name: str, raw: Any, where: str, *, at: str | None = None)
         raise ConfigError(f"{at} must be a table" if at else "expected a table")
     environment = _opt(raw, "environment", str, at) or "sandbox"
     if environment not in BASE_URLS:
-        raise ConfigError(_at(at, f"environment must be \"live\" or \"sandbox\", "
-                                  f"not {environment!r}"))
+        raise ConfigError(_at(at, f'environment must be "live" or "sandbox", not {environment!r}'))
     base_url = _opt(raw, "base_url", str, at) or BASE_URLS[environment]
     check_base_url(base_url, at)
     return Profile(
-        name=name, environment=environment,  # type: ignore[arg-type]  # checked above
+        name=name,
+        environment=environment,  # type: ignore[arg-type]  # checked above
         base_url=base_url.rstrip("/"),
         client_id=_opt(raw, "client_id", str, at) or "",  # may come from HM_TUI_CLIENT_ID
         client_secret=_opt(raw, "client_secret", str, at),
@@ -307,18 +328,21 @@ def _mqtt_from_dict(raw: Any, at: str) -> MqttSettings | None:
         raise ConfigError(f"{at} must be a table")
     fmt = _opt(raw, "format", str, at) or "v1"
     if fmt not in ("v1", "v2"):
-        raise ConfigError(_at(at, f"format must be \"v1\" or \"v2\", not {fmt!r}"))
+        raise ConfigError(_at(at, f'format must be "v1" or "v2", not {fmt!r}'))
     return MqttSettings(
-        host=_req(raw, "host", str, at), port=_req(raw, "port", int, at),
-        client_id=_req(raw, "client_id", str, at), ca_file=_file(raw, "ca_file", at),
-        cert_file=_file(raw, "cert_file", at), key_file=_file(raw, "key_file", at),
-        format=fmt, topic=_opt(raw, "topic", str, at),  # type: ignore[arg-type]
+        host=_req(raw, "host", str, at),
+        port=_req(raw, "port", int, at),
+        client_id=_req(raw, "client_id", str, at),
+        ca_file=_file(raw, "ca_file", at),
+        cert_file=_file(raw, "cert_file", at),
+        key_file=_file(raw, "key_file", at),
+        format=fmt,
+        topic=_opt(raw, "topic", str, at),  # type: ignore[arg-type]
     )
 
 
 def apply_env_overrides(profile: Profile, env: Mapping[str, str]) -> Profile:
-    changes: dict[str, Any] = {fld: env[var] for var, fld in ENV_OVERRIDES.items()
-                               if env.get(var)}
+    changes: dict[str, Any] = {fld: env[var] for var, fld in ENV_OVERRIDES.items() if env.get(var)}
     return replace(profile, **changes) if changes else profile
 
 
@@ -337,8 +361,9 @@ def profile_problems(profile: Profile) -> list[str]:
         if profile.private_key_file or profile.private_key_id:
             problems.append("private-key login needs both private_key_file and private_key_id")
         else:
-            problems.append("no credentials: client_secret, or private_key_file + "
-                            "private_key_id, is missing")
+            problems.append(
+                "no credentials: client_secret, or private_key_file + private_key_id, is missing"
+            )
     return problems
 
 

@@ -21,9 +21,11 @@ class ConfigMissing(ConfigError):
     """There is no config file at `path` (the message says how to make one)."""
 
     def __init__(self, path: Path) -> None:
-        super().__init__(f"no configuration at {path}. Import credentials with "
-                         "`hm-tui config import credentials.json`, or try `hm-tui --demo` "
-                         "(no account needed).")
+        super().__init__(
+            f"no configuration at {path}. Import credentials with "
+            "`hm-tui config import credentials.json`, or try `hm-tui --demo` "
+            "(no account needed)."
+        )
         self.path = path
 
 
@@ -34,7 +36,7 @@ def file_path(raw: dict[str, Any], key: str, at: str) -> str:
 
 def keymap_from_dict(raw: Any, at: str) -> dict[str, str]:
     if not isinstance(raw, dict) or not all(isinstance(v, str) for v in raw.values()):
-        raise ConfigError(where(at, "keymap must be a table of binding id = \"key\" strings"))
+        raise ConfigError(where(at, 'keymap must be a table of binding id = "key" strings'))
     return dict(raw)
 
 
@@ -51,8 +53,9 @@ def optional(raw: dict[str, Any], key: str, typ: type, at: str) -> Any:
         return None
     if not isinstance(value, typ) or isinstance(value, bool):
         shown = "" if key in SECRET_FIELDS else f" ({value!r:.40})"  # a secret stays unsaid
-        raise ConfigError(where(at, f"{key} must be {_TYPE_NAMES[typ]}, "
-                                  f"not {type(value).__name__}{shown}"))
+        raise ConfigError(
+            where(at, f"{key} must be {_TYPE_NAMES[typ]}, not {type(value).__name__}{shown}")
+        )
     return value
 
 
@@ -69,5 +72,10 @@ def check_base_url(url: str, at: str) -> None:
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ConfigError(where(at, f"base_url {url!r} is not an http(s) URL"))
     if parts.scheme == "http" and parts.hostname not in LOOPBACK_HOSTS:
-        raise ConfigError(where(at, "base_url must use https (plain http is only allowed to "
-                                  f"127.0.0.1/localhost), got {url!r}"))
+        raise ConfigError(
+            where(
+                at,
+                "base_url must use https (plain http is only allowed to "
+                f"127.0.0.1/localhost), got {url!r}",
+            )
+        )

@@ -72,7 +72,7 @@ def _decode(path: Path, data: bytes) -> str:
         line = data[: exc.start].count(b"\n") + 1
         raise CsvInputError(
             f"{path} is not UTF-8 text (byte 0x{data[exc.start]:02X} on line {line}); "
-            "save it as UTF-8 (in Excel: \"CSV UTF-8\") and try again"
+            'save it as UTF-8 (in Excel: "CSV UTF-8") and try again'
         ) from None
 
 
@@ -96,13 +96,17 @@ def parse_csv_text(text: str, extra_tags: dict[str, str], name: str = "the CSV")
         raise CsvInputError(f"{name} is empty: it needs a header line vin,brand[,tag:<key>...]")
     columns = [h.strip().lower() for h in header]
     if "vin" not in columns or "brand" not in columns:
-        raise CsvInputError(f"{name}, line 1: the header needs 'vin' and 'brand' columns "
-                            "(expected vin,brand[,odometer][,tag:<key>...])")
+        raise CsvInputError(
+            f"{name}, line 1: the header needs 'vin' and 'brand' columns "
+            "(expected vin,brand[,odometer][,tag:<key>...])"
+        )
     twice = sorted({c for c in columns if c and columns.count(c) > 1})
     if twice:
-        raise CsvInputError(f"{name}, line 1: the header names {', '.join(map(repr, twice))} "
-                            "more than once, so which column counts is unclear; nothing was "
-                            "sent. Remove or rename the duplicate column")
+        raise CsvInputError(
+            f"{name}, line 1: the header names {', '.join(map(repr, twice))} "
+            "more than once, so which column counts is unclear; nothing was "
+            "sent. Remove or rename the duplicate column"
+        )
     rows = CsvRows()
     ignored = [c for c in columns if c not in KNOWN_COLUMNS and not _is_tag(c)]
     if ignored:
@@ -135,15 +139,22 @@ def _is_tag(column: str) -> bool:
     return column.startswith(TAG_PREFIX) and len(column) > len(TAG_PREFIX)
 
 
-def _add_row(rows: CsvRows, line: int, header: list[str], columns: list[str], row: list[str],
-             extra_tags: dict[str, str]) -> None:
+def _add_row(
+    rows: CsvRows,
+    line: int,
+    header: list[str],
+    columns: list[str],
+    row: list[str],
+    extra_tags: dict[str, str],
+) -> None:
     cells = dict(zip(columns, (c.strip() for c in row), strict=False))
     tags = dict(extra_tags)
     for raw_name, column, value in zip(header, columns, row, strict=False):
         if _is_tag(column) and value.strip():
-            tags[raw_name.strip()[len(TAG_PREFIX):]] = value.strip()
-    item, errors, warnings = check_row(cells.get("vin", ""), cells.get("brand", ""), tags,
-                                       cells.get("odometer", ""))
+            tags[raw_name.strip()[len(TAG_PREFIX) :]] = value.strip()
+    item, errors, warnings = check_row(
+        cells.get("vin", ""), cells.get("brand", ""), tags, cells.get("odometer", "")
+    )
     digit = check_digit_warning(normalise_vin(cells.get("vin", "")))
     if digit in warnings:
         rows.digit_warnings.append(f"line {line}: {digit}")
@@ -154,37 +165,54 @@ def _add_row(rows: CsvRows, line: int, header: list[str], columns: list[str], ro
         rows.errors.extend(f"line {line}: {e}" for e in errors)
         return
     if item.vin in rows.lines:
-        rows.warnings.append(f"line {line}: {item.vin} is also on line {rows.lines[item.vin]}; "
-                             "sent once")
+        rows.warnings.append(
+            f"line {line}: {item.vin} is also on line {rows.lines[item.vin]}; sent once"
+        )
         return
     rows.lines[item.vin] = line
     rows.items.append(item)
 
 
-def check_row(vin_raw: str, brand_raw: str, tags: dict[str, str], odometer_raw: str = "",
-              ) -> tuple[NewClearance | None, list[str], list[str]]:
+def check_row(
+    vin_raw: str,
+    brand_raw: str,
+    tags: dict[str, str],
+    odometer_raw: str = "",
+) -> tuple[NewClearance | None, list[str], list[str]]:
     """(item or None, errors, warnings) for one clearance typed by an operator."""
     check = check_vin(vin_raw)
     errors, warnings = list(check.errors), list(check.warnings)
     odometer = parse_odometer(odometer_raw) if odometer_raw.strip() else None
     if odometer_raw.strip() and odometer is None:
-        errors.append(f"odometer {odometer_raw.strip()[:30]!r} is not a distance: give whole "
-                      "kilometers (2050, 2050 km) or miles (1274 mi)")
+        errors.append(
+            f"odometer {odometer_raw.strip()[:30]!r} is not a distance: give whole "
+            "kilometers (2050, 2050 km) or miles (1274 mi)"
+        )
     brand = lookup(brand_raw) if brand_raw.strip() else None
     if not brand_raw.strip():
         errors.append("no brand")
     elif brand is None:
-        errors.append(f"unknown brand {brand_raw.strip()[:30]!r} (one of the {len(BRANDS)} "
-                      "platform brand ids, e.g. bmw, mercedes-benz, volkswagen)")
-    if brand is not None and VW_CUSTOMER_TAG in brand.required_tags \
-            and not tags.get(VW_CUSTOMER_TAG, "").strip():
-        warnings.append(f"{brand.name} needs the tag {VW_CUSTOMER_TAG} (your business name) "
-                        "unless support set a default; without it the clearance is rejected")
+        errors.append(
+            f"unknown brand {brand_raw.strip()[:30]!r} (one of the {len(BRANDS)} "
+            "platform brand ids, e.g. bmw, mercedes-benz, volkswagen)"
+        )
+    if (
+        brand is not None
+        and VW_CUSTOMER_TAG in brand.required_tags
+        and not tags.get(VW_CUSTOMER_TAG, "").strip()
+    ):
+        warnings.append(
+            f"{brand.name} needs the tag {VW_CUSTOMER_TAG} (your business name) "
+            "unless support set a default; without it the clearance is rejected"
+        )
     if errors or brand is None:
         return None, errors, warnings
     measures = ControlMeasures(odometer=odometer) if odometer else None
-    return (NewClearance(vin=check.vin, brand=brand.id, tags=tags or None,
-                         control_measures=measures), [], warnings)
+    return (
+        NewClearance(vin=check.vin, brand=brand.id, tags=tags or None, control_measures=measures),
+        [],
+        warnings,
+    )
 
 
 def parse_odometer(text: str) -> dict[str, Any] | None:

@@ -44,9 +44,11 @@ class ImportPreview:
         return len({p.line for p in self.errors if p.line})
 
     def summary(self) -> str:
-        return (f"{len(self.items)} valid, {len(self.warnings)} warning"
-                f"{'' if len(self.warnings) == 1 else 's'}, {len(self.errors)} error"
-                f"{'' if len(self.errors) == 1 else 's'}")
+        return (
+            f"{len(self.items)} valid, {len(self.warnings)} warning"
+            f"{'' if len(self.warnings) == 1 else 's'}, {len(self.errors)} error"
+            f"{'' if len(self.errors) == 1 else 's'}"
+        )
 
 
 def parse_tags(fields: Iterable[str]) -> tuple[dict[str, str], list[str]]:
@@ -68,9 +70,15 @@ def parse_tags(fields: Iterable[str]) -> tuple[dict[str, str], list[str]]:
 NO_BRAND = "no brand: give one on the line or choose a default brand"
 
 
-def check_item(vin_raw: str, brand_raw: str | None, tags: Mapping[str, str], *,
-               default_brand: str | None = None, vw_customer: str | None = None,
-               no_brand: str = NO_BRAND) -> tuple[NewClearance | None, list[str], list[str]]:
+def check_item(
+    vin_raw: str,
+    brand_raw: str | None,
+    tags: Mapping[str, str],
+    *,
+    default_brand: str | None = None,
+    vw_customer: str | None = None,
+    no_brand: str = NO_BRAND,
+) -> tuple[NewClearance | None, list[str], list[str]]:
     """One clearance to add: (item or None, errors, warnings). Errors mean it is not sent.
     `no_brand` is the error without a brand (a form says where to choose one)."""
     check = check_vin(vin_raw)
@@ -80,8 +88,9 @@ def check_item(vin_raw: str, brand_raw: str | None, tags: Mapping[str, str], *,
     if not brand_text:
         errors.append(no_brand)
     elif brand is None:
-        errors.append(f"unknown brand {brand_text[:30]!r} (the platform accepts "
-                      f"{len(BRANDS)} brand ids)")
+        errors.append(
+            f"unknown brand {brand_text[:30]!r} (the platform accepts {len(BRANDS)} brand ids)"
+        )
     final_tags = {k: v for k, v in tags.items()}
     if brand is not None and VW_CUSTOMER_TAG in brand.required_tags:
         if not final_tags.get(VW_CUSTOMER_TAG, "").strip() and vw_customer:
@@ -101,10 +110,19 @@ class _Collector:
         self.preview = ImportPreview()
         self._seen: dict[str, int] = {}
 
-    def add(self, line: int, vin: str, brand: str | None, tags: Mapping[str, str],
-            tag_errors: Iterable[str], default_brand: str | None, vw_customer: str | None) -> None:
-        item, errors, warnings = check_item(vin, brand, tags, default_brand=default_brand,
-                                            vw_customer=vw_customer)
+    def add(
+        self,
+        line: int,
+        vin: str,
+        brand: str | None,
+        tags: Mapping[str, str],
+        tag_errors: Iterable[str],
+        default_brand: str | None,
+        vw_customer: str | None,
+    ) -> None:
+        item, errors, warnings = check_item(
+            vin, brand, tags, default_brand=default_brand, vw_customer=vw_customer
+        )
         errors = [*tag_errors, *errors]
         p = self.preview
         p.errors.extend(Problem(line, e) for e in errors)
@@ -119,8 +137,9 @@ class _Collector:
         p.items.append(item)
 
 
-def parse_lines(text: str, *, default_brand: str | None = None,
-                vw_customer: str | None = None) -> ImportPreview:
+def parse_lines(
+    text: str, *, default_brand: str | None = None, vw_customer: str | None = None
+) -> ImportPreview:
     """Pasted lines `VIN[,brand][,key=value...]` (brand may be omitted when a default is set)."""
     out = _Collector()
     for number, raw in enumerate(text.splitlines(), start=1):
@@ -145,12 +164,20 @@ def _line_of(message: str) -> tuple[int, str]:
 
 
 def _vw_warning(brand_name: str) -> str:
-    return (f"{brand_name} needs the tag {VW_CUSTOMER_TAG} (your business name): without it the "
-            "platform rejects the clearance unless support set a default")
+    return (
+        f"{brand_name} needs the tag {VW_CUSTOMER_TAG} (your business name): without it the "
+        "platform rejects the clearance unless support set a default"
+    )
 
 
-def from_csv_rows(items: list[NewClearance], lines: Mapping[str, int], errors: Iterable[str],
-                  warnings: Iterable[str], *, vw_customer: str | None = None) -> ImportPreview:
+def from_csv_rows(
+    items: list[NewClearance],
+    lines: Mapping[str, int],
+    errors: Iterable[str],
+    warnings: Iterable[str],
+    *,
+    vw_customer: str | None = None,
+) -> ImportPreview:
     """A parsed CSV (csv_file.CsvRows fields) as a preview; VW rows without the customer-name
     tag get `vw_customer` when one is given, else they are sent with a warning."""
     preview = ImportPreview(errors=[Problem(*_line_of(e)) for e in errors])
@@ -158,12 +185,16 @@ def from_csv_rows(items: list[NewClearance], lines: Mapping[str, int], errors: I
     for item in items:
         brand = BRANDS.get(item.brand)
         tags = dict(item.tags or {})
-        if brand is None or VW_CUSTOMER_TAG not in brand.required_tags or \
-                tags.get(VW_CUSTOMER_TAG, "").strip():
+        if (
+            brand is None
+            or VW_CUSTOMER_TAG not in brand.required_tags
+            or tags.get(VW_CUSTOMER_TAG, "").strip()
+        ):
             preview.items.append(item)
         elif customer:
-            preview.items.append(NewClearance(item.vin, item.brand, {**tags, VW_CUSTOMER_TAG:
-                                                                     customer}))
+            preview.items.append(
+                NewClearance(item.vin, item.brand, {**tags, VW_CUSTOMER_TAG: customer})
+            )
         else:
             preview.items.append(item)
             preview.warnings.append(Problem(lines.get(item.vin, 0), _vw_warning(brand.name)))

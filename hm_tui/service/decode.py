@@ -67,7 +67,7 @@ _VIN_ONLY = msgspec.json.Decoder(list[_VinOnly])
 def _vins_of(items: list[Any]) -> list[_VinOnly]:
     found: list[_VinOnly] = []
     for start in range(0, len(items), _BATCH):
-        part = items[start:start + _BATCH]
+        part = items[start : start + _BATCH]
         try:
             found += _VIN_ONLY.decode(_array(part))
         except msgspec.ValidationError:
@@ -87,11 +87,13 @@ def split_clearance_list(body: bytes) -> WireClearances:
         raws = _RAW_LIST.decode(body)
     except msgspec.ValidationError:
         raw = msgspec.json.decode(body)
-        raise BadResponse("Unexpected clearance list",
-                          f"expected a JSON array, got {type(raw).__name__}") from None
+        raise BadResponse(
+            "Unexpected clearance list", f"expected a JSON array, got {type(raw).__name__}"
+        ) from None
     except msgspec.DecodeError:
-        raise BadResponse("Unreadable clearance list", "the platform's answer is not JSON") \
-            from None
+        raise BadResponse(
+            "Unreadable clearance list", "the platform's answer is not JSON"
+        ) from None
     return WireClearances(raws)
 
 
@@ -114,7 +116,7 @@ def decode_batches(items: list[Any]) -> Iterator[tuple[list[Clearance], list[byt
     even when this runs in a worker thread; batches let it breathe. A caller that is done with
     a batch before asking for the next keeps ~2 MB of them alive, not a fleet's 100 MB."""
     for start in range(0, len(items), _BATCH):
-        part = list(map(bytes, items[start:start + _BATCH]))  # own copies: none pins a body
+        part = list(map(bytes, items[start : start + _BATCH]))  # own copies: none pins a body
         clearances, positions = decode_clearance_array(_array(part))
         if positions is None:
             yield clearances, part, 0
@@ -214,8 +216,9 @@ def decode_vehicle_data(body: bytes, vin: str) -> VehicleData:
     try:
         raw = msgspec.json.decode(body)
     except msgspec.DecodeError:
-        raise BadResponse("Unreadable vehicle data", "the platform's answer is not JSON",
-                          vin=vin) from None
+        raise BadResponse(
+            "Unreadable vehicle data", "the platform's answer is not JSON", vin=vin
+        ) from None
     if not isinstance(raw, dict):
         raise BadResponse("Unexpected vehicle data", "expected a JSON object", vin=vin)
     points: list[DataPoint] = []
@@ -226,8 +229,13 @@ def decode_vehicle_data(body: bytes, vin: str) -> VehicleData:
             for entry in entries if isinstance(entries, list) else [entries]:
                 if isinstance(entry, dict):
                     points.append(data_point(vin, capability, prop, entry))
-    return VehicleData(vin=str(raw.get("vin") or vin), brand=_opt_str(raw.get("brand")),
-                       request_id=_opt_str(raw.get("request_id")), points=points, raw=raw)
+    return VehicleData(
+        vin=str(raw.get("vin") or vin),
+        brand=_opt_str(raw.get("brand")),
+        request_id=_opt_str(raw.get("request_id")),
+        points=points,
+        raw=raw,
+    )
 
 
 def data_point(vin: str, capability: str, prop: str, entry: dict[str, Any]) -> DataPoint:
@@ -239,9 +247,15 @@ def data_point(vin: str, capability: str, prop: str, entry: dict[str, Any]) -> D
     failure = entry.get("failure")
     if isinstance(failure, dict):
         failure = ": ".join(str(failure[k]) for k in ("reason", "description") if failure.get(k))
-    return DataPoint(vin=vin, capability=capability, property=prop, value=value, unit=unit,
-                     timestamp=parse_time(entry.get("timestamp")),
-                     failure=str(failure) if failure else None)
+    return DataPoint(
+        vin=vin,
+        capability=capability,
+        property=prop,
+        value=value,
+        unit=unit,
+        timestamp=parse_time(entry.get("timestamp")),
+        failure=str(failure) if failure else None,
+    )
 
 
 def _opt_str(value: Any) -> str | None:

@@ -53,7 +53,7 @@ def main(fd: int) -> None:
     sock = socket.socket(fileno=fd)
     try:
         data, (items, replies), _, _ = socket.recv_fds(sock, NOW.size, 2)
-        now, = NOW.unpack(data)
+        (now,) = NOW.unpack(data)
         written = 0
         while True:
             at, offset, size = ASK.unpack(recv_exact(sock, ASK.size))

@@ -68,7 +68,7 @@ def entries_of(items: list[bytes], now: float) -> Built:
     """`build(items, now)`, on two cores when there are enough items to be worth it."""
     if len(items) < MIN_ITEMS:
         return build(items, now)
-    chunks = [items[start:start + CHUNK] for start in range(0, len(items), CHUNK)]
+    chunks = [items[start : start + CHUNK] for start in range(0, len(items), CHUNK)]
     results: list[Built | None] = [None] * len(chunks)
     helper = _take_spare() or _Helper.spawn()
     if helper is not None and not helper.begin(now):
@@ -148,8 +148,9 @@ class _Helper:
         self._written += len(array)
         self.asked.append(at)
 
-    def take_in(self, chunks: list[list[bytes]], results: list[Built | None], now: float, *,
-                wait: bool) -> None:
+    def take_in(
+        self, chunks: list[list[bytes]], results: list[Built | None], now: float, *, wait: bool
+    ) -> None:
         """Every reply the helper has sent (`wait`: until none is outstanding)."""
         try:
             while self.asked and self.alive:
@@ -227,9 +228,19 @@ def _take_spare() -> _Helper | None:
 def _entries(reply: wire.Reply, items: list[bytes], now: float) -> Built:
     raws = items if reply.good is None else [items[at] for at in reply.good]
     reasons: Callable[[str | None], str | None] = _intern_reason
-    entries = list(map(RosterEntry, reply.vins, map(intern, reply.statuses),
-                       map(intern, reply.brands), map(reasons, reply.reasons), reply.since,
-                       reply.texts, repeat(now), raws))
+    entries = list(
+        map(
+            RosterEntry,
+            reply.vins,
+            map(intern, reply.statuses),
+            map(intern, reply.brands),
+            map(reasons, reply.reasons),
+            reply.since,
+            reply.texts,
+            repeat(now),
+            raws,
+        )
+    )
     if len(entries) != len(raws):
         raise msgspec.ValidationError("the helper's reply does not match its chunk")
     return entries, len(items) - len(raws)

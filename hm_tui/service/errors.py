@@ -28,8 +28,15 @@ class PlatformError(Exception):
 
     retryable = False
 
-    def __init__(self, title: str, detail: str = "", *, status: int | None = None,
-                 vin: str | None = None, request_id: str | None = None) -> None:
+    def __init__(
+        self,
+        title: str,
+        detail: str = "",
+        *,
+        status: int | None = None,
+        vin: str | None = None,
+        request_id: str | None = None,
+    ) -> None:
         self.title = _clean(title) or "Error"
         self.detail = _clean(detail)
         self.status = status
@@ -80,8 +87,9 @@ class RateLimited(PlatformError):
 
     retryable = True
 
-    def __init__(self, title: str, detail: str = "", *, retry_after: float | None = None,
-                 **kwargs: Any) -> None:
+    def __init__(
+        self, title: str, detail: str = "", *, retry_after: float | None = None, **kwargs: Any
+    ) -> None:
         self.retry_after = retry_after
         super().__init__(title, detail, **kwargs)
 
@@ -129,13 +137,17 @@ class LoginError(PlatformError):
 
 def _login_advice(cause: PlatformError, refused: bool, base_url: str, profile: str) -> str:
     if refused:
-        return (f"Check client_id and client_secret (or private_key_id) of profile {profile!r}, "
-                "or the environment variables that override them")
+        return (
+            f"Check client_id and client_secret (or private_key_id) of profile {profile!r}, "
+            "or the environment variables that override them"
+        )
     if isinstance(cause, AuthError):  # the private key could not be used: nothing was sent
         return f"Check private_key_file and private_key_id of profile {profile!r}"
     if isinstance(cause, NetworkError):
-        return (f"Check that the platform (or the emulator) is running at {base_url} and that "
-                f"base_url of profile {profile!r} is right")
+        return (
+            f"Check that the platform (or the emulator) is running at {base_url} and that "
+            f"base_url of profile {profile!r} is right"
+        )
     if isinstance(cause, RateLimited):
         return "The platform is limiting this client's requests: wait a minute and run again"
     return "The platform is in trouble: try again later (-v shows every attempt)"
@@ -149,21 +161,38 @@ def host_port(url: str) -> str:
 
 
 _BY_STATUS: dict[int, type[PlatformError]] = {
-    400: BadRequest, 401: AuthError, 403: Forbidden, 404: NotFound, 409: Conflict,
-    422: Unprocessable, 429: RateLimited,
+    400: BadRequest,
+    401: AuthError,
+    403: Forbidden,
+    404: NotFound,
+    409: Conflict,
+    422: Unprocessable,
+    429: RateLimited,
 }
 
 
-def error_from_response(status: int, body: bytes, *, headers: Any = None, vin: str | None = None,
-                        token_endpoint: bool = False) -> PlatformError:
+def error_from_response(
+    status: int,
+    body: bytes,
+    *,
+    headers: Any = None,
+    vin: str | None = None,
+    token_endpoint: bool = False,
+) -> PlatformError:
     """The `PlatformError` for an error answer, whatever shape its body has."""
     title, detail, request_id = parse_error_body(status, body)
     kind = _BY_STATUS.get(status) or (ServerError if status >= 500 else PlatformError)
     if token_endpoint and status in (400, 401, 403):
         kind = AuthError
     if kind is RateLimited:
-        return RateLimited(title, detail, status=status, vin=vin, request_id=request_id,
-                           retry_after=retry_after_seconds(headers, detail))
+        return RateLimited(
+            title,
+            detail,
+            status=status,
+            vin=vin,
+            request_id=request_id,
+            retry_after=retry_after_seconds(headers, detail),
+        )
     return kind(title, detail, status=status, vin=vin, request_id=request_id)
 
 

@@ -108,8 +108,14 @@ class BufferedFeed:
     """A feed for one app as consumers read it: batches, oldest first, and the newest point per
     VIN. Subclasses fill `_kept` under `_lock` (from paho's thread, or a feed process's reader)."""
 
-    def __init__(self, settings: MqttSettingsLike, environment: str, app_id: str,
-                 buffer: int, latest_vins: int = LATEST_VINS) -> None:
+    def __init__(
+        self,
+        settings: MqttSettingsLike,
+        environment: str,
+        app_id: str,
+        buffer: int,
+        latest_vins: int = LATEST_VINS,
+    ) -> None:
         self.settings = settings
         self.topic = feed_topic(settings, environment, app_id)
         self._lock = threading.Lock()
@@ -139,10 +145,17 @@ class BufferedFeed:
 class FeedClient(BufferedFeed):
     """Receives pushed data for one app; `start()` returns at once, the state tells how it goes."""
 
-    def __init__(self, settings: MqttSettingsLike, environment: str, app_id: str, *,
-                 buffer: int = 50_000, dedup: int = 100_000,
-                 reconnect_delay: tuple[int, int] = (1, 30),
-                 latest_vins: int = LATEST_VINS) -> None:
+    def __init__(
+        self,
+        settings: MqttSettingsLike,
+        environment: str,
+        app_id: str,
+        *,
+        buffer: int = 50_000,
+        dedup: int = 100_000,
+        reconnect_delay: tuple[int, int] = (1, 30),
+        latest_vins: int = LATEST_VINS,
+    ) -> None:
         super().__init__(settings, environment, app_id, buffer, latest_vins)
         self._reconnect_delay = reconnect_delay
         self._dedup = _Dedup(dedup)
@@ -209,10 +222,16 @@ class FeedClient(BufferedFeed):
     def state(self) -> FeedState:
         with self._lock:
             return FeedState(
-                status=self._status, last_error=self._last_error, received=self._received,
-                duplicates=self._duplicates, bad_payloads=self._bad_count,
-                rate=round(self._current_rate(), 1), points=self._kept.points,
-                dropped=self._kept.dropped, topic=self.topic, bad_samples=tuple(self._bad),
+                status=self._status,
+                last_error=self._last_error,
+                received=self._received,
+                duplicates=self._duplicates,
+                bad_payloads=self._bad_count,
+                rate=round(self._current_rate(), 1),
+                points=self._kept.points,
+                dropped=self._kept.dropped,
+                topic=self.topic,
+                bad_samples=tuple(self._bad),
                 subscribed=self._subscribed and self._status == "connected",
             )
 
@@ -248,8 +267,9 @@ class FeedClient(BufferedFeed):
             self._rate = self._window_count / elapsed
             self._window_start, self._window_count = now, 0
 
-    def _count_bad(self, reason: str, topic: str, payload: bytes | bytearray,
-                   now: datetime) -> None:
+    def _count_bad(
+        self, reason: str, topic: str, payload: bytes | bytearray, now: datetime
+    ) -> None:
         sample = BadSample(now, reason, escape_sample(topic, 80), escape_sample(payload))
         with self._lock:
             self._bad_count += 1
@@ -268,16 +288,18 @@ class FeedClient(BufferedFeed):
         except Exception as exc:  # never let one message end the feed
             self._count_bad(f"unexpected error: {type(exc).__name__}", "", b"", datetime.now(UTC))
 
-    def _on_connect(self, client: mqtt.Client, userdata: Any, flags: Any, reason: Any,
-                    properties: Any) -> None:
+    def _on_connect(
+        self, client: mqtt.Client, userdata: Any, flags: Any, reason: Any, properties: Any
+    ) -> None:
         if reason.is_failure:
             self._set_status("retrying", f"the broker refused the connection: {reason}")
             return
         self._set_status("connected", None)
         client.subscribe(self.topic, qos=1)
 
-    def _on_subscribe(self, client: mqtt.Client, userdata: Any, mid: int, reasons: Any,
-                      properties: Any) -> None:
+    def _on_subscribe(
+        self, client: mqtt.Client, userdata: Any, mid: int, reasons: Any, properties: Any
+    ) -> None:
         if any(code.is_failure for code in reasons):
             self._set_status("connected", f"the broker refused the subscription to {self.topic}")
             return
@@ -289,8 +311,9 @@ class FeedClient(BufferedFeed):
         where = f"{self.settings.host}:{self.settings.port}"
         self._set_status("retrying", f"cannot connect to {where}: {_why(failure)}")
 
-    def _on_disconnect(self, client: mqtt.Client, userdata: Any, flags: Any, reason: Any,
-                       properties: Any) -> None:
+    def _on_disconnect(
+        self, client: mqtt.Client, userdata: Any, flags: Any, reason: Any, properties: Any
+    ) -> None:
         if self._client is client:
             self._set_status("retrying", f"connection lost: {reason}")
 

@@ -39,7 +39,7 @@ class PointBuffer:
             for _ in range(min(overflow, len(self._buffer))):
                 self._buffer.popleft()
             self.dropped += overflow
-        self._buffer.extend(points[-self._size:])
+        self._buffer.extend(points[-self._size :])
         self.points += len(points)
         if self._latest_vins:
             self._keep_latest(points)
@@ -75,4 +75,3 @@ class PointBuffer:
 
     def vins(self) -> list[str]:
         return list(self._latest)
-

@@ -65,8 +65,9 @@ def parse_message(payload: bytes | bytearray, received_at: datetime) -> FeedMess
     return FeedMessage(message_id, vin, points)
 
 
-def _points(vin: str, data: dict[str, Any], message_id: str | None,
-            received_at: datetime) -> list[DataPoint]:
+def _points(
+    vin: str, data: dict[str, Any], message_id: str | None, received_at: datetime
+) -> list[DataPoint]:
     points: list[DataPoint] = []
     for capability, properties in data.items():
         _name(capability, "capability")
@@ -77,14 +78,16 @@ def _points(vin: str, data: dict[str, Any], message_id: str | None,
             if not isinstance(items, list):
                 points.append(_point(vin, capability, prop, items, message_id, received_at))
             elif items:
-                many = [_point(vin, capability, prop, item, message_id, received_at)
-                        for item in items]
+                many = [
+                    _point(vin, capability, prop, item, message_id, received_at) for item in items
+                ]
                 points.append(combined(many))
     return points
 
 
-def _point(vin: str, capability: str, prop: str, item: Any, message_id: str | None,
-           received_at: datetime) -> DataPoint:
+def _point(
+    vin: str, capability: str, prop: str, item: Any, message_id: str | None, received_at: datetime
+) -> DataPoint:
     if not isinstance(item, dict):
         raise BadPayload(f"{capability}.{prop} is not a data object")
     value, unit = _value(capability, prop, item.get("data"))
@@ -92,9 +95,15 @@ def _point(vin: str, capability: str, prop: str, item: Any, message_id: str | No
     if stamp is not None and not isinstance(stamp, str):
         raise BadPayload(f"{capability}.{prop} has a timestamp that is not a string")
     return DataPoint(
-        vin=vin, capability=capability, property=prop, value=value, unit=unit,
-        timestamp=_time(stamp) if stamp else None, message_id=message_id,
-        failure=_failure(item.get("failure")), received_at=received_at,
+        vin=vin,
+        capability=capability,
+        property=prop,
+        value=value,
+        unit=unit,
+        timestamp=_time(stamp) if stamp else None,
+        message_id=message_id,
+        failure=_failure(item.get("failure")),
+        received_at=received_at,
     )
 
 
@@ -156,8 +165,12 @@ def _vin(vin: Any) -> str:
 def _message_id(message_id: Any) -> str | None:
     if message_id is None:
         return None
-    if (not isinstance(message_id, str) or len(message_id) > MAX_MESSAGE_ID
-            or not message_id.isascii() or not message_id.isprintable()):
+    if (
+        not isinstance(message_id, str)
+        or len(message_id) > MAX_MESSAGE_ID
+        or not message_id.isascii()
+        or not message_id.isprintable()
+    ):
         raise BadPayload("`message_id` is not an id")
     return message_id
 

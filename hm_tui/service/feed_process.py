@@ -44,16 +44,36 @@ class ProcessFeed(BufferedFeed):
     """`FeedClient`'s surface, with paho in a child process; `start()` returns at once, the state
     tells how it goes. After `stop()`, `start()` runs a new child; counters carry on."""
 
-    def __init__(self, settings: MqttSettingsLike, environment: str, app_id: str, *,
-                 buffer: int = DASHBOARD_BUFFER, dedup: int = 100_000,
-                 reconnect_delay: tuple[int, int] = (1, 30)) -> None:
+    def __init__(
+        self,
+        settings: MqttSettingsLike,
+        environment: str,
+        app_id: str,
+        *,
+        buffer: int = DASHBOARD_BUFFER,
+        dedup: int = 100_000,
+        reconnect_delay: tuple[int, int] = (1, 30),
+    ) -> None:
         super().__init__(settings, environment, app_id, buffer)
-        options = {"buffer": buffer, "dedup": dedup, "reconnect_delay": reconnect_delay,
-                   "latest_vins": 0}  # the child only forwards: the newest points are kept here
+        options = {
+            "buffer": buffer,
+            "dedup": dedup,
+            "reconnect_delay": reconnect_delay,
+            "latest_vins": 0,
+        }  # the child only forwards: the newest points are kept here
         self._child_args = (child_settings(settings), environment, app_id, options)
         self._send_lock = threading.Lock()  # stop() and ingest() may come from two threads
-        self._state = FeedState(status="stopped", last_error=None, received=0, duplicates=0,
-                                bad_payloads=0, rate=0.0, points=0, dropped=0, topic=self.topic)
+        self._state = FeedState(
+            status="stopped",
+            last_error=None,
+            received=0,
+            duplicates=0,
+            bad_payloads=0,
+            rate=0.0,
+            points=0,
+            dropped=0,
+            topic=self.topic,
+        )
         self._before = self._state  # the last report of the previous children
         self._child: Child | None = None
         self._conn: Connection | None = None
@@ -75,8 +95,9 @@ class ProcessFeed(BufferedFeed):
             self._set_status("stopped", f"cannot start the feed process: {_why(exc)}")
             return
         self._send(conn, self._child_args)
-        reader = threading.Thread(target=self._read, args=(conn, child), name="hm-feed-reader",
-                                  daemon=True)
+        reader = threading.Thread(
+            target=self._read, args=(conn, child), name="hm-feed-reader", daemon=True
+        )
         with self._lock:
             self._child, self._conn, self._reader = child, conn, reader
         reader.start()
@@ -110,8 +131,11 @@ class ProcessFeed(BufferedFeed):
     @property
     def state(self) -> FeedState:
         with self._lock:
-            return replace(self._state, points=self._kept.points,
-                           dropped=self._state.dropped + self._kept.dropped)
+            return replace(
+                self._state,
+                points=self._kept.points,
+                dropped=self._state.dropped + self._kept.dropped,
+            )
 
     def ingest(self, topic: str, payload: bytes | bytearray) -> None:
         """Hand one message to the feed process as if it came off the wire (tests, benches)."""
@@ -156,8 +180,9 @@ class ProcessFeed(BufferedFeed):
                 return
             reported = self._state.last_error if self._state.status == "stopped" else None
             why = error or reported or f"the feed process ended unexpectedly ({_exit(child)})"
-            self._state = replace(self._state, status="stopped", last_error=why,
-                                  subscribed=False, rate=0.0)
+            self._state = replace(
+                self._state, status="stopped", last_error=why, subscribed=False, rate=0.0
+            )
 
     def _send(self, conn: Connection, message: tuple[Any, ...]) -> None:
         with self._send_lock, contextlib.suppress(OSError):  # a dead child needs no telling
@@ -165,17 +190,21 @@ class ProcessFeed(BufferedFeed):
 
     def _set_status(self, status: FeedStatus, error: str | None) -> None:
         with self._lock:
-            self._state = replace(self._state, status=status, last_error=error,
-                                  subscribed=False, rate=0.0)
+            self._state = replace(
+                self._state, status=status, last_error=error, subscribed=False, rate=0.0
+            )
 
 
 def _carried(before: FeedState, now: FeedState) -> FeedState:
     """A new child's report with the counters of the children before it added in."""
-    return replace(now, received=before.received + now.received,
-                   duplicates=before.duplicates + now.duplicates,
-                   bad_payloads=before.bad_payloads + now.bad_payloads,
-                   dropped=before.dropped + now.dropped,
-                   bad_samples=(before.bad_samples + now.bad_samples)[-BAD_SAMPLES:])
+    return replace(
+        now,
+        received=before.received + now.received,
+        duplicates=before.duplicates + now.duplicates,
+        bad_payloads=before.bad_payloads + now.bad_payloads,
+        dropped=before.dropped + now.dropped,
+        bad_samples=(before.bad_samples + now.bad_samples)[-BAD_SAMPLES:],
+    )
 
 
 def _exit(child: Child) -> str:

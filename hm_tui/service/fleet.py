@@ -77,11 +77,19 @@ class ClearanceSource(Protocol):
 class Fleet:
     """The poller: fetches, diffs into the roster, emits `RosterChanges` and `HealthChanged`."""
 
-    def __init__(self, client: ClearanceSource, roster: Roster, emit: Callable[[object], None],
-                 *, poll_interval: float = 5.0, full_interval: float = 60.0,
-                 max_backoff: float = 120.0, clock: Callable[[], float] = time.monotonic,
-                 on_full_poll: Callable[[], None] | None = None,
-                 orders_from: int = ORDERS_FROM) -> None:
+    def __init__(
+        self,
+        client: ClearanceSource,
+        roster: Roster,
+        emit: Callable[[object], None],
+        *,
+        poll_interval: float = 5.0,
+        full_interval: float = 60.0,
+        max_backoff: float = 120.0,
+        clock: Callable[[], float] = time.monotonic,
+        on_full_poll: Callable[[], None] | None = None,
+        orders_from: int = ORDERS_FROM,
+    ) -> None:
         self.client = client
         self.roster = roster
         self.poll_interval = poll_interval
@@ -163,7 +171,7 @@ class Fleet:
         failures = self.health.consecutive_failures
         delay = self.poll_interval
         if failures:
-            delay = min(self.poll_interval * 2 ** failures, max(self.max_backoff, delay))
+            delay = min(self.poll_interval * 2**failures, max(self.max_backoff, delay))
         return max(delay, self._retry_after)
 
     # -- polling -------------------------------------------------------------------------------
@@ -172,8 +180,9 @@ class Fleet:
         async with self._lock:
             started = self._clock()
             try:
-                changes = await (self._poll_full(started) if full
-                                 else self._poll_transient(started))
+                changes = await (
+                    self._poll_full(started) if full else self._poll_transient(started)
+                )
             except PlatformError as exc:
                 self._failed(exc)
                 raise
@@ -214,7 +223,7 @@ class Fleet:
         if len(left) > FOLLOW_UP_MAX:
             return await self._poll_full(started)
         for start in range(0, len(left), VIN_BATCH):
-            batch = left[start:start + VIN_BATCH]
+            batch = left[start : start + VIN_BATCH]
             found.append(await self._fetch({"vin": {"operator": "in", "value": batch}}))
             self.stats["follow_up"] += 1
         return await self._apply(_joined(found), complete=False, since=started)
@@ -225,12 +234,11 @@ class Fleet:
             started = self._clock()
             found: list[Listed] = []
             for start in range(0, len(vins), VIN_BATCH):
-                batch = list(vins[start:start + VIN_BATCH])
+                batch = list(vins[start : start + VIN_BATCH])
                 found.append(await self._fetch({"vin": {"operator": "in", "value": batch}}))
             return await self._apply(_joined(found), complete=False, since=started)
 
-    async def _apply(self, clearances: Listed, *, complete: bool,
-                     since: float) -> RosterChanges:
+    async def _apply(self, clearances: Listed, *, complete: bool, since: float) -> RosterChanges:
         # local updates newer than this poll's start win over what the poll fetched
         self._touched = {vin: at for vin, at in self._touched.items() if at >= since}
         keep = frozenset(self._touched)
@@ -239,14 +247,16 @@ class Fleet:
         # spliced over every row): in a worker thread, the loop keeps drawing
         if len(clearances) > THREAD_APPLY or len(self.roster) > THREAD_APPLY:
             for _ in range(3):  # the loop may change the roster meanwhile: prepare again
-                plan = await asyncio.to_thread(self.roster.prepare, clearances,
-                                               complete=complete, keep=keep)
+                plan = await asyncio.to_thread(
+                    self.roster.prepare, clearances, complete=complete, keep=keep
+                )
                 if self.roster.commit(plan):
                     changes = plan.changes
                     if not changes.empty:
                         self._emit(changes)  # on screen now; the other sort orders follow
-                    self.roster.add_orders(plan.data, await asyncio.to_thread(
-                        self.roster.respliced, plan))
+                    self.roster.add_orders(
+                        plan.data, await asyncio.to_thread(self.roster.respliced, plan)
+                    )
                     if not changes.empty and len(self.roster) >= self._orders_from:
                         settle()  # (new long-lived state only when something changed)
                     return changes
@@ -277,8 +287,7 @@ class Fleet:
         refused = isinstance(exc, AuthError | Forbidden) or getattr(exc, "refused", False)
         api: ApiState = "down" if refused or failures >= DOWN_AFTER else "degraded"
         self._retry_after = (exc.retry_after or 0.0) if isinstance(exc, RateLimited) else 0.0
-        self._set_health(Health(api, exc.message(), None, self.health.last_refresh, True,
-                                failures))
+        self._set_health(Health(api, exc.message(), None, self.health.last_refresh, True, failures))
         log.warning("poll failed (%d in a row): %s", failures, exc.message())
 
     def _set_health(self, health: Health) -> None:

@@ -26,13 +26,15 @@ def enable_verbose(stream: TextIO | None = None, level: int = logging.DEBUG) -> 
     return handler
 
 
-def log_exchange(method: str, url: str, status: int | None, elapsed_s: float,
-                 attempt: int, note: str = "") -> None:
+def log_exchange(
+    method: str, url: str, status: int | None, elapsed_s: float, attempt: int, note: str = ""
+) -> None:
     """One request line; the URL is redacted (filters may carry tags, never credentials)."""
     if not log.isEnabledFor(logging.DEBUG):
         return
     answer = str(status) if status is not None else "no answer"
     retry = f" (try {attempt + 1})" if attempt else ""
     extra = f" {note}" if note else ""
-    log.debug("%s %s -> %s in %.0f ms%s%s", method, redact(url), answer, elapsed_s * 1000,
-              retry, extra)
+    log.debug(
+        "%s %s -> %s in %.0f ms%s%s", method, redact(url), answer, elapsed_s * 1000, retry, extra
+    )

@@ -165,10 +165,15 @@ def combined(points: list[DataPoint]) -> DataPoint:
     stamps = [point.timestamp for point in points if point.timestamp is not None]
     failures = [point.failure for point in points if point.failure]
     return DataPoint(
-        vin=first.vin, capability=first.capability, property=first.property,
-        value=[point.value for point in points], unit=units.pop() if len(units) == 1 else None,
-        timestamp=max(stamps) if stamps else None, message_id=first.message_id,
-        failure=failures[0] if failures else None, received_at=first.received_at,
+        vin=first.vin,
+        capability=first.capability,
+        property=first.property,
+        value=[point.value for point in points],
+        unit=units.pop() if len(units) == 1 else None,
+        timestamp=max(stamps) if stamps else None,
+        message_id=first.message_id,
+        failure=failures[0] if failures else None,
+        received_at=first.received_at,
     )
 
 

@@ -109,9 +109,14 @@ class TunedClient(mqtt.Client):
         """(topic, payload, packet id or None at QoS 0) of a whole QoS 0/1 PUBLISH at the head
         of the read buffer, removed from it; None (the buffer untouched) for anything else."""
         received = self._received
-        if (self.on_publish_bytes is None or self._in_packet["command"] != 0
-                or self._received_from is not self._sock or self._protocol == mqtt.MQTTv5
-                or self._manual_ack or len(received) < 2):
+        if (
+            self.on_publish_bytes is None
+            or self._in_packet["command"] != 0
+            or self._received_from is not self._sock
+            or self._protocol == mqtt.MQTTv5
+            or self._manual_ack
+            or len(received) < 2
+        ):
             return None
         command = received[0]
         qos = (command >> 1) & 3
@@ -128,11 +133,11 @@ class TunedClient(mqtt.Client):
                 break
             shift += 7
         end = pos + length
-        topic_end = pos + 2 + int.from_bytes(received[pos:pos + 2], "big")
+        topic_end = pos + 2 + int.from_bytes(received[pos : pos + 2], "big")
         body = topic_end + 2 * qos
         if end > len(received) or length < 2 or body > end:
             return None  # not all here yet, or malformed: paho reads it and decides
-        topic = received[pos + 2:topic_end].decode("utf-8", "replace")
+        topic = received[pos + 2 : topic_end].decode("utf-8", "replace")
         mid = int.from_bytes(received[topic_end:body], "big") if qos else None
         payload = bytes(received[body:end])
         del received[:end]
@@ -176,15 +181,27 @@ class TunedClient(mqtt.Client):
         instead of one each. A PUBACK has no completion callback, so paho's bookkeeping of the
         merged packet (partial writes included) is the same as for one."""
         queue = self._out_packet
-        if len(queue) > 1 and queue[0]["command"] & 0xF0 == mqtt.PUBACK \
-                and queue[1]["command"] & 0xF0 == mqtt.PUBACK:
+        if (
+            len(queue) > 1
+            and queue[0]["command"] & 0xF0 == mqtt.PUBACK
+            and queue[1]["command"] & 0xF0 == mqtt.PUBACK
+        ):
             parts = []
             while queue and queue[0]["command"] & 0xF0 == mqtt.PUBACK:
                 packet = queue.popleft()
-                parts.append(packet["packet"][packet["pos"]:])
+                parts.append(packet["packet"][packet["pos"] :])
             data = b"".join(parts)
-            queue.appendleft({"command": mqtt.PUBACK, "mid": 0, "qos": 0, "pos": 0,
-                              "to_process": len(data), "packet": data, "info": None})
+            queue.appendleft(
+                {
+                    "command": mqtt.PUBACK,
+                    "mid": 0,
+                    "qos": 0,
+                    "pos": 0,
+                    "to_process": len(data),
+                    "packet": data,
+                    "info": None,
+                }
+            )
         return super()._packet_write()
 
     def reconnect(self) -> mqtt.MQTTErrorCode:

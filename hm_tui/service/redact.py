@@ -24,8 +24,9 @@ _PATTERNS = (
         r"(?i)((?:client_secret|access_token|client_assertion|webhook_secret|private_key|"
         r"authorization)[\"']?\s*[:=]\s*[\"']?)[^\"'&\s,}]+"
     ),
-    re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----.*?(?:-----END [A-Z ]*PRIVATE KEY-----|$)",
-               re.DOTALL),
+    re.compile(
+        r"-----BEGIN [A-Z ]*PRIVATE KEY-----.*?(?:-----END [A-Z ]*PRIVATE KEY-----|$)", re.DOTALL
+    ),
 )
 
 _lock = threading.Lock()

@@ -28,7 +28,7 @@ class RetryPolicy:
         """Seconds to wait before try number `attempt + 1` (attempt counts from 0)."""
         if retry_after is not None:
             return min(max(retry_after, 0.0), self.max_retry_after)
-        return self.rng.uniform(0.0, min(self.cap, self.base * (2 ** attempt)))
+        return self.rng.uniform(0.0, min(self.cap, self.base * (2**attempt)))
 
 
 NO_RETRY = RetryPolicy(attempts=1)
@@ -41,8 +41,12 @@ class TokenBucket:
     refilled at 50 per minute: no 60-second window can then see more than 60 calls.
     """
 
-    def __init__(self, rate: float = 50 / 60, capacity: float = 10,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        rate: float = 50 / 60,
+        capacity: float = 10,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.rate = rate
         self.capacity = capacity
         self._clock = clock

@@ -32,8 +32,15 @@ from hm_tui.service.roster_index import COLUMNS
 _RAW = attrgetter("raw")
 
 __all__ = [
-    "COLUMNS", "Roster", "RosterChanges", "RosterEntry", "RosterPlan", "StatusChange", "ViewPlan",
-    "ViewSnapshot", "tags_text",
+    "COLUMNS",
+    "Roster",
+    "RosterChanges",
+    "RosterEntry",
+    "RosterPlan",
+    "StatusChange",
+    "ViewPlan",
+    "ViewSnapshot",
+    "tags_text",
 ]
 
 
@@ -169,8 +176,9 @@ class Roster:
         return self._data.latest
 
     # -- changing the data ---------------------------------------------------------------------
-    def apply(self, clearances: Incoming, *, complete: bool,
-              keep: Collection[str] = ()) -> RosterChanges:
+    def apply(
+        self, clearances: Incoming, *, complete: bool, keep: Collection[str] = ()
+    ) -> RosterChanges:
         """Merge clearances (decoded, or a list call's `WireClearances`) in; `complete=True`
         means they are the whole fleet, so VINs not in them are removed. VINs in `keep` stay as
         they are. Returns what changed (empty when nothing did)."""
@@ -179,22 +187,31 @@ class Roster:
             self.add_orders(plan.data, self.respliced(plan))
         return plan.changes
 
-    def prepare(self, clearances: Incoming, *, complete: bool,
-                keep: Collection[str] = ()) -> RosterPlan:
+    def prepare(
+        self, clearances: Incoming, *, complete: bool, keep: Collection[str] = ()
+    ) -> RosterPlan:
         """Build the next state without changing this one (safe in a worker thread). A big one
         (diff, next data, index) builds with the collector resting and settles what it made."""
         base, index, view, orders = self._data, self._index, self._view, self._orders
-        big = len(base.entries) > ix.SETTLE_FROM or (isinstance(clearances, Sized)
-                                                      and len(clearances) > ix.SETTLE_FROM)
+        big = len(base.entries) > ix.SETTLE_FROM or (
+            isinstance(clearances, Sized) and len(clearances) > ix.SETTLE_FROM
+        )
         with collector_paused() if big else contextlib.nullcontext():
             plan = self._prepare(base, index, view, orders, clearances, complete, keep)
             if big and plan.data is not base:  # a poll that changed nothing built nothing big:
                 settle_on_resume()  # no freeze (each one keeps whatever garbage exists then)
             return plan
 
-    def _prepare(self, base: rd.Data, index: ix.Index, view: rv.View,
-                 orders: dict[str, ix.Index], clearances: Incoming, complete: bool,
-                 keep: Collection[str]) -> RosterPlan:
+    def _prepare(
+        self,
+        base: rd.Data,
+        index: ix.Index,
+        view: rv.View,
+        orders: dict[str, ix.Index],
+        clearances: Incoming,
+        complete: bool,
+        keep: Collection[str],
+    ) -> RosterPlan:
         d = rd.diff(base, clearances, complete, self._clock(), keep)
         if not d.fresh and not d.changes.removed:
             return RosterPlan(base, index, base, index, d.changes, view)
@@ -202,8 +219,18 @@ class Roster:
         new_index = ix.reindex(index, base, data, d)
         kept = {index.column: new_index} if index.column != "vin" else {}  # (by VIN: the data's
         others = {c: order for c, order in orders.items() if c not in kept}  # own order)
-        return RosterPlan(base, index, data, new_index, d.changes, view,
-                          rv.visible(new_index, view), kept, others, d)
+        return RosterPlan(
+            base,
+            index,
+            data,
+            new_index,
+            d.changes,
+            view,
+            rv.visible(new_index, view),
+            kept,
+            others,
+            d,
+        )
 
     def respliced(self, plan: RosterPlan) -> dict[str, ix.Index]:
         """After `commit(plan)`: the other columns' orders spliced by the same diff (pure: run
@@ -211,10 +238,16 @@ class Roster:
         diff is too big to splice are left out: built again at idle."""
         if not plan.resplice or plan.diff is None:
             return {}
-        with collector_paused(settle=True) if len(plan.base.entries) > ix.SETTLE_FROM \
-                else contextlib.nullcontext():
-            return {column: spliced for column, order in plan.resplice.items()
-                    if (spliced := ix.respliced(order, plan.base, plan.diff)) is not None}
+        with (
+            collector_paused(settle=True)
+            if len(plan.base.entries) > ix.SETTLE_FROM
+            else contextlib.nullcontext()
+        ):
+            return {
+                column: spliced
+                for column, order in plan.resplice.items()
+                if (spliced := ix.respliced(order, plan.base, plan.diff)) is not None
+            }
 
     def add_orders(self, data: rd.Data, orders: dict[str, ix.Index]) -> None:
         """Keep orders built for `data`, if it is still the roster's data."""
@@ -253,8 +286,15 @@ class Roster:
     def snapshot(self) -> ViewSnapshot:
         """The current state, for `plan_view` in another thread (take it on the loop)."""
         self._last_view_request = time.monotonic()
-        return ViewSnapshot(self._version, self._data, self._index, self._view, self._visible,
-                            self._recent, self._orders)
+        return ViewSnapshot(
+            self._version,
+            self._data,
+            self._index,
+            self._view,
+            self._visible,
+            self._recent,
+            self._orders,
+        )
 
     # -- sorted orders, built ahead ----------------------------------------------------------
     def missing_orders(self) -> list[str]:
@@ -263,7 +303,7 @@ class Roster:
         if len(self._data.entries) == 0 or self._pending_orders is self._data:
             return []  # (being spliced: `respliced`)
         at = COLUMNS.index(self._index.column)
-        cycle = COLUMNS[at + 1:] + COLUMNS[:at]
+        cycle = COLUMNS[at + 1 :] + COLUMNS[:at]
         return [c for c in cycle if c != "vin" and c not in self._orders]
 
     def view_idle_s(self) -> float:
@@ -283,9 +323,14 @@ class Roster:
         self._orders = {**self._orders, index.column: index}
         return True
 
-    def plan_view(self, query: str | None = None, statuses: Iterable[str] | _Same | None = _SAME,
-                  sort: tuple[str, bool] | None = None, *, snapshot: ViewSnapshot | None = None
-                  ) -> ViewPlan:
+    def plan_view(
+        self,
+        query: str | None = None,
+        statuses: Iterable[str] | _Same | None = _SAME,
+        sort: tuple[str, bool] | None = None,
+        *,
+        snapshot: ViewSnapshot | None = None,
+    ) -> ViewPlan:
         """The view for this query, statuses and (column, descending) sort (None/omitted: keep
         the current one), computed from `snapshot` (default: one taken now) without changing the
         roster: pure, so it may run in a worker thread while the loop keeps drawing. Raises
@@ -296,8 +341,9 @@ class Roster:
         if statuses is _SAME:
             prefixes = old.prefixes
         else:
-            prefixes = None if statuses is None else tuple(
-                sorted(f"{s}\t".lower() for s in statuses))
+            prefixes = (
+                None if statuses is None else tuple(sorted(f"{s}\t".lower() for s in statuses))
+            )
         column, descending = (base.index.column, old.descending) if sort is None else sort
         if column not in COLUMNS:
             raise ValueError(f"unknown column {column!r}; choose one of {', '.join(COLUMNS)}")
@@ -327,15 +373,22 @@ class Roster:
         """Show a planned view (on the loop, O(1)). False, changing nothing, if the roster
         changed since the plan's snapshot (its data, index or view): plan again."""
         base = plan.base
-        if (base.version != self._version or base.data is not self._data
-                or base.index is not self._index or base.visible is not self._visible
-                or base.view != self._view):
+        if (
+            base.version != self._version
+            or base.data is not self._data
+            or base.index is not self._index
+            or base.visible is not self._visible
+            or base.view != self._view
+        ):
             return False
         if not plan.changed:
             return True
         old = self._view
-        if (plan.index is self._index and old.query != plan.view.query
-                and (old.prefixes, old.descending) == (plan.view.prefixes, plan.view.descending)):
+        if (
+            plan.index is self._index
+            and old.query != plan.view.query
+            and (old.prefixes, old.descending) == (plan.view.prefixes, plan.view.descending)
+        ):
             self._recent_results(old).remember(old.query, self._visible)
         self._index, self._view = plan.index, plan.view
         if plan.index.column not in self._orders and plan.index.column != "vin":
@@ -362,4 +415,3 @@ class Roster:
     def set_sort(self, column: str, descending: bool = False) -> None:
         """Sort by one of COLUMNS (ties by VIN); descending is the exact reverse."""
         self.commit_view(self.plan_view(sort=(column, descending)))
-

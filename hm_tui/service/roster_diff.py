@@ -81,8 +81,9 @@ class Diff:
 Incoming = Iterable[Clearance] | WireClearances
 
 
-def diff(base: Data, incoming: Incoming, complete: bool, now: float,
-         keep: Collection[str] = ()) -> Diff:
+def diff(
+    base: Data, incoming: Incoming, complete: bool, now: float, keep: Collection[str] = ()
+) -> Diff:
     """What `incoming` changes in `base` (removals only when `complete`). VINs in `keep` are left
     as they are (local knowledge newer than this list). Items whose bytes the roster already
     holds are unchanged: only the others are decoded and compared (C-level passes, in slices,
@@ -93,7 +94,7 @@ def diff(base: Data, incoming: Incoming, complete: bool, now: float,
     if known:
         unknown: list[bytes] = []
         for start in range(0, len(raws), SLICE):
-            part = list(map(bytes, raws[start:start + SLICE]))  # copies of a slice at a time
+            part = list(map(bytes, raws[start : start + SLICE]))  # copies of a slice at a time
             unknown += compress(part, map(not_, map(known.__contains__, part)))
             if complete:
                 present.update(map(known.get, part))
@@ -105,7 +106,7 @@ def diff(base: Data, incoming: Incoming, complete: bool, now: float,
         # memory differs.)
         runs = []  # copied and sorted a slice at a time, then the sorted runs merged in pairs:
         for start in range(0, len(raws), SLICE):  # no single C call holds the GIL for long
-            part = list(map(bytes, raws[start:start + SLICE]))
+            part = list(map(bytes, raws[start : start + SLICE]))
             part.sort()
             runs.append(part)
         unknown = _merged(runs)
@@ -139,7 +140,7 @@ def _first_big_list(unknown: list[bytes], now: float, keep: Collection[str]) -> 
         return None
     built, bad = entry_helper.entries_of(unknown, now)
     fresh = dict(zip(map(_VIN, built), built, strict=True))  # (a VIN listed twice: the last
-    for vin in keep:                                          # one counts)
+    for vin in keep:  # one counts)
         fresh.pop(vin, None)
     if bad:
         log.warning("clearance list: skipped %d unreadable item(s)", bad)
@@ -151,8 +152,9 @@ def _merged(runs: list[list[Any]]) -> list[Any]:
     them and merges), so none holds the GIL for long (one sort of all 13 runs of a 100,000-item
     list held it 49 ms; the last pair's merge takes ~13)."""
     while len(runs) > 1:
-        runs = [runs[n] + runs[n + 1] if n + 1 < len(runs) else runs[n]
-                for n in range(0, len(runs), 2)]
+        runs = [
+            runs[n] + runs[n + 1] if n + 1 < len(runs) else runs[n] for n in range(0, len(runs), 2)
+        ]
         for run in runs:
             run.sort()
     return runs[0] if runs else []
@@ -166,8 +168,9 @@ def _raw_items(incoming: Incoming) -> tuple[list[Any], list[Clearance] | None]:
     return list(map(ENCODE_ONE, clearances)), clearances
 
 
-def _decoded(unknown: list[Any], raws: list[Any], clearances: list[Clearance] | None
-             ) -> Iterator[tuple[list[Clearance], list[bytes]]]:
+def _decoded(
+    unknown: list[Any], raws: list[Any], clearances: list[Clearance] | None
+) -> Iterator[tuple[list[Clearance], list[bytes]]]:
     """The unknown items decoded, a batch at a time (with their bytes)."""
     if clearances is not None:
         if unknown is raws:
@@ -185,8 +188,15 @@ def _decoded(unknown: list[Any], raws: list[Any], clearances: list[Clearance] | 
         log.warning("clearance list: skipped %d unreadable item(s)", bad)
 
 
-def _diff_one(entries: dict[str, RosterEntry], fresh: dict[str, RosterEntry],
-              changes: RosterChanges, c: Clearance, raw: bytes, now: float, wire: bool) -> None:
+def _diff_one(
+    entries: dict[str, RosterEntry],
+    fresh: dict[str, RosterEntry],
+    changes: RosterChanges,
+    c: Clearance,
+    raw: bytes,
+    now: float,
+    wire: bool,
+) -> None:
     vin = c.vin
     old = fresh.get(vin) or entries.get(vin)
     if old is not None:

@@ -64,8 +64,16 @@ def make_entry(c: Clearance, raw: bytes, previous: RosterEntry | None, now: floa
     tags = " ".join(map("=".join, c.tags.items())) if c.tags else ""
     status, brand = intern(c.status), intern(c.brand)  # a few distinct values, shared
     text = f"{status}\t{c.vin}\t{brand}\t{reason or ''}\t{tags}".lower()
-    return RosterEntry(c.vin, status, brand, intern(reason) if reason else reason,
-                       since.timestamp(), text, now, raw)
+    return RosterEntry(
+        c.vin,
+        status,
+        brand,
+        intern(reason) if reason else reason,
+        since.timestamp(),
+        text,
+        now,
+        raw,
+    )
 
 
 def _parse_since(timestamp: str) -> datetime | None:

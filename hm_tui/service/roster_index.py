@@ -59,25 +59,30 @@ def _reason_keys(entries: list[RosterEntry], texts: list[str]) -> list[str]:
     return list(map(lowered.__getitem__, reasons))
 
 
-def _text_field(n: int) -> tuple[Callable[[RosterEntry], Any],
-                                 Callable[[list[RosterEntry], list[str]], list[Any]]]:
+def _text_field(
+    n: int,
+) -> tuple[Callable[[RosterEntry], Any], Callable[[list[RosterEntry], list[str]], list[Any]]]:
     pick = itemgetter(n)
-    return (lambda e: pick(_SPLIT(e.search_text)),
-            lambda entries, texts: list(map(pick, map(_SPLIT, texts))))
+    return (
+        lambda e: pick(_SPLIT(e.search_text)),
+        lambda entries, texts: list(map(pick, map(_SPLIT, texts))),
+    )
 
 
 # Sort keys per column, for one entry and (C-level) for aligned lists of entries and texts; the
 # two must agree. Rows are ordered by (key, vin).
-_KEY_PAIRS: dict[str, tuple[Callable[[RosterEntry], Any],
-                            Callable[[list[RosterEntry], list[str]], list[Any]]]] = {
-    "brand": (attrgetter("brand"),
-              lambda entries, texts: list(map(attrgetter("brand"), entries))),
+_KEY_PAIRS: dict[
+    str, tuple[Callable[[RosterEntry], Any], Callable[[list[RosterEntry], list[str]], list[Any]]]
+] = {
+    "brand": (attrgetter("brand"), lambda entries, texts: list(map(attrgetter("brand"), entries))),
     "status": (lambda e: _status_keys([e], [])[0], _status_keys),
     "reason": (lambda e: (e.reason or "").lower(), _reason_keys),
     "tags": _text_field(4),
     "since": (_SINCE_TS, lambda entries, texts: list(map(_SINCE_TS, entries))),
-    "changed": (attrgetter("changed_at"),
-                lambda entries, texts: list(map(attrgetter("changed_at"), entries))),
+    "changed": (
+        attrgetter("changed_at"),
+        lambda entries, texts: list(map(attrgetter("changed_at"), entries)),
+    ),
 }
 KEYS: dict[str, Callable[[RosterEntry], Any]] = {c: pair[0] for c, pair in _KEY_PAIRS.items()}
 KEY_LISTS = {column: pair[1] for column, pair in _KEY_PAIRS.items()}
@@ -129,9 +134,17 @@ def next_data(base: Data, d: Diff) -> Data:
         gone = [vin for vin in fresh if vin in base.entries] + list(removed)
         rows = [(None, vin, (entry, entry.search_text)) for vin, entry in fresh.items()]
         by_vin, (by_vin_entries, by_vin_texts) = splice(
-            by_vin, [by_vin_entries, by_vin_texts], None, gone, rows)
-    return Data(entries, by_raw, by_vin, by_vin_entries, by_vin_texts,
-                _next_counts(base, fresh, removed), latest)
+            by_vin, [by_vin_entries, by_vin_texts], None, gone, rows
+        )
+    return Data(
+        entries,
+        by_raw,
+        by_vin,
+        by_vin_entries,
+        by_vin_texts,
+        _next_counts(base, fresh, removed),
+        latest,
+    )
 
 
 def _next_counts(base: Data, fresh: dict[str, RosterEntry], removed: list[str]) -> dict[str, int]:
@@ -153,9 +166,13 @@ def bisect_row(order: list[str], key_of: Callable[[str], Any] | None, key: Any, 
     return bisect_left(order, (key, vin), key=lambda v: (key_of(v), v))
 
 
-def splice(order: list[str], columns: list[list[Any]], key_of: Callable[[str], Any] | None,
-           gone: Iterable[str], rows: Iterable[tuple[Any, str, tuple[Any, ...]]]
-           ) -> tuple[list[str], list[list[Any]]]:
+def splice(
+    order: list[str],
+    columns: list[list[Any]],
+    key_of: Callable[[str], Any] | None,
+    gone: Iterable[str],
+    rows: Iterable[tuple[Any, str, tuple[Any, ...]]],
+) -> tuple[list[str], list[list[Any]]]:
     """`order` (ascending by (key, vin); `key_of(vin)` gives the key of a VIN in it, None when
     the order is by VIN alone) with its aligned `columns`, minus the VINs `gone`, plus `rows` of
     (key, vin, column values). Positions come from bisection (C, computing the keys of the few
@@ -166,8 +183,9 @@ def splice(order: list[str], columns: list[list[Any]], key_of: Callable[[str], A
         at = bisect_row(order, key_of, key, vin)
         if at < len(order) and order[at] == vin:
             events.append((at, 1, key, vin, ()))
-    events += [(bisect_row(order, key_of, key, vin), 0, key, vin, values)
-               for key, vin, values in rows]
+    events += [
+        (bisect_row(order, key_of, key, vin), 0, key, vin, values) for key, vin, values in rows
+    ]
     # by position; drops after inserts; then (key, vin)
     events.sort(key=lambda event: event[:2] + ((event[2], event[3]) if key_of else (event[3],)))
     out: list[str] = []
@@ -256,8 +274,9 @@ def reindex(index: Index, base: Data, data: Data, d: Diff) -> Index:
     old = base.entries
     key = KEYS.get(index.column)
     gone = [vin for vin in (*fresh, *removed) if vin in old]
-    rows = [(key(entry) if key else None, vin, (entry.search_text,))
-            for vin, entry in fresh.items()]
+    rows = [
+        (key(entry) if key else None, vin, (entry.search_text,)) for vin, entry in fresh.items()
+    ]
     key_of = None if key is None else (lambda vin: key(old[vin]))
     order, (texts,) = splice(index.order, [index.texts], key_of, gone, rows)
     return Index(index.column, order, texts)

@@ -36,8 +36,9 @@ class Shown(Sequence[str]):
 
     __slots__ = ("base", "descending", "rows")
 
-    def __init__(self, index: Index, rows: array[int] | None = None,
-                 descending: bool = False) -> None:
+    def __init__(
+        self, index: Index, rows: array[int] | None = None, descending: bool = False
+    ) -> None:
         self.base, self.rows, self.descending = index, rows, descending
 
     def __len__(self) -> int:
@@ -88,9 +89,14 @@ class Shown(Sequence[str]):
 ROW_TYPE = "I"  # row numbers: 4 bytes each
 
 
-def _rows_where(test: Callable[[str, Any], bool], arg: Any, texts: list[str],
-                rows: array[int] | None = None, *, within: bool = False
-                ) -> array[int] | None:
+def _rows_where(
+    test: Callable[[str, Any], bool],
+    arg: Any,
+    texts: list[str],
+    rows: array[int] | None = None,
+    *,
+    within: bool = False,
+) -> array[int] | None:
     """The row numbers (ascending) among `rows` (None: all of them) whose text passes
     `test(text, arg)`, `PASS` rows per C-level pass; None when every row of all passes.
     `within`: every row that passes is among `rows` anyway (a longer query), so when `rows`
@@ -99,12 +105,16 @@ def _rows_where(test: Callable[[str, Any], bool], arg: Any, texts: list[str],
     if rows is None or (within and len(rows) > len(texts) // 2):
         size, reader = len(texts), iter(texts)
         for start in range(0, size, PASS):
-            out.extend(compress(range(start, min(start + PASS, size)),
-                                map(test, islice(reader, PASS), repeat(arg))))
+            out.extend(
+                compress(
+                    range(start, min(start + PASS, size)),
+                    map(test, islice(reader, PASS), repeat(arg)),
+                )
+            )
         return None if len(out) == size else out
     get = texts.__getitem__
     for start in range(0, len(rows), PASS):
-        part = rows[start:start + PASS]
+        part = rows[start : start + PASS]
         out.extend(compress(part, map(test, map(get, part), repeat(arg))))
     return out
 

@@ -50,8 +50,10 @@ Subscriber = Callable[[object], None]
 #: the feed's start fell in the middle of the build, on both cores.
 FEED_AFTER_S = 3.0
 SAVE_AFTER_S = 1.0  # the roster cache is written this long after a full list is applied
-_ACCEPTED = {"revoking": "revoke accepted: data access stops when it completes",
-             "canceling": "cancel accepted: the pending activation stops"}
+_ACCEPTED = {
+    "revoking": "revoke accepted: data access stops when it completes",
+    "canceling": "cancel accepted: the pending activation stops",
+}
 
 
 class Session:
@@ -59,10 +61,18 @@ class Session:
     pass `Store.for_profile(name)` to keep the roster cache and journal. The session closes only
     a store it made itself."""
 
-    def __init__(self, profile: Profile, *, store: Store | None = None, read_only: bool = False,
-                 client: PlatformClient | None = None, feed: bool = True,
-                 poll_interval: float = 5.0, full_interval: float = 60.0,
-                 remove_concurrency: int = 4) -> None:
+    def __init__(
+        self,
+        profile: Profile,
+        *,
+        store: Store | None = None,
+        read_only: bool = False,
+        client: PlatformClient | None = None,
+        feed: bool = True,
+        poll_interval: float = 5.0,
+        full_interval: float = 60.0,
+        remove_concurrency: int = 4,
+    ) -> None:
         self.profile = profile
         self.read_only = read_only
         self._own_store = store is None
@@ -137,8 +147,14 @@ class Session:
         if self._client is None:
             self._client = PlatformClient(self.profile)
         poll, full = self._intervals
-        self._fleet = Fleet(self._client, self.roster, self._emit, poll_interval=poll,
-                            full_interval=full, on_full_poll=self._save_soon)
+        self._fleet = Fleet(
+            self._client,
+            self.roster,
+            self._emit,
+            poll_interval=poll,
+            full_interval=full,
+            on_full_poll=self._save_soon,
+        )
         first_poll: asyncio.Future[RosterChanges] | None = None
         try:
             if not self._own_store:  # (our private in-memory store has no cache: no thread hops)
@@ -158,7 +174,7 @@ class Session:
 
                 entry_helper.drop_spare()
             if first_poll is not None and not first_poll.done():  # start() was cancelled
-                first_poll.cancel()                                 # while the feed waited
+                first_poll.cancel()  # while the feed waited
             self._fleet.start()
 
     def _expect_first_list(self) -> None:
@@ -206,8 +222,9 @@ class Session:
             with contextlib.suppress(Exception, asyncio.CancelledError):
                 await self._saving
         if self._refreshed and len(self.roster) and not self._own_store:
-            await asyncio.to_thread(self.store.save_roster, WireClearances(
-                self.roster.wire_items()))
+            await asyncio.to_thread(
+                self.store.save_roster, WireClearances(self.roster.wire_items())
+            )
         if self._client is not None and self._own_client:
             await self._client.aclose()
         if self._own_store:
@@ -236,11 +253,14 @@ class Session:
     # -- actions -------------------------------------------------------------------------------
     def _check_writable(self, what: str) -> None:
         if self.read_only:
-            raise ReadOnlyError(f"read-only session: {what} is disabled (started with "
-                                "--read-only)")
+            raise ReadOnlyError(f"read-only session: {what} is disabled (started with --read-only)")
 
-    async def add(self, items: Sequence[NewClearance], progress: Progress | None = None,
-                  on_stop: Callable[[list[ItemResult]], None] | None = None) -> list[ItemResult]:
+    async def add(
+        self,
+        items: Sequence[NewClearance],
+        progress: Progress | None = None,
+        on_stop: Callable[[list[ItemResult]], None] | None = None,
+    ) -> list[ItemResult]:
         """Add clearances: journaled first, results per VIN in the roster at once. Cancelled
         half-way (the operator stopped it), the journal keeps what was answered and says what
         was not, the action is finished, and `on_stop` hears every VIN's outcome (`AddRun`)."""
@@ -249,12 +269,19 @@ class Session:
         def report(action_id: int, done: int, total: int) -> None:
             self._progress(action_id, "add", done, total, progress)
 
-        run = AddRun(self.client, self.journal, items, apply=self._apply_added,
-                     progress=report, on_stop=on_stop)
+        run = AddRun(
+            self.client,
+            self.journal,
+            items,
+            apply=self._apply_added,
+            progress=report,
+            on_stop=on_stop,
+        )
         return await run.run()
 
-    def _progress(self, action_id: int, action: str, done: int, total: int,
-                  progress: Progress | None) -> None:
+    def _progress(
+        self, action_id: int, action: str, done: int, total: int, progress: Progress | None
+    ) -> None:
         if progress is not None:
             progress(done, total)
         self._emit(ActionProgress(action_id, action, done, total))
@@ -271,8 +298,15 @@ class Session:
             updates.append(self._moved(answer.vin, answer.status, None, now, item.brand, tags))
         self.fleet.apply_local([c for c in updates if c is not None])
 
-    def _moved(self, vin: str, status: str, reason: str | None, at: str,
-               brand: str = "", tags: dict[str, str] | None = None) -> Clearance | None:
+    def _moved(
+        self,
+        vin: str,
+        status: str,
+        reason: str | None,
+        at: str,
+        brand: str = "",
+        tags: dict[str, str] | None = None,
+    ) -> Clearance | None:
         """The roster's clearance for `vin` moved to `status` (None: it already is there)."""
         entry = self.roster.entry(vin)
         if entry is None:
@@ -281,8 +315,11 @@ class Session:
         if old.status == status and (reason is None or old.reason == reason):
             return None
         return msgspec.structs.replace(
-            old, status=status, tags=old.tags if tags is None else tags,
-            changelog=[*old.changelog, ChangelogEntry(at, status, reason)])
+            old,
+            status=status,
+            tags=old.tags if tags is None else tags,
+            changelog=[*old.changelog, ChangelogEntry(at, status, reason)],
+        )
 
     async def remove(self, vins: Iterable[str]) -> list[RemovalOutcome]:
         """Cancel or revoke each VIN; refusals the roster can predict are explained without a
@@ -298,16 +335,24 @@ class Session:
                 to_send.append(vin)
             else:
                 outcomes[vin] = refusal
-        await asyncio.to_thread(self.journal.record_items, action_id,
-                                [(o.vin, "refused", o.message) for o in outcomes.values()])
+        await asyncio.to_thread(
+            self.journal.record_items,
+            action_id,
+            [(o.vin, "refused", o.message) for o in outcomes.values()],
+        )
         slots = asyncio.Semaphore(self._remove_concurrency)
 
         async def one(vin: str) -> None:
             async with slots:
                 outcome = await self._remove_one(vin)
             outcomes[vin] = outcome
-            await asyncio.to_thread(self.journal.record_item, action_id, vin,
-                                    outcome.status if outcome.ok else "error", outcome.message)
+            await asyncio.to_thread(
+                self.journal.record_item,
+                action_id,
+                vin,
+                outcome.status if outcome.ok else "error",
+                outcome.message,
+            )
             self._progress(action_id, "remove", len(outcomes), len(vins), None)
 
         await asyncio.gather(*(one(vin) for vin in to_send))
@@ -333,13 +378,13 @@ class Session:
         except PlatformError as exc:
             entry = self.roster.entry(vin)
             status = entry.clearance.status if entry is not None else "error"
-            return RemovalOutcome(vin, False, status,
-                                  explain_refusal(exc.detail) or exc.message())
+            return RemovalOutcome(vin, False, status, explain_refusal(exc.detail) or exc.message())
         moved = self._moved(vin, answer.status, None, _iso_now())
         if moved is not None:
             self.fleet.apply_local([moved])
-        return RemovalOutcome(vin, True, answer.status,
-                              _ACCEPTED.get(answer.status, f"accepted: {answer.status}"))
+        return RemovalOutcome(
+            vin, True, answer.status, _ACCEPTED.get(answer.status, f"accepted: {answer.status}")
+        )
 
     async def resume(self, action_id: int, progress: Progress | None = None) -> list[Any]:
         """Redo the VINs an unfinished action never got to, then close it in the journal."""
@@ -367,8 +412,9 @@ class Session:
         if event.vin not in self.roster:  # a VIN added elsewhere: read it (one list call)
             await self.fleet.fetch_vins([event.vin])
             return
-        moved = self._moved(event.vin, event.action, event.detail or None,
-                            event.received_at or _iso_now())
+        moved = self._moved(
+            event.vin, event.action, event.detail or None, event.received_at or _iso_now()
+        )
         if moved is not None:
             self.fleet.apply_local([moved])
 

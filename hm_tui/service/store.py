@@ -122,11 +122,16 @@ class Journal:
 
     def begin(self, action: str, vins: Sequence[str], params: dict[str, Any] | None = None) -> int:
         """Record that an action starts on these VINs; returns its id."""
-        row = (action, _now(), _ENCODER.encode(list(vins)).decode(),
-               _ENCODER.encode(params or {}).decode())
+        row = (
+            action,
+            _now(),
+            _ENCODER.encode(list(vins)).decode(),
+            _ENCODER.encode(params or {}).decode(),
+        )
         with self._store.transaction() as db:
             cursor = db.execute(
-                "INSERT INTO actions (action, started_at, vins, params) VALUES (?, ?, ?, ?)", row)
+                "INSERT INTO actions (action, started_at, vins, params) VALUES (?, ?, ?, ?)", row
+            )
             return int(cursor.lastrowid or 0)
 
     def record_item(self, action_id: int, vin: str, result: str, message: str = "") -> None:
@@ -137,31 +142,45 @@ class Journal:
         now = _now()
         rows = [(action_id, vin, result, message or "", now) for vin, result, message in items]
         with self._store.transaction() as db:
-            db.executemany("INSERT OR REPLACE INTO action_items (action_id, vin, result, message,"
-                           " at) VALUES (?, ?, ?, ?, ?)", rows)
+            db.executemany(
+                "INSERT OR REPLACE INTO action_items (action_id, vin, result, message,"
+                " at) VALUES (?, ?, ?, ?, ?)",
+                rows,
+            )
 
     def finish(self, action_id: int) -> None:
         with self._store.transaction() as db:
             db.execute("UPDATE actions SET finished_at = ? WHERE id = ?", (_now(), action_id))
 
-    def finish_stopped(self, action_id: int, answered: Iterable[tuple[str, str, str]],
-                       unanswered: Iterable[tuple[str, str, str]]) -> None:
+    def finish_stopped(
+        self,
+        action_id: int,
+        answered: Iterable[tuple[str, str, str]],
+        unanswered: Iterable[tuple[str, str, str]],
+    ) -> None:
         """Finish an action stopped half-way, in one transaction: the `answered` results not
         recorded yet, and for each VIN still without a result why it has none (`unanswered`:
         never replacing a result already recorded). A stopped action is not offered for
         resuming; its journal entry says which VINs were not done and why."""
         now = _now()
         with self._store.transaction() as db:
-            db.executemany("INSERT OR REPLACE INTO action_items (action_id, vin, result, message,"
-                           " at) VALUES (?, ?, ?, ?, ?)",
-                           [(action_id, vin, result, message or "", now)
-                            for vin, result, message in answered])
-            db.executemany("INSERT OR IGNORE INTO action_items (action_id, vin, result, message,"
-                           " at) VALUES (?, ?, ?, ?, ?)",
-                           [(action_id, vin, result, message or "", now)
-                            for vin, result, message in unanswered])
-            db.execute("UPDATE actions SET finished_at = ? WHERE id = ? AND finished_at IS NULL",
-                       (now, action_id))
+            db.executemany(
+                "INSERT OR REPLACE INTO action_items (action_id, vin, result, message,"
+                " at) VALUES (?, ?, ?, ?, ?)",
+                [(action_id, vin, result, message or "", now) for vin, result, message in answered],
+            )
+            db.executemany(
+                "INSERT OR IGNORE INTO action_items (action_id, vin, result, message,"
+                " at) VALUES (?, ?, ?, ?, ?)",
+                [
+                    (action_id, vin, result, message or "", now)
+                    for vin, result, message in unanswered
+                ],
+            )
+            db.execute(
+                "UPDATE actions SET finished_at = ? WHERE id = ? AND finished_at IS NULL",
+                (now, action_id),
+            )
 
     def abandon(self, action_id: int, message: str = "dismissed: not resumed") -> None:
         """Close an unfinished action the operator chose not to resume: its VINs never sent are
@@ -171,14 +190,25 @@ class Journal:
         with self._store.transaction() as db:
             row = db.execute("SELECT vins FROM actions WHERE id = ?", (action_id,)).fetchone()
             vins: list[str] = msgspec.json.decode(row[0]) if row else []
-            answered = {vin for (vin,) in db.execute(
-                "SELECT vin FROM action_items WHERE action_id = ?", (action_id,))}
-            db.executemany("INSERT INTO action_items (action_id, vin, result, message, at)"
-                           " VALUES (?, ?, ?, ?, ?)",
-                           [(action_id, vin, ABANDONED, message, now)
-                            for vin in dict.fromkeys(vins) if vin not in answered])
-            db.execute("UPDATE actions SET finished_at = ? WHERE id = ? AND finished_at IS NULL",
-                       (now, action_id))
+            answered = {
+                vin
+                for (vin,) in db.execute(
+                    "SELECT vin FROM action_items WHERE action_id = ?", (action_id,)
+                )
+            }
+            db.executemany(
+                "INSERT INTO action_items (action_id, vin, result, message, at)"
+                " VALUES (?, ?, ?, ?, ?)",
+                [
+                    (action_id, vin, ABANDONED, message, now)
+                    for vin in dict.fromkeys(vins)
+                    if vin not in answered
+                ],
+            )
+            db.execute(
+                "UPDATE actions SET finished_at = ? WHERE id = ? AND finished_at IS NULL",
+                (now, action_id),
+            )
 
     def record(self, action: str, vins: Sequence[str], result: str, message: str = "") -> int:
         """A one-step action with the same result for every VIN."""
@@ -189,26 +219,40 @@ class Journal:
 
     def entries(self, limit: int = 100) -> list[JournalEntry]:
         """The latest actions, newest first."""
-        rows = self._store.query("SELECT id, action, started_at, finished_at, vins, params FROM"
-                                 " actions ORDER BY id DESC LIMIT ?", (limit,))
+        rows = self._store.query(
+            "SELECT id, action, started_at, finished_at, vins, params FROM"
+            " actions ORDER BY id DESC LIMIT ?",
+            (limit,),
+        )
         return [self._entry(row) for row in rows]
 
     def unfinished(self) -> list[JournalEntry]:
         """Actions started but never finished (the app was killed): offer to resume `not_done`."""
-        rows = self._store.query("SELECT id, action, started_at, finished_at, vins, params FROM"
-                                 " actions WHERE finished_at IS NULL ORDER BY id")
+        rows = self._store.query(
+            "SELECT id, action, started_at, finished_at, vins, params FROM"
+            " actions WHERE finished_at IS NULL ORDER BY id"
+        )
         return [self._entry(row) for row in rows]
 
     pending_resume = unfinished
 
     def _entry(self, row: tuple[Any, ...]) -> JournalEntry:
         action_id, action, started, finished, vins, params = row
-        items = self._store.query("SELECT vin, result, message, at FROM action_items"
-                                  " WHERE action_id = ?", (action_id,))
-        results = {vin: ItemRecord(result, message, parse_time(at))
-                   for vin, result, message, at in items}
-        return JournalEntry(action_id, action, parse_time(started), parse_time(finished),
-                            msgspec.json.decode(vins), msgspec.json.decode(params), results)
+        items = self._store.query(
+            "SELECT vin, result, message, at FROM action_items WHERE action_id = ?", (action_id,)
+        )
+        results = {
+            vin: ItemRecord(result, message, parse_time(at)) for vin, result, message, at in items
+        }
+        return JournalEntry(
+            action_id,
+            action,
+            parse_time(started),
+            parse_time(finished),
+            msgspec.json.decode(vins),
+            msgspec.json.decode(params),
+            results,
+        )
 
 
 class Store:
@@ -252,16 +296,22 @@ class Store:
         slices: Iterator[tuple[int, bytes]]
         if isinstance(clearances, WireClearances):
             items = clearances.items
-            slices = ((n, b"[" + b",".join(map(bytes, items[start:start + ROSTER_SLICE])) + b"]")
-                      for n, start in enumerate(range(0, len(items), ROSTER_SLICE)))
+            slices = (
+                (n, b"[" + b",".join(map(bytes, items[start : start + ROSTER_SLICE])) + b"]")
+                for n, start in enumerate(range(0, len(items), ROSTER_SLICE))
+            )
         else:
-            slices = ((n, _ENCODER.encode(clearances[start:start + ROSTER_SLICE]))
-                      for n, start in enumerate(range(0, len(clearances), ROSTER_SLICE)))
+            slices = (
+                (n, _ENCODER.encode(clearances[start : start + ROSTER_SLICE]))
+                for n, start in enumerate(range(0, len(clearances), ROSTER_SLICE))
+            )
         with self.transaction() as db:
             db.execute("DELETE FROM roster_slices")
             db.executemany("INSERT INTO roster_slices (slice, body) VALUES (?, ?)", slices)
-            db.execute("INSERT OR REPLACE INTO roster_saved (id, saved_at, count) VALUES (1, ?, ?)",
-                       (_now(), len(clearances)))
+            db.execute(
+                "INSERT OR REPLACE INTO roster_saved (id, saved_at, count) VALUES (1, ?, ?)",
+                (_now(), len(clearances)),
+            )
 
     def load_roster(self) -> tuple[list[Clearance], datetime | None]:
         """The cached roster and when it was saved ([], None when there is none or unreadable)."""

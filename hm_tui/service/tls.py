@@ -22,8 +22,9 @@ def prepare() -> None:
     """Start building the context in a background thread, unless that has begun already."""
     ready = _claim()
     if ready is not None:
-        threading.Thread(target=_build_into, args=(ready,), name="hm-tls-context",
-                         daemon=True).start()
+        threading.Thread(
+            target=_build_into, args=(ready,), name="hm-tls-context", daemon=True
+        ).start()
 
 
 def verified_context() -> ssl.SSLContext:

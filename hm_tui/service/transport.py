@@ -19,8 +19,9 @@ USER_AGENT = f"hm-tui/{__version__}"
 _NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout, httpx.UnsupportedProtocol)
 
 
-def new_http_client(*, timeout: httpx.Timeout = DEFAULT_TIMEOUT,
-                    max_connections: int = 16) -> httpx.AsyncClient:
+def new_http_client(
+    *, timeout: httpx.Timeout = DEFAULT_TIMEOUT, max_connections: int = 16
+) -> httpx.AsyncClient:
     """The client every platform call goes through. TLS is always verified: there is no switch
     (the context is shared and built ahead, see service/tls.py)."""
     return httpx.AsyncClient(
@@ -28,13 +29,22 @@ def new_http_client(*, timeout: httpx.Timeout = DEFAULT_TIMEOUT,
         verify=verified_context(),
         follow_redirects=False,  # a redirect would resend the bearer token elsewhere
         headers={"User-Agent": USER_AGENT, "Accept": "application/json"},
-        limits=httpx.Limits(max_connections=max_connections,
-                            max_keepalive_connections=max_connections),
+        limits=httpx.Limits(
+            max_connections=max_connections, max_keepalive_connections=max_connections
+        ),
     )
 
 
-async def send(http: httpx.AsyncClient, method: str, url: str, *, attempt: int = 0,
-               vin: str | None = None, large: bool = False, **kwargs: Any) -> httpx.Response:
+async def send(
+    http: httpx.AsyncClient,
+    method: str,
+    url: str,
+    *,
+    attempt: int = 0,
+    vin: str | None = None,
+    large: bool = False,
+    **kwargs: Any,
+) -> httpx.Response:
     """Send one request and read its body; transport failures become `NetworkError`.
     `large`: the answer may be tens of MB (the whole fleet's list): read it into one buffer."""
     started = time.perf_counter()
@@ -50,8 +60,9 @@ async def send(http: httpx.AsyncClient, method: str, url: str, *, attempt: int =
     return response
 
 
-async def _send_large(http: httpx.AsyncClient, method: str, url: str,
-                      **kwargs: Any) -> httpx.Response:
+async def _send_large(
+    http: httpx.AsyncClient, method: str, url: str, **kwargs: Any
+) -> httpx.Response:
     """A request whose body is read into one growing buffer. httpx would keep every chunk read
     and join them at the end: two copies of a 28 MB list at once, and the chunks left behind as
     heap fragments the process does not give back (+27 MB of peak and resident memory at

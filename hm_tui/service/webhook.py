@@ -50,7 +50,7 @@ def signature(secret: str, body: bytes) -> str:
 
 
 def parse_listen(listen: str) -> tuple[str, int]:
-    """"host:port" (or "[v6]:port") -> (host, port); ValueError with a clear message."""
+    """ "host:port" (or "[v6]:port") -> (host, port); ValueError with a clear message."""
     host, sep, port = listen.strip().rpartition(":")
     host = host.strip("[]")
     if not sep or not host or not port.isdigit() or not 0 <= int(port) <= 65535:
@@ -61,8 +61,9 @@ def parse_listen(listen: str) -> tuple[str, int]:
 class WebhookReceiver:
     """Verifies, de-duplicates and dispatches webhook deliveries."""
 
-    def __init__(self, listen: str, secret: str, on_change: OnChange, *,
-                 remember: int = 10_000) -> None:
+    def __init__(
+        self, listen: str, secret: str, on_change: OnChange, *, remember: int = 10_000
+    ) -> None:
         if not secret:
             raise ValueError("a webhook receiver needs the webhook secret")
         self.host, self.port = parse_listen(listen)
@@ -163,6 +164,10 @@ def _clearance_event(delivery: str, payload: Any) -> ClearanceEvent | None:
         return None
     detail = _get(payload, "event", "detail")
     received = _get(payload, "event", "received_at")
-    return ClearanceEvent(delivery, vin.strip().upper(), action,
-                          detail if isinstance(detail, str) else "",
-                          received if isinstance(received, str) else "")
+    return ClearanceEvent(
+        delivery,
+        vin.strip().upper(),
+        action,
+        detail if isinstance(detail, str) else "",
+        received if isinstance(received, str) else "",
+    )

@@ -57,12 +57,19 @@ class HmTuiApp(ClearanceActions, App[int]):
     COMMANDS: ClassVar = App.COMMANDS | {DashboardCommands}
     TITLE = "hm-tui"
 
-    def __init__(self, session_factory: SessionFactory, *, read_only: bool = False,
-                 demo: bool = False, profile: str | None = None,
-                 profiles: Callable[[], Sequence[str]] | None = None,
-                 clock: Callable[[], datetime] | None = None,
-                 wall_clock: Callable[[], datetime] | None = None,
-                 tz: tzinfo | None = None, theme: str | None = None) -> None:
+    def __init__(
+        self,
+        session_factory: SessionFactory,
+        *,
+        read_only: bool = False,
+        demo: bool = False,
+        profile: str | None = None,
+        profiles: Callable[[], Sequence[str]] | None = None,
+        clock: Callable[[], datetime] | None = None,
+        wall_clock: Callable[[], datetime] | None = None,
+        tz: tzinfo | None = None,
+        theme: str | None = None,
+    ) -> None:
         super().__init__()
         self._theme_name = theme
         self._session_factory = session_factory
@@ -144,8 +151,13 @@ class HmTuiApp(ClearanceActions, App[int]):
         self.loaded = message.error is None
         if message.error:
             self.loading_message = f"Could not load the roster: {message.error}"
-            self.notify(message.error, title="Platform unreachable", severity="error",
-                        markup=False, timeout=10)
+            self.notify(
+                message.error,
+                title="Platform unreachable",
+                severity="error",
+                markup=False,
+                timeout=10,
+            )
         self.roster_screen.view_changed()
         self.refresh_header()
         if not self._has_data:  # failed, or an empty fleet: start-up is over all the same
@@ -183,17 +195,25 @@ class HmTuiApp(ClearanceActions, App[int]):
     def _offer_resume(self, message: msg.InterruptedActions) -> None:
         from hm_tui.ui.screens.resume import ResumeScreen
 
-        if self.session is not None and self.screen_stack and \
-                not isinstance(self.screen, ResumeScreen):
-            self.push_screen(ResumeScreen(self.session, message.entries,
-                                          read_only=self.read_only), self._resume_closed)
+        if (
+            self.session is not None
+            and self.screen_stack
+            and not isinstance(self.screen, ResumeScreen)
+        ):
+            self.push_screen(
+                ResumeScreen(self.session, message.entries, read_only=self.read_only),
+                self._resume_closed,
+            )
 
     def _resume_closed(self, outcome: str | None) -> None:
         if outcome == "dismissed":
             self.notify("Dismissed: the journal keeps those VINs as abandoned.", markup=False)
         elif outcome is None:
-            self.notify("Interrupted actions are offered again at the next start "
-                        "(palette: Show journal).", markup=False, timeout=5)
+            self.notify(
+                "Interrupted actions are offered again at the next start (palette: Show journal).",
+                markup=False,
+                timeout=5,
+            )
 
     async def stop_session(self) -> None:
         """Stop the session once (flushes its journal); safe to call from every exit path."""
@@ -251,21 +271,35 @@ class HmTuiApp(ClearanceActions, App[int]):
         api = getattr(message.health, "api", None)
         if api == "down" and self._api != "down":
             error = getattr(message.health, "last_error", None) or "no answer"
-            self.notify(inert(error, 300), title="Platform unreachable", severity="error",
-                        markup=False, timeout=10)
+            self.notify(
+                inert(error, 300),
+                title="Platform unreachable",
+                severity="error",
+                markup=False,
+                timeout=10,
+            )
         self._api = api
         self.refresh_header()
 
     @on(msg.ServiceFailed)
     def _failed(self, message: msg.ServiceFailed) -> None:
-        self.notify(f"{message.what}: {inert(message.error, 300)}", severity="error",
-                    markup=False, timeout=8)
+        self.notify(
+            f"{message.what}: {inert(message.error, 300)}",
+            severity="error",
+            markup=False,
+            timeout=8,
+        )
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         """Safety net: a worker that failed without posting its own message."""
         if event.state is WorkerState.ERROR and event.worker.error is not None:
-            self.notify(describe_error(event.worker.error), title="Something went wrong",
-                        severity="error", markup=False, timeout=8)
+            self.notify(
+                describe_error(event.worker.error),
+                title="Something went wrong",
+                severity="error",
+                markup=False,
+                timeout=8,
+            )
 
     # -- the header ----------------------------------------------------------------------
 
@@ -336,8 +370,9 @@ class HmTuiApp(ClearanceActions, App[int]):
 
     def action_toggle_feed(self) -> None:
         if self.screen is not self.roster_screen:
-            self.notify("The live feed panel is on the roster screen (Escape goes back).",
-                        markup=False)
+            self.notify(
+                "The live feed panel is on the roster screen (Escape goes back).", markup=False
+            )
             return
         from hm_tui.ui.widgets.feed_panel import FeedPanel  # not in the first frame: lazily
 

@@ -38,8 +38,11 @@ class ClearanceActions(_Base):
 
     def refuse_if_read_only(self, what: str) -> bool:
         if self.read_only:
-            self.notify(f"Read-only mode: {what} is disabled (started with --read-only).",
-                        severity="warning", markup=False)
+            self.notify(
+                f"Read-only mode: {what} is disabled (started with --read-only).",
+                severity="warning",
+                markup=False,
+            )
         return self.read_only
 
     def _need_session(self) -> bool:
@@ -78,8 +81,9 @@ class ClearanceActions(_Base):
         if self.refuse_if_read_only("cancel/revoke") or not self._need_session():
             return
         if not vins:
-            self.notify("No clearance chosen: move the cursor to one or mark some (space).",
-                        markup=False)
+            self.notify(
+                "No clearance chosen: move the cursor to one or mark some (space).", markup=False
+            )
             return
         from hm_tui.ui.screens.confirm import ConfirmRemovalScreen
 
@@ -92,8 +96,11 @@ class ClearanceActions(_Base):
         if self.roster_screen.live:
             self.roster_screen.table.unmark(done)
         failed = len(outcomes) - len(done)
-        self.notify(f"{len(done)} removal(s) accepted, {failed} refused.",
-                    severity="warning" if failed else "information", markup=False)
+        self.notify(
+            f"{len(done)} removal(s) accepted, {failed} refused.",
+            severity="warning" if failed else "information",
+            markup=False,
+        )
 
     def export_shown(self) -> None:
         """Ask where, then write the clearances the filter shows, in display order, to a CSV."""

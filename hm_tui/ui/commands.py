@@ -32,16 +32,22 @@ class DashboardCommands(Provider):
 
     async def discover(self) -> Hits:
         for command in self._commands():
-            yield DiscoveryHit(Content(command.title), command.run, text=command.title,
-                               help=command.help)
+            yield DiscoveryHit(
+                Content(command.title), command.run, text=command.title, help=command.help
+            )
 
     async def search(self, query: str) -> Hits:
         matcher = self.matcher(query)
         for command in self._commands():
             score = matcher.match(command.title)
             if score > 0:
-                yield Hit(score, matcher.highlight(command.title), command.run,
-                          text=command.title, help=command.help)
+                yield Hit(
+                    score,
+                    matcher.highlight(command.title),
+                    command.run,
+                    text=command.title,
+                    help=command.help,
+                )
 
 
 def dashboard_commands(app: Any, screen: Any) -> list[Command]:
@@ -50,14 +56,23 @@ def dashboard_commands(app: Any, screen: Any) -> list[Command]:
     detail screen they would reach a car other than the one shown, which offers its own)."""
     commands = [
         Command("Add VINs", "Add one VIN, pasted lines or a CSV file (a)", app.open_add),
-        Command("Import VINs from a CSV file", "Add every VIN of a CSV file",
-                lambda: app.open_add("csv")),
-        Command("Export shown clearances to CSV", "Write the filtered roster to a file",
-                app.export_shown),
+        Command(
+            "Import VINs from a CSV file",
+            "Add every VIN of a CSV file",
+            lambda: app.open_add("csv"),
+        ),
+        Command(
+            "Export shown clearances to CSV",
+            "Write the filtered roster to a file",
+            app.export_shown,
+        ),
         Command("Refresh now", "Fetch the roster from the platform (r)", app.action_refresh),
         Command("Help: keys", "Every key and its id (?)", app.action_help),
-        Command("Show journal", "The latest actions, per-VIN outcomes, interrupted ones",
-                app.show_journal),
+        Command(
+            "Show journal",
+            "The latest actions, per-VIN outcomes, interrupted ones",
+            app.show_journal,
+        ),
     ]
     if screen is app.roster_screen:
         commands += _roster_commands(app.roster_screen)
@@ -69,28 +84,39 @@ def _roster_commands(roster: Any) -> list[Command]:
     from hm_tui.ui.widgets.roster_columns import COLUMN_TITLES
 
     commands = [
-        Command("Cancel/revoke marked or current VIN", "With a confirmation (d)",
-                roster.action_remove),
-        Command("Toggle live feed panel", "Show or hide incoming vehicle data (f)",
-                roster.app.action_toggle_feed),
-        Command("Filter…", "Filter by VIN, brand, status, reason or tag (/)",
-                roster.action_filter),
-        Command("Show every status", "Clear the status filter (0)",
-                lambda: roster.action_show_status(0)),
+        Command(
+            "Cancel/revoke marked or current VIN", "With a confirmation (d)", roster.action_remove
+        ),
+        Command(
+            "Toggle live feed panel",
+            "Show or hide incoming vehicle data (f)",
+            roster.app.action_toggle_feed,
+        ),
+        Command("Filter…", "Filter by VIN, brand, status, reason or tag (/)", roster.action_filter),
+        Command(
+            "Show every status", "Clear the status filter (0)", lambda: roster.action_show_status(0)
+        ),
         Command("Copy VIN", "Copy the VIN under the cursor (c)", roster.action_copy_vin),
-        Command("Copy reason", "Copy the reason of the clearance under the cursor",
-                roster.action_copy_reason),
+        Command(
+            "Copy reason",
+            "Copy the reason of the clearance under the cursor",
+            roster.action_copy_reason,
+        ),
         Command("Clear marks", "Unmark every marked VIN", roster.table.clear_marks),
         Command("Reverse sort", "Flip the sort direction (S)", roster.action_sort_reverse),
     ]
     commands += [
-        Command(f"Filter by status: {status}", f"Show only {status} clearances ({number})",
-                _bind(roster.action_show_status, number))
+        Command(
+            f"Filter by status: {status}",
+            f"Show only {status} clearances ({number})",
+            _bind(roster.action_show_status, number),
+        )
         for number, status in enumerate(STATUS_ORDER, start=1)
     ]
     return commands + [
-        Command(f"Sort by {title}", f"Sort the roster by {title.lower()}",
-                _bind(roster.sort_by, column))
+        Command(
+            f"Sort by {title}", f"Sort the roster by {title.lower()}", _bind(roster.sort_by, column)
+        )
         for column, title in COLUMN_TITLES.items()
     ]
 
@@ -98,12 +124,24 @@ def _roster_commands(roster: Any) -> list[Command]:
 def _profile_commands(app: Any) -> list[Command]:
     names = [name for name in app.profiles() if name != app.profile_name]
     if not names:
-        return [Command("Switch profile", "Other profiles come from the config file",
-                        lambda: app.notify("No other profile is configured"
-                                           + (" (demo mode)." if app.demo else "."),
-                                           markup=False))]
-    return [Command(f"Switch profile: {name}", "Stop this session and open that profile",
-                    _bind(app.switch_profile, name)) for name in names]
+        return [
+            Command(
+                "Switch profile",
+                "Other profiles come from the config file",
+                lambda: app.notify(
+                    "No other profile is configured" + (" (demo mode)." if app.demo else "."),
+                    markup=False,
+                ),
+            )
+        ]
+    return [
+        Command(
+            f"Switch profile: {name}",
+            "Stop this session and open that profile",
+            _bind(app.switch_profile, name),
+        )
+        for name in names
+    ]
 
 
 def _bind(function: Callable[..., Any], *args: Any) -> Callable[[], Any]:

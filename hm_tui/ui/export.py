@@ -23,9 +23,19 @@ def write_clearances_csv(path: Path, clearances: Sequence[Any]) -> None:
     keys = sorted({key for c in clearances for key in c.tags})
     with path.open("w", newline="", encoding="utf-8") as file:
         writer = csv.writer(file, lineterminator="\n")
-        writer.writerow(["vin", "brand", "status", "since", "reason",
-                         *(f"tag:{k}" for k in keys)])
+        writer.writerow(["vin", "brand", "status", "since", "reason", *(f"tag:{k}" for k in keys)])
         for c in clearances:
             since = c.since.isoformat() if c.since else ""
-            writer.writerow([cell(v) for v in (c.vin, c.brand, c.status, since, c.reason,
-                                               *(c.tags.get(k, "") for k in keys))])
+            writer.writerow(
+                [
+                    cell(v)
+                    for v in (
+                        c.vin,
+                        c.brand,
+                        c.status,
+                        since,
+                        c.reason,
+                        *(c.tags.get(k, "") for k in keys),
+                    )
+                ]
+            )

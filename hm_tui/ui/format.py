@@ -24,8 +24,9 @@ def safe_multiline(text: str) -> str:
     return "\n".join(safe_text(line) for line in text.splitlines())
 
 
-def format_value(value: Any, unit: str | None = None, *, capability: str = "",
-                 prop: str = "") -> str:
+def format_value(
+    value: Any, unit: str | None = None, *, capability: str = "", prop: str = ""
+) -> str:
     """A data point's value as the domain writes it ("85 %", "12 000 km"), made inert."""
     return safe_text(values.format_value(value, unit, capability=capability, prop=prop))
 
@@ -73,26 +74,36 @@ def format_time(when: datetime | None) -> str:
 
 def pretty_json(data: Any) -> str:
     """Indented JSON with untrusted strings made inert (json escapes controls; this keeps it so)."""
-    return safe_multiline(json.dumps(data, indent=2, ensure_ascii=False, default=str,
-                                     sort_keys=False))
+    return safe_multiline(
+        json.dumps(data, indent=2, ensure_ascii=False, default=str, sort_keys=False)
+    )
 
 
 def point_as_dict(point: DataPoint) -> dict[str, Any]:
     """A DataPoint as JSON-able data, for the payload view and copying."""
     return {
-        "vin": point.vin, "capability": point.capability, "property": point.property,
-        "data": point.value, "unit": point.unit,
+        "vin": point.vin,
+        "capability": point.capability,
+        "property": point.property,
+        "data": point.value,
+        "unit": point.unit,
         "timestamp": point.timestamp.isoformat() if point.timestamp else None,
-        "failure": point.failure, "message_id": point.message_id,
+        "failure": point.failure,
+        "message_id": point.message_id,
         "received_at": point.received_at.isoformat(),
     }
 
 
 #: Colour of each status (always shown with the status text, never colour alone).
 STATUS_STYLE: dict[str, str] = {
-    "pending": "bold $warning", "approved": "bold $success", "rejected": "bold $error",
-    "revoking": "bold $accent", "canceling": "bold $accent", "revoked": "$text-muted",
-    "canceled": "$text-muted", "error": "bold $error",
+    "pending": "bold $warning",
+    "approved": "bold $success",
+    "rejected": "bold $error",
+    "revoking": "bold $accent",
+    "canceling": "bold $accent",
+    "revoked": "$text-muted",
+    "canceled": "$text-muted",
+    "error": "bold $error",
 }
 
 

@@ -34,8 +34,15 @@ class Key:
         return self.id.partition(".")[0]
 
     def binding(self) -> Binding:
-        return Binding(self.key, self.action, self.description, show=self.show,
-                       key_display=self.display, priority=self.priority, id=self.id)
+        return Binding(
+            self.key,
+            self.action,
+            self.description,
+            show=self.show,
+            key_display=self.display,
+            priority=self.priority,
+            id=self.id,
+        )
 
 
 # In footer order: an 80-column footer cuts off the end, and q is the key everyone knows.
@@ -44,8 +51,16 @@ APP_KEYS: tuple[Key, ...] = (
     Key("app.refresh", "r", "refresh", "Refresh", "everywhere"),
     Key("app.help", "question_mark", "help", "Help", "everywhere", display="?"),
     Key("app.quit", "q", "quit", "Quit", "everywhere"),
-    Key("app.palette", "ctrl+p", "command_palette", "Palette", "everywhere", show=False,
-        display="^p", priority=True),
+    Key(
+        "app.palette",
+        "ctrl+p",
+        "command_palette",
+        "Palette",
+        "everywhere",
+        show=False,
+        display="^p",
+        priority=True,
+    ),
 )
 
 ROSTER_KEYS: tuple[Key, ...] = (
@@ -55,12 +70,19 @@ ROSTER_KEYS: tuple[Key, ...] = (
     Key("roster.sort_next", "s", "sort_next", "Sort", "roster"),
     Key("roster.sort_reverse", "S", "sort_reverse", "Reverse sort", "roster", show=False),
     Key("roster.copy_vin", "c", "copy_vin", "Copy VIN", "roster", show=False),
-    Key("roster.clear", "escape", "clear", "Clear filter/marks", "roster", show=False,
-        display="esc"),
+    Key(
+        "roster.clear", "escape", "clear", "Clear filter/marks", "roster", show=False, display="esc"
+    ),
     Key("roster.status_all", "0", "show_status(0)", "All statuses", "roster", show=False),
     *(
-        Key(f"roster.status_{status}", str(number), f"show_status({number})", f"Only {status}",
-            "roster", show=False)
+        Key(
+            f"roster.status_{status}",
+            str(number),
+            f"show_status({number})",
+            f"Only {status}",
+            "roster",
+            show=False,
+        )
         for number, status in enumerate(STATUS_ORDER, start=1)
     ),
 )
@@ -156,10 +178,25 @@ JOURNAL_KEYS: tuple[Key, ...] = (
 )
 
 #: Every binding of the dashboard, in the order `?` help lists them.
-ALL_KEYS: tuple[Key, ...] = (APP_KEYS + ROSTER_KEYS + TABLE_KEYS + FILTER_KEYS + DETAIL_KEYS
-                             + ADD_KEYS + ADD_STOP_KEYS + CONFIRM_KEYS + ERROR_KEYS + FEED_KEYS
-                             + FEED_FILTER_KEYS + FEED_LOG_KEYS + PAYLOAD_KEYS + EXPORT_KEYS
-                             + HELP_KEYS + RESUME_KEYS + JOURNAL_KEYS)
+ALL_KEYS: tuple[Key, ...] = (
+    APP_KEYS
+    + ROSTER_KEYS
+    + TABLE_KEYS
+    + FILTER_KEYS
+    + DETAIL_KEYS
+    + ADD_KEYS
+    + ADD_STOP_KEYS
+    + CONFIRM_KEYS
+    + ERROR_KEYS
+    + FEED_KEYS
+    + FEED_FILTER_KEYS
+    + FEED_LOG_KEYS
+    + PAYLOAD_KEYS
+    + EXPORT_KEYS
+    + HELP_KEYS
+    + RESUME_KEYS
+    + JOURNAL_KEYS
+)
 
 #: Every id a profile's keymap may remap.
 KNOWN_IDS: frozenset[str] = frozenset(key.id for key in ALL_KEYS)
@@ -167,10 +204,18 @@ KNOWN_IDS: frozenset[str] = frozenset(key.id for key in ALL_KEYS)
 #: Each id scope (`<scope>.<action>`) with its heading on the help screen, in the help's order;
 #: a key whose `where` differs from its scope's heading (the roster's table and filter) says so.
 SCOPES: dict[str, str] = {
-    "app": "everywhere", "roster": "roster", "detail": "detail", "add": "add VINs",
-    "confirm": "confirm removal", "error": "error", "feed": "feed", "payload": "payload",
+    "app": "everywhere",
+    "roster": "roster",
+    "detail": "detail",
+    "add": "add VINs",
+    "confirm": "confirm removal",
+    "error": "error",
+    "feed": "feed",
+    "payload": "payload",
     "export": "export",
-    "help": "help", "resume": "resume interrupted", "journal": "journal",
+    "help": "help",
+    "resume": "resume interrupted",
+    "journal": "journal",
 }
 
 
@@ -178,15 +223,16 @@ def bindings(keys: Iterable[Key]) -> list[BindingType]:
     return [key.binding() for key in keys]
 
 
-def resolve_keymap(overrides: Mapping[str, str] | None,
-                   known: Iterable[str] = ()) -> tuple[dict[str, str], list[str]]:
+def resolve_keymap(
+    overrides: Mapping[str, str] | None, known: Iterable[str] = ()
+) -> tuple[dict[str, str], list[str]]:
     """A profile's keymap split into what can be applied and a message per unusable entry."""
     valid = KNOWN_IDS | set(known)
     keymap: dict[str, str] = {}
     problems: list[str] = []
     for binding_id, keys in (overrides or {}).items():
         if not isinstance(keys, str) or not keys.strip():
-            problems.append(f"keymap: {binding_id!r} needs a key, e.g. \"ctrl+r\"")
+            problems.append(f'keymap: {binding_id!r} needs a key, e.g. "ctrl+r"')
         elif binding_id not in valid:
             problems.append(f"keymap: unknown binding id {binding_id!r}")
         else:

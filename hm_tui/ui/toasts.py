@@ -45,8 +45,11 @@ class RejectionToasts:
             return
         if len(rejected) > NOTIFY_EACH_MAX:
             first = rejected[0]
-            self._toast(f"{len(rejected)} at once, e.g. {inert(first.vin, 20)}: "
-                        f"{inert(first.reason or 'no reason given', 120)}", len(rejected))
+            self._toast(
+                f"{len(rejected)} at once, e.g. {inert(first.vin, 20)}: "
+                f"{inert(first.reason or 'no reason given', 120)}",
+                len(rejected),
+            )
             return
         for change in rejected:
             reason = inert(change.reason or "no reason given", 200)
@@ -59,8 +62,11 @@ class RejectionToasts:
         self._held = 0
         while len(self._shown) >= REJECTION_TOASTS:
             app._unnotify(self._shown.popleft(), refresh=False)
-        title = "Rejected" if self._series == 1 else \
-            f"Rejected: {self._series} ({self._rejected_key()} lists them)"
+        title = (
+            "Rejected"
+            if self._series == 1
+            else f"Rejected: {self._series} ({self._rejected_key()} lists them)"
+        )
         toast = Notification(text, title, "error", TOAST_SECONDS, markup=False)
         self._shown.append(toast)
         # added now, not by a posted Notify: one posted and then dropped here before it was

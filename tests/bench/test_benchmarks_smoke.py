@@ -34,7 +34,8 @@ def test_machine_line_gives_the_speed_against_design_md_reference() -> None:
     info = machine.describe(probe_runs=1)
     assert info["textual_import_ms"] > 0
     assert info["slower_than_reference"] == round(
-        info["textual_import_ms"] / machine.REFERENCE_IMPORT_MS, 2)
+        info["textual_import_ms"] / machine.REFERENCE_IMPORT_MS, 2
+    )
     assert "reference machine" in machine.line(info)
 
 
@@ -46,9 +47,11 @@ def test_summary_line_always_has_every_required_key_even_when_nothing_ran() -> N
 
 
 def test_table_marks_missed_targets_and_explains_missing_measures() -> None:
-    rows = [Row("feed", "lag p99", 150.0, "ms", Target(100)),
-            Row("feed", "msg/s", 6000.0, "msg/s", Target(5000, at_least=True)),
-            unavailable("roster", "app", "No module named 'hm_tui.service.session'")]
+    rows = [
+        Row("feed", "lag p99", 150.0, "ms", Target(100)),
+        Row("feed", "msg/s", 6000.0, "msg/s", Target(5000, at_least=True)),
+        unavailable("roster", "app", "No module named 'hm_tui.service.session'"),
+    ]
     table = format_table(rows)
     lag, rate = table.splitlines()[2:4]
     assert "MISSED" in lag and rate.endswith("ok")
@@ -62,8 +65,9 @@ def test_v1_messages_carry_run_tag_and_publish_time_the_receipts_recover() -> No
     payload = stream.payload(mid, "2026-11-23T10:00:00.250Z")
     doc = json.loads(payload)
     assert doc["version"] == 1 and doc["message_id"] == mid and len(mid) == 64
-    assert stream.topic == (f"sandbox/level13/{APP_ID}/{doc['vin']}/{doc['capability']}/get/"
-                            f"{doc['property']}")
+    assert stream.topic == (
+        f"sandbox/level13/{APP_ID}/{doc['vin']}/{doc['capability']}/get/{doc['property']}"
+    )
     assert run_tag_of(mid) == 7
     published = epoch_of("2026-11-23T10:00:00.250Z")
     [receipt] = parse_stamped_lines([f"{published + 0.1:.6f} {payload}"])
@@ -85,15 +89,18 @@ async def test_stall_probe_sees_a_blocked_event_loop() -> None:
 
 
 def test_startup_reader_finds_vins_between_terminal_escapes() -> None:
-    screen = (b"\x1b[2J\x1b[1;1H\x1b[38;2;1;2;3mWVWZZZ1J93W386752\x1b[0m  approved\r\n"
-              b"\x1b[2;1HAPPID2B121AE27A59BC0798C90771 \x1b[7mWBA3A5C50DF358058\x1b[27m")
+    screen = (
+        b"\x1b[2J\x1b[1;1H\x1b[38;2;1;2;3mWVWZZZ1J93W386752\x1b[0m  approved\r\n"
+        b"\x1b[2;1HAPPID2B121AE27A59BC0798C90771 \x1b[7mWBA3A5C50DF358058\x1b[27m"
+    )
     found = VIN.findall(ESCAPES.sub(b"\n", screen))
     assert found == [b"WVWZZZ1J93W386752", b"WBA3A5C50DF358058"]
 
 
 def test_tiny_feed_run_counts_every_message_at_mosquitto_sub_bare_paho_and_the_app() -> None:
-    steps, broker_error = run_steps([(200.0, ["mosquitto_sub", "bare_paho", "app"], 0.5)],
-                                    lambda _line: None)
+    steps, broker_error = run_steps(
+        [(200.0, ["mosquitto_sub", "bare_paho", "app"], 0.5)], lambda _line: None
+    )
     assert broker_error is None
     [step] = steps
     assert step.errors == {}
@@ -121,16 +128,26 @@ def test_feed_sustained_rate_is_the_highest_kept_up_rate_and_ratios_compare_thro
 
 
 def _feed_result(unique: int, rate: float, catch_up: float = 0.1) -> dict[str, float]:
-    return {"expected": 1000, "received": unique, "unique": unique, "lost": 1000 - unique,
-            "msgs_per_s": rate, "catch_up_s": catch_up, "lag_p50_ms": 5.0,
-            "lag_p99_ms": 20.0, "lag_max_ms": 30.0}
+    return {
+        "expected": 1000,
+        "received": unique,
+        "unique": unique,
+        "lost": 1000 - unique,
+        "msgs_per_s": rate,
+        "catch_up_s": catch_up,
+        "lag_p50_ms": 5.0,
+        "lag_p99_ms": 20.0,
+        "lag_max_ms": 30.0,
+    }
 
 
 def test_full_feed_run_climbs_past_its_rates_with_whoever_still_keeps_up() -> None:
     steps = []
-    for name, result in (("app", _feed_result(1000, 19990)),
-                         ("bare_paho", _feed_result(1000, 19995)),
-                         ("mqttjs", _feed_result(600, 12000, 3.0))):
+    for name, result in (
+        ("app", _feed_result(1000, 19990)),
+        ("bare_paho", _feed_result(1000, 19995)),
+        ("mqttjs", _feed_result(600, 12000, 3.0)),
+    ):
         steps.append(Step(20000, 1.0, Paced(20000, 0, 1, 1), {name: result}))  # each alone
     behind = {"mqttjs"}
     asked = []
@@ -160,8 +177,11 @@ def test_climbing_stops_where_the_publisher_falls_short() -> None:
 
 def test_a_peer_ratio_of_two_clients_that_kept_up_with_everything_says_so() -> None:
     top = Step(20000, 1.0, Paced(20000, 0, 1, 1))
-    top.results = {"app": _feed_result(1000, 19950), "bare_paho": _feed_result(1000, 19990),
-                   "mqttjs": _feed_result(700, 15000, 3.0)}
+    top.results = {
+        "app": _feed_result(1000, 19950),
+        "bare_paho": _feed_result(1000, 19990),
+        "mqttjs": _feed_result(700, 15000, 3.0),
+    }
     table = format_table(summarise_feed([top], None).rows)
     [paho_row] = [line for line in table.splitlines() if "app ÷ bare_paho" in line]
     [js_row] = [line for line in table.splitlines() if "app ÷ mqttjs" in line]

@@ -44,8 +44,14 @@ def config_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     path = tmp_path / "config" / "config.toml"
     monkeypatch.setenv("HM_TUI_CONFIG", str(path))
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))  # the journal's store
-    for var in ("HM_TUI_PROFILE", "HM_TUI_CLIENT_SECRET", "HM_TUI_PRIVATE_KEY_FILE",
-                "HM_TUI_PRIVATE_KEY_ID", "HM_TUI_WEBHOOK_SECRET", "HM_TUI_CLIENT_ID"):
+    for var in (
+        "HM_TUI_PROFILE",
+        "HM_TUI_CLIENT_SECRET",
+        "HM_TUI_PRIVATE_KEY_FILE",
+        "HM_TUI_PRIVATE_KEY_ID",
+        "HM_TUI_WEBHOOK_SECRET",
+        "HM_TUI_CLIENT_ID",
+    ):
         monkeypatch.delenv(var, raising=False)
     return path
 

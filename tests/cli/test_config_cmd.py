@@ -15,7 +15,8 @@ async def test_path_prints_the_file_hm_tui_config_names(run_cli, config_file: Pa
 
 
 async def test_import_makes_a_default_profile_and_show_masks_every_secret(
-        run_cli, config_file: Path, emulator, tmp_path: Path) -> None:
+    run_cli, config_file: Path, emulator, tmp_path: Path
+) -> None:
     creds_file = tmp_path / "credentials.json"
     creds_file.write_text(json.dumps(emulator.credentials))
     imported = await run_cli("config", "import", str(creds_file), "--profile", "lab")
@@ -29,7 +30,8 @@ async def test_import_makes_a_default_profile_and_show_masks_every_secret(
 
 
 async def test_import_into_a_commented_file_keeps_the_comments_or_a_copy_of_it(
-        run_cli, configured: Path, emulator, tmp_path: Path) -> None:
+    run_cli, configured: Path, emulator, tmp_path: Path
+) -> None:
     creds_file = tmp_path / "credentials.json"
     creds_file.write_text(json.dumps(emulator.credentials))
     configured.write_text("# our fleets: ask Ana first\n" + configured.read_text())
@@ -49,15 +51,17 @@ async def test_import_into_a_commented_file_keeps_the_comments_or_a_copy_of_it(
 
 
 async def test_show_names_the_environment_variable_that_overrides(
-        run_cli, configured: Path, monkeypatch) -> None:
+    run_cli, configured: Path, monkeypatch
+) -> None:
     monkeypatch.setenv("HM_TUI_CLIENT_SECRET", "from-the-environment-123")
     result = await run_cli("config", "show", "emu")
     assert "client_secret = (set, hidden)  (from HM_TUI_CLIENT_SECRET)" in result.out
     assert "from-the-environment-123" not in result.out
 
 
-async def test_import_of_a_broken_file_is_a_usage_error(run_cli, config_file: Path,
-                                                        tmp_path: Path) -> None:
+async def test_import_of_a_broken_file_is_a_usage_error(
+    run_cli, config_file: Path, tmp_path: Path
+) -> None:
     bad = tmp_path / "credentials.json"
     bad.write_text('{"client_id": "x",\n oops}')
     result = await run_cli("config", "import", str(bad))
@@ -82,9 +86,12 @@ async def test_no_config_says_how_to_get_one(run_cli, config_file: Path) -> None
 
 
 async def test_an_incomplete_profile_beside_a_working_one_breaks_only_itself(
-        run_cli, configured: Path) -> None:
-    configured.write_text(configured.read_text() + '\n[profiles.b]\nenvironment = "sandbox"\n'
-                          '\n[profiles.c]\nenvironment = "sandbox"\nclient_id = "x"\n')
+    run_cli, configured: Path
+) -> None:
+    configured.write_text(
+        configured.read_text() + '\n[profiles.b]\nenvironment = "sandbox"\n'
+        '\n[profiles.c]\nenvironment = "sandbox"\nclient_id = "x"\n'
+    )
     listed = await run_cli("vins", "list")
     shown = await run_cli("--profile", "emu", "config", "show")
     everything = await run_cli("config", "show")
@@ -99,16 +106,19 @@ async def test_an_incomplete_profile_beside_a_working_one_breaks_only_itself(
 
 
 async def test_the_environment_completes_a_profile_without_client_id(
-        run_cli, configured: Path, emulator, monkeypatch) -> None:
-    text = configured.read_text().replace(f'client_id = "{emulator.credentials["client_id"]}"',
-                                          "", 1)
+    run_cli, configured: Path, emulator, monkeypatch
+) -> None:
+    text = configured.read_text().replace(
+        f'client_id = "{emulator.credentials["client_id"]}"', "", 1
+    )
     configured.write_text(text)
     monkeypatch.setenv("HM_TUI_CLIENT_ID", emulator.credentials["client_id"])
     assert (await run_cli("vins", "list", "--json")).code == 0
 
 
 async def test_a_directory_named_by_hm_tui_config_is_not_given_a_chmod(
-        run_cli, config_file: Path, monkeypatch, tmp_path: Path) -> None:
+    run_cli, config_file: Path, monkeypatch, tmp_path: Path
+) -> None:
     monkeypatch.setenv("HM_TUI_CONFIG", str(tmp_path))
     result = await run_cli("vins", "list")
     assert result.code == 2
@@ -116,24 +126,27 @@ async def test_a_directory_named_by_hm_tui_config_is_not_given_a_chmod(
     assert "chmod" not in result.err
 
 
-async def test_a_config_problem_exits_2_for_every_command(run_cli, configured: Path,
-                                                          tmp_path: Path, emulator) -> None:
+async def test_a_config_problem_exits_2_for_every_command(
+    run_cli, configured: Path, tmp_path: Path, emulator
+) -> None:
     creds_file = tmp_path / "credentials.json"
     creds_file.write_text(json.dumps(emulator.credentials))
     os.chmod(configured, 0o644)
-    unsafe = [await run_cli(*argv) for argv in (["vins", "list"], ["config", "show"],
-                                                ["config", "import", str(creds_file)])]
+    unsafe = [
+        await run_cli(*argv)
+        for argv in (["vins", "list"], ["config", "show"], ["config", "import", str(creds_file)])
+    ]
     configured.write_text("[profiles.a\n")
     os.chmod(configured, 0o600)
-    bad_toml = [await run_cli(*argv) for argv in (["vins", "list"], ["config", "show"],
-                                                  ["feed"])]
+    bad_toml = [await run_cli(*argv) for argv in (["vins", "list"], ["config", "show"], ["feed"])]
     assert [r.code for r in unsafe + bad_toml] == [2] * 6
     assert all("chmod 600" in r.err for r in unsafe)
     assert all("not valid TOML" in r.err for r in bad_toml)
 
 
 async def test_import_of_json_without_credentials_says_so_once_as_a_usage_error(
-        run_cli, config_file: Path, tmp_path: Path) -> None:
+    run_cli, config_file: Path, tmp_path: Path
+) -> None:
     odd = tmp_path / "a.json"
     odd.write_text('{"a": 1}')
     result = await run_cli("config", "import", str(odd))

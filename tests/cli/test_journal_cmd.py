@@ -34,8 +34,7 @@ def interrupted_add() -> int:
     """An add of BATCH killed after DONE was answered (as `vins add --file` leaves it)."""
     items = [NewClearance(vin, "bmw", {"fleet": "north"}) for vin in BATCH]
     with journal() as j:
-        action_id = j.begin("add", BATCH, {"via": "cli",
-                                           "items": msgspec.to_builtins(items)})
+        action_id = j.begin("add", BATCH, {"via": "cli", "items": msgspec.to_builtins(items)})
         j.record_items(action_id, [(vin, "pending", "") for vin in DONE])
     return action_id
 
@@ -45,7 +44,8 @@ async def posted(emulator) -> dict[str, int]:
 
 
 async def test_every_vins_command_warns_of_an_interrupted_action_and_how_to_resume(
-        run_cli, configured) -> None:
+    run_cli, configured
+) -> None:
     action_id = interrupted_add()
     result = await run_cli("vins", "list")
     assert result.code == 0
@@ -56,7 +56,8 @@ async def test_every_vins_command_warns_of_an_interrupted_action_and_how_to_resu
 
 
 async def test_no_warning_without_a_journal_or_when_everything_finished(
-        run_cli, configured, emulator) -> None:
+    run_cli, configured, emulator
+) -> None:
     first = await run_cli("vins", "list")
     added = await run_cli("vins", "add", BATCH[0], "--brand", "bmw")
     again = await run_cli("vins", "list")
@@ -65,7 +66,8 @@ async def test_no_warning_without_a_journal_or_when_everything_finished(
 
 
 async def test_journal_lists_actions_with_outcomes_and_marks_the_interrupted_one(
-        run_cli, configured, emulator) -> None:
+    run_cli, configured, emulator
+) -> None:
     await run_cli("vins", "add", with_check_digit("WBA00000000000555"), "--brand", "bmw")
     action_id = interrupted_add()
     table = await run_cli("vins", "journal")
@@ -83,7 +85,8 @@ async def test_journal_lists_actions_with_outcomes_and_marks_the_interrupted_one
 
 
 async def test_resume_sends_only_what_was_not_done_and_finishes_the_action(
-        run_cli, configured, emulator) -> None:
+    run_cli, configured, emulator
+) -> None:
     action_id = interrupted_add()
     result = await run_cli("vins", "resume", "--yes")
     assert result.code == 0, result.err
@@ -99,10 +102,12 @@ async def test_resume_sends_only_what_was_not_done_and_finishes_the_action(
     assert nothing.code == 1 and "nothing to resume" in nothing.err
 
 
-async def test_resume_of_an_interrupted_revoke_sends_only_the_rest(run_cli, configured,
-                                                                   emulator) -> None:
-    approved = sorted(c.vin for c in emulator.state.clearances.values()
-                      if c.status == "approved")[:3]
+async def test_resume_of_an_interrupted_revoke_sends_only_the_rest(
+    run_cli, configured, emulator
+) -> None:
+    approved = sorted(c.vin for c in emulator.state.clearances.values() if c.status == "approved")[
+        :3
+    ]
     with journal() as j:
         action_id = j.begin("remove", approved, {"via": "cli"})
         j.record_item(action_id, approved[0], "revoking")
@@ -116,7 +121,8 @@ async def test_resume_of_an_interrupted_revoke_sends_only_the_rest(run_cli, conf
 
 
 async def test_dismiss_marks_the_rest_abandoned_and_stops_the_warning(
-        run_cli, configured, emulator) -> None:
+    run_cli, configured, emulator
+) -> None:
     action_id = interrupted_add()
     result = await run_cli("vins", "resume", str(action_id), "--dismiss")
     after = await run_cli("vins", "list")
@@ -128,8 +134,7 @@ async def test_dismiss_marks_the_rest_abandoned_and_stops_the_warning(
     assert entry.finished and entry.outcomes == {"abandoned": 4, "pending": 2}
 
 
-async def test_resume_refusals_are_clear_with_exit_codes(run_cli, configured,
-                                                         emulator) -> None:
+async def test_resume_refusals_are_clear_with_exit_codes(run_cli, configured, emulator) -> None:
     nothing = await run_cli("vins", "resume", "--yes")
     action_id = interrupted_add()
     read_only = await run_cli("--read-only", "vins", "resume", "--yes")
@@ -149,9 +154,9 @@ async def test_resume_refusals_are_clear_with_exit_codes(run_cli, configured,
         assert "Traceback" not in result.err
 
 
-async def test_resume_asks_naming_the_vins_and_sends_nothing_on_no(run_cli, configured,
-                                                                   emulator,
-                                                                   monkeypatch) -> None:
+async def test_resume_asks_naming_the_vins_and_sends_nothing_on_no(
+    run_cli, configured, emulator, monkeypatch
+) -> None:
     interrupted_add()
     prompts: list[str] = []
     monkeypatch.setattr("hm_tui.cli.vins_journal.stdin_is_tty", lambda: True)
@@ -163,12 +168,10 @@ async def test_resume_asks_naming_the_vins_and_sends_nothing_on_no(run_cli, conf
     assert await posted(emulator) == {}
 
 
-async def test_add_journals_its_items_so_it_can_be_resumed(run_cli, configured,
-                                                           emulator) -> None:
+async def test_add_journals_its_items_so_it_can_be_resumed(run_cli, configured, emulator) -> None:
     result = await run_cli("vins", "add", BATCH[0], "--brand", "bmw", "--tag", "fleet=north")
     assert result.code == 0
     with journal() as j:
         [entry] = j.entries()
     assert entry.finished and entry.results[BATCH[0]].result == "pending"
-    assert entry.params["items"] == [{"vin": BATCH[0], "brand": "bmw",
-                                      "tags": {"fleet": "north"}}]
+    assert entry.params["items"] == [{"vin": BATCH[0], "brand": "bmw", "tags": {"fleet": "north"}}]

@@ -21,7 +21,8 @@ def save_profile(path: Path, creds: dict, **changes: str | None) -> None:
 
 
 async def test_an_unreachable_platform_is_one_message_naming_host_port_and_what_to_check(
-        run_cli, config_file: Path, emulator) -> None:
+    run_cli, config_file: Path, emulator
+) -> None:
     port = closed_port()
     save_profile(config_file, emulator.credentials, base_url=f"http://127.0.0.1:{port}/v1")
     result = await run_cli("vins", "list")
@@ -32,10 +33,16 @@ async def test_an_unreachable_platform_is_one_message_naming_host_port_and_what_
     assert "token renewal failed" not in result.err
 
 
-async def test_a_refused_secret_is_said_once_with_what_to_check(run_cli, config_file: Path,
-                                                                 emulator) -> None:
-    save_profile(config_file, emulator.credentials, client_secret="wrong-secret-123",
-                 private_key_file=None, private_key_id=None)
+async def test_a_refused_secret_is_said_once_with_what_to_check(
+    run_cli, config_file: Path, emulator
+) -> None:
+    save_profile(
+        config_file,
+        emulator.credentials,
+        client_secret="wrong-secret-123",
+        private_key_file=None,
+        private_key_id=None,
+    )
     result = await run_cli("vins", "list")
     assert result.code == 1
     assert result.err.count("\n") == 1, result.err
@@ -44,7 +51,8 @@ async def test_a_refused_secret_is_said_once_with_what_to_check(run_cli, config_
 
 
 async def test_retries_of_a_failing_login_are_logged_with_verbose_only(
-        run_cli, config_file: Path, emulator) -> None:
+    run_cli, config_file: Path, emulator
+) -> None:
     port = closed_port()
     save_profile(config_file, emulator.credentials, base_url=f"http://127.0.0.1:{port}/v1")
     result = await run_cli("vins", "list", "-v")
@@ -67,6 +75,7 @@ async def test_verbose_and_profile_work_after_the_command_too(run_cli, configure
 def test_a_rate_limited_login_says_to_slow_down_not_that_the_platform_is_failing() -> None:
     from hm_tui.service.errors import LoginError, RateLimited
 
-    error = LoginError(RateLimited("Too many requests", "retry after 1s", status=429),
-                       "http://127.0.0.1:1/v1", "p")
+    error = LoginError(
+        RateLimited("Too many requests", "retry after 1s", status=429), "http://127.0.0.1:1/v1", "p"
+    )
     assert "limiting" in error.message() and "in trouble" not in error.message()

@@ -28,9 +28,11 @@ def approved(emulator, n: int = 1) -> list[str]:
 
 
 async def test_on_an_80_column_terminal_rows_and_prose_fit_and_long_cells_are_cut(
-        run_cli, configured, emulator, terminal_80) -> None:
-    await Control(emulator).force("2HM00000000000003", status="rejected",
-                                  reason="customer name tag missing")  # a long explanation
+    run_cli, configured, emulator, terminal_80
+) -> None:
+    await Control(emulator).force(
+        "2HM00000000000003", status="rejected", reason="customer name tag missing"
+    )  # a long explanation
     listed = await run_cli("vins", "list")
     shown = await run_cli("vins", "show", "2HM00000000000003")
     data = await run_cli("vins", "data", "2HM00000000000001")
@@ -46,8 +48,9 @@ async def test_piped_output_keeps_every_value_whole(run_cli, configured) -> None
     assert "…" not in listed.out and widest(listed.out) > 80
 
 
-async def test_the_revoke_confirmation_fits_the_terminal(run_cli, configured, emulator,
-                                                         terminal_80, monkeypatch) -> None:
+async def test_the_revoke_confirmation_fits_the_terminal(
+    run_cli, configured, emulator, terminal_80, monkeypatch
+) -> None:
     monkeypatch.setattr("hm_tui.cli.vins_actions.stdin_is_tty", lambda: True)
     monkeypatch.setattr("builtins.input", lambda prompt="": "n")
     result = await run_cli("vins", "revoke", *approved(emulator, 3), "2HM00000000000002")
@@ -57,19 +60,24 @@ async def test_the_revoke_confirmation_fits_the_terminal(run_cli, configured, em
 
 async def test_vehicle_data_reads_as_the_dashboard_shows_it(run_cli, configured) -> None:
     result = await run_cli("vins", "data", "2HM00000000000001")
-    fuel = next(line for line in result.out.splitlines() if "fuel_level" in line
-                or "battery_level" in line)
+    fuel = next(
+        line for line in result.out.splitlines() if "fuel_level" in line or "battery_level" in line
+    )
     assert result.code == 0 and " %" in fuel
     assert "UNIT" not in result.out.splitlines()[0]
 
 
-@pytest.mark.parametrize(("data_error", "words", "advice"), [
-    ("privacy", "Privacy mode is active in the car", "turns privacy mode off"),
-    ("offline", "The car is offline or asleep", "try again once it has been driven"),
-    ("unavailable", "No data yet", "try again later"),
-])
-async def test_refused_data_is_explained_with_what_to_do(run_cli, configured, emulator,
-                                                         data_error, words, advice) -> None:
+@pytest.mark.parametrize(
+    ("data_error", "words", "advice"),
+    [
+        ("privacy", "Privacy mode is active in the car", "turns privacy mode off"),
+        ("offline", "The car is offline or asleep", "try again once it has been driven"),
+        ("unavailable", "No data yet", "try again later"),
+    ],
+)
+async def test_refused_data_is_explained_with_what_to_do(
+    run_cli, configured, emulator, data_error, words, advice
+) -> None:
     (vin,) = approved(emulator)
     await Control(emulator).force(vin, data_error=data_error)
     result = await run_cli("vins", "data", vin)
@@ -78,7 +86,8 @@ async def test_refused_data_is_explained_with_what_to_do(run_cli, configured, em
 
 
 async def test_data_of_a_vin_outside_the_fleet_says_so_and_of_a_pending_one_why(
-        run_cli, configured) -> None:
+    run_cli, configured
+) -> None:
     stranger = with_check_digit("WBA00000000000999")
     outside = await run_cli("vins", "data", stranger)
     pending = await run_cli("vins", "data", "2HM00000000000002")
@@ -88,8 +97,9 @@ async def test_data_of_a_vin_outside_the_fleet_says_so_and_of_a_pending_one_why(
     assert "Its clearance is pending" in pending.err
 
 
-async def test_a_long_rate_limit_wait_is_said_once_on_a_terminal(run_cli, configured, emulator,
-                                                                 terminal_80) -> None:
+async def test_a_long_rate_limit_wait_is_said_once_on_a_terminal(
+    run_cli, configured, emulator, terminal_80
+) -> None:
     from hm_tui.emulator.context import RateLimiter
 
     emulator.context.get_one_limit = RateLimiter(limit=1, window_s=3)
@@ -114,7 +124,8 @@ def test_short_waits_and_piped_stderr_stay_quiet(monkeypatch, capsys) -> None:
 
 
 async def test_data_ages_count_on_the_real_clock_when_the_emulator_runs_ahead(
-        run_cli, configured, emulator) -> None:
+    run_cli, configured, emulator
+) -> None:
     emulator.clock.advance(5 * 86400)  # an emulator at --speed: its clearances' clock is ahead
     result = await run_cli("vins", "data", "2HM00000000000001")
     assert result.code == 0
@@ -123,7 +134,8 @@ async def test_data_ages_count_on_the_real_clock_when_the_emulator_runs_ahead(
 
 
 async def test_the_journal_fits_the_terminal_and_an_interruption_says_utc_once(
-        run_cli, configured, emulator, terminal_80) -> None:
+    run_cli, configured, emulator, terminal_80
+) -> None:
     from datetime import UTC, datetime
 
     from hm_tui.cli.vins_journal import interrupted_text
@@ -143,8 +155,10 @@ def test_feed_lines_are_cut_to_the_terminal_never_wrapped(monkeypatch, capsys) -
     from hm_tui.cli import feed_cmd
     from hm_tui.service.models import DataPoint
 
-    locks = [{"location": door, "lock_state": "locked"}
-             for door in ("front_left", "front_right", "rear_right", "rear_left")]
+    locks = [
+        {"location": door, "lock_state": "locked"}
+        for door in ("front_left", "front_right", "rear_right", "rear_left")
+    ]
     point = DataPoint("WBA3A5C53CF256985", "doors", "locks", locks, None, datetime.now(UTC))
     monkeypatch.setattr(output, "is_terminal", lambda file: True, raising=False)
     monkeypatch.setattr(shutil, "get_terminal_size", lambda *a, **k: os.terminal_size((80, 24)))

@@ -20,8 +20,9 @@ def failing_check_digit(vin17: str) -> str:
     return good[:8] + wrong + good[9:]
 
 
-async def test_odometer_control_measure_gets_the_sandbox_car_approved(run_cli, configured,
-                                                                      emulator) -> None:
+async def test_odometer_control_measure_gets_the_sandbox_car_approved(
+    run_cli, configured, emulator
+) -> None:
     vin = "2HM00000000000001"
     control = Control(emulator)
     await control.force(vin, status="revoked")
@@ -33,22 +34,25 @@ async def test_odometer_control_measure_gets_the_sandbox_car_approved(run_cli, c
     assert emulator.state.clearances[vin].status == "approved"
 
 
-async def test_odometer_in_miles_and_as_a_csv_column(run_cli, configured, emulator,
-                                                     tmp_path: Path) -> None:
+async def test_odometer_in_miles_and_as_a_csv_column(
+    run_cli, configured, emulator, tmp_path: Path
+) -> None:
     vins = [with_check_digit(f"2HM0000000000{n:04d}") for n in (11, 12)]
     file = tmp_path / "cars.csv"
     file.write_text(f"vin,brand,odometer\n{vins[0]},sandbox,1274 mi\n{vins[1]},sandbox,\n")
     result = await run_cli("vins", "add", "--file", str(file))
     assert result.code == 0, result.err
     assert emulator.state.clearances[vins[0]].control_measures == {
-        "odometer": {"value": 1274, "unit": "miles"}}
+        "odometer": {"value": 1274, "unit": "miles"}
+    }
     assert emulator.state.clearances[vins[1]].control_measures is None
     assert "ignoring column" not in result.err
 
 
 async def test_an_odometer_that_is_not_a_distance_is_a_usage_error(run_cli, configured) -> None:
-    result = await run_cli("vins", "add", "2HM00000000000001", "--brand", "sandbox",
-                           "--odometer", "20x50")
+    result = await run_cli(
+        "vins", "add", "2HM00000000000001", "--brand", "sandbox", "--odometer", "20x50"
+    )
     assert result.code == 2 and "odometer '20x50' is not a distance" in result.err
 
 
@@ -58,8 +62,9 @@ def test_help_documents_the_odometer(capsys: pytest.CaptureFixture[str]) -> None
     assert "--odometer KM" in capsys.readouterr().out
 
 
-async def test_a_csv_header_naming_a_column_twice_is_refused(run_cli, configured, emulator,
-                                                             tmp_path: Path) -> None:
+async def test_a_csv_header_naming_a_column_twice_is_refused(
+    run_cli, configured, emulator, tmp_path: Path
+) -> None:
     vin = with_check_digit("WBA00000000000421")
     file = tmp_path / "cars.csv"
     file.write_text(f"vin,brand,vin\n{vin},bmw,{with_check_digit('WBA00000000000422')}\n")
@@ -70,7 +75,8 @@ async def test_a_csv_header_naming_a_column_twice_is_refused(run_cli, configured
 
 @pytest.mark.parametrize("verbose", [False, True])
 async def test_check_digit_warnings_are_summed_up_after_five_unless_verbose(
-        run_cli, configured, tmp_path: Path, verbose: bool) -> None:
+    run_cli, configured, tmp_path: Path, verbose: bool
+) -> None:
     vins = [failing_check_digit(f"WDD0000000000{n:04d}") for n in range(1, 13)]
     file = tmp_path / "cars.csv"
     file.write_text("vin,brand\n" + "".join(f"{v},mercedes-benz\n" for v in vins))
@@ -81,8 +87,7 @@ async def test_check_digit_warnings_are_summed_up_after_five_unless_verbose(
         assert len(warned) == 12 and "more rows with a check-digit warning" not in result.err
     else:
         assert [w.split(":")[1].strip() for w in warned] == [f"line {n}" for n in range(2, 7)]
-        assert ("… and 7 more rows with a check-digit warning (use -v to list all)"
-                in result.err)
+        assert "… and 7 more rows with a check-digit warning (use -v to list all)" in result.err
 
 
 async def test_a_one_character_vin_is_singular(run_cli, configured) -> None:

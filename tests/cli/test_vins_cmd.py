@@ -20,15 +20,17 @@ GOOD = with_check_digit("WBA00000000000555")
 async def test_list_json_filters_by_status_and_tag(run_cli, configured, emulator) -> None:
     everything = json.loads((await run_cli("vins", "list", "--json")).out)
     pending = json.loads((await run_cli("vins", "list", "--status", "pending", "--json")).out)
-    sandbox = json.loads((await run_cli("vins", "list", "--tag", "sub-fleet=sandbox",
-                                        "--json")).out)
+    sandbox = json.loads(
+        (await run_cli("vins", "list", "--tag", "sub-fleet=sandbox", "--json")).out
+    )
     assert len(everything) == len(emulator.state.clearances)
     assert pending and {c["status"] for c in pending} == {"pending"}
     assert {c["vin"] for c in sandbox} >= {"2HM00000000000001", "2HM00000000000002"}
 
 
-async def test_list_csv_has_a_header_and_one_row_per_clearance(run_cli, configured,
-                                                               emulator) -> None:
+async def test_list_csv_has_a_header_and_one_row_per_clearance(
+    run_cli, configured, emulator
+) -> None:
     result = await run_cli("vins", "list", "--csv")
     rows = list(csv.DictReader(io.StringIO(result.out)))
     assert result.code == 0
@@ -66,8 +68,9 @@ async def test_add_one_vin_with_tags(run_cli, configured, emulator) -> None:
     assert emulator.state.clearances[GOOD].tags == {"fleet": "north"}
 
 
-async def test_vw_without_customer_name_is_warned_about_and_still_sent(run_cli, configured,
-                                                                       emulator) -> None:
+async def test_vw_without_customer_name_is_warned_about_and_still_sent(
+    run_cli, configured, emulator
+) -> None:
     vin = with_check_digit("WVW00000000000321")
     result = await run_cli("vins", "add", vin, "--brand", "volkswagen")
     assert result.code == 0
@@ -76,15 +79,18 @@ async def test_vw_without_customer_name_is_warned_about_and_still_sent(run_cli, 
 
 
 async def test_csv_with_bom_crlf_semicolons_names_bad_rows_adds_good_ones(
-        run_cli, configured, emulator, tmp_path: Path) -> None:
+    run_cli, configured, emulator, tmp_path: Path
+) -> None:
     good = [with_check_digit(f"WDD0000000000{n:04d}") for n in range(1, 4)]
-    text = ("vin;brand;tag:fleet\r\n"
-            f"{good[0]};mercedes-benz;north\r\n"
-            "WDD123;mercedes-benz;north\r\n"
-            f"{good[1]};trabant;north\r\n"
-            "\r\n"
-            f"{good[2].lower()};Mercedes-Benz;\r\n"
-            f"{good[0]};mercedes-benz;north\r\n")
+    text = (
+        "vin;brand;tag:fleet\r\n"
+        f"{good[0]};mercedes-benz;north\r\n"
+        "WDD123;mercedes-benz;north\r\n"
+        f"{good[1]};trabant;north\r\n"
+        "\r\n"
+        f"{good[2].lower()};Mercedes-Benz;\r\n"
+        f"{good[0]};mercedes-benz;north\r\n"
+    )
     file = tmp_path / "cars.csv"
     file.write_bytes(b"\xef\xbb\xbf" + text.encode())
     result = await run_cli("vins", "add", "--file", str(file))
@@ -96,8 +102,9 @@ async def test_csv_with_bom_crlf_semicolons_names_bad_rows_adds_good_ones(
     assert good[2] in emulator.state.clearances and good[1] not in emulator.state.clearances
 
 
-async def test_csv_in_a_legacy_encoding_is_refused_with_how_to_fix(run_cli, configured,
-                                                                   tmp_path: Path) -> None:
+async def test_csv_in_a_legacy_encoding_is_refused_with_how_to_fix(
+    run_cli, configured, tmp_path: Path
+) -> None:
     file = tmp_path / "cars.csv"
     file.write_bytes(f"vin,brand,tag:owner\n{GOOD},bmw,Müller\n".encode("latin-1"))
     result = await run_cli("vins", "add", "--file", str(file))
@@ -105,8 +112,9 @@ async def test_csv_in_a_legacy_encoding_is_refused_with_how_to_fix(run_cli, conf
     assert "not UTF-8 text (byte 0xFC on line 2)" in result.err and "CSV UTF-8" in result.err
 
 
-async def test_csv_without_the_needed_columns_is_a_usage_error(run_cli, configured,
-                                                               tmp_path: Path) -> None:
+async def test_csv_without_the_needed_columns_is_a_usage_error(
+    run_cli, configured, tmp_path: Path
+) -> None:
     file = tmp_path / "cars.csv"
     file.write_text(f"id,make\n{GOOD},bmw\n")
     result = await run_cli("vins", "add", "--file", str(file))
@@ -117,8 +125,14 @@ async def test_revoke_says_why_in_operator_words(run_cli, configured, emulator) 
     control = Control(emulator)
     approved = next(c.vin for c in emulator.state.clearances.values() if c.status == "approved")
     await control.force("2HM00000000000003", status="revoked")
-    result = await run_cli("vins", "revoke", approved, "2HM00000000000003",
-                           with_check_digit("WBA00000000000999"), "--yes")
+    result = await run_cli(
+        "vins",
+        "revoke",
+        approved,
+        "2HM00000000000003",
+        with_check_digit("WBA00000000000999"),
+        "--yes",
+    )
     assert result.code == 1
     assert f"{approved}  revoking" in result.out
     assert "2HM00000000000003: refused: already removed" in result.err
@@ -148,8 +162,9 @@ async def test_revoke_without_a_terminal_needs_yes(run_cli, configured) -> None:
     assert result.code == 2 and "--yes" in result.err
 
 
-async def test_revoke_asks_naming_each_vin_and_what_happens(run_cli, configured, emulator,
-                                                            monkeypatch) -> None:
+async def test_revoke_asks_naming_each_vin_and_what_happens(
+    run_cli, configured, emulator, monkeypatch
+) -> None:
     approved = next(c.vin for c in emulator.state.clearances.values() if c.status == "approved")
     prompts: list[str] = []
     monkeypatch.setattr("hm_tui.cli.vins_actions.stdin_is_tty", lambda: True)
@@ -174,10 +189,10 @@ async def test_data_json_has_one_object_per_point(run_cli, configured) -> None:
     assert {"capability", "property", "value", "unit", "timestamp"} <= set(data["points"][0])
 
 
-async def test_untrusted_tags_cannot_reach_the_terminal_raw(run_cli, configured,
-                                                            emulator) -> None:
-    await Control(emulator).force("2HM00000000000001", tags={
-        "note": "\x1b]52;c;ZXZpbA==\x07\x1b[31mred\u202eevil\r\nnext"})
+async def test_untrusted_tags_cannot_reach_the_terminal_raw(run_cli, configured, emulator) -> None:
+    await Control(emulator).force(
+        "2HM00000000000001", tags={"note": "\x1b]52;c;ZXZpbA==\x07\x1b[31mred\u202eevil\r\nnext"}
+    )
     table = await run_cli("vins", "list")
     exported = await run_cli("vins", "export", "--json")
     for text in (table.out, exported.out):
@@ -185,8 +200,9 @@ async def test_untrusted_tags_cannot_reach_the_terminal_raw(run_cli, configured,
     assert "note=]52;c;ZXZpbA==[31mredevil next" in table.out
 
 
-async def test_verbose_logs_requests_but_never_secret_or_token(run_cli, configured,
-                                                               emulator) -> None:
+async def test_verbose_logs_requests_but_never_secret_or_token(
+    run_cli, configured, emulator
+) -> None:
     result = await run_cli("-v", "vins", "list", "--json")
     assert result.code == 0
     assert "GET http://127.0.0.1" in result.err and "access_tokens -> 200" in result.err
@@ -198,8 +214,18 @@ async def test_watch_keeps_one_token_and_stops_cleanly_on_ctrl_c(configured, emu
     control = Control(emulator)
     before = (await control.stats())["tokens_issued"]
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "hm_tui", "vins", "list", "--watch", "0.1", "--json",
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, env=dict(os.environ))
+        sys.executable,
+        "-m",
+        "hm_tui",
+        "vins",
+        "list",
+        "--watch",
+        "0.1",
+        "--json",
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        env=dict(os.environ),
+    )
     assert proc.stdout is not None
     lines = [await asyncio.wait_for(proc.stdout.readline(), 15) for _ in range(3)]
     assert all(isinstance(json.loads(line), list) for line in lines)
@@ -209,8 +235,9 @@ async def test_watch_keeps_one_token_and_stops_cleanly_on_ctrl_c(configured, emu
     assert (await control.stats())["tokens_issued"] == before + 1
 
 
-async def test_time_in_state_counts_on_the_platforms_clock_not_ours(run_cli, configured,
-                                                                     emulator) -> None:
+async def test_time_in_state_counts_on_the_platforms_clock_not_ours(
+    run_cli, configured, emulator
+) -> None:
     control = Control(emulator)
     vin = "2HM00000000000002"
     await control.advance(5 * 3600)  # the virtual clock is now hours ahead of the wall clock

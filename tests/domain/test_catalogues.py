@@ -85,13 +85,17 @@ def test_pending_cancel_needs_a_capable_brand_and_24_hours() -> None:
     assert plan_removal("peugeot", "pending", day_old, NOW).kind is RemovalKind.CANCEL
     too_early = plan_removal("peugeot", "pending", fresh, NOW)
     assert (too_early.kind, too_early.http_status, too_early.detail) == (
-        RemovalKind.IMPOSSIBLE, 422, CANCEL_TOO_EARLY)
+        RemovalKind.IMPOSSIBLE,
+        422,
+        CANCEL_TOO_EARLY,
+    )
     unsupported = plan_removal("bmw", "pending", day_old, NOW)
     assert (unsupported.http_status, unsupported.detail) == (422, CANCEL_NOT_SUPPORTED)
 
 
-@pytest.mark.parametrize(("status", "code"),
-                         [("revoked", 409), ("revoking", 409), ("canceled", 409)])
+@pytest.mark.parametrize(
+    ("status", "code"), [("revoked", 409), ("revoking", 409), ("canceled", 409)]
+)
 def test_removed_or_moving_clearances_cannot_be_removed(status: str, code: int) -> None:
     assert plan_removal("bmw", status, None, NOW).http_status == code
 

@@ -10,8 +10,7 @@ def test_a_percentage_reads_as_percent_not_a_fraction() -> None:
 
 
 def test_one_item_of_a_multiple_property_reads_per_location_not_as_json() -> None:
-    assert format_value({"location": "front_left", "lock_state": "locked"}) == \
-        "front_left: locked"
+    assert format_value({"location": "front_left", "lock_state": "locked"}) == "front_left: locked"
 
 
 def test_large_numbers_group_thousands_and_carry_their_unit() -> None:

@@ -23,17 +23,23 @@ class Api:
 
     async def token(self) -> str:
         if self._token is None:
-            r = await self.http.post(self.creds["base_url"] + "/access_tokens", json={
-                "grant_type": "client_credentials", "client_id": self.creds["client_id"],
-                "client_secret": self.creds["client_secret"]})
+            r = await self.http.post(
+                self.creds["base_url"] + "/access_tokens",
+                json={
+                    "grant_type": "client_credentials",
+                    "client_id": self.creds["client_id"],
+                    "client_secret": self.creds["client_secret"],
+                },
+            )
             assert r.status_code == 200, r.text
             self._token = r.json()["access_token"]
         return self._token
 
     async def call(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
         headers = {"Authorization": f"Bearer {await self.token()}", **kwargs.pop("headers", {})}
-        return await self.http.request(method, self.creds["base_url"] + path, headers=headers,
-                                       **kwargs)
+        return await self.http.request(
+            method, self.creds["base_url"] + path, headers=headers, **kwargs
+        )
 
     async def add(self, *items: dict[str, Any]) -> list[dict[str, Any]]:
         r = await self.call("POST", "/fleets/vehicles", json={"vehicles": list(items)})

@@ -47,8 +47,10 @@ def test_added_vins_start_pending_and_end_as_their_brand_decides() -> None:
     for vin in added:
         record = state.clearances[vin]
         if record.status == "rejected":
-            known = {r.text for r in reasons_for(record.brand)} | {CUSTOMER_TAG_MISSING,
-                                                                   PRIVACY_MODE}
+            known = {r.text for r in reasons_for(record.brand)} | {
+                CUSTOMER_TAG_MISSING,
+                PRIVACY_MODE,
+            }
             assert record.reason in known, (record.brand, record.reason)
         assert record.brand in BRANDS and record.brand != "sandbox"
 
@@ -91,14 +93,18 @@ def test_activity_is_off_by_default_and_on_with_the_flag() -> None:
         assert emulator_cmd._config(args).activity is expected
 
 
-async def test_a_running_activity_shows_new_vins_in_the_platforms_list(api: Api,
-                                                                      emulator: Emulator) -> None:
+async def test_a_running_activity_shows_new_vins_in_the_platforms_list(
+    api: Api, emulator: Emulator
+) -> None:
     before = len(emulator.state.clearances)
     activity = FleetActivity(emulator.state, 9, every=(0.01, 0.02))
     task = asyncio.create_task(activity.run(emulator.context.now))
     try:
-        await wait_for(lambda: len(emulator.state.clearances) >= before + 5, 5,
-                       message="colleagues adding VINs")
+        await wait_for(
+            lambda: len(emulator.state.clearances) >= before + 5,
+            5,
+            message="colleagues adding VINs",
+        )
     finally:
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
@@ -110,7 +116,8 @@ async def test_a_running_activity_shows_new_vins_in_the_platforms_list(api: Api,
 
 
 async def test_the_emulator_runs_the_activity_when_configured(
-        emulator_factory: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    emulator_factory: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setattr(activity_module, "EVERY_S", (0.01, 0.02))
     quiet = await emulator_factory(publish=False)
     busy = await emulator_factory(publish=False, activity=True)

@@ -20,16 +20,25 @@ from .conftest import Api
 
 def assertion(creds: dict[str, Any], **overrides: Any) -> str:
     key = Path(creds["private_key_file"]).read_bytes()
-    claims = {"ver": 2, "iss": creds["private_key_id"], "aud": creds["base_url"],
-              "jti": str(uuid.uuid4()), "iat": int(time.time())}
+    claims = {
+        "ver": 2,
+        "iss": creds["private_key_id"],
+        "aud": creds["base_url"],
+        "jti": str(uuid.uuid4()),
+        "iat": int(time.time()),
+    }
     signing_key = overrides.pop("key", key)
     claims.update(overrides)
     return jwt.encode(claims, signing_key, algorithm="ES256", headers={"typ": "JWT"})
 
 
 def assertion_body(creds: dict[str, Any], token: str) -> dict[str, str]:
-    return {"grant_type": "client_credentials", "client_id": creds["client_id"],
-            "client_assertion_type": ASSERTION_TYPE, "client_assertion": token}
+    return {
+        "grant_type": "client_credentials",
+        "client_id": creds["client_id"],
+        "client_assertion_type": ASSERTION_TYPE,
+        "client_assertion": token,
+    }
 
 
 async def post_token(api: Api, body: dict[str, Any], form: bool = False) -> httpx.Response:
@@ -40,9 +49,14 @@ async def post_token(api: Api, body: dict[str, Any], form: bool = False) -> http
 
 
 async def test_client_secret_gets_an_es256_token_with_the_documented_scope(api: Api) -> None:
-    r = await post_token(api, {"grant_type": "client_credentials",
-                               "client_id": api.creds["client_id"],
-                               "client_secret": api.creds["client_secret"]})
+    r = await post_token(
+        api,
+        {
+            "grant_type": "client_credentials",
+            "client_id": api.creds["client_id"],
+            "client_secret": api.creds["client_secret"],
+        },
+    )
     assert r.status_code == 200
     body = r.json()
     assert body["expires_in"] == 300 and body["token_type"] == "bearer" and body["scope"] == SCOPE
@@ -50,22 +64,40 @@ async def test_client_secret_gets_an_es256_token_with_the_documented_scope(api: 
 
 
 async def test_form_encoded_secret_is_accepted(api: Api) -> None:
-    r = await post_token(api, {"grant_type": "client_credentials",
-                               "client_id": api.creds["client_id"],
-                               "client_secret": api.creds["client_secret"]}, form=True)
+    r = await post_token(
+        api,
+        {
+            "grant_type": "client_credentials",
+            "client_id": api.creds["client_id"],
+            "client_secret": api.creds["client_secret"],
+        },
+        form=True,
+    )
     assert r.status_code == 200
 
 
 async def test_wrong_secret_is_an_oauth_400(api: Api) -> None:
-    r = await post_token(api, {"grant_type": "client_credentials",
-                               "client_id": api.creds["client_id"], "client_secret": "nope"})
+    r = await post_token(
+        api,
+        {
+            "grant_type": "client_credentials",
+            "client_id": api.creds["client_id"],
+            "client_secret": "nope",
+        },
+    )
     assert r.status_code == 400
     assert r.json() == {"error": "invalid_request", "error_description": "client_secret is invalid"}
 
 
 async def test_unknown_client_and_bad_grant_are_refused(api: Api) -> None:
-    r = await post_token(api, {"grant_type": "client_credentials", "client_id": "x",
-                               "client_secret": api.creds["client_secret"]})
+    r = await post_token(
+        api,
+        {
+            "grant_type": "client_credentials",
+            "client_id": "x",
+            "client_secret": api.creds["client_secret"],
+        },
+    )
     assert r.status_code == 400 and r.json()["error"] == "invalid_client"
     r = await post_token(api, {"grant_type": "password", "client_id": api.creds["client_id"]})
     assert r.status_code == 400 and "grant_type" in r.json()["error_description"]
@@ -81,8 +113,8 @@ async def test_private_key_assertion_gets_a_token(api: Api) -> None:
 
 async def test_assertion_signed_with_another_key_is_refused(api: Api) -> None:
     other = ec.generate_private_key(ec.SECP256R1()).private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption())
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
     r = await post_token(api, assertion_body(api.creds, assertion(api.creds, key=other)))
     assert r.status_code == 400
     assert r.json()["error_description"] == "client_assertion signature is invalid"

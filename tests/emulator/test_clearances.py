@@ -29,8 +29,11 @@ async def test_post_answers_per_item_with_the_documented_errors(empty_api: Api) 
         {"vin": "WBA3A5C50CF256652", "brand": "trabant"},
     )
     assert items[0] == {"vin": BMW, "status": "pending", "tags": {"fleet": "north"}}
-    assert items[1] == {"vin": "WBA123", "status": "error",
-                        "description": "vin should be 17 character(s)"}
+    assert items[1] == {
+        "vin": "WBA123",
+        "status": "error",
+        "description": "vin should be 17 character(s)",
+    }
     assert items[2]["status"] == "error" and items[2]["description"] == "The brand is invalid"
     assert list(empty_api.emulator.state.clearances) == [BMW]
 
@@ -51,7 +54,8 @@ async def test_repost_of_an_active_clearance_returns_it_unchanged(empty_api: Api
 
 
 async def test_repost_after_rejection_starts_a_new_pending_and_keeps_the_changelog(
-        empty_api: Api) -> None:
+    empty_api: Api,
+) -> None:
     await empty_api.add({"vin": VW, "brand": "volkswagen"})  # no customer tag: rejected
     await empty_api.advance(HOUR)
     assert (await empty_api.get(VW))["status"] == "rejected"
@@ -82,21 +86,32 @@ async def _listed(api: Api, spec: dict) -> list[str]:
 
 
 async def test_filter_on_vin_status_and_brand(empty_api: Api) -> None:
-    await empty_api.add({"vin": BMW, "brand": "bmw"}, {"vin": MERCEDES, "brand": "mercedes-benz"},
-                        {"vin": SANDBOX, "brand": "sandbox"})
+    await empty_api.add(
+        {"vin": BMW, "brand": "bmw"},
+        {"vin": MERCEDES, "brand": "mercedes-benz"},
+        {"vin": SANDBOX, "brand": "sandbox"},
+    )
     await empty_api.advance(30)
     assert await _listed(empty_api, {"vin": {"operator": "eq", "value": BMW}}) == [BMW]
-    assert await _listed(empty_api, {"vin": {"operator": "in", "value": [BMW, SANDBOX]}}) == \
-        sorted([BMW, SANDBOX])
+    assert await _listed(empty_api, {"vin": {"operator": "in", "value": [BMW, SANDBOX]}}) == sorted(
+        [BMW, SANDBOX]
+    )
     approved = {"status": {"operator": "eq", "value": "approved"}}
     assert await _listed(empty_api, approved) == [SANDBOX]
-    assert await _listed(empty_api, {"status": {"operator": "in", "value": ["pending"]},
-                                     "brand": {"operator": "eq", "value": "bmw"}}) == [BMW]
+    assert await _listed(
+        empty_api,
+        {
+            "status": {"operator": "in", "value": ["pending"]},
+            "brand": {"operator": "eq", "value": "bmw"},
+        },
+    ) == [BMW]
 
 
 async def test_filter_on_tags(empty_api: Api) -> None:
-    await empty_api.add({"vin": BMW, "brand": "bmw", "tags": {"fleet": "north", "cc": "7"}},
-                        {"vin": MERCEDES, "brand": "mercedes-benz", "tags": {"fleet": "south"}})
+    await empty_api.add(
+        {"vin": BMW, "brand": "bmw", "tags": {"fleet": "north", "cc": "7"}},
+        {"vin": MERCEDES, "brand": "mercedes-benz", "tags": {"fleet": "south"}},
+    )
     contains = {"tags": {"operator": "contains", "value": {"fleet": "north"}}}
     assert await _listed(empty_api, contains) == [BMW]
     exact = {"tags": {"operator": "eq", "value": {"fleet": "north"}}}
@@ -113,19 +128,26 @@ async def test_filter_on_times(empty_api: Api) -> None:
     await empty_api.advance(60)
     stamp = middle.isoformat().replace("+00:00", "Z")
     assert await _listed(empty_api, {"inserted_at": {"operator": "lte", "value": stamp}}) == [BMW]
-    assert await _listed(empty_api, {"inserted_at": {"operator": "gt", "value": stamp}}) == \
-        [SANDBOX]
-    assert await _listed(empty_api, {"approved_at": {"operator": "gte", "value": stamp}}) == \
-        [SANDBOX]
+    assert await _listed(empty_api, {"inserted_at": {"operator": "gt", "value": stamp}}) == [
+        SANDBOX
+    ]
+    assert await _listed(empty_api, {"approved_at": {"operator": "gte", "value": stamp}}) == [
+        SANDBOX
+    ]
     later = (middle + timedelta(days=1)).isoformat()
-    assert await _listed(empty_api, {"approved_at": {"operator": "lt", "value": later}}) == \
-        [SANDBOX]
+    assert await _listed(empty_api, {"approved_at": {"operator": "lt", "value": later}}) == [
+        SANDBOX
+    ]
 
 
 async def test_bad_filters_are_400_with_source_filter(empty_api: Api) -> None:
-    for raw in ("{", "[]", json.dumps({"colour": {"operator": "eq", "value": "red"}}),
-                json.dumps({"vin": {"operator": "gt", "value": "x"}}),
-                json.dumps({"inserted_at": {"operator": "lt", "value": "yesterday"}})):
+    for raw in (
+        "{",
+        "[]",
+        json.dumps({"colour": {"operator": "eq", "value": "red"}}),
+        json.dumps({"vin": {"operator": "gt", "value": "x"}}),
+        json.dumps({"inserted_at": {"operator": "lt", "value": "yesterday"}}),
+    ):
         r = await empty_api.call("GET", "/fleets/vehicles", params={"filter": raw})
         assert r.status_code == 400, raw
         assert r.json()["errors"][0]["source"] == "filter"
@@ -141,8 +163,9 @@ async def test_get_one_and_404(empty_api: Api) -> None:
 
 async def test_get_one_is_rate_limited_to_60_per_minute(empty_api: Api) -> None:
     await empty_api.add({"vin": BMW, "brand": "bmw"})
-    statuses = [(await empty_api.call("GET", f"/fleets/vehicles/{BMW}")).status_code
-                for _ in range(60)]
+    statuses = [
+        (await empty_api.call("GET", f"/fleets/vehicles/{BMW}")).status_code for _ in range(60)
+    ]
     assert statuses == [200] * 60
     r = await empty_api.call("GET", f"/fleets/vehicles/{BMW}")
     assert r.status_code == 429

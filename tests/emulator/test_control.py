@@ -18,8 +18,11 @@ async def test_stats_has_the_documented_shape(api: Api) -> None:
     await api.call("GET", "/fleets/vehicles/2HM00000000000002")
     stats = (await api.control("stats")).json()
     assert stats["tokens_issued"] == 1
-    assert stats["requests"] == {"POST /v1/access_tokens": 1, "GET /v1/fleets/vehicles": 1,
-                                 "GET /v1/fleets/vehicles/{vin}": 1}
+    assert stats["requests"] == {
+        "POST /v1/access_tokens": 1,
+        "GET /v1/fleets/vehicles": 1,
+        "GET /v1/fleets/vehicles/{vin}": 1,
+    }
     assert stats["responses"] == {"200": 3}
     assert isinstance(stats["mqtt_published"], int)
     assert stats["applied"] == {"POST": {}, "DELETE": {}}
@@ -44,8 +47,9 @@ async def test_the_date_header_tells_the_virtual_clock(api: Api) -> None:
 async def test_injected_errors_hit_v1_only_and_are_not_applied(empty_api: Api) -> None:
     await empty_api.token()
     await empty_api.control("faults", {"http_error_rate": 1.0, "statuses": [429]})
-    r = await empty_api.call("POST", "/fleets/vehicles",
-                             json={"vehicles": [{"vin": SANDBOX, "brand": "sandbox"}]})
+    r = await empty_api.call(
+        "POST", "/fleets/vehicles", json={"vehicles": [{"vin": SANDBOX, "brand": "sandbox"}]}
+    )
     assert r.status_code == 429 and r.headers["Retry-After"] == "1"
     assert r.json()["errors"][0] == {"title": "Too many requests", "detail": "retry after 1s"}
     stats = (await empty_api.control("stats")).json()  # never faulted
@@ -99,8 +103,9 @@ async def test_broker_disconnect_reports_whether_a_broker_was_dropped(api: Api) 
 
 async def test_force_vehicle_status_and_reason(empty_api: Api) -> None:
     await empty_api.add({"vin": SANDBOX, "brand": "sandbox"})
-    r = await empty_api.control(f"vehicles/{SANDBOX}",
-                                {"status": "rejected", "reason": "invalid OEM state"})
+    r = await empty_api.control(
+        f"vehicles/{SANDBOX}", {"status": "rejected", "reason": "invalid OEM state"}
+    )
     assert r.status_code == 200 and r.json()["status"] == "rejected"
     await empty_api.advance(60)  # the forced status sticks: the sandbox approval was dropped
     got = await empty_api.get(SANDBOX)
@@ -110,8 +115,9 @@ async def test_force_vehicle_status_and_reason(empty_api: Api) -> None:
 async def test_force_revoking_completes_and_unknown_vin_needs_a_brand(empty_api: Api) -> None:
     r = await empty_api.control("vehicles/WBA3A5C50CF256651", {"status": "approved"})
     assert r.status_code == 404
-    r = await empty_api.control("vehicles/WBA3A5C50CF256651",
-                                {"status": "revoking", "brand": "bmw"})
+    r = await empty_api.control(
+        "vehicles/WBA3A5C50CF256651", {"status": "revoking", "brand": "bmw"}
+    )
     assert r.status_code == 200
     await empty_api.advance(600)
     assert (await empty_api.get("WBA3A5C50CF256651"))["status"] == "revoked"
@@ -120,8 +126,9 @@ async def test_force_revoking_completes_and_unknown_vin_needs_a_brand(empty_api:
 
 
 async def test_unknown_brand_for_a_new_vin_is_named_with_the_valid_ids(empty_api: Api) -> None:
-    r = await empty_api.control("vehicles/WBA3A5C50CF256651",
-                                {"status": "pending", "brand": "notabrand"})
+    r = await empty_api.control(
+        "vehicles/WBA3A5C50CF256651", {"status": "pending", "brand": "notabrand"}
+    )
     assert r.status_code == 400
     detail = r.json()["errors"][0]["detail"]
     assert "unknown brand 'notabrand'" in detail and "not found" not in detail.lower()
@@ -137,9 +144,14 @@ def test_emulator_thread_serves_from_its_own_loop(tmp_path) -> None:
     thread = EmulatorThread(EmulatorConfig(state_dir=tmp_path, fleet=3, publish=False))
     creds = thread.start(timeout=20)
     try:
-        r = httpx.post(creds["base_url"] + "/access_tokens", json={
-            "grant_type": "client_credentials", "client_id": creds["client_id"],
-            "client_secret": creds["client_secret"]})
+        r = httpx.post(
+            creds["base_url"] + "/access_tokens",
+            json={
+                "grant_type": "client_credentials",
+                "client_id": creds["client_id"],
+                "client_secret": creds["client_secret"],
+            },
+        )
         assert r.status_code == 200
     finally:
         thread.stop()

@@ -21,8 +21,9 @@ def fleet(size: int, seed: int) -> FleetState:
 
 def test_same_seed_gives_the_same_fleet() -> None:
     one, two = fleet(2000, 5), fleet(2000, 5)
-    assert [r.to_wire() for r in one.clearances.values()] == \
-        [r.to_wire() for r in two.clearances.values()]
+    assert [r.to_wire() for r in one.clearances.values()] == [
+        r.to_wire() for r in two.clearances.values()
+    ]
     other = fleet(2000, 6)
     assert set(one.clearances) != set(other.clearances)
 
@@ -59,8 +60,9 @@ def test_fleet_has_a_realistic_mix_of_states_with_backdated_changelogs() -> None
     counts = Counter(r.status for r in state.clearances.values())
     assert counts["approved"] > counts["rejected"] > counts["revoked"] > 0
     assert counts["pending"] > 0 and counts["canceled"] > 0
-    long_pending = [r for r in state.clearances.values()
-                    if r.status == "pending" and NOW - r.created_at > 86400]
+    long_pending = [
+        r for r in state.clearances.values() if r.status == "pending" and NOW - r.created_at > 86400
+    ]
     assert long_pending
     for record in state.clearances.values():
         stamps = [entry[0] for entry in record.changelog]

@@ -33,15 +33,26 @@ def console_command(certs: CertBundle, port: int, *, with_certificate: bool = Tr
     command = ["mosquitto_sub", "--disable-clean-session", "--cafile", str(certs.ca_file)]
     if with_certificate:
         command += ["--cert", str(certs.client_cert), "--key", str(certs.client_key)]
-    return [*command, "-h", "127.0.0.1", "-p", str(port), "-q", "1",
-            "-t", f"sandbox/level13/{APP}/#", "-i", certs.client_id]
+    return [
+        *command,
+        "-h",
+        "127.0.0.1",
+        "-p",
+        str(port),
+        "-q",
+        "1",
+        "-t",
+        f"sandbox/level13/{APP}/#",
+        "-i",
+        certs.client_id,
+    ]
 
 
-async def test_console_mosquitto_sub_command_receives_the_v1_stream(
-        broker: EmbeddedBroker) -> None:
+async def test_console_mosquitto_sub_command_receives_the_v1_stream(broker: EmbeddedBroker) -> None:
     command = [*console_command(broker.certs, broker.port), "-C", "3", "-W", "20", "-v"]
-    sub = await asyncio.create_subprocess_exec(*command, stdout=asyncio.subprocess.PIPE,
-                                               stderr=asyncio.subprocess.PIPE)
+    sub = await asyncio.create_subprocess_exec(
+        *command, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
+    )
     await wait_for(lambda: broker.subscribers(f"sandbox/level13/{APP}/#"), 10)
     stream = publisher(broker, [CAR])
     await stream.report_now(*CAR)
@@ -56,42 +67,60 @@ async def test_console_mosquitto_sub_command_receives_the_v1_stream(
 
 async def test_client_without_certificate_is_refused(broker: EmbeddedBroker) -> None:
     command = console_command(broker.certs, broker.port, with_certificate=False)
-    sub = await asyncio.create_subprocess_exec(*command, "-C", "1", "-W", "10",
-                                               stdout=asyncio.subprocess.PIPE,
-                                               stderr=asyncio.subprocess.PIPE)
+    sub = await asyncio.create_subprocess_exec(
+        *command,
+        "-C",
+        "1",
+        "-W",
+        "10",
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
     out, err = await asyncio.wait_for(sub.communicate(), 15)
     assert sub.returncode != 0 and out == b""
     assert b"not authorised" in err.lower() or b"not authorized" in err.lower()
 
 
 async def test_client_without_certificate_cannot_resume_a_known_session(
-        broker: EmbeddedBroker) -> None:
+    broker: EmbeddedBroker,
+) -> None:
     topic = f"sandbox/level13/{APP}/#"
-    with Capture(broker.certs, broker.port, topic, client_id="fleet-1",
-                 clean_session=False) as owner:
+    with Capture(
+        broker.certs, broker.port, topic, client_id="fleet-1", clean_session=False
+    ) as owner:
         await wait_for(owner.subscribed.is_set, 10)
-    with Capture(broker.certs, broker.port, topic, client_id="fleet-1", clean_session=False,
-                 with_certificate=False) as intruder:
+    with Capture(
+        broker.certs,
+        broker.port,
+        topic,
+        client_id="fleet-1",
+        clean_session=False,
+        with_certificate=False,
+    ) as intruder:
         await wait_for(lambda: intruder.refusal, 10)
         await broker.publish(f"sandbox/level13/{APP}/{CAR[0]}/ignition/get/state", b"{}")
         assert not intruder.connected.is_set() and intruder.messages == []
 
 
 async def test_an_absent_session_keeps_only_the_newest_messages_up_to_the_limit(
-        broker: EmbeddedBroker, monkeypatch: pytest.MonkeyPatch) -> None:
+    broker: EmbeddedBroker, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """amqtt alone queues without limit and re-sends it all at once on reconnect: past 65,535
     in flight its broker loop stalls for good (seen after an hour away at 200 msg/s)."""
     monkeypatch.setattr(broker_module, "MAX_QUEUED", 5)
     topic = f"sandbox/level13/{APP}/#"
-    with Capture(broker.certs, broker.port, topic, client_id="fleet-away",
-                 clean_session=False) as away:
+    with Capture(
+        broker.certs, broker.port, topic, client_id="fleet-away", clean_session=False
+    ) as away:
         await wait_for(away.subscribed.is_set, 10)
     await wait_for(lambda: "fleet-away" not in broker.connected_clients(), 10)
     for n in range(12):
-        await broker.publish(f"sandbox/level13/{APP}/{CAR[0]}/odometer/get/state",
-                             json.dumps({"n": n}).encode())
-    with Capture(broker.certs, broker.port, topic, client_id="fleet-away",
-                 clean_session=False) as back:
+        await broker.publish(
+            f"sandbox/level13/{APP}/{CAR[0]}/odometer/get/state", json.dumps({"n": n}).encode()
+        )
+    with Capture(
+        broker.certs, broker.port, topic, client_id="fleet-away", clean_session=False
+    ) as back:
         await wait_for(lambda: len(back.messages) >= 5, 10)
         await broker.publish(f"sandbox/level13/{APP}/{CAR[0]}/odometer/get/state", b'{"n": 12}')
         await wait_for(lambda: len(back.messages) >= 6, 10)
@@ -127,8 +156,11 @@ async def test_v2_messages_carry_one_report_per_car_as_arrays(broker: EmbeddedBr
     assert set(body) == {"version", "application_id", "message_id", "vin", "data"}
     assert (body["version"], body["application_id"], body["vin"]) == (2, APP, CAR[0])
     assert HEX64.match(body["message_id"])
-    assert all(isinstance(items, list) and items
-               for props in body["data"].values() for items in props.values())
+    assert all(
+        isinstance(items, list) and items
+        for props in body["data"].values()
+        for items in props.values()
+    )
     assert len(body["data"]) >= 4
 
 
@@ -147,8 +179,13 @@ async def test_only_approved_cars_report_and_the_set_is_followed(broker: Embedde
     approved = [CAR]
     newcomer = ("WVWZZZ1JZXW000001", "volkswagen")
     fast = time.time()
-    stream = Publisher(lambda: list(approved), app_id=APP, broker=broker,
-                       clock=lambda: fast + (time.monotonic() - start) * 3600, max_rate=1000)
+    stream = Publisher(
+        lambda: list(approved),
+        app_id=APP,
+        broker=broker,
+        clock=lambda: fast + (time.monotonic() - start) * 3600,
+        max_rate=1000,
+    )
     start = time.monotonic()
     with Capture(broker.certs, broker.port, f"sandbox/level13/{APP}/#") as capture:
         await wait_for(capture.subscribed.is_set, 10)
@@ -157,16 +194,21 @@ async def test_only_approved_cars_report_and_the_set_is_followed(broker: Embedde
             await wait_for(lambda: capture.messages, 10)
             assert {topic.split("/")[3] for topic, _ in capture.messages} == {CAR[0]}
             approved[:] = [newcomer]
-            await wait_for(lambda: any(newcomer[0] in topic for topic, _ in capture.messages),
-                           10)
+            await wait_for(lambda: any(newcomer[0] in topic for topic, _ in capture.messages), 10)
         finally:
             await stream.stop()
 
 
 async def test_message_rate_is_capped(broker: EmbeddedBroker) -> None:
     cars = [(f"WBA0000000000{i:04d}", "bmw") for i in range(300)]
-    stream = Publisher(lambda: cars, app_id=APP, broker=broker, max_rate=40, tick=0.05,
-                       clock=lambda: time.time() + 3600)
+    stream = Publisher(
+        lambda: cars,
+        app_id=APP,
+        broker=broker,
+        max_rate=40,
+        tick=0.05,
+        clock=lambda: time.time() + 3600,
+    )
     started = time.monotonic()
     await stream.start()
     try:
@@ -178,8 +220,9 @@ async def test_message_rate_is_capped(broker: EmbeddedBroker) -> None:
 
 
 async def test_dropped_clients_reconnect_by_themselves(broker: EmbeddedBroker) -> None:
-    feed = FeedClient(mqtt_settings(broker.certs, broker.port), "sandbox", APP,
-                      reconnect_delay=(1, 1))
+    feed = FeedClient(
+        mqtt_settings(broker.certs, broker.port), "sandbox", APP, reconnect_delay=(1, 1)
+    )
     feed.start()
     try:
         await feed_connected(feed)

@@ -26,8 +26,13 @@ def test_certificates_are_made_once_then_reused(tmp_path: Path) -> None:
 
 def test_every_certificate_file_is_private(tmp_path: Path) -> None:
     bundle = ensure_certs(tmp_path)
-    for path in (bundle.ca_file, bundle.server_cert, bundle.server_key, bundle.client_cert,
-                 bundle.client_key):
+    for path in (
+        bundle.ca_file,
+        bundle.server_cert,
+        bundle.server_key,
+        bundle.client_cert,
+        bundle.client_key,
+    ):
         assert stat.S_IMODE(path.stat().st_mode) == 0o600, path
 
 
@@ -61,10 +66,12 @@ def cycle_of(car: CarSim, steps: int = 400) -> list[dict]:
 
 
 def test_same_car_same_seed_same_data_and_seed_changes_it() -> None:
-    assert CarSim("WBA12345678901234", "bmw", 1).snapshot(T0) == \
-        CarSim("WBA12345678901234", "bmw", 1).snapshot(T0)
-    assert CarSim("WBA12345678901234", "bmw", 1).snapshot(T0) != \
-        CarSim("WBA12345678901234", "bmw", 2).snapshot(T0)
+    assert CarSim("WBA12345678901234", "bmw", 1).snapshot(T0) == CarSim(
+        "WBA12345678901234", "bmw", 1
+    ).snapshot(T0)
+    assert CarSim("WBA12345678901234", "bmw", 1).snapshot(T0) != CarSim(
+        "WBA12345678901234", "bmw", 2
+    ).snapshot(T0)
 
 
 def test_snapshot_is_shaped_as_the_auto_api_sends_it() -> None:
@@ -80,8 +87,9 @@ def test_snapshot_is_shaped_as_the_auto_api_sends_it() -> None:
                     assert value in info.enum_values
                 elif info.multiple:
                     assert isinstance(value, list) and value
-        level = snap.get("charging", snap["diagnostics"]).get("battery_level") \
-            or snap["diagnostics"].get("fuel_level")
+        level = snap.get("charging", snap["diagnostics"]).get("battery_level") or snap[
+            "diagnostics"
+        ].get("fuel_level")
         assert 0.0 <= level <= 1.0
         assert set(snap["vehicle_location"]["coordinates"]) == {"latitude", "longitude"}
 

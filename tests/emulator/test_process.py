@@ -39,9 +39,11 @@ def broker_listens(port: int) -> bool:
 
 
 def test_credentials_come_as_rest_serves_then_the_broker_and_stop_ends_the_child(
-        tmp_path: Path) -> None:
-    child = EmulatorProcess(EmulatorConfig(state_dir=tmp_path / "emu", fleet=5, speed=1.0),
-                            key_cache=tmp_path / "cache")
+    tmp_path: Path,
+) -> None:
+    child = EmulatorProcess(
+        EmulatorConfig(state_dir=tmp_path / "emu", fleet=5, speed=1.0), key_cache=tmp_path / "cache"
+    )
     child.start()
     try:
         creds = child.credentials.result(TIMEOUT)
@@ -50,8 +52,11 @@ def test_credentials_come_as_rest_serves_then_the_broker_and_stop_ends_the_child
             assert answer.status == 200
         wait_until(lambda: broker_listens(creds["mqtt"]["port"]), TIMEOUT, "the broker")
         assert abs((child.now() - child.now()).total_seconds()) < 1
-        wait_until(lambda: (tmp_path / "cache" / "identity.json").is_file(), TIMEOUT,
-                   "identity and certificates kept for the next demo")
+        wait_until(
+            lambda: (tmp_path / "cache" / "identity.json").is_file(),
+            TIMEOUT,
+            "identity and certificates kept for the next demo",
+        )
     finally:
         pid = child.pid
         child.stop()
@@ -61,8 +66,10 @@ def test_credentials_come_as_rest_serves_then_the_broker_and_stop_ends_the_child
 def test_the_next_start_reuses_the_cached_identity(tmp_path: Path) -> None:
     ids = []
     for run in range(2):
-        child = EmulatorProcess(EmulatorConfig(state_dir=tmp_path / f"emu{run}", fleet=1,
-                                               speed=1.0), key_cache=tmp_path / "cache")
+        child = EmulatorProcess(
+            EmulatorConfig(state_dir=tmp_path / f"emu{run}", fleet=1, speed=1.0),
+            key_cache=tmp_path / "cache",
+        )
         child.start()
         try:
             creds = child.credentials.result(TIMEOUT)
@@ -104,8 +111,9 @@ PARENT = textwrap.dedent("""
 def test_when_the_parent_dies_the_child_exits_and_removes_the_temp_dir(tmp_path: Path) -> None:
     top = tmp_path / "hm-tui-demo-x"
     top.mkdir()
-    parent = subprocess.Popen([sys.executable, "-c", PARENT, str(top)], stdout=subprocess.PIPE,
-                              text=True)
+    parent = subprocess.Popen(
+        [sys.executable, "-c", PARENT, str(top)], stdout=subprocess.PIPE, text=True
+    )
     try:
         assert parent.stdout is not None
         child_pid = int(parent.stdout.readline())

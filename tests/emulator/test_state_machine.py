@@ -66,7 +66,9 @@ def test_some_vw_cars_sit_in_privacy_mode_then_are_rejected() -> None:
     assert privacy
     for steps in privacy:
         assert [(s.status, s.reason) for s in steps] == [
-            ("pending", PRIVACY_MODE), ("rejected", PRIVACY_MODE)]
+            ("pending", PRIVACY_MODE),
+            ("rejected", PRIVACY_MODE),
+        ]
         assert steps[1].delay - steps[0].delay >= 2 * DAY
     assert not any(s[0].reason == PRIVACY_MODE for s in fates("bmw", n=400))
 
@@ -79,8 +81,11 @@ def test_fates_are_deterministic_per_seed_and_vin() -> None:
 
 def test_privacy_mode_changelog_through_the_state_machine() -> None:
     state = FleetState(seed=1)
-    vin = next(v for v in (f"WAUZZZ8V{i:09d}" for i in range(2000))
-               if decide_fate(v, "audi", TAGS, None, fate_rng(1, v, 1))[0].reason == PRIVACY_MODE)
+    vin = next(
+        v
+        for v in (f"WAUZZZ8V{i:09d}" for i in range(2000))
+        if decide_fate(v, "audi", TAGS, None, fate_rng(1, v, 1))[0].reason == PRIVACY_MODE
+    )
     state.add(vin, "audi", TAGS, None, now=0.0)
     state.tick(3 * HOUR)
     record = state.clearances[vin]
@@ -112,15 +117,25 @@ async def test_sandbox_vin_is_approved_within_seconds(empty_api: Api) -> None:
 
 
 async def test_virtual_vin_1_needs_the_odometer_control_measure(empty_api: Api) -> None:
-    await empty_api.add({"vin": "2HM00000000000001", "brand": "sandbox", "control_measures": {
-        "odometer": {"value": 2050, "unit": "kilometers"}}})
+    await empty_api.add(
+        {
+            "vin": "2HM00000000000001",
+            "brand": "sandbox",
+            "control_measures": {"odometer": {"value": 2050, "unit": "kilometers"}},
+        }
+    )
     await empty_api.advance(10)
     assert (await empty_api.get("2HM00000000000001"))["status"] == "approved"
 
 
 async def test_virtual_vin_1_without_odometer_is_rejected(empty_api: Api) -> None:
-    await empty_api.add({"vin": "2HM00000000000001", "brand": "sandbox", "control_measures": {
-        "odometer": {"value": 1000, "unit": "kilometers"}}})
+    await empty_api.add(
+        {
+            "vin": "2HM00000000000001",
+            "brand": "sandbox",
+            "control_measures": {"odometer": {"value": 1000, "unit": "kilometers"}},
+        }
+    )
     await empty_api.advance(10)
     got = await empty_api.get("2HM00000000000001")
     assert got["status"] == "rejected" and got["changelog"][-1]["reason"] == "unspecified"
@@ -146,5 +161,8 @@ async def test_clock_runs_at_speed(emulator_factory) -> None:
     emu = await emulator_factory(fleet=0, speed=36000.0, publish=False)
     emu.state.add("WBA3A5C50CF256651", "bmw", {}, None, emu.clock.now())
     record = emu.state.clearances["WBA3A5C50CF256651"]
-    await wait_for(lambda: record.status != "pending", timeout=15,
-                   message="a BMW activation (1-12 virtual hours) at 36000x")
+    await wait_for(
+        lambda: record.status != "pending",
+        timeout=15,
+        message="a BMW activation (1-12 virtual hours) at 36000x",
+    )

@@ -47,13 +47,17 @@ async def test_not_approved_or_unknown_car_is_403_without_consent(empty_api: Api
         assert r.json()["request_id"]
 
 
-@pytest.mark.parametrize(("data_error", "status", "detail"), [
-    ("privacy", 403, "Privacy mode is active"),
-    ("offline", 408, "Vehicle is offline or asleep"),
-    ("unavailable", 422, "Vehicle data is not available yet"),
-])
-async def test_documented_data_errors(empty_api: Api, data_error: str, status: int,
-                                      detail: str) -> None:
+@pytest.mark.parametrize(
+    ("data_error", "status", "detail"),
+    [
+        ("privacy", 403, "Privacy mode is active"),
+        ("offline", 408, "Vehicle is offline or asleep"),
+        ("unavailable", 422, "Vehicle data is not available yet"),
+    ],
+)
+async def test_documented_data_errors(
+    empty_api: Api, data_error: str, status: int, detail: str
+) -> None:
     await approved(empty_api)
     await empty_api.control(f"vehicles/{SANDBOX}", {"data_error": data_error})
     r = await empty_api.call("GET", PATH + SANDBOX)
@@ -73,10 +77,15 @@ def test_some_cars_answer_with_data_errors_deterministically() -> None:
 async def test_eligibility(empty_api: Api) -> None:
     r = await empty_api.call("POST", "/eligibility", json={"vin": SANDBOX, "brand": "sandbox"})
     assert r.status_code == 200
-    assert r.json() == {"vin": SANDBOX, "eligible": True, "data_delivery": ["pull", "push"],
-                        "connectivity_status": "activated"}
-    r = await empty_api.call("POST", "/eligibility",
-                             json={"vin": "WVWZZZ1KZAW000001", "brand": "volkswagen"})
+    assert r.json() == {
+        "vin": SANDBOX,
+        "eligible": True,
+        "data_delivery": ["pull", "push"],
+        "connectivity_status": "activated",
+    }
+    r = await empty_api.call(
+        "POST", "/eligibility", json={"vin": "WVWZZZ1KZAW000001", "brand": "volkswagen"}
+    )
     assert "primary_user_assigned" in r.json()
 
 

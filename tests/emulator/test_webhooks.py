@@ -54,8 +54,9 @@ async def started(factory: Any, receiver: Receiver) -> Emulator:
     return await factory(fleet=0, speed=0.0, publish=False, webhook_url=receiver.url)
 
 
-async def test_every_state_change_is_delivered_signed(emulator_factory: Any,
-                                                      receiver: Receiver) -> None:
+async def test_every_state_change_is_delivered_signed(
+    emulator_factory: Any, receiver: Receiver
+) -> None:
     emu = await started(emulator_factory, receiver)
     emu.state.add(SANDBOX, "sandbox", {}, None, emu.clock.now())
     emu.state.tick(emu.clock.advance(60))
@@ -74,8 +75,7 @@ async def test_every_state_change_is_delivered_signed(emulator_factory: Any,
     assert (first["event"]["action"], second["event"]["action"]) == ("pending", "approved")
 
 
-async def test_rejection_reason_is_in_the_detail(emulator_factory: Any,
-                                                 receiver: Receiver) -> None:
+async def test_rejection_reason_is_in_the_detail(emulator_factory: Any, receiver: Receiver) -> None:
     emu = await started(emulator_factory, receiver)
     emu.state.add("WVWZZZ1KZAW000001", "volkswagen", {}, None, emu.clock.now())
     emu.state.tick(emu.clock.advance(3600))

@@ -42,8 +42,9 @@ class FakePlatform:
             answer = self.answers.get(route) or Answer(404, b'{"errors":[{"title":"Not found"}]}')
             if answer.silent:
                 await asyncio.Event().wait()
-            return web.Response(status=answer.status, body=answer.body,
-                                content_type=answer.content_type)
+            return web.Response(
+                status=answer.status, body=answer.body, content_type=answer.content_type
+            )
 
         return handle
 
@@ -67,6 +68,11 @@ class FakePlatform:
             await self._runner.cleanup()
 
     def profile(self) -> Profile:
-        return Profile(name="fake", environment="sandbox",
-                       base_url=f"http://127.0.0.1:{self.port}/v1", client_id="fake-client",
-                       client_secret=SECRET, app_id="a1b2c3d4e5f6a1b2c3d4e5f6")
+        return Profile(
+            name="fake",
+            environment="sandbox",
+            base_url=f"http://127.0.0.1:{self.port}/v1",
+            client_id="fake-client",
+            client_secret=SECRET,
+            app_id="a1b2c3d4e5f6a1b2c3d4e5f6",
+        )

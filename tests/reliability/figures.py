@@ -33,13 +33,15 @@ class Figures:
         self.stalls[where] = probe.describe()
 
     def lines(self) -> list[str]:
-        lines = [f"faults survived: {sum(self.faults.values())} "
-                 f"({_listing(self.faults)})",
-                 f"inputs tried: {sum(self.inputs.values())} ({_listing(self.inputs)})",
-                 f"messages lost: {self.messages_lost} of {self.messages_published} published "
-                 f"(duplicates dropped: {self.duplicates_dropped})"]
-        lines += [f"longest event-loop stall, {where}: {text}"
-                  for where, text in self.stalls.items()]
+        lines = [
+            f"faults survived: {sum(self.faults.values())} ({_listing(self.faults)})",
+            f"inputs tried: {sum(self.inputs.values())} ({_listing(self.inputs)})",
+            f"messages lost: {self.messages_lost} of {self.messages_published} published "
+            f"(duplicates dropped: {self.duplicates_dropped})",
+        ]
+        lines += [
+            f"longest event-loop stall, {where}: {text}" for where, text in self.stalls.items()
+        ]
         return lines
 
 

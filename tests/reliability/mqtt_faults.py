@@ -22,11 +22,16 @@ ACK_TIMEOUT_S = 20.0
 
 def payload(message_id: str, value: Any = "on") -> bytes:
     """A V1 message as the platform sends it (platform.md §5)."""
-    return json.dumps({
-        "version": 1, "message_id": message_id, "vin": VIN, "capability": "ignition",
-        "property": "state",
-        "data": {"ignition": {"state": {"data": value, "timestamp": "2025-11-23T10:00:00Z"}}},
-    }).encode()
+    return json.dumps(
+        {
+            "version": 1,
+            "message_id": message_id,
+            "vin": VIN,
+            "capability": "ignition",
+            "property": "state",
+            "data": {"ignition": {"state": {"data": value, "timestamp": "2025-11-23T10:00:00Z"}}},
+        }
+    ).encode()
 
 
 def message_id(number: int) -> str:
@@ -93,9 +98,11 @@ class PacedPublisher:
         self.sent: list[str] = []  # message ids acknowledged by the broker, in order
         self._acked = threading.Condition()
         self._acks: set[int] = set()
-        self._client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2,
-                                   client_id=f"platform-{uuid.uuid4().hex[:8]}",
-                                   clean_session=False)
+        self._client = mqtt.Client(
+            mqtt.CallbackAPIVersion.VERSION2,
+            client_id=f"platform-{uuid.uuid4().hex[:8]}",
+            clean_session=False,
+        )
         self._client.tls_set_context(client_tls(certs))
         self._client.reconnect_delay_set(1, 1)
         self._client.on_publish = self._on_publish

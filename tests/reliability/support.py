@@ -26,8 +26,14 @@ from hm_tui.service.transport import new_http_client
 #: Enough tries to outlast 30 % injected errors and a 1 s refused window, with short waits.
 FAULT_RETRY = RetryPolicy(attempts=30, base=0.05, cap=0.3, max_retry_after=0.2)
 HM_TUI = [sys.executable, "-c", "import sys; from hm_tui.cli.main import main; sys.exit(main())"]
-SECRET_ENV = ("HM_TUI_PROFILE", "HM_TUI_CLIENT_SECRET", "HM_TUI_PRIVATE_KEY_FILE",
-              "HM_TUI_PRIVATE_KEY_ID", "HM_TUI_WEBHOOK_SECRET", "HM_TUI_CLIENT_ID")
+SECRET_ENV = (
+    "HM_TUI_PROFILE",
+    "HM_TUI_CLIENT_SECRET",
+    "HM_TUI_PRIVATE_KEY_FILE",
+    "HM_TUI_PRIVATE_KEY_ID",
+    "HM_TUI_WEBHOOK_SECRET",
+    "HM_TUI_CLIENT_ID",
+)
 
 
 def vins(count: int, wmi: str = "WBA", start: int = 0) -> list[str]:
@@ -35,8 +41,9 @@ def vins(count: int, wmi: str = "WBA", start: int = 0) -> list[str]:
     return [with_check_digit(f"{wmi}{start + i:014d}") for i in range(count)]
 
 
-def emulator_profile(emulator: Emulator, name: str = "emu", *, mqtt: bool = False,
-                     private_key: bool = False) -> Profile:
+def emulator_profile(
+    emulator: Emulator, name: str = "emu", *, mqtt: bool = False, private_key: bool = False
+) -> Profile:
     profile = profile_from_credentials(emulator.credentials, name)
     changes: dict[str, Any] = {} if mqtt else {"mqtt": None}
     if private_key:
@@ -51,8 +58,13 @@ async def fault_tolerant_client(profile: Profile) -> AsyncIterator[PlatformClien
     """A PlatformClient whose retries and token renewals outlast the injected faults quickly."""
     http = new_http_client(max_connections=16)
     tokens = TokenManager(http, profile, retry=FAULT_RETRY)
-    client = PlatformClient(profile, token_manager=tokens, http=http, retry=FAULT_RETRY,
-                            get_one_limit=TokenBucket(rate=40, capacity=40))
+    client = PlatformClient(
+        profile,
+        token_manager=tokens,
+        http=http,
+        retry=FAULT_RETRY,
+        get_one_limit=TokenBucket(rate=40, capacity=40),
+    )
     try:
         yield client
     finally:
@@ -69,8 +81,9 @@ def write_config(path: Path, profile: Profile) -> Path:
 def cli_env(config: Path, data_home: Path, **extra: str) -> dict[str, str]:
     """Environment for a `hm-tui` subprocess: its own config and data dir, no secrets inherited."""
     env = {k: v for k, v in os.environ.items() if k not in SECRET_ENV}
-    env.update(HM_TUI_CONFIG=str(config), XDG_DATA_HOME=str(data_home), PYTHONUNBUFFERED="1",
-               **extra)
+    env.update(
+        HM_TUI_CONFIG=str(config), XDG_DATA_HOME=str(data_home), PYTHONUNBUFFERED="1", **extra
+    )
     return env
 
 
@@ -83,18 +96,37 @@ class EmulatorProcess:
         self.log = state_dir.parent / "emulator.log"
         with self.log.open("wb") as log:
             self._process = subprocess.Popen(
-                [*HM_TUI, "emulator", "--state-dir", str(state_dir), "--fleet", str(fleet),
-                 "--speed", "1", "--seed", "7", "--port", "0", "--mqtt-port", "0"],
+                [
+                    *HM_TUI,
+                    "emulator",
+                    "--state-dir",
+                    str(state_dir),
+                    "--fleet",
+                    str(fleet),
+                    "--speed",
+                    "1",
+                    "--seed",
+                    "7",
+                    "--port",
+                    "0",
+                    "--mqtt-port",
+                    "0",
+                ],
                 env=cli_env(state_dir / "none.toml", state_dir / "data"),
-                stdout=subprocess.DEVNULL, stderr=log)
+                stdout=subprocess.DEVNULL,
+                stderr=log,
+            )
         self.credentials: dict[str, Any] = {}
 
     async def started(self, timeout: float = 20) -> dict[str, Any]:
         from helpers import wait_for
 
         path = self.state_dir / "credentials.json"
-        await wait_for(lambda: path.exists() or self._process.poll() is not None, timeout,
-                       message="the emulator process to start")
+        await wait_for(
+            lambda: path.exists() or self._process.poll() is not None,
+            timeout,
+            message="the emulator process to start",
+        )
         assert self._process.poll() is None, self.log.read_text()
         self.credentials = json.loads(path.read_text())
         return self.credentials
@@ -146,5 +178,7 @@ class StallProbe:
             self._task.cancel()
 
     def describe(self) -> str:
-        return (f"{self.worst * 1000:.0f} ms of our own work ({self.worst_phase or '-'}), "
-                f"{self.worst_wall * 1000:.0f} ms wall")
+        return (
+            f"{self.worst * 1000:.0f} ms of our own work ({self.worst_phase or '-'}), "
+            f"{self.worst_wall * 1000:.0f} ms wall"
+        )

@@ -25,21 +25,38 @@ from reliability.support import emulator_profile, write_config
 CORPUS = Path(__file__).parent.parent / "corpus"
 CSV_FILES = sorted((CORPUS / "csv").iterdir())
 CONFIG_FILES = sorted((CORPUS / "config").iterdir())
-QUICK = settings(max_examples=250, deadline=None,
-                 suppress_health_check=[HealthCheck.function_scoped_fixture])
+QUICK = settings(
+    max_examples=250, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 
 #: corpus file -> (items sent, rows refused) or "refused" (the file as a whole, with a message)
 CSV_EXPECTED: dict[str, Any] = {
-    "empty.csv": "refused", "only-blank-lines.csv": "refused", "header-only.csv": "refused",
-    "header-only-crlf.csv": "refused", "no-vin-column.csv": "refused",
-    "no-header.csv": "refused", "only-commas.csv": "refused", "binary-garbage.csv": "refused",
-    "nul-bytes.csv": "refused", "png-renamed.csv": "refused", "latin1.csv": "refused",
+    "empty.csv": "refused",
+    "only-blank-lines.csv": "refused",
+    "header-only.csv": "refused",
+    "header-only-crlf.csv": "refused",
+    "no-vin-column.csv": "refused",
+    "no-header.csv": "refused",
+    "only-commas.csv": "refused",
+    "binary-garbage.csv": "refused",
+    "nul-bytes.csv": "refused",
+    "png-renamed.csv": "refused",
+    "latin1.csv": "refused",
     "utf16-no-bom.csv": "refused",
-    "bom-utf8.csv": (2, 0), "semicolons.csv": (2, 0), "tabs.csv": (1, 0), "crlf.csv": (2, 0),
-    "cr-only.csv": (2, 0), "duplicates.csv": (2, 0), "bad-rows-mixed.csv": (2, 4),
-    "huge-line.csv": (1, 1), "huge-header.csv": (1, 0), "utf16-le-bom.csv": (1, 0),
-    "utf16-be-bom.csv": (1, 0), "unbalanced-quotes.csv": (0, 1),
-    "markup-and-escapes.csv": (2, 1), "vw-without-customer-tag.csv": (1, 0),
+    "bom-utf8.csv": (2, 0),
+    "semicolons.csv": (2, 0),
+    "tabs.csv": (1, 0),
+    "crlf.csv": (2, 0),
+    "cr-only.csv": (2, 0),
+    "duplicates.csv": (2, 0),
+    "bad-rows-mixed.csv": (2, 4),
+    "huge-line.csv": (1, 1),
+    "huge-header.csv": (1, 0),
+    "utf16-le-bom.csv": (1, 0),
+    "utf16-be-bom.csv": (1, 0),
+    "unbalanced-quotes.csv": (0, 1),
+    "markup-and-escapes.csv": (2, 1),
+    "vw-without-customer-tag.csv": (1, 0),
     "formula-injection.csv": (1, 0),
 }
 
@@ -50,7 +67,8 @@ def test_the_corpus_expectations_cover_every_csv_file() -> None:
 
 @pytest.mark.parametrize("path", CSV_FILES, ids=lambda p: p.name)
 def test_csv_corpus_file_is_refused_with_a_message_or_parsed_row_by_row(
-        path: Path, figures: Figures) -> None:
+    path: Path, figures: Figures
+) -> None:
     figures.tried("CSV file")
     expected = CSV_EXPECTED[path.name]
     if expected == "refused":
@@ -86,8 +104,8 @@ async def run_cli(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, 
 
 
 async def test_cli_adds_the_good_rows_of_every_csv_and_names_the_bad_ones(
-        emulator: Any, isolated: Path, capsys: pytest.CaptureFixture[str],
-        figures: Figures) -> None:
+    emulator: Any, isolated: Path, capsys: pytest.CaptureFixture[str], figures: Figures
+) -> None:
     write_config(isolated, emulator_profile(emulator))
     for path in CSV_FILES:
         figures.tried("CSV file through the CLI")
@@ -117,13 +135,20 @@ def test_any_text_as_a_csv_is_parsed_or_refused_with_a_message(text: str) -> Non
 
 
 @QUICK
-@given(st.lists(st.tuples(st.text(string.ascii_uppercase + string.digits + " \t[]\x1b",
-                                  max_size=20),
-                          st.sampled_from(["bmw", "BMW ", "", "volkswagen", "trabant", "x,y"])),
-                max_size=12),
-       st.sampled_from([",", ";", "\t"]), st.sampled_from(["\n", "\r\n"]))
+@given(
+    st.lists(
+        st.tuples(
+            st.text(string.ascii_uppercase + string.digits + " \t[]\x1b", max_size=20),
+            st.sampled_from(["bmw", "BMW ", "", "volkswagen", "trabant", "x,y"]),
+        ),
+        max_size=12,
+    ),
+    st.sampled_from([",", ";", "\t"]),
+    st.sampled_from(["\n", "\r\n"]),
+)
 def test_csv_rows_of_any_shape_become_items_or_line_numbered_errors(
-        rows: list[tuple[str, str]], sep: str, newline: str) -> None:
+    rows: list[tuple[str, str]], sep: str, newline: str
+) -> None:
     FIGURES.tried("CSV rows (hypothesis)")
     text = newline.join([f"vin{sep}brand", *(f"{v}{sep}{b}" for v, b in rows)]) + newline
     try:
@@ -151,7 +176,8 @@ def test_any_text_as_a_vin_is_checked_with_a_printable_message(raw: str) -> None
 
 # -- config files -----------------------------------------------------------------------------
 def test_every_config_corpus_file_but_the_valid_one_is_refused_with_a_message(
-        tmp_path: Path, figures: Figures) -> None:
+    tmp_path: Path, figures: Figures
+) -> None:
     for source in CONFIG_FILES:
         figures.tried("config file")
         path = tmp_path / source.name
@@ -169,7 +195,8 @@ def test_every_config_corpus_file_but_the_valid_one_is_refused_with_a_message(
 
 @pytest.mark.parametrize("mode", [0o644, 0o640, 0o604])
 def test_a_config_file_others_can_read_is_refused_naming_the_fix(
-        tmp_path: Path, mode: int, figures: Figures) -> None:
+    tmp_path: Path, mode: int, figures: Figures
+) -> None:
     figures.tried("config file (permissions)")
     path = tmp_path / "config.toml"
     path.write_bytes((CORPUS / "config" / "valid.toml").read_bytes())
@@ -179,7 +206,8 @@ def test_a_config_file_others_can_read_is_refused_naming_the_fix(
 
 
 async def test_cli_with_a_broken_config_says_what_to_fix_without_a_traceback(
-        isolated: Path, capsys: pytest.CaptureFixture[str], figures: Figures) -> None:
+    isolated: Path, capsys: pytest.CaptureFixture[str], figures: Figures
+) -> None:
     isolated.parent.mkdir(parents=True, exist_ok=True)
     for source in [*CONFIG_FILES, None]:
         figures.tried("config file through the CLI")
@@ -197,19 +225,50 @@ async def test_cli_with_a_broken_config_says_what_to_fix_without_a_traceback(
 
 
 TOML_VALUES = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.text(max_size=20)
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.text(max_size=20)
     | st.sampled_from(["sandbox", "live", "https://x.example/v1", "http://10.0.0.1/v1", "v1"]),
-    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(
-        st.sampled_from(["client_id", "client_secret", "environment", "base_url", "mqtt", "port",
-                         "host", "keymap", "private_key_file", "private_key_id", "format",
-                         "ca_file", "cert_file", "key_file", "app_id", "x"]), inner, max_size=6),
-    max_leaves=20)
+    lambda inner: (
+        st.lists(inner, max_size=3)
+        | st.dictionaries(
+            st.sampled_from(
+                [
+                    "client_id",
+                    "client_secret",
+                    "environment",
+                    "base_url",
+                    "mqtt",
+                    "port",
+                    "host",
+                    "keymap",
+                    "private_key_file",
+                    "private_key_id",
+                    "format",
+                    "ca_file",
+                    "cert_file",
+                    "key_file",
+                    "app_id",
+                    "x",
+                ]
+            ),
+            inner,
+            max_size=6,
+        )
+    ),
+    max_leaves=20,
+)
 
 
 @QUICK
-@given(st.dictionaries(st.sampled_from(["profiles", "default_profile", "x"]),
-                       st.dictionaries(st.text(max_size=8), TOML_VALUES, max_size=3)
-                       | TOML_VALUES, max_size=3))
+@given(
+    st.dictionaries(
+        st.sampled_from(["profiles", "default_profile", "x"]),
+        st.dictionaries(st.text(max_size=8), TOML_VALUES, max_size=3) | TOML_VALUES,
+        max_size=3,
+    )
+)
 def test_any_config_structure_gives_a_profile_or_a_config_error(data: dict[str, Any]) -> None:
     FIGURES.tried("config structure (hypothesis)")
     try:

@@ -79,7 +79,8 @@ def assert_clear(error: PlatformError) -> None:
 
 @pytest.mark.parametrize("path", PLATFORM_FILES, ids=lambda p: p.name)
 async def test_platform_corpus_answer_gives_a_result_or_a_clear_platform_error(
-        platform: FakePlatform, path: Path, figures: Figures) -> None:
+    platform: FakePlatform, path: Path, figures: Figures
+) -> None:
     figures.tried("platform answer")
     call, answer = corpus_answer(path)
     platform.answer({"error": "list"}.get(call, call), answer)
@@ -103,23 +104,36 @@ async def test_platform_corpus_answer_gives_a_result_or_a_clear_platform_error(
 
 
 async def test_unknown_statuses_brands_and_reasons_are_kept_verbatim(
-        platform: FakePlatform) -> None:
+    platform: FakePlatform,
+) -> None:
     _, answer = corpus_answer(CORPUS / "platform" / "list-200-unknown-status-brand-reason.json")
     platform.answer("list", answer)
     async with PlatformClient(platform.profile(), retry=FAST) as client:
         first, second = await client.list_clearances()
-    assert (first.status, first.brand, first.reason) == ("hibernating", "trabant",
-                                                         "a reason nobody documented")
+    assert (first.status, first.brand, first.reason) == (
+        "hibernating",
+        "trabant",
+        "a reason nobody documented",
+    )
     assert second.status == "approved" and client.bad_items == 0
 
 
 async def test_a_huge_list_with_bad_items_is_decoded_off_the_loop_and_counted(
-        platform: FakePlatform, figures: Figures) -> None:
-    good = {"vin": "WBA00000000000001", "status": "approved", "brand": "bmw", "tags": {},
-            "changelog": [{"timestamp": "2025-11-21T10:00:00Z", "status": "approved"}]}
+    platform: FakePlatform, figures: Figures
+) -> None:
+    good = {
+        "vin": "WBA00000000000001",
+        "status": "approved",
+        "brand": "bmw",
+        "tags": {},
+        "changelog": [{"timestamp": "2025-11-21T10:00:00Z", "status": "approved"}],
+    }
     bad = {"vin": 0}
-    body = b"[" + b",".join(msgspec.json.encode(bad if i % 10 == 0 else good)
-                            for i in range(150_000)) + b"]"
+    body = (
+        b"["
+        + b",".join(msgspec.json.encode(bad if i % 10 == 0 else good) for i in range(150_000))
+        + b"]"
+    )
     platform.answer("list", Answer(200, body))
     figures.tried("huge platform array (150k items)")
     async with PlatformClient(platform.profile(), retry=FAST) as client:
@@ -134,7 +148,8 @@ async def test_a_huge_list_with_bad_items_is_decoded_off_the_loop_and_counted(
 
 
 async def test_a_platform_that_never_answers_gives_a_network_error_not_a_hang(
-        platform: FakePlatform, figures: Figures) -> None:
+    platform: FakePlatform, figures: Figures
+) -> None:
     figures.tried("silent platform")
     platform.answer("list", Answer(200, b"", silent=True))
     http = new_http_client(timeout=httpx.Timeout(0.5))
@@ -155,8 +170,12 @@ async def test_a_huge_html_error_page_becomes_a_short_message(platform: FakePlat
 
 
 async def test_cli_prints_one_clear_line_for_each_bad_answer(
-        platform: FakePlatform, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-        capsys: pytest.CaptureFixture[str], figures: Figures) -> None:
+    platform: FakePlatform,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    figures: Figures,
+) -> None:
     monkeypatch.setenv("HM_TUI_CONFIG", str(write_config(tmp_path / "c.toml", platform.profile())))
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
     for path in PLATFORM_FILES:
@@ -177,13 +196,36 @@ async def test_cli_prints_one_clear_line_for_each_bad_answer(
 
 
 @HYPO
-@given(st.integers(400, 599), st.binary(max_size=300) | st.builds(
-    lambda v: json.dumps(v).encode(), st.recursive(
-        st.none() | st.integers() | st.text(max_size=30),
-        lambda inner: st.lists(inner, max_size=3) | st.dictionaries(
-            st.sampled_from(["errors", "error", "error_description", "title", "detail",
-                             "source", "message", "request_id"]), inner, max_size=4),
-        max_leaves=12)))
+@given(
+    st.integers(400, 599),
+    st.binary(max_size=300)
+    | st.builds(
+        lambda v: json.dumps(v).encode(),
+        st.recursive(
+            st.none() | st.integers() | st.text(max_size=30),
+            lambda inner: (
+                st.lists(inner, max_size=3)
+                | st.dictionaries(
+                    st.sampled_from(
+                        [
+                            "errors",
+                            "error",
+                            "error_description",
+                            "title",
+                            "detail",
+                            "source",
+                            "message",
+                            "request_id",
+                        ]
+                    ),
+                    inner,
+                    max_size=4,
+                )
+            ),
+            max_leaves=12,
+        ),
+    ),
+)
 def test_any_error_body_becomes_a_platform_error(status: int, body: bytes) -> None:
     FIGURES.tried("error body (hypothesis)")
     error = error_from_response(status, body, headers={"retry-after": "x"})
@@ -192,17 +234,44 @@ def test_any_error_body_becomes_a_platform_error(status: int, body: bytes) -> No
 
 
 @HYPO
-@given(st.recursive(st.none() | st.booleans() | st.integers() | st.text(max_size=20),
-                    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(
-                        st.sampled_from(["vin", "status", "brand", "tags", "changelog",
-                                         "timestamp", "reason", "vehicles", "description",
-                                         "doors", "data", "x"]), inner, max_size=5),
-                    max_leaves=25))
+@given(
+    st.recursive(
+        st.none() | st.booleans() | st.integers() | st.text(max_size=20),
+        lambda inner: (
+            st.lists(inner, max_size=4)
+            | st.dictionaries(
+                st.sampled_from(
+                    [
+                        "vin",
+                        "status",
+                        "brand",
+                        "tags",
+                        "changelog",
+                        "timestamp",
+                        "reason",
+                        "vehicles",
+                        "description",
+                        "doors",
+                        "data",
+                        "x",
+                    ]
+                ),
+                inner,
+                max_size=5,
+            )
+        ),
+        max_leaves=25,
+    )
+)
 def test_any_json_answer_decodes_or_is_a_bad_response(value: Any) -> None:
     FIGURES.tried("platform JSON (hypothesis)")
     body = json.dumps(value).encode()
-    for decoder in (decode.decode_clearance_list, decode.decode_clearance,
-                    decode.decode_add_answer, lambda b: decode.decode_vehicle_data(b, "V")):
+    for decoder in (
+        decode.decode_clearance_list,
+        decode.decode_clearance,
+        decode.decode_add_answer,
+        lambda b: decode.decode_vehicle_data(b, "V"),
+    ):
         try:
             decoder(body)
         except BadResponse as error:
@@ -212,15 +281,31 @@ def test_any_json_answer_decodes_or_is_a_bad_response(value: Any) -> None:
 # -- MQTT payloads -----------------------------------------------------------------------------
 ACCEPTED = {"good-v1.json", "markup-value.json", "v2-not-array.json"}
 MONSTERS = {
-    "huge (300 KB)": json.dumps({"version": 1, "message_id": "e" * 64, "vin": GOOD_VINS[0],
-                                 "data": {"x": {"y": {"data": "z" * 300_000}}}}).encode(),
+    "huge (300 KB)": json.dumps(
+        {
+            "version": 1,
+            "message_id": "e" * 64,
+            "vin": GOOD_VINS[0],
+            "data": {"x": {"y": {"data": "z" * 300_000}}},
+        }
+    ).encode(),
     "deep array nesting (100k)": b"[" * 100_000 + b"]" * 100_000,
     "deep object nesting (50k)": b'{"a":' * 50_000 + b"1" + b"}" * 50_000,
-    "deep value nesting (5k)": (b'{"version": 1, "vin": "' + GOOD_VINS[0].encode()
-                                + b'", "data": {"x": {"y": {"data": ' + b"[" * 5000
-                                + b"]" * 5000 + b"}}}}"),
-    "many properties (50k)": json.dumps({"version": 1, "vin": GOOD_VINS[0], "data": {
-        "doors": {f"p{i}": {"data": i} for i in range(50_000)}}}).encode()[:262_000],
+    "deep value nesting (5k)": (
+        b'{"version": 1, "vin": "'
+        + GOOD_VINS[0].encode()
+        + b'", "data": {"x": {"y": {"data": '
+        + b"[" * 5000
+        + b"]" * 5000
+        + b"}}}}"
+    ),
+    "many properties (50k)": json.dumps(
+        {
+            "version": 1,
+            "vin": GOOD_VINS[0],
+            "data": {"doors": {f"p{i}": {"data": i} for i in range(50_000)}},
+        }
+    ).encode()[:262_000],
 }
 
 
@@ -240,12 +325,39 @@ def test_mqtt_corpus_and_monsters_are_counted_never_fatal(figures: Figures) -> N
 
 
 @HYPO
-@given(st.binary(max_size=200) | st.builds(lambda v: json.dumps(v).encode(), st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=20),
-    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(
-        st.sampled_from(["version", "message_id", "vin", "data", "ignition", "state",
-                         "timestamp", "failure", "value", "unit", "capability", "x"]),
-        inner, max_size=5), max_leaves=25)))
+@given(
+    st.binary(max_size=200)
+    | st.builds(
+        lambda v: json.dumps(v).encode(),
+        st.recursive(
+            st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=20),
+            lambda inner: (
+                st.lists(inner, max_size=3)
+                | st.dictionaries(
+                    st.sampled_from(
+                        [
+                            "version",
+                            "message_id",
+                            "vin",
+                            "data",
+                            "ignition",
+                            "state",
+                            "timestamp",
+                            "failure",
+                            "value",
+                            "unit",
+                            "capability",
+                            "x",
+                        ]
+                    ),
+                    inner,
+                    max_size=5,
+                )
+            ),
+            max_leaves=25,
+        ),
+    )
+)
 def test_any_payload_parses_or_is_a_bad_payload(payload: bytes) -> None:
     FIGURES.tried("MQTT payload (hypothesis)")
     try:
@@ -259,5 +371,6 @@ def test_any_payload_parses_or_is_a_bad_payload(payload: bytes) -> None:
 def _no_broker() -> Any:
     from hm_tui.service.config import MqttSettings
 
-    return MqttSettings(host="127.0.0.1", port=1, client_id="x", ca_file="", cert_file="",
-                        key_file="")
+    return MqttSettings(
+        host="127.0.0.1", port=1, client_id="x", ca_file="", cert_file="", key_file=""
+    )

@@ -68,7 +68,8 @@ async def subscribed(feed: Feed, publisher: PacedPublisher, delivered: Delivered
 
 
 async def test_broker_restart_and_cut_connections_lose_nothing_and_repeat_nothing(
-        broker: Mosquitto, proxy: CuttableProxy, feed_kind: Any, figures: Figures) -> None:
+    broker: Mosquitto, proxy: CuttableProxy, feed_kind: Any, figures: Figures
+) -> None:
     feed = new_feed(feed_kind, broker, proxy.port)
     publisher = PacedPublisher(broker.certs, broker.port)
     delivered = Delivered(feed)
@@ -90,8 +91,11 @@ async def test_broker_restart_and_cut_connections_lose_nothing_and_repeat_nothin
         assert publisher.error is None, publisher.error
         again = ids[::50]  # the platform repeats messages (at-least-once): so do we
         await asyncio.to_thread(publisher.publish, again)
-        await wait_for(lambda: delivered.drain() >= set(ids), 30,
-                       message=f"every message delivered ({feed.state})")
+        await wait_for(
+            lambda: delivered.drain() >= set(ids),
+            30,
+            message=f"every message delivered ({feed.state})",
+        )
         await wait_for(lambda: feed.state.duplicates >= len(again), 10)
         assert feed.state.status == "connected" and proxy.cuts == 2
     finally:
@@ -103,7 +107,8 @@ async def test_broker_restart_and_cut_connections_lose_nothing_and_repeat_nothin
 
 
 async def test_client_restart_resumes_its_persistent_session(
-        broker: Mosquitto, feed_kind: Any, figures: Figures) -> None:
+    broker: Mosquitto, feed_kind: Any, figures: Figures
+) -> None:
     publisher = PacedPublisher(broker.certs, broker.port)
     first = new_feed(feed_kind, broker, broker.port)
     first.start()
@@ -119,8 +124,11 @@ async def test_client_restart_resumes_its_persistent_session(
         delivered = Delivered(second)
         second.start()
         try:
-            await wait_for(lambda: delivered.drain() >= set(ids), 20,
-                           message=f"the queued messages ({second.state})")
+            await wait_for(
+                lambda: delivered.drain() >= set(ids),
+                20,
+                message=f"the queued messages ({second.state})",
+            )
         finally:
             second.stop()
     finally:

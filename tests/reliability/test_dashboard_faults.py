@@ -36,34 +36,43 @@ def make_app(credentials: dict[str, Any]) -> HmTuiApp:
 
     def session_for(_name: str | None) -> Session:
         http = new_http_client()
-        client = PlatformClient(profile, http=http, retry=FAULT_RETRY,
-                                token_manager=TokenManager(http, profile, retry=FAULT_RETRY),
-                                get_one_limit=TokenBucket(rate=40, capacity=40))
-        return Session(profile, store=Store.memory(), client=client, poll_interval=0.3,
-                       full_interval=1.0)
+        client = PlatformClient(
+            profile,
+            http=http,
+            retry=FAULT_RETRY,
+            token_manager=TokenManager(http, profile, retry=FAULT_RETRY),
+            get_one_limit=TokenBucket(rate=40, capacity=40),
+        )
+        return Session(
+            profile, store=Store.memory(), client=client, poll_interval=0.3, full_interval=1.0
+        )
 
     return HmTuiApp(session_for, profile="faults")
 
 
 async def test_dashboard_stays_responsive_shows_degraded_and_recovers_by_itself(
-        tmp_path: Path, figures: Figures) -> None:
+    tmp_path: Path, figures: Figures
+) -> None:
     emulator = EmulatorProcess(tmp_path / "emulator", fleet=200)
     try:
-        await run_dashboard_under_faults(await emulator.started(), Control(emulator.url),
-                                         figures)
+        await run_dashboard_under_faults(await emulator.started(), Control(emulator.url), figures)
     finally:
         gc.unfreeze()
         emulator.stop()
 
 
-async def run_dashboard_under_faults(credentials: dict[str, Any], control: Control,
-                                     figures: Figures) -> None:
+async def run_dashboard_under_faults(
+    credentials: dict[str, Any], control: Control, figures: Figures
+) -> None:
     batch = vins(BULK, "WF0")
     app = make_app(credentials)
     probe = StallProbe()
     async with app.run_test(size=(120, 40)):
-        await wait_for(lambda: app.session is not None and app.header_state().api == "ok", 15,
-                       message="the dashboard up and the link ok")
+        await wait_for(
+            lambda: app.session is not None and app.header_state().api == "ok",
+            15,
+            message="the dashboard up and the link ok",
+        )
         # objects left by earlier tests in this process are not the app's: keep the cost of
         # collecting them out of the measurement (the real app has none of them)
         gc.collect()
@@ -72,8 +81,11 @@ async def run_dashboard_under_faults(credentials: dict[str, Any], control: Contr
         probe.phase = "platform down"
         await control.faults(http_error_rate=1.0, statuses=[503], refuse_connections_s=1.0)
         figures.fault("platform down (all 503, connections refused 1 s)")
-        await wait_for(lambda: app.header_state().api in ("degraded", "down"), 15,
-                       message="the header to show the degraded link")
+        await wait_for(
+            lambda: app.header_state().api in ("degraded", "down"),
+            15,
+            message="the header to show the degraded link",
+        )
 
         await control.faults(**ERRORS, latency_ms=1500, invalidate_tokens=True)
         figures.fault("latency spike 1.5 s")
@@ -82,12 +94,15 @@ async def run_dashboard_under_faults(credentials: dict[str, Any], control: Contr
         results = await app.session.add([NewClearance(v, "ford") for v in batch])
         assert all(r.ok for r in results), [r for r in results if not r.ok][:3]
 
-        chosen = batch[::BULK // REVOKES]
+        chosen = batch[:: BULK // REVOKES]
         await control.faults(**ERRORS)
         for vin in chosen:
             await control.force(vin, status="approved")
-        await wait_for(lambda: all(app.session.roster.entry(v).status == "approved"
-                                   for v in chosen), 30, message="the approvals polled in")
+        await wait_for(
+            lambda: all(app.session.roster.entry(v).status == "approved" for v in chosen),
+            30,
+            message="the approvals polled in",
+        )
         await control.faults(**ERRORS, invalidate_tokens=True)
         figures.fault("tokens invalidated")
         probe.phase = "revokes"
@@ -96,8 +111,11 @@ async def run_dashboard_under_faults(credentials: dict[str, Any], control: Contr
 
         await control.faults()
         probe.phase = "recovery"
-        await wait_for(lambda: app.header_state().api == "ok", 15,
-                       message=f"the link to recover by itself ({app.header_state()})")
+        await wait_for(
+            lambda: app.header_state().api == "ok",
+            15,
+            message=f"the link to recover by itself ({app.header_state()})",
+        )
         probe.stop()
 
     assert await control.applied("POST") == dict.fromkeys(batch, 1)

@@ -64,7 +64,8 @@ def clean_disconnects(broker: Mosquitto) -> int:
 
 
 async def test_restarted_feed_gets_what_was_published_while_it_was_stopped_once_each(
-        broker: Mosquitto, figures: Figures) -> None:
+    broker: Mosquitto, figures: Figures
+) -> None:
     publisher = PacedPublisher(broker.certs, broker.port)
     feed = new_feed(mqtt_settings(broker.certs, broker.port))
     delivered = Delivered(feed)
@@ -81,8 +82,11 @@ async def test_restarted_feed_gets_what_was_published_while_it_was_stopped_once_
         ids = [message_id(n) for n in range(1, 201)]
         await asyncio.to_thread(publisher.publish, ids)
         feed.start()
-        await wait_for(lambda: delivered.drain() >= set(ids), 20,
-                       message=f"the messages queued while it was stopped ({feed.state})")
+        await wait_for(
+            lambda: delivered.drain() >= set(ids),
+            20,
+            message=f"the messages queued while it was stopped ({feed.state})",
+        )
         await asyncio.to_thread(publisher.publish, ids[:5])  # at-least-once: repeats come
         await wait_for(lambda: feed.state.duplicates == 5, 10, message="5 repeats dropped")
     finally:
@@ -94,7 +98,8 @@ async def test_restarted_feed_gets_what_was_published_while_it_was_stopped_once_
 
 
 async def test_unreadable_certificate_files_stop_the_feed_with_the_in_process_message(
-        tmp_path: Path) -> None:
+    tmp_path: Path,
+) -> None:
     certs = ensure_certs(tmp_path)
     certs.client_key.unlink()
     settings = mqtt_settings(certs, free_port())
@@ -119,14 +124,16 @@ async def test_no_broker_means_retrying_with_the_in_process_reason(tmp_path: Pat
     feed.start()
     try:
         await wait_for(lambda: feed.state.status == "retrying", 15, message="retrying")
-        assert feed.state.last_error == (f"cannot connect to 127.0.0.1:{port}: "
-                                         "connection refused (is the broker running?)")
+        assert feed.state.last_error == (
+            f"cannot connect to 127.0.0.1:{port}: connection refused (is the broker running?)"
+        )
     finally:
         await asyncio.to_thread(feed.stop)
 
 
 async def test_a_killed_feed_process_shows_as_stopped_with_why_and_start_brings_it_back(
-        broker: Mosquitto, figures: Figures) -> None:
+    broker: Mosquitto, figures: Figures
+) -> None:
     feed = new_feed(mqtt_settings(broker.certs, broker.port))
     feed.start()
     try:
@@ -145,18 +152,30 @@ async def test_a_killed_feed_process_shows_as_stopped_with_why_and_start_brings_
 
 
 async def test_feed_process_disconnects_and_exits_when_its_parent_is_killed(
-        broker: Mosquitto, tmp_path: Path, figures: Figures) -> None:
+    broker: Mosquitto, tmp_path: Path, figures: Figures
+) -> None:
     settings = mqtt_settings(broker.certs, broker.port)
     (tmp_path / "owner.py").write_text(OWNER_SCRIPT)
     pid_file, err_file = tmp_path / "child.pid", tmp_path / "owner.err"
     with err_file.open("wb") as err:
-        owner = subprocess.Popen([sys.executable, str(tmp_path / "owner.py"),
-                                  json.dumps(asdict(settings)), APP, str(pid_file)],
-                                 stdout=err, stderr=err,
-                                 env={**os.environ, "PYTHONPATH": str(REPO)})
+        owner = subprocess.Popen(
+            [
+                sys.executable,
+                str(tmp_path / "owner.py"),
+                json.dumps(asdict(settings)),
+                APP,
+                str(pid_file),
+            ],
+            stdout=err,
+            stderr=err,
+            env={**os.environ, "PYTHONPATH": str(REPO)},
+        )
     try:
-        await wait_for(lambda: owner.poll() is not None or written(pid_file), 20,
-                       message="the owner's feed subscribed")
+        await wait_for(
+            lambda: owner.poll() is not None or written(pid_file),
+            20,
+            message="the owner's feed subscribed",
+        )
         assert owner.poll() is None, err_file.read_text()
         child = int(pid_file.read_text())
     finally:
@@ -168,6 +187,9 @@ async def test_feed_process_disconnects_and_exits_when_its_parent_is_killed(
     finally:
         if not process_gone(child):  # the test failed: leave no orphan behind
             os.kill(child, signal.SIGKILL)
-    await wait_for(lambda: clean_disconnects(broker) == 1, 5,
-                   message=f"a clean DISCONNECT from the orphan (broker log: {broker.log})")
+    await wait_for(
+        lambda: clean_disconnects(broker) == 1,
+        5,
+        message=f"a clean DISCONNECT from the orphan (broker log: {broker.log})",
+    )
     assert err_file.read_text() == "", "nothing may reach the terminal"

@@ -51,16 +51,27 @@ def assert_inert(text: str, where: str) -> None:
 
 
 async def test_cli_output_shows_hostile_text_literally_and_strips_escapes(
-        emulator: Emulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-        capsys: pytest.CaptureFixture[str], figures: Figures) -> None:
+    emulator: Emulator,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    figures: Figures,
+) -> None:
     tagged, rejected = await hostile_fleet(emulator)
-    monkeypatch.setenv("HM_TUI_CONFIG", str(write_config(tmp_path / "c.toml",
-                                                         emulator_profile(emulator))))
+    monkeypatch.setenv(
+        "HM_TUI_CONFIG", str(write_config(tmp_path / "c.toml", emulator_profile(emulator)))
+    )
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
-    commands = [["vins", "list"], ["vins", "list", "--csv"], ["vins", "export", "--csv"],
-                ["vins", "show", tagged], ["vins", "show", rejected],
-                ["vins", "list", "--json"], ["vins", "export", "--json"],
-                ["vins", "show", rejected, "--json"]]
+    commands = [
+        ["vins", "list"],
+        ["vins", "list", "--csv"],
+        ["vins", "export", "--csv"],
+        ["vins", "show", tagged],
+        ["vins", "show", rejected],
+        ["vins", "list", "--json"],
+        ["vins", "export", "--json"],
+        ["vins", "show", rejected, "--json"],
+    ]
     for argv in commands:
         figures.tried("hostile text through the CLI")
         capsys.readouterr()
@@ -87,10 +98,18 @@ def strings(value: Any) -> list[str]:
 def screen_text(app: HmTuiApp) -> str:
     """What the terminal shows now, as plain text (the same render as a screenshot)."""
     width, height = app.size
-    console = Console(width=width, height=height, file=io.StringIO(), force_terminal=True,
-                      color_system="truecolor", record=True, legacy_windows=False)
-    console.print(app.screen._compositor.render_update(
-        full=True, screen_stack=app._background_screens))
+    console = Console(
+        width=width,
+        height=height,
+        file=io.StringIO(),
+        force_terminal=True,
+        color_system="truecolor",
+        record=True,
+        legacy_windows=False,
+    )
+    console.print(
+        app.screen._compositor.render_update(full=True, screen_stack=app._background_screens)
+    )
     return console.export_text(styles=False)
 
 
@@ -110,12 +129,16 @@ async def show_only(pilot: Any, app: HmTuiApp, vin: str) -> None:
 
 
 async def test_dashboard_shows_hostile_text_literally_everywhere(
-        emulator: Emulator, figures: Figures) -> None:
+    emulator: Emulator, figures: Figures
+) -> None:
     tagged, rejected = await hostile_fleet(emulator)
     app = make_app(emulator)
     async with app.run_test(size=(200, 40)) as pilot:
-        await wait_for(lambda: app.session is not None and rejected in
-                       app.session.roster.visible, 15, message="the roster loaded")
+        await wait_for(
+            lambda: app.session is not None and rejected in app.session.roster.visible,
+            15,
+            message="the roster loaded",
+        )
         surfaces: dict[str, str] = {}
         await show_only(pilot, app, rejected)
         surfaces["roster table"] = screen_text(app)
@@ -133,15 +156,21 @@ async def test_dashboard_shows_hostile_text_literally_everywhere(
         assert feed is not None, "the emulator profile has MQTT settings"
         await pilot.press("f")
         feed.ingest("t", payload("9" * 64, HOSTILE))
-        await wait_for(lambda: "click[/link]" in screen_text(app), 5,
-                       message=f"the payload in the feed panel: {screen_text(app)[-800:]}")
+        await wait_for(
+            lambda: "click[/link]" in screen_text(app),
+            5,
+            message=f"the payload in the feed panel: {screen_text(app)[-800:]}",
+        )
         surfaces["feed panel"] = screen_text(app)
         await pilot.press("f")
 
         await Control(emulator).force(tagged, status="rejected", reason=HOSTILE)
         await pilot.press("r")
-        await wait_for(lambda: app._notifications and "click" in screen_text(app), 10,
-                       message="the rejection notification")
+        await wait_for(
+            lambda: app._notifications and "click" in screen_text(app),
+            10,
+            message="the rejection notification",
+        )
         surfaces["notification"] = screen_text(app)
         svg = app.export_screenshot()
 

@@ -24,8 +24,9 @@ BULK = 500
 REVOKES = 50
 
 
-async def chaos(control: Control, progress: Callable[[], Awaitable[int]], total: int,
-                figures: Figures) -> None:
+async def chaos(
+    control: Control, progress: Callable[[], Awaitable[int]], total: int, figures: Figures
+) -> None:
     """Walk through the faults as the work advances (by what the emulator applied, not by time):
     errors + a latency spike, then tokens invalidated, then connections refused for a while."""
     await control.faults(**ERRORS, latency_ms=SPIKE_MS)
@@ -62,6 +63,7 @@ async def _at_least(progress: Callable[[], Awaitable[int]], wanted: float) -> bo
 
 def count_injected(before: dict[str, Any], after: dict[str, Any]) -> dict[str, int]:
     """Error responses the emulator sent during the run, and requests it cut (no response)."""
+
     def delta(key: str, field: str) -> int:
         return int(after[key].get(field, 0)) - int(before[key].get(field, 0))
 
@@ -73,7 +75,8 @@ def count_injected(before: dict[str, Any], after: dict[str, Any]) -> dict[str, i
 
 
 async def test_bulk_add_and_revoke_under_faults_apply_every_vin_exactly_once(
-        emulator_factory: Any, figures: Figures) -> None:
+    emulator_factory: Any, figures: Figures
+) -> None:
     emulator = await emulator_factory(fleet=0)
     control = Control(emulator)
     batch = vins(BULK)
@@ -91,7 +94,7 @@ async def test_bulk_add_and_revoke_under_faults_apply_every_vin_exactly_once(
         assert all(r.ok for r in results), [r for r in results if not r.ok][:3]
         assert await control.applied("POST") == dict.fromkeys(batch, 1)
 
-        chosen = batch[::BULK // REVOKES]
+        chosen = batch[:: BULK // REVOKES]
         for vin in chosen:  # activation is the brand's business: force it on the emulator
             await control.force(vin, status="approved")
         storm = asyncio.create_task(revoke_chaos(control, figures))

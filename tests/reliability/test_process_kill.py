@@ -30,18 +30,25 @@ class BulkAdd:
     def __init__(self, tmp_path: Path, emulator: Any) -> None:
         self.batch = vins(ROWS, "WF0")
         self.csv = tmp_path / "big.csv"
-        self.csv.write_text("vin,brand,tag:fleet\n" + "".join(f"{v},ford,north\n"
-                                                             for v in self.batch))
+        self.csv.write_text(
+            "vin,brand,tag:fleet\n" + "".join(f"{v},ford,north\n" for v in self.batch)
+        )
         config = write_config(tmp_path / "config" / "config.toml", emulator_profile(emulator))
         self.env = cli_env(config, tmp_path / "data")
         self.db = default_path("emu", tmp_path / "data" / "hm-tui")
         self.logs = tmp_path
 
     def start(self, name: str) -> subprocess.Popen[bytes]:
-        with (self.logs / f"{name}.out").open("wb") as out, \
-                (self.logs / f"{name}.err").open("wb") as err:
-            return subprocess.Popen([*HM_TUI, "vins", "add", "--file", str(self.csv)],
-                                    env=self.env, stdout=out, stderr=err)
+        with (
+            (self.logs / f"{name}.out").open("wb") as out,
+            (self.logs / f"{name}.err").open("wb") as err,
+        ):
+            return subprocess.Popen(
+                [*HM_TUI, "vins", "add", "--file", str(self.csv)],
+                env=self.env,
+                stdout=out,
+                stderr=err,
+            )
 
     def output(self, name: str) -> tuple[str, str]:
         return ((self.logs / f"{name}.out").read_text(), (self.logs / f"{name}.err").read_text())
@@ -62,15 +69,20 @@ def integrity(db: Path) -> str:
 
 
 async def test_killed_bulk_add_leaves_an_intact_unfinished_journal_entry(
-        emulator_factory: Any, tmp_path: Path, figures: Figures) -> None:
+    emulator_factory: Any, tmp_path: Path, figures: Figures
+) -> None:
     emulator = await emulator_factory(fleet=0)
     control = Control(emulator)
     bulk = BulkAdd(tmp_path, emulator)
     await control.faults(latency_ms=LATENCY_MS)
     process = bulk.start("killed")
     try:
-        await wait_for(lambda: _applied_between(control, 1, ROWS - 1), 30, 0.02,
-                       "part of the add applied on the platform")
+        await wait_for(
+            lambda: _applied_between(control, 1, ROWS - 1),
+            30,
+            0.02,
+            "part of the add applied on the platform",
+        )
     finally:
         kill(process)
     figures.fault("SIGKILL mid bulk-add")
@@ -89,7 +101,8 @@ async def test_killed_bulk_add_leaves_an_intact_unfinished_journal_entry(
 
 
 async def test_killed_bulk_add_journal_shows_what_was_done_and_the_rerun_offers_to_resume(
-        emulator_factory: Any, tmp_path: Path, figures: Figures) -> None:
+    emulator_factory: Any, tmp_path: Path, figures: Figures
+) -> None:
     emulator = await emulator_factory(fleet=0)
     control = Control(emulator)
     bulk = BulkAdd(tmp_path, emulator)
@@ -100,7 +113,8 @@ async def test_killed_bulk_add_journal_shows_what_was_done_and_the_rerun_offers_
         await wait_for(lambda: _journaled_or_all_applied(bulk, control), 30, 0.02)
         assert len(await control.applied("POST")) < ROWS, (
             "no result was journaled before the platform had applied every row: the CLI "
-            "records results only after the whole add returns")
+            "records results only after the whole add returns"
+        )
     finally:
         kill(process)
     figures.fault("SIGKILL mid bulk-add")
@@ -117,8 +131,11 @@ async def test_killed_bulk_add_journal_shows_what_was_done_and_the_rerun_offers_
     _out, err = bulk.output("rerun")
     assert "interrupted" in err and "resum" in err, err[-500:]
     assert set(await control.applied("POST")) == set(bulk.batch)
-    assert {c.status for c in emulator.state.clearances.values()} <= {"pending", "approved",
-                                                                       "rejected"}
+    assert {c.status for c in emulator.state.clearances.values()} <= {
+        "pending",
+        "approved",
+        "rejected",
+    }
 
 
 APP_SCRIPT = """
@@ -141,7 +158,8 @@ asyncio.run(main())
 
 
 async def test_app_killed_mid_add_resumes_from_its_journal_and_applies_nothing_twice(
-        emulator_factory: Any, tmp_path: Path, figures: Figures) -> None:
+    emulator_factory: Any, tmp_path: Path, figures: Figures
+) -> None:
     """The dashboard's path (Session.add journals every 500 answers): killed after the first
     group, the journal says which VINs are done; `Session.resume` sends only the rest."""
     emulator = await emulator_factory(fleet=0)
@@ -153,12 +171,23 @@ async def test_app_killed_mid_add_resumes_from_its_journal_and_applies_nothing_t
     db = tmp_path / "store.db"
     await control.faults(latency_ms=LATENCY_MS)
     with (tmp_path / "app.err").open("wb") as err:
-        process = subprocess.Popen([sys.executable, str(tmp_path / "app.py"),
-                                    str(tmp_path / "creds.json"), str(db),
-                                    str(tmp_path / "vins.txt")], stderr=err)
+        process = subprocess.Popen(
+            [
+                sys.executable,
+                str(tmp_path / "app.py"),
+                str(tmp_path / "creds.json"),
+                str(db),
+                str(tmp_path / "vins.txt"),
+            ],
+            stderr=err,
+        )
     try:
-        await wait_for(lambda: _items(db) > 0 or process.poll() is not None, 30, 0.02,
-                       "the first group of answers journaled")
+        await wait_for(
+            lambda: _items(db) > 0 or process.poll() is not None,
+            30,
+            0.02,
+            "the first group of answers journaled",
+        )
         assert process.poll() is None, (tmp_path / "app.err").read_text()
     finally:
         kill(process)

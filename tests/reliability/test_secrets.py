@@ -52,18 +52,26 @@ class Artefacts:
                 self.add(str(path), path.read_bytes())
 
     def leaks(self, secrets: dict[str, str]) -> list[str]:
-        return [f"{name} in {where}" for where, text in self.texts.items()
-                for name, secret in secrets.items() if secret in text]
+        return [
+            f"{name} in {where}"
+            for where, text in self.texts.items()
+            for name, secret in secrets.items()
+            if secret in text
+        ]
 
 
 def known_secrets(emulator: Emulator, tokens: list[str]) -> dict[str, str]:
     creds = emulator.credentials
     pem = Path(creds["private_key_file"]).read_text().splitlines()
     body = [line for line in pem if line and not line.startswith("-----")]
-    secrets = {"client secret": creds["client_secret"],
-               "webhook secret": creds["webhook_secret"], "private key PEM body": "".join(body)}
-    secrets.update({f"private key PEM line {i}": line for i, line in enumerate(body)
-                    if len(line) >= 16})
+    secrets = {
+        "client secret": creds["client_secret"],
+        "webhook secret": creds["webhook_secret"],
+        "private key PEM body": "".join(body),
+    }
+    secrets.update(
+        {f"private key PEM line {i}": line for i, line in enumerate(body) if len(line) >= 16}
+    )
     secrets.update({f"access token {i}": token for i, token in enumerate(tokens)})
     return secrets
 
@@ -87,8 +95,13 @@ def record_tokens(emulator: Emulator) -> list[str]:
 def isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("HM_TUI_CONFIG", str(tmp_path / "config" / "config.toml"))
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
-    for var in ("HM_TUI_PROFILE", "HM_TUI_CLIENT_SECRET", "HM_TUI_CLIENT_ID",
-                "HM_TUI_PRIVATE_KEY_FILE", "HM_TUI_PRIVATE_KEY_ID"):
+    for var in (
+        "HM_TUI_PROFILE",
+        "HM_TUI_CLIENT_SECRET",
+        "HM_TUI_CLIENT_ID",
+        "HM_TUI_PRIVATE_KEY_FILE",
+        "HM_TUI_PRIVATE_KEY_ID",
+    ):
         monkeypatch.delenv(var, raising=False)
     return tmp_path
 
@@ -116,21 +129,34 @@ async def cli(capsys: pytest.CaptureFixture[str], artefacts: Artefacts, *argv: s
 async def cli_flow(emulator: Emulator, isolated: Path, capsys: Any, artefacts: Artefacts) -> None:
     creds = isolated / "credentials.json"
     creds.write_text(json.dumps(emulator.credentials))
-    assert await cli(capsys, artefacts, "config", "import", str(creds), "--profile", "emu",
-                     "--default") == 0
+    assert (
+        await cli(
+            capsys, artefacts, "config", "import", str(creds), "--profile", "emu", "--default"
+        )
+        == 0
+    )
     control = Control(emulator)
     approved = next(v for v, c in emulator.state.clearances.items() if c.status == "approved")
     new_vin = "WBA00000400000001"
-    for argv in (["config", "show"], ["config", "path"], ["-v", "vins", "list"],
-                 ["-v", "vins", "list", "--json"], ["-v", "vins", "add", new_vin, "--brand", "bmw"],
-                 ["-v", "vins", "show", approved], ["-v", "vins", "data", approved],
-                 ["-v", "vins", "revoke", approved, "--yes"], ["-v", "vins", "export", "--json"]):
+    for argv in (
+        ["config", "show"],
+        ["config", "path"],
+        ["-v", "vins", "list"],
+        ["-v", "vins", "list", "--json"],
+        ["-v", "vins", "add", new_vin, "--brand", "bmw"],
+        ["-v", "vins", "show", approved],
+        ["-v", "vins", "data", approved],
+        ["-v", "vins", "revoke", approved, "--yes"],
+        ["-v", "vins", "export", "--json"],
+    ):
         if argv[-1] == "list":
             await control.faults(invalidate_tokens=True)  # a 401 and a renewal, verbosely
         assert await cli(capsys, artefacts, *argv) == 0, argv
     # a refused login (a wrong secret in the environment, a key file that is not there)
-    wrong = {"HM_TUI_CLIENT_SECRET": "wrong-secret-but-long-enough",
-             "HM_TUI_PRIVATE_KEY_FILE": str(isolated / "missing.pem")}
+    wrong = {
+        "HM_TUI_CLIENT_SECRET": "wrong-secret-but-long-enough",
+        "HM_TUI_PRIVATE_KEY_FILE": str(isolated / "missing.pem"),
+    }
     os.environ.update(wrong)
     try:
         code = await cli(capsys, artefacts, "-v", "vins", "list")
@@ -176,8 +202,12 @@ async def dashboard_flow(emulator: Emulator, isolated: Path, artefacts: Artefact
 async def error_flow(emulator: Emulator, artefacts: Artefacts) -> None:
     """Exceptions from a refused login and from a revoked token, as text and repr."""
     profile = load_config().profile()
-    bad = replace(profile, private_key_file=None, private_key_id=None,
-                  client_secret=profile.client_secret[::-1] if profile.client_secret else "x")
+    bad = replace(
+        profile,
+        private_key_file=None,
+        private_key_id=None,
+        client_secret=profile.client_secret[::-1] if profile.client_secret else "x",
+    )
     async with PlatformClient(bad) as client:
         with pytest.raises(PlatformError) as refused:
             await client.list_clearances()
@@ -186,8 +216,12 @@ async def error_flow(emulator: Emulator, artefacts: Artefacts) -> None:
 
 
 async def test_no_secret_or_token_in_any_artefact_of_a_full_run(
-        emulator: Emulator, isolated: Path, capsys: pytest.CaptureFixture[str],
-        all_logs: pytest.LogCaptureFixture, figures: Figures) -> None:
+    emulator: Emulator,
+    isolated: Path,
+    capsys: pytest.CaptureFixture[str],
+    all_logs: pytest.LogCaptureFixture,
+    figures: Figures,
+) -> None:
     tokens = record_tokens(emulator)
     artefacts = Artefacts()
     await cli_flow(emulator, isolated, capsys, artefacts)
@@ -199,8 +233,10 @@ async def test_no_secret_or_token_in_any_artefact_of_a_full_run(
     artefacts.add_files(isolated / "data")  # the journal and roster cache (SQLite, WAL)
     artefacts.add_files(isolated / "shots")
     artefacts.add_files(config.parent, skip=(config,))
-    artefacts.add("log records", "\n".join(
-        f"{r.name} {r.getMessage()} {r.exc_text or ''}" for r in all_logs.records))
+    artefacts.add(
+        "log records",
+        "\n".join(f"{r.name} {r.getMessage()} {r.exc_text or ''}" for r in all_logs.records),
+    )
     secrets = known_secrets(emulator, tokens)
     assert len(tokens) >= 3 and list((isolated / "shots").glob("*.svg"))
     assert list((isolated / "data").rglob("*.db")), "the journal was written"
@@ -218,8 +254,15 @@ async def test_no_secret_or_token_in_any_artefact_of_a_full_run(
         assert stat.S_IMODE(Path(key).stat().st_mode) == 0o600, key
 
 
-@pytest.mark.parametrize("url", ["http://api.high-mobility.com/v1", "http://10.0.0.5:8080/v1",
-                                 "ftp://127.0.0.1/v1", "http:///v1"])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://api.high-mobility.com/v1",
+        "http://10.0.0.5:8080/v1",
+        "ftp://127.0.0.1/v1",
+        "http:///v1",
+    ],
+)
 def test_plain_http_is_refused_for_anything_but_loopback(url: str) -> None:
     with pytest.raises(ConfigError, match=r"https|http"):
         check_base_url(url, "profile 'x'")
@@ -233,7 +276,8 @@ def test_the_http_client_always_verifies_certificates_and_never_follows_redirect
 
 
 async def test_a_platform_with_an_untrusted_certificate_is_never_talked_to(
-        tmp_path: Path, isolated: Path) -> None:
+    tmp_path: Path, isolated: Path
+) -> None:
     authority = trustme.CA()
     server_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     authority.issue_cert("127.0.0.1").configure_cert(server_context)
@@ -254,8 +298,13 @@ async def test_a_platform_with_an_untrusted_certificate_is_never_talked_to(
         config = load_config(missing_ok=True)
         from hm_tui.service.config import Profile
 
-        profile = Profile(name="tls", environment="sandbox", base_url=f"https://127.0.0.1:{port}/v1",
-                          client_id="c", client_secret="a-secret-for-tls-test")
+        profile = Profile(
+            name="tls",
+            environment="sandbox",
+            base_url=f"https://127.0.0.1:{port}/v1",
+            client_id="c",
+            client_secret="a-secret-for-tls-test",
+        )
         async with PlatformClient(profile) as client:
             client.retry = replace(client.retry, attempts=1)
             with pytest.raises(PlatformError, match=r"(?i)certificate|ssl|tls|connect"):
@@ -269,12 +318,17 @@ async def test_webhook_deliveries_are_verified_over_the_raw_body() -> None:
     received: list[Any] = []
     receiver = WebhookReceiver("127.0.0.1:0", "hook-secret-1234", received.append)
     await receiver.start()
-    body = json.dumps({"vehicle": {"vin": "WBA00000400000001"},
-                       "event": {"type": "fleet_clearance_changed", "action": "approved"}}).encode()
+    body = json.dumps(
+        {
+            "vehicle": {"vin": "WBA00000400000001"},
+            "event": {"type": "fleet_clearance_changed", "action": "approved"},
+        }
+    ).encode()
     import httpx
 
     try:
         async with httpx.AsyncClient() as http:
+
             def post(sig: str | None, payload: bytes = body) -> Any:
                 headers = {"X-HM-Event": "fleet_clearance_changed", "X-HM-Delivery": sig or "n"}
                 if sig is not None:

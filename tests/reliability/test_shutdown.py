@@ -60,15 +60,27 @@ def group_gone(pgid: int) -> bool:
 
 def unclean_lines(broker: Mosquitto) -> list[str]:
     client = re.escape(broker.certs.client_id)
-    return re.findall(rf".*(?:closed its connection|Socket error on client {client}|"
-                      rf"{client} has exceeded timeout).*", broker.log)
+    return re.findall(
+        rf".*(?:closed its connection|Socket error on client {client}|"
+        rf"{client} has exceeded timeout).*",
+        broker.log,
+    )
 
 
-@pytest.mark.parametrize(("sig", "as_json"), [(signal.SIGTERM, True), (signal.SIGHUP, False)],
-                         ids=["SIGTERM, --json", "SIGHUP, text"])
+@pytest.mark.parametrize(
+    ("sig", "as_json"),
+    [(signal.SIGTERM, True), (signal.SIGHUP, False)],
+    ids=["SIGTERM, --json", "SIGHUP, text"],
+)
 async def test_feed_command_disconnects_cleanly_on_a_signal_and_prints_payloads_inert(
-        env: dict[str, str], broker: Mosquitto, emulator: Any, tmp_path: Path,
-        sig: signal.Signals, as_json: bool, figures: Figures) -> None:
+    env: dict[str, str],
+    broker: Mosquitto,
+    emulator: Any,
+    tmp_path: Path,
+    sig: signal.Signals,
+    as_json: bool,
+    figures: Figures,
+) -> None:
     argv = [*HM_TUI, "feed", *(["--json"] if as_json else [])]
     with (tmp_path / "err").open("wb") as err, (tmp_path / "out").open("wb") as out:
         process = subprocess.Popen(argv, env=env, start_new_session=True, stdout=out, stderr=err)
@@ -78,11 +90,17 @@ async def test_feed_command_disconnects_cleanly_on_a_signal_and_prints_payloads_
         await wait_for(lambda: connected(broker), 15, message="the feed connected to mosquitto")
         await wait_for(lambda: "feed connected" in (tmp_path / "err").read_text(), 10)
         await asyncio.to_thread(publisher.publish, [message_id(1)], HOSTILE)
-        await wait_for(lambda: "click" in (tmp_path / "out").read_text(), 10,
-                       message="the hostile payload printed")
+        await wait_for(
+            lambda: "click" in (tmp_path / "out").read_text(),
+            10,
+            message="the hostile payload printed",
+        )
         process.send_signal(sig)
-        await wait_for(lambda: process.poll() is not None, EXIT_TIMEOUT_S,
-                       message=f"hm-tui feed to exit after {sig.name}")
+        await wait_for(
+            lambda: process.poll() is not None,
+            EXIT_TIMEOUT_S,
+            message=f"hm-tui feed to exit after {sig.name}",
+        )
     finally:
         publisher.close()
         if process.poll() is None:
@@ -90,8 +108,11 @@ async def test_feed_command_disconnects_cleanly_on_a_signal_and_prints_payloads_
     figures.fault(f"{sig.name} to hm-tui feed")
     printed = (tmp_path / "out").read_text()
     assert process.returncode == 0, (tmp_path / "err").read_text()
-    await wait_for(lambda: clean_disconnect(broker), 5, message=f"a clean MQTT disconnect "
-                   f"(broker log: {unclean_lines(broker)})")
+    await wait_for(
+        lambda: clean_disconnect(broker),
+        5,
+        message=f"a clean MQTT disconnect (broker log: {unclean_lines(broker)})",
+    )
     assert "Traceback" not in (tmp_path / "err").read_text()
     assert not RAW_CONTROL.search(printed.replace("\n", "")), printed
     if as_json:  # JSON escapes it: the exact value survives, harmlessly
@@ -108,18 +129,27 @@ def tmux(tmp_path: Path) -> Iterator[Tmux]:
 
 @pytest.mark.parametrize("how", ["SIGTERM", "terminal closed"])
 async def test_dashboard_closes_its_mqtt_session_and_exits(
-        env: dict[str, str], broker: Mosquitto, tmux: Tmux, tmp_path: Path, how: str,
-        figures: Figures) -> None:
+    env: dict[str, str], broker: Mosquitto, tmux: Tmux, tmp_path: Path, how: str, figures: Figures
+) -> None:
     passed = {k: v for k, v in env.items() if k.startswith(("HM_", "XDG", "TERM", "TMP"))}
     pid = tmux.start(list(HM_TUI), passed, tmp_path / "pid")
-    await wait_for(lambda: connected(broker), 20,
-                   message=f"the dashboard's feed connected (screen: {tmux.screen()})")
+    await wait_for(
+        lambda: connected(broker),
+        20,
+        message=f"the dashboard's feed connected (screen: {tmux.screen()})",
+    )
     if how == "SIGTERM":
         os.kill(pid, signal.SIGTERM)
     else:
         tmux.run("kill-server")  # the pty closes: SIGHUP, like an SSH drop
     figures.fault(f"dashboard: {how}")
-    await wait_for(lambda: group_gone(pid), EXIT_TIMEOUT_S,
-                   message=f"the dashboard and its children to exit after {how}")
-    await wait_for(lambda: clean_disconnect(broker), 5, message=f"a clean MQTT disconnect "
-                   f"(broker log: {unclean_lines(broker)})")
+    await wait_for(
+        lambda: group_gone(pid),
+        EXIT_TIMEOUT_S,
+        message=f"the dashboard and its children to exit after {how}",
+    )
+    await wait_for(
+        lambda: clean_disconnect(broker),
+        5,
+        message=f"a clean MQTT disconnect (broker log: {unclean_lines(broker)})",
+    )

@@ -19,7 +19,8 @@ POSTS = "POST /v1/fleets/vehicles"
 
 
 async def test_a_stopped_add_keeps_what_was_answered_and_journals_the_rest_as_not_done(
-        emulator: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    emulator: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setattr(add_run, "GROUP", 2)  # three groups: answered, out, never sent
     items = [NewClearance(bmw(n), "bmw") for n in range(40, 46)]
     control = Control(emulator)
@@ -39,9 +40,13 @@ async def test_a_stopped_add_keeps_what_was_answered_and_journals_the_rest_as_no
         emulator.context.faults.latency_ms = 0
         (results,) = stopped
         assert [(r.vin, r.status) for r in results] == [
-            (items[0].vin, "pending"), (items[1].vin, "pending"),
-            (items[2].vin, NO_ANSWER), (items[3].vin, NO_ANSWER),
-            (items[4].vin, NOT_SENT), (items[5].vin, NOT_SENT)]
+            (items[0].vin, "pending"),
+            (items[1].vin, "pending"),
+            (items[2].vin, NO_ANSWER),
+            (items[3].vin, NO_ANSWER),
+            (items[4].vin, NOT_SENT),
+            (items[5].vin, NOT_SENT),
+        ]
         assert [r.ok for r in results] == [True, True, False, False, False, False]
         assert session.roster.entry(items[0].vin).status == "pending"
         assert session.roster.entry(items[4].vin) is None

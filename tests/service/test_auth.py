@@ -30,7 +30,8 @@ def test_renewal_margin_is_60_s_for_real_tokens_and_scaled_for_short_ones() -> N
 
 
 async def test_tokens_are_renewed_before_expiry_so_no_call_is_ever_answered_401(
-        emulator_factory) -> None:
+    emulator_factory,
+) -> None:
     emulator = await emulator_factory(token_ttl=3)
     control = Control(emulator)
     client = PlatformClient(emulator_profile(emulator), retry=FAST_RETRY)
@@ -45,8 +46,11 @@ async def test_tokens_are_renewed_before_expiry_so_no_call_is_ever_answered_401(
     workers = [asyncio.create_task(keep_calling()) for _ in range(4)]
     try:
         # renewed every ~1.6 s: five tokens cover > 6 s, more than two 3-second lifetimes
-        await wait_for(lambda: client.tokens.renewals >= 5 or any(w.done() for w in workers),
-                       timeout=15, message="five tokens")
+        await wait_for(
+            lambda: client.tokens.renewals >= 5 or any(w.done() for w in workers),
+            timeout=15,
+            message="five tokens",
+        )
     finally:
         for worker in workers:
             worker.cancel()
@@ -92,8 +96,12 @@ async def test_failing_renewal_keeps_the_valid_token_and_reports_failing(emulato
     control = Control(emulator)
     clock = FakeClock()
     async with httpx.AsyncClient() as http:
-        manager = TokenManager(http, emulator_profile(emulator), clock=clock,
-                               retry=RetryPolicy(attempts=2, base=0.001, cap=0.001))
+        manager = TokenManager(
+            http,
+            emulator_profile(emulator),
+            clock=clock,
+            retry=RetryPolicy(attempts=2, base=0.001, cap=0.001),
+        )
         first = await manager.token()
         await control.faults(http_error_rate=1.0, statuses=[503])
         clock.now += 250  # past the renewal point (240 s), before expiry
@@ -113,8 +121,9 @@ async def test_no_token_and_a_failing_platform_raises_a_clear_error(emulator) ->
     control = Control(emulator)
     await control.faults(http_error_rate=1.0, statuses=[503])
     async with httpx.AsyncClient() as http:
-        manager = TokenManager(http, emulator_profile(emulator),
-                               retry=RetryPolicy(attempts=3, base=0.001, cap=0.001))
+        manager = TokenManager(
+            http, emulator_profile(emulator), retry=RetryPolicy(attempts=3, base=0.001, cap=0.001)
+        )
         with pytest.raises(ServerError, match="Service unavailable"):
             await manager.token()
         assert manager.status.state == "failing"

@@ -27,8 +27,9 @@ def new_vins(count: int, prefix: str = "WBA") -> list[str]:
 
 
 def client_for(emulator: Any, **kwargs: Any) -> PlatformClient:
-    return PlatformClient(emulator_profile(emulator), retry=kwargs.pop("retry", FAST_RETRY),
-                          **kwargs)
+    return PlatformClient(
+        emulator_profile(emulator), retry=kwargs.pop("retry", FAST_RETRY), **kwargs
+    )
 
 
 async def approved_vins(client: PlatformClient, count: int) -> list[str]:
@@ -72,8 +73,10 @@ async def test_bulk_add_of_1000_vins_in_chunks_reports_progress(emulator) -> Non
     seen: list[tuple[int, int]] = []
     async with client_for(emulator) as client:
         results = await client.add_clearances(
-            [NewClearance(vin, "bmw", {"batch": "b1"}) for vin in vins], chunk=100,
-            progress=lambda done, total: seen.append((done, total)))
+            [NewClearance(vin, "bmw", {"batch": "b1"}) for vin in vins],
+            chunk=100,
+            progress=lambda done, total: seen.append((done, total)),
+        )
     assert [r.vin for r in results] == vins
     assert all(r.ok and r.status == "pending" for r in results)
     assert len(seen) == 10 and seen[-1] == (1000, 1000)
@@ -87,7 +90,8 @@ async def test_injected_429_and_503_are_retried_and_nothing_is_applied_twice(emu
         to_revoke = await approved_vins(client, 8)
         await control.faults(http_error_rate=0.5, statuses=[429, 503])
         results = await client.add_clearances(
-            [NewClearance(v, "mercedes-benz") for v in vins], chunk=4)
+            [NewClearance(v, "mercedes-benz") for v in vins], chunk=4
+        )
         removed = await asyncio.gather(*(client.remove_clearance(v) for v in to_revoke))
         await control.faults()
     stats = await control.stats()
@@ -121,8 +125,10 @@ class LoseFirstDeleteAnswer(httpx.AsyncBaseTransport):
 async def test_delete_whose_answer_was_lost_is_read_back_not_sent_again(emulator) -> None:
     control = Control(emulator)
     transport = LoseFirstDeleteAnswer()
-    async with httpx.AsyncClient(transport=transport) as http, \
-            client_for(emulator, http=http) as client:
+    async with (
+        httpx.AsyncClient(transport=transport) as http,
+        client_for(emulator, http=http) as client,
+    ):
         (vin,) = await approved_vins(client, 1)
         result = await client.remove_clearance(vin)
     assert transport.lost == 1
@@ -148,11 +154,13 @@ async def test_a_failed_chunk_gives_error_results_and_the_others_still_go_in(emu
 
 async def test_item_errors_come_back_per_item(emulator) -> None:
     async with client_for(emulator) as client:
-        results = await client.add_clearances([
-            NewClearance(with_check_digit("WBA00000000000077"), "bmw"),
-            NewClearance("WBA123", "bmw"),
-            NewClearance(with_check_digit("WBA00000000000078"), "nobrand"),
-        ])
+        results = await client.add_clearances(
+            [
+                NewClearance(with_check_digit("WBA00000000000077"), "bmw"),
+                NewClearance("WBA123", "bmw"),
+                NewClearance(with_check_digit("WBA00000000000078"), "nobrand"),
+            ]
+        )
     assert [r.ok for r in results] == [True, False, False]
     assert results[1].description == "vin should be 17 character(s)"
     assert results[2].description == "The brand is invalid"

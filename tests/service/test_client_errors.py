@@ -27,27 +27,50 @@ def body(data: object) -> bytes:
 
 
 def test_application_shape() -> None:
-    err = error_from_response(409, body({"errors": [
-        {"title": "Conflict", "source": "vin", "detail": "Clearance is in transition mode"}]}),
-        vin="WBA00000000000001")
+    err = error_from_response(
+        409,
+        body(
+            {
+                "errors": [
+                    {
+                        "title": "Conflict",
+                        "source": "vin",
+                        "detail": "Clearance is in transition mode",
+                    }
+                ]
+            }
+        ),
+        vin="WBA00000000000001",
+    )
     assert isinstance(err, Conflict)
-    assert (err.status, err.title, err.detail) == (409, "Conflict",
-                                                   "Clearance is in transition mode")
+    assert (err.status, err.title, err.detail) == (
+        409,
+        "Conflict",
+        "Clearance is in transition mode",
+    )
     assert str(err) == "WBA00000000000001: Conflict: Clearance is in transition mode (HTTP 409)"
 
 
 def test_bare_array_shape_joins_every_detail() -> None:
-    err = error_from_response(403, body([
-        {"title": "Forbidden", "detail": "No fleet access"},
-        {"title": "Forbidden", "detail": "Privacy mode is active"}]))
+    err = error_from_response(
+        403,
+        body(
+            [
+                {"title": "Forbidden", "detail": "No fleet access"},
+                {"title": "Forbidden", "detail": "Privacy mode is active"},
+            ]
+        ),
+    )
     assert isinstance(err, Forbidden)
     assert err.detail == "No fleet access; Privacy mode is active"
 
 
 def test_oauth_shape_from_the_token_endpoint_is_an_auth_error() -> None:
-    err = error_from_response(400, body({"error": "invalid_request",
-                                         "error_description": "client_secret is invalid"}),
-                              token_endpoint=True)
+    err = error_from_response(
+        400,
+        body({"error": "invalid_request", "error_description": "client_secret is invalid"}),
+        token_endpoint=True,
+    )
     assert isinstance(err, AuthError)
     assert (err.title, err.detail) == ("invalid_request", "client_secret is invalid")
 
@@ -60,12 +83,15 @@ def test_rate_limit_reads_retry_after_from_header_or_detail() -> None:
     assert isinstance(without, RateLimited) and without.retry_after == 10
 
 
-@pytest.mark.parametrize(("raw", "expected"), [
-    (b"<!DOCTYPE html><html><body>502 Bad Gateway</body></html>", "HTML page"),
-    (b"\x89PNG\x00garbage", "not JSON"),
-    (b"", "no details"),
-    (b'{"unexpected": true}', "does not recognise"),
-])
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        (b"<!DOCTYPE html><html><body>502 Bad Gateway</body></html>", "HTML page"),
+        (b"\x89PNG\x00garbage", "not JSON"),
+        (b"", "no details"),
+        (b'{"unexpected": true}', "does not recognise"),
+    ],
+)
 def test_html_garbage_and_empty_bodies_give_a_clear_message(raw: bytes, expected: str) -> None:
     err = error_from_response(502, raw)
     assert isinstance(err, ServerError)
@@ -74,20 +100,40 @@ def test_html_garbage_and_empty_bodies_give_a_clear_message(raw: bytes, expected
 
 def test_error_messages_never_carry_secrets_or_control_characters() -> None:
     register_secret("the-registered-client-secret")
-    err = error_from_response(400, body({"errors": [{
-        "title": "Bad\x1b[31m request",
-        "detail": "echo: client_secret=the-registered-client-secret Bearer eyJabc.eyJdef.sig"}]}))
+    err = error_from_response(
+        400,
+        body(
+            {
+                "errors": [
+                    {
+                        "title": "Bad\x1b[31m request",
+                        "detail": (
+                            "echo: client_secret=the-registered-client-secret "
+                            "Bearer eyJabc.eyJdef.sig"
+                        ),
+                    }
+                ]
+            }
+        ),
+    )
     text = str(err)
     assert "the-registered-client-secret" not in text and "eyJabc" not in text
     assert "\x1b" not in text
 
 
 def test_one_bad_item_is_skipped_and_counted_not_the_whole_list() -> None:
-    items = [{"vin": "A" * 17, "status": "approved", "brand": "bmw", "tags": {},
-              "changelog": [{"timestamp": "2024-01-01T00:00:00Z", "status": "approved"}],
-              "unknown_field": 1},
-             {"vin": "B" * 17, "status": 5},
-             {"vin": "C" * 17, "status": "some-new-status", "brand": "new-brand"}]
+    items = [
+        {
+            "vin": "A" * 17,
+            "status": "approved",
+            "brand": "bmw",
+            "tags": {},
+            "changelog": [{"timestamp": "2024-01-01T00:00:00Z", "status": "approved"}],
+            "unknown_field": 1,
+        },
+        {"vin": "B" * 17, "status": 5},
+        {"vin": "C" * 17, "status": "some-new-status", "brand": "new-brand"},
+    ]
     result = decode_clearance_list(body(items))
     assert [c.vin for c in result.clearances] == ["A" * 17, "C" * 17]
     assert result.bad_items == 1
@@ -100,20 +146,39 @@ def test_a_list_answer_that_is_not_an_array_is_a_bad_response(raw: bytes) -> Non
 
 
 def test_vehicle_data_measurements_failures_and_multiple_properties() -> None:
-    raw = {"request_id": "r1", "vin": "V" * 17, "brand": "mercedes_benz",
-           "diagnostics": {"odometer": {"data": {"value": 1500.5, "unit": "kilometers"},
-                                        "timestamp": "2024-05-01T10:00:00Z"},
-                           "fuel_level": {"failure": {"reason": "unknown",
-                                                      "description": "no sensor"},
-                                          "timestamp": "2024-05-01T10:00:00Z"}},
-           "doors": {"locks": [{"data": {"location": "front_left", "lock_state": "locked"},
-                                "timestamp": "2024-05-01T10:00:00Z"},
-                               {"data": {"location": "rear_left", "lock_state": "unlocked"},
-                                "timestamp": "2024-05-01T10:00:00Z"}]}}
+    raw = {
+        "request_id": "r1",
+        "vin": "V" * 17,
+        "brand": "mercedes_benz",
+        "diagnostics": {
+            "odometer": {
+                "data": {"value": 1500.5, "unit": "kilometers"},
+                "timestamp": "2024-05-01T10:00:00Z",
+            },
+            "fuel_level": {
+                "failure": {"reason": "unknown", "description": "no sensor"},
+                "timestamp": "2024-05-01T10:00:00Z",
+            },
+        },
+        "doors": {
+            "locks": [
+                {
+                    "data": {"location": "front_left", "lock_state": "locked"},
+                    "timestamp": "2024-05-01T10:00:00Z",
+                },
+                {
+                    "data": {"location": "rear_left", "lock_state": "unlocked"},
+                    "timestamp": "2024-05-01T10:00:00Z",
+                },
+            ]
+        },
+    }
     data = decode_vehicle_data(body(raw), "V" * 17)
     by_key = {p.key: p for p in data.points}
-    assert (by_key["diagnostics.odometer"].value, by_key["diagnostics.odometer"].unit) == \
-        (1500.5, "kilometers")
+    assert (by_key["diagnostics.odometer"].value, by_key["diagnostics.odometer"].unit) == (
+        1500.5,
+        "kilometers",
+    )
     assert by_key["diagnostics.fuel_level"].failure == "unknown: no sensor"
     assert len([p for p in data.points if p.key == "doors.locks"]) == 2
     assert data.brand == "mercedes_benz" and data.request_id == "r1"
@@ -121,7 +186,7 @@ def test_vehicle_data_measurements_failures_and_multiple_properties() -> None:
 
 def test_backoff_is_full_jitter_under_the_cap_and_retry_after_is_capped() -> None:
     policy = RetryPolicy(base=1.0, cap=5.0, max_retry_after=30.0)
-    assert all(0 <= policy.delay(n) <= min(5.0, 2 ** n) for n in range(10) for _ in range(20))
+    assert all(0 <= policy.delay(n) <= min(5.0, 2**n) for n in range(10) for _ in range(20))
     assert policy.delay(0, retry_after=3600) == 30.0
     assert policy.delay(0, retry_after=2) == 2
 

@@ -19,12 +19,23 @@ from hm_tui.service.config import (
 
 SECRET = "s3cr3t-value-never-shown"
 CREDS = {
-    "environment": "sandbox", "base_url": "http://127.0.0.1:9999/v1", "client_id": "cid-1",
-    "client_secret": SECRET, "private_key_id": "kid-1", "private_key_file": "/tmp/key.pem",
-    "app_id": "ABCDEF012345678901234567", "webhook_secret": "webhook-secret-xyz",
-    "mqtt": {"host": "127.0.0.1", "port": 1883, "client_id": "mqtt-client",
-             "topic": "sandbox/level13/ABCDEF012345678901234567/#", "ca_file": "/tmp/ca.pem",
-             "cert_file": "/tmp/cert.pem", "key_file": "/tmp/key2.pem"},
+    "environment": "sandbox",
+    "base_url": "http://127.0.0.1:9999/v1",
+    "client_id": "cid-1",
+    "client_secret": SECRET,
+    "private_key_id": "kid-1",
+    "private_key_file": "/tmp/key.pem",
+    "app_id": "ABCDEF012345678901234567",
+    "webhook_secret": "webhook-secret-xyz",
+    "mqtt": {
+        "host": "127.0.0.1",
+        "port": 1883,
+        "client_id": "mqtt-client",
+        "topic": "sandbox/level13/ABCDEF012345678901234567/#",
+        "ca_file": "/tmp/ca.pem",
+        "cert_file": "/tmp/cert.pem",
+        "key_file": "/tmp/key2.pem",
+    },
 }
 
 
@@ -35,9 +46,15 @@ def write(path: Path, text: str, mode: int = 0o600) -> Path:
 
 
 def test_saved_profile_reads_back_identically_and_the_file_is_owner_only(tmp_path: Path) -> None:
-    profile = Profile("emu", "sandbox", "http://127.0.0.1:1/v1", "cid", client_secret=SECRET,
-                      mqtt=MqttSettings("h", 8883, "c", "ca", "cert", "key", "v2", None),
-                      keymap={"roster.add": "ctrl+a", "quit": "q"})
+    profile = Profile(
+        "emu",
+        "sandbox",
+        "http://127.0.0.1:1/v1",
+        "cid",
+        client_secret=SECRET,
+        mqtt=MqttSettings("h", 8883, "c", "ca", "cert", "key", "v2", None),
+        keymap={"roster.add": "ctrl+a", "quit": "q"},
+    )
     path = tmp_path / "sub" / "config.toml"
     Config(path).with_profile(profile).save()
     assert oct(path.stat().st_mode & 0o777) == oct(0o600)
@@ -48,8 +65,7 @@ def test_saved_profile_reads_back_identically_and_the_file_is_owner_only(tmp_pat
 
 
 def test_group_readable_file_is_refused_with_the_chmod_to_run(tmp_path: Path) -> None:
-    path = write(tmp_path / "c.toml", '[profiles.a]\nclient_id = "x"\nclient_secret = "y"\n',
-                 0o644)
+    path = write(tmp_path / "c.toml", '[profiles.a]\nclient_id = "x"\nclient_secret = "y"\n', 0o644)
     with pytest.raises(ConfigError) as err:
         load_config(path)
     assert f"chmod 600 {path}" in str(err.value)
@@ -62,8 +78,7 @@ def test_bad_toml_names_the_line(tmp_path: Path) -> None:
         load_config(path)
 
 
-def test_missing_client_id_names_profile_and_field_when_the_profile_is_used(
-        tmp_path: Path) -> None:
+def test_missing_client_id_names_profile_and_field_when_the_profile_is_used(tmp_path: Path) -> None:
     path = write(tmp_path / "c.toml", '[profiles.work]\nclient_secret = "y"\n')
     config = load_config(path)
     with pytest.raises(ConfigError, match=r"profile 'work' .*client_id is missing"):
@@ -72,18 +87,24 @@ def test_missing_client_id_names_profile_and_field_when_the_profile_is_used(
 
 
 def test_wrong_type_says_what_was_expected(tmp_path: Path) -> None:
-    path = write(tmp_path / "c.toml", '[profiles.w]\nclient_id = "x"\nclient_secret = "y"\n'
-                 '[profiles.w.mqtt]\nhost = "h"\nport = "8883"\nclient_id = "c"\n'
-                 'ca_file = "a"\ncert_file = "b"\nkey_file = "k"\n')
+    path = write(
+        tmp_path / "c.toml",
+        '[profiles.w]\nclient_id = "x"\nclient_secret = "y"\n'
+        '[profiles.w.mqtt]\nhost = "h"\nport = "8883"\nclient_id = "c"\n'
+        'ca_file = "a"\ncert_file = "b"\nkey_file = "k"\n',
+    )
     with pytest.raises(ConfigError, match=r"\[mqtt\]: port must be an integer, not str"):
         load_config(path).profile("w", env={})
 
 
 def test_an_unusable_profile_fails_only_when_used_not_beside_a_good_one(tmp_path: Path) -> None:
-    path = write(tmp_path / "c.toml", 'default_profile = "a"\n'
-                 '[profiles.a]\nclient_id = "x"\nclient_secret = "y"\n'
-                 '[profiles.b]\nenvironment = "sandbox"\n'
-                 '[profiles.c]\nclient_id = "x"\nclient_secret = 1234\n')
+    path = write(
+        tmp_path / "c.toml",
+        'default_profile = "a"\n'
+        '[profiles.a]\nclient_id = "x"\nclient_secret = "y"\n'
+        '[profiles.b]\nenvironment = "sandbox"\n'
+        '[profiles.c]\nclient_id = "x"\nclient_secret = 1234\n',
+    )
     config = load_config(path)
     assert config.profile(env={}).name == "a"
     with pytest.raises(ConfigError, match=r"profile 'b' .*client_id is missing"):
@@ -124,15 +145,21 @@ def test_private_key_needs_both_file_and_id(tmp_path: Path) -> None:
 
 
 def test_plain_http_is_refused_for_a_remote_host(tmp_path: Path) -> None:
-    path = write(tmp_path / "c.toml", '[profiles.w]\nclient_id = "x"\nclient_secret = "y"\n'
-                 'base_url = "http://api.example.com/v1"\n')
+    path = write(
+        tmp_path / "c.toml",
+        '[profiles.w]\nclient_id = "x"\nclient_secret = "y"\n'
+        'base_url = "http://api.example.com/v1"\n',
+    )
     with pytest.raises(ConfigError, match="must use https"):
         load_config(path).profile("w", env={})
 
 
 def test_unknown_profile_lists_the_known_ones(tmp_path: Path) -> None:
-    path = write(tmp_path / "c.toml", '[profiles.a]\nclient_id = "x"\nclient_secret = "y"\n'
-                 '[profiles.b]\nclient_id = "x"\nclient_secret = "y"\n')
+    path = write(
+        tmp_path / "c.toml",
+        '[profiles.a]\nclient_id = "x"\nclient_secret = "y"\n'
+        '[profiles.b]\nclient_id = "x"\nclient_secret = "y"\n',
+    )
     with pytest.raises(ConfigError, match=r"no profile 'c'.*profiles: a, b"):
         load_config(path).profile("c", env={})
 
@@ -166,8 +193,14 @@ def test_profile_from_emulator_credentials() -> None:
 
 
 def test_keymap_ids_with_dots_survive_a_round_trip(tmp_path: Path) -> None:
-    profile = Profile("k", "live", "https://api.high-mobility.com/v1", "c", client_secret="s" * 8,
-                      keymap={"roster.revoke": "D", 'we"ird\x7f': "x"})
+    profile = Profile(
+        "k",
+        "live",
+        "https://api.high-mobility.com/v1",
+        "c",
+        client_secret="s" * 8,
+        keymap={"roster.revoke": "D", 'we"ird\x7f': "x"},
+    )
     path = tmp_path / "c.toml"
     Config(path).with_profile(profile).save()
     assert load_config(path).profile("k", env={}).keymap == profile.keymap

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from hm_tui.service.config import MqttSettings, Profile, load_config
 
-FILE = '''# Our fleets. Ask Ana before changing the live one.
+FILE = """# Our fleets. Ask Ana before changing the live one.
 default_profile = "work"   # the one we use most
 
 [profiles.work]              # production
@@ -25,13 +25,18 @@ environment = "sandbox"
 client_id = "lab-client"  # from the lab's credentials.json
 client_secret = "lab-secret-456"
 # closing note: rotate secrets in March
-'''
+"""
 
 
 def profile(name: str, client_id: str = "new-client") -> Profile:
-    return Profile(name, "sandbox", "http://127.0.0.1:1/v1", client_id,
-                   client_secret="new-secret-789",
-                   mqtt=MqttSettings("h", 8883, "c", "ca", "cert", "key", "v1", None))
+    return Profile(
+        name,
+        "sandbox",
+        "http://127.0.0.1:1/v1",
+        client_id,
+        client_secret="new-secret-789",
+        mqtt=MqttSettings("h", 8883, "c", "ca", "cert", "key", "v1", None),
+    )
 
 
 def config_file(tmp_path: Path, text: str = FILE) -> Path:
@@ -42,7 +47,7 @@ def config_file(tmp_path: Path, text: str = FILE) -> Path:
 
 
 def comments(text: str) -> list[str]:
-    return [line[line.index("#"):] for line in text.splitlines() if "#" in line]
+    return [line[line.index("#") :] for line in text.splitlines() if "#" in line]
 
 
 def test_a_new_profile_is_appended_and_every_comment_stays(tmp_path: Path) -> None:
@@ -56,8 +61,7 @@ def test_a_new_profile_is_appended_and_every_comment_stays(tmp_path: Path) -> No
     assert oct(path.stat().st_mode & 0o777) == oct(0o600)
 
 
-def test_a_replaced_profile_changes_alone_and_the_comments_around_it_stay(
-        tmp_path: Path) -> None:
+def test_a_replaced_profile_changes_alone_and_the_comments_around_it_stay(tmp_path: Path) -> None:
     path = config_file(tmp_path)
     load_config(path).with_profile(profile("work", "work-2")).save(changed="work")
     text = path.read_text()
@@ -90,12 +94,12 @@ def test_a_new_default_is_set_in_place_or_put_before_the_first_table(tmp_path: P
 
 
 def test_a_layout_it_cannot_edit_is_written_anew_with_the_old_file_kept(tmp_path: Path) -> None:
-    dotted = '''# dotted keys under a bare [profiles] table
+    dotted = """# dotted keys under a bare [profiles] table
 [profiles]
 lab.environment = "sandbox"
 lab.client_id = "lab-client"
 lab.client_secret = "lab-secret-456"
-'''
+"""
     path = config_file(tmp_path, dotted)
     backup = load_config(path).with_profile(profile("lab", "lab-2")).save(changed="lab")
     assert backup is not None and backup.read_text() == dotted

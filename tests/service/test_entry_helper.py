@@ -25,13 +25,30 @@ def items(size: int = SIZE, bad_at: tuple[int, ...] = BAD_AT) -> list[bytes]:
         if n in bad_at:
             out.append(b'{"vin":"WBA%014d","status":42}' % n)  # does not fit the model
             continue
-        status, reason = [("approved", None), ("rejected", "privacy mode is enabled"),
-                          ("pending", None)][n % 3]
-        out.append(msgspec.json.encode({
-            "vin": f"WBA{n:014d}", "status": status, "brand": ["bmw", "mini"][n % 2],
-            "tags": {"fleet": f"f{n % 7}"} if n % 4 else {},
-            "changelog": [{"timestamp": f"2026-11-{1 + n % 28:02d}T10:00:00Z", "status": status,
-                           **({"reason": reason} if reason else {})}] if n % 5 else []}))
+        status, reason = [
+            ("approved", None),
+            ("rejected", "privacy mode is enabled"),
+            ("pending", None),
+        ][n % 3]
+        out.append(
+            msgspec.json.encode(
+                {
+                    "vin": f"WBA{n:014d}",
+                    "status": status,
+                    "brand": ["bmw", "mini"][n % 2],
+                    "tags": {"fleet": f"f{n % 7}"} if n % 4 else {},
+                    "changelog": [
+                        {
+                            "timestamp": f"2026-11-{1 + n % 28:02d}T10:00:00Z",
+                            "status": status,
+                            **({"reason": reason} if reason else {}),
+                        }
+                    ]
+                    if n % 5
+                    else [],
+                }
+            )
+        )
     return out
 
 
@@ -67,8 +84,9 @@ def spawned_pids(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     return pids
 
 
-def test_two_cores_build_exactly_what_one_builds(replies: list[int],
-                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+def test_two_cores_build_exactly_what_one_builds(
+    replies: list[int], monkeypatch: pytest.MonkeyPatch
+) -> None:
     pids = spawned_pids(monkeypatch)
     wire = items()
     alone, alone_bad = entry_helper.build(wire, NOW)
@@ -76,14 +94,13 @@ def test_two_cores_build_exactly_what_one_builds(replies: list[int],
     assert replies, "the helper process built no chunk"
     assert sum(replies) < SIZE  # and this process built the others
     assert (both, both_bad) == (alone, alone_bad) and both_bad == len(BAD_AT)
-    assert [entry.raw for entry in both] == [item for n, item in enumerate(wire)
-                                             if n not in BAD_AT]
+    assert [entry.raw for entry in both] == [item for n, item in enumerate(wire) if n not in BAD_AT]
     assert pids and all(gone(pid) for pid in pids)
 
 
 def test_a_helper_that_dies_midway_leaves_its_chunks_to_us(
-        replies: list[int], monkeypatch: pytest.MonkeyPatch,
-        caplog: pytest.LogCaptureFixture) -> None:
+    replies: list[int], monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
     real_ask = entry_helper._Helper.ask
 
     def ask_then_die(self, at, chunk):  # type: ignore[no-untyped-def]
@@ -100,7 +117,8 @@ def test_a_helper_that_dies_midway_leaves_its_chunks_to_us(
 
 
 def test_a_helper_that_cannot_start_changes_nothing_but_the_time(
-        monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
     def refuse(module: str, function: str) -> None:
         raise OSError(24, "Too many open files")
 
@@ -112,7 +130,8 @@ def test_a_helper_that_cannot_start_changes_nothing_but_the_time(
 
 
 def test_a_spare_helper_serves_the_next_big_list_and_ends_with_it(
-        replies: list[int], monkeypatch: pytest.MonkeyPatch) -> None:
+    replies: list[int], monkeypatch: pytest.MonkeyPatch
+) -> None:
     pids = spawned_pids(monkeypatch)
     entry_helper.start_spare()
     entry_helper.start_spare()  # one spare at most
@@ -124,7 +143,8 @@ def test_a_spare_helper_serves_the_next_big_list_and_ends_with_it(
 
 
 def test_an_unused_spare_is_dropped_without_waiting_and_ends(
-        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     pids = spawned_pids(monkeypatch)
     entry_helper.start_spare()
     started = time.monotonic()
@@ -144,8 +164,7 @@ def test_a_first_big_list_in_the_roster_matches_a_decoded_one(replies: list[int]
     wire = items(bad_at=())
     from_wire, decoded = Roster(clock=lambda: NOW), Roster(clock=lambda: NOW)
     changes = from_wire.apply(WireClearances(list(reversed(wire))), complete=True)
-    decoded.apply([entry.clearance for entry in entry_helper.build(wire, NOW)[0]],
-                  complete=True)
+    decoded.apply([entry.clearance for entry in entry_helper.build(wire, NOW)[0]], complete=True)
     assert replies  # the helper took part
     assert len(changes.added) == SIZE and len(from_wire) == SIZE
     assert list(from_wire.visible) == list(decoded.visible)
@@ -153,12 +172,18 @@ def test_a_first_big_list_in_the_roster_matches_a_decoded_one(replies: list[int]
     for vin in list(decoded.visible)[::997]:
         ours, theirs = from_wire.entry(vin), decoded.entry(vin)
         assert ours is not None and theirs is not None
-        assert (ours.status, ours.brand, ours.reason, ours.since_ts, ours.search_text) == \
-            (theirs.status, theirs.brand, theirs.reason, theirs.since_ts, theirs.search_text)
+        assert (ours.status, ours.brand, ours.reason, ours.since_ts, ours.search_text) == (
+            theirs.status,
+            theirs.brand,
+            theirs.reason,
+            theirs.since_ts,
+            theirs.search_text,
+        )
 
 
 def test_where_there_are_no_memory_files_one_core_builds_without_a_word(
-        monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
     pids = spawned_pids(monkeypatch)
     monkeypatch.setattr(entry_helper, "SUPPORTED", False)  # macOS, Windows: no memfd
     wire = items(bad_at=())

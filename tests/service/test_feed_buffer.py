@@ -12,8 +12,17 @@ NOW = datetime(2026, 12, 4, tzinfo=UTC)
 
 
 def point(vin: str, prop: str = "speed", value: float = 1.0) -> DataPoint:
-    return DataPoint(vin=vin, capability="diagnostics", property=prop, value=value, unit=None,
-                     timestamp=NOW, message_id=None, failure=None, received_at=NOW)
+    return DataPoint(
+        vin=vin,
+        capability="diagnostics",
+        property=prop,
+        value=value,
+        unit=None,
+        timestamp=NOW,
+        message_id=None,
+        failure=None,
+        received_at=NOW,
+    )
 
 
 def vin(n: int) -> str:
@@ -45,4 +54,3 @@ def test_with_no_latest_kept_only_the_batches_are() -> None:
     buffer = PointBuffer(size=10, latest_vins=0)
     buffer.keep([point(vin(0))])
     assert buffer.vins() == [] and len(buffer.take(10)) == 1
-

@@ -32,11 +32,16 @@ TOPIC = f"sandbox/level13/{APP}/{CARS[0][0]}/ignition/get/state"
 
 
 def ignition(message_id: str, state: str = "on") -> bytes:
-    return json.dumps({
-        "version": 1, "message_id": message_id, "vin": CARS[0][0], "capability": "ignition",
-        "property": "state",
-        "data": {"ignition": {"state": {"data": state, "timestamp": "2025-11-23T10:00:00Z"}}},
-    }).encode()
+    return json.dumps(
+        {
+            "version": 1,
+            "message_id": message_id,
+            "vin": CARS[0][0],
+            "capability": "ignition",
+            "property": "state",
+            "data": {"ignition": {"state": {"data": state, "timestamp": "2025-11-23T10:00:00Z"}}},
+        }
+    ).encode()
 
 
 @pytest.fixture
@@ -47,10 +52,15 @@ def running_feeds() -> Iterator[list[FeedClient]]:
         feed.stop()
 
 
-def new_feed(feeds: list[FeedClient], certs: CertBundle, port: int,
-             message_format: str = "v1") -> FeedClient:
-    feed = FeedClient(mqtt_settings(certs, port, message_format=message_format), "sandbox", APP,
-                      reconnect_delay=(1, 1))
+def new_feed(
+    feeds: list[FeedClient], certs: CertBundle, port: int, message_format: str = "v1"
+) -> FeedClient:
+    feed = FeedClient(
+        mqtt_settings(certs, port, message_format=message_format),
+        "sandbox",
+        APP,
+        reconnect_delay=(1, 1),
+    )
     feeds.append(feed)
     feed.start()
     return feed
@@ -58,13 +68,14 @@ def new_feed(feeds: list[FeedClient], certs: CertBundle, port: int,
 
 @pytest.mark.parametrize("message_format", ["v1", "v2"])
 async def test_feed_receives_the_emulator_stream_over_mutual_tls(
-        embedded_broker: EmbeddedBroker, running_feeds: list[FeedClient],
-        message_format: str) -> None:
+    embedded_broker: EmbeddedBroker, running_feeds: list[FeedClient], message_format: str
+) -> None:
     feed = new_feed(running_feeds, embedded_broker.certs, embedded_broker.port, message_format)
     await feed_connected(feed)
     await wait_for(lambda: embedded_broker.subscribers(feed.topic), 5)
-    stream = Publisher(lambda: CARS, app_id=APP, broker=embedded_broker, format=message_format,
-                       duplicate_rate=0)
+    stream = Publisher(
+        lambda: CARS, app_id=APP, broker=embedded_broker, format=message_format, duplicate_rate=0
+    )
     sent = [await stream.report_now(*car) for car in CARS]
     await wait_for(lambda: feed.state.received == sum(sent), 10)
     latest = feed.latest(CARS[1][0])
@@ -92,8 +103,7 @@ async def amqtt_target(workdir: Path) -> AsyncIterator[Target]:
 @asynccontextmanager
 async def mosquitto_target(workdir: Path) -> AsyncIterator[Target]:
     with running_mosquitto(workdir) as mosquitto:
-        stream = Publisher(lambda: [], app_id=APP, broker_url=mosquitto.url,
-                           certs=mosquitto.certs)
+        stream = Publisher(lambda: [], app_id=APP, broker_url=mosquitto.url, certs=mosquitto.certs)
         await stream.start()
         try:
             yield stream, mosquitto.certs, mosquitto.port, mosquitto
@@ -106,7 +116,8 @@ TARGETS = {"amqtt": amqtt_target, "mosquitto": mosquitto_target}
 
 @pytest.mark.parametrize("broker_name", list(TARGETS))
 async def test_messages_sent_while_away_arrive_after_restart_without_duplicates(
-        tmp_path: Path, running_feeds: list[FeedClient], broker_name: str) -> None:
+    tmp_path: Path, running_feeds: list[FeedClient], broker_name: str
+) -> None:
     target: AbstractAsyncContextManager = TARGETS[broker_name](tmp_path)
     async with target as (stream, certs, port, broker):
         first = new_feed(running_feeds, certs, port)
@@ -128,14 +139,18 @@ async def test_messages_sent_while_away_arrive_after_restart_without_duplicates(
             broker.restart()
 
         second = new_feed(running_feeds, certs, port)
-        await wait_for(lambda: second.state.received == len(ids), 15,
-                       message=f"queued messages ({second.state})")
+        await wait_for(
+            lambda: second.state.received == len(ids),
+            15,
+            message=f"queued messages ({second.state})",
+        )
         await wait_for(lambda: second.state.duplicates == 1, 5)
         assert sorted(p.message_id for p in second.drain()) == ids
 
 
 async def test_bad_payloads_on_the_wire_are_counted_and_the_feed_goes_on(
-        embedded_broker: EmbeddedBroker, running_feeds: list[FeedClient]) -> None:
+    embedded_broker: EmbeddedBroker, running_feeds: list[FeedClient]
+) -> None:
     feed = new_feed(running_feeds, embedded_broker.certs, embedded_broker.port)
     await feed_connected(feed)
     await wait_for(lambda: embedded_broker.subscribers(feed.topic), 5)
@@ -149,14 +164,16 @@ async def test_bad_payloads_on_the_wire_are_counted_and_the_feed_goes_on(
 
 
 async def test_no_broker_means_retrying_with_a_reason(
-        tmp_path: Path, running_feeds: list[FeedClient]) -> None:
+    tmp_path: Path, running_feeds: list[FeedClient]
+) -> None:
     feed = new_feed(running_feeds, ensure_certs(tmp_path), free_port())
     await wait_for(lambda: feed.state.status == "retrying", 10)
     assert "refused" in (feed.state.last_error or "")
 
 
 async def test_broker_with_a_certificate_we_do_not_trust_is_never_used(
-        embedded_broker: EmbeddedBroker, tmp_path: Path, running_feeds: list[FeedClient]) -> None:
+    embedded_broker: EmbeddedBroker, tmp_path: Path, running_feeds: list[FeedClient]
+) -> None:
     strangers = ensure_certs(tmp_path / "other-ca")
     feed = new_feed(running_feeds, strangers, embedded_broker.port)
     await wait_for(lambda: feed.state.status == "retrying", 10)
@@ -165,7 +182,8 @@ async def test_broker_with_a_certificate_we_do_not_trust_is_never_used(
 
 
 async def test_unreadable_certificate_files_leave_the_feed_stopped_with_a_message(
-        tmp_path: Path) -> None:
+    tmp_path: Path,
+) -> None:
     certs = ensure_certs(tmp_path)
     certs.client_key.unlink()
     feed = FeedClient(mqtt_settings(certs, 1), "sandbox", APP)
@@ -184,7 +202,7 @@ class _Wire:
         self.sends: list[bytes] = []
 
     def send(self, data: bytes) -> int:
-        self.sends.append(bytes(data[:self.limit]))
+        self.sends.append(bytes(data[: self.limit]))
         return min(len(data), self.limit)
 
     def close(self) -> None:
@@ -197,8 +215,17 @@ def test_queued_pubacks_go_out_in_one_write_and_survive_partial_writes() -> None
     client._sock = wire  # type: ignore[assignment]
     acks = [bytes([0x40, 2, 0, mid]) for mid in (1, 2, 3)]
     for command, packet in [*((0x40, ack) for ack in acks), (0xC0, b"\xc0\x00")]:  # PINGREQ last
-        client._out_packet.append({"command": command, "mid": 0, "qos": 0, "pos": 0,
-                                   "to_process": len(packet), "packet": packet, "info": None})
+        client._out_packet.append(
+            {
+                "command": command,
+                "mid": 0,
+                "qos": 0,
+                "pos": 0,
+                "to_process": len(packet),
+                "packet": packet,
+                "info": None,
+            }
+        )
 
     while client._out_packet:
         client._packet_write()
@@ -214,7 +241,7 @@ class _Arriving(_Wire):
         super().__init__(limit=1 << 20)
         self.pieces: list[bytes | None] = []
         for i in range(0, len(data), piece):  # with gaps, one piece arrives per wake-up
-            self.pieces += [data[i:i + piece], None] if gaps else [data[i:i + piece]]
+            self.pieces += [data[i : i + piece], None] if gaps else [data[i : i + piece]]
 
     def recv(self, size: int) -> bytes:
         if not self.pieces or self.pieces[0] is None:
@@ -244,13 +271,20 @@ def publish_packet(topic: str, payload: bytes, qos: int, mid: int = 0) -> bytes:
 @pytest.mark.parametrize("gaps", [False, True])
 @pytest.mark.parametrize("piece", [1, 7, 100, 64 * 1024])
 def test_publishes_read_whole_or_in_pieces_reach_the_feed_in_order_and_are_acknowledged(
-        piece: int, gaps: bool) -> None:
+    piece: int, gaps: bool
+) -> None:
     """Whole QoS 0/1 PUBLISHes in the read buffer skip paho's machinery; the rest (the first
     of a read, one cut by the buffer's end, QoS 2) is paho's. Either way: every message once,
     in order, and a PUBACK for each QoS-1 packet id."""
-    messages = [("t/a", b"A" * 3, 1, 1), ("t/b", b"B", 0, 0), ("t/\u00e9", b"C" * 300, 1, 3),
-                ("t/d", b"", 1, 4), ("t/e", b"E" * 20000, 1, 5), ("t/f", b"F", 2, 6),
-                ("t/g", b"G", 1, 7)]
+    messages = [
+        ("t/a", b"A" * 3, 1, 1),
+        ("t/b", b"B", 0, 0),
+        ("t/\u00e9", b"C" * 300, 1, 3),
+        ("t/d", b"", 1, 4),
+        ("t/e", b"E" * 20000, 1, 5),
+        ("t/f", b"F", 2, 6),
+        ("t/g", b"G", 1, 7),
+    ]
     client = TunedClient(mqtt.CallbackAPIVersion.VERSION2, client_id="unit", clean_session=False)
     wire = _Arriving(b"".join(publish_packet(*m) for m in messages), piece, gaps)
     client._sock = wire  # type: ignore[assignment]
@@ -290,7 +324,8 @@ def test_a_malformed_publish_is_left_to_paho_which_ends_the_connection() -> None
 
 
 async def test_every_message_of_a_burst_is_acknowledged(
-        tmp_path: Path, running_feeds: list[FeedClient]) -> None:
+    tmp_path: Path, running_feeds: list[FeedClient]
+) -> None:
     """Read in bursts, acknowledged in merged writes: after a clean restart the broker has
     nothing left to send again (an unacknowledged QoS-1 message would come back)."""
     with running_mosquitto(tmp_path) as mosquitto:

@@ -18,17 +18,25 @@ STAMP = "2025-11-23T10:00:00.000Z"
 
 
 def feed(**kwargs: Any) -> FeedClient:
-    settings = MqttSettings(host="127.0.0.1", port=1, client_id="c", ca_file="ca",
-                            cert_file="cert", key_file="key")
+    settings = MqttSettings(
+        host="127.0.0.1", port=1, client_id="c", ca_file="ca", cert_file="cert", key_file="key"
+    )
     return FeedClient(settings, "sandbox", "app", **kwargs)
 
 
-def v1(capability: str, prop: str, data: Any, *, message_id: str = "a" * 64,
-       vin: str = VIN) -> bytes:
-    return json.dumps({
-        "version": 1, "message_id": message_id, "vin": vin, "capability": capability,
-        "property": prop, "data": {capability: {prop: data}},
-    }).encode()
+def v1(
+    capability: str, prop: str, data: Any, *, message_id: str = "a" * 64, vin: str = VIN
+) -> bytes:
+    return json.dumps(
+        {
+            "version": 1,
+            "message_id": message_id,
+            "vin": vin,
+            "capability": capability,
+            "property": prop,
+            "data": {capability: {prop: data}},
+        }
+    ).encode()
 
 
 def speed(i: int) -> bytes:
@@ -37,12 +45,19 @@ def speed(i: int) -> bytes:
 
 
 def test_v1_measurement_becomes_a_point_with_value_unit_and_timestamp() -> None:
-    payload = v1("diagnostics", "odometer",
-                 {"data": {"value": 12345.6, "unit": "kilometers"}, "timestamp": STAMP})
+    payload = v1(
+        "diagnostics",
+        "odometer",
+        {"data": {"value": 12345.6, "unit": "kilometers"}, "timestamp": STAMP},
+    )
     message = parse_message(payload, datetime.now(UTC))
     (point,) = message.points
     assert (point.vin, point.key, point.value, point.unit) == (
-        VIN, "diagnostics.odometer", 12345.6, "kilometers")
+        VIN,
+        "diagnostics.odometer",
+        12345.6,
+        "kilometers",
+    )
     assert point.timestamp == datetime(2025, 11, 23, 10, 0, tzinfo=UTC)
     assert point.message_id == "a" * 64
 
@@ -51,8 +66,12 @@ def test_v1_percentage_enum_and_coordinates_are_kept_as_sent() -> None:
     cases = [
         ("charging", "battery_level", 0.42, 0.42),
         ("ignition", "state", "on", "on"),
-        ("vehicle_location", "coordinates", {"latitude": 52.5, "longitude": 13.4},
-         {"latitude": 52.5, "longitude": 13.4}),
+        (
+            "vehicle_location",
+            "coordinates",
+            {"latitude": 52.5, "longitude": 13.4},
+            {"latitude": 52.5, "longitude": 13.4},
+        ),
     ]
     for capability, prop, data, expected in cases:
         payload = v1(capability, prop, {"data": data, "timestamp": STAMP})
@@ -67,55 +86,77 @@ def test_catalogue_example_form_of_a_measurement_is_understood() -> None:
 
 
 def test_multiple_property_arrives_as_one_point_holding_every_item() -> None:
-    locks = [{"data": {"location": where, "lock_state": "locked"}, "timestamp": STAMP}
-             for where in ("front_left", "front_right")]
+    locks = [
+        {"data": {"location": where, "lock_state": "locked"}, "timestamp": STAMP}
+        for where in ("front_left", "front_right")
+    ]
     (point,) = parse_message(v1("doors", "locks", locks), datetime.now(UTC)).points
-    assert point.value == [{"location": "front_left", "lock_state": "locked"},
-                           {"location": "front_right", "lock_state": "locked"}]
+    assert point.value == [
+        {"location": "front_left", "lock_state": "locked"},
+        {"location": "front_right", "lock_state": "locked"},
+    ]
 
 
 def test_v2_message_carries_several_properties_each_an_array() -> None:
-    payload = json.dumps({
-        "version": 2, "application_id": "app", "message_id": "b" * 64, "vin": VIN,
-        "data": {
-            "diagnostics": {"speed": [{"data": {"value": 50, "unit": "kilometers_per_hour"},
-                                       "timestamp": STAMP}]},
-            "ignition": {"state": [{"data": "on", "timestamp": STAMP}]},
-        },
-    }).encode()
+    payload = json.dumps(
+        {
+            "version": 2,
+            "application_id": "app",
+            "message_id": "b" * 64,
+            "vin": VIN,
+            "data": {
+                "diagnostics": {
+                    "speed": [
+                        {"data": {"value": 50, "unit": "kilometers_per_hour"}, "timestamp": STAMP}
+                    ]
+                },
+                "ignition": {"state": [{"data": "on", "timestamp": STAMP}]},
+            },
+        }
+    ).encode()
     points = parse_message(payload, datetime.now(UTC)).points
     assert {(p.key, p.value, p.unit) for p in points} == {
-        ("diagnostics.speed", 50, "kilometers_per_hour"), ("ignition.state", "on", None)}
+        ("diagnostics.speed", 50, "kilometers_per_hour"),
+        ("ignition.state", "on", None),
+    }
 
 
 def test_unknown_capability_and_failures_pass_through() -> None:
-    payload = v1("flux_capacitor", "charge", {
-        "timestamp": STAMP, "failure": {"reason": "unknown", "description": "not reported"}})
+    payload = v1(
+        "flux_capacitor",
+        "charge",
+        {"timestamp": STAMP, "failure": {"reason": "unknown", "description": "not reported"}},
+    )
     (point,) = parse_message(payload, datetime.now(UTC)).points
     assert (point.key, point.value, point.failure) == (
-        "flux_capacitor.charge", None, "unknown: not reported")
+        "flux_capacitor.charge",
+        None,
+        "unknown: not reported",
+    )
 
 
 BAD_PAYLOADS = {
     "not json": b"{not json",
     "not utf-8": b"\xff\xfe{}",
     "not an object": b"[1, 2, 3]",
-    "wrong version": v1("ignition", "state", {"data": "on"}).replace(b'"version": 1',
-                                                                     b'"version": 3'),
+    "wrong version": v1("ignition", "state", {"data": "on"}).replace(
+        b'"version": 1', b'"version": 3'
+    ),
     "version as bool": json.dumps({"version": True, "vin": VIN, "data": {}}).encode(),
     "vin not a string": json.dumps({"version": 1, "vin": 17, "data": {}}).encode(),
     "vin with escapes": v1("ignition", "state", {"data": "on"}, vin="\x1b[31mWBA"),
     "data not an object": json.dumps({"version": 1, "vin": VIN, "data": "x"}).encode(),
     "property not an object": v1("ignition", "state", "on"),
     "capability name with markup": json.dumps(
-        {"version": 1, "vin": VIN, "data": {"[b]x[/b]": {"state": {"data": 1}}}}).encode(),
+        {"version": 1, "vin": VIN, "data": {"[b]x[/b]": {"state": {"data": 1}}}}
+    ).encode(),
     "timestamp wrong type": v1("ignition", "state", {"data": "on", "timestamp": 5}),
     "message id wrong type": v1("ignition", "state", {"data": "on"}).replace(
-        b'"' + b"a" * 64 + b'"', b"[1]"),
+        b'"' + b"a" * 64 + b'"', b"[1]"
+    ),
     "too large": b'{"version": 1, "pad": "' + b"x" * (300 * 1024) + b'"}',
     "nested in JSON too deeply": b"[" * 100_000 + b"]" * 100_000,
-    "nested value too deeply": v1("ignition", "state",
-                                  {"data": json.loads("[" * 20 + "]" * 20)}),
+    "nested value too deeply": v1("ignition", "state", {"data": json.loads("[" * 20 + "]" * 20)}),
 }
 
 

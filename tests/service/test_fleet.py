@@ -22,7 +22,8 @@ from tests.helpers import wait_for
 from tests.service.platform_helpers import FAST_RETRY, Control, emulator_profile
 
 NEW = [NewClearance(with_check_digit(f"WBA{n:014d}"), "bmw") for n in range(5)] + [
-    NewClearance(with_check_digit("WVW00000000000001"), "volkswagen")]  # no customer tag
+    NewClearance(with_check_digit("WVW00000000000001"), "volkswagen")
+]  # no customer tag
 
 
 class Recorder:
@@ -55,8 +56,9 @@ def fleet_for(recorder: Recorder, **kwargs: Any) -> Fleet:
     return Fleet(recorder, Roster(), recorder.events.append, **kwargs)
 
 
-async def test_full_poll_fills_the_roster_and_reports_health(emulator: Any,
-                                                              recorder: Recorder) -> None:
+async def test_full_poll_fills_the_roster_and_reports_health(
+    emulator: Any, recorder: Recorder
+) -> None:
     fleet = fleet_for(recorder)
     changes = await fleet.refresh_now()
     assert len(fleet.roster) == len(emulator.state.clearances) == len(changes.added)
@@ -68,7 +70,8 @@ async def test_full_poll_fills_the_roster_and_reports_health(emulator: Any,
 
 
 async def test_every_columns_sort_order_is_built_at_idle_and_serves_sort_changes(
-        emulator: Any, recorder: Recorder) -> None:
+    emulator: Any, recorder: Recorder
+) -> None:
     fleet = fleet_for(recorder, orders_from=1)
     roster = fleet.roster
     await fleet.poll(full=True)
@@ -81,8 +84,11 @@ async def test_every_columns_sort_order_is_built_at_idle_and_serves_sort_changes
     roster.snapshot()  # someone just asked for a view: the builder waits for a quiet moment
     fleet.start()
     try:
-        await wait_for(lambda: not roster.missing_orders(), timeout=10,
-                       message="sort orders built in the background")
+        await wait_for(
+            lambda: not roster.missing_orders(),
+            timeout=10,
+            message="sort orders built in the background",
+        )
         assert roster.view_idle_s() >= 0.5
     finally:
         await fleet.stop()
@@ -92,7 +98,8 @@ async def test_every_columns_sort_order_is_built_at_idle_and_serves_sort_changes
 
 
 async def test_transient_poll_filters_server_side_and_follows_up_on_vins_that_left(
-        emulator: Any, recorder: Recorder) -> None:
+    emulator: Any, recorder: Recorder
+) -> None:
     fleet = fleet_for(recorder)
     await recorder.client.add_clearances(NEW)
     await fleet.refresh_now()
@@ -116,15 +123,17 @@ async def test_transient_poll_filters_server_side_and_follows_up_on_vins_that_le
 
 
 async def test_background_polling_emits_status_changes_as_they_happen(
-        emulator: Any, recorder: Recorder) -> None:
+    emulator: Any, recorder: Recorder
+) -> None:
     fleet = fleet_for(recorder, poll_interval=0.05, full_interval=3600)
     await fleet.refresh_now()
     fleet.start()
     try:
         vin = fleet.roster.vins_in({"approved"})[0]
         await Control(emulator).force(vin, status="revoking")
-        change = await wait_for(lambda: _change_of(recorder, vin), timeout=10,
-                                message="the revoke reaching the roster")
+        change = await wait_for(
+            lambda: _change_of(recorder, vin), timeout=10, message="the revoke reaching the roster"
+        )
         assert (change.old, change.new) == ("approved", "revoking")
         await Control(emulator).advance(3600)  # revoking ends in revoked
         await wait_for(lambda: fleet.roster.entry(vin).status == "revoked", timeout=10)
@@ -142,7 +151,8 @@ def _change_of(recorder: Recorder, vin: str) -> Any:
 
 
 async def test_a_full_poll_removes_vins_the_platform_no_longer_has(
-        emulator: Any, recorder: Recorder) -> None:
+    emulator: Any, recorder: Recorder
+) -> None:
     fleet = fleet_for(recorder)
     await fleet.refresh_now()
     gone = next(iter(emulator.state.clearances))
@@ -178,7 +188,8 @@ async def test_failures_degrade_then_down_and_back_off_then_recover(emulator: An
 
 
 async def test_local_updates_win_over_a_poll_that_started_before_them(
-        emulator: Any, recorder: Recorder) -> None:
+    emulator: Any, recorder: Recorder
+) -> None:
     fleet = fleet_for(recorder)
     await fleet.refresh_now()
     vin = fleet.roster.vins_in({"approved"})[0]

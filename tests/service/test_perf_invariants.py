@@ -32,8 +32,9 @@ def item(n: int, status: str = "approved", reason: str | None = None, **tags: st
     entry: dict[str, Any] = {"timestamp": f"2024-05-01T10:00:{n % 60:02d}Z", "status": status}
     if reason:
         entry["reason"] = reason
-    return msgspec.json.encode({"vin": vin(n), "status": status, "brand": "bmw", "tags": tags,
-                                "changelog": [entry]})
+    return msgspec.json.encode(
+        {"vin": vin(n), "status": status, "brand": "bmw", "tags": tags, "changelog": [entry]}
+    )
 
 
 def wire(*items: bytes) -> WireClearances:
@@ -65,13 +66,17 @@ def test_a_refresh_decodes_only_the_items_whose_bytes_changed(decoded: list[int]
     changes = roster.apply(wire(*items), complete=True)
     assert decoded == [50, 0, 1]
     assert [(c.vin, c.old, c.new, c.reason) for c in changes.changed] == [
-        (vin(7), "approved", "revoked", "user_revoked")]
-    assert roster.entry(vin(7)).status == "revoked" and roster.counts == {"approved": 49,
-                                                                          "revoked": 1}
+        (vin(7), "approved", "revoked", "user_revoked")
+    ]
+    assert roster.entry(vin(7)).status == "revoked" and roster.counts == {
+        "approved": 49,
+        "revoked": 1,
+    }
 
 
 def test_the_same_clearance_in_other_bytes_is_no_change_and_its_new_bytes_are_kept(
-        decoded: list[int]) -> None:
+    decoded: list[int],
+) -> None:
     roster = Roster()
     roster.apply(wire(item(1), item(2)), complete=True)
     spaced = msgspec.json.format(item(2), indent=1)  # same clearance, other whitespace
@@ -107,10 +112,14 @@ def test_an_entry_decodes_to_the_clearance_the_platform_sent() -> None:
     roster = Roster()
     roster.apply(wire(item(1, "rejected", "not_eligible", depot="north")), complete=True)
     entry = roster.entry(vin(1))
-    assert entry.clearance == msgspec.json.decode(item(1, "rejected", "not_eligible",
-                                                       depot="north"), type=Clearance)
-    assert (entry.status, entry.reason, entry.tags_text) == ("rejected", "not_eligible",
-                                                            "depot=north")
+    assert entry.clearance == msgspec.json.decode(
+        item(1, "rejected", "not_eligible", depot="north"), type=Clearance
+    )
+    assert (entry.status, entry.reason, entry.tags_text) == (
+        "rejected",
+        "not_eligible",
+        "depot=north",
+    )
 
 
 def test_decoded_and_wire_lists_agree() -> None:
@@ -126,7 +135,8 @@ def test_decoded_and_wire_lists_agree() -> None:
 
 
 def test_the_cache_keeps_the_platforms_bytes_so_a_warm_start_decodes_nothing_twice(
-        tmp_path: Path, decoded: list[int]) -> None:
+    tmp_path: Path, decoded: list[int]
+) -> None:
     roster = Roster()
     items = [item(n) for n in range(10)]
     roster.apply(wire(*items), complete=True)
@@ -144,8 +154,9 @@ def test_the_cache_keeps_the_platforms_bytes_so_a_warm_start_decodes_nothing_twi
 
 def test_a_backspace_brings_back_the_earlier_result_and_a_refresh_makes_it_fresh() -> None:
     roster = Roster()
-    roster.apply(wire(*(item(n, depot="north" if n % 2 else "east") for n in range(20))),
-                 complete=True)
+    roster.apply(
+        wire(*(item(n, depot="north" if n % 2 else "east") for n in range(20))), complete=True
+    )
     north = [vin(n) for n in range(1, 20, 2)]
     for text in ("a", "n", "no", "nor", "no", "n", "a"):
         roster.set_query(text)  # "a": every row (approved); the others: the north depot
@@ -207,7 +218,8 @@ def test_a_settling_pause_freezes_what_was_built_when_the_last_pause_ends() -> N
 
 
 def test_a_big_roster_settles_after_a_change_and_not_after_a_poll_that_changed_nothing(
-        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     """Every freeze keeps the garbage that exists at that moment for good: a transient poll
     every 5 s that changes nothing must not freeze (it built nothing big)."""
     monkeypatch.setattr(roster_index, "SETTLE_FROM", 50)

@@ -28,10 +28,14 @@ def test_the_date_header_moves_on_with_our_monotonic_clock() -> None:
 
 
 def test_the_newest_change_of_a_list_is_a_lower_bound() -> None:
-    entries = [ChangelogEntry("2026-05-01T10:00:00Z", "pending"),
-               ChangelogEntry("2026-05-01T11:30:00Z", "approved")]
-    fleet = [Clearance("A", "pending", changelog=entries[:1]), Clearance("B", "approved",
-                                                                        changelog=entries),
-             Clearance("C", "pending")]
+    entries = [
+        ChangelogEntry("2026-05-01T10:00:00Z", "pending"),
+        ChangelogEntry("2026-05-01T11:30:00Z", "approved"),
+    ]
+    fleet = [
+        Clearance("A", "pending", changelog=entries[:1]),
+        Clearance("B", "approved", changelog=entries),
+        Clearance("C", "pending"),
+    ]
     assert newest_change(fleet) == datetime(2026, 5, 1, 11, 30, tzinfo=UTC)
     assert newest_change([]) is None

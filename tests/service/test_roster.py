@@ -15,9 +15,15 @@ from hm_tui.service.models import ChangelogEntry, Clearance
 from hm_tui.service.roster import COLUMNS, Roster, StatusChange
 
 
-def clearance(vin: str, status: str = "pending", brand: str = "bmw", reason: str | None = None,
-              tags: dict[str, str] | None = None, at: str = "2024-05-01T10:00:00Z",
-              history: int = 0) -> Clearance:
+def clearance(
+    vin: str,
+    status: str = "pending",
+    brand: str = "bmw",
+    reason: str | None = None,
+    tags: dict[str, str] | None = None,
+    at: str = "2024-05-01T10:00:00Z",
+    history: int = 0,
+) -> Clearance:
     log = [ChangelogEntry(f"2024-04-{1 + i:02d}T00:00:00Z", "pending") for i in range(history)]
     log.append(ChangelogEntry(at, status, reason))
     return Clearance(vin, status, brand, tags or {}, log)
@@ -29,8 +35,10 @@ def vin(n: int) -> str:
 
 def test_first_apply_adds_everything_and_counts_per_status() -> None:
     roster = Roster()
-    changes = roster.apply([clearance(vin(1)), clearance(vin(2), "approved"),
-                            clearance(vin(3), "approved")], complete=True)
+    changes = roster.apply(
+        [clearance(vin(1)), clearance(vin(2), "approved"), clearance(vin(3), "approved")],
+        complete=True,
+    )
     assert sorted(changes.added) == [vin(1), vin(2), vin(3)]
     assert changes.changed == [] and changes.removed == []
     assert roster.counts == {"pending": 1, "approved": 2}
@@ -41,8 +49,10 @@ def test_first_apply_adds_everything_and_counts_per_status() -> None:
 def test_status_change_is_reported_with_old_new_and_reason() -> None:
     roster = Roster()
     roster.apply([clearance(vin(1)), clearance(vin(2))], complete=True)
-    changes = roster.apply([clearance(vin(1), "rejected", reason="invalid VIN", history=1),
-                            clearance(vin(2))], complete=True)
+    changes = roster.apply(
+        [clearance(vin(1), "rejected", reason="invalid VIN", history=1), clearance(vin(2))],
+        complete=True,
+    )
     assert changes.changed == [StatusChange(vin(1), "pending", "rejected", "invalid VIN")]
     assert changes.added == [] and changes.removed == []
     assert roster.counts == {"pending": 1, "rejected": 1}
@@ -53,8 +63,9 @@ def test_unchanged_refresh_changes_nothing_and_keeps_the_version() -> None:
     roster = Roster()
     roster.apply([clearance(vin(1)), clearance(vin(2))], complete=True)
     version = roster.version
-    again = msgspec.json.decode(msgspec.json.encode([clearance(vin(1)), clearance(vin(2))]),
-                                type=list[Clearance])
+    again = msgspec.json.decode(
+        msgspec.json.encode([clearance(vin(1)), clearance(vin(2))]), type=list[Clearance]
+    )
     assert roster.apply(again, complete=True).empty
     assert roster.version == version
 
@@ -81,8 +92,13 @@ def test_tag_change_is_an_update_not_a_status_change() -> None:
 def test_since_is_the_latest_changelog_timestamp_else_first_seen() -> None:
     clock = [1_700_000_000.0]
     roster = Roster(clock=lambda: clock[0])
-    roster.apply([clearance(vin(1), "approved", at="2024-05-02T08:30:00Z", history=2),
-                  Clearance(vin(2), "pending", "bmw")], complete=True)
+    roster.apply(
+        [
+            clearance(vin(1), "approved", at="2024-05-02T08:30:00Z", history=2),
+            Clearance(vin(2), "pending", "bmw"),
+        ],
+        complete=True,
+    )
     assert roster.entry(vin(1)).since == datetime(2024, 5, 2, 8, 30, tzinfo=UTC)
     first_seen = datetime.fromtimestamp(clock[0], UTC)
     assert roster.entry(vin(2)).since == first_seen
@@ -94,12 +110,23 @@ def test_since_is_the_latest_changelog_timestamp_else_first_seen() -> None:
 
 def test_query_is_case_insensitive_over_vin_brand_status_reason_and_tags() -> None:
     roster = Roster()
-    roster.apply([clearance(vin(1), "rejected", "volkswagen", "customer name tag missing"),
-                  clearance(vin(2), "approved", "bmw", tags={"Depot": "Berlin"}),
-                  clearance("VF3ABCDEFGH123456", "pending", "peugeot")], complete=True)
-    cases = {"wba": [vin(1), vin(2)], "VOLKSwagen": [vin(1)], "NAME TAG": [vin(1)],
-             "depot=berlin": [vin(2)], "approved": [vin(2)], "abcdefgh": ["VF3ABCDEFGH123456"],
-             "nothing like it": []}
+    roster.apply(
+        [
+            clearance(vin(1), "rejected", "volkswagen", "customer name tag missing"),
+            clearance(vin(2), "approved", "bmw", tags={"Depot": "Berlin"}),
+            clearance("VF3ABCDEFGH123456", "pending", "peugeot"),
+        ],
+        complete=True,
+    )
+    cases = {
+        "wba": [vin(1), vin(2)],
+        "VOLKSwagen": [vin(1)],
+        "NAME TAG": [vin(1)],
+        "depot=berlin": [vin(2)],
+        "approved": [vin(2)],
+        "abcdefgh": ["VF3ABCDEFGH123456"],
+        "nothing like it": [],
+    }
     for query, expected in cases.items():
         roster.set_query(query)
         assert list(roster.visible) == expected, query
@@ -121,8 +148,9 @@ def test_a_longer_query_narrows_the_previous_result() -> None:
 def test_a_longer_query_under_a_status_filter_keeps_to_that_status() -> None:
     """Narrowing a result that holds most rows reads every text; the status still applies."""
     roster = Roster()
-    roster.apply([clearance(vin(n), "rejected" if n == 3 else "approved") for n in range(10)],
-                 complete=True)
+    roster.apply(
+        [clearance(vin(n), "rejected" if n == 3 else "approved") for n in range(10)], complete=True
+    )
     roster.set_statuses({"approved"})
     roster.set_query("wba")
     assert len(roster.visible) == 9
@@ -132,8 +160,14 @@ def test_a_longer_query_under_a_status_filter_keeps_to_that_status() -> None:
 
 def test_status_filter_combines_with_the_query_and_counts_ignore_both() -> None:
     roster = Roster()
-    roster.apply([clearance(vin(1), "approved", "bmw"), clearance(vin(2), "approved", "audi"),
-                  clearance(vin(3), "rejected", "bmw")], complete=True)
+    roster.apply(
+        [
+            clearance(vin(1), "approved", "bmw"),
+            clearance(vin(2), "approved", "audi"),
+            clearance(vin(3), "rejected", "bmw"),
+        ],
+        complete=True,
+    )
     roster.set_statuses({"approved"})
     assert list(roster.visible) == [vin(1), vin(2)]
     roster.set_query("bmw")
@@ -148,11 +182,21 @@ def test_status_filter_combines_with_the_query_and_counts_ignore_both() -> None:
 
 def test_sort_by_each_column_ties_by_vin_and_descending_is_the_reverse() -> None:
     roster = Roster()
-    roster.apply([clearance(vin(3), "approved", "kia", at="2024-05-01T00:00:00Z"),
-                  clearance(vin(1), "rejected", "bmw", "invalid VIN", at="2024-05-03T00:00:00Z"),
-                  clearance(vin(2), "pending", "bmw", at="2024-05-02T00:00:00Z")], complete=True)
-    expected = {"vin": [1, 2, 3], "brand": [1, 2, 3], "status": [2, 3, 1], "reason": [2, 3, 1],
-                "since": [3, 2, 1]}
+    roster.apply(
+        [
+            clearance(vin(3), "approved", "kia", at="2024-05-01T00:00:00Z"),
+            clearance(vin(1), "rejected", "bmw", "invalid VIN", at="2024-05-03T00:00:00Z"),
+            clearance(vin(2), "pending", "bmw", at="2024-05-02T00:00:00Z"),
+        ],
+        complete=True,
+    )
+    expected = {
+        "vin": [1, 2, 3],
+        "brand": [1, 2, 3],
+        "status": [2, 3, 1],
+        "reason": [2, 3, 1],
+        "since": [3, 2, 1],
+    }
     for column, order in expected.items():
         roster.set_sort(column)
         assert list(roster.visible) == [vin(n) for n in order], column
@@ -189,15 +233,19 @@ def test_prepare_off_loop_then_commit_and_stale_plans_are_refused() -> None:
 def test_100k_roster_builds_filters_and_sorts_in_reasonable_time() -> None:
     brands = ("bmw", "audi", "kia", "tesla")
     statuses = ("pending", "approved", "rejected", "revoked")
-    fleet = [clearance(vin(n), statuses[n % 4], brands[n % 3], tags={"fleet": f"f{n % 50}"})
-             for n in range(100_000)]
+    fleet = [
+        clearance(vin(n), statuses[n % 4], brands[n % 3], tags={"fleet": f"f{n % 50}"})
+        for n in range(100_000)
+    ]
     roster = Roster()
     started = time.process_time()
     roster.apply(fleet, complete=True)
     roster.set_query("f7")
     roster.set_sort("status")
-    changed = [clearance(vin(n), "approved", brands[n % 3], tags={"fleet": f"f{n % 50}"},
-                         history=1) for n in range(0, 100_000, 100)]
+    changed = [
+        clearance(vin(n), "approved", brands[n % 3], tags={"fleet": f"f{n % 50}"}, history=1)
+        for n in range(0, 100_000, 100)
+    ]
     changes = roster.apply(changed, complete=False)
     spent = time.process_time() - started
     assert len(roster) == 100_000 and len(roster.visible) == 2_000  # fleet=f7
@@ -211,13 +259,18 @@ class Model:
     def __init__(self) -> None:
         self.rows: dict[str, Clearance] = {}
 
-    def visible(self, query: str, statuses: set[str] | None, column: str, desc: bool,
-                roster: Roster) -> list[str]:
+    def visible(
+        self, query: str, statuses: set[str] | None, column: str, desc: bool, roster: Roster
+    ) -> list[str]:
         def key(v: str) -> object:
             return (_key(roster, column, v), v)
-        shown = [v for v in self.rows
-                 if (statuses is None or self.rows[v].status in statuses)
-                 and query in roster.entry(v).search_text]
+
+        shown = [
+            v
+            for v in self.rows
+            if (statuses is None or self.rows[v].status in statuses)
+            and query in roster.entry(v).search_text
+        ]
         ordered = sorted(shown, key=key)
         return ordered[::-1] if desc else ordered
 
@@ -228,8 +281,12 @@ def _key(roster: Roster, column: str, v: str) -> object:
     return KEYS[column](roster.entry(v)) if column != "vin" else v
 
 
-rows = st.tuples(st.integers(0, 40), st.sampled_from(["pending", "approved", "rejected"]),
-                 st.sampled_from(["bmw", "kia", "audi"]), st.sampled_from([None, "x", "y z"]))
+rows = st.tuples(
+    st.integers(0, 40),
+    st.sampled_from(["pending", "approved", "rejected"]),
+    st.sampled_from(["bmw", "kia", "audi"]),
+    st.sampled_from([None, "x", "y z"]),
+)
 
 
 def test_orders_built_ahead_are_kept_only_for_the_data_they_were_built_for() -> None:
@@ -246,14 +303,18 @@ def test_orders_built_ahead_are_kept_only_for_the_data_they_were_built_for() -> 
 
 
 @settings(max_examples=80, deadline=None)
-@given(batches=st.lists(st.tuples(st.lists(rows, max_size=30), st.booleans()), min_size=1,
-                        max_size=6),
-       column=st.sampled_from(COLUMNS[:5]), desc=st.booleans(),
-       query=st.sampled_from(["", "wba", "bmw", "x", "approved", "00001"]),
-       statuses=st.sampled_from([None, {"pending"}, {"approved", "rejected"}]),
-       splice=st.booleans(), then=st.sampled_from(COLUMNS))
-def test_incremental_updates_match_a_from_scratch_model(batches, column, desc, query,
-                                                        statuses, splice, then) -> None:
+@given(
+    batches=st.lists(st.tuples(st.lists(rows, max_size=30), st.booleans()), min_size=1, max_size=6),
+    column=st.sampled_from(COLUMNS[:5]),
+    desc=st.booleans(),
+    query=st.sampled_from(["", "wba", "bmw", "x", "approved", "00001"]),
+    statuses=st.sampled_from([None, {"pending"}, {"approved", "rejected"}]),
+    splice=st.booleans(),
+    then=st.sampled_from(COLUMNS),
+)
+def test_incremental_updates_match_a_from_scratch_model(
+    batches, column, desc, query, statuses, splice, then
+) -> None:
     share = roster_index.REBUILD_SHARE
     roster_index.REBUILD_SHARE = 1 if splice else 10**9  # always splice, or always rebuild
     try:
@@ -278,17 +339,22 @@ def check_against_model(batches, column, desc, query, statuses) -> tuple[Roster,
             model.rows.update(items)
         assert set(roster.counts.items()) == {
             (s, sum(1 for c in model.rows.values() if c.status == s))
-            for s in {c.status for c in model.rows.values()}}
+            for s in {c.status for c in model.rows.values()}
+        }
         assert list(roster.visible) == model.visible(query, statuses, column, desc, roster)
-        for other in roster.missing_orders()[:len(batches) % 3 * 3]:  # none, some or all
+        for other in roster.missing_orders()[: len(batches) % 3 * 3]:  # none, some or all
             assert roster.add_order(roster.build_order(other))
     return roster, model
 
 
 @settings(max_examples=150, deadline=None)
-@given(batch=st.lists(rows, min_size=8, max_size=40), column=st.sampled_from(COLUMNS),
-       desc=st.booleans(), statuses=st.sampled_from([None, {"approved"}, {"pending", "rejected"}]),
-       keys=st.lists(st.sampled_from([*"wba00001bkx", "backspace"]), min_size=2, max_size=12))
+@given(
+    batch=st.lists(rows, min_size=8, max_size=40),
+    column=st.sampled_from(COLUMNS),
+    desc=st.booleans(),
+    statuses=st.sampled_from([None, {"approved"}, {"pending", "rejected"}]),
+    keys=st.lists(st.sampled_from([*"wba00001bkx", "backspace"]), min_size=2, max_size=12),
+)
 def test_typing_and_backspacing_match_the_model(batch, column, desc, statuses, keys) -> None:
     """Keystroke by keystroke (narrowing, the recent results of a backspace), under statuses
     and any sort: what is shown and where each VIN is found match the obvious model."""

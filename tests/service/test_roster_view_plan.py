@@ -17,8 +17,7 @@ def test_a_planned_view_changes_nothing_until_committed_and_equals_the_synchrono
     same.set_statuses({"approved", "rejected"})
     same.set_sort("status", True)
     assert list(roster.visible) == list(same.visible) and roster.visible
-    assert (roster.query, roster.statuses, roster.sort) == (
-        same.query, same.statuses, same.sort)
+    assert (roster.query, roster.statuses, roster.sort) == (same.query, same.statuses, same.sort)
     assert roster.version == version + 1
 
 
@@ -42,8 +41,11 @@ def test_a_plan_built_in_a_thread_shows_and_finds_rows_by_bisection() -> None:
     roster = frozen_roster(fleet(500))
     plans = []
     snapshot = roster.snapshot()
-    worker = threading.Thread(target=lambda: plans.append(
-        roster.plan_view("bmw", sort=("brand", True), snapshot=snapshot)))
+    worker = threading.Thread(
+        target=lambda: plans.append(
+            roster.plan_view("bmw", sort=("brand", True), snapshot=snapshot)
+        )
+    )
     worker.start()
     worker.join()
     [plan] = plans

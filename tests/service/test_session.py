@@ -57,7 +57,8 @@ async def test_start_loads_the_roster_and_health_is_ok(emulator: Any) -> None:
 
 
 async def test_a_profiles_first_start_readies_a_roster_helper_and_ends_it(
-        emulator: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    emulator: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """No cache on disk yet: the roster may be big, so a helper process starts ahead of the
     first list (entry_helper); a small fleet never uses it, and start() leaves none running."""
     spares: list[int] = []
@@ -78,7 +79,8 @@ async def test_a_profiles_first_start_readies_a_roster_helper_and_ends_it(
 
 
 async def test_a_restart_shows_the_cached_roster_as_stale_when_the_platform_is_away(
-        emulator: Any, tmp_path: Path) -> None:
+    emulator: Any, tmp_path: Path
+) -> None:
     async with running(emulator, store=Store(tmp_path / "emu.db"), feed=False) as (first, _):
         known = sorted(first.roster.visible)
     with socket.socket() as probe:  # a port nobody listens on: the platform is unreachable
@@ -86,8 +88,9 @@ async def test_a_restart_shows_the_cached_roster_as_stale_when_the_platform_is_a
         dead = f"http://127.0.0.1:{probe.getsockname()[1]}/v1"
     away = replace(emulator_profile(emulator), base_url=dead)
     store = Store(tmp_path / "emu.db")
-    session = Session(away, store=store, client=PlatformClient(away, retry=NO_RETRY), feed=False,
-                      **QUIET)
+    session = Session(
+        away, store=store, client=PlatformClient(away, retry=NO_RETRY), feed=False, **QUIET
+    )
     try:
         with pytest.raises(Exception, match=r"(?i)connect|network|reach"):
             await session.start()
@@ -161,12 +164,12 @@ async def test_read_only_refuses_every_change_with_a_clear_message(emulator: Any
     assert emulator.state.clearances[vin].status == "approved"
 
 
-async def test_resume_finishes_what_a_killed_add_never_sent(emulator: Any,
-                                                             tmp_path: Path) -> None:
+async def test_resume_finishes_what_a_killed_add_never_sent(emulator: Any, tmp_path: Path) -> None:
     store = Store(tmp_path / "resume.db")
     items = [NewClearance(bmw(n), "bmw") for n in range(20, 24)]
-    action = store.journal.begin("add", [i.vin for i in items],
-                                 {"items": msgspec.to_builtins(items)})
+    action = store.journal.begin(
+        "add", [i.vin for i in items], {"items": msgspec.to_builtins(items)}
+    )
     store.journal.record_item(action, items[0].vin, "pending")  # then the app was killed
     async with running(emulator, store=store, feed=False) as (session, _):
         (unfinished,) = session.journal.unfinished()
@@ -190,14 +193,18 @@ async def test_webhook_changes_reach_the_roster_without_a_poll(emulator_factory:
         vin = session.roster.vins_in({"approved"})[0]
         lists = session.fleet.stats["full"] + session.fleet.stats["transient"]
         await Control(emu).force(vin, status="revoking")
-        await wait_for(lambda: session.roster.entry(vin).status == "revoking", timeout=10,
-                       message="the webhook's change in the roster")
+        await wait_for(
+            lambda: session.roster.entry(vin).status == "revoking",
+            timeout=10,
+            message="the webhook's change in the roster",
+        )
         assert session.fleet.stats["full"] + session.fleet.stats["transient"] == lists
         assert session.webhook.stats["accepted"] >= 1 and session.webhook.stats["rejected"] == 0
 
 
-async def test_stop_disconnects_the_feed_and_keeps_the_roster_cache(emulator: Any,
-                                                                    tmp_path: Path) -> None:
+async def test_stop_disconnects_the_feed_and_keeps_the_roster_cache(
+    emulator: Any, tmp_path: Path
+) -> None:
     store = Store(tmp_path / "feed.db")
     unstarted = Session(emulator_profile(emulator), store=store)
     assert unstarted.feed is not None and unstarted.feed_status == "waiting"  # for the list

@@ -14,8 +14,16 @@ from hm_tui.service.store import Store, default_path
 
 
 def fleet(n: int) -> list[Clearance]:
-    return [Clearance(f"WBA{i:014d}", "approved", "bmw", {"fleet": "north"},
-                      [ChangelogEntry("2024-05-01T10:00:00Z", "approved")]) for i in range(n)]
+    return [
+        Clearance(
+            f"WBA{i:014d}",
+            "approved",
+            "bmw",
+            {"fleet": "north"},
+            [ChangelogEntry("2024-05-01T10:00:00Z", "approved")],
+        )
+        for i in range(n)
+    ]
 
 
 def test_roster_round_trips_with_when_it_was_saved(tmp_path: Path) -> None:
@@ -89,11 +97,21 @@ def test_a_stopped_action_is_finished_with_why_each_vin_was_not_done(tmp_path: P
     journal = Store(tmp_path / "stop.db").journal
     action = journal.begin("add", ["V1", "V2", "V3", "V4"])
     journal.record_items(action, [("V1", "pending", "")])
-    journal.finish_stopped(action, [("V2", "approved", "")],
-                           [("V1", "no answer", "lost?"), ("V3", "no answer", "out"),
-                            ("V4", "not sent", "stopped before it was sent")])
+    journal.finish_stopped(
+        action,
+        [("V2", "approved", "")],
+        [
+            ("V1", "no answer", "lost?"),
+            ("V3", "no answer", "out"),
+            ("V4", "not sent", "stopped before it was sent"),
+        ],
+    )
     (entry,) = journal.entries(1)
     assert entry.finished and journal.unfinished() == []
     assert {vin: r.result for vin, r in entry.results.items()} == {
-        "V1": "pending", "V2": "approved", "V3": "no answer", "V4": "not sent"}  # V1 kept
+        "V1": "pending",
+        "V2": "approved",
+        "V3": "no answer",
+        "V4": "not sent",
+    }  # V1 kept
     assert entry.results["V4"].message == "stopped before it was sent"

@@ -18,10 +18,18 @@ VIN = "WBA00000000000001"
 
 
 def body(action: str = "approved", detail: str = "") -> bytes:
-    return json.dumps({"vehicle": {"vin": VIN},
-                       "event": {"type": "fleet_clearance_changed", "action": action,
-                                 "detail": detail, "received_at": "2024-05-01T10:00:00Z"},
-                       "application": {"id": "app"}}).encode()
+    return json.dumps(
+        {
+            "vehicle": {"vin": VIN},
+            "event": {
+                "type": "fleet_clearance_changed",
+                "action": action,
+                "detail": detail,
+                "received_at": "2024-05-01T10:00:00Z",
+            },
+            "application": {"id": "app"},
+        }
+    ).encode()
 
 
 @pytest.fixture
@@ -38,10 +46,15 @@ async def post(hook: WebhookReceiver, raw: bytes, headers: dict[str, Any]) -> ht
         return await http.post(hook.url + "hooks", content=raw, headers=headers)
 
 
-def signed(raw: bytes, delivery: str = "d-1", event: str = "fleet_clearance_changed",
-           secret: str = SECRET) -> dict[str, str]:
-    return {"X-HM-Signature-256": signature(secret, raw), "X-HM-Delivery": delivery,
-            "X-HM-Event": event, "Content-Type": "application/json"}
+def signed(
+    raw: bytes, delivery: str = "d-1", event: str = "fleet_clearance_changed", secret: str = SECRET
+) -> dict[str, str]:
+    return {
+        "X-HM-Signature-256": signature(secret, raw),
+        "X-HM-Delivery": delivery,
+        "X-HM-Event": event,
+        "Content-Type": "application/json",
+    }
 
 
 async def test_signed_change_is_accepted_and_dispatched(receiver: Any) -> None:
@@ -49,19 +62,22 @@ async def test_signed_change_is_accepted_and_dispatched(receiver: Any) -> None:
     raw = body("rejected", "invalid VIN")
     answer = await post(hook, raw, signed(raw))
     assert answer.status_code == 200
-    assert events == [ClearanceEvent("d-1", VIN, "rejected", "invalid VIN",
-                                     "2024-05-01T10:00:00Z")]
+    assert events == [ClearanceEvent("d-1", VIN, "rejected", "invalid VIN", "2024-05-01T10:00:00Z")]
 
 
-@pytest.mark.parametrize("headers", [
-    {},  # no signature at all
-    {"X-HM-Signature-256": "sha256=" + "0" * 64},
-    {"X-HM-Signature-256": signature("another secret", body())},
-    {"X-HM-Signature-256": signature(SECRET, body("approved") + b" ")},  # not over these bytes
-    {"X-HM-Signature-256": "sha256=ünïcode".encode()},  # raw non-ASCII bytes
-])
-async def test_bad_or_missing_signature_is_401_and_nothing_happens(receiver: Any,
-                                                                   headers: dict) -> None:
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {},  # no signature at all
+        {"X-HM-Signature-256": "sha256=" + "0" * 64},
+        {"X-HM-Signature-256": signature("another secret", body())},
+        {"X-HM-Signature-256": signature(SECRET, body("approved") + b" ")},  # not over these bytes
+        {"X-HM-Signature-256": "sha256=ünïcode".encode()},  # raw non-ASCII bytes
+    ],
+)
+async def test_bad_or_missing_signature_is_401_and_nothing_happens(
+    receiver: Any, headers: dict
+) -> None:
     hook, events = receiver
     answer = await post(hook, body(), headers)
     assert answer.status_code == 401
@@ -103,8 +119,11 @@ async def test_emulator_deliveries_reach_the_receiver(emulator_factory: Any) -> 
         hook._secret = emu.credentials["webhook_secret"]  # known only once it started
         emu.state.add("2HM12345678901234", "sandbox", {}, None, emu.clock.now())
         emu.state.tick(emu.clock.advance(60))
-        await wait_for(lambda: [e.action for e in events] == ["pending", "approved"],
-                       timeout=10, message="two deliveries")
+        await wait_for(
+            lambda: [e.action for e in events] == ["pending", "approved"],
+            timeout=10,
+            message="two deliveries",
+        )
     finally:
         await hook.stop()
     assert hook.stats["rejected"] == 0

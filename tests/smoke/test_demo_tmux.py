@@ -13,8 +13,10 @@ import pytest
 from helpers import wait_until
 from tmux_helpers import Tmux, tmux_server
 
-VIN_ROW = re.compile(r"\b[0-9A-HJ-NPR-Z]{17}\b.*\b(pending|approved|rejected|revoked|revoking|"
-                     r"canceled|canceling)\b")
+VIN_ROW = re.compile(
+    r"\b[0-9A-HJ-NPR-Z]{17}\b.*\b(pending|approved|rejected|revoked|revoking|"
+    r"canceled|canceling)\b"
+)
 
 
 @pytest.fixture
@@ -33,9 +35,15 @@ def alive(pid: int) -> bool:
 def start_demo(tmux: Tmux, tmp_path: Path) -> int:
     """Start `hm-tui --demo` (exec'd, so the pane's pid is the app's) and return that pid."""
     hm_tui = str(Path(sys.executable).with_name("hm-tui"))
-    return tmux.start([hm_tui, "--demo", "--fleet", "60"],
-                      {"TMPDIR": str(tmp_path), "TERM": "xterm-256color",
-                       "HM_TUI_CONFIG": str(tmp_path / "none.toml")}, tmp_path / "pid")
+    return tmux.start(
+        [hm_tui, "--demo", "--fleet", "60"],
+        {
+            "TMPDIR": str(tmp_path),
+            "TERM": "xterm-256color",
+            "HM_TUI_CONFIG": str(tmp_path / "none.toml"),
+        },
+        tmp_path / "pid",
+    )
 
 
 def demo_dirs(tmp_path: Path) -> list[Path]:
@@ -43,16 +51,21 @@ def demo_dirs(tmp_path: Path) -> list[Path]:
 
 
 def test_demo_shows_the_roster_at_80x24_and_q_quits_leaving_no_process(
-        tmux: Tmux, tmp_path: Path) -> None:
+    tmux: Tmux, tmp_path: Path
+) -> None:
     pid = start_demo(tmux, tmp_path)
-    screen = wait_until(lambda: VIN_ROW.search(tmux.screen()) and tmux.screen(), 15,
-                        "a roster row on screen")
+    screen = wait_until(
+        lambda: VIN_ROW.search(tmux.screen()) and tmux.screen(), 15, "a roster row on screen"
+    )
     assert "all" in screen and "API" in screen
     assert demo_dirs(tmp_path), "the demo's temporary state dir exists while it runs"
     # typed as one burst, as a fast typist or a paste does: every letter reaches the filter
     tmux.keys("/rejected", "Enter")
-    wait_until(lambda: "showing" in tmux.screen() and "/ rejected" in tmux.screen(), 10,
-               "the roster filtered by the whole query")
+    wait_until(
+        lambda: "showing" in tmux.screen() and "/ rejected" in tmux.screen(),
+        10,
+        "the roster filtered by the whole query",
+    )
     assert "Copied" not in tmux.screen()
     tmux.keys("q")
     wait_until(lambda: not alive(pid), 10, "hm-tui to exit after q")

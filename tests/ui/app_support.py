@@ -29,8 +29,9 @@ def make_app(emulator: Emulator, *, read_only: bool = False, **profile_changes: 
         sessions.append(Session(profile, store=Store.memory(), read_only=read_only))
         return sessions[-1]
 
-    app = HmTuiApp(session_for, read_only=read_only, profile="test",
-                   clock=emulator.clock.now_datetime)
+    app = HmTuiApp(
+        session_for, read_only=read_only, profile="test", clock=emulator.clock.now_datetime
+    )
     app.sessions = sessions  # type: ignore[attr-defined]
     return app
 
@@ -38,9 +39,13 @@ def make_app(emulator: Emulator, *, read_only: bool = False, **profile_changes: 
 async def loaded(app: HmTuiApp, emulator: Emulator, timeout: float = 10.0) -> None:
     """Wait until the roster shows every clearance of the emulator."""
     expected = len(emulator.state.clearances)
-    await wait_for(lambda: app.loaded and app.roster_screen.ready
-                   and app.roster_screen.table.row_count == expected, timeout,
-                   message=f"the roster to show {expected} clearances")
+    await wait_for(
+        lambda: (
+            app.loaded and app.roster_screen.ready and app.roster_screen.table.row_count == expected
+        ),
+        timeout,
+        message=f"the roster to show {expected} clearances",
+    )
 
 
 async def force(emulator: Emulator, vin: str, status: str, reason: str | None = None) -> None:
@@ -69,8 +74,12 @@ async def open_palette(app: HmTuiApp, pilot: Any, query: str) -> None:
     from textual.command import CommandPalette
 
     await pilot.press("ctrl+p")
-    await wait_for(lambda: isinstance(app.screen, CommandPalette)
-                   and bool(app.screen.query("CommandInput")) and app.screen.query_one(
-                       "CommandInput").has_focus)
+    await wait_for(
+        lambda: (
+            isinstance(app.screen, CommandPalette)
+            and bool(app.screen.query("CommandInput"))
+            and app.screen.query_one("CommandInput").has_focus
+        )
+    )
     await pilot.press(*query)
     await wait_for(lambda: palette_has_results(app))

@@ -12,18 +12,38 @@ from hm_tui.service.roster import Roster
 #: The frozen "now" of these tests (platform time and wall time).
 NOW = datetime(2025, 5, 1, 12, 0, 0, tzinfo=UTC)
 
-_STATUSES = ("pending", "approved", "approved", "approved", "rejected", "revoked", "canceled",
-             "revoking", "canceling")
-_REASONS = ("customer name tag missing", "invalid VIN", "unspecified",
-            "VIN is assigned to a different OEM fleet")
+_STATUSES = (
+    "pending",
+    "approved",
+    "approved",
+    "approved",
+    "rejected",
+    "revoked",
+    "canceled",
+    "revoking",
+    "canceling",
+)
+_REASONS = (
+    "customer name tag missing",
+    "invalid VIN",
+    "unspecified",
+    "VIN is assigned to a different OEM fleet",
+)
 
 
 def iso(when: datetime) -> str:
     return when.isoformat().replace("+00:00", "Z")
 
 
-def clearance(vin: str, status: str, brand: str = "bmw", *, reason: str | None = None,
-              tags: dict[str, str] | None = None, minutes_in_state: int = 90) -> Clearance:
+def clearance(
+    vin: str,
+    status: str,
+    brand: str = "bmw",
+    *,
+    reason: str | None = None,
+    tags: dict[str, str] | None = None,
+    minutes_in_state: int = 90,
+) -> Clearance:
     """A clearance that went pending → `status` `minutes_in_state` minutes before NOW."""
     created = NOW - timedelta(minutes=minutes_in_state + 600)
     log = [ChangelogEntry(iso(created), "pending")]
@@ -42,8 +62,16 @@ def fleet(size: int, seed: int = 7) -> list[Clearance]:
         status = rng.choice(_STATUSES)
         reason = rng.choice(_REASONS) if status == "rejected" else None
         tags = {"fleet": rng.choice(("north", "south", "rental"))} if i % 3 == 0 else {}
-        cars.append(clearance(f"WBA{i:014d}", status, rng.choice(BRAND_IDS), reason=reason,
-                              tags=tags, minutes_in_state=rng.randint(1, 9000)))
+        cars.append(
+            clearance(
+                f"WBA{i:014d}",
+                status,
+                rng.choice(BRAND_IDS),
+                reason=reason,
+                tags=tags,
+                minutes_in_state=rng.randint(1, 9000),
+            )
+        )
     return cars
 
 

@@ -27,8 +27,9 @@ class ScreenHost(App[None]):
 
     CSS_PATH = STYLES
 
-    def __init__(self, make_screen: Callable[[], Screen[Any]] | None = None,
-                 widget: Widget | None = None) -> None:
+    def __init__(
+        self, make_screen: Callable[[], Screen[Any]] | None = None, widget: Widget | None = None
+    ) -> None:
         super().__init__()
         self.make_screen = make_screen
         self.widget = widget
@@ -67,9 +68,16 @@ def iso(when: datetime) -> str:
     return when.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
-def clearance(vin: str, status: str, brand: str = "bmw", *, reason: str | None = None,
-              tags: dict[str, str] | None = None, hours_in_state: float = 2.0,
-              created_hours_ago: float = 48.0) -> Clearance:
+def clearance(
+    vin: str,
+    status: str,
+    brand: str = "bmw",
+    *,
+    reason: str | None = None,
+    tags: dict[str, str] | None = None,
+    hours_in_state: float = 2.0,
+    created_hours_ago: float = 48.0,
+) -> Clearance:
     """A clearance that went pending → `status` (with `reason`), as the platform lists it."""
     now = datetime.now(UTC)
     log = [ChangelogEntry(iso(now - timedelta(hours=created_hours_ago)), "pending")]
@@ -138,22 +146,38 @@ class BufferFeed:
         return dict(self._latest.get(vin, {}))
 
 
-def point(vin: str, capability: str = "charging", prop: str = "battery_level",
-          value: Any = 0.5, unit: str | None = None, age_s: float = 3.0) -> DataPoint:
+def point(
+    vin: str,
+    capability: str = "charging",
+    prop: str = "battery_level",
+    value: Any = 0.5,
+    unit: str | None = None,
+    age_s: float = 3.0,
+) -> DataPoint:
     now = datetime.now(UTC)
-    return DataPoint(vin=vin, capability=capability, property=prop, value=value, unit=unit,
-                     timestamp=now - timedelta(seconds=age_s), message_id=None, received_at=now)
+    return DataPoint(
+        vin=vin,
+        capability=capability,
+        property=prop,
+        value=value,
+        unit=unit,
+        timestamp=now - timedelta(seconds=age_s),
+        message_id=None,
+        received_at=now,
+    )
 
 
 @asynccontextmanager
-async def started_session(credentials: dict[str, Any], *,
-                          read_only: bool = False) -> AsyncIterator[Any]:
+async def started_session(
+    credentials: dict[str, Any], *, read_only: bool = False
+) -> AsyncIterator[Any]:
     """A real Session on the emulator's credentials, started (first roster loaded) and stopped."""
     from hm_tui.service.config import profile_from_credentials
     from hm_tui.service.session import Session
 
-    session = Session(profile_from_credentials(credentials, "test"), store=None,
-                      read_only=read_only)
+    session = Session(
+        profile_from_credentials(credentials, "test"), store=None, read_only=read_only
+    )
     await session.start()
     try:
         yield session

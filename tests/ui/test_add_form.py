@@ -118,15 +118,17 @@ async def test_pasted_lines_name_each_bad_line_and_use_the_default_brand() -> No
         app.screen.query_one("#add-brand", Select).value = "bmw"
         app.screen.query_one("#add-lines", TextArea).text = (
             f"{GOOD}\n# a comment\nWBA123,bmw\n{EURO},volkswagen,{VW_CUSTOMER_TAG}=ACME\n"
-            f"5YJ3E1EA7KF000001,nosuchbrand\n{GOOD}\n")
+            f"5YJ3E1EA7KF000001,nosuchbrand\n{GOOD}\n"
+        )
         await wait_for(lambda: "line 3:" in text(app, "add-preview"))
         preview = text(app, "add-preview")
         assert preview.startswith("Preview: 2 to add · 2 lines skipped (2 errors) · 3 warnings")
         assert "line 3: WBA123 has 6 characters" in preview
         assert "line 5: unknown brand 'nosuchbrand'" in preview  # errors first, then warnings
         assert preview.endswith("… and 2 more")
-        assert any("line 6: " in str(w) and "also on line 1" in str(w)
-                   for w in app.screen.preview.warnings)
+        assert any(
+            "line 6: " in str(w) and "also on line 1" in str(w) for w in app.screen.preview.warnings
+        )
         assert str(submit(app).label) == "Add 2"
         items = app.screen.preview.items
         assert [(i.vin, i.brand) for i in items] == [(GOOD, "bmw"), (EURO, "volkswagen")]
@@ -135,8 +137,11 @@ async def test_pasted_lines_name_each_bad_line_and_use_the_default_brand() -> No
 
 async def test_csv_file_preview_names_bad_rows(tmp_path: Path) -> None:
     csv_file = tmp_path / "cars.csv"
-    csv_file.write_text(f"vin,brand,tag:fleet\n{GOOD},bmw,north\nSHORT,bmw,\n"
-                        f"{EURO},audi,\n5YJ3E1EA7KF000001,tesla,south\n", encoding="utf-8")
+    csv_file.write_text(
+        f"vin,brand,tag:fleet\n{GOOD},bmw,north\nSHORT,bmw,\n"
+        f"{EURO},audi,\n5YJ3E1EA7KF000001,tesla,south\n",
+        encoding="utf-8",
+    )
     app = add_app()
     async with app.run_test(size=(80, 24)) as pilot:
         await switch_tab(pilot, app, "add-csv")

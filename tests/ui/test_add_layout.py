@@ -44,7 +44,8 @@ def visible(app: ScreenHost, selector: str) -> bool:
 
 
 async def test_a_csv_with_hundreds_of_warnings_gets_a_short_preview_and_a_short_button(
-        tmp_path: Path) -> None:
+    tmp_path: Path,
+) -> None:
     app = ScreenHost(lambda: AddScreen(RosterSession(), mode="csv"))
     async with app.run_test(size=(80, 24)) as pilot:
         await read_csv(pilot, app, big_csv(tmp_path))
@@ -59,7 +60,8 @@ async def test_a_csv_with_hundreds_of_warnings_gets_a_short_preview_and_a_short_
 
 
 async def test_progress_and_results_stay_in_view_below_a_long_preview(
-        emulator: Emulator, credentials: dict, tmp_path: Path) -> None:
+    emulator: Emulator, credentials: dict, tmp_path: Path
+) -> None:
     async with started_session(credentials) as session:
         app = ScreenHost(lambda: AddScreen(session, mode="csv"))
         async with app.run_test(size=(80, 24)) as pilot:
@@ -81,19 +83,32 @@ async def test_results_are_listed_failures_first_each_kind_in_sent_order() -> No
     view = AddResults()
     app = ScreenHost(widget=view)
     async with app.run_test(size=(80, 24)) as pilot:
-        view.show([ItemResult("V1", "pending"), ItemResult("V2", NOT_SENT),
-                   ItemResult("V3", "error", "HTTP 400: [b]bad[/b]"), ItemResult("V4", NO_ANSWER),
-                   ItemResult("V5", "error", "The brand is invalid")])
+        view.show(
+            [
+                ItemResult("V1", "pending"),
+                ItemResult("V2", NOT_SENT),
+                ItemResult("V3", "error", "HTTP 400: [b]bad[/b]"),
+                ItemResult("V4", NO_ANSWER),
+                ItemResult("V5", "error", "The brand is invalid"),
+            ]
+        )
         await pilot.pause()
         assert [line.split()[:3] for line in view.lines] == [
-            ["✗", "V3", "error:"], ["✗", "V5", "error:"], ["–", "V4", "no"], ["–", "V2", "not"],
-            ["✓", "V1", "pending"]]
+            ["✗", "V3", "error:"],
+            ["✗", "V5", "error:"],
+            ["–", "V4", "no"],
+            ["–", "V2", "not"],
+            ["✓", "V1", "pending"],
+        ]
         assert view.lines[0].endswith("HTTP 400: [b]bad[/b]")  # literally, never markup
 
 
 def reversed_labels(app: ScreenHost) -> list[str]:
-    return [plain(label) for label in app.screen.query(".add-label").results(Label)
-            if label.styles.text_style.reverse]
+    return [
+        plain(label)
+        for label in app.screen.query(".add-label").results(Label)
+        if label.styles.text_style.reverse
+    ]
 
 
 async def test_the_focused_fields_label_is_drawn_reversed_which_needs_no_colour() -> None:

@@ -32,7 +32,8 @@ async def type_one_vin(app: Any, pilot: Any) -> None:
 
 
 async def test_escape_or_close_while_adding_offers_to_stop_and_a_stop_is_journaled(
-        emulator: Emulator, credentials: dict) -> None:
+    emulator: Emulator, credentials: dict
+) -> None:
     async with started_session(credentials) as session:
         app = ScreenHost(lambda: AddScreen(session))
         async with app.run_test(size=(80, 24)) as pilot:

@@ -21,18 +21,17 @@ def results(app: ScreenHost) -> str:
     return "\n".join([plain(app.screen.query_one("#add-status", Static)), *lines])
 
 
-async def test_pasted_vins_are_added_with_per_vin_results(emulator: Any,
-                                                          credentials: dict) -> None:
+async def test_pasted_vins_are_added_with_per_vin_results(emulator: Any, credentials: dict) -> None:
     async with started_session(credentials) as session:
         app = ScreenHost(lambda: AddScreen(session, mode="paste"))
         async with app.run_test(size=(80, 24)) as pilot:
             await pilot.pause()
             app.screen.query_one("#add-brand", Select).value = "bmw"
             app.screen.query_one("#add-lines", TextArea).text = "\n".join([*NEW, "BAD"])
-            await wait_for(lambda: str(app.screen.query_one("#add-submit", Button).label)
-                           == "Add 3")
-            assert "1 line skipped (1 error)" in plain(app.screen.query_one("#add-preview",
-                                                                            Static))
+            await wait_for(
+                lambda: str(app.screen.query_one("#add-submit", Button).label) == "Add 3"
+            )
+            assert "1 line skipped (1 error)" in plain(app.screen.query_one("#add-preview", Static))
             await pilot.press("ctrl+s")
             await wait_for(lambda: "3 of 3 ok" in results(app), timeout=10)
             for vin in NEW:

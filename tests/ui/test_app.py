@@ -28,7 +28,8 @@ async def test_the_roster_loads_every_clearance_of_the_fleet(emulator: Emulator)
 
 
 async def test_slash_filters_live_enter_moves_to_the_table_escape_clears(
-        emulator: Emulator) -> None:
+    emulator: Emulator,
+) -> None:
     app = make_app(emulator)
     async with app.run_test(size=(80, 24)) as pilot:
         await loaded(app, emulator)
@@ -55,8 +56,10 @@ async def test_keys_typed_right_after_slash_all_reach_the_filter(emulator: Emula
             event = events.Key(key, "/" if key == "slash" else key)
             event.set_sender(app)
             app._driver.send_message(event)
-        await wait_for(lambda: app.roster_screen.filter_bar.value == "rejected",
-                       message="the whole query in the filter")
+        await wait_for(
+            lambda: app.roster_screen.filter_bar.value == "rejected",
+            message="the whole query in the filter",
+        )
         assert isinstance(app.focused.parent, FilterBar)
         assert notifications(app) == []  # no "Copied ..." from the c of "rejected"
         await pilot.pause()
@@ -75,7 +78,8 @@ async def test_number_keys_show_one_status_and_zero_shows_all(emulator: Emulator
 
 
 async def test_s_cycles_the_sort_column_S_reverses_and_the_header_says_so(
-        emulator: Emulator) -> None:
+    emulator: Emulator,
+) -> None:
     app = make_app(emulator)
     async with app.run_test(size=(120, 40)) as pilot:
         await loaded(app, emulator)
@@ -90,12 +94,14 @@ async def test_s_cycles_the_sort_column_S_reverses_and_the_header_says_so(
 
 
 async def test_r_refreshes_and_a_rejection_is_announced_with_its_reason_literally(
-        emulator: Emulator) -> None:
+    emulator: Emulator,
+) -> None:
     app = make_app(emulator)
     async with app.run_test(size=(80, 24)) as pilot:
         await loaded(app, emulator)
-        vin = next(v for v in app.session.roster.visible
-                   if app.session.roster.entry(v).status == "pending")
+        vin = next(
+            v for v in app.session.roster.visible if app.session.roster.entry(v).status == "pending"
+        )
         await force(emulator, vin, "rejected", "[bold red]boom[/] \x1b[31mred")
         await pilot.press("r")
         await wait_for(lambda: app.session.roster.entry(vin).status == "rejected", 10)
@@ -105,13 +111,15 @@ async def test_r_refreshes_and_a_rejection_is_announced_with_its_reason_literall
         assert vin in app.roster_screen.table._flashes  # the changed row is highlighted
 
 
-async def test_rejections_keep_one_toast_on_screen_counting_the_series(
-        emulator: Emulator) -> None:
+async def test_rejections_keep_one_toast_on_screen_counting_the_series(emulator: Emulator) -> None:
     app = make_app(emulator)
     async with app.run_test(size=(80, 24)) as pilot:
         await loaded(app, emulator)
-        others = [v for v in app.session.roster.visible
-                  if app.session.roster.entry(v).status == "approved"][:4]
+        others = [
+            v
+            for v in app.session.roster.visible
+            if app.session.roster.entry(v).status == "approved"
+        ][:4]
         assert len(others) == 4
         for n, vin in enumerate(others[:3]):  # three in one refresh: one toast each, at once
             await force(emulator, vin, "rejected", f"reason {n}")
@@ -152,8 +160,7 @@ async def test_question_mark_lists_every_binding_with_its_id(emulator: Emulator)
         assert isinstance(app.screen, HelpScreen)
         text = str(app.screen.query_one("#help-keys").render())
         detail_ids = [b.id for b in DetailScreen.BINDINGS if b.id]
-        for binding_id in ("app.quit", "roster.filter", "roster.add", "roster.mark",
-                           *detail_ids):
+        for binding_id in ("app.quit", "roster.filter", "roster.add", "roster.mark", *detail_ids):
             assert binding_id in text
         assert "DETAIL" in text
         await pilot.press("escape")
@@ -171,7 +178,8 @@ async def test_the_palette_sorts_by_a_column(emulator: Emulator) -> None:
 
 
 async def test_the_palette_on_a_detail_acts_on_the_car_shown_not_the_roster_cursor(
-        emulator: Emulator) -> None:
+    emulator: Emulator,
+) -> None:
     from hm_tui.ui.screens.confirm import ConfirmRemovalScreen
 
     app = make_app(emulator)
@@ -192,7 +200,8 @@ async def test_the_palette_on_a_detail_acts_on_the_car_shown_not_the_roster_curs
 
 
 async def test_enter_opens_the_detail_and_d_asks_to_confirm_naming_the_vins(
-        emulator: Emulator) -> None:
+    emulator: Emulator,
+) -> None:
     from hm_tui.ui.screens.confirm import ConfirmRemovalScreen
 
     app = make_app(emulator)
@@ -209,7 +218,8 @@ async def test_enter_opens_the_detail_and_d_asks_to_confirm_naming_the_vins(
 
 
 async def test_a_opens_the_add_dialog_and_the_palette_opens_it_on_the_csv_tab(
-        emulator: Emulator) -> None:
+    emulator: Emulator,
+) -> None:
     from textual.widgets import TabbedContent
 
     from hm_tui.ui.screens.add import AddScreen
@@ -259,12 +269,12 @@ async def test_q_quits_and_stops_the_session(emulator: Emulator) -> None:
     assert app.session is None  # stop_session ran and released it
 
 
-async def test_an_unreachable_platform_is_a_notification_not_a_crash(
-        emulator: Emulator) -> None:
+async def test_an_unreachable_platform_is_a_notification_not_a_crash(emulator: Emulator) -> None:
     app = make_app(emulator, base_url="http://127.0.0.1:9/v1")
     async with app.run_test(size=(80, 24)):
-        await wait_for(lambda: any(n.title == "Platform unreachable"
-                                   for n in app._notifications), 20)
+        await wait_for(
+            lambda: any(n.title == "Platform unreachable" for n in app._notifications), 20
+        )
         assert app.is_running
         assert "Could not load the roster" in app.roster_screen.table.empty_message
 
@@ -293,7 +303,8 @@ async def test_the_footer_shows_the_keys_that_work_where_the_focus_is(emulator: 
 
 
 async def test_the_summary_counts_marks_even_when_the_filter_hides_their_rows(
-        emulator: Emulator) -> None:
+    emulator: Emulator,
+) -> None:
     app = make_app(emulator)
     async with app.run_test(size=(80, 24)) as pilot:
         await loaded(app, emulator)
@@ -316,7 +327,8 @@ async def test_the_summary_counts_marks_even_when_the_filter_hides_their_rows(
 
 
 async def test_the_detail_screen_keeps_the_header_with_profile_api_and_mqtt(
-        emulator: Emulator) -> None:
+    emulator: Emulator,
+) -> None:
     app = make_app(emulator)
     async with app.run_test(size=(80, 24)) as pilot:
         await loaded(app, emulator)
@@ -348,8 +360,11 @@ async def test_rejections_wait_while_a_dialog_is_open_then_are_counted(emulator:
     app = make_app(emulator)
     async with app.run_test(size=(80, 24)) as pilot:
         await loaded(app, emulator)
-        first, second = [v for v in app.session.roster.visible
-                         if app.session.roster.entry(v).status == "approved"][:2]
+        first, second = [
+            v
+            for v in app.session.roster.visible
+            if app.session.roster.entry(v).status == "approved"
+        ][:2]
         await pilot.press("question_mark")  # a dialog: its buttons sit where toasts go
         await force(emulator, first, "rejected", "reason a")
         await app.session.refresh_now()
@@ -365,7 +380,8 @@ async def test_rejections_wait_while_a_dialog_is_open_then_are_counted(emulator:
 
 
 def test_the_header_and_key_checks_work_with_no_screen_as_when_the_app_shuts_down(
-        emulator: Emulator) -> None:
+    emulator: Emulator,
+) -> None:
     app = make_app(emulator)  # not running: no screen on the stack, as during shutdown
     app.refresh_header()  # the roster throttle may still fire then
     assert app.check_action("toggle_feed", ()) is False

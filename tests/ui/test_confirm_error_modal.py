@@ -10,8 +10,11 @@ from tests.ui.screens_support import ScreenHost, plain
 
 
 async def test_error_text_is_literal_and_enter_acknowledges() -> None:
-    app = ScreenHost(lambda: ErrorModal("Refresh [b]failed[/b]",
-                                        "The platform said [red]no[/]\x1b[2J\nsecond line"))
+    app = ScreenHost(
+        lambda: ErrorModal(
+            "Refresh [b]failed[/b]", "The platform said [red]no[/]\x1b[2J\nsecond line"
+        )
+    )
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.pause()
         assert plain(app.screen.query_one("#error-title", Static)) == "Refresh [b]failed[/b]"

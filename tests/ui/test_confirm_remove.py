@@ -11,8 +11,9 @@ from tests.helpers import wait_for
 from tests.ui.screens_support import ScreenHost, plain, started_session
 
 
-async def test_y_revokes_the_named_vins_and_shows_outcomes(emulator: Any,
-                                                           credentials: dict) -> None:
+async def test_y_revokes_the_named_vins_and_shows_outcomes(
+    emulator: Any, credentials: dict
+) -> None:
     async with started_session(credentials) as session:
         roster = session.roster
         approved = [v for v in roster.visible if roster.entry(v).status == "approved"][:2]
@@ -25,15 +26,20 @@ async def test_y_revokes_the_named_vins_and_shows_outcomes(emulator: Any,
             assert app.screen.to_send == approved
             await pilot.press("y")
             lines = app.screen.query_one("#confirm-lines", Static)
-            await wait_for(lambda: "Done: 2 of 2" in plain(
-                app.screen.query_one("#confirm-warning", Static)), timeout=10)
+            await wait_for(
+                lambda: "Done: 2 of 2" in plain(app.screen.query_one("#confirm-warning", Static)),
+                timeout=10,
+            )
             shown = plain(lines)
             assert all(f"✓ {vin}" in shown for vin in approved)
             # done: nothing left to send, so neither the button nor `y` (in the footer) is there
-            await wait_for(lambda: "confirm" not in {
-                b.action for _, b, _, _ in app.screen.active_bindings.values()})
+            await wait_for(
+                lambda: (
+                    "confirm"
+                    not in {b.action for _, b, _, _ in app.screen.active_bindings.values()}
+                )
+            )
             assert not app.screen.query_one("#confirm-yes").display
             await pilot.press("escape")
             await wait_for(lambda: app.results and len(app.results[0]) == 2)
-        assert all(emulator.state.clearances[v].status in ("revoking", "revoked")
-                   for v in approved)
+        assert all(emulator.state.clearances[v].status in ("revoking", "revoked") for v in approved)

@@ -34,8 +34,12 @@ def data(app: ScreenHost) -> str:
 
 async def test_feed_values_show_their_age_and_old_ones_are_flagged() -> None:
     feed = BufferFeed()
-    feed.push([point(BMW, "diagnostics", "odometer", 12000, "kilometers", age_s=20),
-               point(BMW, "charging", "battery_level", 0.42, age_s=3 * 3600)])
+    feed.push(
+        [
+            point(BMW, "diagnostics", "odometer", 12000, "kilometers", age_s=20),
+            point(BMW, "charging", "battery_level", 0.42, age_s=3 * 3600),
+        ]
+    )
     session = RosterSession.of(clearance(BMW, "approved"), feed=feed)
     app = ScreenHost(lambda: DetailScreen(session, BMW))
     async with app.run_test(size=(80, 24)) as pilot:
@@ -52,8 +56,7 @@ async def test_feed_values_show_their_age_and_old_ones_are_flagged() -> None:
 
 async def approved_vin(emu: Any, session: Any, data_error: str) -> str:
     """An approved car of the emulator's fleet whose Vehicle Data answer is forced."""
-    vin = next(v for v in session.roster.visible
-               if session.roster.entry(v).status == "approved")
+    vin = next(v for v in session.roster.visible if session.roster.entry(v).status == "approved")
     await control(emu, f"vehicles/{vin}", {"status": "approved", "data_error": data_error})
     return vin
 
@@ -87,8 +90,9 @@ async def test_privacy_mode_403_is_explained(emulator: Any, credentials: dict) -
 
 async def test_no_consent_403_is_explained(emulator: Any, credentials: dict) -> None:
     async with started_session(credentials) as session:
-        vin = next(v for v in session.roster.visible
-                   if session.roster.entry(v).status != "approved")
+        vin = next(
+            v for v in session.roster.visible if session.roster.entry(v).status != "approved"
+        )
         app = ScreenHost(lambda: DetailScreen(session, vin))
         async with app.run_test(size=(80, 24)) as pilot:
             text = await pull(app, pilot, "No consent")
@@ -116,8 +120,12 @@ async def test_not_yet_available_422_is_explained(emulator: Any, credentials: di
 def test_a_pulled_multiple_property_shows_every_item_not_only_the_first() -> None:
     from hm_tui.ui.widgets.datapoints import merge_latest
 
-    doors = [point(BMW, "doors", "locks", {"location": door, "lock_state": state})
-             for door, state in (("front_left", "locked"), ("rear_right", "unlocked"))]
+    doors = [
+        point(BMW, "doors", "locks", {"location": door, "lock_state": state})
+        for door, state in (("front_left", "locked"), ("rear_right", "unlocked"))
+    ]
     [merged] = merge_latest({}, doors)
     assert merged.source == "pulled" and [d["lock_state"] for d in merged.point.value] == [
-        "locked", "unlocked"]
+        "locked",
+        "unlocked",
+    ]

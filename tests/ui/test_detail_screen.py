@@ -26,8 +26,9 @@ def text_of(app: ScreenHost, widget_id: str) -> str:
 
 
 async def test_rejected_vin_shows_reason_explanation_and_what_to_do() -> None:
-    session = RosterSession.of(clearance(VW, "rejected", "volkswagen",
-                                         reason="customer name tag missing"))
+    session = RosterSession.of(
+        clearance(VW, "rejected", "volkswagen", reason="customer name tag missing")
+    )
     app = host(session, VW)
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.pause()
@@ -119,8 +120,7 @@ async def test_screen_follows_roster_changes_without_a_keypress() -> None:
     app = host(session, BMW)
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.pause()
-        session.roster.apply([clearance(BMW, "rejected", reason="ineligible VIN")],
-                             complete=True)
+        session.roster.apply([clearance(BMW, "rejected", reason="ineligible VIN")], complete=True)
         await wait_for(lambda: "REJECTED" in text_of(app, "detail-status"), timeout=3)
         assert "ineligible VIN" in text_of(app, "detail-reason")
 
@@ -175,9 +175,10 @@ async def test_brand_without_notes_gets_the_generic_guidance() -> None:
 
 
 async def test_latest_data_says_once_why_a_clearance_that_is_not_approved_has_none() -> None:
-    session = RosterSession.of(clearance(VW, "rejected", "volkswagen",
-                                         reason="customer name tag missing"),
-                               clearance(BMW, "approved"))
+    session = RosterSession.of(
+        clearance(VW, "rejected", "volkswagen", reason="customer name tag missing"),
+        clearance(BMW, "approved"),
+    )
     app = host(session, VW)
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.pause()

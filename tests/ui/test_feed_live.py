@@ -14,7 +14,8 @@ from tests.ui.screens_support import ScreenHost
 
 
 async def test_panel_shows_data_published_by_the_emulator(
-        emulator_factory: Callable[..., Awaitable[Any]]) -> None:
+    emulator_factory: Callable[..., Awaitable[Any]],
+) -> None:
     emu = await emulator_factory(speed=120.0)  # reports every 60 virtual s: ~0.5 s real
     profile = profile_from_credentials(emu.credentials, "test")
     assert profile.mqtt is not None

@@ -45,7 +45,8 @@ def burst(n: int, start: int = 0) -> list[Any]:
 
 
 async def test_a_burst_is_appended_as_one_batch_and_only_visible_lines_are_formatted(
-        monkeypatch: Any) -> None:
+    monkeypatch: Any,
+) -> None:
     feed = BufferFeed()
     app, panel = panel_app(feed)
     formatted: list[str] = []
@@ -79,8 +80,12 @@ async def test_lines_show_vin_property_value_with_unit_and_age() -> None:
     feed = BufferFeed()
     app, panel = panel_app(feed)
     async with app.run_test(size=(120, 30)):
-        feed.push([point(VINS[0], "diagnostics", "odometer", 12345.6, "kilometers", age_s=90),
-                   point(VINS[1], "charging", "battery_level", 0.53)])
+        feed.push(
+            [
+                point(VINS[0], "diagnostics", "odometer", 12345.6, "kilometers", age_s=90),
+                point(VINS[1], "charging", "battery_level", 0.53),
+            ]
+        )
         await wait_for(lambda: panel.log_widget.line_count == 2)
         first, second = panel.log_widget.lines
         assert VINS[0] in first and "diagnostics.odometer" in first
@@ -97,8 +102,10 @@ def test_a_point_without_a_timestamp_says_its_age_is_unknown() -> None:
 async def test_a_long_value_never_pushes_the_age_off_the_line() -> None:
     feed = BufferFeed()
     app, panel = panel_app(feed)
-    locks = [{"location": door, "lock_state": "locked"}
-             for door in ("front_left", "front_right", "rear_right", "rear_left")]
+    locks = [
+        {"location": door, "lock_state": "locked"}
+        for door in ("front_left", "front_right", "rear_right", "rear_left")
+    ]
     async with app.run_test(size=(80, 24)):
         feed.push([point(VINS[0], "doors", "locks", locks, age_s=90)])
         await wait_for(lambda: panel.log_widget.line_count == 1)
@@ -163,8 +170,12 @@ async def test_enter_shows_the_payload_and_o_opens_the_vin() -> None:
     feed = BufferFeed()
     app, panel = panel_app(feed)
     async with app.run_test(size=(100, 24)) as pilot:
-        feed.push([point(VINS[1], "diagnostics", "odometer", 1000, "kilometers"),
-                   point(VINS[2], "charging", "battery_level", 0.8)])
+        feed.push(
+            [
+                point(VINS[1], "diagnostics", "odometer", 1000, "kilometers"),
+                point(VINS[2], "charging", "battery_level", 0.8),
+            ]
+        )
         await wait_for(lambda: panel.log_widget.line_count == 2)
         panel.log_widget.focus()
         await pilot.press("up", "up", "enter")

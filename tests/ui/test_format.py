@@ -18,8 +18,10 @@ def test_coordinates_read_as_latitude_longitude() -> None:
 
 
 def test_door_locks_read_per_location_not_as_json() -> None:
-    locks = [{"location": "front_left", "lock_state": "locked"},
-             {"location": "front_right", "lock_state": "unlocked"}]
+    locks = [
+        {"location": "front_left", "lock_state": "locked"},
+        {"location": "front_right", "lock_state": "unlocked"},
+    ]
     assert format_value(locks) == "front_left: locked, front_right: unlocked"
 
 

@@ -22,8 +22,21 @@ from hm_tui.ui.widgets.filter_bar import FilterBar
 from hm_tui.ui.widgets.roster_table import RosterTable
 
 SCOPED_ID = re.compile(r"^[a-z]+\.[a-z][a-z0-9_]*$")
-BOUND = (HmTuiApp, RosterScreen, RosterTable, FilterBar, DetailScreen, AddScreen, StopAddingScreen,
-         ConfirmRemovalScreen, ErrorModal, HelpScreen, FeedPanel, FeedLog, PayloadScreen)
+BOUND = (
+    HmTuiApp,
+    RosterScreen,
+    RosterTable,
+    FilterBar,
+    DetailScreen,
+    AddScreen,
+    StopAddingScreen,
+    ConfirmRemovalScreen,
+    ErrorModal,
+    HelpScreen,
+    FeedPanel,
+    FeedLog,
+    PayloadScreen,
+)
 
 
 def test_every_id_is_scope_dot_action_with_a_known_scope_and_unique() -> None:
@@ -43,8 +56,9 @@ def test_every_binding_of_the_dashboard_has_a_known_id(owner: type) -> None:
 
 
 def test_screen_ids_can_be_remapped_and_old_unscoped_ids_are_refused() -> None:
-    keymap, problems = resolve_keymap({"detail.back": "b", "feed.pause": "P",
-                                       "back": "x", "feed-pause": "y"})
+    keymap, problems = resolve_keymap(
+        {"detail.back": "b", "feed.pause": "P", "back": "x", "feed-pause": "y"}
+    )
     assert keymap == {"detail.back": "b", "feed.pause": "P"}
     assert len(problems) == 2 and "'back'" in problems[0]
 

@@ -38,11 +38,16 @@ def seed_interrupted_add(store: Store) -> int:
 
 
 @asynccontextmanager
-async def dashboard(emulator: Any, store: Store, *,
-                    read_only: bool = False) -> AsyncIterator[tuple[HmTuiApp, Any]]:
+async def dashboard(
+    emulator: Any, store: Store, *, read_only: bool = False
+) -> AsyncIterator[tuple[HmTuiApp, Any]]:
     profile = profile_for(emulator)
-    app = HmTuiApp(lambda _name: Session(profile, store=store, read_only=read_only),
-                   read_only=read_only, profile="test", clock=emulator.clock.now_datetime)
+    app = HmTuiApp(
+        lambda _name: Session(profile, store=store, read_only=read_only),
+        read_only=read_only,
+        profile="test",
+        clock=emulator.clock.now_datetime,
+    )
     async with app.run_test(size=(100, 30)) as pilot:
         yield app, pilot
 
@@ -72,8 +77,9 @@ async def posted(emulator: Any) -> dict[str, int]:
     return (await Control(emulator).stats())["applied"]["POST"]
 
 
-async def test_resume_sends_only_what_the_killed_add_had_not_done(emulator: Any,
-                                                                  store: Store) -> None:
+async def test_resume_sends_only_what_the_killed_add_had_not_done(
+    emulator: Any, store: Store
+) -> None:
     action_id = seed_interrupted_add(store)
     async with dashboard(emulator, store) as (app, pilot):
         screen = await offered(app)
@@ -90,8 +96,9 @@ async def test_resume_sends_only_what_the_killed_add_had_not_done(emulator: Any,
     assert store.journal.unfinished() == []
 
 
-async def test_dismiss_stops_the_offer_and_keeps_what_was_not_done(emulator: Any,
-                                                                   store: Store) -> None:
+async def test_dismiss_stops_the_offer_and_keeps_what_was_not_done(
+    emulator: Any, store: Store
+) -> None:
     action_id = seed_interrupted_add(store)
     async with dashboard(emulator, store) as (app, pilot):
         await offered(app)
@@ -109,8 +116,9 @@ async def test_dismiss_stops_the_offer_and_keeps_what_was_not_done(emulator: Any
     assert await posted(emulator) == {}
 
 
-async def test_later_offers_it_again_and_read_only_only_shows_it(emulator: Any,
-                                                                 store: Store) -> None:
+async def test_later_offers_it_again_and_read_only_only_shows_it(
+    emulator: Any, store: Store
+) -> None:
     seed_interrupted_add(store)
     async with dashboard(emulator, store, read_only=True) as (app, pilot):
         screen = await offered(app)
@@ -127,8 +135,9 @@ async def test_later_offers_it_again_and_read_only_only_shows_it(emulator: Any,
     assert await posted(emulator) == {}
 
 
-async def test_palette_shows_the_journal_with_the_interrupted_action(emulator: Any,
-                                                                     store: Store) -> None:
+async def test_palette_shows_the_journal_with_the_interrupted_action(
+    emulator: Any, store: Store
+) -> None:
     action_id = seed_interrupted_add(store)
     store.journal.record("remove", [BATCH[0]], "revoking")
     async with dashboard(emulator, store) as (app, pilot):
@@ -154,8 +163,11 @@ def test_a_stopped_add_reads_as_stopped_in_the_journal_not_finished() -> None:
 
     journal = Store.memory().journal
     action = journal.begin("add", ["A" * 17, "B" * 17, "C" * 17])
-    journal.finish_stopped(action, [("A" * 17, "pending", "")],
-                           [("B" * 17, NO_ANSWER, "sent, no answer"), ("C" * 17, NOT_SENT, "")])
+    journal.finish_stopped(
+        action,
+        [("A" * 17, "pending", "")],
+        [("B" * 17, NO_ANSWER, "sent, no answer"), ("C" * 17, NOT_SENT, "")],
+    )
     [entry] = journal.entries(5)
     line = journal_line(entry).plain
     assert "stopped" in line and "finished" not in line

@@ -128,9 +128,13 @@ async def test_the_cursor_stays_on_its_vin_when_the_filter_changes() -> None:
 
 
 async def test_untrusted_tags_and_reasons_show_literally_without_escapes() -> None:
-    hostile = clearance("WBA00000000000001", "rejected", "bmw",
-                        reason="\x1b[31mred\x1b[0m [bold]loud[/bold]",
-                        tags={"note": "[bold red]x[/]", "bell": "a\x07b\nc"})
+    hostile = clearance(
+        "WBA00000000000001",
+        "rejected",
+        "bmw",
+        reason="\x1b[31mred\x1b[0m [bold]loud[/bold]",
+        tags={"note": "[bold red]x[/]", "bell": "a\x07b\nc"},
+    )
     app = TableHost(frozen_roster([hostile]))
     async with app.run_test(size=(140, 10)) as pilot:
         table = app.query_one(RosterTable)
@@ -169,7 +173,12 @@ async def test_a_changed_row_is_highlighted_then_fades(monkeypatch: Any) -> None
 
 def test_time_in_state_is_compact() -> None:
     assert [compact_age(s) for s in (5, 125, 3 * 3600 + 300, 2 * 86400 + 3600, 200 * 86400)] == [
-        "5s", "2m", "3h05m", "2d01h", "200d"]
+        "5s",
+        "2m",
+        "3h05m",
+        "2d01h",
+        "200d",
+    ]
 
 
 async def test_a_roster_change_redraws_only_the_rows_that_changed(monkeypatch: Any) -> None:
@@ -208,11 +217,13 @@ def test_last_change_names_the_year_when_it_is_not_this_year() -> None:
     roster = frozen_roster()
     entry = roster.entry(roster.visible[0])
     now = entry.since + timedelta(days=3)
-    assert row_cells(entry.clearance.vin, entry, "3d", UTC, now)["last"] == \
-        entry.since.astimezone(UTC).strftime("%m-%d %H:%M")
+    assert row_cells(entry.clearance.vin, entry, "3d", UTC, now)["last"] == entry.since.astimezone(
+        UTC
+    ).strftime("%m-%d %H:%M")
     next_year = entry.since.replace(year=entry.since.year + 1)
-    assert row_cells(entry.clearance.vin, entry, "1y", UTC, next_year)["last"] == \
-        entry.since.astimezone(UTC).strftime("%Y-%m-%d")
+    assert row_cells(entry.clearance.vin, entry, "1y", UTC, next_year)[
+        "last"
+    ] == entry.since.astimezone(UTC).strftime("%Y-%m-%d")
 
 
 async def test_the_summary_bar_fits_80_columns_with_a_filter_and_marks() -> None:

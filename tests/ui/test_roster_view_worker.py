@@ -12,7 +12,8 @@ from tests.ui.app_support import loaded, make_app
 
 
 async def test_a_stale_view_result_is_dropped_and_the_cursor_keeps_its_vin(
-        emulator: Emulator) -> None:
+    emulator: Emulator,
+) -> None:
     app = make_app(emulator)
     async with app.run_test(size=(120, 40)) as pilot:
         await loaded(app, emulator)
@@ -59,4 +60,3 @@ async def test_a_stale_view_result_is_dropped_and_the_cursor_keeps_its_vin(
         assert table.cursor_vin == cursor  # the cursor stayed on its VIN
         assert table.cursor_row == roster.position(cursor)
         assert screen.wanted_sort == ("status", True)
-

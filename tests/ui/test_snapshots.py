@@ -32,8 +32,9 @@ def frozen() -> Iterator[EmulatorThread]:
     import tempfile
 
     with tempfile.TemporaryDirectory(prefix="hm-tui-snap-") as state_dir:
-        thread = EmulatorThread(EmulatorConfig(state_dir=Path(state_dir), fleet=40, speed=0.0,
-                                               seed=3, publish=False))
+        thread = EmulatorThread(
+            EmulatorConfig(state_dir=Path(state_dir), fleet=40, speed=0.0, seed=3, publish=False)
+        )
         thread.emulator.clock = VirtualClock(0.0, start=NOW.timestamp())
         thread.start(timeout=20)
         yield thread
@@ -41,11 +42,17 @@ def frozen() -> Iterator[EmulatorThread]:
 
 
 def snapshot_app(emulator: EmulatorThread, *, read_only: bool = False) -> HmTuiApp:
-    profile = replace(profile_from_credentials(emulator.emulator.credentials, "snapshot"),
-                      mqtt=None)
-    return HmTuiApp(lambda _name: Session(profile, store=Store.memory(), read_only=read_only),
-                    read_only=read_only, profile="snapshot",
-                    clock=emulator.emulator.clock.now_datetime, tz=UTC, theme="textual-dark")
+    profile = replace(
+        profile_from_credentials(emulator.emulator.credentials, "snapshot"), mqtt=None
+    )
+    return HmTuiApp(
+        lambda _name: Session(profile, store=Store.memory(), read_only=read_only),
+        read_only=read_only,
+        profile="snapshot",
+        clock=emulator.emulator.clock.now_datetime,
+        tz=UTC,
+        theme="textual-dark",
+    )
 
 
 async def until_loaded(pilot: Pilot[Any]) -> None:
@@ -65,12 +72,18 @@ def test_roster_120x40(snap_compare: Any, frozen: EmulatorThread) -> None:
     assert snap_compare(snapshot_app(frozen), terminal_size=(120, 40), run_before=until_loaded)
 
 
-def test_roster_rejected_only_sorted_by_status_80x24(snap_compare: Any,
-                                                      frozen: EmulatorThread) -> None:
-    assert snap_compare(snapshot_app(frozen), terminal_size=(80, 24), run_before=until_loaded,
-                        press=["3", "s", "s"])
+def test_roster_rejected_only_sorted_by_status_80x24(
+    snap_compare: Any, frozen: EmulatorThread
+) -> None:
+    assert snap_compare(
+        snapshot_app(frozen), terminal_size=(80, 24), run_before=until_loaded, press=["3", "s", "s"]
+    )
 
 
 def test_read_only_help_80x24(snap_compare: Any, frozen: EmulatorThread) -> None:
-    assert snap_compare(snapshot_app(frozen, read_only=True), terminal_size=(80, 24),
-                        run_before=until_loaded, press=["question_mark"])
+    assert snap_compare(
+        snapshot_app(frozen, read_only=True),
+        terminal_size=(80, 24),
+        run_before=until_loaded,
+        press=["question_mark"],
+    )

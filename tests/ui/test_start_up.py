@@ -70,7 +70,8 @@ async def test_the_footer_follows_a_focus_change_that_changes_the_keys() -> None
 
 
 async def test_the_app_turns_the_collector_back_on_once_its_roster_is_shown(
-        emulator: Emulator) -> None:
+    emulator: Emulator,
+) -> None:
     gc.disable()  # as `hm-tui` does for start-up (cli/dashboard.py `fast_start`)
     try:
         app = make_app(emulator)

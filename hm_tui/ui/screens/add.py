@@ -52,8 +52,9 @@ _FIRST_FIELD = {"add-one": "#add-vin", "add-paste": "#add-lines", "add-csv": "#a
 
 def field(label: str, widget: Widget, *, id: str | None = None, classes: str = "") -> Horizontal:
     """A form row: its label (shown reversed while the field has focus), then the field."""
-    return Horizontal(Label(label, classes="add-label"), widget, id=id,
-                      classes=f"add-field {classes}".strip())
+    return Horizontal(
+        Label(label, classes="add-label"), widget, id=id, classes=f"add-field {classes}".strip()
+    )
 
 
 class AddScreen(ModalScreen[list[Any] | None]):
@@ -70,8 +71,9 @@ class AddScreen(ModalScreen[list[Any] | None]):
         """The add ended: `results` per VIN (None: nothing was added, `error` says why), or
         was `stopped` half-way (results then say which VINs were not sent)."""
 
-        def __init__(self, results: list[Any] | None, error: str | None = None, *,
-                     stopped: bool = False) -> None:
+        def __init__(
+            self, results: list[Any] | None, error: str | None = None, *, stopped: bool = False
+        ) -> None:
             super().__init__()
             self.results, self.error, self.stopped = results, error, stopped
 
@@ -80,8 +82,9 @@ class AddScreen(ModalScreen[list[Any] | None]):
             super().__init__()
             self.rows, self.error = rows, error  # rows: hm_tui.service.csv_file.CsvRows
 
-    def __init__(self, session: Session, *, mode: str = "one",
-                 default_brand: str | None = None) -> None:
+    def __init__(
+        self, session: Session, *, mode: str = "one", default_brand: str | None = None
+    ) -> None:
         """`mode` picks the first tab: "one" (a VIN), "paste" (lines) or "csv" (a file)."""
         super().__init__(classes="add-screen")
         self.first_tab = f"add-{mode}" if mode in ("one", "paste", "csv") else "add-one"
@@ -123,39 +126,60 @@ class AddScreen(ModalScreen[list[Any] | None]):
         yield KeyFooter(compact=True)
 
     def _one_vin_fields(self) -> ComposeResult:
-        yield field("VIN", Input(placeholder="17 characters", id="add-vin", max_length=64,
-                                 compact=True), id="add-vin-row")
+        yield field(
+            "VIN",
+            Input(placeholder="17 characters", id="add-vin", max_length=64, compact=True),
+            id="add-vin-row",
+        )
         yield Static(id="add-vin-check", markup=False)
-        yield field("Tags", Input(placeholder="optional: key=value, key=value", id="add-tags",
-                                  compact=True), id="add-tags-row")
+        yield field(
+            "Tags",
+            Input(placeholder="optional: key=value, key=value", id="add-tags", compact=True),
+            id="add-tags-row",
+        )
 
     def _paste_fields(self) -> ComposeResult:
         with Vertical(classes="add-field"):
             with Horizontal(classes="add-label-row"):
                 yield Label("VIN lines", classes="add-label")
-                yield Static("one per line: VIN[,brand][,key=value...]", classes="add-hint",
-                             markup=False)
+                yield Static(
+                    "one per line: VIN[,brand][,key=value...]", classes="add-hint", markup=False
+                )
             yield TextArea(id="add-lines", soft_wrap=False)
 
     def _csv_fields(self) -> ComposeResult:
-        yield field("CSV file", Input(placeholder="path/to/vins.csv, then Enter",
-                                      id="add-csv-path", compact=True))
-        yield Static("Header: vin,brand[,odometer][,tag:<key>...]; Enter reads the file.",
-                     classes="add-hint add-under", markup=False)
+        yield field(
+            "CSV file",
+            Input(placeholder="path/to/vins.csv, then Enter", id="add-csv-path", compact=True),
+        )
+        yield Static(
+            "Header: vin,brand[,odometer][,tag:<key>...]; Enter reads the file.",
+            classes="add-hint add-under",
+            markup=False,
+        )
 
     def _shared_fields(self) -> ComposeResult:
         options = [(f"{BRANDS[b].name} ({b})", b) for b in BRAND_IDS]
-        brand = Select(options, prompt=text.BRAND_PROMPTS[self.first_tab], compact=True,
-                       value=self.default_brand or Select.NULL, id="add-brand")
+        brand = Select(
+            options,
+            prompt=text.BRAND_PROMPTS[self.first_tab],
+            compact=True,
+            value=self.default_brand or Select.NULL,
+            id="add-brand",
+        )
         yield field(text.BRAND_LABELS[self.first_tab], brand, id="add-brand-row")
-        customer = Input(placeholder=f"your business name (tag {VW_CUSTOMER_TAG})",
-                         id="add-vw-customer", compact=True)
+        customer = Input(
+            placeholder=f"your business name (tag {VW_CUSTOMER_TAG})",
+            id="add-vw-customer",
+            compact=True,
+        )
         yield field("VW customer", customer, id="add-vw-row", classes="-hidden")
 
     def on_mount(self) -> None:
         if getattr(self.session, "read_only", False):
-            self.query_one("#add-preview", Static).update(Content.styled(
-                "Read-only mode: adding VINs is disabled.", "bold $error"))
+            self.query_one("#add-preview", Static).update(
+                Content.styled("Read-only mode: adding VINs is disabled.", "bold $error")
+            )
             self.query_one("#add-submit", Button).disabled = True
         else:
             self.refresh_preview()
@@ -181,15 +205,20 @@ class AddScreen(ModalScreen[list[Any] | None]):
             return parse_lines(lines, default_brand=self.brand, vw_customer=customer)
         if self.mode == "add-csv":
             return self._csv_to_preview(customer)
-        return text.preview_one(self.query_one("#add-vin", Input).value, self.brand,
-                                self.query_one("#add-tags", Input).value, customer)
+        return text.preview_one(
+            self.query_one("#add-vin", Input).value,
+            self.brand,
+            self.query_one("#add-tags", Input).value,
+            customer,
+        )
 
     def _csv_to_preview(self, customer: str) -> ImportPreview:
         rows = self._csv_rows
         if rows is None:  # nothing read yet (the prompt says what to do), or it failed
             return ImportPreview(errors=[Problem(0, self._csv_error)] if self._csv_error else [])
-        return from_csv_rows(rows.items, rows.lines, rows.errors, rows.warnings,
-                             vw_customer=customer)
+        return from_csv_rows(
+            rows.items, rows.lines, rows.errors, rows.warnings, vw_customer=customer
+        )
 
     def refresh_preview(self) -> None:
         if getattr(self.session, "read_only", False) or self.busy:
@@ -198,14 +227,16 @@ class AddScreen(ModalScreen[list[Any] | None]):
         self._show_vw_field()
         self._render_vin_check()
         self.query_one("#add-preview", Static).update(
-            text.preview_content(self.preview, prompt=text.EMPTY_PROMPTS[self.mode]))
+            text.preview_content(self.preview, prompt=text.EMPTY_PROMPTS[self.mode])
+        )
         submit = self.query_one("#add-submit", Button)
         submit.disabled = not self.preview.items
         submit.label = text.submit_label(self.preview)
 
     def _show_vw_field(self) -> None:
         wanted = self.brand in _VW_BRANDS or any(
-            VW_CUSTOMER_TAG in p.message for p in self.preview.errors)
+            VW_CUSTOMER_TAG in p.message for p in self.preview.errors
+        )
         if wanted or self.query_one("#add-vw-customer", Input).value:
             self.query_one("#add-vw-row").remove_class("-hidden")
 
@@ -274,8 +305,9 @@ class AddScreen(ModalScreen[list[Any] | None]):
 
     def action_submit(self) -> None:
         if getattr(self.session, "read_only", False):
-            self.notify("Read-only mode: adding VINs is disabled.", severity="warning",
-                        markup=False)
+            self.notify(
+                "Read-only mode: adding VINs is disabled.", severity="warning", markup=False
+            )
             return
         if self.busy or not self.preview.items:
             return
@@ -346,8 +378,11 @@ class AddScreen(ModalScreen[list[Any] | None]):
         self._lock_form(False)
         status = self.query_one("#add-status", Static)
         if message.results is None:
-            status.update(text.stopped_without_results() if message.stopped
-                          else text.failed_text(message.error))
+            status.update(
+                text.stopped_without_results()
+                if message.stopped
+                else text.failed_text(message.error)
+            )
         else:
             self._results = message.results
             status.update(text.results_heading(message.results, stopped=message.stopped))

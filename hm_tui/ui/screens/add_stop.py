@@ -1,4 +1,4 @@
-""""Stop adding?": asked when the operator leaves the add-VINs dialog while an add is under way."""
+""" "Stop adding?": asked when the operator leaves the add-VINs dialog while an add is under way."""
 
 from __future__ import annotations
 
@@ -16,9 +16,11 @@ from hm_tui.ui.widgets.key_footer import KeyFooter
 
 
 def stop_question(done: int, total: int) -> str:
-    return (f"{done} of {count(total, 'VIN')} answered so far. Stopping keeps what the platform "
-            "has accepted and sends nothing more; VINs whose request is out may still be added. "
-            "The journal records which were done and which were not.")
+    return (
+        f"{done} of {count(total, 'VIN')} answered so far. Stopping keeps what the platform "
+        "has accepted and sends nothing more; VINs whose request is out may still be added. "
+        "The journal records which were done and which were not."
+    )
 
 
 class StopAddingScreen(ModalScreen[bool]):

@@ -22,8 +22,11 @@ ONE_NO_BRAND = "no brand: choose the VIN's brand in the Brand list"
 #: The brand list's label and prompt on each tab: the VIN's brand, or the default for lines
 #: and rows that give none.
 BRAND_LABELS = {"add-one": "Brand", "add-paste": "Default brand", "add-csv": "Default brand"}
-BRAND_PROMPTS = {"add-one": "Brand", "add-paste": "Brand (default for lines without one)",
-                 "add-csv": "Brand (default for rows without one)"}
+BRAND_PROMPTS = {
+    "add-one": "Brand",
+    "add-paste": "Brand (default for lines without one)",
+    "add-csv": "Brand (default for rows without one)",
+}
 
 
 def count(n: int, word: str) -> str:
@@ -36,12 +39,15 @@ def preview_one(vin: str, brand: str | None, tags_text: str, vw_customer: str) -
     if not vin.strip():  # nothing typed yet: no errors to shout about
         return ImportPreview()
     tags, tag_errors = parse_tags(tags_text.split(","))
-    item, errors, warnings = check_item(vin, brand, tags, vw_customer=vw_customer,
-                                        no_brand=ONE_NO_BRAND)
+    item, errors, warnings = check_item(
+        vin, brand, tags, vw_customer=vw_customer, no_brand=ONE_NO_BRAND
+    )
     errors = [*tag_errors, *errors]
-    return ImportPreview(items=[item] if item and not errors else [],
-                         errors=[Problem(0, e) for e in errors],
-                         warnings=[Problem(0, w) for w in warnings])
+    return ImportPreview(
+        items=[item] if item and not errors else [],
+        errors=[Problem(0, e) for e in errors],
+        warnings=[Problem(0, w) for w in warnings],
+    )
 
 
 def summary(preview: ImportPreview) -> str:
@@ -58,19 +64,24 @@ def summary(preview: ImportPreview) -> str:
 
 
 #: What the preview says while a tab has nothing to preview yet.
-EMPTY_PROMPTS = {"add-one": "type a VIN and choose its brand",
-                 "add-paste": "paste or type VIN lines",
-                 "add-csv": "type the CSV file's path and press Enter"}
+EMPTY_PROMPTS = {
+    "add-one": "type a VIN and choose its brand",
+    "add-paste": "paste or type VIN lines",
+    "add-csv": "type the CSV file's path and press Enter",
+}
 
 
-def preview_content(preview: ImportPreview, shown: int = SHOWN_PROBLEMS, *,
-                    prompt: str = EMPTY_PROMPTS["add-one"]) -> Content:
+def preview_content(
+    preview: ImportPreview, shown: int = SHOWN_PROBLEMS, *, prompt: str = EMPTY_PROMPTS["add-one"]
+) -> Content:
     """The counts, then the first `shown` problems (errors first) and how many more; `prompt`
     while there is nothing yet."""
     if not (preview.items or preview.errors or preview.warnings):
         return Content.assemble(("Preview: ", "bold"), prompt)
-    problems = [*((p, "$error", "✗ ") for p in preview.errors),
-                *((p, "$warning", "! ") for p in preview.warnings)]
+    problems = [
+        *((p, "$error", "✗ ") for p in preview.errors),
+        *((p, "$warning", "! ") for p in preview.warnings),
+    ]
     lines = [Content.assemble(("Preview: ", "bold"), summary(preview))]
     for problem, style, mark in problems[:shown]:
         lines.append(Content.assemble((mark, style), safe_text(str(problem), 200)))
@@ -92,8 +103,11 @@ def results_heading(results: Sequence[Any], *, stopped: bool = False) -> Content
     """`Results: 2 of 3 ok · 1 error` or `Stopped: 1 of 3 ok · 1 no answer · 1 not sent`."""
     ok = sum(1 for r in results if r.ok)
     parts = [f"{ok} of {len(results)} ok"]
-    for status, words in (("error", ("error", "errors")), (NO_ANSWER, (NO_ANSWER, NO_ANSWER)),
-                          (NOT_SENT, (NOT_SENT, NOT_SENT))):
+    for status, words in (
+        ("error", ("error", "errors")),
+        (NO_ANSWER, (NO_ANSWER, NO_ANSWER)),
+        (NOT_SENT, (NOT_SENT, NOT_SENT)),
+    ):
         n = sum(1 for r in results if r.status == status)
         if n:
             parts.append(f"{n} {words[n != 1]}")
@@ -108,10 +122,12 @@ def results_note(results: Sequence[Any]) -> str:
 
 
 def stopped_without_results() -> Content:
-    return Content.styled("Stopped: the journal (palette: Show journal) says what was sent.",
-                          "bold $warning")
+    return Content.styled(
+        "Stopped: the journal (palette: Show journal) says what was sent.", "bold $warning"
+    )
 
 
 def failed_text(error: str | None) -> Content:
-    return Content.styled(f"Nothing was added: {error}. Your input is kept; fix it or try "
-                          "again.", "$error")
+    return Content.styled(
+        f"Nothing was added: {error}. Your input is kept; fix it or try again.", "$error"
+    )

@@ -25,8 +25,11 @@ from hm_tui.ui.widgets.key_footer import KeyFooter
 if TYPE_CHECKING:
     from hm_tui.service.session import Session
 
-_KIND_STYLE = {RemovalKind.REVOKE: "$error", RemovalKind.CANCEL: "$warning",
-               RemovalKind.IMPOSSIBLE: "$text-muted"}
+_KIND_STYLE = {
+    RemovalKind.REVOKE: "$error",
+    RemovalKind.CANCEL: "$warning",
+    RemovalKind.IMPOSSIBLE: "$text-muted",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,8 +67,11 @@ def plan_all(session: Session, vins: Sequence[str], now: datetime) -> list[Plann
             plans.append(PlannedRemoval(vin, "?", "?", None))
             continue
         c = entry.clearance
-        plans.append(PlannedRemoval(vin, c.brand, c.status,
-                                    plan_removal(c.brand, c.status, c.created_at, now)))
+        plans.append(
+            PlannedRemoval(
+                vin, c.brand, c.status, plan_removal(c.brand, c.status, c.created_at, now)
+            )
+        )
     return plans
 
 
@@ -81,8 +87,11 @@ def plan_line(plan: PlannedRemoval) -> Content:
 
 def outcome_line(outcome: Any) -> Content:
     mark, style = ("✓ ", "$success") if outcome.ok else ("✗ ", "$error")
-    return Content.assemble((mark, style), (f"{safe_text(outcome.vin, 20):<18} ", "bold"),
-                            safe_text(outcome.message or outcome.status, 200))
+    return Content.assemble(
+        (mark, style),
+        (f"{safe_text(outcome.vin, 20):<18} ", "bold"),
+        safe_text(outcome.message or outcome.status, 200),
+    )
 
 
 def button_label(plans: Sequence[PlannedRemoval]) -> str:
@@ -122,10 +131,12 @@ class ConfirmRemovalScreen(ModalScreen[list[Any] | None]):
             yield Static(self._title(), id="confirm-title", markup=False)
             yield Static(id="confirm-warning", markup=False)
             with VerticalScroll(id="confirm-list"):
-                yield Static(Content("\n").join(plan_line(p) for p in self.plans),
-                             id="confirm-lines", markup=False)
-            yield ProgressBar(total=None, show_eta=False, id="confirm-progress",
-                              classes="-hidden")
+                yield Static(
+                    Content("\n").join(plan_line(p) for p in self.plans),
+                    id="confirm-lines",
+                    markup=False,
+                )
+            yield ProgressBar(total=None, show_eta=False, id="confirm-progress", classes="-hidden")
             with Horizontal(id="confirm-buttons"):
                 yield Button(button_label(self.plans), variant="error", id="confirm-yes")
                 yield Button("Keep (Esc)", id="confirm-no")
@@ -207,4 +218,5 @@ class ConfirmRemovalScreen(ModalScreen[list[Any] | None]):
         ok = sum(1 for o in message.outcomes if o.ok)
         warning.update(f"Done: {ok} of {len(message.outcomes)} accepted.")
         self.query_one("#confirm-lines", Static).update(
-            Content("\n").join(outcome_line(o) for o in message.outcomes))
+            Content("\n").join(outcome_line(o) for o in message.outcomes)
+        )

@@ -140,7 +140,8 @@ class DetailScreen(Screen[None]):
 
     def _set(self, widget_id: str, content: Content | str) -> None:
         self.query_one(f"#{widget_id}", Static).update(
-            content if isinstance(content, Content) else Content(content))
+            content if isinstance(content, Content) else Content(content)
+        )
 
     def _render_title(self) -> None:
         clearance = self._clearance
@@ -154,15 +155,25 @@ class DetailScreen(Screen[None]):
     def _render_status(self) -> None:
         clearance = self._clearance
         if clearance is None:
-            self._set("detail-status", Content.assemble(
-                ("not in the roster", "bold $error"), ": removed, or not loaded yet."))
+            self._set(
+                "detail-status",
+                Content.assemble(
+                    ("not in the roster", "bold $error"), ": removed, or not loaded yet."
+                ),
+            )
             return
         since = clearance.since
         held = format_duration((self._now() - since).total_seconds()) if since else "?"
         stamp = "" if since is None else f"  (since {since:%Y-%m-%d %H:%M} UTC)"
-        self._set("detail-status", Content.assemble(
-            "Status: ", (safe_text(clearance.status, 24).upper(), status_style(clearance.status)),
-            f"  for {held}", stamp))
+        self._set(
+            "detail-status",
+            Content.assemble(
+                "Status: ",
+                (safe_text(clearance.status, 24).upper(), status_style(clearance.status)),
+                f"  for {held}",
+                stamp,
+            ),
+        )
 
     def _now(self) -> datetime:
         """Platform time, as the roster's "time in state" uses it (the app's clock)."""
@@ -177,8 +188,9 @@ class DetailScreen(Screen[None]):
         if clearance is None:
             self._set("detail-removal", "")
             return
-        plan = plan_removal(clearance.brand, clearance.status, clearance.created_at,
-                            platform_now(self.session))
+        plan = plan_removal(
+            clearance.brand, clearance.status, clearance.created_at, platform_now(self.session)
+        )
         key = "d: " if plan.possible else "d is not possible now: "
         self._set("detail-removal", Content.assemble((key, "bold"), plan.why))
 
@@ -197,8 +209,10 @@ class DetailScreen(Screen[None]):
         if not tags:
             self._set("detail-tags", "No tags.")
             return
-        self._set("detail-tags", "\n".join(
-            f"{safe_text(k, 60)} = {safe_text(v, 200)}" for k, v in sorted(tags.items())))
+        self._set(
+            "detail-tags",
+            "\n".join(f"{safe_text(k, 60)} = {safe_text(v, 200)}" for k, v in sorted(tags.items())),
+        )
 
     def _render_data(self) -> None:
         points = merge_latest(self._feed_latest(), self._pulled)
@@ -220,8 +234,10 @@ class DetailScreen(Screen[None]):
     def _data_source_note(self) -> str:
         status = self._no_data_status()
         if status is not None:
-            return (f"No data while the clearance is {safe_text(status, 24)}: the platform "
-                    "delivers data only for approved clearances.")
+            return (
+                f"No data while the clearance is {safe_text(status, 24)}: the platform "
+                "delivers data only for approved clearances."
+            )
         source = "streaming from the live feed" if self.session.feed else "no live feed"
         return f"Source: {source}; press v to pull now."
 
@@ -262,8 +278,9 @@ class DetailScreen(Screen[None]):
 
     def action_remove(self) -> None:
         if getattr(self.session, "read_only", False):
-            self.notify("Read-only mode: cancel/revoke is disabled.", severity="warning",
-                        markup=False)
+            self.notify(
+                "Read-only mode: cancel/revoke is disabled.", severity="warning", markup=False
+            )
             return
         self.app.push_screen(ConfirmRemovalScreen(self.session, [self.vin]))
 
@@ -303,8 +320,11 @@ class DetailScreen(Screen[None]):
             ("Copy VIN", "Copy this VIN to the clipboard", self.action_copy_vin),
             ("Copy reason", "Copy the clearance's reason", self.action_copy_reason),
             ("Copy raw JSON", "Copy the clearance as JSON", self.action_copy_raw),
-            ("Pull vehicle data", "Ask the platform for the car's latest data",
-             self.action_pull_data),
+            (
+                "Pull vehicle data",
+                "Ask the platform for the car's latest data",
+                self.action_pull_data,
+            ),
             ("Toggle raw JSON", "Show or hide the clearance as JSON", self.action_toggle_raw),
         ]
 
@@ -324,6 +344,7 @@ def reason_content(clearance: Clearance | None) -> Content:
         return Content.assemble(*parts)
     if clearance.status == "pending":
         advice = "\n".join(f"• {line}" for line in PENDING_ADVICE)
-        return Content.assemble(("Waiting for the brand to activate the car. ", "bold"),
-                                "What helps:\n", advice)
+        return Content.assemble(
+            ("Waiting for the brand to activate the car. ", "bold"), "What helps:\n", advice
+        )
     return Content("No reason given.")

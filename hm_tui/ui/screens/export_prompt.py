@@ -42,8 +42,12 @@ class ExportScreen(ModalScreen[Path | None]):
     def compose(self) -> ComposeResult:
         with Vertical(id="export-dialog"):
             noun = "clearance" if self.count == 1 else "clearances"
-            yield Static(f"Export the {self.count:,} {noun} shown (filter and sort as on screen)"
-                         " to a CSV file:", id="export-title", markup=False)
+            yield Static(
+                f"Export the {self.count:,} {noun} shown (filter and sort as on screen)"
+                " to a CSV file:",
+                id="export-title",
+                markup=False,
+            )
             yield Input(str(self.proposed), id="export-path")
             yield Static("⏎ export · Esc cancel", id="export-problem", markup=False)
         yield KeyFooter(compact=True)

@@ -14,9 +14,11 @@ from textual.widgets import Static
 from hm_tui.ui.keymap import ALL_KEYS, HELP_KEYS, SCOPES, Key, bindings, key_for
 from hm_tui.ui.widgets.key_footer import KeyFooter
 
-INTRO = ("Keys work where the footer shows them. Remap any of them in the profile's "
-         "[profiles.NAME.keymap] table by id, e.g. \"roster.add\" = \"ctrl+a\". "
-         "ctrl+p opens the command palette with every action.")
+INTRO = (
+    "Keys work where the footer shows them. Remap any of them in the profile's "
+    '[profiles.NAME.keymap] table by id, e.g. "roster.add" = "ctrl+a". '
+    "ctrl+p opens the command palette with every action."
+)
 
 
 def help_content(keys: Sequence[Key], keymap: Mapping[str, str]) -> Content:
@@ -24,15 +26,21 @@ def help_content(keys: Sequence[Key], keymap: Mapping[str, str]) -> Content:
     gives it and its id; a key that works only in part of its scope says where."""
     lines: list[Content] = []
     for scope, heading in _scopes(keys):
-        lines += [Content(""), Content.styled(f"{heading.upper()}  ({scope}.*)",
-                                              "bold $text-accent")]
+        lines += [
+            Content(""),
+            Content.styled(f"{heading.upper()}  ({scope}.*)", "bold $text-accent"),
+        ]
         for key in keys:
             if key.scope != scope:
                 continue
             what = key.description if key.where == heading else f"{key.description} ({key.where})"
-            lines.append(Content.assemble(
-                (f"  {key_for(key, keymap):<12}", "bold"), f"{what:<27}", (key.id, "$text-muted"),
-            ))
+            lines.append(
+                Content.assemble(
+                    (f"  {key_for(key, keymap):<12}", "bold"),
+                    f"{what:<27}",
+                    (key.id, "$text-muted"),
+                )
+            )
     return Content("\n").join(lines)
 
 
@@ -67,8 +75,7 @@ class HelpScreen(ModalScreen[None]):
             yield Static("Keys", id="help-title")
             yield Static(INTRO, id="help-intro", markup=False)
             with VerticalScroll(id="help-body"):
-                yield Static(help_content(ALL_KEYS, self.keymap),
-                             id="help-keys")
+                yield Static(help_content(ALL_KEYS, self.keymap), id="help-keys")
         yield KeyFooter(compact=True)
 
     def on_mount(self) -> None:

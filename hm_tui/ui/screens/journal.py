@@ -33,14 +33,26 @@ def journal_line(entry: JournalEntry) -> Content:
     outcomes = ", ".join(f"{safe_text(result, 20)} {n}" for result, n in entry.outcomes.items())
     via = "CLI" if entry.params.get("via") == "cli" else "dashboard"
     stopped = entry.finished and any(r in entry.outcomes for r in (NOT_SENT, NO_ANSWER))
-    state = (("stopped", "bold $warning") if stopped else
-             ("finished", "$text-muted") if entry.finished else
-             (f"INTERRUPTED: {len(entry.not_done)} not done", "bold $warning"))
-    what = f"{ACTION_WORDS.get(entry.action, safe_text(entry.action, 20))} " \
-           f"{vins_text(len(entry.vins))}"
+    state = (
+        ("stopped", "bold $warning")
+        if stopped
+        else ("finished", "$text-muted")
+        if entry.finished
+        else (f"INTERRUPTED: {len(entry.not_done)} not done", "bold $warning")
+    )
+    what = (
+        f"{ACTION_WORDS.get(entry.action, safe_text(entry.action, 20))} "
+        f"{vins_text(len(entry.vins))}"
+    )
     return Content.assemble(
-        (f"#{entry.id:<6}", "bold"), f"{what:<21} ", f"{when_text(entry)}  {via:<9}  ", state,
-        "\n", " " * 7, (outcomes or "no outcome yet", "$text-muted"))
+        (f"#{entry.id:<6}", "bold"),
+        f"{what:<21} ",
+        f"{when_text(entry)}  {via:<9}  ",
+        state,
+        "\n",
+        " " * 7,
+        (outcomes or "no outcome yet", "$text-muted"),
+    )
 
 
 class JournalScreen(ModalScreen[None]):

@@ -45,22 +45,32 @@ def entry_content(entry: JournalEntry) -> Content:
     via = " (from the CLI)" if entry.params.get("via") == "cli" else ""
     first = ", ".join(safe_text(vin, 20) for vin in entry.not_done[:SHOWN_VINS])
     more = len(entry.not_done) - SHOWN_VINS
-    return Content("\n").join([
-        Content.assemble((f"{ACTION_WORDS.get(entry.action, safe_text(entry.action, 20))} of "
-                          f"{vins_text(len(entry.vins))}", "bold"),
-                         f", started {when_text(entry)}{via} (action {entry.id})"),
-        Content.assemble("  ", (f"{done} done", "$success"), ", ",
-                         (f"{len(entry.not_done)} not done", "$warning"),
-                         f": {first}" + (f" and {more} more" if more > 0 else "")),
-    ])
+    return Content("\n").join(
+        [
+            Content.assemble(
+                (
+                    f"{ACTION_WORDS.get(entry.action, safe_text(entry.action, 20))} of "
+                    f"{vins_text(len(entry.vins))}",
+                    "bold",
+                ),
+                f", started {when_text(entry)}{via} (action {entry.id})",
+            ),
+            Content.assemble(
+                "  ",
+                (f"{done} done", "$success"),
+                ", ",
+                (f"{len(entry.not_done)} not done", "$warning"),
+                f": {first}" + (f" and {more} more" if more > 0 else ""),
+            ),
+        ]
+    )
 
 
 def missing_items(entry: JournalEntry) -> bool:
     """An add whose journal lacks the brand/tags of a VIN not done cannot be re-sent."""
     if entry.action != "add":
         return entry.action != "remove"
-    known = {item.get("vin") for item in entry.params.get("items") or []
-             if isinstance(item, dict)}
+    known = {item.get("vin") for item in entry.params.get("items") or [] if isinstance(item, dict)}
     return any(vin not in known for vin in entry.not_done)
 
 
@@ -94,8 +104,9 @@ class ResumeScreen(ModalScreen[str | None]):
             super().__init__()
             self.error = error
 
-    def __init__(self, session: Session, entries: Sequence[JournalEntry], *,
-                 read_only: bool = False) -> None:
+    def __init__(
+        self, session: Session, entries: Sequence[JournalEntry], *, read_only: bool = False
+    ) -> None:
         super().__init__(classes="resume-screen")
         self.session = session
         self.entries = list(entries)
@@ -114,35 +125,57 @@ class ResumeScreen(ModalScreen[str | None]):
             yield Static(self._intro(), id="resume-intro", markup=False)
             with VerticalScroll(id="resume-list"):
                 for entry in self.entries:
-                    yield Static(entry_content(entry), id=f"resume-entry-{entry.id}",
-                                 classes="resume-entry", markup=False)
-            yield ProgressBar(total=max(self.not_done, 1), show_eta=False, id="resume-progress",
-                              classes="-hidden")
+                    yield Static(
+                        entry_content(entry),
+                        id=f"resume-entry-{entry.id}",
+                        classes="resume-entry",
+                        markup=False,
+                    )
+            yield ProgressBar(
+                total=max(self.not_done, 1), show_eta=False, id="resume-progress", classes="-hidden"
+            )
             with VerticalScroll(id="resume-results-box"):
                 yield Static(id="resume-results", markup=False)
             with Horizontal(id="resume-buttons"):
-                yield Button(f"Resume {vins_text(self.not_done)}" + (" (all)" if many else ""),
-                             variant="primary", id="resume-go", disabled=self.read_only)
-                yield Button("Dismiss" + (" all" if many else ""), variant="warning",
-                             id="resume-dismiss", disabled=self.read_only)
+                yield Button(
+                    f"Resume {vins_text(self.not_done)}" + (" (all)" if many else ""),
+                    variant="primary",
+                    id="resume-go",
+                    disabled=self.read_only,
+                )
+                yield Button(
+                    "Dismiss" + (" all" if many else ""),
+                    variant="warning",
+                    id="resume-dismiss",
+                    disabled=self.read_only,
+                )
                 yield Button("Later (Esc)", id="resume-later")
         yield KeyFooter(compact=True)
 
     def _intro(self) -> Content:
         if self.read_only:
-            return Content.styled("Read-only mode: shown for information. Start without "
-                                  "--read-only to resume or dismiss.", "$warning")
-        return Content("hm-tui stopped before these finished. Resume sends only the VINs not "
-                       "done; Dismiss drops them (the journal keeps them as abandoned); Later "
-                       "asks again next start.")
+            return Content.styled(
+                "Read-only mode: shown for information. Start without "
+                "--read-only to resume or dismiss.",
+                "$warning",
+            )
+        return Content(
+            "hm-tui stopped before these finished. Resume sends only the VINs not "
+            "done; Dismiss drops them (the journal keeps them as abandoned); Later "
+            "asks again next start."
+        )
 
     def on_mount(self) -> None:
         blocked = [e for e in self.entries if missing_items(e)]
         if blocked and not self.read_only:
             self.query_one("#resume-go", Button).disabled = True
-            self._say(Content.styled(
-                f"Action {blocked[0].id} cannot be resumed here: the journal does not say which "
-                "brand and tags its VINs had. Add them again, then Dismiss.", "$warning"))
+            self._say(
+                Content.styled(
+                    f"Action {blocked[0].id} cannot be resumed here: the journal does not say "
+                    "which brand and tags its VINs had. Add them again, then Dismiss.",
+                    "$warning",
+                )
+            )
         self.query_one("#resume-later", Button).focus()  # Enter must never send by accident
 
     def _say(self, text: str | Content) -> None:
@@ -178,8 +211,9 @@ class ResumeScreen(ModalScreen[str | None]):
 
     @on(Progressed)
     def _progressed(self, message: Progressed) -> None:
-        self.query_one("#resume-progress", ProgressBar).update(total=message.total,
-                                                               progress=message.done)
+        self.query_one("#resume-progress", ProgressBar).update(
+            total=message.total, progress=message.done
+        )
 
     @on(Finished)
     def _finished(self, message: Finished) -> None:
@@ -235,8 +269,11 @@ class ResumeScreen(ModalScreen[str | None]):
 
     def _refused(self) -> bool:
         if self.read_only:
-            self.notify("Read-only mode: resuming is disabled (started with --read-only).",
-                        severity="warning", markup=False)
+            self.notify(
+                "Read-only mode: resuming is disabled (started with --read-only).",
+                severity="warning",
+                markup=False,
+            )
         return self.read_only or self._busy
 
     def _start_busy(self, text: str) -> None:

@@ -44,8 +44,9 @@ class RosterScreen(Screen[None]):
 
     BINDINGS: ClassVar = bindings(ROSTER_KEYS)
 
-    def __init__(self, roster: Roster, *, clock: Callable[[], datetime],
-                 tz: tzinfo | None = None) -> None:
+    def __init__(
+        self, roster: Roster, *, clock: Callable[[], datetime], tz: tzinfo | None = None
+    ) -> None:
         super().__init__(id="roster-screen")
         self.roster = roster
         self._clock = clock
@@ -134,8 +135,12 @@ class RosterScreen(Screen[None]):
         self._show_summary()
 
     def _show_summary(self) -> None:
-        self.summary.show(self.roster.counts, self.status_filter, len(self.roster.visible),
-                          marked=len(self.table.marked))
+        self.summary.show(
+            self.roster.counts,
+            self.status_filter,
+            len(self.roster.visible),
+            marked=len(self.table.marked),
+        )
 
     def show_header(self, state: HeaderState) -> None:
         if self.live:
@@ -233,8 +238,12 @@ class RosterScreen(Screen[None]):
             while True:
                 wanted, roster = self._view_wanted, self.roster
                 plan = await asyncio.to_thread(
-                    roster.plan_view, self.query_text, self._statuses, self._sort_wanted,
-                    snapshot=roster.snapshot())
+                    roster.plan_view,
+                    self.query_text,
+                    self._statuses,
+                    self._sort_wanted,
+                    snapshot=roster.snapshot(),
+                )
                 if wanted == self._view_wanted and roster is self.roster and self._show(plan):
                     return
                 # else stale (a newer request, or the roster changed meanwhile): plan again
@@ -245,7 +254,8 @@ class RosterScreen(Screen[None]):
         if not self.roster.commit_view(plan):
             return False
         sorted_now = plan.index.column != plan.base.index.column or (
-            plan.view.descending != plan.base.view.descending)
+            plan.view.descending != plan.base.view.descending
+        )
         if self._sort_wanted == self.roster.sort:
             self._sort_wanted = None
         self.view_changed()

@@ -50,12 +50,14 @@ def points_content(points: list[SourcedPoint], now: datetime) -> Content:
         point = item.point
         old = point.timestamp is None or now - point.timestamp > STALE_AFTER
         age = ("old " if old else "") + format_age(point.timestamp, now)
-        lines.append(Content.assemble(
-            (fit(safe_text(point.key, 64), 28) + " ", "$text-muted"),
-            (fit(format_point(point), 18) + " ", "$error" if point.failure else ""),
-            (fit(age, 17), "$warning" if old else "$success"),
-            (f" {item.source}", "$text-muted"),
-        ))
+        lines.append(
+            Content.assemble(
+                (fit(safe_text(point.key, 64), 28) + " ", "$text-muted"),
+                (fit(format_point(point), 18) + " ", "$error" if point.failure else ""),
+                (fit(age, 17), "$warning" if old else "$success"),
+                (f" {item.source}", "$text-muted"),
+            )
+        )
     return Content("\n").join(lines)
 
 
@@ -67,8 +69,13 @@ class DataPointsView(Static):
     DataPointsView.-problem { color: $warning; }
     """
 
-    def show(self, points: list[SourcedPoint], now: datetime | None = None, *,
-             empty: str = "No data points yet.") -> None:
+    def show(
+        self,
+        points: list[SourcedPoint],
+        now: datetime | None = None,
+        *,
+        empty: str = "No data points yet.",
+    ) -> None:
         self.remove_class("-problem")
         if not points:
             self.update(Content(empty))

@@ -51,8 +51,10 @@ def feed_line(point: DataPoint) -> str:
     if point.timestamp is not None:
         seconds = (point.received_at - point.timestamp).total_seconds()
         age = f"{format_duration(seconds)} old" if seconds >= 1 else "fresh"
-    return (f"{point.received_at.astimezone(UTC):%H:%M:%S} {safe_text(point.vin, 17):<17} "
-            f"{safe_text(point.key, 48):<28} {age:<10} {format_point(point)}")
+    return (
+        f"{point.received_at.astimezone(UTC):%H:%M:%S} {safe_text(point.vin, 17):<17} "
+        f"{safe_text(point.key, 48):<28} {age:<10} {format_point(point)}"
+    )
 
 
 def matches(point: DataPoint, needle: str) -> bool:
@@ -89,8 +91,11 @@ class PayloadScreen(ModalScreen[str | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="payload-dialog"):
-            yield Static(f"{safe_text(self.point.vin, 20)}  {safe_text(self.point.key, 60)}",
-                         id="payload-title", markup=False)
+            yield Static(
+                f"{safe_text(self.point.vin, 20)}  {safe_text(self.point.key, 60)}",
+                id="payload-title",
+                markup=False,
+            )
             with VerticalScroll(id="payload-body"):
                 yield Static(self.text, id="payload-json", markup=False)
             yield Static("o open this VIN · c copy · Esc close", id="payload-keys", markup=False)
@@ -176,8 +181,14 @@ class FeedPanel(Vertical):
             super().__init__()
             self.vin = vin
 
-    def __init__(self, feed: FeedSource | None, *, max_lines: int = 5000,
-                 id: str | None = None, classes: str | None = None) -> None:
+    def __init__(
+        self,
+        feed: FeedSource | None,
+        *,
+        max_lines: int = 5000,
+        id: str | None = None,
+        classes: str | None = None,
+    ) -> None:
         super().__init__(id=id, classes=classes)
         self.feed = feed
         self.max_lines = max_lines
@@ -197,8 +208,7 @@ class FeedPanel(Vertical):
     def compose(self) -> ComposeResult:
         yield Static(id="feed-status", markup=False)
         yield FeedLog(self.shown, id="feed-log")
-        yield FeedFilter(placeholder="/ filter by VIN or capability (Esc clears)",
-                         id="feed-filter")
+        yield FeedFilter(placeholder="/ filter by VIN or capability (Esc clears)", id="feed-filter")
 
     @property
     def log_widget(self) -> FeedLog:
@@ -248,7 +258,7 @@ class FeedPanel(Vertical):
 
     def accept(self, points: list[DataPoint]) -> None:
         """Take a batch of points (from the feed, or a test): record, then show unless paused."""
-        self.recent.extend(points[-self.max_lines:])
+        self.recent.extend(points[-self.max_lines :])
         if self.paused:
             self.waiting += len(points)
             return
@@ -257,7 +267,7 @@ class FeedPanel(Vertical):
     def _write(self, points: list[DataPoint]) -> None:
         needle = self.needle
         chosen = [p for p in points if matches(p, needle)] if needle else points
-        chosen = chosen[-self.max_lines:]
+        chosen = chosen[-self.max_lines :]
         if not chosen:
             return
         log = self.log_widget
@@ -293,8 +303,12 @@ class FeedPanel(Vertical):
         if self.unseen:
             parts.append(f"+{self.unseen:,} new (End)")
         parts.append(f"{state.rate:,.0f} msg/s")
-        counters = [f"{state.received:,} received", f"bad {state.bad_payloads:,}",
-                    f"dup {state.duplicates:,}", f"{len(self.shown):,} shown"]
+        counters = [
+            f"{state.received:,} received",
+            f"bad {state.bad_payloads:,}",
+            f"dup {state.duplicates:,}",
+            f"{len(self.shown):,} shown",
+        ]
         while counters and width and len(" · ".join(parts + counters)) > width:
             counters.pop()
         return " · ".join(parts + counters)
@@ -310,7 +324,7 @@ class FeedPanel(Vertical):
     def action_toggle_pause(self) -> None:
         self.paused = not self.paused
         if not self.paused:
-            backlog = list(self.recent)[-self.waiting:] if self.waiting else []  # bounded
+            backlog = list(self.recent)[-self.waiting :] if self.waiting else []  # bounded
             self.waiting = 0
             self._write(backlog)
         self._render_status()

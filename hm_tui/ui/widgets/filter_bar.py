@@ -73,8 +73,11 @@ class FilterBar(Horizontal):
 
     def compose(self) -> ComposeResult:
         yield Label("/")
-        yield _FilterInput(placeholder="filter by VIN, brand, status, reason or tag",
-                           id="filter-input", select_on_focus=False)
+        yield _FilterInput(
+            placeholder="filter by VIN, brand, status, reason or tag",
+            id="filter-input",
+            select_on_focus=False,
+        )
 
     @property
     def input(self) -> Input:

@@ -10,11 +10,20 @@ from textual.widget import Widget
 from hm_tui.ui.text import inert
 from hm_tui.ui.widgets.roster_columns import COLUMN_TITLES, compact_age, sort_arrow
 
-_API_STYLE = {"ok": "$text-success", "degraded": "$text-warning", "down": "bold $text-error",
-              "starting": "$text-muted"}
-_MQTT_STYLE = {"connected": "$text-success", "connecting": "$text-muted",
-               "retrying": "$text-warning", "stopped": "$text-muted", "off": "$text-muted",
-               "waiting": "$text-muted"}
+_API_STYLE = {
+    "ok": "$text-success",
+    "degraded": "$text-warning",
+    "down": "bold $text-error",
+    "starting": "$text-muted",
+}
+_MQTT_STYLE = {
+    "connected": "$text-success",
+    "connecting": "$text-muted",
+    "retrying": "$text-warning",
+    "stopped": "$text-muted",
+    "off": "$text-muted",
+    "waiting": "$text-muted",
+}
 JUST_NOW_S = 5  # the transient poll runs every 5 s: younger than that is "just now"
 
 

@@ -51,10 +51,19 @@ class KeyFooter(Footer):
     def _showing(self) -> Hashable:
         """Everything `Footer.compose` reads: whether the screen's keys are known yet, each key,
         how it is displayed, whether it is enabled, its tooltip, and the footer's settings."""
-        keys = tuple((binding, self.app.get_key_display(binding), enabled, tooltip)
-                     for _node, binding, enabled, tooltip in self.screen.active_bindings.values())
-        return (self._bindings_ready, keys, self.compact, self.show_command_palette,
-                self.combine_groups, self.app.ENABLE_COMMAND_PALETTE, self.app.size.width)
+        keys = tuple(
+            (binding, self.app.get_key_display(binding), enabled, tooltip)
+            for _node, binding, enabled, tooltip in self.screen.active_bindings.values()
+        )
+        return (
+            self._bindings_ready,
+            keys,
+            self.compact,
+            self.show_command_palette,
+            self.combine_groups,
+            self.app.ENABLE_COMMAND_PALETTE,
+            self.app.size.width,
+        )
 
 
 def key_cells(key: FooterKey, *, compact: bool) -> int:

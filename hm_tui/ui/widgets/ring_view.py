@@ -40,8 +40,14 @@ class RingView(ScrollView, Generic[Item], can_focus=True):
     #: component class styling the cursor line (subclasses declare it in COMPONENT_CLASSES)
     CURSOR_COMPONENT = ""
 
-    def __init__(self, ring: deque[Item], format_line: Callable[[Item], str], *,
-                 id: str | None = None, classes: str | None = None) -> None:
+    def __init__(
+        self,
+        ring: deque[Item],
+        format_line: Callable[[Item], str],
+        *,
+        id: str | None = None,
+        classes: str | None = None,
+    ) -> None:
         super().__init__(id=id, classes=classes)
         self.ring = ring
         self.format_line = format_line
@@ -118,8 +124,11 @@ class RingView(ScrollView, Generic[Item], can_focus=True):
         strip = Strip([Segment(self._line_text(index), style)])
         strip = strip.crop_extend(scroll_x, scroll_x + width, style)
         if index == self.cursor:
-            cursor = self.get_component_rich_style(self.CURSOR_COMPONENT, partial=True) \
-                if self.CURSOR_COMPONENT else None
+            cursor = (
+                self.get_component_rich_style(self.CURSOR_COMPONENT, partial=True)
+                if self.CURSOR_COMPONENT
+                else None
+            )
             strip = strip.apply_style(cursor if cursor else Style(reverse=True))
         return strip
 

@@ -27,8 +27,13 @@ class Column:
 
 #: The Roster's sort columns, in the order `s` cycles through them, with their names.
 COLUMN_TITLES: dict[str, str] = {
-    "vin": "VIN", "brand": "Brand", "status": "Status", "reason": "Reason", "tags": "Tags",
-    "since": "Time in state", "changed": "Recent changes",
+    "vin": "VIN",
+    "brand": "Brand",
+    "status": "Status",
+    "reason": "Reason",
+    "tags": "Tags",
+    "since": "Time in state",
+    "changed": "Recent changes",
 }
 SORT_COLUMNS: tuple[str, ...] = tuple(COLUMN_TITLES)
 #: Columns a sort shows newest first until reversed: what changed lately is what one looks for.
@@ -46,8 +51,12 @@ def layout(width: int) -> list[Column]:
     Below 106 cells (a 108-column terminal, less the scrollbar) "Last change" goes first (time
     in state says the same), so tags fit. Each title has room for the sort arrow."""
     brand = 13 if width >= 100 else 10
-    fixed = [Column("vin", "VIN", 17), Column("brand", "Brand", brand),
-             Column("status", "Status", 9), Column("since", "In state", 10)]
+    fixed = [
+        Column("vin", "VIN", 17),
+        Column("brand", "Brand", brand),
+        Column("status", "Status", 9),
+        Column("since", "In state", 10),
+    ]
     if width >= 106:
         fixed.append(Column("last", "Last change", 13))
     spare = width - GUTTER - sum(c.width + 1 for c in fixed)
@@ -56,8 +65,10 @@ def layout(width: int) -> list[Column]:
     columns = fixed[:3]
     if spare >= 24:
         reason = spare * 11 // 20
-        columns += [Column("reason", "Reason", reason - 1),
-                    Column("tags", "Tags", spare - reason - 1)]
+        columns += [
+            Column("reason", "Reason", reason - 1),
+            Column("tags", "Tags", spare - reason - 1),
+        ]
     elif spare >= 8:
         columns.append(Column("reason", "Reason", spare - 1))
     return columns + fixed[3:]
@@ -83,14 +94,15 @@ def fit(text: str, width: int) -> str:
     if text.isascii():  # one cell per character (cells are inert: no control characters)
         if len(text) <= width:
             return text.ljust(width)
-        return text[:width - 1] + "…" if width > 0 else ""
+        return text[: width - 1] + "…" if width > 0 else ""
     if cell_len(text) > width:
         return set_cell_size(text, max(0, width - 1)) + "…" if width > 0 else ""
     return set_cell_size(text, width)
 
 
-def row_cells(vin: str, entry: Any, age: str, tz: tzinfo | None,
-              now: datetime | None = None) -> dict[str, str]:
+def row_cells(
+    vin: str, entry: Any, age: str, tz: tzinfo | None, now: datetime | None = None
+) -> dict[str, str]:
     """Every cell of one row (a `RosterEntry`), untrusted text made inert. "Last change" gives
     month, day and time in the year of `now`, the date with its year before."""
     clearance = getattr(entry, "clearance", None)

@@ -60,8 +60,12 @@ class RosterTable(ScrollView, can_focus=True):
     BINDINGS: ClassVar = bindings(TABLE_KEYS)
 
     COMPONENT_CLASSES: ClassVar[set[str]] = {
-        "roster-table--header", "roster-table--header-sorted", "roster-table--cursor",
-        "roster-table--marked", "roster-table--changed", "roster-table--empty",
+        "roster-table--header",
+        "roster-table--header-sorted",
+        "roster-table--cursor",
+        "roster-table--marked",
+        "roster-table--changed",
+        "roster-table--empty",
         *(f"roster-table--status-{status}" for status in ClearanceStatus),
         "roster-table--status-unknown",
     }
@@ -119,9 +123,16 @@ class RosterTable(ScrollView, can_focus=True):
         def control(self) -> RosterTable:
             return self.table
 
-    def __init__(self, source: RowSource, *, clock: Callable[[], datetime] | None = None,
-                 tz: tzinfo | None = None, name: str | None = None, id: str | None = None,
-                 classes: str | None = None) -> None:
+    def __init__(
+        self,
+        source: RowSource,
+        *,
+        clock: Callable[[], datetime] | None = None,
+        tz: tzinfo | None = None,
+        name: str | None = None,
+        id: str | None = None,
+        classes: str | None = None,
+    ) -> None:
         super().__init__(name=name, id=id, classes=classes)
         self._source = source
         self._rows: Sequence[str] = source.visible
@@ -349,8 +360,7 @@ class RosterTable(ScrollView, can_focus=True):
         since = getattr(entry, "since", None)
         now = self._clock()
         age = compact_age((now - since).total_seconds()) if since else "?"
-        state = (row == self.cursor_row, vin in self.marked, vin in self._flashes,
-                 self.has_focus)
+        state = (row == self.cursor_row, vin in self.marked, vin in self._flashes, self.has_focus)
         key = (vin, width, state, age)
         cached = self._row_cache.get(key)
         if cached is not None and cached[0] is entry:
@@ -359,8 +369,15 @@ class RosterTable(ScrollView, can_focus=True):
         self._row_cache[key] = (entry, strip)
         return strip
 
-    def _draw_row(self, vin: str, entry: Any, age: str, now: datetime, width: int,
-                  state: tuple[bool, bool, bool, bool]) -> Strip:
+    def _draw_row(
+        self,
+        vin: str,
+        entry: Any,
+        age: str,
+        now: datetime,
+        width: int,
+        state: tuple[bool, bool, bool, bool],
+    ) -> Strip:
         cursor, marked, changed, _focus = state
         base = self.rich_style
         if changed:
@@ -375,8 +392,7 @@ class RosterTable(ScrollView, can_focus=True):
             style = base
             if column.key == "status" and not cursor:
                 style = base + self._status_style(cells["status"])
-            segments += [Segment(fit(cells[column.key], column.width), style),
-                         Segment(" ", base)]
+            segments += [Segment(fit(cells[column.key], column.width), style), Segment(" ", base)]
         return Strip(segments).adjust_cell_length(width, base)
 
     def _status_style(self, status: str) -> Style:

@@ -9,10 +9,22 @@ from textual.widget import Widget
 
 from hm_tui.domain.clearance import STATUS_ORDER
 
-_SHORT = {"pending": "pend", "approved": "appr", "rejected": "rej", "revoking": "rvkg",
-          "revoked": "rvkd", "canceling": "cncg", "canceled": "cncd"}
-_STYLE = {"pending": "$text-warning", "approved": "$text-success", "rejected": "$text-error",
-          "revoking": "$text-secondary", "canceling": "$text-secondary"}
+_SHORT = {
+    "pending": "pend",
+    "approved": "appr",
+    "rejected": "rej",
+    "revoking": "rvkg",
+    "revoked": "rvkd",
+    "canceling": "cncg",
+    "canceled": "cncd",
+}
+_STYLE = {
+    "pending": "$text-warning",
+    "approved": "$text-success",
+    "rejected": "$text-error",
+    "revoking": "$text-secondary",
+    "canceling": "$text-secondary",
+}
 
 
 class SummaryBar(Widget):
@@ -33,8 +45,9 @@ class SummaryBar(Widget):
         self.shown = 0
         self.marked = 0
 
-    def show(self, counts: Mapping[str, int], active: str | None, shown: int, *,
-             marked: int = 0) -> None:
+    def show(
+        self, counts: Mapping[str, int], active: str | None, shown: int, *, marked: int = 0
+    ) -> None:
         counts = dict(counts)
         if (counts, active, shown, marked) != (self.counts, self.active, self.shown, self.marked):
             self.counts, self.active, self.shown, self.marked = counts, active, shown, marked
@@ -42,18 +55,36 @@ class SummaryBar(Widget):
 
     def render(self) -> Content:
         width = self.scrollable_content_region.width or 80
-        for short, skip_empty, gap in ((False, False, "  "), (False, True, "  "),
-                                       (True, True, "  "), (True, True, " ")):
-            content = summary_content(self.counts, self.active, self.shown, short=short,
-                                      skip_empty=skip_empty, marked=self.marked, gap=gap)
+        for short, skip_empty, gap in (
+            (False, False, "  "),
+            (False, True, "  "),
+            (True, True, "  "),
+            (True, True, " "),
+        ):
+            content = summary_content(
+                self.counts,
+                self.active,
+                self.shown,
+                short=short,
+                skip_empty=skip_empty,
+                marked=self.marked,
+                gap=gap,
+            )
             if content.cell_length <= width:
                 return content
         return content
 
 
-def summary_content(counts: Mapping[str, int], active: str | None, shown: int, *,
-                    short: bool = False, skip_empty: bool = False, marked: int = 0,
-                    gap: str = "  ") -> Content:
+def summary_content(
+    counts: Mapping[str, int],
+    active: str | None,
+    shown: int,
+    *,
+    short: bool = False,
+    skip_empty: bool = False,
+    marked: int = 0,
+    gap: str = "  ",
+) -> Content:
     total = sum(counts.values())
     parts: list[str | tuple[str, str]] = []
     for number, status in enumerate(STATUS_ORDER, start=1):
@@ -73,8 +104,9 @@ def summary_content(counts: Mapping[str, int], active: str | None, shown: int, *
     return Content.assemble(*parts).rstrip()
 
 
-def _item(key: str, label: str, n: int, style: str, active: bool,
-          gap: str) -> list[str | tuple[str, str]]:
+def _item(
+    key: str, label: str, n: int, style: str, active: bool, gap: str
+) -> list[str | tuple[str, str]]:
     if active:
         return [(f"{key} {label} {n}", "reverse bold"), gap]
     return [(key, "bold $text-accent"), " ", (label, style), f" {n}{gap}"]

@@ -36,8 +36,11 @@ def _entry_line(entry: ChangelogEntry, until: datetime, *, current: bool) -> Con
     tail = f"  {lasted} so far (current)" if current else f"  for {lasted}"
     when = format_time(start) if start else safe_text(entry.timestamp, 32)
     return Content.assemble(
-        ("  ● " if current else "  ○ "), (when, "$text-muted"), "  ",
-        (f"{status:<10}", status_style(entry.status)), (tail, "$text-muted"),
+        ("  ● " if current else "  ○ "),
+        (when, "$text-muted"),
+        "  ",
+        (f"{status:<10}", status_style(entry.status)),
+        (tail, "$text-muted"),
     )
 
 
