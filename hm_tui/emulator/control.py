@@ -2,7 +2,8 @@
 
 - `GET stats`: what was served (see `stats_body`);
 - `POST clock {"advance_seconds": n}`: jump the virtual clock, applying every transition due;
-- `POST faults {...}`: errors, latency, refused connections, token invalidation, broker drops;
+- `POST faults {...}`: errors, latency, refused connections, token invalidation, broker drops,
+  the publisher paused (`publish_paused`: the stream stalls, connections stay up);
 - `POST vehicles/{vin} {"status", "reason"?, "brand"?, "tags"?, "data_error"?}`: force a state.
   A forced status stays, except `revoking`/`canceling`, which complete as usual. An unknown VIN
   is created when `brand` (a brand id of platform.md §3.6) is given. `data_error` (`privacy`,

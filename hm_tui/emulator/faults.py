@@ -1,4 +1,5 @@
-"""Injected faults (`POST /_emulator/faults`): errors, latency and refused connections on `/v1`.
+"""Injected faults (`POST /_emulator/faults`): errors, latency and refused connections on `/v1`,
+and a publisher that stops publishing (the broker stays up: a stalled stream, not a lost one).
 
 Faults never touch `/_emulator/`. An injected error is answered before the handler runs, so the
 operation is not applied: a client that retries it must see it applied exactly once.
@@ -33,6 +34,7 @@ class Faults:
     statuses: tuple[int, ...] = (503,)
     latency_ms: int = 0
     refuse_until: float = 0.0  # time.monotonic() until which /v1 connections are cut
+    publish_paused: bool = False  # the cars' data stops; connections and sessions stay up
     rng: random.Random = field(default_factory=lambda: random.Random(0), repr=False)
 
     def configure(self, body: dict[str, Any]) -> None:
@@ -51,7 +53,11 @@ class Faults:
         self.statuses = tuple(statuses)
         self.latency_ms = int(_number(body, "latency_ms", 0))
         refuse = _number(body, "refuse_connections_s", 0.0)
+        paused = body.get("publish_paused", False)
+        if not isinstance(paused, bool):
+            raise FaultSpecError("publish_paused must be true or false")
         self.refuse_until = time.monotonic() + refuse if refuse > 0 else 0.0
+        self.publish_paused = paused
 
     def refusing(self) -> bool:
         return time.monotonic() < self.refuse_until
@@ -69,6 +75,7 @@ class Faults:
             "statuses": list(self.statuses),
             "latency_ms": self.latency_ms,
             "refuse_connections_s": round(left, 3),
+            "publish_paused": self.publish_paused,
         }
 
 

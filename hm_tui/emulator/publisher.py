@@ -70,6 +70,7 @@ class Publisher:
         duplicate_rate: float = 0.01,
         seed: int = 1,
         tick: float = 0.1,
+        paused: Callable[[], bool] = lambda: False,
     ) -> None:
         if format not in ("v1", "v2"):
             raise ValueError(f"unknown MQTT format {format!r} (use v1 or v2)")
@@ -84,6 +85,7 @@ class Publisher:
         self.duplicate_rate = duplicate_rate
         self.seed = seed
         self._tick = tick
+        self._paused = paused  # a stalled stream on demand (fault injection): nothing is sent
         self._sink = _make_sink(broker, broker_url, certs)
         self._rng = random.Random(seed)
         self._cars: dict[str, _Car] = {}
@@ -136,7 +138,8 @@ class Publisher:
                 next_refresh = time.monotonic() + 1.0
             self._budget = min(self._budget + self.max_rate * self._tick, max(self.max_rate, 1.0))
             try:
-                await self._publish_due()
+                if not self._paused():  # paused: cars fall due and report when it resumes
+                    await self._publish_due()
             except Exception:  # a broken sink must not end the stream for good
                 log.warning("MQTT publish failed", exc_info=True)
             await asyncio.sleep(self._tick)
@@ -243,6 +246,7 @@ def for_emulator(link: Any, context: Any) -> Publisher:
         format=link.mqtt_format,
         clock=context.now,
         seed=link.seed,
+        paused=lambda: bool(getattr(context.faults, "publish_paused", False)),
     )
 
 

@@ -7,6 +7,7 @@ from email.utils import parsedate_to_datetime
 
 import httpx
 import pytest
+from helpers import wait_for
 
 from .conftest import Api
 
@@ -99,6 +100,34 @@ async def test_broker_disconnect_reports_whether_a_broker_was_dropped(api: Api) 
     r = await api.control("faults", {"broker_disconnect": True})
     assert r.status_code == 200
     assert r.json()["broker_disconnected"] is (api.emulator.mqtt.broker is not None)
+
+
+async def test_paused_publishing_stalls_the_stream_until_resumed(emulator_factory) -> None:
+    emu = await emulator_factory(speed=120.0)  # every car reports twice a second
+    async with httpx.AsyncClient(timeout=10) as http:
+        api = Api(emu, http)
+
+        async def published() -> int:
+            return int((await api.control("stats")).json()["mqtt_published"])
+
+        async def published_since(count: int) -> bool:
+            return await published() > count
+
+        await wait_for(lambda: published_since(0), timeout=30, message="the first messages")
+        r = await api.control("faults", {"publish_paused": True})
+        assert r.status_code == 200 and r.json()["faults"]["publish_paused"] is True
+        before = await published()
+        await api.advance(600)  # every car is due: still nothing goes out
+        with pytest.raises(AssertionError):
+            await wait_for(lambda: published_since(before), timeout=2.0, message="paused")
+        assert emu.mqtt is not None and emu.mqtt.broker.running  # the broker stays up
+        await api.control("faults", {})
+        await wait_for(lambda: published_since(before), timeout=30, message="data again")
+
+
+async def test_publish_paused_must_be_a_boolean(empty_api: Api) -> None:
+    r = await empty_api.control("faults", {"publish_paused": "yes"})
+    assert r.status_code == 400 and "publish_paused" in r.text
 
 
 async def test_force_vehicle_status_and_reason(empty_api: Api) -> None:
