@@ -1,4 +1,4 @@
-"""hm-tui benchmarks: `python -m benchmarks [--quick]` measures the budget of design.md §4.
+"""hm-tui benchmarks: `python -m benchmarks [--quick]` measures docs/decisions.md#budgets.
 
 Every measurement runs the real parts (emulator, service, headless Textual app, mosquitto) in child
 processes, so peak memory and event-loop stalls belong to the thing measured and nothing else.

@@ -52,8 +52,8 @@ def write_certs(directory: Path) -> tuple[Path, Path, ClientTls]:
 
 
 def config_text(port: int, ca: Path, cert: Path, key: Path) -> str:
-    # design.md §5: max_queued_messages defaults to 1000 and silently drops beyond it; as root
-    # mosquitto switches to user `mosquitto` unless told otherwise (our key files are 0600).
+    # max_queued_messages defaults to 1000 and silently drops beyond it; as root mosquitto
+    # switches to user `mosquitto` unless told otherwise (our key files are 0600).
     lines = [
         "per_listener_settings false",
         "persistence false",

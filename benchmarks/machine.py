@@ -19,14 +19,14 @@ def _version(package: str) -> str:
         return "not installed"
 
 
-#: design.md §5, measured on the machine its budget (§4) was set on: `import textual.app`
+#: measured on the machine the budgets were set on (docs/decisions.md#budgets): `import textual.app`
 REFERENCE_IMPORT_MS = 235.0
 
 
 def textual_import_ms(runs: int = 3) -> float | None:
     """How long this machine takes to `import textual.app` in a fresh interpreter (median of
     `runs`, CPython's own -X importtime figure): a yardstick of single-core speed, to compare
-    runs across machines with design.md's reference machine."""
+    runs across machines with the reference machine."""
     found: list[float] = []
     for _ in range(runs):
         try:
@@ -69,7 +69,7 @@ def line(info: dict[str, Any]) -> str:
     if info.get("textual_import_ms"):
         speed = (
             f"; import textual.app {info['textual_import_ms']:.0f} ms "
-            f"({info['slower_than_reference']:.2f}x design.md's reference machine)"
+            f"({info['slower_than_reference']:.2f}x the reference machine)"
         )
     return (
         f"machine: {info['cores']} cores, {info['memory_gb']} GB, load {info['load_1m']} at "

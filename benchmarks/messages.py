@@ -1,4 +1,4 @@
-"""V1 feed messages exactly as platform.md §5 has them, cheap to make at 10k+ per second.
+"""V1 feed messages as docs/platform.md#mqtt-streaming-push has them, cheap to make at 10k+/s.
 
 The data timestamp of every message is the moment it is handed to the publisher, so a consumer
 can tell its lag from the payload alone. The message_id carries the run tag and a sequence number.

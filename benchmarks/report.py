@@ -11,7 +11,7 @@ from typing import Any
 
 @dataclass(frozen=True, slots=True)
 class Target:
-    """A budget line of design.md §4: `value <= limit` (or `>=` when `at_least`)."""
+    """A budget line of docs/decisions.md#budgets: `value <= limit` (or `>=` when `at_least`)."""
 
     limit: float
     at_least: bool = False

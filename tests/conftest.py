@@ -47,7 +47,7 @@ async def emulator(emulator_factory: EmulatorFactory) -> Emulator:
 
 @pytest.fixture
 def credentials(emulator: Emulator) -> dict[str, Any]:
-    """The started emulator's credentials.json content (design.md §3.2)."""
+    """The started emulator's credentials.json (docs/architecture.md#emulator-state-directory)."""
     return emulator.credentials
 
 

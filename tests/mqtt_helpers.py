@@ -1,7 +1,8 @@
 """A real mosquitto for tests: mutual TLS, persistent sessions, nothing silently dropped.
 
 `max_queued_messages` defaults to 1000 and drops beyond it (set 0: unlimited); as root mosquitto
-switches to user `mosquitto`, which cannot read 0600 keys (so `user root`) (design.md §5).
+switches to user `mosquitto`, which cannot read 0600 keys (so `user root`): see
+docs/decisions.md#measured-facts.
 """
 
 from __future__ import annotations

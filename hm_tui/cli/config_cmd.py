@@ -60,7 +60,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         help="make a profile from an emulator credentials.json",
         parents=[common_options(profile=False)],
     )
-    imp.add_argument("file", type=Path, help="credentials.json (design.md §3.2 format)")
+    imp.add_argument(
+        "file", type=Path, help="credentials.json (from the console, or the emulator's state dir)"
+    )
     imp.add_argument(
         "--profile",
         dest="import_profile",

@@ -1,6 +1,6 @@
 """`hm-tui` (dashboard for a configured profile) and `hm-tui --demo` (embedded emulator).
 
-Start-up is on the clock (design.md §4: first roster frame with data within 1 s): the demo's
+Start-up is on the clock (docs/decisions.md#budgets: first roster frame with data): the demo's
 emulator is forked into a process of its own before anything heavy is imported, so it starts on
 one core while Textual imports on the other; the UI is imported only here, lazily, inside
 `fast_start` (TLS context built on the other core, garbage collector resting until the app has

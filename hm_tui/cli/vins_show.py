@@ -29,7 +29,8 @@ if TYPE_CHECKING:
     from hm_tui.service.models import Clearance, DataPoint
 
 LABEL = " " * 9  # `vins show` prints "label    text"; continuation lines start under the text
-EXPLAINED = (403, 408, 422)  # data refusals the platform documents (platform.md §4)
+#: data refusals the platform documents (docs/platform.md#vehicle-data-pull)
+EXPLAINED = (403, 408, 422)
 
 
 # -- show -----------------------------------------------------------------------------------------

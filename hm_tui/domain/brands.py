@@ -1,4 +1,4 @@
-"""The brand catalogue (platform.md §3.6): the 29 clearance ids, their groups, what each needs."""
+"""The brand catalogue (docs/platform.md#brands): the 29 clearance ids, groups, what each needs."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Clearance states and the transitions between them (platform.md §3.3)."""
+"""Clearance states and the transitions between them (docs/platform.md#states)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""What a failed Vehicle Data API pull means (platform.md §4) and what the operator can do.
+"""What a failed data pull means (docs/platform.md#vehicle-data-pull), and what the operator can do.
 
 Shared by the dashboard's detail screen and `hm-tui vins data`. `detail` is the platform's own
 text, already made safe to show; it is quoted, never replaced.

@@ -1,4 +1,4 @@
-"""The reason catalogue (platform.md §3.5): what each reason means and what the operator can do."""
+"""The reason catalogue (docs/platform.md#reasons): what each reason means, what to do about it."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""What DELETE does to a clearance (platform.md §3.2/§3.3): revoke, cancel, or why it cannot."""
+"""What DELETE does to a clearance (docs/platform.md#states): revoke, cancel, or why it cannot."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""VIN rules (platform.md §7): reject a wrong length, warn on I/O/Q or a failing check digit."""
+"""VIN rules (docs/platform.md#vin-rules): refuse a wrong length, warn on I/O/Q or a check digit."""
 
 from __future__ import annotations
 
@@ -62,7 +62,7 @@ def check_digit(vin: str) -> str | None:
 
 def check_vin(raw: str) -> VinCheck:
     """Check a VIN: a wrong length or characters outside 0-9A-Z are errors; I/O/Q and a failing
-    check digit are warnings (platform.md §7)."""
+    check digit are warnings (docs/platform.md#vin-rules)."""
     vin = normalise_vin(raw)
     errors: list[str] = []
     warnings: list[str] = []
@@ -90,8 +90,8 @@ def check_vin(raw: str) -> VinCheck:
     return VinCheck(raw, vin, (), tuple(warnings))
 
 
-#: The platform's documented sandbox test VINs (platform.md §3.7): made up, and known to fail
-#: the check digit; warning about them on every sandbox add would be noise.
+#: The platform's documented sandbox test VINs (docs/platform.md#sandbox-test-vins): made up, and
+#: known to fail the check digit; warning about them on every sandbox add would be noise.
 SANDBOX_TEST_VINS = frozenset({"2HM00000000000001", "2HM00000000000002", "2HM00000000000003"})
 
 

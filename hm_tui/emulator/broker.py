@@ -1,7 +1,7 @@
 """The emulator's embedded MQTT broker: amqtt on TLS, client certificate required.
 
 amqtt out of the box treats every client as anonymous (no persistent session, so nothing queued
-for an absent client) and accepts TLS clients without a certificate (design.md §5). Two small
+for an absent client) and accepts TLS clients without a certificate (docs/decisions.md). Two small
 plugins fix both: `CertificateRequired` refuses a connection whose TLS peer sent no certificate,
 `CertificateIdentity` authenticates the rest without marking the session anonymous. The
 connection's writer stops at a lost connection (`_Writer`).

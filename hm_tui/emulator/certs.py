@@ -2,7 +2,7 @@
 
 Generated once into the state dir and reused on the next start, like the console's downloads
 (`root.pem`, `certificate.pem.crt`, `private.pem.key`). The client id is the client certificate's
-common name, a UUID, as on the platform (platform.md §5).
+common name, a UUID, as on the platform (docs/platform.md#mqtt-streaming-push).
 """
 
 from __future__ import annotations

@@ -1,4 +1,5 @@
-"""Control endpoints under `/_emulator/` (design.md §3.2): no auth, never faulted, loopback only.
+"""Control endpoints under `/_emulator/`: no auth, never faulted, loopback only (they are described
+in docs/architecture.md#emulator-state-directory).
 
 - `GET stats`: what was served (see `stats_body`);
 - `POST clock {"advance_seconds": n}`: jump the virtual clock, applying every transition due;
@@ -6,8 +7,8 @@
   the publisher paused (`publish_paused`: the stream stalls, connections stay up);
 - `POST vehicles/{vin} {"status", "reason"?, "brand"?, "tags"?, "data_error"?}`: force a state.
   A forced status stays, except `revoking`/`canceling`, which complete as usual. An unknown VIN
-  is created when `brand` (a brand id of platform.md §3.6) is given. `data_error` (`privacy`,
-  `offline`, `unavailable`, `ok`) forces the Vehicle Data answer.
+  is created when `brand` (a clearance brand id, docs/platform.md#brands) is given. `data_error`
+  (`privacy`, `offline`, `unavailable`, `ok`) forces the Vehicle Data answer.
 """
 
 from __future__ import annotations

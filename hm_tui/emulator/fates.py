@@ -1,7 +1,7 @@
 """What happens to a clearance after it is added: a deterministic, brand-appropriate fate.
 
 A fate is a list of steps `(delay_s, status, reason)` measured in virtual seconds from the moment
-the clearance was added. Decisions (the platform's documented behaviour, platform.md §3.3-§3.7):
+the clearance was added. Decisions (the platform's behaviour, docs/platform.md#fleet-clearances):
 
 - activation delay by brand: sandbox seconds; Tesla and Mercedes-Benz minutes to hours; BMW Group
   and Stellantis hours; VW Group hours to days; other brands half an hour to a day;

@@ -1,4 +1,5 @@
-"""The list call's `filter` (platform.md §3.1): URL-encoded JSON, one condition per field, ANDed."""
+"""The list call's `filter` (docs/platform.md#the-list-filter): URL-encoded JSON, one condition per
+field, ANDed."""
 
 from __future__ import annotations
 

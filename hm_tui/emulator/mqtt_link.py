@@ -76,7 +76,7 @@ class MqttLink:
         return host, int(self.broker.port) if self.broker is not None else self.port
 
     def credentials(self) -> dict[str, Any] | None:
-        """The `mqtt` block of credentials.json (design.md §3.2)."""
+        """The `mqtt` block of credentials.json (docs/architecture.md#emulator-state-directory)."""
         if self.certs is None:
             return None
         host, port = self.endpoint()

@@ -2,7 +2,7 @@
 
 Each car reports every `report_interval` virtual seconds (first report: everything; then only
 what changed), as V1 messages (one property per message) or V2 (one message per report), exactly
-as platform.md §5 shows, at QoS 1, now and then twice with the same `message_id` as at-least-once
+as the platform sends them, at QoS 1, now and then twice with the same `message_id` as at-least-once
 delivery allows. A token bucket caps the real message rate; cars queue in due order behind it.
 """
 

@@ -1,4 +1,4 @@
-"""The platform's REST API under `/v1` (platform.md §2-§3): tokens, clearances, eligibility."""
+"""The platform's REST API under `/v1` (docs/platform.md): tokens, clearances, eligibility."""
 
 from __future__ import annotations
 

@@ -3,7 +3,8 @@
 Every car loops a route around a European city on a repeating cycle: drive out, park, drive back,
 park at home (electric cars charge there, combustion cars refuel every few cycles). Nothing is
 stored between calls, so a snapshot of any car at any time costs a few microseconds and two
-emulators with the same seed agree. Data is shaped as the Auto API sends it (platform.md §4):
+emulators with the same seed agree. Data is shaped as the Auto API sends it
+(docs/platform.md#vehicle-data-pull):
 measurements `{"value", "unit"}`, percentages as plain 0..1, enum strings, coordinates objects;
 `multiple` properties (doors.locks) as a list of such values.
 """

@@ -1,4 +1,4 @@
-"""`POST /v1/access_tokens` (platform.md §2): client secret or ES256 key assertion → ES256 JWT.
+"""`POST /v1/access_tokens` (docs/platform.md#authentication): secret or ES256 assertion → a JWT.
 
 The emulated app's identity (client id and secret, the key pair the client signs assertions with,
 app id, webhook secret) is generated on first start into the state dir and reused afterwards.

@@ -1,4 +1,4 @@
-"""`GET /v1/vehicle-data/autoapi-13/{vin}` (platform.md §4): the car's latest Auto API data.
+"""`GET /v1/vehicle-data/autoapi-13/{vin}` (docs/platform.md#vehicle-data-pull): the latest data.
 
 Values come from EMU-MQTT's `hm_tui.emulator.telemetry.CarSim` when present (the same simulation
 the MQTT publisher streams), else from a small local stand-in. Some cars answer with the
@@ -71,8 +71,8 @@ async def vehicle_data(request: web.Request) -> web.Response:
 
 def last_report_age(vin: str) -> float:
     """Seconds since the car last reported (what a pull returns is what it said then): under a
-    minute for the sandbox VIN that pushes every minute (platform.md §3.7), else 5 s to 1 h,
-    fixed per VIN, so a fleet shows fresh and old data side by side."""
+    minute for the sandbox VIN that pushes every minute (docs/platform.md#sandbox-test-vins), else
+    5 s to 1 h, fixed per VIN, so a fleet shows fresh and old data side by side."""
     spread = 60 if vin == VIRTUAL_ODOMETER else 3600  # (the one that pushes every minute)
     return 5 + zlib.crc32(vin.encode()) % spread
 

@@ -1,4 +1,4 @@
-"""Webhook deliveries (platform.md §6): `fleet_clearance_changed` on every state change, signed.
+"""Webhook deliveries (docs/platform.md#webhooks): signed `fleet_clearance_changed` per change.
 
 Deliveries run in one background task, in order, each retried a few times; a slow or dead
 receiver never blocks the API. The queue is bounded: beyond it, the oldest changes are dropped

@@ -1,4 +1,4 @@
-"""Access tokens (platform.md §2): OAuth2 client credentials, by secret or by ES256 assertion.
+"""Access tokens (docs/platform.md#authentication): OAuth2 client credentials, secret or assertion.
 
 `TokenManager.token()` hands out a token that is valid for a while yet. It renews in the background
 once a token reaches its renewal point (at the latest every 5 minutes and `margin` seconds before
@@ -190,7 +190,7 @@ class TokenManager:
         return body
 
     def _assertion(self) -> str:
-        """The ES256 JWT proving possession of the private key (platform.md §2)."""
+        """The ES256 JWT proving possession of the private key (docs/platform.md#authentication)."""
         claims = {
             "ver": 2,
             "iss": self._profile.private_key_id,

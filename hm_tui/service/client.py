@@ -1,9 +1,9 @@
-"""`PlatformClient`: every call of platform.md §2-§4, typed, retried where that is safe.
+"""`PlatformClient`: every platform call hm-tui makes (docs/platform.md), typed, retried when safe.
 
 Retry rules (why each call may or may not be repeated):
 - GET calls and `POST /eligibility` only read: retried on 429, 5xx, timeouts and connection errors.
-- `POST /fleets/vehicles` is idempotent (platform.md §3.3: re-adding an active clearance returns
-  it unchanged), so it is retried like a read.
+- `POST /fleets/vehicles` is idempotent (docs/platform.md#states: re-adding an active clearance
+  returns it unchanged), so it is retried like a read.
 - `DELETE /fleets/vehicles/{vin}` is not: a second DELETE of a clearance the first one already
   moved to `revoking` answers 409. It is repeated without a second thought only when the first
   certainly did nothing (429, or the connection never opened). After an ambiguous failure (5xx, a
@@ -107,7 +107,8 @@ class PlatformClient:
 
     # -- clearances ---------------------------------------------------------------------------
     async def list_clearances(self, filter: dict[str, Any] | None = None) -> list[Clearance]:
-        """Every clearance (or those matching the platform-side `filter`, platform.md §3.1)."""
+        """Every clearance (or those matching the platform-side `filter`,
+        docs/platform.md#the-list-filter)."""
         wire = await self.fetch_clearances(filter)
         if len(wire) > THREAD_DECODE_ITEMS:
             clearances, _, bad = await asyncio.to_thread(_decode_paused, wire.items)

@@ -93,7 +93,7 @@ ENV_OVERRIDES: dict[str, str] = {
 
 @dataclass(frozen=True, slots=True)
 class MqttSettings:
-    """Where and how to receive pushed vehicle data (platform.md §5)."""
+    """Where and how to receive pushed vehicle data (docs/platform.md#mqtt-streaming-push)."""
 
     host: str
     port: int
@@ -379,8 +379,9 @@ def check_credentials(profile: Profile, path: Path) -> None:
 
 
 def profile_from_credentials(creds: Mapping[str, Any], name: str) -> Profile:
-    """A profile from the emulator's `credentials.json` (design.md §3.2). A `ConfigError` says
-    what is missing or wrong in it, without naming the file (the caller knows it)."""
+    """A profile from a `credentials.json` (docs/architecture.md#emulator-state-directory). A
+    `ConfigError` says what is missing or wrong in it, without naming the file (the caller knows
+    it)."""
     if not isinstance(creds, Mapping):
         raise ConfigError("expected a JSON object")
     data: dict[str, Any] = dict(creds)

@@ -1,6 +1,6 @@
 """`vins add --file`: a CSV of clearances to add, read the way spreadsheets actually write them.
 
-Header `vin,brand` plus optional `odometer` (the platform's control measure, platform.md §3.1:
+Header `vin,brand` plus optional `odometer` (the platform's control measure, docs/platform.md#calls:
 `2050`, `2050 km`, `1274 mi`) and `tag:<key>` columns; other columns (such as those `vins
 export` writes) are ignored with one warning; a column named twice is refused (which counts?).
 Accepts a UTF-8 BOM, CRLF line ends, `;` or tab as the separator (European Excel), and UTF-16

@@ -1,4 +1,5 @@
-"""The MQTT feed: pushed vehicle data over mutual TLS into bounded buffers (design.md §2).
+"""The MQTT feed: pushed vehicle data over mutual TLS into bounded buffers
+(docs/architecture.md#rules-the-layers-keep).
 
 paho's network thread only parses, de-duplicates by `message_id` (at-least-once delivery repeats
 messages), appends to a bounded buffer and updates the latest value per VIN. Consumers (a UI

@@ -1,7 +1,8 @@
 """What a feed keeps for its consumers: a bounded buffer of points and the newest point per VIN.
 
 Shared by the in-process `FeedClient` and the parent side of `ProcessFeed`, so both drop and
-count overflow the same way (design.md §2: every buffer is bounded, consumers drain in batches).
+count overflow the same way (every buffer is bounded, consumers drain in batches:
+docs/architecture.md#rules-the-layers-keep).
 """
 
 from __future__ import annotations
@@ -13,8 +14,8 @@ from hm_tui.service.models import DataPoint
 
 #: VINs whose newest points are kept: the ones heard from most recently (~10 points and ~6 KB
 #: each). Unbounded, the emulator's 100,000-car fleet added ~1,300 VINs (~8 MB) a minute, on the
-#: way to hundreds of MB (design.md §4 allows 250 MB in all); the detail screen of a car not
-#: among them offers `v` (pull) instead.
+#: way to hundreds of MB (docs/decisions.md#budgets allows 250 MB in all); the detail screen of a
+#: car not among them offers `v` (pull) instead.
 LATEST_VINS = 2_000
 LATEST_KEYS = 256  # properties kept per VIN: a car reports a few dozen; the payload is untrusted
 

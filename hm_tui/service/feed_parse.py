@@ -1,5 +1,5 @@
-"""Pushed vehicle data (platform.md §5) into data points: V1 and V2, strict about shape, raising
-nothing but `BadPayload`.
+"""Pushed vehicle data (docs/platform.md#mqtt-streaming-push) into data points: V1 and V2, strict
+about shape, raising nothing but `BadPayload`.
 
 The payload is untrusted: size, nesting, types and names are checked before anything is kept, and
 unknown capabilities and properties pass through (the catalogue only adds units when the sender

@@ -3,7 +3,8 @@ stop sharing one GIL (benchmarks/RESULTS.md, "Feed: why it still misses").
 
 The child (`feed_child.py`) runs the in-process `FeedClient` and sends batches of points and its
 state over a socket pair. Here one reader thread keeps them in the same bounded buffer and latest
-map as `FeedClient` (design.md §2), so consumers see the same surface and drain in batches.
+map as `FeedClient` (docs/architecture.md#rules-the-layers-keep), so consumers see the same surface
+and drain in batches.
 
 The child is a fresh interpreter (`child.spawn`: why not fork, nor `multiprocessing`).
 """

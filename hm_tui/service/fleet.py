@@ -1,6 +1,6 @@
 """`Fleet`: keeps the roster in step with the platform, as cheaply as the platform allows.
 
-Polling (design.md §2, platform.md §8: every call costs money and rate limit):
+Polling (docs/decisions.md#polling: every call costs money and rate limit):
 - often (`poll_interval`, default 5 s): only clearances in a transient state (pending, revoking,
   canceling), with the server-side filter `{"status": {"operator": "in", ...}}`;
 - rarely (`full_interval`, default 60 s) and on `refresh_now()`: the whole list, which is also

@@ -100,7 +100,7 @@ class NewClearance(msgspec.Struct, omit_defaults=True):
 
 #: Statuses of an add's item the platform never answered (the add was stopped half-way): its
 #: request never left (`NOT_SENT`), or was out when the stop came (`NO_ANSWER`: the platform may
-#: have taken it; adding it again is safe, platform.md §3.3).
+#: have taken it; adding it again is safe, docs/platform.md#states).
 NOT_SENT = "not sent"
 NO_ANSWER = "no answer"
 _NOT_ADDED = frozenset({"error", NOT_SENT, NO_ANSWER})

@@ -1,4 +1,4 @@
-"""The optional webhook receiver (platform.md §6): clearance changes the moment they happen.
+"""The optional webhook receiver (docs/platform.md#webhooks): clearance changes as they happen.
 
 A small aiohttp server on the profile's `webhook_listen` ("host:port"). Every delivery is checked
 before anything else: `X-HM-Signature-256` must be `sha256=<hex HMAC-SHA256(secret, raw body)>`,

@@ -1,4 +1,4 @@
-"""Every key of the dashboard, with the id a profile's `keymap` uses to remap it (design.md §3.3).
+"""Every key of the dashboard, with the id a profile's `keymap` uses to remap it.
 
 The binding lists live here, not scattered over the widgets, so `?` help, the command palette and
 config validation all read the same table. Widgets take their `BINDINGS` from these tuples. Every

@@ -30,7 +30,7 @@ from benchmarks.stall import StallProbe
 from benchmarks.startup import ESCAPES, VIN
 
 
-def test_machine_line_gives_the_speed_against_design_md_reference() -> None:
+def test_machine_line_gives_the_speed_against_the_reference_machine() -> None:
     info = machine.describe(probe_runs=1)
     assert info["textual_import_ms"] > 0
     assert info["slower_than_reference"] == round(

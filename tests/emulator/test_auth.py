@@ -1,4 +1,4 @@
-"""POST /v1/access_tokens (platform.md §2): both forms, every refusal, and bearer-token checks."""
+"""POST /v1/access_tokens (docs/platform.md#authentication): both forms, refusals, bearer tokens."""
 
 from __future__ import annotations
 

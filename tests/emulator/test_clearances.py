@@ -1,4 +1,4 @@
-"""The Fleet Clearance API (platform.md §3): POST per item, list with filter, get one, DELETE."""
+"""Fleet Clearance API (docs/platform.md#fleet-clearances): POST per item, list, GET one, DELETE."""
 
 from __future__ import annotations
 

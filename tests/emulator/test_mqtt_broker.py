@@ -1,5 +1,5 @@
 """The embedded broker and the publisher: the console's command works, certificates are required,
-and the stream is exactly platform.md §5's V1/V2 wire format."""
+and the stream is exactly the V1/V2 wire format of docs/platform.md#mqtt-streaming-push."""
 
 from __future__ import annotations
 
@@ -29,7 +29,7 @@ def publisher(broker: EmbeddedBroker, cars: list[tuple[str, str]], **kwargs: obj
 
 
 def console_command(certs: CertBundle, port: int, *, with_certificate: bool = True) -> list[str]:
-    """The console's mosquitto_sub line (platform.md §5), host and port adapted."""
+    """The console's mosquitto_sub line (docs/platform.md#mqtt-streaming-push), for our broker."""
     command = ["mosquitto_sub", "--disable-clean-session", "--cafile", str(certs.ca_file)]
     if with_certificate:
         command += ["--cert", str(certs.client_cert), "--key", str(certs.client_key)]

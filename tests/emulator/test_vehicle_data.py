@@ -1,4 +1,4 @@
-"""Vehicle Data API (platform.md §4) and eligibility (§3.1)."""
+"""Vehicle Data API (docs/platform.md#vehicle-data-pull), eligibility (docs/platform.md#calls)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Webhooks (platform.md §6): a real receiver gets signed fleet_clearance_changed events."""
+"""Webhooks (docs/platform.md#webhooks): a real receiver gets signed fleet_clearance_changed."""
 
 from __future__ import annotations
 

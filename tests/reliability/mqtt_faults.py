@@ -21,7 +21,7 @@ ACK_TIMEOUT_S = 20.0
 
 
 def payload(message_id: str, value: Any = "on") -> bytes:
-    """A V1 message as the platform sends it (platform.md §5)."""
+    """A V1 message as the platform sends it (docs/platform.md#mqtt-streaming-push)."""
     return json.dumps(
         {
             "version": 1,

@@ -90,7 +90,7 @@ async def test_vw_group_brand_asks_for_the_customer_name_tag_and_warns_without_i
         app.screen.query_one("#add-brand", Select).value = "volkswagen"
         await wait_for(lambda: row.display)
         await wait_for(lambda: f"needs the tag {VW_CUSTOMER_TAG}" in text(app, "add-preview"))
-        # a warning, not an error: support may have configured a default (platform.md §3.4)
+        # a warning, not an error: support may have configured a default (docs/platform.md#tags)
         assert app.screen.preview.items[0].tags is None
         customer.value = "ACME Fleet"
         await wait_for(lambda: f"needs the tag {VW_CUSTOMER_TAG}" not in text(app, "add-preview"))

@@ -24,7 +24,7 @@ def test_without_a_profile_it_explains_how_to_configure_one(
 ) -> None:
     monkeypatch.setenv("HM_TUI_CONFIG", str(tmp_path / "missing.toml"))
     monkeypatch.delenv("HM_TUI_PROFILE", raising=False)
-    assert main([]) == 2  # a configuration problem is a usage error (design.md §3.1)
+    assert main([]) == 2  # a configuration problem is a usage error, as for every command
     err = capsys.readouterr().err
     assert "hm-tui config import credentials.json" in err
     assert err.count("hm-tui --demo") == 1  # said once

@@ -1,7 +1,7 @@
 """The per-VIN results of an add, failures first, to browse with the arrow keys.
 
-A Line API view (toolong's way, style.md): `render_line(y)` formats only the lines on screen, so
-the results of a 30,000-row CSV cost a frame what eight lines do. Each line starts with a mark
+A Line API view (the way toolong draws its logs): `render_line(y)` formats only the lines on screen,
+so the results of a 30,000-row CSV cost a frame what eight lines do. Each line starts with a mark
 that reads without colour (✓ added, ✗ refused, – not sent or no answer).
 """
 

@@ -1,7 +1,7 @@
 """The live feed panel: a bounded ring of incoming data points, drained in batches by a timer.
 
 The feed (paho in a process of its own) only fills a bounded buffer; every DRAIN_EVERY one timer
-tick drains it, appends the batch to the ring and asks for one repaint (design.md §5): never a UI
+tick drains it, appends the batch to the ring and asks for one repaint: never a UI
 call per message. The log is a virtual view (ring_view.py): a point is formatted only if it is
 drawn.
 """
@@ -30,7 +30,7 @@ from hm_tui.ui.widgets.ring_view import RingView
 if TYPE_CHECKING:
     from hm_tui.service.feed import FeedState
 
-DRAIN_EVERY = 0.04  # at most 25 drains/s, on data arrival or by the timer (design.md §4)
+DRAIN_EVERY = 0.04  # at most 25 drains/s, on data arrival or by the timer
 DRAIN_MAX = 5000
 
 

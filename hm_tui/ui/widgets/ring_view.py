@@ -1,6 +1,6 @@
 """A virtual line view over a bounded ring of items: only the lines on screen are ever formatted.
 
-toolong's way (style.md): a `ScrollView` whose `render_line(y)` formats the item under line y on
+toolong's way: a `ScrollView` whose `render_line(y)` formats the item under line y on
 demand and keeps the text in a bounded cache keyed by the item's serial number, so the cost of a
 frame follows the height of the view, not the number of items or the rate they arrive at. The
 cache holds text, not `Strip`s: a strip is ~20 objects the cyclic collector tracks (seven caches

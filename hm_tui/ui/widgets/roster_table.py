@@ -1,8 +1,8 @@
 """The roster as a virtual table: draws only the rows on screen, whatever the size of the fleet.
 
-Textual's `DataTable` measures every cell it holds (design.md §5); this widget holds nothing. It
-reads the service's filtered, sorted index (`RowSource.visible`) and one entry per drawn line, so
-the cost of a frame follows the height of the terminal, not the number of clearances.
+Textual's `DataTable` measures every cell it holds (docs/decisions.md#measured-facts); this one
+holds nothing. It reads the service's filtered, sorted index (`RowSource.visible`) and one entry per
+drawn line, so the cost of a frame follows the height of the terminal, not the number of clearances.
 """
 
 from __future__ import annotations
