@@ -21,6 +21,7 @@ ca_file = "/path/root.pem"
 cert_file = "/path/certificate.pem.crt"
 key_file = "/path/private.pem.key"
 format = "v1"                          # "v1" | "v2"
+stall_floor_s = 30                     # optional: the least silence called a stalled feed
 
 [profiles.work.keymap]                 # binding id -> key
 "roster.add" = "ctrl+a"
@@ -60,6 +61,7 @@ from hm_tui.service.config_file import (
     edit_profile,
     write_private_file,
 )
+from hm_tui.service.feed_health import STALL_FLOOR_S
 from hm_tui.service.redact import mask, register_secret
 
 __all__ = [
@@ -103,6 +105,9 @@ class MqttSettings:
     key_file: str
     format: Literal["v1", "v2"] = "v1"
     topic: str | None = None  # None: derived from environment and app id
+    #: the least silence (seconds) reported as a stalled feed; a slower stream's own cadence
+    #: makes it longer (service/feed_health.py)
+    stall_floor_s: float = STALL_FLOOR_S
 
 
 @dataclass(frozen=True, slots=True)
@@ -338,7 +343,17 @@ def _mqtt_from_dict(raw: Any, at: str) -> MqttSettings | None:
         key_file=_file(raw, "key_file", at),
         format=fmt,
         topic=_opt(raw, "topic", str, at),  # type: ignore[arg-type]
+        stall_floor_s=_stall_floor(raw, at),
     )
+
+
+def _stall_floor(raw: dict[str, Any], at: str) -> float:
+    value = raw.get("stall_floor_s", STALL_FLOOR_S)
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 1 <= value <= 3600:
+        raise ConfigError(
+            _at(at, f"stall_floor_s must be a number of seconds from 1 to 3600, not {value!r:.40}")
+        )
+    return float(value)
 
 
 def apply_env_overrides(profile: Profile, env: Mapping[str, str]) -> Profile:

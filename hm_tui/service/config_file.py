@@ -96,6 +96,8 @@ def toml_value(value: Any) -> str:
         return "true" if value else "false"
     if isinstance(value, int):
         return str(value)
+    if isinstance(value, float) and value == value and abs(value) != float("inf"):
+        return repr(value)  # TOML reads Python's float repr (30.0, 1.5, 1e-05) as a float
     return toml_string(str(value))
 
 

@@ -14,21 +14,32 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any, Literal, Protocol
 
 import paho.mqtt.client as mqtt
 
 from hm_tui.service.feed_buffer import LATEST_VINS, PointBuffer
+from hm_tui.service.feed_health import (
+    STALL_FLOOR_S,
+    Backlog,
+    FeedHealth,
+    FeedWatch,
+    newest_stamp,
+)
 from hm_tui.service.feed_parse import BadPayload, parse_message
 from hm_tui.service.models import DataPoint
 from hm_tui.service.mqtt_client import TunedClient
 
-FeedStatus = Literal["connecting", "connected", "retrying", "stopped"]
+#: "unresponsive": connected as far as paho knows, but the broker sent nothing, not even the
+#: answer to our keep-alive ping, for BROKER_SILENT_FACTOR keep-alives (paho itself gives up
+#: only after two).
+FeedStatus = Literal["connecting", "connected", "unresponsive", "retrying", "stopped"]
 BAD_SAMPLES = 5
 SAMPLE_CHARS = 120
 KEEPALIVE_S = 30
+BROKER_SILENT_FACTOR = 1.5
 STOP_WAIT_S = 0.5  # a thread asleep in reconnect backoff ends by itself within 1 s
 
 
@@ -70,6 +81,7 @@ class FeedState:
     topic: str
     bad_samples: tuple[BadSample, ...] = ()
     subscribed: bool = False  # the broker acknowledged our subscription on this connection
+    replayed: int = 0  # messages delivered from the persistent session's queue (feed_health.py)
 
 
 def escape_sample(data: bytes | bytearray | str, limit: int = SAMPLE_CHARS) -> str:
@@ -116,11 +128,15 @@ class BufferedFeed:
         app_id: str,
         buffer: int,
         latest_vins: int = LATEST_VINS,
+        stall_floor: float | None = None,
     ) -> None:
         self.settings = settings
         self.topic = feed_topic(settings, environment, app_id)
         self._lock = threading.Lock()
         self._kept = PointBuffer(buffer, latest_vins)
+        if stall_floor is None:  # the profile's [mqtt] stall_floor_s
+            stall_floor = float(getattr(settings, "stall_floor_s", STALL_FLOOR_S))
+        self._watch = FeedWatch(stall_floor)  # arrivals as this consumer sees them
         #: Called (from the feed's own thread, so it must be thread-safe and quick) after new
         #: points were buffered: a consumer may drain at once instead of at its next tick.
         self.on_data: Callable[[], None] | None = None
@@ -142,6 +158,18 @@ class BufferedFeed:
         with self._lock:
             return self._kept.vins()
 
+    @property
+    def state(self) -> FeedState:
+        raise NotImplementedError
+
+    def health(self, now: float | None = None) -> FeedHealth:
+        """The feed judged now (`now`: a `time.monotonic()` reading): connected, stalled or cut
+        off, seconds since the last message, the silence that would be a stall (feed_health.py).
+        Cheap: the header, the feed panel and `hm-tui feed` ask every second."""
+        state = self.state
+        with self._lock:
+            return self._watch.health(state, time.monotonic() if now is None else now)
+
 
 class FeedClient(BufferedFeed):
     """Receives pushed data for one app; `start()` returns at once, the state tells how it goes."""
@@ -156,9 +184,14 @@ class FeedClient(BufferedFeed):
         dedup: int = 100_000,
         reconnect_delay: tuple[int, int] = (1, 30),
         latest_vins: int = LATEST_VINS,
+        keepalive: int = KEEPALIVE_S,
+        stall_floor: float | None = None,
     ) -> None:
-        super().__init__(settings, environment, app_id, buffer, latest_vins)
+        super().__init__(settings, environment, app_id, buffer, latest_vins, stall_floor)
         self._reconnect_delay = reconnect_delay
+        self._keepalive = keepalive
+        self._backlog = Backlog()
+        self._replayed = 0
         self._dedup = _Dedup(dedup)
         self._bad: deque[BadSample] = deque(maxlen=BAD_SAMPLES)
         self._client: TunedClient | None = None
@@ -185,7 +218,7 @@ class FeedClient(BufferedFeed):
         client = self._make_client(context)
         self._client = client
         self._set_status("connecting", None)
-        client.connect_async(self.settings.host, int(self.settings.port), keepalive=KEEPALIVE_S)
+        client.connect_async(self.settings.host, int(self.settings.port), keepalive=self._keepalive)
         client.loop_start()
 
     def _make_client(self, context: ssl.SSLContext) -> TunedClient:
@@ -221,10 +254,14 @@ class FeedClient(BufferedFeed):
 
     @property
     def state(self) -> FeedState:
+        status, error = self._status, self._last_error
+        if status == "connected" and self._broker_silent():
+            silent = self._keepalive * BROKER_SILENT_FACTOR
+            status, error = "unresponsive", f"no answer from the broker for over {silent:.0f} s"
         with self._lock:
             return FeedState(
-                status=self._status,
-                last_error=self._last_error,
+                status=status,
+                last_error=error,
                 received=self._received,
                 duplicates=self._duplicates,
                 bad_payloads=self._bad_count,
@@ -233,8 +270,16 @@ class FeedClient(BufferedFeed):
                 dropped=self._kept.dropped,
                 topic=self.topic,
                 bad_samples=tuple(self._bad),
-                subscribed=self._subscribed and self._status == "connected",
+                subscribed=self._subscribed and status == "connected",
+                replayed=self._replayed,
             )
+
+    def _broker_silent(self) -> bool:
+        """Nothing came from the broker (a message, an answer to our ping) for longer than
+        BROKER_SILENT_FACTOR keep-alives: the connection paho holds may be dead."""
+        heard = getattr(self._client, "heard_at", None)
+        limit = self._keepalive * BROKER_SILENT_FACTOR
+        return heard is not None and time.monotonic() - heard > limit
 
     def _current_rate(self) -> float:
         idle = time.monotonic() - self._window_start
@@ -252,13 +297,21 @@ class FeedClient(BufferedFeed):
         except BadPayload as exc:
             self._count_bad(str(exc), topic, payload, now)
             return
+        arrived = time.monotonic()
         with self._lock:
+            backlog = self._backlog
+            replayed = backlog.open and backlog.replayed(arrived, newest_stamp(message.points))
             if message.message_id is not None and not self._dedup.is_new(message.message_id):
                 self._duplicates += 1
                 return
             self._received += 1
             self._tick_rate()
-            self._kept.keep(message.points)
+            points = message.points
+            if replayed:
+                self._replayed += 1
+                points = [replace(point, replayed=True) for point in points]
+            self._kept.keep(points)
+            self._watch.arrived(arrived)
 
     def _tick_rate(self) -> None:
         self._window_count += 1
@@ -295,6 +348,9 @@ class FeedClient(BufferedFeed):
         if reason.is_failure:
             self._set_status("retrying", f"the broker refused the connection: {reason}")
             return
+        kept = bool(getattr(flags, "session_present", False))
+        with self._lock:
+            self._backlog.connected(time.monotonic(), datetime.now(UTC), kept)
         self._set_status("connected", None)
         client.subscribe(self.topic, qos=1)
 
@@ -324,6 +380,7 @@ class FeedClient(BufferedFeed):
             self._last_error = error
             if status != "connected":
                 self._subscribed = False
+            self._watch.status(status, time.monotonic())
 
 
 def tls_context(settings: MqttSettingsLike) -> ssl.SSLContext:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import signal
 import threading
+import time
 from dataclasses import replace
 from multiprocessing.connection import Connection
 from typing import Any
@@ -23,6 +24,7 @@ import msgspec
 from hm_tui.service.child import Child, spawn, waited
 from hm_tui.service.feed import (
     BAD_SAMPLES,
+    KEEPALIVE_S,
     BufferedFeed,
     FeedState,
     FeedStatus,
@@ -54,13 +56,16 @@ class ProcessFeed(BufferedFeed):
         buffer: int = DASHBOARD_BUFFER,
         dedup: int = 100_000,
         reconnect_delay: tuple[int, int] = (1, 30),
+        keepalive: int = KEEPALIVE_S,
+        stall_floor: float | None = None,
     ) -> None:
-        super().__init__(settings, environment, app_id, buffer)
+        super().__init__(settings, environment, app_id, buffer, stall_floor=stall_floor)
         options = {
             "buffer": buffer,
             "dedup": dedup,
             "reconnect_delay": reconnect_delay,
             "latest_vins": 0,
+            "keepalive": keepalive,
         }  # the child only forwards: the newest points are kept here
         self._child_args = (child_settings(settings), environment, app_id, options)
         self._send_lock = threading.Lock()  # stop() and ingest() may come from two threads
@@ -110,6 +115,7 @@ class ProcessFeed(BufferedFeed):
             child, conn, reader = self._child, self._conn, self._reader
             self._child = self._conn = self._reader = None
             self._state = replace(self._state, status="stopped", subscribed=False, rate=0.0)
+            self._watch.status("stopped", time.monotonic())
         if child is None or conn is None or reader is None:
             return
         self._send(conn, STOP)
@@ -160,14 +166,17 @@ class ProcessFeed(BufferedFeed):
         self._ended(child, None)
 
     def _apply(self, child: Child, batch: Batch) -> None:
+        now = time.monotonic()
         with self._lock:
-            if batch.points:
-                self._kept.keep(batch.points)
             if batch.state is not None:
                 state = _carried(self._before, batch.state)
                 if self._child is not child:  # its last words after stop(): counts only
                     state = replace(state, status="stopped", subscribed=False, rate=0.0)
                 self._state = state
+                self._watch.status(state.status, now)
+            if batch.points:
+                self._kept.keep(batch.points)
+                self._watch.arrived(now)
         notify = self.on_data
         if batch.points and notify is not None:
             notify()
@@ -184,6 +193,7 @@ class ProcessFeed(BufferedFeed):
             self._state = replace(
                 self._state, status="stopped", last_error=why, subscribed=False, rate=0.0
             )
+            self._watch.status("stopped", time.monotonic())
 
     def _send(self, conn: Connection, message: tuple[Any, ...]) -> None:
         with self._send_lock, contextlib.suppress(OSError):  # a dead child needs no telling
@@ -194,6 +204,7 @@ class ProcessFeed(BufferedFeed):
             self._state = replace(
                 self._state, status=status, last_error=error, subscribed=False, rate=0.0
             )
+            self._watch.status(status, time.monotonic())
 
 
 def _carried(before: FeedState, now: FeedState) -> FeedState:
@@ -203,6 +214,7 @@ def _carried(before: FeedState, now: FeedState) -> FeedState:
         received=before.received + now.received,
         duplicates=before.duplicates + now.duplicates,
         bad_payloads=before.bad_payloads + now.bad_payloads,
+        replayed=before.replayed + now.replayed,
         dropped=before.dropped + now.dropped,
         bad_samples=(before.bad_samples + now.bad_samples)[-BAD_SAMPLES:],
     )

@@ -149,6 +149,9 @@ class DataPoint:
     message_id: str | None = None
     failure: str | None = None
     received_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+    #: delivered from the persistent MQTT session's queue at a (re)connect, not live
+    #: (the rule: service/feed_health.py, `Backlog`)
+    replayed: bool = False
 
     @builtins.property  # the field `property` shadows the builtin inside this class
     def key(self) -> str:
@@ -174,6 +177,7 @@ def combined(points: list[DataPoint]) -> DataPoint:
         message_id=first.message_id,
         failure=failures[0] if failures else None,
         received_at=first.received_at,
+        replayed=first.replayed,
     )
 
 

@@ -30,6 +30,9 @@ class TunedClient(mqtt.Client):
 
     last_failure: BaseException | None = None
     on_publish_bytes: Callable[[str, bytes | bytearray], None] | None = None  # topic, payload
+    #: monotonic time the broker last sent us a whole packet of any kind (None: never): paho
+    #: moves its own `_last_bytes_received` when it sends a ping, so it cannot tell this
+    heard_at: float | None = None
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -98,12 +101,18 @@ class TunedClient(mqtt.Client):
             return super()._packet_read()
         topic, payload, mid = taken
         with self._msgtime_mutex:
-            self._last_bytes_received = mqtt.time_func()
+            self._last_bytes_received = self.heard_at = mqtt.time_func()
         if self.on_publish_bytes is not None:
             self.on_publish_bytes(topic, payload)
         if mid is None:
             return mqtt.MQTTErrorCode.MQTT_ERR_SUCCESS
         return self._send_puback(mid)
+
+    def _packet_handle(self) -> mqtt.MQTTErrorCode:
+        """Every packet paho reads whole (CONNACK, PINGRESP, SUBACK, a PUBLISH it reads itself)
+        passes here: the broker answered."""
+        self.heard_at = mqtt.time_func()
+        return super()._packet_handle()
 
     def _take_publish(self) -> tuple[str, bytes, int | None] | None:
         """(topic, payload, packet id or None at QoS 0) of a whole QoS 0/1 PUBLISH at the head

@@ -26,6 +26,7 @@ from hm_tui.service.config import Profile
 from hm_tui.service.decode import WireClearances
 from hm_tui.service.errors import PlatformError
 from hm_tui.service.events import ActionProgress, Health, ReadOnlyError, RemovalOutcome
+from hm_tui.service.feed_health import FeedHealth
 from hm_tui.service.feed_process import ProcessFeed
 from hm_tui.service.fleet import Fleet
 from hm_tui.service.models import (
@@ -126,6 +127,14 @@ class Session:
         if self.feed is None:
             return "off"
         return self.feed.state.status if self._feed_started else "waiting"
+
+    def feed_health(self) -> FeedHealth | None:
+        """The live feed judged now: connected, stalled or cut off, seconds since its last
+        message, and its counters (service/feed_health.py). None without a feed, or while the
+        session holds it back for the first list (`feed_status` says which)."""
+        if self.feed is None or not self._feed_started:
+            return None
+        return self.feed.health()
 
     def subscribe(self, callback: Subscriber) -> Callable[[], None]:
         """Call `callback(event)` for every event; returns a function that unsubscribes."""
