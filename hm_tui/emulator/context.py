@@ -13,6 +13,7 @@ from aiohttp import web
 
 from hm_tui.emulator.clock import VirtualClock
 from hm_tui.emulator.faults import Faults
+from hm_tui.emulator.jsonbody import decode_bounded
 from hm_tui.emulator.state import FleetState
 from hm_tui.emulator.stats import Stats
 from hm_tui.emulator.tokens import TokenIssuer
@@ -93,9 +94,7 @@ def error_response(
 
 
 async def read_json(request: web.Request) -> Any:
-    """The request's JSON body, or raise `ValueError` with a readable message."""
+    """The request's JSON body (None when empty), or `ValueError` with a readable message:
+    decoded with a depth limit (`jsonbody`), so no body can make a handler fail."""
     raw = await request.read()
-    try:
-        return msgspec.json.decode(raw) if raw else None
-    except msgspec.DecodeError:
-        raise ValueError("the body is not valid JSON") from None
+    return decode_bounded(raw) if raw.strip() else None

@@ -1,14 +1,17 @@
-"""The list call's `filter` (docs/platform.md#the-list-filter): URL-encoded JSON, one condition per
-field, ANDed."""
+"""The list call's `filter`: URL-encoded JSON, one condition per field, several fields ANDed.
+
+Fields and operators are the published ones (docs/platform-contract.md); anything else, and any
+value of the wrong type, is a `FilterError` (answered 400 with `source: filter`), never a crash.
+"""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
 from hm_tui.emulator.clock import wire_ms
+from hm_tui.emulator.jsonbody import BodyError, decode_bounded
 from hm_tui.emulator.state import Record
 
 Predicate = Callable[[Record], bool]
@@ -35,9 +38,9 @@ def parse_filter(raw: str | None) -> Predicate | None:
     if raw is None or not raw.strip():
         return None
     try:
-        spec = json.loads(raw)
-    except ValueError:
-        raise FilterError("filter is not valid JSON") from None
+        spec = decode_bounded(raw, "filter")
+    except BodyError as exc:
+        raise FilterError(str(exc)) from None
     if not isinstance(spec, dict):
         raise FilterError("filter must be a JSON object")
     tests = [_condition(name, cond) for name, cond in spec.items()]
@@ -46,12 +49,14 @@ def parse_filter(raw: str | None) -> Predicate | None:
 
 def _condition(name: str, cond: Any) -> Predicate:
     if name not in FIELD_OPS:
-        raise FilterError(f"filter field {name!r} is not supported")
+        fields = ", ".join(FIELD_OPS)
+        raise FilterError(f"filter field {name[:40]!r} is not supported (fields: {fields})")
     if not isinstance(cond, dict) or "operator" not in cond or "value" not in cond:
         raise FilterError(f"filter.{name} needs an operator and a value")
     op, value = cond["operator"], cond["value"]
-    if op not in FIELD_OPS[name]:
-        raise FilterError(f"operator {op!r} is not supported for {name}")
+    if not isinstance(op, str) or op not in FIELD_OPS[name]:
+        ops = ", ".join(sorted(FIELD_OPS[name]))
+        raise FilterError(f"filter.{name}: the operator must be one of {ops}")
     if name == "tags":
         return _tags_condition(op, value)
     if name in ("approved_at", "inserted_at"):
@@ -61,16 +66,20 @@ def _condition(name: str, cond: Any) -> Predicate:
 
 def _plain_condition(name: str, op: str, value: Any) -> Predicate:
     if op == "in":
-        if not isinstance(value, list):
-            raise FilterError(f"filter.{name} with operator in needs a list")
-        wanted = frozenset(str(v) for v in value)
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise FilterError(f"filter.{name} with operator in needs a list of strings")
+        wanted = frozenset(value)
         return lambda r: getattr(r, name) in wanted
+    if not isinstance(value, str):
+        raise FilterError(f"filter.{name} with operator eq needs a string")
     return lambda r: getattr(r, name) == value
 
 
 def _tags_condition(op: str, value: Any) -> Predicate:
     if isinstance(value, dict):
-        pairs = {str(k): str(v) for k, v in value.items()}
+        if not all(isinstance(v, str) for v in value.values()):
+            raise FilterError("filter.tags: every tag value must be a string")
+        pairs: dict[str, str] = value
         if op == "eq":
             return lambda r: r.tags == pairs
         return lambda r: all(r.tags.get(k) == v for k, v in pairs.items())
@@ -96,7 +105,10 @@ def _time_condition(name: str, op: str, value: Any) -> Predicate:
     when = _parse_time(value)
     if when is None:
         raise FilterError(f"filter.{name} needs an ISO-8601 time")
-    limit = round(when.timestamp() * 1000)  # the wire shows milliseconds: compare those
+    try:
+        limit = round(when.timestamp() * 1000)  # the wire shows milliseconds: compare those
+    except (OverflowError, ValueError, OSError):
+        raise FilterError(f"filter.{name}: the time is out of range") from None
     compare: dict[str, Callable[[int], bool]] = {
         "eq": lambda t: t == limit,
         "lt": lambda t: t < limit,

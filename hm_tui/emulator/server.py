@@ -33,6 +33,10 @@ log = logging.getLogger(__name__)
 CREDENTIALS_FILE = "credentials.json"
 TICK_S = 0.25  # real seconds between background ticks of the state machine
 MAX_BODY = 64 * 1024 * 1024  # a POST of many thousand VINs must fit
+#: Request line and header limits of the HTTP layer (aiohttp: 8 KiB). A `filter` naming a few
+#: thousand VINs must fit; past these, aiohttp itself answers a plain 400 before any handler.
+MAX_LINE = 1024 * 1024
+MAX_FIELD = 64 * 1024
 
 
 def default_state_dir() -> Path:
@@ -118,7 +122,13 @@ class Emulator:
         app[CONTEXT] = ctx
         rest.add_routes(app)
         control.add_routes(app)
-        runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.5)
+        runner = web.AppRunner(
+            app,
+            access_log=None,
+            shutdown_timeout=0.5,
+            max_line_size=MAX_LINE,
+            max_field_size=MAX_FIELD,
+        )
         await runner.setup()
         self._runner = runner
         site = web.TCPSite(runner, self.config.host, self.config.port)

@@ -1,4 +1,4 @@
-"""`POST /v1/access_tokens` (docs/platform.md#authentication): secret or ES256 assertion → a JWT.
+"""Access tokens: client secret or ES256 key assertion → ES256 JWT; revocation (RFC 7009).
 
 The emulated app's identity (client id and secret, the key pair the client signs assertions with,
 app id, webhook secret) is generated on first start into the state dir and reused afterwards.
@@ -108,21 +108,67 @@ class TokenIssuer:
         self._client_key = identity.public_key()
         self._generation = 0
         self._seen_jti: dict[str, float] = {}
+        self._revoked: dict[str, float] = {}  # jti -> exp of the tokens revoked and not expired
 
     def exchange(self, body: dict[str, Any]) -> dict[str, Any]:
         """Check a token request (either form) and issue a token; raises TokenError."""
-        if body.get("grant_type") != "client_credentials":
+        grant = body.get("grant_type")
+        if grant is None:
+            raise TokenError("grant_type is missing")
+        if grant != "client_credentials":
             raise TokenError("grant_type must be client_credentials", "unsupported_grant_type")
-        if body.get("client_id") != self.identity.client_id:
+        self._authenticate(body)
+        return self.issue()
+
+    def revoke(self, body: dict[str, Any]) -> None:
+        """Revoke the `token` of a revocation request (RFC 7009); raises TokenError when the
+        request is malformed or the client does not prove who it is. A token that is unknown,
+        expired or already revoked is no error: there is nothing left to revoke."""
+        self._authenticate(body)
+        token = body.get("token")
+        if not isinstance(token, str) or not token:
+            raise TokenError("token is missing")
+        hint = body.get("token_type_hint")
+        if hint is not None and hint not in ("access_token", "refresh_token"):
+            raise TokenError(
+                "token_type_hint must be access_token or refresh_token", "unsupported_token_type"
+            )
+        now = time.time()
+        self._revoked = {j: exp for j, exp in self._revoked.items() if exp > now}
+        claims = self._own_claims(token)
+        if claims is not None and claims.get("sub") == self.identity.client_id:
+            self._revoked[str(claims.get("jti"))] = float(claims.get("exp") or now)
+
+    def _own_claims(self, token: str) -> dict[str, Any] | None:
+        """The claims of a token this issuer signed (expired or not), None for anything else."""
+        try:
+            return jwt.decode(
+                token,
+                self._signing_key.public_key(),
+                algorithms=["ES256"],
+                audience=self.base_url,
+                options={"verify_exp": False},
+            )
+        except jwt.PyJWTError:
+            return None
+
+    def _authenticate(self, body: dict[str, Any]) -> None:
+        """The client proves who it is: its id plus its secret or a signed assertion."""
+        client_id = body.get("client_id")
+        if client_id is None:
+            raise TokenError("client_id is missing")
+        if client_id != self.identity.client_id:
             raise TokenError("client_id is invalid", "invalid_client")
         if "client_assertion" in body:
             self._check_assertion(body)
         elif "client_secret" in body:
-            if not secrets.compare_digest(str(body["client_secret"]), self.identity.client_secret):
+            secret = body["client_secret"]
+            if not isinstance(secret, str) or not secrets.compare_digest(
+                secret.encode(), self.identity.client_secret.encode()
+            ):
                 raise TokenError("client_secret is invalid")
         else:
             raise TokenError("client_secret or client_assertion is required")
-        return self.issue()
 
     def _check_assertion(self, body: dict[str, Any]) -> None:
         if body.get("client_assertion_type") != ASSERTION_TYPE:
@@ -191,7 +237,7 @@ class TokenIssuer:
             return "Access token expired"
         except jwt.PyJWTError:
             return "Invalid access token"
-        if claims.get("gen") != self._generation:
+        if claims.get("gen") != self._generation or claims.get("jti") in self._revoked:
             return "Access token revoked"
         return None
 

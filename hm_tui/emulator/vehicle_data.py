@@ -1,4 +1,4 @@
-"""`GET /v1/vehicle-data/autoapi-13/{vin}` (docs/platform.md#vehicle-data-pull): the latest data.
+"""`GET /v1/vehicle-data/autoapi-13/{vin}`: the car's latest Auto API data, or why there is none.
 
 Values come from EMU-MQTT's `hm_tui.emulator.telemetry.CarSim` when present (the same simulation
 the MQTT publisher streams), else from a small local stand-in. Some cars answer with the
@@ -33,6 +33,14 @@ DATA_ERRORS: dict[str, tuple[int, str, str]] = {
     "unavailable": (422, "Unprocessable entity", "Vehicle data is not available yet"),
 }
 _BY_ROLL = {0: "privacy", 1: "offline", 2: "unavailable"}
+#: Clearance brands the Vehicle Data API's brand list does not name: reported as `unknown`, the
+#: list's own word for them (docs/platform-contract.md).
+_UNLISTED_DATA_BRANDS = frozenset({"maserati", "polestar", "tesla", "vauxhall"})
+
+
+def data_brand_of(brand: str) -> str:
+    """The brand as the Vehicle Data API spells it (underscores), `unknown` if it has none."""
+    return "unknown" if brand in _UNLISTED_DATA_BRANDS else to_data_brand(brand)
 
 
 def data_error_of(vin: str, forced: str | None) -> str | None:
@@ -46,7 +54,7 @@ def data_error_of(vin: str, forced: str | None) -> str | None:
 
 async def vehicle_data(request: web.Request) -> web.Response:
     ctx = request.app[CONTEXT]
-    request_id = str(uuid.uuid4())
+    request_id = uuid.uuid4().hex
     extra = {"request_id": request_id}
     vin = request.match_info["vin"].upper()
     record = ctx.state.clearances.get(vin)
@@ -60,7 +68,7 @@ async def vehicle_data(request: web.Request) -> web.Response:
     body: dict[str, Any] = {
         "request_id": request_id,
         "vin": vin,
-        "brand": to_data_brand(record.brand),
+        "brand": data_brand_of(record.brand),
     }
     # the car's state follows the virtual clock; its readings are stamped on the wall clock, as
     # the MQTT publisher stamps them, so a client shows the same age for both sources
@@ -71,8 +79,8 @@ async def vehicle_data(request: web.Request) -> web.Response:
 
 def last_report_age(vin: str) -> float:
     """Seconds since the car last reported (what a pull returns is what it said then): under a
-    minute for the sandbox VIN that pushes every minute (docs/platform.md#sandbox-test-vins), else
-    5 s to 1 h, fixed per VIN, so a fleet shows fresh and old data side by side."""
+    minute for the sandbox VIN documented to push every minute, else 5 s to 1 h,
+    fixed per VIN, so a fleet shows fresh and old data side by side."""
     spread = 60 if vin == VIRTUAL_ODOMETER else 3600  # (the one that pushes every minute)
     return 5 + zlib.crc32(vin.encode()) % spread
 

@@ -1,4 +1,4 @@
-"""Fleet Clearance API (docs/platform.md#fleet-clearances): POST per item, list, GET one, DELETE."""
+"""The Fleet Clearance API: POST per item, list with filter, get one, DELETE."""
 
 from __future__ import annotations
 
@@ -38,11 +38,11 @@ async def test_post_answers_per_item_with_the_documented_errors(empty_api: Api) 
     assert list(empty_api.emulator.state.clearances) == [BMW]
 
 
-async def test_post_without_vehicles_list_is_a_400(empty_api: Api) -> None:
+async def test_post_without_vehicles_list_is_a_422(empty_api: Api) -> None:
     r = await empty_api.call("POST", "/fleets/vehicles", json={"cars": []})
-    assert r.status_code == 400 and r.json()["errors"][0]["source"] == "vehicles"
+    assert r.status_code == 422 and r.json()["errors"][0]["source"] == "vehicles"
     r = await empty_api.call("POST", "/fleets/vehicles", content=b"[")
-    assert r.status_code == 400 and "errors" in r.json()
+    assert r.status_code == 422 and "errors" in r.json()
 
 
 async def test_repost_of_an_active_clearance_returns_it_unchanged(empty_api: Api) -> None:

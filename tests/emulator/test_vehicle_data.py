@@ -91,9 +91,9 @@ async def test_eligibility(empty_api: Api) -> None:
 
 async def test_eligibility_errors(empty_api: Api) -> None:
     r = await empty_api.call("POST", "/eligibility", json={"vin": "SHORT", "brand": "bmw"})
-    assert r.status_code == 400 and r.json()["errors"][0]["source"] == "vin"
+    assert r.status_code == 422 and r.json()["errors"][0]["source"] == "vin"
     r = await empty_api.call("POST", "/eligibility", json={"vin": SANDBOX, "brand": "x"})
-    assert r.status_code == 400 and r.json()["errors"][0]["detail"] == "The brand is invalid"
+    assert r.status_code == 422 and r.json()["errors"][0]["detail"] == "The brand is invalid"
 
 
 def test_pulled_data_is_as_old_as_the_cars_last_report_fixed_per_vin() -> None:
