@@ -10,6 +10,7 @@ connection's writer stops at a lost connection (`_Writer`).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import socket
 from dataclasses import dataclass
@@ -152,6 +153,11 @@ class _Broker(Broker):
 
     dropped_for_absent = 0  # queued messages dropped because an absent session's queue was full
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        #: client id → (the protocol handler of its live connection, set when that ends)
+        self._live: dict[str, tuple[Any, asyncio.Event]] = {}
+
     async def _create_server_instance(  # type: ignore[override]
         self,
         listener_name: str,
@@ -179,6 +185,35 @@ class _Broker(Broker):
         if isinstance(handler.writer, _Writer):
             handler.writer.closing = True
         await super()._stop_handler(handler)
+
+    async def _handle_client_session(  # type: ignore[override]
+        self, reader: Any, writer: Any, session: Session, handler: Any, *rest: Any
+    ) -> None:
+        """A connection with a certificate takes over the session of its client id, as
+        mosquitto and the platform do: the connection holding it is closed first, and its end
+        is handled before the new one begins.
+
+        amqtt does it only while the stored session reads "connected"; but the connection it
+        closed then marks that session disconnected as it ends, after the new one took it: the
+        next newcomer found it "disconnected" and left the connection holding it open, silent
+        (subscribed, answering pings, sent nothing), a frozen feed that still looked connected.
+        """
+        client_id = session.client_id or ""
+        live = self._live.get(client_id)
+        if live is not None and _peer_certificate(session) is not None:
+            old_handler, ended = live
+            log.info("MQTT client %s connected again: closing its previous connection", client_id)
+            await old_handler.handle_connection_closed()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(ended.wait(), STOP_TIMEOUT_S)
+        ended = asyncio.Event()
+        self._live[client_id] = (handler, ended)
+        try:
+            await super()._handle_client_session(reader, writer, session, handler, *rest)
+        finally:
+            ended.set()
+            if self._live.get(client_id, (None,))[0] is handler:
+                del self._live[client_id]
 
     async def stream_connected(
         self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, listener_name: str

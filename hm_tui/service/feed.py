@@ -15,7 +15,7 @@ import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, Literal, Protocol
 
 import paho.mqtt.client as mqtt
@@ -29,13 +29,15 @@ from hm_tui.service.feed_health import (
     newest_stamp,
 )
 from hm_tui.service.feed_parse import BadPayload, parse_message
+from hm_tui.service.feed_takeover import SUSPECTED, TAKEN, TakeoverWatch
 from hm_tui.service.models import DataPoint
 from hm_tui.service.mqtt_client import TunedClient
 
 #: "unresponsive": connected as far as paho knows, but the broker sent nothing, not even the
 #: answer to our keep-alive ping, for BROKER_SILENT_FACTOR keep-alives (paho itself gives up
-#: only after two).
-FeedStatus = Literal["connecting", "connected", "unresponsive", "retrying", "stopped"]
+#: only after two). "taken over": another client using the same certificate (client id)
+#: holds the MQTT session; the feed stays away for a while (`feed_takeover`).
+FeedStatus = Literal["connecting", "connected", "unresponsive", "retrying", "taken over", "stopped"]
 BAD_SAMPLES = 5
 SAMPLE_CHARS = 120
 KEEPALIVE_S = 30
@@ -82,6 +84,7 @@ class FeedState:
     bad_samples: tuple[BadSample, ...] = ()
     subscribed: bool = False  # the broker acknowledged our subscription on this connection
     replayed: int = 0  # messages delivered from the persistent session's queue (feed_health.py)
+    takeovers: int = 0  # times another client using this certificate took the MQTT session
 
 
 def escape_sample(data: bytes | bytearray | str, limit: int = SAMPLE_CHARS) -> str:
@@ -202,6 +205,7 @@ class FeedClient(BufferedFeed):
         self._window_start = time.monotonic()
         self._window_count = 0
         self._rate = 0.0
+        self._watch = TakeoverWatch()
 
     # --- lifecycle ---------------------------------------------------------------------------
 
@@ -272,6 +276,7 @@ class FeedClient(BufferedFeed):
                 bad_samples=tuple(self._bad),
                 subscribed=self._subscribed and status == "connected",
                 replayed=self._replayed,
+                takeovers=self._watch.takeovers,
             )
 
     def _broker_silent(self) -> bool:
@@ -351,6 +356,7 @@ class FeedClient(BufferedFeed):
         kept = bool(getattr(flags, "session_present", False))
         with self._lock:
             self._backlog.connected(time.monotonic(), datetime.now(UTC), kept)
+        self._watch.connected(time.monotonic())
         self._set_status("connected", None)
         client.subscribe(self.topic, qos=1)
 
@@ -371,7 +377,17 @@ class FeedClient(BufferedFeed):
     def _on_disconnect(
         self, client: mqtt.Client, userdata: Any, flags: Any, reason: Any, properties: Any
     ) -> None:
-        if self._client is client:
+        tuned = self._client
+        if tuned is not client or tuned is None:
+            return  # we closed it (stop)
+        verdict = self._watch.dropped(time.monotonic(), tuned.closed_by_peer)
+        if verdict.kind == "taken":
+            tuned.hold_off_s = verdict.hold_off_s
+            again = datetime.now().astimezone() + timedelta(seconds=verdict.hold_off_s)
+            self._set_status("taken over", f"{TAKEN}; trying again at {again:%H:%M:%S}")
+        elif verdict.kind == "suspected":
+            self._set_status("retrying", SUSPECTED)
+        else:
             self._set_status("retrying", f"connection lost: {reason}")
 
     def _set_status(self, status: FeedStatus, error: str | None) -> None:

@@ -216,6 +216,7 @@ def _carried(before: FeedState, now: FeedState) -> FeedState:
         bad_payloads=before.bad_payloads + now.bad_payloads,
         replayed=before.replayed + now.replayed,
         dropped=before.dropped + now.dropped,
+        takeovers=before.takeovers + now.takeovers,
         bad_samples=(before.bad_samples + now.bad_samples)[-BAD_SAMPLES:],
     )
 

@@ -21,6 +21,11 @@ import paho.mqtt.client as mqtt
 READ_BURST = 256  # packets read per wake-up of paho's loop (paho reads one per select())
 RECV_CHUNK = 64 * 1024  # bytes asked of the TLS socket at once (one record is up to 16 KB)
 GATHER_S = 0.002  # after reading, let more arrive before the next select(): the most it delays
+HOLD_OFF_STEP_S = 0.1  # a hold-off sleeps in steps this long, to end soon after a stop
+_STOPPING = (
+    mqtt._ConnectionState.MQTT_CS_DISCONNECTING,
+    mqtt._ConnectionState.MQTT_CS_DISCONNECTED,
+)
 
 
 class TunedClient(mqtt.Client):
@@ -33,6 +38,14 @@ class TunedClient(mqtt.Client):
     #: monotonic time the broker last sent us a whole packet of any kind (None: never): paho
     #: moves its own `_last_bytes_received` when it sends a ping, so it cannot tell this
     heard_at: float | None = None
+    #: Called in paho's thread before it writes to the socket (PUBACKs among it): what the
+    #: client must do with the messages read so far before the broker may forget them.
+    before_write: Callable[[], None] | None = None
+    #: The current connection read an orderly end of stream: the broker closed it (it does so
+    #: when another connection takes the session), rather than a reset or a timeout.
+    closed_by_peer = False
+    #: When set, the next reconnection waits this long instead of paho's backoff (then clears).
+    hold_off_s: float | None = None
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -164,8 +177,11 @@ class TunedClient(mqtt.Client):
         received = self._received
         if not received:
             if self._peer_closed:
+                self.closed_by_peer = True
                 return b""  # paho sees the close once it has read what came before it
             chunk = super()._sock_recv(RECV_CHUNK)  # BlockingIOError when there is nothing
+            if not chunk:
+                self.closed_by_peer = True
             if len(chunk) <= bufsize:
                 return chunk  # b"" is the peer closing: paho sees it as it would
             received += chunk
@@ -213,7 +229,27 @@ class TunedClient(mqtt.Client):
             )
         return super()._packet_write()
 
+    def loop_write(self) -> mqtt.MQTTErrorCode:
+        if self.before_write is not None:
+            self.before_write()
+        return super().loop_write()
+
+    def _reconnect_wait(self) -> None:
+        """paho's backoff, unless `hold_off_s` asks for a longer wait (another client took the
+        session). Either way the wait ends at once when we disconnect or stop."""
+        hold_off, self.hold_off_s = self.hold_off_s, None
+        if hold_off is None:
+            super()._reconnect_wait()
+            return
+        deadline = time.monotonic() + hold_off
+        while not self._thread_terminate and self._state not in _STOPPING:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return
+            time.sleep(min(remaining, HOLD_OFF_STEP_S))
+
     def reconnect(self) -> mqtt.MQTTErrorCode:
+        self.closed_by_peer = False
         try:
             return super().reconnect()
         except OSError as exc:
