@@ -205,7 +205,7 @@ class FeedClient(BufferedFeed):
         self._window_start = time.monotonic()
         self._window_count = 0
         self._rate = 0.0
-        self._watch = TakeoverWatch()
+        self._takeover = TakeoverWatch()
 
     # --- lifecycle ---------------------------------------------------------------------------
 
@@ -276,7 +276,7 @@ class FeedClient(BufferedFeed):
                 bad_samples=tuple(self._bad),
                 subscribed=self._subscribed and status == "connected",
                 replayed=self._replayed,
-                takeovers=self._watch.takeovers,
+                takeovers=self._takeover.takeovers,
             )
 
     def _broker_silent(self) -> bool:
@@ -356,7 +356,7 @@ class FeedClient(BufferedFeed):
         kept = bool(getattr(flags, "session_present", False))
         with self._lock:
             self._backlog.connected(time.monotonic(), datetime.now(UTC), kept)
-        self._watch.connected(time.monotonic())
+        self._takeover.connected(time.monotonic())
         self._set_status("connected", None)
         client.subscribe(self.topic, qos=1)
 
@@ -380,7 +380,7 @@ class FeedClient(BufferedFeed):
         tuned = self._client
         if tuned is not client or tuned is None:
             return  # we closed it (stop)
-        verdict = self._watch.dropped(time.monotonic(), tuned.closed_by_peer)
+        verdict = self._takeover.dropped(time.monotonic(), tuned.closed_by_peer)
         if verdict.kind == "taken":
             tuned.hold_off_s = verdict.hold_off_s
             again = datetime.now().astimezone() + timedelta(seconds=verdict.hold_off_s)
