@@ -205,7 +205,8 @@ class DemoEmulator:
     def now(self) -> datetime:
         """The emulator's virtual time ("time in state" follows it), wall time until it runs."""
         if self.thread is not None and self.credentials.done():
-            return self.thread.emulator.clock.now_datetime()
+            now: datetime = self.thread.emulator.clock.now_datetime()
+            return now
         return datetime.now(UTC)
 
     def stop(self) -> None:

@@ -18,7 +18,7 @@ DEFAULT_SPEED = 60.0
 TOKEN_REQUEST_FILE = "token_request.json"
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = sub.add_parser(
         "emulator",
         help="run the local platform emulator (REST + MQTT + webhooks)",
@@ -80,7 +80,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def _config(args: argparse.Namespace) -> Any:
-    from hm_tui.emulator.server import EmulatorConfig
+    from hm_tui.emulator.config import EmulatorConfig
 
     fleet = _first(args.emulator_fleet, getattr(args, "fleet", None), DEFAULT_FLEET)
     speed = _first(args.emulator_speed, getattr(args, "speed", None), DEFAULT_SPEED)

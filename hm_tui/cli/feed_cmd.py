@@ -22,7 +22,7 @@ from hm_tui.cli.vins_show import point_json, value_text
 DRAIN_INTERVAL_S = 0.1
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     feed = sub.add_parser(
         "feed",
         help="stream vehicle data (MQTT) to stdout",

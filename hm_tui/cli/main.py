@@ -103,7 +103,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             from hm_tui.cli import dashboard
 
             return dashboard.run(args)
-        return importlib.import_module(f"hm_tui.cli.{COMMANDS[args.command]}").run(args)
+        command = importlib.import_module(f"hm_tui.cli.{COMMANDS[args.command]}")
+        code: int = command.run(args)
+        return code
     except UsageError as exc:
         _report(exc)
         return 2

@@ -41,7 +41,7 @@ examples:
 """
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     vins = sub.add_parser(
         "vins",
         help="list, add, revoke clearances; read vehicle data",
@@ -101,7 +101,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     vins_journal.add_parsers(actions)
 
 
-def _add_list_parser(actions: argparse._SubParsersAction) -> None:
+def _add_list_parser(actions: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     lst = actions.add_parser(
         "list", help="clearances, optionally filtered", parents=[common_options()]
     )

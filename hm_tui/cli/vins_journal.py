@@ -31,7 +31,7 @@ SHOWN_VINS = 5  # VINs named when asking whether to resume
 ACTION_WORDS = {"add": "add", "remove": "cancel/revoke"}
 
 
-def add_parsers(actions: argparse._SubParsersAction) -> None:
+def add_parsers(actions: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     journal = actions.add_parser(
         "journal",
         help="recent actions with per-VIN outcomes; interrupted ones marked",

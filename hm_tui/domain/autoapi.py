@@ -25,7 +25,8 @@ class PropertyInfo:
 @cache
 def catalogue() -> dict[str, Any]:
     path = resources.files("hm_tui") / "data" / "autoapi-l13-catalog.json"
-    return json.loads(path.read_text(encoding="utf-8"))
+    found: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    return found
 
 
 @cache

@@ -158,7 +158,7 @@ class _Broker(Broker):
         #: client id → (the protocol handler of its live connection, set when that ends)
         self._live: dict[str, tuple[Any, asyncio.Event]] = {}
 
-    async def _create_server_instance(  # type: ignore[override]
+    async def _create_server_instance(
         self,
         listener_name: str,
         listener_type: ListenerType,
@@ -220,7 +220,7 @@ class _Broker(Broker):
     ) -> None:
         await self._client_connected(listener_name, StreamReaderAdapter(reader), _Writer(writer))
 
-    async def _initialize_client_session(  # type: ignore[override]
+    async def _initialize_client_session(
         self,
         reader: Any,
         writer: Any,

@@ -76,7 +76,7 @@ class EmulatorProcess:
                 RuntimeError(f"the demo emulator did not start: {report['error']}")
             )
             return
-        self._clock = tuple(report["clock"])  # type: ignore[assignment]
+        self._clock = tuple(report["clock"])
         self.credentials.set_result(report["credentials"])
 
     def _exit_reason(self) -> str:

@@ -264,7 +264,8 @@ def approved_cars(state: Any) -> ApprovedVins:
                 and getattr(record, "data_error", None) in (None, "ok")
             ]
             cache["version"] = version
-        return cache["cars"]
+        cars: list[tuple[str, str]] = cache["cars"]
+        return cars
 
     return approved
 

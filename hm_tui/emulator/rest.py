@@ -14,6 +14,7 @@ from email.utils import formatdate
 from typing import Any
 
 from aiohttp import web
+from aiohttp.typedefs import Handler
 
 from hm_tui.domain.brands import BRANDS
 from hm_tui.domain.removal import CANCEL_NOT_SUPPORTED, CANCEL_TOO_EARLY
@@ -46,7 +47,7 @@ def _route_name(request: web.Request) -> str:
 
 
 @web.middleware
-async def client_gone_middleware(request: web.Request, handler: Any) -> web.StreamResponse:
+async def client_gone_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     """A client that goes away mid-request (a CLI killed during a POST) is normal: one debug
     line, instead of the traceback aiohttp logs for a handler's ConnectionResetError."""
     try:
@@ -59,7 +60,7 @@ async def client_gone_middleware(request: web.Request, handler: Any) -> web.Stre
 
 
 @web.middleware
-async def platform_middleware(request: web.Request, handler: Any) -> web.StreamResponse:
+async def platform_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     """For `/v1` only: lazy state ticks, stats, injected faults, then the bearer-token check."""
     if not request.path.startswith("/v1"):
         return await handler(request)
@@ -73,7 +74,7 @@ async def platform_middleware(request: web.Request, handler: Any) -> web.StreamR
     return response
 
 
-async def _serve(request: web.Request, handler: Any, ctx: Context) -> web.StreamResponse:
+async def _serve(request: web.Request, handler: Handler, ctx: Context) -> web.StreamResponse:
     if ctx.faults.refusing() and request.transport is not None:
         request.transport.abort()  # the client sees the connection drop, no response
         raise asyncio.CancelledError

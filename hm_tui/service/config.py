@@ -341,8 +341,8 @@ def _mqtt_from_dict(raw: Any, at: str) -> MqttSettings | None:
         ca_file=_file(raw, "ca_file", at),
         cert_file=_file(raw, "cert_file", at),
         key_file=_file(raw, "key_file", at),
-        format=fmt,
-        topic=_opt(raw, "topic", str, at),  # type: ignore[arg-type]
+        format="v2" if fmt == "v2" else "v1",
+        topic=_opt(raw, "topic", str, at),
         stall_floor_s=_stall_floor(raw, at),
     )
 

@@ -70,7 +70,7 @@ def _dump_profile(name: str, profile: Profile) -> list[str]:
     head = f"profiles.{toml_key(name)}"
     lines = [f"[{head}]"]
     nested: list[str] = []
-    for fld in fields(profile):  # type: ignore[arg-type]
+    for fld in fields(profile):
         value = getattr(profile, fld.name)
         if fld.name == "name" or value is None or value == {}:
             continue

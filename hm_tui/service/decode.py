@@ -13,7 +13,7 @@ import gc
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import msgspec
 
@@ -30,6 +30,7 @@ from hm_tui.service.models import (
 _ENVELOPE_KEYS = frozenset({"request_id", "vin", "brand"})
 _BATCH = 2000  # clearances decoded per C call (a few milliseconds each)
 _RAW_LIST = msgspec.json.Decoder(list[msgspec.Raw])
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -204,7 +205,7 @@ def decode_add_answer(body: bytes) -> list[ItemResult]:
     return results
 
 
-def decode_struct(body: bytes, typ: type[Any], what: str) -> Any:
+def decode_struct(body: bytes, typ: type[T], what: str) -> T:
     try:
         return msgspec.json.decode(body, type=typ)
     except (msgspec.ValidationError, msgspec.DecodeError) as exc:

@@ -23,6 +23,8 @@ if TYPE_CHECKING:
 
     from textual.app import App
 
+    from hm_tui.ui.screens.roster import RosterScreen
+
     _Base = App[int]
 else:
     _Base = object
@@ -33,7 +35,7 @@ class ClearanceActions(_Base):
 
     session: Any
     read_only: bool
-    roster_screen: Any
+    roster_screen: RosterScreen
     wall_clock: Callable[[], datetime]
 
     def refuse_if_read_only(self, what: str) -> bool:

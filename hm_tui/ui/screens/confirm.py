@@ -51,7 +51,8 @@ def platform_now(session: Session) -> datetime:
     see service/platform_time.py); a stand-in session without the estimate: from its roster."""
     estimate = getattr(session, "platform_now", None)
     if callable(estimate):
-        return estimate()
+        now: datetime = estimate()
+        return now
     return estimate_platform_now(getattr(session.roster, "latest_timestamp", None))
 
 

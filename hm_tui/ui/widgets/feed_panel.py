@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import time
 from collections import deque
+from collections.abc import Callable
 from datetime import UTC
 from typing import TYPE_CHECKING, ClassVar, Protocol
 
@@ -41,6 +42,8 @@ class FeedSource(Protocol):
     def state(self) -> FeedState: ...
 
     def drain(self, max_items: int = ...) -> list[DataPoint]: ...
+
+    on_data: Callable[[], None] | None
 
 
 def feed_line(point: DataPoint) -> str:
