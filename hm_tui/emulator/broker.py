@@ -186,7 +186,7 @@ class _Broker(Broker):
             handler.writer.closing = True
         await super()._stop_handler(handler)
 
-    async def _handle_client_session(  # type: ignore[override]
+    async def _handle_client_session(
         self, reader: Any, writer: Any, session: Session, handler: Any, *rest: Any
     ) -> None:
         """A connection with a certificate takes over the session of its client id, as
