@@ -100,20 +100,50 @@ def run_profile(args: argparse.Namespace) -> int:
         print(NO_PROFILE_HELP.format(problem=problem), file=sys.stderr, end="")
         return 2  # a configuration problem is a usage error, as for every command
 
-    def session_for(name: str | None) -> Any:
-        chosen = profile if name in (None, profile.name) else load_config().profile(name)
-        return make_session(chosen, read_only=args.read_only)
+    with metrics_exporter(args) as metrics:
 
-    with fast_start():
-        from hm_tui.ui.app import HmTuiApp
+        def session_for(name: str | None) -> Any:
+            chosen = profile if name in (None, profile.name) else load_config().profile(name)
+            return followed(make_session(chosen, read_only=args.read_only), metrics)
 
-        app = HmTuiApp(
-            session_for,
-            read_only=args.read_only,
-            profile=profile.name,
-            profiles=lambda: sorted(load_config(missing_ok=True).profiles),
-        )
-        return run_app(app)
+        with fast_start():
+            from hm_tui.ui.app import HmTuiApp
+
+            app = HmTuiApp(
+                session_for,
+                read_only=args.read_only,
+                profile=profile.name,
+                profiles=lambda: sorted(load_config(missing_ok=True).profiles),
+            )
+            return run_app(app)
+
+
+@contextlib.contextmanager
+def metrics_exporter(args: argparse.Namespace) -> Iterator[Any]:
+    """With --metrics-listen: the collector that follows the app's sessions (None without).
+    Its server starts now, before the UI, so that a bad address or a taken port is said at
+    once (UsageError, OperationError: exit 2 or 1), and stops when the app has ended."""
+    listen = getattr(args, "metrics_listen", None)
+    if not listen:
+        yield None
+        return
+    from hm_tui.cli.metrics_cmd import start_server
+    from hm_tui.service.metrics import SessionMetrics
+
+    collector = SessionMetrics()
+    server = start_server(listen, collector, "--metrics-listen")
+    try:
+        yield collector
+    finally:
+        collector.close()
+        server.close()
+
+
+def followed(session: Any, metrics: Any) -> Any:
+    """`session`, served by the metrics endpoint from now on when there is one."""
+    if metrics is not None:
+        metrics.follow(session)
+    return session
 
 
 #: Stores opened for sessions: closed after the app (and so every session.stop()) has finished.
@@ -151,9 +181,9 @@ def run_demo(args: argparse.Namespace) -> int:
     state_dir = Path(tempfile.mkdtemp(prefix="hm-tui-demo-"))
     try:
         demo = start_demo_emulator(state_dir, fleet, speed)
-        try:
-            with fast_start():  # after the fork: the emulator keeps its collector, has no thread
-                return run_demo_app(args, demo)
+        try:  # after the fork: the emulator keeps its collector, has no thread (nor ours)
+            with metrics_exporter(args) as metrics, fast_start():
+                return run_demo_app(args, demo, metrics)
         finally:
             demo.stop()
     finally:
@@ -224,7 +254,7 @@ def demo_profile(creds: dict[str, Any]) -> Any:
     return profile_from_credentials(by_secret, DEMO_PROFILE)
 
 
-def run_demo_app(args: argparse.Namespace, demo: Any) -> int:
+def run_demo_app(args: argparse.Namespace, demo: Any, metrics: Any = None) -> int:
     from hm_tui.ui.app import HmTuiApp
 
     async def session_for(_name: str | None) -> Any:
@@ -232,12 +262,13 @@ def run_demo_app(args: argparse.Namespace, demo: Any) -> int:
 
         creds = await asyncio.wrap_future(demo.credentials)
         # an in-memory store: the demo's journal and roster cache die with it anyway
-        return Session(
+        session = Session(
             demo_profile(creds),
             read_only=args.read_only,
             poll_interval=DEMO_POLL_S,
             full_interval=DEMO_FULL_POLL_S,
         )
+        return followed(session, metrics)
 
     app = HmTuiApp(
         session_for, read_only=args.read_only, demo=True, profile=DEMO_PROFILE, clock=demo.now

@@ -18,6 +18,7 @@ COMMANDS = {
     "config": "config_cmd",
     "vins": "vins_cmd",
     "feed": "feed_cmd",
+    "metrics": "metrics_cmd",
 }
 
 
@@ -89,6 +90,11 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="X",
         help="with --demo: virtual seconds per real second",
     )
+    parser.add_argument(
+        "--metrics-listen",
+        metavar="HOST:PORT",
+        help="dashboard: also serve Prometheus metrics there (as `hm-tui metrics` does)",
+    )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for module in COMMANDS.values():
         importlib.import_module(f"hm_tui.cli.{module}").add_parser(sub)
@@ -99,6 +105,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
+        if args.command is not None and args.metrics_listen:
+            raise UsageError(
+                "--metrics-listen is for the dashboard; for the metrics alone run "
+                "hm-tui metrics --listen HOST:PORT"
+            )
         if args.command is None:
             from hm_tui.cli import dashboard
 

@@ -25,7 +25,7 @@ from hm_tui.service.config import Profile
 from hm_tui.service.errors import AuthError, BadResponse, PlatformError, error_from_response
 from hm_tui.service.redact import register_secret
 from hm_tui.service.retry import RetryPolicy
-from hm_tui.service.transport import send
+from hm_tui.service.transport import ApiCounts, send
 
 log = logging.getLogger("hm_tui.auth")
 
@@ -71,8 +71,10 @@ class TokenManager:
         *,
         retry: RetryPolicy | None = None,
         clock: Callable[[], float] = time.monotonic,
+        counts: ApiCounts | None = None,
     ) -> None:
         self._http = http
+        self.counts = counts  # token requests count with the client's (the metrics endpoint)
         self._profile = profile
         self._retry = retry or RetryPolicy(attempts=4, base=0.5, cap=10.0)
         self._clock = clock
@@ -166,7 +168,9 @@ class TokenManager:
             if self._profile.uses_private_key
             else self._grant()
         )
-        response = await send(self._http, "POST", url, json=grant, attempt=attempt)
+        response = await send(
+            self._http, "POST", url, json=grant, attempt=attempt, counts=self.counts
+        )
         if response.status_code != 200:
             raise error_from_response(
                 response.status_code,

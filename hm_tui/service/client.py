@@ -52,7 +52,7 @@ from hm_tui.service.models import (
 )
 from hm_tui.service.platform_time import ServerClock
 from hm_tui.service.retry import RetryPolicy, TokenBucket
-from hm_tui.service.transport import new_http_client, send
+from hm_tui.service.transport import ApiCounts, new_http_client, send
 
 log = logging.getLogger("hm_tui.client")
 
@@ -85,7 +85,8 @@ class PlatformClient:
         self.profile = profile
         self._own_http = http is None
         self._http = http or new_http_client(max_connections=max(concurrency, 1) * 2)
-        self.tokens = token_manager or TokenManager(self._http, profile)
+        self.api_counts = ApiCounts()  # every request and failure, for the metrics endpoint
+        self.tokens = token_manager or TokenManager(self._http, profile, counts=self.api_counts)
         self.retry = retry or RetryPolicy()
         self._slots = asyncio.Semaphore(concurrency)
         self._get_one = get_one_limit or TokenBucket()
@@ -305,6 +306,7 @@ class PlatformClient:
                 self.profile.base_url + path,
                 attempt=attempt,
                 vin=vin,
+                counts=self.api_counts,
                 headers={"Authorization": f"Bearer {token}"},
                 **kwargs,
             )

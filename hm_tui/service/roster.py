@@ -129,6 +129,11 @@ class Roster:
         worker thread, or use `wire_items` to keep them as bytes)."""
         return [entry.clearance for entry in self._data.by_vin_entries]
 
+    def entries_now(self) -> Collection[RosterEntry]:
+        """Every entry as of now. The roster swaps its data whole and never changes it in place,
+        so this may be read in any thread (the metrics endpoint counts it there)."""
+        return self._data.entries.values()
+
     def wire_items(self) -> list[bytes]:
         """Every clearance's JSON bytes, in VIN order (the cache stores these as they are)."""
         return list(map(_RAW, self._data.by_vin_entries))

@@ -1,5 +1,6 @@
 """One HTTP exchange with the platform: the shared `httpx.AsyncClient`, timing, the request log,
-and transport failures mapped into `NetworkError` (with whether the request may have been sent)."""
+transport failures mapped into `NetworkError` (with whether the request may have been sent), and
+the counts of requests and failures the metrics endpoint serves (`ApiCounts`)."""
 
 from __future__ import annotations
 
@@ -17,6 +18,30 @@ DEFAULT_TIMEOUT = httpx.Timeout(30.0, connect=10.0)
 USER_AGENT = f"hm-tui/{__version__}"
 # Failures where the request never left this machine: safe to repeat any call.
 _NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout, httpx.UnsupportedProtocol)
+
+
+class ApiCounts:
+    """Requests sent to the platform (every attempt, token requests too) and the failed ones by
+    HTTP status, "network" when no answer came. Counted on the event loop; `snapshot()` may be
+    read from any thread. Holds numbers only: never a URL, a VIN or a token."""
+
+    def __init__(self) -> None:
+        self.requests = 0
+        self._errors: dict[str, int] = {}
+
+    def answered(self, status: int) -> None:
+        self.requests += 1
+        if status >= 400:
+            key = str(status)
+            self._errors[key] = self._errors.get(key, 0) + 1
+
+    def unanswered(self) -> None:
+        self.requests += 1
+        self._errors["network"] = self._errors.get("network", 0) + 1
+
+    def snapshot(self) -> tuple[int, dict[str, int]]:
+        """(requests, errors by status): copies, consistent enough for a scrape."""
+        return self.requests, dict(self._errors)
 
 
 def new_http_client(
@@ -43,10 +68,12 @@ async def send(
     attempt: int = 0,
     vin: str | None = None,
     large: bool = False,
+    counts: ApiCounts | None = None,
     **kwargs: Any,
 ) -> httpx.Response:
     """Send one request and read its body; transport failures become `NetworkError`.
-    `large`: the answer may be tens of MB (the whole fleet's list): read it into one buffer."""
+    `large`: the answer may be tens of MB (the whole fleet's list): read it into one buffer.
+    `counts`: where this exchange is counted (the session's metrics)."""
     started = time.perf_counter()
     try:
         if large:
@@ -55,8 +82,12 @@ async def send(
             response = await http.request(method, url, **kwargs)
     except httpx.HTTPError as exc:
         log_exchange(method, url, None, time.perf_counter() - started, attempt, type(exc).__name__)
+        if counts is not None:
+            counts.unanswered()
         raise _network_error(exc, url, vin) from None
     log_exchange(method, url, response.status_code, time.perf_counter() - started, attempt)
+    if counts is not None:
+        counts.answered(response.status_code)
     return response
 
 
