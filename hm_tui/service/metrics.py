@@ -23,14 +23,14 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 from prometheus_client.registry import Collector
 
 from hm_tui import __version__
-from hm_tui.service.metrics_feed import FeedFacts, FeedWatch
+from hm_tui.service.metrics_feed import ConnectionFacts, ConnectionWatch
 from hm_tui.service.metrics_fleet import QUANTILES, fleet_figures, reason_label
 from hm_tui.service.roster import RosterChanges
 
 log = logging.getLogger("hm_tui.metrics")
 
 API_STATES = ("starting", "ok", "degraded", "down")
-FEED_STATES = ("off", "waiting", "connecting", "connected", "retrying", "stopped")
+FEED_STATES = ("off", "waiting", "connecting", "connected", "unresponsive", "retrying", "stopped")
 WEBHOOK_RESULTS = {
     "accepted": "accepted",
     "rejected": "rejected",
@@ -44,13 +44,12 @@ class SessionMetrics(Collector):
     """Follows one session at a time (`follow`): the dashboard may switch profiles. Counts
     kept here (rejections seen) carry on across sessions, as counters must."""
 
-    def __init__(self, *, drain_feed: bool = False, clock: Callable[[], float] = time.time):
+    def __init__(self, *, drain_feed: bool = False) -> None:
         self._drain = drain_feed
-        self._clock = clock
         self._lock = threading.Lock()
         self._session: Any = None
         self._unsubscribe: Callable[[], None] | None = None
-        self._watch: FeedWatch | None = None
+        self._watch: ConnectionWatch | None = None
         self._rejections: Counter[str] = Counter()
         self._errors = 0
 
@@ -59,7 +58,7 @@ class SessionMetrics(Collector):
         self.close()
         watch = None
         if session.feed is not None:
-            watch = FeedWatch(session.feed, drain=self._drain, clock=self._clock)
+            watch = ConnectionWatch(session.feed, drain=self._drain)
             watch.start()
         with self._lock:
             self._session, self._watch = session, watch
@@ -105,12 +104,11 @@ class SessionMetrics(Collector):
         yield _gauge("hm_tui_session_up", "1 while a session is served.", int(bool(session)))
         if session is not None:
             facts = watch.facts if watch else None
-            now = self._clock()
             for part in (
                 lambda: [_session_info(session)],
                 lambda: _fleet(session),
                 lambda: _api(session),
-                lambda: _feed(session, facts, now),
+                lambda: _feed(session, facts),
                 lambda: _webhook(session),
             ):
                 yield from self._guarded(part)
@@ -249,11 +247,12 @@ def _api(session: Any) -> Iterator[Metric]:
         yield _counter("hm_tui_token_renewals_total", "Access tokens obtained.", tokens.renewals)
 
 
-def _feed(session: Any, facts: FeedFacts | None, now: float) -> Iterator[Metric]:
+def _feed(session: Any, facts: ConnectionFacts | None) -> Iterator[Metric]:
     status = session.feed_status
     yield _one_hot(
         "hm_tui_feed_state",
-        "The live feed (MQTT): off, waiting, connecting, connected, retrying or stopped.",
+        "The live feed (MQTT): off, waiting, connecting, connected, unresponsive, retrying or "
+        "stopped.",
         "state",
         FEED_STATES,
         status,
@@ -263,9 +262,27 @@ def _feed(session: Any, facts: FeedFacts | None, now: float) -> Iterator[Metric]
     state = session.feed.state
     yield _gauge(
         "hm_tui_feed_connected",
-        "1 while the feed's MQTT connection is up.",
+        "1 while the feed's MQTT connection is up and the broker answers.",
         int(status == "connected"),
     )
+    yield from _feed_counts(state)
+    health = session.feed_health()
+    if health is not None:
+        yield from _feed_health(health)
+    if facts is not None:
+        yield _counter(
+            "hm_tui_feed_disconnects_total",
+            "Times the feed's MQTT connection was lost after it was up.",
+            facts.disconnects,
+        )
+        yield _counter(
+            "hm_tui_feed_session_takeovers_total",
+            "Times another client using the same certificate took the MQTT session.",
+            facts.takeovers,
+        )
+
+
+def _feed_counts(state: Any) -> Iterator[Metric]:
     yield _counter(
         "hm_tui_feed_messages_total",
         "Messages received (after removing duplicates).",
@@ -280,6 +297,11 @@ def _feed(session: Any, facts: FeedFacts | None, now: float) -> Iterator[Metric]
         state.duplicates,
     )
     yield _counter(
+        "hm_tui_feed_replayed_messages_total",
+        "Messages the broker delivered from the persistent session's queue at a (re)connect.",
+        getattr(state, "replayed", 0),
+    )
+    yield _counter(
         "hm_tui_feed_bad_payloads_total", "Messages that could not be read.", state.bad_payloads
     )
     yield _counter(
@@ -287,35 +309,33 @@ def _feed(session: Any, facts: FeedFacts | None, now: float) -> Iterator[Metric]
         "Data points dropped because the buffer was full.",
         state.dropped,
     )
-    if facts is None:
-        return
-    yield from _feed_facts(facts, now)
 
 
-def _feed_facts(facts: FeedFacts, now: float) -> Iterator[Metric]:
-    silence = facts.silence_s(now)
+def _feed_health(health: Any) -> Iterator[Metric]:
+    """The feed's own judgement (service/feed_health.py): silence, and whether it is a stall."""
+    silence = health.since_last_s if health.since_last_s is not None else health.silent_s
     if silence is not None:
         yield _gauge(
             "hm_tui_feed_seconds_since_last_message",
-            "Seconds without a message: since the last one, or since the feed "
-            "started when none came yet.",
+            "Seconds without a message: since the last one, or since the connection came up "
+            "when none came yet.",
             round(silence, 3),
         )
-    if facts.last_message_at is not None:
-        yield _gauge(
-            "hm_tui_feed_last_message_timestamp_seconds",
-            "When the last message arrived (Unix time).",
-            round(facts.last_message_at, 3),
-        )
-    yield _counter(
-        "hm_tui_feed_disconnects_total",
-        "Times the feed's MQTT connection was lost after it was up.",
-        facts.disconnects,
+        if health.since_last_s is not None:
+            yield _gauge(
+                "hm_tui_feed_last_message_timestamp_seconds",
+                "When the last message arrived (Unix time).",
+                round(time.time() - health.since_last_s, 3),
+            )
+    yield _gauge(
+        "hm_tui_feed_stalled",
+        "1 while the feed is connected but silent for longer than its own cadence.",
+        int(health.stalled),
     )
-    yield _counter(
-        "hm_tui_feed_session_takeovers_total",
-        "Times another client using the same certificate took the MQTT session.",
-        facts.takeovers,
+    yield _gauge(
+        "hm_tui_feed_stall_threshold_seconds",
+        "The silence the feed counts as a stall now (learned from the stream's cadence).",
+        round(health.stall_after_s, 3),
     )
 
 

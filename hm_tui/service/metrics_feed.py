@@ -1,17 +1,15 @@
-"""`FeedWatch`: what the metrics endpoint needs to know about a feed over time.
+"""`ConnectionWatch`: what the metrics endpoint needs to know about a feed's connection over time.
 
-The feed counts its messages but does not say when the last one came, nor how often its
-connection was lost or taken over by another client using the same certificate. A small thread
-reads the feed's state a few times a second and keeps those facts (the time of the last message
-is known to within one reading). With `drain`, it also empties the feed's buffer: a headless
-exporter shows no points, and an undrained buffer would count them as dropped.
+The feed judges its own health (`feed.health()`: seconds since the last message, stalled or not)
+but keeps no count of how often its connection was lost, nor of how often another client using
+the same certificate took its MQTT session over. A small thread reads the feed's state a few
+times a second and counts those changes. With `drain`, it also empties the feed's buffer: a
+headless exporter shows no points, and an undrained buffer would count them as dropped.
 """
 
 from __future__ import annotations
 
 import threading
-import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,45 +18,28 @@ DRAIN_MAX = 100_000
 #: What a feed says when another client took its MQTT session (it names the certificate's
 #: other user); a feed state with a `takeovers` count is read instead when it has one.
 TAKEOVER_WORDS = "another client"
+#: The states in which the connection is up (an unresponsive broker has not closed it yet).
+UP = ("connected", "unresponsive")
 
 
 @dataclass(frozen=True, slots=True)
-class FeedFacts:
-    """Wall-clock times (epoch seconds) and counts, as of the last reading."""
-
-    running_since: float | None  # first seen connecting or connected (None: never started)
-    last_message_at: float | None  # None: no message seen yet
+class ConnectionFacts:
     disconnects: int  # connections lost after they were up
     takeovers: int  # of those, the ones another client using the certificate caused
 
-    def silence_s(self, now: float) -> float | None:
-        """Seconds without a message: since the last one, or since the feed started when none
-        came yet; None when the feed never started."""
-        since = self.last_message_at or self.running_since
-        return None if since is None else max(0.0, now - since)
 
-
-class FeedWatch:
+class ConnectionWatch:
     """Reads `feed.state` every `interval` seconds in a daemon thread until `stop()`."""
 
-    def __init__(
-        self,
-        feed: Any,
-        *,
-        interval: float = SAMPLE_S,
-        drain: bool = False,
-        clock: Callable[[], float] = time.time,
-    ) -> None:
+    def __init__(self, feed: Any, *, interval: float = SAMPLE_S, drain: bool = False) -> None:
         self._feed = feed
         self._interval = interval
         self._drain = drain
-        self._clock = clock
         self._lock = threading.Lock()
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
-        self._received: int | None = None
         self._status: str | None = None
-        self._facts = FeedFacts(None, None, 0, 0)
+        self._facts = ConnectionFacts(0, 0)
 
     def start(self) -> None:
         if self._thread is None:
@@ -72,7 +53,7 @@ class FeedWatch:
             thread.join(2.0)
 
     @property
-    def facts(self) -> FeedFacts:
+    def facts(self) -> ConnectionFacts:
         with self._lock:
             return self._facts
 
@@ -84,24 +65,20 @@ class FeedWatch:
     def sample(self) -> None:
         """One reading of the feed's state (the thread's; tests call it directly)."""
         state = self._feed.state
-        now = self._clock()
         with self._lock:
-            self._facts = self._next(self._facts, state, now)
-            self._received, self._status = state.received, state.status
+            self._facts = self._next(self._facts, state)
+            self._status = state.status
         if self._drain:
             self._feed.drain(DRAIN_MAX)
 
-    def _next(self, facts: FeedFacts, state: Any, now: float) -> FeedFacts:
-        running = facts.running_since
-        if running is None and state.status in ("connecting", "connected", "retrying"):
-            running = now
-        last = facts.last_message_at
-        if state.received > (self._received or 0):  # (messages before the first reading: now)
-            last = now
-        lost = self._status == "connected" and state.status in ("connecting", "retrying")
+    def _next(self, facts: ConnectionFacts, state: Any) -> ConnectionFacts:
+        down = state.status in ("connecting", "retrying")
+        lost = self._status in UP and (
+            down or (state.status == "stopped" and bool(state.last_error))
+        )
         disconnects = facts.disconnects + int(lost)
         takeovers = getattr(state, "takeovers", None)
         if not isinstance(takeovers, int):
             taken = lost and TAKEOVER_WORDS in (state.last_error or "")
             takeovers = facts.takeovers + int(taken)
-        return FeedFacts(running, last, disconnects, takeovers)
+        return ConnectionFacts(disconnects, takeovers)

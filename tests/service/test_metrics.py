@@ -130,7 +130,10 @@ async def test_platform_errors_are_counted_by_status_and_the_api_reads_down(
 
 async def test_the_silence_grows_while_the_broker_publishes_nothing(emulator_factory: Any) -> None:
     emu = await emulator_factory(speed=120.0)
-    async with served(emu) as (_, server):
+    profile = emulator_profile(emu)
+    assert profile.mqtt is not None
+    profile = replace(profile, mqtt=replace(profile.mqtt, stall_floor_s=1.0))
+    async with served(emu, profile=profile) as (_, server):
 
         async def silence() -> float:
             _, samples = await scrape(server)
@@ -139,10 +142,24 @@ async def test_the_silence_grows_while_the_broker_publishes_nothing(emulator_fac
         await wait_for(lambda: _messages(server), timeout=30, message="feed messages")
         await Control(emu).faults(publish_paused=True)
         await wait_for(lambda: _above(silence(), 2.0), timeout=30, message="2 s without a message")
-        _, samples = await scrape(server)
-        assert value(samples, "hm_tui_feed_connected") == 1  # connected, and silent
+        stalled = await wait_for(
+            lambda: _stalled(server), timeout=30, message="the feed's own stall judgement"
+        )
+        assert value(stalled, "hm_tui_feed_connected") == 1  # connected, and silent
+        assert value(stalled, "hm_tui_feed_stall_threshold_seconds") >= 1.0
         await Control(emu).faults()
         await wait_for(lambda: _below(silence(), 1.0), timeout=30, message="messages again")
+        await wait_for(lambda: _flowing(server), timeout=30, message="the stall cleared")
+
+
+async def _stalled(server: MetricsServer) -> Samples | None:
+    _, samples = await scrape(server)
+    return samples if value(samples, "hm_tui_feed_stalled") == 1 else None
+
+
+async def _flowing(server: MetricsServer) -> bool:
+    _, samples = await scrape(server)
+    return value(samples, "hm_tui_feed_stalled") == 0
 
 
 async def _above(reading: Any, limit: float) -> bool:

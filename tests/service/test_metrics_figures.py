@@ -1,4 +1,4 @@
-"""The metrics' pure parts: fleet figures with bounded labels, quantiles, the feed watch."""
+"""The metrics' pure parts: fleet figures with bounded labels, quantiles, connection counts."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from hm_tui.service.metrics_feed import FeedWatch
+from hm_tui.service.metrics_feed import ConnectionWatch
 from hm_tui.service.metrics_fleet import fleet_figures, quantile, reason_label
 from hm_tui.service.models import ChangelogEntry, Clearance
 from hm_tui.service.roster_entry import ENCODE_ONE, make_entry
@@ -92,39 +92,33 @@ class Feed:
         return []
 
 
-def test_feed_watch_tells_when_the_last_message_came_and_counts_lost_connections() -> None:
-    feed, now = Feed(), [1000.0]
-    watch = FeedWatch(feed, clock=lambda: now[0], drain=True)
-    watch.sample()
-    assert watch.facts.silence_s(now[0]) is None  # never started: unknown, not 0
-    feed.state = State("connected", 0)
-    now[0] = 1001.0
-    watch.sample()
-    now[0] = 1011.0
-    assert watch.facts.silence_s(now[0]) == 10.0  # no message yet: since it started
-    feed.state = State("connected", 5)
-    watch.sample()
-    now[0] = 1015.0
-    watch.sample()  # nothing new
-    assert watch.facts.last_message_at == 1011.0 and watch.facts.silence_s(1015.0) == 4.0
-    feed.state = State("retrying", 5, "connection lost: unspecified error")
-    watch.sample()
-    feed.state = State("connected", 5)
-    watch.sample()
-    feed.state = State("retrying", 5, "another client using this certificate took the session")
-    watch.sample()
+def test_connection_watch_counts_lost_connections_and_takeovers() -> None:
+    feed = Feed()
+    watch = ConnectionWatch(feed, drain=True)
+    for state in (
+        State("connecting"),
+        State("connected", 5),
+        State("retrying", 5, "connection lost: unspecified error"),
+        State("connected", 5),
+        State("unresponsive", 5, "no answer from the broker for over 45 s"),
+        State("retrying", 5, "another client using this certificate took the MQTT session"),
+        State("connected", 5),
+        State("stopped", 5),  # stopped by its owner: not lost
+    ):
+        feed.state = state
+        watch.sample()
     assert (watch.facts.disconnects, watch.facts.takeovers) == (2, 1)
-    assert feed.drained == 7  # one drain per reading
+    assert feed.drained == 8  # one drain per reading
 
 
-def test_feed_watch_prefers_the_feeds_own_takeover_count() -> None:
+def test_connection_watch_prefers_the_feeds_own_takeover_count() -> None:
     @dataclass(frozen=True)
     class Counted(State):
         takeovers: int = 0
 
     feed = Feed()
     feed.state = Counted("connected", 0, None, 3)
-    watch = FeedWatch(feed)
+    watch = ConnectionWatch(feed)
     watch.sample()
     assert watch.facts.takeovers == 3
     feed.state = replace(feed.state, status="retrying", last_error="another client ...")
