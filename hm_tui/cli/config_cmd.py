@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from hm_tui.cli.main import OperationError, UsageError, common_options
-from hm_tui.cli.output import clean, pipe_safe, say
+from hm_tui.cli.output import pipe_safe, say, shown
 from hm_tui.service.config import (
     SECRET_FIELDS,
     Config,
@@ -98,16 +98,16 @@ def _show(name: str | None) -> int:
     known = sorted([*config.profiles, *config.broken])
     if name and name not in known:
         raise UsageError(
-            f"no profile {clean(name)!r} in {config.path} (profiles: {', '.join(known) or 'none'})"
+            f"no profile {shown(name)!r} in {config.path} (profiles: {', '.join(known) or 'none'})"
         )
     say(f"# {config.path}")
     if config.default_profile:
         missing = "" if config.default_profile in known else "  # not a profile in this file"
-        say(f"default_profile = {clean(config.default_profile)}{missing}")
+        say(f"default_profile = {shown(config.default_profile)}{missing}")
     sources = override_sources()
-    for shown in [name] if name else known:
+    for each in [name] if name else known:
         say()
-        for line in _describe(config, shown, sources):
+        for line in _describe(config, each, sources):
             say(line)
     return 0
 
@@ -115,7 +115,7 @@ def _show(name: str | None) -> int:
 def _describe(config: Config, name: str, sources: dict[str, str]) -> list[str]:
     """A profile's lines; one that cannot be used says why in a comment line."""
     if name in config.broken:
-        return [f"[profiles.{clean(name)}]", f"# unusable: {clean(config.broken[name])}"]
+        return [f"[profiles.{shown(name)}]", f"# unusable: {shown(config.broken[name])}"]
     profile = config.resolved(name)
     problems = profile_problems(profile)
     lines = describe_profile(profile, sources)
@@ -126,13 +126,13 @@ def _describe(config: Config, name: str, sources: dict[str, str]) -> list[str]:
 
 def describe_profile(profile: Profile, sources: dict[str, str]) -> list[str]:
     """`key = value` lines for a profile, secrets masked, environment overrides named."""
-    lines = [f"[profiles.{clean(profile.name)}]"]
+    lines = [f"[profiles.{shown(profile.name)}]"]
     for key, value in _fields(profile).items():
         if value is None or value == {} or value == "":
             continue
-        shown = mask(value) if key in SECRET_FIELDS else clean(value)
+        text = mask(value) if key in SECRET_FIELDS else shown(value)
         origin = f"  (from {sources[key]})" if key in sources else ""
-        lines.append(f"{key} = {shown}{origin}")
+        lines.append(f"{key} = {text}{origin}")
     login = (
         "private key"
         if profile.uses_private_key
@@ -142,10 +142,10 @@ def describe_profile(profile: Profile, sources: dict[str, str]) -> list[str]:
     )
     lines.append(f"login = {login}")
     if profile.mqtt is not None:
-        lines.append(f"[profiles.{clean(profile.name)}.mqtt]")
-        lines += [f"{k} = {clean(v)}" for k, v in _fields(profile.mqtt).items() if v is not None]
+        lines.append(f"[profiles.{shown(profile.name)}.mqtt]")
+        lines += [f"{k} = {shown(v)}" for k, v in _fields(profile.mqtt).items() if v is not None]
     for binding, key in profile.keymap.items():
-        lines.append(f"keymap.{clean(binding)} = {clean(key)}")
+        lines.append(f"keymap.{shown(binding)} = {shown(key)}")
     return lines
 
 
@@ -161,7 +161,7 @@ def _import(file: Path, name: str, make_default: bool) -> int:
     except ConfigError as exc:
         raise UsageError(
             f"{file} is not a usable credentials file (as the emulator writes "
-            f"it): {clean(str(exc))}"
+            f"it): {shown(str(exc))}"
         ) from None
     try:
         config = load_config(missing_ok=True)
@@ -174,11 +174,11 @@ def _import(file: Path, name: str, make_default: bool) -> int:
         raise OperationError(f"cannot write the config file: {exc.strerror}") from None
     verb = "replaced" if replaced else "added"
     say(
-        f"{verb} profile {clean(name)!r} ({profile.environment}, {clean(profile.base_url)}) "
+        f"{verb} profile {shown(name)!r} ({profile.environment}, {shown(profile.base_url)}) "
         f"in {config.path}"
     )
     if config.default_profile == name:
-        say(f"{clean(name)!r} is the default profile")
+        say(f"{shown(name)!r} is the default profile")
     if backup is not None:
         say(
             f"the file's layout could not be edited in place, so it was written anew; "

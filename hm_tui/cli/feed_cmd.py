@@ -43,7 +43,7 @@ def run(args: argparse.Namespace) -> int:
     start_logging(args)
     if profile.mqtt is None:
         raise OperationError(
-            f"profile {out.clean(profile.name)!r} has no [mqtt] settings: "
+            f"profile {out.shown(profile.name)!r} has no [mqtt] settings: "
             "add them to the config file (see `hm-tui config --help`)"
         )
     from hm_tui.service.feed import FeedClient
@@ -75,7 +75,7 @@ def _stream(client: Any, vin: str | None, as_json: bool) -> None:
         state = client.state
         current = (state.status, state.last_error)
         if current != last_state:
-            detail = f": {out.clean(state.last_error)}" if state.last_error else ""
+            detail = f": {out.shown(state.last_error)}" if state.last_error else ""
             out.warn(f"feed {state.status}{detail}")
             last_state = current
         for point in client.drain():
@@ -89,6 +89,6 @@ def _emit(point: Any, as_json: bool) -> None:
         print(json.dumps(point_json(point), ensure_ascii=True, separators=(",", ":")), flush=True)
         return
     stamp = point.timestamp.strftime("%H:%M:%S") if point.timestamp else "-"
-    line = f"{stamp}  {out.clean(point.vin)}  {out.clean(point.key)} = {value_text(point)}"
+    line = f"{stamp}  {out.shown(point.vin)}  {out.shown(point.key)} = {value_text(point)}"
     width = out.terminal_width(sys.stdout)  # a log line per point: cut, never wrapped
     print(out.cut(line, width, out.ellipsis(sys.stdout)) if width else line, flush=True)

@@ -1,18 +1,17 @@
-"""Headless output: plain tables, CSV and JSON, with untrusted text made harmless.
+"""Headless output: plain tables and JSON, with untrusted text made harmless.
 
-Everything printed from the wire (VINs, tags, reasons, values) goes through `clean`, which strips
-terminal control characters (escape sequences, bidi overrides), so a tag cannot recolour or
-rewrite the operator's terminal. JSON is ASCII-escaped; CSV cells that a spreadsheet would run as
-a formula get a leading apostrophe.
+Everything printed from the wire (VINs, tags, reasons, values) goes through `shown` (the one rule
+set shared with the dashboard: escape sequences, controls and invisible characters removed, then
+secrets masked), so a tag cannot recolour or rewrite the operator's terminal. JSON is
+ASCII-escaped and keeps exact values, except a string that carries a secret. CSV is written by
+`hm_tui.service.csv_export`.
 """
 
 from __future__ import annotations
 
-import csv
 import functools
 import json
 import os
-import re
 import shutil
 import sys
 import textwrap
@@ -20,9 +19,12 @@ from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any, TextIO
 
-# C0 and C1 controls, DEL, zero-width and bidi controls (Trojan-source style reordering).
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069]")
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+from hm_tui.domain.inert import tags_text
+from hm_tui.service.platform_time import CLOCK_TOLERANCE_S
+from hm_tui.service.redact import redact, shown, unmasked
+
+__all__ = ["shown", "tags_text"]  # (re-exported: every command prints through these)
+
 MIN_CUT_WIDTH = 6  # a column cut to fit the terminal keeps at least this much (or its header)
 
 
@@ -41,13 +43,6 @@ def pipe_safe(run: Callable[..., int]) -> Callable[..., int]:
     return wrapper
 
 
-def clean(value: Any) -> str:
-    """One line of printable text: control characters dropped, newlines and tabs as spaces."""
-    text = "" if value is None else str(value)
-    text = text.replace("\r\n", " ").replace("\n", " ").replace("\t", " ")
-    return _CONTROL.sub("", text)
-
-
 def is_terminal(file: TextIO) -> bool:
     try:
         return file.isatty()
@@ -62,10 +57,11 @@ def terminal_width(file: TextIO) -> int | None:
 
 
 def say(text: str = "", file: TextIO | None = None, *, indent: str = "") -> None:
-    """Print a line we composed (it may contain cleaned untrusted parts); on a terminal, prose
-    wraps at word boundaries, continuation lines indented by `indent`."""
+    """Print a line we composed (its untrusted parts already `shown`; redacted once more as a
+    whole); on a terminal, prose wraps at word boundaries, continuation lines indented by
+    `indent`."""
     out = file or sys.stdout
-    print("\n".join(wrap(text, terminal_width(out), indent)), file=out, flush=True)
+    print("\n".join(wrap(redact(text), terminal_width(out), indent)), file=out, flush=True)
 
 
 def wrap(text: str, width: int | None, indent: str = "") -> list[str]:
@@ -95,7 +91,7 @@ def table(
 ) -> None:
     """A left-aligned plain-text table; every cell cleaned. On a terminal, the columns named in
     `shrink` give up width (widest first) until a row fits, their cells cut with "…"."""
-    cells = [[clean(c) for c in row] for row in rows]
+    cells = [[shown(c) for c in row] for row in rows]
     widths = [len(h) for h in headers]
     for row in cells:
         for i, cell in enumerate(row):
@@ -149,32 +145,59 @@ def ellipsis(file: TextIO) -> str:
     return "…"
 
 
-def csv_cell(value: Any) -> str:
-    text = clean(value)
-    return "'" + text if text.startswith(_FORMULA_START) else text
-
-
-def write_csv(
-    headers: Sequence[str], rows: Iterable[Sequence[Any]], file: TextIO | None = None
-) -> None:
-    writer = csv.writer(file or sys.stdout, lineterminator="\n")
-    writer.writerow(headers)
-    for row in rows:
-        writer.writerow([csv_cell(c) for c in row])
-
-
 def write_json(data: Any, file: TextIO | None = None, *, pretty: bool = True) -> None:
-    """JSON with every non-ASCII and control character escaped: safe on any terminal."""
+    """JSON with every non-ASCII and control character escaped: safe on any terminal. Values are
+    exact, except a string carrying a secret (masked, see `json_text`)."""
     out = file or sys.stdout
-    text = json.dumps(
+    out.write(json_text(data, pretty=pretty) + "\n")
+    out.flush()
+
+
+def write_json_array(
+    items: Iterable[Any], file: TextIO | None = None, *, pretty: bool = True
+) -> None:
+    """A JSON array written an item at a time (the same text as `write_json` of the list): a
+    fleet's list is never held as one string, nor as one list of dicts."""
+    out = file or sys.stdout
+    first = True
+    for item in items:
+        text = json_text(item, pretty=pretty)
+        if pretty:
+            out.write(("[\n  " if first else ",\n  ") + text.replace("\n", "\n  "))
+        else:
+            out.write(("[" if first else ",") + text)
+        first = False
+    out.write(("[]" if first else "\n]" if pretty else "]") + "\n")
+    out.flush()
+
+
+def json_text(data: Any, *, pretty: bool = True) -> str:
+    """`data` as ASCII JSON. A string that carries a secret (even split by an invisible
+    character, which the escaping would otherwise keep) is replaced by its masked form."""
+    text = _dumps(data, pretty)
+    if "\\" in text or redact(text) != text:  # escapes, or something secret-looking: look closer
+        text = _dumps(_masked(data), pretty)
+    return text
+
+
+def _dumps(data: Any, pretty: bool) -> str:
+    return json.dumps(
         data,
         ensure_ascii=True,
         indent=2 if pretty else None,
         default=_json_default,
         separators=None if pretty else (",", ":"),
     )
-    out.write(text + "\n")
-    out.flush()
+
+
+def _masked(data: Any) -> Any:
+    if isinstance(data, str):
+        return unmasked(data)
+    if isinstance(data, dict):
+        return {unmasked(str(k)): _masked(v) for k, v in data.items()}
+    if isinstance(data, list | tuple):
+        return [_masked(v) for v in data]
+    return data
 
 
 def _json_default(value: Any) -> Any:
@@ -184,10 +207,13 @@ def _json_default(value: Any) -> Any:
 
 
 def age(when: datetime | None, now: datetime | None = None) -> str:
-    """`3m`, `2h`, `5d` since `when`; `-` if unknown."""
+    """`3m`, `2h`, `5d` since `when`; `-` if unknown, `?` if `when` lies ahead of `now` by more
+    than clocks disagree (a timestamp from the future says nothing about how long it has been)."""
     if when is None:
         return "-"
     seconds = ((now or datetime.now(UTC)) - when).total_seconds()
+    if seconds < -CLOCK_TOLERANCE_S:
+        return "?"
     if seconds < 0:
         return "0s"
     for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
@@ -199,7 +225,3 @@ def age(when: datetime | None, now: datetime | None = None) -> str:
 def timestamp(when: datetime | None) -> str:
     """A platform timestamp in UTC, saying so: `2026-05-01 12:03:04 UTC`."""
     return when.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC") if when else "-"
-
-
-def tags_text(tags: dict[str, str] | None) -> str:
-    return " ".join(f"{clean(k)}={clean(v)}" for k, v in (tags or {}).items())

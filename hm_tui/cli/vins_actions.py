@@ -112,14 +112,14 @@ def _rows_from_args(args: argparse.Namespace) -> CsvRows:
         try:
             return read_csv_file(Path(args.file).expanduser(), tags)
         except CsvInputError as exc:
-            raise UsageError(out.clean(str(exc))) from None
+            raise UsageError(out.shown(str(exc))) from None
     if not args.vin:
         raise UsageError("give a VIN and --brand, or --file F.csv")
     if not args.brand:
         raise UsageError("--brand is required with a VIN (e.g. --brand bmw)")
     item, errors, warnings = check_row(args.vin, args.brand, tags, args.odometer or "")
     if errors or item is None:
-        raise UsageError(out.clean(" ".join(errors)))
+        raise UsageError(out.shown(" ".join(errors)))
     return CsvRows(items=[item], warnings=warnings)
 
 
@@ -140,12 +140,12 @@ def report_added(results: list[ItemResult], rows: CsvRows) -> int:
     for result in results:
         where = f"line {rows.lines[result.vin]}: " if result.vin in rows.lines else ""
         if result.ok:
-            out.say(f"{out.clean(result.vin)}  {out.clean(result.status)}")
+            out.say(f"{out.shown(result.vin)}  {out.shown(result.status)}")
         else:
             failed += 1
             out.warn(
-                f"{where}{out.clean(result.vin)}: not added: "
-                f"{out.clean(result.description or 'no reason given')}"
+                f"{where}{out.shown(result.vin)}: not added: "
+                f"{out.shown(result.description or 'no reason given')}"
             )
     out.warn(
         f"{len(results) - failed} added or already present, {failed} failed"
@@ -208,15 +208,15 @@ async def _confirm(client: PlatformClient, clearances: list[Clearance]) -> bool:
     )
     lines = [
         f"About to change {len(clearances)} clearance(s) in profile "
-        f"{out.clean(profile.name)!r}, {where}:"
+        f"{out.shown(profile.name)!r}, {where}:"
     ]
     now = datetime.now(UTC)
     for c in clearances:
         plan = plan_removal(c.brand, c.status, None, now)  # the platform has the final word
         verb = plan.kind.value if plan.kind is not RemovalKind.IMPOSSIBLE else "refused?"
         lines.append(
-            f"  {verb:<9} {out.clean(c.vin)}  {out.clean(c.brand)}, "
-            f"{out.clean(c.status)}: {plan.why}"
+            f"  {verb:<9} {out.shown(c.vin)}  {out.shown(c.brand)}, "
+            f"{out.shown(c.status)}: {plan.why}"
         )
     for line in lines:  # wrapped between words on a narrow terminal
         out.say(line, sys.stderr, indent=" " * 12)
@@ -230,14 +230,14 @@ async def _remove_one(client: PlatformClient, vin: str, journal: CliJournal) -> 
     except (Conflict, Unprocessable) as exc:
         why = explain_refusal(exc.detail) or exc.detail or exc.title
         journal.results([(vin, "refused", why)])
-        out.warn(f"{vin}: refused: {out.clean(why)}")
+        out.warn(f"{vin}: refused: {out.shown(why)}")
         return False
     except PlatformError as exc:
         journal.results([(vin, "error", str(exc))])
-        out.warn(f"{vin}: failed: {out.clean(str(exc))}")
+        out.warn(f"{vin}: failed: {out.shown(str(exc))}")
         return False
     journal.results([(vin, result.status, "")])
-    out.say(f"{out.clean(result.vin)}  {out.clean(result.status)}")
+    out.say(f"{out.shown(result.vin)}  {out.shown(result.status)}")
     return True
 
 
@@ -292,4 +292,4 @@ class CliJournal:
             step()
         except Exception as exc:  # sqlite3, OSError: the action itself has happened
             self._broken = True
-            out.warn(f"could not write the journal: {out.clean(str(exc))}")
+            out.warn(f"could not write the journal: {out.shown(str(exc))}")

@@ -17,6 +17,7 @@ from hm_tui.cli.main import UsageError, common_options
 from hm_tui.domain.brands import lookup
 from hm_tui.domain.clearance import STATUS_ORDER
 from hm_tui.domain.vin import check_vin
+from hm_tui.service import csv_export
 from hm_tui.service.errors import PlatformError
 from hm_tui.service.platform_time import newest_change, platform_now
 
@@ -216,25 +217,14 @@ def print_clearances(
     full: bool = False,
     now: datetime | None = None,
 ) -> None:
-    if fmt == "json":
-        out.write_json([clearance_json(c, full=full) for c in clearances], pretty=not watching)
+    if fmt == "json":  # an item at a time: a fleet's dicts are never all built at once
+        out.write_json_array(
+            (clearance_json(c, full=full) for c in clearances), pretty=not watching
+        )
         return
     if fmt == "csv":
-        keys = sorted({k for c in clearances for k in c.tags})
-        out.write_csv(
-            ["vin", "brand", "status", "since", "reason", *(f"tag:{k}" for k in keys)],
-            (
-                [
-                    c.vin,
-                    c.brand,
-                    c.status,
-                    _iso(c.since),
-                    c.reason or "",
-                    *(c.tags.get(k, "") for k in keys),
-                ]
-                for c in clearances
-            ),
-        )
+        csv_export.write_clearances(sys.stdout, clearances)
+        sys.stdout.flush()
         return
     if watching:
         out.say(f"# {datetime.now().strftime('%H:%M:%S')}: {len(clearances)} clearance(s)")
@@ -254,7 +244,7 @@ def clearance_json(c: Clearance, *, full: bool = True) -> dict[str, Any]:
         "brand": c.brand,
         "status": c.status,
         "reason": c.reason,
-        "since": _iso(c.since) or None,
+        "since": csv_export.iso(c.since) or None,
         "tags": c.tags,
     }
     if full:
@@ -279,7 +269,7 @@ def checked_vin(raw: str) -> str:
     """
     check = check_vin(raw)
     if not check.ok:
-        raise UsageError(out.clean(check.message()))
+        raise UsageError(out.shown(check.message()))
     return check.vin
 
 
@@ -288,7 +278,7 @@ def parse_tag_args(raw: list[str]) -> dict[str, str]:
     for text in raw:
         key, sep, value = text.partition("=")
         if not sep or not key.strip():
-            raise UsageError(f"--tag {out.clean(text)[:40]!r} is not KEY=VALUE")
+            raise UsageError(f"--tag {out.shown(text)[:40]!r} is not KEY=VALUE")
         tags[key.strip()] = value.strip()
     return tags
 
@@ -301,7 +291,7 @@ def _split_choices(values: list[str], what: str, allowed: Any) -> list[str]:
     chosen = [v.lower() for v in _split(values)]
     unknown = [v for v in chosen if v not in allowed]
     if unknown:
-        raise UsageError(f"unknown {what} {out.clean(unknown[0])!r}: use {', '.join(allowed)}")
+        raise UsageError(f"unknown {what} {out.shown(unknown[0])!r}: use {', '.join(allowed)}")
     return chosen
 
 
@@ -309,7 +299,7 @@ def _brand_id(raw: str) -> str:
     brand = lookup(raw)
     if brand is None:
         raise UsageError(
-            f"unknown brand {out.clean(raw)[:30]!r}: use a platform brand id such "
+            f"unknown brand {out.shown(raw)[:30]!r}: use a platform brand id such "
             "as bmw, mercedes-benz, volkswagen, sandbox"
         )
     return brand.id
@@ -323,10 +313,6 @@ def _platform_filter(statuses: list[str], brands: list[str]) -> dict[str, Any] |
         elif values:
             query[name] = {"operator": "in", "value": values}
     return query or None
-
-
-def _iso(when: datetime | None) -> str:
-    return when.isoformat().replace("+00:00", "Z") if when else ""
 
 
 def stdin_is_tty() -> bool:

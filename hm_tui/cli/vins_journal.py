@@ -108,7 +108,7 @@ def describe(entry: JournalEntry) -> str:
     via = entry.params.get("via")
     by = " from the CLI" if via == "cli" else " from the dashboard" if not via else ""
     return (
-        f"{ACTION_WORDS.get(entry.action, out.clean(entry.action))} of {len(entry.vins)} "
+        f"{ACTION_WORDS.get(entry.action, out.shown(entry.action))} of {len(entry.vins)} "
         f"VIN(s) (action {entry.id}, started {out.timestamp(entry.started_at)}{by})"
     )
 
@@ -118,7 +118,7 @@ def progress_text(entry: JournalEntry) -> str:
 
 
 def resume_command(profile: str, action_id: int) -> str:
-    return f"hm-tui --profile {out.clean(profile)} vins resume {action_id}"
+    return f"hm-tui --profile {out.shown(profile)} vins resume {action_id}"
 
 
 def open_store(profile: str) -> Store | None:
@@ -141,7 +141,7 @@ def _journal(args: argparse.Namespace) -> int:
         out.write_json([_entry_json(e, profile) for e in entries])
         return 0
     if not entries:
-        out.say(f"the journal of profile {out.clean(profile)!r} is empty")
+        out.say(f"the journal of profile {out.shown(profile)!r} is empty")
         return 0
     out.table(
         ["id", "action", "started", "by", "vins", "outcomes", "state"],
@@ -179,11 +179,11 @@ def _read(profile: str, query: Callable[[Store], T]) -> T:
         finally:
             store.close()
     except (sqlite3.Error, OSError) as exc:
-        raise OperationError(f"could not read the journal: {out.clean(str(exc))}") from None
+        raise OperationError(f"could not read the journal: {out.shown(str(exc))}") from None
 
 
 def _outcomes_text(entry: JournalEntry) -> str:
-    return ", ".join(f"{out.clean(result)} {n}" for result, n in entry.outcomes.items()) or "-"
+    return ", ".join(f"{out.shown(result)} {n}" for result, n in entry.outcomes.items()) or "-"
 
 
 def _state_text(entry: JournalEntry) -> str:
@@ -239,7 +239,7 @@ def _resume(args: argparse.Namespace) -> int:
             "not asking for confirmation on a non-terminal: pass --yes to resume without asking"
         )
     if entry.action not in ("add", "remove"):
-        raise OperationError(f"cannot resume a {out.clean(entry.action)!r} action")
+        raise OperationError(f"cannot resume a {out.shown(entry.action)!r} action")
     code = _resume_add(args, entry) if entry.action == "add" else _resume_removal(args, entry)
     if _read(
         profile,
@@ -262,7 +262,7 @@ def _entry_to_resume(profile: str, action_id: int | None) -> JournalEntry:
         if not unfinished:
             raise OperationError(
                 f"nothing to resume: no interrupted action in the journal of "
-                f"profile {out.clean(profile)!r}"
+                f"profile {out.shown(profile)!r}"
             )
         return unfinished[-1]
     entry = next((e for e in unfinished if e.id == action_id), None)
@@ -271,7 +271,7 @@ def _entry_to_resume(profile: str, action_id: int | None) -> JournalEntry:
     if not known:
         raise UsageError(
             f"no action {action_id} in the journal of profile "
-            f"{out.clean(profile)!r} (see `hm-tui vins journal`)"
+            f"{out.shown(profile)!r} (see `hm-tui vins journal`)"
         )
     raise OperationError(f"action {action_id} is finished: nothing to resume")
 
@@ -327,7 +327,7 @@ def _resume_removal(args: argparse.Namespace, entry: JournalEntry) -> int:
 
 
 def _confirm(entry: JournalEntry, what: str) -> bool:
-    shown = ", ".join(out.clean(v) for v in entry.not_done[:SHOWN_VINS])
+    shown = ", ".join(out.shown(v) for v in entry.not_done[:SHOWN_VINS])
     more = len(entry.not_done) - SHOWN_VINS
     print(
         f"{describe(entry)}: {progress_text(entry)}.\nAbout to {what}: {shown}"

@@ -56,7 +56,7 @@ async def _get_or_explain(client: PlatformClient, vin: str) -> Clearance:
     except NotFound:
         raise OperationError(
             f"{vin} has no clearance in this fleet (profile "
-            f"{out.clean(client.profile.name)!r}){typo_hint(vin)}"
+            f"{out.shown(client.profile.name)!r}){typo_hint(vin)}"
         ) from None
 
 
@@ -64,22 +64,22 @@ def describe_clearance(c: Clearance, now: datetime | None = None) -> list[str]:
     """`vins show`'s text; time in state counted to `now` (the platform's time)."""
     brand = lookup(c.brand)
     lines = [
-        f"vin      {out.clean(c.vin)}",
-        f"brand    {brand.name + ' (' + brand.id + ')' if brand else out.clean(c.brand)}",
-        f"status   {out.clean(c.status)} for {out.age(c.since, now)} (since "
+        f"vin      {out.shown(c.vin)}",
+        f"brand    {brand.name + ' (' + brand.id + ')' if brand else out.shown(c.brand)}",
+        f"status   {out.shown(c.status)} for {out.age(c.since, now)} (since "
         f"{out.timestamp(c.since)})",
     ]
     reason = explain(c.reason)
     if reason is not None:
-        lines.append(f"reason   {out.clean(c.reason)}")
+        lines.append(f"reason   {out.shown(c.reason)}")
         lines.append(f"{LABEL}{reason.meaning}")
         lines.append(f"{LABEL}What to do: {reason.action}")
     if c.tags:
         lines.append(f"tags     {out.tags_text(c.tags)}")
     lines.append("history")
     for entry in c.changelog:
-        why = f"  ({out.clean(entry.reason)})" if entry.reason else ""
-        lines.append(f"  {out.timestamp(entry.at)}  {out.clean(entry.status)}{why}")
+        why = f"  ({out.shown(entry.reason)})" if entry.reason else ""
+        lines.append(f"  {out.timestamp(entry.at)}  {out.shown(entry.status)}{why}")
     return lines
 
 
@@ -131,7 +131,7 @@ async def _refusal(client: PlatformClient, vin: str, exc: PlatformError) -> str:
             found = None  # unknown: explain without it
         if found is not None and not any(c.vin == vin for c in found):
             return (
-                f"{vin}: {NOT_IN_FLEET} (profile {out.clean(client.profile.name)!r}): add "
+                f"{vin}: {NOT_IN_FLEET} (profile {out.shown(client.profile.name)!r}): add "
                 f"it with `hm-tui vins add {vin} --brand BRAND`{typo_hint(vin)}"
             )
         status = next((c.status for c in found or () if c.vin == vin), None)
@@ -154,5 +154,5 @@ def point_json(p: DataPoint) -> dict[str, Any]:
 def value_text(p: DataPoint) -> str:
     """The value as the dashboard shows it, unit included ("85 %", "12 000 km")."""
     if p.failure:
-        return f"failed: {out.clean(p.failure)}"
-    return out.clean(values.format_value(p.value, p.unit, capability=p.capability, prop=p.property))
+        return f"failed: {out.shown(p.failure)}"
+    return out.shown(values.format_value(p.value, p.unit, capability=p.capability, prop=p.property))

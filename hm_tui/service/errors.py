@@ -16,10 +16,9 @@ from http import HTTPStatus
 from typing import Any
 from urllib.parse import urlsplit
 
-from hm_tui.service.redact import redact
+from hm_tui.service.redact import shown
 
 _MAX_DETAIL = 300
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069]")
 _RETRY_IN_DETAIL = re.compile(r"(?i)retry after (\d+(?:\.\d+)?)\s*s")
 
 
@@ -254,9 +253,9 @@ def _text(value: Any) -> str:
 
 
 def _clean(text: str) -> str:
-    """Redacted, single-line, bounded: safe to print and to log."""
-    text = _CONTROL.sub("", redact(str(text))).replace("\n", " ").replace("\r", " ").strip()
-    return text if len(text) <= _MAX_DETAIL else text[: _MAX_DETAIL - 1] + "…"
+    """Inert, then redacted (in that order: an invisible character inside an echoed secret must
+    not hide it), single-line, bounded: safe to print and to log."""
+    return shown(str(text).strip(), _MAX_DETAIL).strip()
 
 
 def retry_after_seconds(headers: Any, detail: str = "") -> float | None:

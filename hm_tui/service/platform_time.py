@@ -15,6 +15,10 @@ from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 from typing import Protocol
 
+#: How far a platform timestamp may lie ahead of the platform's clock as we know it (its `Date`
+#: header is whole seconds; clocks drift): beyond it, the timestamp is from the future.
+CLOCK_TOLERANCE_S = 120.0
+
 
 class _Stamped(Protocol):
     @property

@@ -3,6 +3,10 @@
 Two layers: every secret the process knows (client secret, webhook secret, each access token) is
 registered here and replaced wherever it appears; patterns catch what was never registered
 (a `Bearer ...` header, a JWT, `client_secret=...` in a body).
+
+`shown` is what every output uses for text from outside (tables, CSV, toasts, the clipboard):
+the text made inert first and redacted after, so a secret echoed back with an invisible
+character or an escape sequence inside is still recognised and masked.
 """
 
 from __future__ import annotations
@@ -12,11 +16,15 @@ import re
 import threading
 from collections import deque
 
+from hm_tui.domain.inert import cut, inert, loose
+
 MASK = "[redacted]"
 # A token lives 300 s; keep the last few so a late log line about an old one is still masked.
 _MAX_REMEMBERED = 64
 _MIN_SECRET_LENGTH = 6  # shorter values would mask ordinary words
 
+# Words every pattern below needs: text without any of them skips the patterns (the fast path).
+_HINT = re.compile(r"(?i)bearer|eyJ|secret|token|assertion|private|authori[sz]", re.ASCII)
 _PATTERNS = (
     re.compile(r"(?i)\bbearer\s+[^\s\"',;]+"),
     re.compile(r"\beyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*"),
@@ -31,27 +39,52 @@ _PATTERNS = (
 
 _lock = threading.Lock()
 _secrets: deque[str] = deque(maxlen=_MAX_REMEMBERED)
+_known: tuple[str, ...] = ()  # the secrets, longest first (a snapshot: read without the lock)
 
 
 def register_secret(value: str | None) -> None:
     """Remember a secret so that `redact` masks it everywhere from now on."""
     if not value or len(value) < _MIN_SECRET_LENGTH:
         return
+    global _known
     with _lock:
         if value not in _secrets:
             _secrets.append(value)
+            _known = tuple(sorted(_secrets, key=len, reverse=True))
 
 
 def redact(text: str) -> str:
     """`text` with every registered secret and every secret-looking pattern masked."""
-    with _lock:
-        known = sorted(_secrets, key=len, reverse=True)
-    for secret in known:
+    for secret in _known:
         if secret in text:
             text = text.replace(secret, MASK)
+    if _HINT.search(text) is None:
+        return text
     for pattern in _PATTERNS:
         text = pattern.sub(_mask_match, text)
     return text
+
+
+def shown(value: object, limit: int | None = None, *, multiline: bool = False) -> str:
+    """Text from outside as it may be shown anywhere: made inert, then redacted, then cut to
+    `limit` characters (cutting last, so no part of a secret survives a cut)."""
+    text = "" if value is None else value if isinstance(value, str) else str(value)
+    safe = redact(inert(text, multiline=multiline))
+    if not text.isprintable():  # a secret split by a control or an escape sequence?
+        hidden = redact(loose(text))
+        if hidden.count(MASK) > safe.count(MASK):
+            safe = hidden  # (no control left in it; a sequence's parameters may show)
+    return cut(safe, limit)
+
+
+def unmasked(text: str) -> str:
+    """`text` exactly as it is (for JSON, which escapes what a terminal would act on), unless
+    some reading of it carries a secret: then its `shown` form, masked."""
+    if redact(text) == text:
+        hidden = loose(text)
+        if hidden is text or redact(hidden) == hidden:
+            return text
+    return shown(text)
 
 
 def _mask_match(match: re.Match[str]) -> str:

@@ -32,7 +32,7 @@ from hm_tui.ui.commands import DashboardCommands, dashboard_commands
 from hm_tui.ui.keymap import APP_KEYS, bindings, resolve_keymap
 from hm_tui.ui.screens.roster import RosterScreen
 from hm_tui.ui.terminal import HangupWatch, default_theme, stylesheets
-from hm_tui.ui.text import describe_error, inert
+from hm_tui.ui.text import describe_error, shown
 from hm_tui.ui.throttle import Throttle
 from hm_tui.ui.toasts import RejectionToasts
 from hm_tui.ui.widgets.header import HeaderState
@@ -150,9 +150,10 @@ class HmTuiApp(ClearanceActions, App[int]):
     def _on_session_ready(self, message: msg.SessionReady) -> None:
         self.loaded = message.error is None
         if message.error:
-            self.loading_message = f"Could not load the roster: {message.error}"
+            error = shown(message.error, 300)
+            self.loading_message = f"Could not load the roster: {error}"
             self.notify(
-                message.error,
+                error,
                 title="Platform unreachable",
                 severity="error",
                 markup=False,
@@ -272,7 +273,7 @@ class HmTuiApp(ClearanceActions, App[int]):
         if api == "down" and self._api != "down":
             error = getattr(message.health, "last_error", None) or "no answer"
             self.notify(
-                inert(error, 300),
+                shown(error, 300),
                 title="Platform unreachable",
                 severity="error",
                 markup=False,
@@ -284,7 +285,7 @@ class HmTuiApp(ClearanceActions, App[int]):
     @on(msg.ServiceFailed)
     def _failed(self, message: msg.ServiceFailed) -> None:
         self.notify(
-            f"{message.what}: {inert(message.error, 300)}",
+            f"{message.what}: {shown(message.error, 300)}",
             severity="error",
             markup=False,
             timeout=8,
@@ -383,7 +384,7 @@ class HmTuiApp(ClearanceActions, App[int]):
         self.open_detail(message.vin)
 
     def switch_profile(self, name: str) -> None:
-        self.notify(f"Switching to profile {inert(name, 40)}…", markup=False)
+        self.notify(f"Switching to profile {shown(name, 40)}…", markup=False)
         self._switch(name)
 
     @work(exclusive=True, exit_on_error=False, group="switch")
@@ -400,7 +401,7 @@ class HmTuiApp(ClearanceActions, App[int]):
         self.session = None
         self.profile_name = message.profile
         self.loaded = False
-        self.loading_message = f"Connecting with profile {inert(message.profile, 40)}…"
+        self.loading_message = f"Connecting with profile {shown(message.profile, 40)}…"
         self._has_data = False
         self.roster_screen.attach(Roster())
         self._open_session(message.profile)

@@ -124,10 +124,10 @@ class ClearanceActions(_Base):
 
     @work(exclusive=True, exit_on_error=False, group="export")
     async def _export(self, path: Path, entries: list[Any]) -> None:
-        from hm_tui.ui.export import write_clearances_csv
+        from hm_tui.service.csv_export import export_file
 
         def decode_and_write() -> None:
-            write_clearances_csv(path, [entry.clearance for entry in entries])
+            export_file(path, [entry.clearance for entry in entries])
 
         try:
             await asyncio.to_thread(decode_and_write)

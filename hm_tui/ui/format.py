@@ -8,20 +8,20 @@ from typing import Any
 
 from hm_tui.domain import values
 from hm_tui.service.models import DataPoint
-from hm_tui.ui.text import inert
+from hm_tui.ui.text import shown
 
 
 def safe_text(text: object, limit: int | None = None) -> str:
-    """Untrusted text made inert (escapes and control characters removed, one line).
+    """Untrusted text made inert and redacted (`shown`), one line.
 
     The result is still a plain string: render it with markup off (Content / Text).
     """
-    return inert(text, limit)
+    return shown(text, limit)
 
 
 def safe_multiline(text: str) -> str:
     """Like safe_text, but keeps newlines (for pretty-printed JSON and multi-line messages)."""
-    return "\n".join(safe_text(line) for line in text.splitlines())
+    return shown(text, multiline=True)
 
 
 def format_value(

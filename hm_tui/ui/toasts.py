@@ -17,7 +17,7 @@ from textual.notifications import Notification
 from textual.screen import ModalScreen
 
 from hm_tui.ui.keymap import ROSTER_KEYS, key_for
-from hm_tui.ui.text import inert
+from hm_tui.ui.text import shown
 
 NOTIFY_EACH_MAX = 3  # more rejections than this in one refresh make one summary notification
 REJECTION_TOASTS = 1  # rejection toasts on screen at once (the newest)
@@ -46,14 +46,14 @@ class RejectionToasts:
         if len(rejected) > NOTIFY_EACH_MAX:
             first = rejected[0]
             self._toast(
-                f"{len(rejected)} at once, e.g. {inert(first.vin, 20)}: "
-                f"{inert(first.reason or 'no reason given', 120)}",
+                f"{len(rejected)} at once, e.g. {shown(first.vin, 20)}: "
+                f"{shown(first.reason or 'no reason given', 120)}",
                 len(rejected),
             )
             return
         for change in rejected:
-            reason = inert(change.reason or "no reason given", 200)
-            self._toast(f"{inert(change.vin, 20)}: {reason}")
+            reason = shown(change.reason or "no reason given", 200)
+            self._toast(f"{shown(change.vin, 20)}: {reason}")
 
     def _toast(self, text: str, count: int = 1) -> None:
         app = self._app

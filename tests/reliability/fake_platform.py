@@ -1,10 +1,14 @@
-"""A tiny stand-in for the platform on loopback that answers whatever the test tells it to: the
-corpus bodies of tests/corpus/platform/, huge arrays, or nothing at all."""
+"""A small stand-in for the platform on loopback that answers whatever the test tells it to: the
+corpus bodies of tests/corpus/platform/, huge arrays, nothing at all, or hostile answers (a body
+trickled a byte at a time, any headers such as a `Retry-After` of ten years, echoed secrets).
+
+`answer(route, Answer)` sets what a route returns from now on; `queue(route, *answers)` sets a
+sequence (each request takes the next; the last one repeats)."""
 
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from aiohttp import web
 
@@ -20,31 +24,51 @@ class Answer:
     body: bytes
     content_type: str = "application/json"
     silent: bool = False  # accept the request and never answer
+    headers: dict[str, str] = field(default_factory=dict)
+    trickle_s: float = 0.0  # send the body one byte at a time, this long apart
 
 
 class FakePlatform:
-    """`answer(route, Answer)` sets what a route returns; routes: token, list, one, add, delete,
-    data. Unset routes answer 404."""
+    """Routes: token, list, one, add, delete, data. Unset routes answer 404."""
 
     def __init__(self) -> None:
-        self.answers: dict[str, Answer] = {"token": Answer(200, TOKEN)}
+        self.answers: dict[str, list[Answer]] = {"token": [Answer(200, TOKEN)]}
         self.hits: dict[str, int] = {}
+        self.open_requests = 0  # requests being answered right now (a trickle, a silence)
         self._runner: web.AppRunner | None = None
         self.port = 0
 
     def answer(self, route: str, answer: Answer) -> None:
-        self.answers[route] = answer
+        self.answers[route] = [answer]
+
+    def queue(self, route: str, *answers: Answer) -> None:
+        self.answers[route] = list(answers)
+
+    def _next(self, route: str) -> Answer:
+        answers = self.answers.get(route)
+        if not answers:
+            return Answer(404, b'{"errors":[{"title":"Not found"}]}')
+        return answers.pop(0) if len(answers) > 1 else answers[0]
 
     def _handler(self, route: str):  # type: ignore[no-untyped-def]
         async def handle(request: web.Request) -> web.StreamResponse:
             self.hits[route] = self.hits.get(route, 0) + 1
             await request.read()
-            answer = self.answers.get(route) or Answer(404, b'{"errors":[{"title":"Not found"}]}')
-            if answer.silent:
-                await asyncio.Event().wait()
-            return web.Response(
-                status=answer.status, body=answer.body, content_type=answer.content_type
-            )
+            answer = self._next(route)
+            self.open_requests += 1
+            try:
+                if answer.silent:
+                    await asyncio.Event().wait()
+                if answer.trickle_s:
+                    return await _trickle(request, answer)
+                return web.Response(
+                    status=answer.status,
+                    body=answer.body,
+                    content_type=answer.content_type,
+                    headers=answer.headers,
+                )
+            finally:
+                self.open_requests -= 1
 
         return handle
 
@@ -76,3 +100,16 @@ class FakePlatform:
             client_secret=SECRET,
             app_id="a1b2c3d4e5f6a1b2c3d4e5f6",
         )
+
+
+async def _trickle(request: web.Request, answer: Answer) -> web.StreamResponse:
+    """The answer's headers at once, then its body a byte at a time."""
+    response = web.StreamResponse(status=answer.status, headers=answer.headers)
+    response.content_type = answer.content_type
+    response.content_length = len(answer.body)
+    await response.prepare(request)
+    for at in range(len(answer.body)):
+        await response.write(answer.body[at : at + 1])
+        await asyncio.sleep(answer.trickle_s)
+    await response.write_eof()
+    return response

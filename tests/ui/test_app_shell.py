@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import stat
 from pathlib import Path
 
 import pytest
@@ -10,7 +11,7 @@ from textual.widgets import Input
 
 from hm_tui.cli.main import main
 from hm_tui.emulator.server import Emulator
-from hm_tui.ui.export import write_clearances_csv
+from hm_tui.service.csv_export import export_file
 from hm_tui.ui.keymap import resolve_keymap
 from hm_tui.ui.screens.export_prompt import ExportScreen, export_target
 from hm_tui.ui.terminal import default_theme
@@ -80,6 +81,7 @@ async def test_export_asks_where_then_writes_the_shown_clearances(
         assert app.screen is app.roster_screen
     rows = list(csv.DictReader(written[0].open()))
     assert rows and {row["status"] for row in rows} == {"rejected"}
+    assert stat.S_IMODE(written[0].stat().st_mode) == 0o600, "the fleet's cars: owner only"
     assert len(list(tmp_path.glob("*.csv"))) == 1
 
 
@@ -101,7 +103,7 @@ def test_an_export_target_that_exists_is_a_directory_or_has_no_directory_is_refu
 
 def test_export_cells_cannot_run_as_spreadsheet_formulas(tmp_path: Path) -> None:
     path = tmp_path / "out.csv"
-    write_clearances_csv(
+    export_file(
         path, [clearance("WBA00000000000001", "approved", tags={"note": '=HYPERLINK("x")'})]
     )
     row = next(csv.DictReader(path.open()))

@@ -23,6 +23,7 @@ from hm_tui.service.models import Clearance, DataPoint, VehicleData
 from hm_tui.ui.format import format_age, format_duration, pretty_json, safe_text, status_style
 from hm_tui.ui.keymap import DETAIL_KEYS, bindings
 from hm_tui.ui.screens.confirm import ConfirmRemovalScreen, platform_now
+from hm_tui.ui.text import copy_text
 from hm_tui.ui.widgets.datapoints import DataPointsView, merge_latest
 from hm_tui.ui.widgets.header import HeaderState, StatusHeader
 from hm_tui.ui.widgets.key_footer import KeyFooter
@@ -261,7 +262,7 @@ class DetailScreen(Screen[None]):
             self.query_one("#detail-body").scroll_to_widget(raw)
 
     def action_copy_vin(self) -> None:
-        self.app.copy_to_clipboard(self.vin)
+        copy_text(self.app, self.vin)
         self.notify(f"Copied {safe_text(self.vin, 40)}", markup=False)
 
     def action_copy_reason(self) -> None:
@@ -269,11 +270,11 @@ class DetailScreen(Screen[None]):
         if not reason:
             self.notify("This clearance has no reason to copy.", markup=False)
             return
-        self.app.copy_to_clipboard(reason)
+        copy_text(self.app, reason)
         self.notify("Copied the reason", markup=False)
 
     def action_copy_raw(self) -> None:
-        self.app.copy_to_clipboard(self.raw_json())
+        copy_text(self.app, self.raw_json(), multiline=True)
         self.notify("Copied the raw JSON", markup=False)
 
     def action_remove(self) -> None:

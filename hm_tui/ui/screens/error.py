@@ -12,6 +12,7 @@ from textual.widgets import Button, Static
 
 from hm_tui.ui.format import safe_multiline, safe_text
 from hm_tui.ui.keymap import ERROR_KEYS, bindings
+from hm_tui.ui.text import copy_text
 from hm_tui.ui.widgets.key_footer import KeyFooter
 
 
@@ -41,5 +42,5 @@ class ErrorModal(ModalScreen[None]):
         self.dismiss(None)
 
     def action_copy(self) -> None:
-        self.app.copy_to_clipboard(f"{self.error_title}\n{self.message}")
+        copy_text(self.app, f"{self.error_title}\n{self.message}", multiline=True)
         self.notify("Copied the error", markup=False)

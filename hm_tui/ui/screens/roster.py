@@ -23,7 +23,7 @@ from textual.widget import Widget
 from hm_tui.domain.clearance import STATUS_ORDER
 from hm_tui.service.roster import COLUMNS, Roster, ViewPlan
 from hm_tui.ui.keymap import ROSTER_KEYS, bindings
-from hm_tui.ui.text import inert
+from hm_tui.ui.text import copy_text, shown
 from hm_tui.ui.widgets.filter_bar import FilterBar
 from hm_tui.ui.widgets.header import HeaderState, StatusHeader
 from hm_tui.ui.widgets.key_footer import KeyFooter
@@ -289,8 +289,8 @@ class RosterScreen(Screen[None]):
     def action_copy_vin(self) -> None:
         vin = self.table.cursor_vin
         if vin:
-            self.app.copy_to_clipboard(vin)
-            self.notify(f"Copied {inert(vin, 40)}", markup=False, timeout=2)
+            copied = copy_text(self.app, vin)
+            self.notify(f"Copied {shown(copied, 40)}", markup=False, timeout=2)
 
     def action_copy_reason(self) -> None:
         vin = self.table.cursor_vin
@@ -299,8 +299,8 @@ class RosterScreen(Screen[None]):
         if not reason:
             self.notify("This clearance has no reason to copy.", markup=False, timeout=3)
             return
-        self.app.copy_to_clipboard(reason)
-        self.notify(f"Copied the reason of {inert(vin, 40)}", markup=False, timeout=2)
+        copy_text(self.app, reason)
+        self.notify(f"Copied the reason of {shown(vin, 40)}", markup=False, timeout=2)
 
     # -- the live feed panel (UI-SCREENS' widget, mounted on first use) ----------------
 

@@ -24,6 +24,7 @@ from textual.widgets import Input, Static
 from hm_tui.service.models import DataPoint
 from hm_tui.ui.format import format_duration, format_point, point_as_dict, pretty_json, safe_text
 from hm_tui.ui.keymap import FEED_FILTER_KEYS, FEED_KEYS, FEED_LOG_KEYS, PAYLOAD_KEYS, bindings
+from hm_tui.ui.text import copy_text
 from hm_tui.ui.widgets.filter_bar import LineInput
 from hm_tui.ui.widgets.key_footer import KeyFooter
 from hm_tui.ui.widgets.ring_view import RingView
@@ -111,7 +112,7 @@ class PayloadScreen(ModalScreen[str | None]):
         self.dismiss(self.point.vin)
 
     def action_copy(self) -> None:
-        self.app.copy_to_clipboard(self.text)
+        copy_text(self.app, self.text, multiline=True)
         self.notify("Copied the payload", markup=False)
 
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from textual.content import Content
 from textual.widget import Widget
 
-from hm_tui.ui.text import inert
+from hm_tui.ui.text import shown
 from hm_tui.ui.widgets.roster_columns import COLUMN_TITLES, compact_age, sort_arrow
 
 _API_STYLE = {
@@ -89,10 +89,10 @@ def header_content(state: HeaderState, *, compact: bool = False) -> Content:
 
 
 def _where(state: HeaderState) -> list[str | tuple[str, str]]:
-    name = inert(state.profile, 24) or "?"
+    name = shown(state.profile, 24) or "?"
     if state.environment == "live":
         return [name, " ", (" PRODUCTION ", "bold $text-error reverse")]
-    return [name, " ", (inert(state.environment, 20), "$text-success")]
+    return [name, " ", (shown(state.environment, 20), "$text-success")]
 
 
 def _updated(state: HeaderState, compact: bool) -> list[str | tuple[str, str]]:

@@ -8,7 +8,7 @@ from typing import Any
 
 from rich.cells import cell_len, set_cell_size
 
-from hm_tui.ui.text import inert, tags_text
+from hm_tui.ui.text import shown, tags_text
 
 GUTTER = 2  # mark sign + space
 
@@ -107,13 +107,13 @@ def row_cells(
     month, day and time in the year of `now`, the date with its year before."""
     clearance = getattr(entry, "clearance", None)
     if clearance is None:
-        return dict.fromkeys((*SORT_COLUMNS, "last"), "") | {"vin": inert(vin), "status": "?"}
+        return dict.fromkeys((*SORT_COLUMNS, "last"), "") | {"vin": shown(vin), "status": "?"}
     since = getattr(entry, "since", None)
     return {
-        "vin": inert(vin),
-        "brand": inert(clearance.brand),
-        "status": inert(clearance.status),
-        "reason": inert(clearance.reason or "", 200),
+        "vin": shown(vin),
+        "brand": shown(clearance.brand),
+        "status": shown(clearance.status),
+        "reason": shown(clearance.reason or "", 200),
         "tags": tags_text(clearance.tags, 200),
         "since": age,
         "last": _when(since.astimezone(tz), now) if since else "",
