@@ -53,12 +53,13 @@ def register_secret(value: str | None) -> None:
             _known = tuple(sorted(_secrets, key=len, reverse=True))
 
 
-def redact(text: str) -> str:
-    """`text` with every registered secret and every secret-looking pattern masked."""
+def redact(text: str, *, patterns: bool = True) -> str:
+    """`text` with every registered secret and (unless `patterns` is False: text we composed
+    ourselves, such as `client_secret = (set, hidden)`) every secret-looking pattern masked."""
     for secret in _known:
         if secret in text:
             text = text.replace(secret, MASK)
-    if _HINT.search(text) is None:
+    if not patterns or _HINT.search(text) is None:
         return text
     for pattern in _PATTERNS:
         text = pattern.sub(_mask_match, text)

@@ -49,9 +49,7 @@ SPLITTERS = [
     "\r\n",
     "\t",
 ]
-hostile_text = st.lists(
-    st.text(max_size=12) | st.sampled_from(SPLITTERS), max_size=12
-).map("".join)
+hostile_text = st.lists(st.text(max_size=12) | st.sampled_from(SPLITTERS), max_size=12).map("".join)
 plain = st.text(
     st.characters(codec="utf-8", categories=["L", "N", "P", "S", "Zs"]), max_size=20
 ).filter(str.isprintable)

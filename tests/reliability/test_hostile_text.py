@@ -148,7 +148,9 @@ async def export(app: HmTuiApp, pilot: Any, where: Path) -> Path:
     """The palette's export, through its prompt; the file it wrote."""
     await pilot.press("slash", "escape")
     app.export_shown()
-    await wait_for(lambda: isinstance(app.screen, ExportScreen) and app.screen.query("#export-path"))
+    await wait_for(
+        lambda: isinstance(app.screen, ExportScreen) and app.screen.query("#export-path")
+    )
     app.screen.query_one("#export-path", Input).value = str(where / "export.csv")
     await pilot.press("enter")
     await wait_for(lambda: any("Exported" in n for n in notifications(app)), 10)
