@@ -58,10 +58,11 @@ def terminal_width(file: TextIO) -> int | None:
 
 def say(text: str = "", file: TextIO | None = None, *, indent: str = "") -> None:
     """Print a line we composed (its untrusted parts already `shown`; every secret this process
-    knows masked once more in the whole); on a terminal, prose wraps at word boundaries, continuation lines indented by
-    `indent`."""
+    knows masked once more in the whole); on a terminal, prose wraps at word boundaries,
+    continuation lines indented by `indent`."""
     out = file or sys.stdout
-    print("\n".join(wrap(redact(text, patterns=False), terminal_width(out), indent)), file=out, flush=True)
+    lines = wrap(redact(text, patterns=False), terminal_width(out), indent)
+    print("\n".join(lines), file=out, flush=True)
 
 
 def wrap(text: str, width: int | None, indent: str = "") -> list[str]:
