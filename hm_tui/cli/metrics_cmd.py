@@ -20,7 +20,7 @@ from hm_tui.cli.connect import resolve_profile, start_logging
 from hm_tui.cli.main import OperationError, UsageError, common_options
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     metrics = sub.add_parser(
         "metrics",
         help="serve Prometheus metrics (headless)",
