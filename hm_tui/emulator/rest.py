@@ -186,16 +186,17 @@ def _item_error(description: str) -> dict[str, str]:
 
 
 def _measures_ok(measures: Any) -> bool:
-    """`{"odometer": {"value": <whole number>, "unit": "kilometers"|"miles"}}` (or `{}`)."""
-    if not isinstance(measures, dict) or set(measures) - {"odometer"}:
+    """An object whose `odometer`, if given, is `{"value": <whole number>, "unit":
+    "kilometers"|"miles"}`; other keys are ignored, as the published schema allows them."""
+    if not isinstance(measures, dict):
         return False
     odometer = measures.get("odometer")
     if odometer is None:
         return True
+    value = odometer.get("value") if isinstance(odometer, dict) else None
     return (
-        isinstance(odometer, dict)
-        and isinstance(odometer.get("value"), int)
-        and not isinstance(odometer.get("value"), bool)
+        isinstance(value, int)
+        and not isinstance(value, bool)
         and odometer.get("unit") in ("kilometers", "miles")
     )
 

@@ -17,7 +17,7 @@ from typing import Any
 from aiohttp import web
 from platformdirs import user_data_dir
 
-from hm_tui.emulator import control, rest
+from hm_tui.emulator import control, openapi, rest
 from hm_tui.emulator.activity import FleetActivity
 from hm_tui.emulator.clock import VirtualClock
 from hm_tui.emulator.config import EmulatorConfig
@@ -122,6 +122,7 @@ class Emulator:
         app[CONTEXT] = ctx
         rest.add_routes(app)
         control.add_routes(app)
+        openapi.add_routes(app)
         runner = web.AppRunner(
             app,
             access_log=None,
