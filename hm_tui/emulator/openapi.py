@@ -34,7 +34,7 @@ FILTER_PARAM = {
     "description": "Conditions on fields, all of which must hold (JSON in the query string).",
     "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Filter"}}},
 }
-_BEARER = [{"bearer": []}]
+_BEARER: list[dict[str, list[str]]] = [{"bearer": []}]
 _UNAUTHORIZED = errors_answer("The access token is missing, expired, revoked or not ours.")
 
 
