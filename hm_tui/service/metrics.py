@@ -23,14 +23,25 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 from prometheus_client.registry import Collector
 
 from hm_tui import __version__
+from hm_tui.domain.reasons import REASONS
 from hm_tui.service.metrics_feed import ConnectionFacts, ConnectionWatch
-from hm_tui.service.metrics_fleet import QUANTILES, fleet_figures, reason_label
+from hm_tui.service.metrics_fleet import (
+    NO_REASON,
+    OTHER,
+    QUANTILES,
+    fleet_figures,
+    reason_label,
+)
 from hm_tui.service.roster import RosterChanges
 
 log = logging.getLogger("hm_tui.metrics")
 
 API_STATES = ("starting", "ok", "degraded", "down")
 FEED_STATES = ("off", "waiting", "connecting", "connected", "unresponsive", "retrying", "stopped")
+#: Served at 0 from the start (a counter that appears with its first increment is missed by
+#: `increase()`): every catalogue reason, and the error codes the example alerts watch.
+REJECTION_REASONS = (*REASONS, OTHER, NO_REASON)
+ERROR_CODES = ("401", "403", "429", "500", "502", "503", "504", "network")
 WEBHOOK_RESULTS = {
     "accepted": "accepted",
     "rejected": "rejected",
@@ -99,7 +110,7 @@ class SessionMetrics(Collector):
             "hm_tui_rejections_total",
             "Clearances seen turning rejected since hm-tui started, by reason.",
             "reason",
-            rejections,
+            {**dict.fromkeys(REJECTION_REASONS, 0), **rejections},
         )
         yield _gauge("hm_tui_session_up", "1 while a session is served.", int(bool(session)))
         if session is not None:
@@ -240,7 +251,7 @@ def _api(session: Any) -> Iterator[Metric]:
         "hm_tui_api_errors_total",
         "Failed platform requests by HTTP status code (network: no answer).",
         "code",
-        errors,
+        {**dict.fromkeys(ERROR_CODES, 0), **errors},
     )
     tokens = getattr(client, "tokens", None)
     if tokens is not None:

@@ -4,10 +4,12 @@ no VIN and no secret in the output, one registry per server."""
 
 from __future__ import annotations
 
+import re
 import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -36,6 +38,16 @@ async def scrape(server: MetricsServer) -> tuple[str, Samples]:
         for s in family.samples
     }
     return response.text, samples
+
+
+DOC = Path(__file__).resolve().parents[2] / "docs" / "metrics.md"
+
+
+def assert_documented(samples: Samples) -> None:
+    """Every hm_tui_ metric served has its row in docs/metrics.md."""
+    served = {name for name, _ in samples if name.startswith("hm_tui_")}
+    documented = set(re.findall(r"\| `(hm_tui_[a-z_]+)` \|", DOC.read_text()))
+    assert served and served <= documented, served - documented
 
 
 def value(samples: Samples, name: str, **labels: str) -> float | None:
@@ -86,6 +98,7 @@ async def test_the_roster_platform_and_feed_figures_are_served(emulator_factory:
         for brand in pending:
             oldest = value(samples, "hm_tui_pending_age_seconds", brand=brand, quantile="1")
             assert oldest is not None and oldest >= 0
+        assert_documented(samples)
         for vin in emu.state.clearances:
             assert vin not in text
         assert emu.credentials["client_secret"] not in text
@@ -99,7 +112,7 @@ async def _messages(server: MetricsServer) -> float:
 async def test_a_clearance_turning_rejected_is_counted_by_reason(emulator: Any) -> None:
     async with served(emulator, feed=False) as (session, server):
         _, before = await scrape(server)
-        assert value(before, "hm_tui_rejections_total", reason="invalid VIN") is None
+        assert value(before, "hm_tui_rejections_total", reason="invalid VIN") == 0  # served at 0
         vin = session.roster.vins_in({"approved"})[0]
         rejected = value(before, "hm_tui_rejected_clearances", reason="invalid VIN") or 0
         await Control(emulator).force(vin, status="rejected", reason="invalid VIN")
@@ -185,6 +198,7 @@ async def test_webhook_deliveries_are_counted_accepted_and_rejected(emulator_fac
             bad = await http.post(session.webhook.url, content=body, headers=_signed(b"x", body))
         assert bad.status_code == 401
         _, samples = await scrape(server)
+        assert_documented(samples)
         assert value(samples, "hm_tui_webhook_receiver_up") == 1
         assert value(samples, "hm_tui_webhook_deliveries_total", result="accepted") >= 1
         assert value(samples, "hm_tui_webhook_deliveries_total", result="rejected") == 1
