@@ -75,7 +75,7 @@ async def _serve(profile: Any, listen: str) -> int:
     collector.follow(session)
     stop = _stop_on_signals()
     out.warn(
-        f"serving Prometheus metrics for profile {out.clean(profile.name)!r} on {server.url} "
+        f"serving Prometheus metrics for profile {out.shown(profile.name)!r} on {server.url} "
         "(Ctrl-C stops)"
     )
     try:
@@ -99,7 +99,7 @@ async def _start(session: Any) -> None:
     try:
         await session.start()
     except PlatformError as exc:
-        out.warn(f"the first roster list failed: {out.clean(str(exc))}; polling goes on")
+        out.warn(f"the first roster list failed: {out.shown(str(exc))}; polling goes on")
 
 
 def _stop_on_signals() -> asyncio.Event:
