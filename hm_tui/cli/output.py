@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 from typing import Any, TextIO
 
 from hm_tui.domain.inert import tags_text
-from hm_tui.service.platform_time import CLOCK_TOLERANCE_S
+from hm_tui.service.platform_time import elapsed_s
 from hm_tui.service.redact import redact, shown, unmasked
 
 __all__ = ["shown", "tags_text"]  # (re-exported: every command prints through these)
@@ -212,11 +212,9 @@ def age(when: datetime | None, now: datetime | None = None) -> str:
     than clocks disagree (a timestamp from the future says nothing about how long it has been)."""
     if when is None:
         return "-"
-    seconds = ((now or datetime.now(UTC)) - when).total_seconds()
-    if seconds < -CLOCK_TOLERANCE_S:
+    seconds = elapsed_s(when, now or datetime.now(UTC))
+    if seconds is None:
         return "?"
-    if seconds < 0:
-        return "0s"
     for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
         if seconds >= size:
             return f"{int(seconds // size)}{unit}"

@@ -173,7 +173,7 @@ def _list(args: argparse.Namespace) -> int:
 
     async def once(client: PlatformClient) -> int:
         fetched = await client.list_clearances(query)
-        now = platform_now(newest_change(fetched), client.server_clock.now())
+        now = platform_now(newest_change(fetched), server=client.server_clock.now())
         shown = sorted((c for c in fetched if matches(c)), key=lambda c: c.vin)
         print_clearances(shown, fmt, watching=args.watch is not None, now=now)
         if client.bad_items:

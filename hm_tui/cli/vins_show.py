@@ -42,7 +42,7 @@ def show(args: argparse.Namespace) -> int:
         if args.json:
             out.write_json(clearance_json(clearance))
             return 0
-        now = platform_now(clearance.since, client.server_clock.now())
+        now = platform_now(clearance.since, server=client.server_clock.now())
         for line in describe_clearance(clearance, now):
             out.say(line, indent=LABEL)
         return 0

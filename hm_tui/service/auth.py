@@ -21,6 +21,8 @@ from typing import Literal
 
 import httpx
 
+from hm_tui.service import bounded_json
+from hm_tui.service.bounded_json import JsonError
 from hm_tui.service.config import Profile
 from hm_tui.service.errors import AuthError, BadResponse, PlatformError, error_from_response
 from hm_tui.service.redact import register_secret
@@ -241,8 +243,12 @@ def _schedule(value: str, sent_at: float, ttl: float) -> _Token:
 
 def _parse_token_answer(response: httpx.Response) -> tuple[str, float]:
     try:
-        data = response.json()
-    except ValueError:
+        data = bounded_json.loads(response.content)
+    except JsonError as exc:
+        if exc.too_deep:
+            raise BadResponse(
+                "Unexpected token answer", f"the platform's answer is {exc}", status=200
+            ) from None
         data = None
     value = data.get("access_token") if isinstance(data, dict) else None
     if not isinstance(value, str) or not value:

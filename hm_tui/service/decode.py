@@ -17,6 +17,8 @@ from typing import Any, TypeVar
 
 import msgspec
 
+from hm_tui.service import bounded_json
+from hm_tui.service.bounded_json import JsonError
 from hm_tui.service.errors import BadResponse
 from hm_tui.service.models import (
     Clearance,
@@ -71,9 +73,9 @@ def _vins_of(items: list[Any]) -> list[_VinOnly]:
         part = items[start : start + _BATCH]
         try:
             found += _VIN_ONLY.decode(_array(part))
-        except msgspec.ValidationError:
+        except (msgspec.ValidationError, RecursionError):
             for item in part:
-                with contextlib.suppress(msgspec.ValidationError):
+                with contextlib.suppress(msgspec.ValidationError, RecursionError):
                     found.append(_VIN_ONLY_ONE.decode(bytes(item)))
     return found
 
@@ -85,17 +87,24 @@ def split_clearance_list(body: bytes) -> WireClearances:
     """The list call's bare array, split into its items' bytes (a fast scan, nothing decoded);
     a body that is not a JSON array is a `BadResponse`."""
     try:
-        raws = _RAW_LIST.decode(body)
+        raws = bounded_json.typed(_RAW_LIST, body)
     except msgspec.ValidationError:
-        raw = msgspec.json.decode(body)
+        try:
+            kind = type(bounded_json.loads(body)).__name__
+        except JsonError as exc:
+            raise _unreadable_list(str(exc)) from None
         raise BadResponse(
-            "Unexpected clearance list", f"expected a JSON array, got {type(raw).__name__}"
+            "Unexpected clearance list", f"expected a JSON array, got {kind}"
         ) from None
     except msgspec.DecodeError:
-        raise BadResponse(
-            "Unreadable clearance list", "the platform's answer is not JSON"
-        ) from None
+        raise _unreadable_list("not JSON") from None
+    except JsonError as exc:
+        raise _unreadable_list(str(exc)) from None
     return WireClearances(raws)
+
+
+def _unreadable_list(why: str) -> BadResponse:
+    return BadResponse("Unreadable clearance list", f"the platform's answer is {why}")
 
 
 def decode_items(items: list[Any]) -> tuple[list[Clearance], list[bytes], int]:
@@ -180,18 +189,15 @@ def decode_clearance_list(body: bytes) -> ClearanceList:
 
 
 def decode_clearance(body: bytes) -> Clearance:
-    try:
-        return msgspec.json.decode(body, type=Clearance)
-    except (msgspec.ValidationError, msgspec.DecodeError) as exc:
-        raise BadResponse("Unexpected clearance", _short(exc)) from None
+    return decode_struct(body, Clearance, "clearance")
 
 
 def decode_add_answer(body: bytes) -> list[ItemResult]:
     """The POST answer's per-item results (bad items become error results, never dropped)."""
     try:
-        raw = msgspec.json.decode(body)
-    except msgspec.DecodeError:
-        raise BadResponse("Unreadable answer", "the platform's answer is not JSON") from None
+        raw = bounded_json.loads(body)
+    except JsonError as exc:
+        raise BadResponse("Unreadable answer", f"the platform's answer is {exc}") from None
     items = raw.get("vehicles") if isinstance(raw, dict) else None
     if not isinstance(items, list):
         raise BadResponse("Unexpected answer", "no `vehicles` list in the platform's answer")
@@ -210,15 +216,17 @@ def decode_struct(body: bytes, typ: type[T], what: str) -> T:
         return msgspec.json.decode(body, type=typ)
     except (msgspec.ValidationError, msgspec.DecodeError) as exc:
         raise BadResponse(f"Unexpected {what}", _short(exc)) from None
+    except RecursionError:
+        raise BadResponse(f"Unexpected {what}", "nested too deeply") from None
 
 
 def decode_vehicle_data(body: bytes, vin: str) -> VehicleData:
     """Every `capability.property` entry as a data point; `multiple` properties are arrays."""
     try:
-        raw = msgspec.json.decode(body)
-    except msgspec.DecodeError:
+        raw = bounded_json.loads(body)
+    except JsonError as exc:
         raise BadResponse(
-            "Unreadable vehicle data", "the platform's answer is not JSON", vin=vin
+            "Unreadable vehicle data", f"the platform's answer is {exc}", vin=vin
         ) from None
     if not isinstance(raw, dict):
         raise BadResponse("Unexpected vehicle data", "expected a JSON object", vin=vin)

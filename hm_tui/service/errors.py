@@ -16,6 +16,8 @@ from http import HTTPStatus
 from typing import Any
 from urllib.parse import urlsplit
 
+from hm_tui.service import bounded_json
+from hm_tui.service.bounded_json import JsonError
 from hm_tui.service.redact import shown
 
 _MAX_DETAIL = 300
@@ -199,8 +201,10 @@ def parse_error_body(status: int, body: bytes) -> tuple[str, str, str | None]:
     """(title, detail, request_id) from any of the error shapes, or a clear fallback."""
     reason = _reason_phrase(status)
     try:
-        data = json.loads(body.decode("utf-8")) if body else None
-    except (UnicodeDecodeError, ValueError):
+        data = bounded_json.loads(body) if body else None
+    except JsonError as exc:
+        if exc.too_deep:
+            return reason, "the platform sent an error body nested too deeply to read", None
         return reason, _describe_garbage(body), None
     request_id = data.get("request_id") if isinstance(data, dict) else None
     request_id = request_id if isinstance(request_id, str) else None

@@ -13,9 +13,9 @@ from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
-import msgspec
-
 from hm_tui.domain.autoapi import property_info
+from hm_tui.service import bounded_json
+from hm_tui.service.bounded_json import JsonError
 from hm_tui.service.models import DataPoint, combined, parse_time
 
 MAX_PAYLOAD_BYTES = 256 * 1024
@@ -24,8 +24,6 @@ MAX_NAME = 64
 MAX_VIN = 32
 MAX_MESSAGE_ID = 128
 MAX_FAILURE_TEXT = 200
-
-_decode = msgspec.json.Decoder().decode
 
 
 class BadPayload(ValueError):
@@ -46,11 +44,9 @@ def parse_message(payload: bytes | bytearray, received_at: datetime) -> FeedMess
     if len(payload) > MAX_PAYLOAD_BYTES:
         raise BadPayload(f"too large ({len(payload) // 1024} KB)")
     try:
-        doc = _decode(payload)
-    except msgspec.DecodeError:
-        raise BadPayload("not valid JSON") from None
-    except RecursionError:
-        raise BadPayload("nested too deeply") from None
+        doc = bounded_json.loads(payload)
+    except JsonError as exc:
+        raise BadPayload(str(exc)) from None
     if not isinstance(doc, dict):
         raise BadPayload("not a JSON object")
     version = doc.get("version")

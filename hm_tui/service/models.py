@@ -9,16 +9,7 @@ from typing import Any
 
 import msgspec
 
-
-def parse_time(value: str | None) -> datetime | None:
-    """ISO-8601/RFC 3339 to an aware UTC datetime; None for missing or unparseable input."""
-    if not value or not isinstance(value, str):
-        return None
-    try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+from hm_tui.domain.timestamps import parse_time
 
 
 class ChangelogEntry(msgspec.Struct, frozen=True, gc=False):
@@ -73,13 +64,17 @@ def decode_clearance_array(array: bytes | memoryview) -> tuple[list[Clearance], 
     fit). One bad item must not hide the rest: then each item is decoded alone."""
     try:
         return _CLEARANCES(array), None
-    except msgspec.ValidationError:
+    except (msgspec.ValidationError, RecursionError):  # (a field it skips may be nested deep)
         good: list[Clearance] = []
         positions: list[int] = []
-        for at, item in enumerate(_RAW_LIST(array)):
+        try:
+            items = _RAW_LIST(array)
+        except RecursionError:
+            return good, positions
+        for at, item in enumerate(items):
             try:
                 good.append(_CLEARANCE(item))
-            except msgspec.ValidationError:
+            except (msgspec.ValidationError, RecursionError):
                 continue
             positions.append(at)
         return good, positions

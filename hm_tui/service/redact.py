@@ -40,17 +40,24 @@ _PATTERNS = (
 _lock = threading.Lock()
 _secrets: deque[str] = deque(maxlen=_MAX_REMEMBERED)
 _known: tuple[str, ...] = ()  # the secrets, longest first (a snapshot: read without the lock)
+#: Runs of this many characters of a known secret are masked in text that carried invisible
+#: characters or escape sequences (one placed inside a secret may eat a character of it).
+FRAGMENT = 8
+_fragments: frozenset[str] = frozenset()
 
 
 def register_secret(value: str | None) -> None:
     """Remember a secret so that `redact` masks it everywhere from now on."""
     if not value or len(value) < _MIN_SECRET_LENGTH:
         return
-    global _known
+    global _known, _fragments
     with _lock:
         if value not in _secrets:
             _secrets.append(value)
             _known = tuple(sorted(_secrets, key=len, reverse=True))
+            _fragments = frozenset(
+                s[at : at + FRAGMENT] for s in _secrets for at in range(len(s) - FRAGMENT + 1)
+            )
 
 
 def redact(text: str, *, patterns: bool = True) -> str:
@@ -75,7 +82,29 @@ def shown(value: object, limit: int | None = None, *, multiline: bool = False) -
         hidden = redact(loose(text))
         if hidden.count(MASK) > safe.count(MASK):
             safe = hidden  # (no control left in it; a sequence's parameters may show)
+        safe = _mask_fragments(safe)
     return cut(safe, limit)
+
+
+def _mask_fragments(text: str) -> str:
+    """`text` with every run of `FRAGMENT`+ characters of a known secret masked: what is left
+    of a secret once a sequence inside it took a character along."""
+    fragments = _fragments
+    if not fragments or len(text) < FRAGMENT:
+        return text
+    hidden = [False] * len(text)
+    for at in range(len(text) - FRAGMENT + 1):
+        if text[at : at + FRAGMENT] in fragments:
+            hidden[at : at + FRAGMENT] = [True] * FRAGMENT
+    if not any(hidden):
+        return text
+    out: list[str] = []
+    for at, char in enumerate(text):
+        if not hidden[at]:
+            out.append(char)
+        elif at == 0 or not hidden[at - 1]:
+            out.append(MASK)
+    return "".join(out)
 
 
 def unmasked(text: str) -> str:

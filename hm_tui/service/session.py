@@ -379,7 +379,7 @@ class Session:
 
     def platform_now(self) -> datetime:
         """The platform's time (an emulator's virtual clock runs fast): see platform_time."""
-        return platform_now(self.roster.latest_timestamp, self.client.server_clock.now())
+        return platform_now(self.roster.latest_timestamp, server=self.client.server_clock.now())
 
     async def _remove_one(self, vin: str) -> RemovalOutcome:
         try:

@@ -13,12 +13,13 @@ from __future__ import annotations
 import hashlib
 import hmac
 import inspect
-import json
 import logging
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
+
+from hm_tui.service import bounded_json
 
 if TYPE_CHECKING:  # aiohttp costs ~0.2 s of import: only profiles with a webhook pay it
     from aiohttp import web
@@ -126,9 +127,9 @@ class WebhookReceiver:
             self.stats["duplicates"] += 1
             return web.json_response({"status": "duplicate"})
         try:
-            payload = json.loads(body)
-        except ValueError:
-            return web.json_response({"error": "body is not JSON"}, status=400)
+            payload = bounded_json.loads(body)
+        except ValueError as exc:  # (JsonError: invalid, or nested too deeply)
+            return web.json_response({"error": f"body is {exc}"}, status=400)
         kind = request.headers.get("X-HM-Event") or _get(payload, "event", "type")
         if kind == PING:
             self.stats["pings"] += 1

@@ -20,6 +20,7 @@ from hm_tui.domain.data_errors import explain_data_error
 from hm_tui.domain.reasons import PENDING_ADVICE, explain
 from hm_tui.domain.removal import plan_removal
 from hm_tui.service.models import Clearance, DataPoint, VehicleData
+from hm_tui.service.platform_time import elapsed_s
 from hm_tui.ui.format import format_age, format_duration, pretty_json, safe_text, status_style
 from hm_tui.ui.keymap import DETAIL_KEYS, bindings
 from hm_tui.ui.screens.confirm import ConfirmRemovalScreen, platform_now
@@ -164,7 +165,8 @@ class DetailScreen(Screen[None]):
             )
             return
         since = clearance.since
-        held = format_duration((self._now() - since).total_seconds()) if since else "?"
+        seconds = elapsed_s(since, self._now())
+        held = "?" if seconds is None else format_duration(seconds)
         stamp = "" if since is None else f"  (since {since:%Y-%m-%d %H:%M} UTC)"
         self._set(
             "detail-status",

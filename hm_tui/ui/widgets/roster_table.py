@@ -23,6 +23,7 @@ from textual.strip import Strip
 from textual.widgets import Input
 
 from hm_tui.domain.clearance import ClearanceStatus
+from hm_tui.service.platform_time import elapsed_s
 from hm_tui.ui.keymap import TABLE_KEYS, bindings
 from hm_tui.ui.widgets.ring_view import set_virtual_size
 from hm_tui.ui.widgets.roster_columns import (
@@ -359,7 +360,8 @@ class RosterTable(ScrollView, can_focus=True):
         entry = self._source.entry(vin)
         since = getattr(entry, "since", None)
         now = self._clock()
-        age = compact_age((now - since).total_seconds()) if since else "?"
+        seconds = elapsed_s(since, now)  # (unknown, or dated in the future: "?")
+        age = "?" if seconds is None else compact_age(seconds)
         state = (row == self.cursor_row, vin in self.marked, vin in self._flashes, self.has_focus)
         key = (vin, width, state, age)
         cached = self._row_cache.get(key)
