@@ -25,7 +25,7 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         "metrics",
         help="serve Prometheus metrics (headless)",
         parents=[common_options()],
-        description="Serve the profile's clearances, platform link, live feed and webhook "
+        description="Serve the profile's clearances, platform link, live feed and webhook\n"
         "figures as Prometheus metrics until Ctrl-C. Read-only: it changes nothing.",
         epilog="examples:\n  hm-tui metrics --listen 127.0.0.1:9464\n"
         "  hm-tui --profile fleet metrics --listen [::1]:9464\n"
