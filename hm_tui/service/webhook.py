@@ -14,6 +14,7 @@ import hashlib
 import hmac
 import inspect
 import logging
+import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -74,6 +75,7 @@ class WebhookReceiver:
         self._seen: OrderedDict[str, None] = OrderedDict()
         self._runner: web.AppRunner | None = None
         self.stats = {"accepted": 0, "rejected": 0, "duplicates": 0, "pings": 0, "ignored": 0}
+        self._last_delivery: float | None = None  # monotonic: the last correctly signed one
 
     def __repr__(self) -> str:  # never the secret
         return f"WebhookReceiver({self.host}:{self.port}, stats={self.stats})"
@@ -100,6 +102,12 @@ class WebhookReceiver:
         if runner is not None:
             await runner.cleanup()
 
+    def since_last_delivery(self, now: float | None = None) -> float | None:
+        """Seconds since the last correctly signed delivery (a ping too); None: none yet."""
+        if self._last_delivery is None:
+            return None
+        return max(0.0, (time.monotonic() if now is None else now) - self._last_delivery)
+
     def verified(self, header: str | None, body: bytes) -> bool:
         if not header:
             return False
@@ -122,6 +130,7 @@ class WebhookReceiver:
         if not self.verified(request.headers.get("X-HM-Signature-256"), body):
             self.stats["rejected"] += 1
             return web.json_response({"error": "bad or missing signature"}, status=401)
+        self._last_delivery = time.monotonic()
         delivery = request.headers.get("X-HM-Delivery", "")
         if delivery and not self._first_time(delivery):
             self.stats["duplicates"] += 1

@@ -34,8 +34,8 @@ from hm_tui.ui.screens.roster import RosterScreen
 from hm_tui.ui.terminal import HangupWatch, default_theme, stylesheets
 from hm_tui.ui.text import describe_error, shown
 from hm_tui.ui.throttle import Throttle
-from hm_tui.ui.toasts import RejectionToasts
-from hm_tui.ui.widgets.header import HeaderState
+from hm_tui.ui.toasts import RejectionToasts, StallToast
+from hm_tui.ui.widgets.header import HeaderState, feed_fields, webhook_fields
 
 if TYPE_CHECKING:
     from hm_tui.ui.widgets.feed_panel import FeedPanel
@@ -78,6 +78,7 @@ class HmTuiApp(ClearanceActions, App[int]):
         self.profile_name = profile
         self.profiles = profiles or (lambda: ())
         self._rejections = RejectionToasts(self)
+        self.stall_toast = StallToast(self)
         self.clock = clock or self._platform_now  # platform time: time in state
         self.wall_clock = wall_clock or (lambda: datetime.now(UTC))  # "updated N s ago"
         self.tz = tz
@@ -314,7 +315,8 @@ class HmTuiApp(ClearanceActions, App[int]):
             environment=getattr(profile, "environment", ""),
             demo=self.demo,
             api=getattr(health, "api", "starting"),
-            mqtt=getattr(session, "feed_status", "off"),
+            **feed_fields(session),
+            **webhook_fields(session),
             token_age_s=getattr(health, "token_age_s", None),
             updated_s=(self.wall_clock() - last).total_seconds() if last else None,
             stale=bool(getattr(health, "stale", False)),
@@ -323,6 +325,8 @@ class HmTuiApp(ClearanceActions, App[int]):
         )
 
     def refresh_header(self) -> None:
+        judge = getattr(self.session, "feed_health", None)
+        self.stall_toast.update(judge() if callable(judge) else None)
         state = self.header_state()
         if self.roster_screen.live:
             self.roster_screen.show_header(state)

@@ -1,5 +1,6 @@
 """Rejection toasts: one on screen at a time, the newest, counting the rejections since the
-first one still shown (a summary for many at once).
+first one still shown (a summary for many at once). The stall toast: one when the live feed
+stalls, taken away when its data returns.
 
 Textual caps nothing: during an activation rejections keep coming, and at 80x24 stacked toasts
 hid the table they are about, and the buttons of the dialogs above it. Dropping the older toast
@@ -18,7 +19,9 @@ from textual.screen import ModalScreen
 
 from hm_tui.ui.keymap import ROSTER_KEYS, key_for
 from hm_tui.ui.text import shown
+from hm_tui.ui.widgets.roster_columns import compact_age
 
+STALL_TOAST_S = 24 * 3600  # stays until the data returns (or the operator clicks it away)
 NOTIFY_EACH_MAX = 3  # more rejections than this in one refresh make one summary notification
 REJECTION_TOASTS = 1  # rejection toasts on screen at once (the newest)
 TOAST_SECONDS = 8
@@ -78,3 +81,42 @@ class RejectionToasts:
         """The key that shows only rejected clearances (3, unless the profile remapped it)."""
         key = next(k for k in ROSTER_KEYS if k.id == "roster.status_rejected")
         return key_for(key, getattr(self._app, "keymap", {}))
+
+
+class StallToast:
+    """One notification per stall of the live feed (its header shows it too), taken away when
+    data arrives again; a connection lost meanwhile does not end the stall (the header says
+    that), data does."""
+
+    def __init__(self, app: App[Any]) -> None:
+        self._app = app
+        self._toast: Notification | None = None
+        self.raised = 0  # stall notifications so far
+
+    def update(self, health: Any) -> None:
+        """`health`: the feed's FeedHealth now (None: no feed, or not started)."""
+        if health is not None and health.stalled and self._toast is None:
+            self._raise(health)
+        elif self._toast is not None and (health is None or health.level == "ok"):
+            self._clear()
+
+    def _raise(self, health: Any) -> None:
+        silent = compact_age(health.since_last_s or health.silent_s or 0)
+        window = compact_age(health.stall_after_s)
+        text = (
+            f"No data for {silent}: longer than this stream stays quiet (stall after "
+            f"{window}, learned from its pace). The MQTT connection is up: the cars or the "
+            "platform stopped sending. This goes away when data arrives."
+        )
+        toast = Notification(text, "Live feed stalled", "warning", STALL_TOAST_S, markup=False)
+        self._toast = toast
+        self.raised += 1
+        app = self._app
+        app._notifications.add(toast)  # added now: see RejectionToasts._toast
+        app._refresh_notifications()
+
+    def _clear(self) -> None:
+        toast, self._toast = self._toast, None
+        app = self._app
+        if toast is not None and toast in app._notifications:
+            app._unnotify(toast)

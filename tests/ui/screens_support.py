@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -16,6 +17,7 @@ from textual.screen import Screen
 from textual.widget import Widget
 from textual.widgets import Static
 
+from hm_tui.service.feed_health import STALL_FLOOR_S, FeedHealth, FeedWatch
 from hm_tui.service.models import ChangelogEntry, Clearance, DataPoint
 from hm_tui.service.roster import Roster
 
@@ -119,23 +121,32 @@ class FeedCounters:
     duplicates: int = 0
     bad_payloads: int = 0
     rate: float = 0.0
+    replayed: int = 0
 
 
 class BufferFeed:
-    """An in-process feed with FeedClient's read side (drain / state / latest): the panel's
-    contract, fed directly by a test instead of an MQTT thread."""
+    """An in-process feed with FeedClient's read side (drain / state / latest / health): the
+    panel's contract, fed directly by a test instead of an MQTT thread. Its health is judged by
+    the service's own `FeedWatch`, on arrivals as `push` makes them."""
 
-    def __init__(self) -> None:
+    def __init__(self, stall_floor: float = STALL_FLOOR_S) -> None:
         self.buffer: list[DataPoint] = []
         self.state = FeedCounters()
         self.drains = 0
         self._latest: dict[str, dict[str, DataPoint]] = {}
+        self.watch = FeedWatch(stall_floor)
 
     def push(self, points: list[DataPoint]) -> None:
         self.buffer.extend(points)
         self.state.received += len(points)
+        self.state.replayed += sum(point.replayed for point in points)
         for point in points:
             self._latest.setdefault(point.vin, {})[point.key] = point
+        if points:
+            self.watch.arrived(time.monotonic())
+
+    def health(self) -> FeedHealth:
+        return self.watch.health(self.state, time.monotonic())  # type: ignore[arg-type]
 
     def drain(self, max_items: int = 5000) -> list[DataPoint]:
         self.drains += 1

@@ -11,9 +11,10 @@ from __future__ import annotations
 import time
 from collections import deque
 from collections.abc import Callable
-from datetime import UTC
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, ClassVar, Protocol
 
+from rich.style import Style
 from textual import on
 from textual.app import ComposeResult
 from textual.containers import Vertical, VerticalScroll
@@ -22,17 +23,22 @@ from textual.screen import ModalScreen
 from textual.widgets import Input, Static
 
 from hm_tui.service.models import DataPoint
-from hm_tui.ui.format import format_duration, format_point, point_as_dict, pretty_json, safe_text
+from hm_tui.ui.format import point_as_dict, pretty_json, safe_text
 from hm_tui.ui.keymap import FEED_FILTER_KEYS, FEED_KEYS, FEED_LOG_KEYS, PAYLOAD_KEYS, bindings
 from hm_tui.ui.text import copy_text
+from hm_tui.ui.widgets.feed_lines import feed_line, health_text, last_text, matches
 from hm_tui.ui.widgets.filter_bar import LineInput
 from hm_tui.ui.widgets.key_footer import KeyFooter
 from hm_tui.ui.widgets.ring_view import RingView
 
 if TYPE_CHECKING:
     from hm_tui.service.feed import FeedState
+    from hm_tui.service.feed_health import FeedHealth
+
+__all__ = ["FeedLog", "FeedPanel", "PayloadScreen", "feed_line", "matches"]
 
 DRAIN_EVERY = 0.04  # at most 25 drains/s, on data arrival or by the timer
+AGE_EVERY = 1.0  # ages (lines, status) move on this often: the visible lines are re-formatted
 DRAIN_MAX = 5000
 
 
@@ -46,27 +52,7 @@ class FeedSource(Protocol):
 
     on_data: Callable[[], None] | None
 
-
-def feed_line(point: DataPoint) -> str:
-    """One log line: received time, VIN, capability.property, age on arrival, value with unit.
-    The value comes last: it is the one part of any length (doors.locks lists every door), and
-    what the panel's width cuts off of it is in the payload view (`Enter`)."""
-    age = "no time"  # the payload carried no timestamp: the age on arrival is unknown
-    if point.timestamp is not None:
-        seconds = (point.received_at - point.timestamp).total_seconds()
-        age = f"{format_duration(seconds)} old" if seconds >= 1 else "fresh"
-    return (
-        f"{point.received_at.astimezone(UTC):%H:%M:%S} {safe_text(point.vin, 17):<17} "
-        f"{safe_text(point.key, 48):<28} {age:<10} {format_point(point)}"
-    )
-
-
-def matches(point: DataPoint, needle: str) -> bool:
-    """Filter: every word must occur in the VIN or in capability.property (case-insensitive)."""
-    if not needle:
-        return True
-    hay = f"{point.vin} {point.capability}.{point.property}".lower()
-    return all(word in hay for word in needle.split())
+    def health(self) -> FeedHealth: ...
 
 
 class FeedFilter(LineInput):
@@ -123,11 +109,12 @@ class FeedLog(RingView[DataPoint]):
     back to following the tail.
     """
 
-    COMPONENT_CLASSES: ClassVar[set[str]] = {"feed-log--cursor"}
+    COMPONENT_CLASSES: ClassVar[set[str]] = {"feed-log--cursor", "feed-log--replayed"}
     CURSOR_COMPONENT = "feed-log--cursor"
     DEFAULT_CSS = """
     FeedLog { height: 1fr; }
     FeedLog > .feed-log--cursor { background: $accent 40%; text-style: bold; }
+    FeedLog > .feed-log--replayed { color: $text-muted; text-style: dim; }
     """
     BINDINGS: ClassVar = bindings(FEED_LOG_KEYS)
 
@@ -141,7 +128,22 @@ class FeedLog(RingView[DataPoint]):
         """The user went back to the tail (End)."""
 
     def __init__(self, ring: deque[DataPoint], *, id: str | None = None) -> None:
-        super().__init__(ring, feed_line, id=id)
+        super().__init__(ring, self.line_for, id=id)
+        self.now = datetime.now(UTC)  # ages are counted to this; the panel moves it each second
+
+    def line_for(self, point: DataPoint) -> str:
+        return feed_line(point, self.now, self.scrollable_content_region.width)
+
+    def line_style(self, item: DataPoint) -> Style | None:
+        """Points from the persistent session's backlog are dimmed (their age reads "queued")."""
+        if not item.replayed:
+            return None
+        return self.get_component_rich_style("feed-log--replayed", partial=True)
+
+    def tick(self) -> None:
+        """Ages move on: the visible lines are formatted again at the next frame (only them)."""
+        self.now = datetime.now(UTC)
+        self.reformat()
 
     def action_cursor_up(self) -> None:
         self.move_cursor(-1)
@@ -175,6 +177,8 @@ class FeedPanel(Vertical):
     DEFAULT_CSS = """
     FeedPanel { height: 1fr; border-top: solid $primary; }
     FeedPanel #feed-status { height: 1; padding: 0 1; background: $boost; }
+    FeedPanel #feed-status.-warning { background: $warning 35%; text-style: bold; }
+    FeedPanel #feed-status.-error { background: $error 35%; text-style: bold; }
     FeedPanel #feed-filter { height: 1; border: none; padding: 0 1; }
     """
 
@@ -223,6 +227,7 @@ class FeedPanel(Vertical):
 
     def on_mount(self) -> None:
         self.set_interval(DRAIN_EVERY, self.drain_feed)
+        self.set_interval(AGE_EVERY, self._tick_ages)
         if self.feed is not None and hasattr(self.feed, "on_data"):
             self.feed.on_data = self._data_arrived
         self._render_status()
@@ -230,6 +235,10 @@ class FeedPanel(Vertical):
     def on_unmount(self) -> None:
         if self.feed is not None and getattr(self.feed, "on_data", None) == self._data_arrived:
             self.feed.on_data = None
+
+    def _tick_ages(self) -> None:
+        if self.display:  # hidden: nothing to draw (it ticks again when shown)
+            self.log_widget.tick()
 
     def _data_arrived(self) -> None:
         """The feed's thread: ask for a drain now if the last one is DRAIN_EVERY old (at most
@@ -251,6 +260,8 @@ class FeedPanel(Vertical):
         self._last_drain = time.monotonic()
         if self.feed is not None:
             points = self.feed.drain(DRAIN_MAX)
+            if points:  # new lines' ages count to now (the others move on at the next tick)
+                log.now = datetime.now(UTC)
             if self._dropped_before is None:
                 self._dropped_before = getattr(self.feed.state, "dropped", 0)
             if points:
@@ -289,39 +300,46 @@ class FeedPanel(Vertical):
 
     # -- status line ----------------------------------------------------------------------
 
-    def status_text(self, width: int = 0) -> str:
-        """What needs attention first, then the counters; at `width` (cells, 0: any) the
-        counters at the end are left out rather than cut in half."""
+    def status_text(self, width: int = 0, health: FeedHealth | None = None) -> str:
+        """What needs attention first, then the counters; at `width` (cells, 0: any) the least
+        needed parts are left out whole (the counters, then the rate and the last message's
+        age) rather than cut in half."""
         if self.feed is None:
             return "No live feed: this profile has no MQTT settings."
-        state = self.feed.state
-        parts = [f"● {safe_text(state.status, 20)}"]  # what needs attention first: an 80-column
-        if state.last_error and state.status != "connected":  # line cuts off the end
-            parts.append(safe_text(state.last_error, 60))
+        health = health or self.feed.health()
+        state = health.state
         before = self._dropped_before
         dropped = 0 if before is None else getattr(state, "dropped", 0) - before
-        if dropped > 0:  # the service buffer overflowed: say so, never lose points silently
-            parts.append(f"DROPPED {dropped:,}")
-        if self.paused:
-            parts.append(f"PAUSED: {self.waiting:,} waiting (p resumes)")
-        if self.unseen:
-            parts.append(f"+{self.unseen:,} new (End)")
-        parts.append(f"{state.rate:,.0f} msg/s")
-        counters = [
-            f"{state.received:,} received",
-            f"bad {state.bad_payloads:,}",
-            f"dup {state.duplicates:,}",
-            f"{len(self.shown):,} shown",
+        parts: list[tuple[str, int]] = [  # (text, how much it is needed)
+            (health_text(health, age=False), 100),
+            (f"DROPPED {dropped:,}", 90) if dropped > 0 else ("", 0),  # never lost silently
+            (f"PAUSED: {self.waiting:,} waiting (p resumes)", 80) if self.paused else ("", 0),
+            (f"+{self.unseen:,} new (End)", 70) if self.unseen else ("", 0),
+            (last_text(health), 40),
+            (f"{state.rate:,.0f} msg/s", 50),
+            (f"{state.received:,} received", 30),
+            (f"{getattr(state, 'replayed', 0):,} queued", 25)
+            if getattr(state, "replayed", 0)
+            else ("", 0),
+            (f"bad {state.bad_payloads:,}", 20),
+            (f"dup {state.duplicates:,}", 15),
+            (f"{len(self.shown):,} shown", 10),
         ]
-        while counters and width and len(" · ".join(parts + counters)) > width:
-            counters.pop()
-        return " · ".join(parts + counters)
+        kept = [(text, need) for text, need in parts if text]
+        while width and len(kept) > 1 and len(" · ".join(t for t, _ in kept)) > width:
+            kept.remove(min(kept, key=lambda part: part[1]))
+        return " · ".join(text for text, _ in kept)
 
     def _render_status(self) -> None:
-        text = self.status_text(self.query_one("#feed-status").size.width)
+        status = self.query_one("#feed-status", Static)
+        health = self.feed.health() if self.feed is not None else None
+        text = self.status_text(status.size.width, health)
+        level = health.level if health is not None else "idle"
+        for name in ("warning", "error"):
+            status.set_class(level == name, f"-{name}")
         if text != self._status_text:
             self._status_text = text
-            self.query_one("#feed-status", Static).update(text, layout=False)  # 1 line: fixed
+            status.update(text, layout=False)  # 1 line: fixed
 
     # -- operator actions -----------------------------------------------------------------
 

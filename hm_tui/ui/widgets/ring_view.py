@@ -7,8 +7,10 @@ cache holds text, not `Strip`s: a strip is ~20 objects the cyclic collector trac
 of its own); with a thousand strips cached, each full collection on the UI thread took 50-110 ms
 during a 5,000 msg/s feed, ~20-30 ms without (benchmarks/RESULTS.md). A string is not tracked. The
 owner appends to the ring (a `deque` with `maxlen`) and calls `appended()` once per batch; the view
-follows the tail until the reader moves away from it, and keeps the reader's lines in place when
-the ring drops its oldest items.
+follows the tail until the reader moves away from it (a resize does not count as moving away),
+and keeps the reader's lines in place when the ring drops its oldest items. Lines whose text
+changes with time (an age) are re-formatted when the owner calls `reformat()`: only the visible
+ones, on the next frame.
 """
 
 from __future__ import annotations
@@ -103,6 +105,26 @@ class RingView(ScrollView, Generic[Item], can_focus=True):
             if follow:
                 self.scroll_end(animate=False, immediate=True, x_axis=False)
 
+    def reformat(self) -> None:
+        """Forget every formatted line and repaint: the visible ones are formatted again (their
+        text depends on the time, or on the width)."""
+        self._texts.clear()
+        self.refresh()
+
+    def _size_updated(
+        self, size: Size, virtual_size: Size, container_size: Size, layout: bool = True
+    ) -> bool:
+        """A resize keeps a view that followed the tail on it: a shorter view has more lines
+        above it, which would leave it short of the end and no longer following."""
+        follow = self.following
+        width = self.scrollable_content_region.width
+        resized = super()._size_updated(size, virtual_size, container_size, layout)
+        if self.scrollable_content_region.width != width:
+            self._texts.clear()  # lines may be laid out for the width
+        if follow and not self.following:
+            self.scroll_end(animate=False, immediate=True, x_axis=False)
+        return resized
+
     def _shift(self, pruned: int) -> None:
         """Lines left the top: keep the cursor and the view on the same items."""
         if self.cursor is not None:
@@ -121,6 +143,9 @@ class RingView(ScrollView, Generic[Item], can_focus=True):
         style = self.rich_style
         if index >= len(self.ring):
             return Strip.blank(width, style)
+        extra = self.line_style(self.ring[index])
+        if extra is not None:
+            style = style + extra
         strip = Strip([Segment(self._line_text(index), style)])
         strip = strip.crop_extend(scroll_x, scroll_x + width, style)
         if index == self.cursor:
@@ -131,6 +156,10 @@ class RingView(ScrollView, Generic[Item], can_focus=True):
             )
             strip = strip.apply_style(cursor if cursor else Style(reverse=True))
         return strip
+
+    def line_style(self, item: Item) -> Style | None:
+        """A style for the whole line of `item` over the view's own (None: the view's)."""
+        return None
 
     def _line_text(self, index: int) -> str:
         serial = self._first_serial + index
