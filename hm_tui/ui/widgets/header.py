@@ -140,7 +140,7 @@ def header_content(
     sep: Part = ("│", "$text-muted") if compact else (" │ ", "$text-muted")
     parts: list[Part] = [] if compact else [("hm-tui ", "bold")]
     parts += _where(state)
-    sections = {
+    sections: dict[str, list[Part]] = {
         "api": ["API ", (state.api, _API_STYLE.get(state.api, "$text-warning"))],
         "mqtt": _mqtt(state, compact),
         "webhook": _webhook(state, compact),
