@@ -50,7 +50,8 @@ def run_with_client(
     from hm_tui.service.client import PlatformClient  # lazy: httpx costs ~150 ms
 
     async def main() -> int:
-        async with PlatformClient(profile) as client:
+        # the token is revoked on the way out: a copy taken from this terminal dies with it
+        async with PlatformClient(profile, revoke_on_close=True) as client:
             client.on_wait = WaitNotice()
             return await work(client)
 

@@ -23,9 +23,10 @@ from hm_tui.cli import output as out
 from hm_tui.cli.connect import run_with_client
 from hm_tui.cli.main import UsageError
 from hm_tui.cli.vins_cmd import checked_vin, parse_tag_args, stdin_is_tty, typo_hint
-from hm_tui.domain.removal import RemovalKind, explain_refusal, plan_removal
+from hm_tui.domain.removal import RemovalKind, plan_removal
 from hm_tui.service.csv_file import CsvInputError, CsvRows, check_row, read_csv_file
 from hm_tui.service.errors import Conflict, PlatformError, Unprocessable
+from hm_tui.service.explain import explain_removal_failure
 
 if TYPE_CHECKING:
     from hm_tui.service.client import PlatformClient
@@ -228,13 +229,14 @@ async def _remove_one(client: PlatformClient, vin: str, journal: CliJournal) -> 
     try:
         result = await client.remove_clearance(vin)
     except (Conflict, Unprocessable) as exc:
-        why = explain_refusal(exc.detail) or exc.detail or exc.title
+        why = explain_removal_failure(exc)
         journal.results([(vin, "refused", why)])
         out.warn(f"{vin}: refused: {out.shown(why)}")
         return False
     except PlatformError as exc:
-        journal.results([(vin, "error", str(exc))])
-        out.warn(f"{vin}: failed: {out.shown(str(exc))}")
+        why = explain_removal_failure(exc)
+        journal.results([(vin, "error", why)])
+        out.warn(f"{vin}: failed: {out.shown(why)}")
         return False
     journal.results([(vin, result.status, "")])
     out.say(f"{out.shown(result.vin)}  {out.shown(result.status)}")

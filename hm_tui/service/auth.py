@@ -5,6 +5,10 @@ once a token reaches its renewal point (at the latest every 5 minutes and `margi
 expiry, the margin scaled down for short lifetimes), while callers keep using the current one; only
 a caller holding no valid token waits. There is never more than one renewal in flight. A failing
 renewal is retried with backoff and shows in `status`; tokens are never logged.
+
+`revoke()` asks the platform to revoke the current token (best effort, bounded in time): a
+command or dashboard that exits leaves no live token behind, so one copied from a terminal or a
+log dies with the session.
 """
 
 from __future__ import annotations
@@ -32,6 +36,7 @@ from hm_tui.service.transport import ApiCounts, send
 log = logging.getLogger("hm_tui.auth")
 
 MAX_TOKEN_AGE = 300.0  # renew at least this often whatever expires_in says
+REVOKE_TIMEOUT_S = 0.5  # an exit waits at most this long for the revocation
 ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 
 TokenState = Literal["none", "ok", "renewing", "failing"]
@@ -122,6 +127,30 @@ class TokenManager:
             state = "ok" if self._current is not None else "none"
         return TokenStatus(state, self._last_error, self._failures, self.token_age_s)
 
+    async def revoke(self, timeout: float = REVOKE_TIMEOUT_S) -> bool:
+        """Revoke the current token at the platform and forget it; True if the platform said
+        so. Best effort: never raises, never waits longer than `timeout`, logs at debug only
+        (an exit must not be held up or end in an error for it)."""
+        current, self._current = self._current, None
+        if current is None or not current.value:
+            return False
+        try:
+            return await asyncio.wait_for(self._send_revocation(current.value, timeout), timeout)
+        except Exception as exc:  # anything at all: the token expires by itself anyway
+            log.debug("token revocation failed: %s", type(exc).__name__)
+            return False
+
+    async def _send_revocation(self, token: str, timeout: float) -> bool:
+        body = self._client_proof() | {"token": token, "token_type_hint": "access_token"}
+        response = await self._http.request(
+            "DELETE",
+            f"{self._profile.base_url}/access_tokens",
+            json=body,
+            timeout=httpx.Timeout(timeout),
+        )
+        log.debug("token revocation: HTTP %d", response.status_code)
+        return response.status_code == 200
+
     async def aclose(self) -> None:
         if self._task is not None:
             self._task.cancel()
@@ -187,7 +216,12 @@ class TokenManager:
         return _schedule(value, sent_at, ttl)
 
     def _grant(self) -> dict[str, str]:
-        body = {"grant_type": "client_credentials", "client_id": self._profile.client_id}
+        return {"grant_type": "client_credentials", **self._client_proof()}
+
+    def _client_proof(self) -> dict[str, str]:
+        """The client's id and the proof that it is that client: its secret, or a fresh
+        assertion signed with its private key."""
+        body = {"client_id": self._profile.client_id}
         if self._profile.uses_private_key:
             body["client_assertion_type"] = ASSERTION_TYPE
             body["client_assertion"] = self._assertion()

@@ -42,6 +42,7 @@ from hm_tui.service.errors import (
     RateLimited,
     error_from_response,
 )
+from hm_tui.service.explain import explain_add_failure, explain_item_error
 from hm_tui.service.models import (
     Clearance,
     Eligibility,
@@ -81,8 +82,12 @@ class PlatformClient:
         retry: RetryPolicy | None = None,
         concurrency: int = 8,
         get_one_limit: TokenBucket | None = None,
+        revoke_on_close: bool = False,
     ) -> None:
         self.profile = profile
+        #: revoke the access token on `aclose()` (the CLI and the dashboard: a token copied
+        #: from their terminal dies with them); best effort, at most half a second
+        self.revoke_on_close = revoke_on_close
         self._own_http = http is None
         self._http = http or new_http_client(max_connections=max(concurrency, 1) * 2)
         self.api_counts = ApiCounts()  # every request and failure, for the metrics endpoint
@@ -102,6 +107,8 @@ class PlatformClient:
         await self.aclose()
 
     async def aclose(self) -> None:
+        if self.revoke_on_close:
+            await self.tokens.revoke()
         await self.tokens.aclose()
         if self._own_http:
             await self._http.aclose()
@@ -164,7 +171,8 @@ class PlatformClient:
             try:
                 answers[index] = await self._add_chunk(part)
             except PlatformError as exc:
-                answers[index] = [ItemResult(item.vin, "error", _without_vin(exc)) for item in part]
+                why = explain_add_failure(exc)
+                answers[index] = [ItemResult(item.vin, "error", why) for item in part]
             done += len(part)
             if on_chunk is not None:
                 on_chunk(answers[index])
@@ -177,7 +185,8 @@ class PlatformClient:
     async def _add_chunk(self, part: list[NewClearance]) -> list[ItemResult]:
         body = {"vehicles": [msgspec.to_builtins(item) for item in part]}
         response = await self._call("POST", "/fleets/vehicles", json=body)
-        return _align(part, decode.decode_add_answer(response.content))
+        results = _align(part, decode.decode_add_answer(response.content))
+        return [_explained(result) for result in results]
 
     async def remove_clearance(self, vin: str) -> RemovalResult:
         """Revoke (approved) or cancel (pending) a clearance; see the module doc for retries."""
@@ -361,10 +370,8 @@ def _align(part: list[NewClearance], results: list[ItemResult]) -> list[ItemResu
     return [by_vin.get(item.vin.upper()) or ItemResult(item.vin, "error", missing) for item in part]
 
 
-def _without_vin(exc: PlatformError) -> str:
-    """The error as a per-item description (the item already names its VIN)."""
-    vin, exc.vin = exc.vin, None
-    try:
-        return exc.message()
-    finally:
-        exc.vin = vin
+def _explained(result: ItemResult) -> ItemResult:
+    """A per-item refusal in the operator's words (the platform's own text kept in them)."""
+    if result.status != "error":
+        return result
+    return ItemResult(result.vin, result.status, explain_item_error(result.description))

@@ -19,13 +19,14 @@ from typing import Any
 
 import msgspec
 
-from hm_tui.domain.removal import explain_refusal, plan_removal
+from hm_tui.domain.removal import plan_removal
 from hm_tui.service.add_run import AddRun
 from hm_tui.service.client import PlatformClient
 from hm_tui.service.config import Profile
 from hm_tui.service.decode import WireClearances
 from hm_tui.service.errors import PlatformError
 from hm_tui.service.events import ActionProgress, Health, ReadOnlyError, RemovalOutcome
+from hm_tui.service.explain import explain_removal_failure
 from hm_tui.service.feed_health import FeedHealth
 from hm_tui.service.feed_process import ProcessFeed
 from hm_tui.service.fleet import Fleet
@@ -154,7 +155,7 @@ class Session:
         Raises the first poll's error if it fails; polling continues in the background either
         way."""
         if self._client is None:
-            self._client = PlatformClient(self.profile)
+            self._client = PlatformClient(self.profile, revoke_on_close=True)
         poll, full = self._intervals
         self._fleet = Fleet(
             self._client,
@@ -387,7 +388,7 @@ class Session:
         except PlatformError as exc:
             entry = self.roster.entry(vin)
             status = entry.clearance.status if entry is not None else "error"
-            return RemovalOutcome(vin, False, status, explain_refusal(exc.detail) or exc.message())
+            return RemovalOutcome(vin, False, status, explain_removal_failure(exc))
         moved = self._moved(vin, answer.status, None, _iso_now())
         if moved is not None:
             self.fleet.apply_local([moved])

@@ -13,6 +13,15 @@ import pytest
 from hm_tui.emulator.config import EmulatorConfig
 from hm_tui.emulator.server import EmulatorThread
 
+# the CLI tests' fixtures (`run_cli` runs `hm-tui` in-process; `configured` points it at the
+# test's emulator), for the contract tests of the CLI
+from tests.cli.conftest import (  # noqa: F401
+    _restore_logging,
+    config_file,
+    configured,
+    run_cli,
+)
+
 
 @pytest.fixture(scope="module")
 def live_emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmulatorThread]:
