@@ -16,6 +16,7 @@ from hm_tui.cli.connect import run_with_client
 from hm_tui.cli.main import UsageError, common_options
 from hm_tui.domain.brands import lookup
 from hm_tui.domain.clearance import STATUS_ORDER
+from hm_tui.domain.filters import Filter, parse_filter, record
 from hm_tui.domain.vin import check_vin
 from hm_tui.service import csv_export
 from hm_tui.service.errors import PlatformError
@@ -30,6 +31,7 @@ examples:
   hm-tui vins list --status pending,rejected
   hm-tui vins list --brand bmw --tag fleet=north --csv > north.csv
   hm-tui vins list --status pending --watch 30
+  hm-tui vins list --filter 'status:rejected reason:"tag missing" tag:fleet=north'
   hm-tui vins show WBA3A5C53CF256985
   hm-tui vins add WBA3A5C53CF256985 --brand bmw --tag fleet=north
   hm-tui vins add 2HM00000000000001 --brand sandbox --odometer 2050
@@ -94,6 +96,7 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     export = actions.add_parser(
         "export", help="every clearance, as CSV (default) or JSON", parents=[common_options()]
     )
+    add_filter_option(export)
     fmt = export.add_mutually_exclusive_group()
     fmt.add_argument("--csv", action="store_true", help="CSV (the default)")
     fmt.add_argument("--json", action="store_true", help="JSON with the full history")
@@ -123,6 +126,7 @@ def _add_list_parser(actions: argparse._SubParsersAction[argparse.ArgumentParser
         metavar="KEY=VALUE",
         help="only clearances with this tag (repeatable: all must match)",
     )
+    add_filter_option(lst)
     fmt = lst.add_mutually_exclusive_group()
     fmt.add_argument("--json", action="store_true", help="JSON array")
     fmt.add_argument("--csv", action="store_true", help="CSV with a header")
@@ -162,19 +166,21 @@ def _list(args: argparse.Namespace) -> int:
     if args.watch is not None and args.watch <= 0:
         raise UsageError("--watch needs a positive number of seconds")
     fmt = "json" if args.json else "csv" if args.csv else "table"
-    query = _platform_filter(statuses, brands)
+    flt = read_filter(args.filter)
+    query = _platform_filter(statuses or _filter_statuses(flt), brands)
 
-    def matches(c: Clearance) -> bool:  # applied locally too: filters are never trusted blindly
-        return (
+    def matches(c: Clearance, now: datetime) -> bool:  # applied locally too: filters are never
+        return (  # trusted blindly
             (not statuses or c.status in statuses)
             and (not brands or c.brand in brands)
             and all(c.tags.get(k) == v for k, v in tags.items())
+            and matches_filter(flt, c, now)
         )
 
     async def once(client: PlatformClient) -> int:
         fetched = await client.list_clearances(query)
         now = platform_now(newest_change(fetched), server=client.server_clock.now())
-        shown = sorted((c for c in fetched if matches(c)), key=lambda c: c.vin)
+        shown = sorted((c for c in fetched if matches(c, now)), key=lambda c: c.vin)
         print_clearances(shown, fmt, watching=args.watch is not None, now=now)
         if client.bad_items:
             out.warn(f"{client.bad_items} clearance(s) in the answer could not be read")
@@ -201,8 +207,14 @@ def _watch(args: argparse.Namespace, once: Any) -> int:
 
 
 def _export(args: argparse.Namespace) -> int:
+    flt = read_filter(args.filter)
+
     async def work(client: PlatformClient) -> int:
-        clearances = sorted(await client.list_clearances(), key=lambda c: c.vin)
+        fetched = await client.list_clearances(_platform_filter(_filter_statuses(flt), []))
+        now = platform_now(newest_change(fetched), server=client.server_clock.now())
+        clearances = sorted(
+            (c for c in fetched if matches_filter(flt, c, now)), key=lambda c: c.vin
+        )
         print_clearances(clearances, "json" if args.json else "csv", full=True)
         return 0
 
@@ -258,6 +270,41 @@ def typo_hint(vin: str) -> str:
     """For a VIN the platform does not know: the I/O/Q or check-digit doubt, if any."""
     warnings = check_vin(vin).warnings
     return f". {warnings[0]}" if warnings else ""
+
+
+# -- the filter language (domain/filters.py) ----------------------------------------------------
+def add_filter_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--filter",
+        metavar="QUERY",
+        default="",
+        help='the dashboard\'s filter: words, status:S,S brand:B,B tag:K=V reason:"text" '
+        "age:>2d, -term for NOT, all must match",
+    )
+
+
+def read_filter(text: str) -> Filter:
+    """The parsed `--filter`; any part that cannot be read is a usage error (nothing is run on a
+    filter that means something else than was typed)."""
+    flt = parse_filter(text or "")
+    if flt.problems:
+        raise UsageError("--filter: " + "; ".join(out.clean(p) for p in flt.problems))
+    return flt
+
+
+def matches_filter(flt: Filter, c: Clearance, now: datetime) -> bool:
+    if not flt:
+        return True
+    since = c.since
+    age = (now - since).total_seconds() if since is not None else 0.0
+    return flt.matches(record(c.status, c.vin, c.brand, c.reason, c.tags, age))
+
+
+def _filter_statuses(flt: Filter) -> list[str]:
+    """The statuses a filter allows, when one plain `status:` term says so (asked of the
+    platform, so it sends less; the filter is applied here all the same)."""
+    wanted = [t for t in flt.by_field.get("status", ()) if not t.negated]
+    return list(wanted[0].values) if len(wanted) == 1 else []
 
 
 # -- argument helpers -----------------------------------------------------------------------------

@@ -101,6 +101,9 @@ class Roster:
 
     def __init__(self, *, clock: Callable[[], float] = time.time) -> None:
         self._clock = clock
+        #: The platform's clock in epoch seconds (time in state counts on it: `age:` filters);
+        #: the session sets it, ours until then.
+        self.now: Callable[[], float] = time.time
         self._data = rd.EMPTY
         self._index = ix.EMPTY_INDEX
         self._view = rv.View()
@@ -231,7 +234,7 @@ class Roster:
             new_index,
             d.changes,
             view,
-            rv.visible(new_index, view),
+            rv.visible(new_index, view, data.entries, self.now()),
             kept,
             others,
             d,
@@ -284,7 +287,7 @@ class Roster:
         if plan.visible is not None and plan.view == self._view and plan.index is self._index:
             self._visible = plan.visible
         else:  # the filter changed while the plan was built
-            self._visible = rv.visible(self._index, self._view)
+            self._visible = rv.visible(self._index, self._view, self._data.entries, self.now())
         return True
 
     # -- the view ------------------------------------------------------------------------------
@@ -353,25 +356,28 @@ class Roster:
         if column not in COLUMNS:
             raise ValueError(f"unknown column {column!r}; choose one of {', '.join(COLUMNS)}")
         view = rv.View(text, prefixes, descending)
-        index = base.index
+        index, entries, now = base.index, base.data.entries, self.now()
         shown: rv.Shown | None
         if view == old and column == index.column:
             shown = base.visible
         elif column != index.column:
             index = base.orders.get(column) or ix.full_index(base.data, column)
-            shown = rv.visible(index, view)
+            shown = rv.visible(index, view, entries, now)
         elif (text, prefixes) == (old.query, old.prefixes):  # only the direction changed
             shown = base.visible.reversed()
         else:
             shown = None
-            if (prefixes, descending) == (old.prefixes, old.descending):
+            flt, old_flt = view.filter, old.filter
+            if (prefixes, descending) == (old.prefixes, old.descending) and not flt.timed:
                 recent = base.recent
                 if recent.index is index and recent.view == (prefixes, descending):
                     shown = recent.get(text)  # a backspace back to a query just shown
-                if shown is None and old.query and old.query in text:  # narrows the old query
-                    shown = rv.narrow(base.visible, text, by_query_alone=prefixes is None)
+                if shown is None and old_flt and not old_flt.timed and flt.implies(old_flt):
+                    shown = rv.narrow(  # a longer query narrows the old one's result
+                        base.visible, flt, entries, now, by_query_alone=prefixes is None
+                    )
             if shown is None:
-                shown = rv.visible(index, view)
+                shown = rv.visible(index, view, entries, now)
         return ViewPlan(base, index, view, shown)
 
     def commit_view(self, plan: ViewPlan) -> bool:
@@ -393,6 +399,7 @@ class Roster:
             plan.index is self._index
             and old.query != plan.view.query
             and (old.prefixes, old.descending) == (plan.view.prefixes, plan.view.descending)
+            and not old.filter.timed
         ):
             self._recent_results(old).remember(old.query, self._visible)
         self._index, self._view = plan.index, plan.view
@@ -410,7 +417,8 @@ class Roster:
         return recent
 
     def set_query(self, text: str) -> None:
-        """Case-insensitive substring filter over VIN, brand, status, reason and tags."""
+        """Filter by a query in the filter language (`domain/filters.py`): free words over VIN,
+        brand, status, reason and tags, and field terms; case-insensitive."""
         self.commit_view(self.plan_view(text))
 
     def set_statuses(self, statuses: Iterable[str] | None) -> None:

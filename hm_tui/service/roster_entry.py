@@ -8,6 +8,7 @@ from sys import intern
 
 import msgspec
 
+from hm_tui.domain.filters import search_text, tags_field
 from hm_tui.service.models import Clearance, parse_time
 
 
@@ -22,7 +23,7 @@ class RosterEntry(msgspec.Struct, frozen=True, gc=False):
     reason: str | None
     since_ts: float  # entered the current status (latest changelog entry; else first seen), in
     # epoch seconds: the sort key (floats compare 3x faster) and 5.6 MB less than a datetime each
-    search_text: str  # lower case "status\tvin\tbrand\treason\tk=v k=v" (status first: filters)
+    search_text: str  # `domain.filters.search_text`: lower case status, vin, brand, reason, tags
     changed_at: float  # epoch seconds when this roster last saw it added or changed
     raw: bytes  # the clearance's JSON (the platform's own bytes when it came from a list call)
 
@@ -61,9 +62,8 @@ def make_entry(c: Clearance, raw: bytes, previous: RosterEntry | None, now: floa
     if since is None:  # no usable changelog: time in state counts from when we first saw it
         since = previous.since if previous else datetime.fromtimestamp(now, UTC)
     reason = last.reason if last is not None else None
-    tags = " ".join(map("=".join, c.tags.items())) if c.tags else ""
     status, brand = intern(c.status), intern(c.brand)  # a few distinct values, shared
-    text = f"{status}\t{c.vin}\t{brand}\t{reason or ''}\t{tags}".lower()
+    text = search_text(status, c.vin, brand, reason, tags_field(c.tags))
     return RosterEntry(
         c.vin,
         status,

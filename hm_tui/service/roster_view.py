@@ -13,18 +13,24 @@ from bisect import bisect_left
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from itertools import compress, islice, repeat
-from operator import contains
+from operator import contains, not_
 from typing import Any, overload
 
+from hm_tui.domain.filters import Filter, Term, parse_filter
+from hm_tui.service.roster_columns import column_of
 from hm_tui.service.roster_entry import RosterEntry
 from hm_tui.service.roster_index import KEYS, PASS, Index, bisect_row
 
 
 @dataclass(frozen=True, slots=True)
 class View:
-    query: str = ""
+    query: str = ""  # in the filter language (domain/filters.py)
     prefixes: tuple[str, ...] | None = None  # "status\t" prefixes of the wanted statuses
     descending: bool = False
+
+    @property
+    def filter(self) -> Filter:
+        return parse_filter(self.query)
 
 
 class Shown(Sequence[str]):
@@ -96,47 +102,122 @@ def _rows_where(
     rows: array[int] | None = None,
     *,
     within: bool = False,
+    negate: bool = False,
 ) -> array[int] | None:
     """The row numbers (ascending) among `rows` (None: all of them) whose text passes
-    `test(text, arg)`, `PASS` rows per C-level pass; None when every row of all passes.
-    `within`: every row that passes is among `rows` anyway (a longer query), so when `rows`
-    are most of the index, all texts are read in memory order instead of looked up."""
+    `test(text, arg)` (fails it, if `negate`), `PASS` rows per C-level pass; None when every
+    row of all passes. `within`: every row that passes is among `rows` anyway (a longer query),
+    so when `rows` are most of the index, all texts are read in memory order instead of looked
+    up."""
     out = array(ROW_TYPE)
     if rows is None or (within and len(rows) > len(texts) // 2):
         size, reader = len(texts), iter(texts)
         for start in range(0, size, PASS):
+            passed = map(test, islice(reader, PASS), repeat(arg))
             out.extend(
                 compress(
-                    range(start, min(start + PASS, size)),
-                    map(test, islice(reader, PASS), repeat(arg)),
+                    range(start, min(start + PASS, size)), map(not_, passed) if negate else passed
                 )
             )
         return None if len(out) == size else out
     get = texts.__getitem__
     for start in range(0, len(rows), PASS):
         part = rows[start : start + PASS]
-        out.extend(compress(part, map(test, map(get, part), repeat(arg))))
+        passed = map(test, map(get, part), repeat(arg))
+        out.extend(compress(part, map(not_, passed) if negate else passed))
     return out
+
+
+def _rows_passing(
+    values: Sequence[Any], keep: Callable[[Any], bool], rows: array[int] | None
+) -> array[int] | None:
+    """The row numbers among `rows` (None: all) whose value in the aligned column `values`
+    passes `keep` (a C-level callable: a set's `__contains__`, a float's `__gt__`)."""
+    out = array(ROW_TYPE)
+    if rows is None:
+        size, reader = len(values), iter(values)
+        for start in range(0, size, PASS):
+            out.extend(
+                compress(range(start, min(start + PASS, size)), map(keep, islice(reader, PASS)))
+            )
+        return None if len(out) == size else out
+    get = values.__getitem__
+    for start in range(0, len(rows), PASS):
+        part = rows[start : start + PASS]
+        out.extend(compress(part, map(keep, map(get, part))))
+    return out
+
+
+_COST = {"status": 0, "brand": 1, "reason": 1, "tag": 2, "age": 2, "text": 3}
+
+
+def filter_rows(
+    index: Index,
+    entries: dict[str, RosterEntry],
+    flt: Filter,
+    rows: array[int] | None,
+    now: float,
+    *,
+    within: bool = False,
+) -> array[int] | None:
+    """The rows among `rows` (None: all) that pass every term of `flt`, cheapest terms first:
+    statuses by prefix and free words by substring over the texts, the other fields on a
+    column per field (`roster_columns`), each term tested once per distinct value. `within`:
+    as `_rows_where` (the whole filter narrows the one that gave `rows`)."""
+    texts = index.texts
+    for term in sorted(flt.terms, key=lambda t: _COST[t.field]):
+        if rows is not None and not rows:
+            break
+        if term.field == "status":
+            prefixes = tuple(f"{v}\t" for v in term.values)
+            rows = _rows_where(_starts, prefixes, texts, rows, within=within, negate=term.negated)
+        elif term.field == "text":
+            rows = _rows_where(
+                contains, term.values[0], texts, rows, within=within, negate=term.negated
+            )
+        else:
+            rows = _rows_passing(*_column_test(index, entries, term, now), rows)
+        within = False  # `rows` now holds this term's result only
+    return rows
+
+
+def _column_test(
+    index: Index, entries: dict[str, RosterEntry], term: Term, now: float
+) -> tuple[Sequence[Any], Callable[[Any], bool]]:
+    column = column_of(index, entries, term.field)
+    if term.field == "age":
+        test = term.since_test(now)
+        return column.values, (lambda v: not test(v)) if term.negated else test
+    passing = frozenset(n for n, value in enumerate(column.distinct) if term.test(value))
+    return column.values, passing.__contains__
 
 
 def _starts(text: str, prefixes: tuple[str, ...]) -> bool:
     return text.startswith(prefixes)
 
 
-def visible(index: Index, view: View) -> Shown:
-    """The rows that pass the view's filter, in display order."""
+def visible(index: Index, view: View, entries: dict[str, RosterEntry], now: float) -> Shown:
+    """The rows that pass the view's statuses and filter, in display order (`now`: the
+    platform's clock in epoch seconds, for time in state)."""
     texts = index.texts
     rows = None if view.prefixes is None else _rows_where(_starts, view.prefixes, texts)
-    if view.query:  # among the rows of the wanted statuses (None: every row)
-        rows = _rows_where(contains, view.query, texts, rows)
+    rows = filter_rows(index, entries, view.filter, rows, now)
     return Shown(index, rows, view.descending)
 
 
-def narrow(shown: Shown, query: str, *, by_query_alone: bool) -> Shown:
-    """Filter an already filtered result by a longer query. `by_query_alone`: the result was
-    filtered by the shorter query only (no statuses), so every match of the longer one is in it
-    and a scan may read every text instead of looking the rows up."""
-    rows = _rows_where(contains, query, shown.base.texts, shown.rows, within=by_query_alone)
+def narrow(
+    shown: Shown,
+    flt: Filter,
+    entries: dict[str, RosterEntry],
+    now: float,
+    *,
+    by_query_alone: bool,
+) -> Shown:
+    """Filter an already filtered result by a filter that implies the one that made it (a longer
+    query). `by_query_alone`: the result was filtered by the shorter query only (no statuses),
+    so every match of the longer one is in it and a scan may read every text instead of
+    looking the rows up."""
+    rows = filter_rows(shown.base, entries, flt, shown.rows, now, within=by_query_alone)
     return Shown(shown.base, rows, shown.descending)
 
 

@@ -81,6 +81,7 @@ class Session:
         self.store = store or Store.memory()
         self.journal: Journal = self.store.journal
         self.roster = Roster()
+        self.roster.now = self._platform_epoch  # time in state, for `age:` filters
         self.feed: ProcessFeed | None = None
         if feed and profile.mqtt is not None:  # paho in its own process: not on the UI's GIL
             settings: Any = profile.mqtt  # frozen, so mypy misreads the feed's protocol
@@ -381,6 +382,10 @@ class Session:
     def platform_now(self) -> datetime:
         """The platform's time (an emulator's virtual clock runs fast): see platform_time."""
         return platform_now(self.roster.latest_timestamp, server=self.client.server_clock.now())
+
+    def _platform_epoch(self) -> float:
+        server = self._client.server_clock.now() if self._client is not None else None
+        return platform_now(self.roster.latest_timestamp, server=server).timestamp()
 
     async def _remove_one(self, vin: str) -> RemovalOutcome:
         try:

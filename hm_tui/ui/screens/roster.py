@@ -21,6 +21,7 @@ from textual.screen import Screen
 from textual.widget import Widget
 
 from hm_tui.domain.clearance import STATUS_ORDER
+from hm_tui.domain.filters import parse_filter
 from hm_tui.service.roster import COLUMNS, Roster, ViewPlan
 from hm_tui.ui.keymap import ROSTER_KEYS, bindings
 from hm_tui.ui.text import copy_text, shown
@@ -161,6 +162,7 @@ class RosterScreen(Screen[None]):
     @on(FilterBar.Changed)
     def _filter_changed(self, event: FilterBar.Changed) -> None:
         self.query_text = event.text
+        self.filter_bar.describe(parse_filter(event.text))
         # Every keystroke at once (no throttle: one held back for a frame's time cost 5-20 ms
         # of latency on a third of the keys): a small roster plans in a few ms, a big one in
         # a worker that takes only the latest query when it comes back (`request_view`).

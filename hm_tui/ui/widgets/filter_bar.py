@@ -1,4 +1,5 @@
-"""The `/` filter: one line, live while typing; Enter applies it, Escape clears it."""
+"""The `/` filter: one line, live while typing; Enter applies it, Escape clears it. Below it, a
+line says what the filter language understood and what it could not read (domain/filters.py)."""
 
 from __future__ import annotations
 
@@ -6,12 +7,13 @@ from typing import ClassVar
 
 from textual import on
 from textual.app import ComposeResult
-from textual.containers import Horizontal
+from textual.content import Content
 from textual.geometry import Size
 from textual.message import Message
 from textual.widget import Widget
 from textual.widgets import Input, Label
 
+from hm_tui.domain.filters import Filter
 from hm_tui.ui.keymap import FILTER_KEYS, bindings
 from hm_tui.ui.widgets.ring_view import set_virtual_size
 
@@ -42,7 +44,45 @@ class _FilterInput(LineInput):
             bar.hand_on()
 
 
-class FilterBar(Horizontal):
+class Understood(Widget):
+    """One line: what the filter means ("status = rejected · not brand bmw") and the first part
+    it could not read. Redrawn without a layout (its box never changes)."""
+
+    DEFAULT_CSS = """
+    Understood { height: 1; width: 1fr; color: $text-muted; padding: 0 1; text-wrap: nowrap;
+                 text-overflow: ellipsis; }
+    """
+
+    def __init__(self, **kwargs: object) -> None:
+        super().__init__(**kwargs)  # type: ignore[arg-type]
+        self._line = Content()
+
+    @property
+    def plain(self) -> str:
+        return self._line.plain
+
+    def show(self, flt: Filter) -> None:
+        parts: list[str | tuple[str, str]] = []
+        if flt.problems:
+            more = f" (+{len(flt.problems) - 1} more)" if len(flt.problems) > 1 else ""
+            parts.append((f"✗ {flt.problems[0]}{more}", "bold $text-warning"))
+        if flt.terms:
+            parts.append(f"{'  ' if flt.problems else ''}= {flt.describe()}")
+        line = Content.assemble(*parts)  # plain text: what was typed is never markup
+        if line.plain != self._line.plain:
+            self._line = line
+            self.refresh()
+
+    def render(self) -> Content:
+        return self._line
+
+
+def worth_describing(flt: Filter) -> bool:
+    """Free words alone need no explanation; field terms, NOT and problems do."""
+    return bool(flt.problems) or any(t.field != "text" or t.negated for t in flt.terms)
+
+
+class FilterBar(Widget):
     """Posts `Changed` on every keystroke, `Applied` on Enter and `Cleared` on Escape.
     `focus_after`: the widget that takes the keys once the filter is applied or cleared."""
 
@@ -51,11 +91,16 @@ class FilterBar(Horizontal):
     BINDINGS: ClassVar = bindings(k for k in FILTER_KEYS if k.id != "roster.filter_apply")
 
     DEFAULT_CSS = """
-    FilterBar { height: 1; background: $boost; display: none; }
+    FilterBar {
+        layout: grid; grid-size: 2; grid-columns: auto 1fr; grid-rows: 1;
+        height: auto; background: $boost; display: none;
+    }
     FilterBar.-active { display: block; }
     FilterBar > Label { width: auto; padding: 0 1; color: $text-accent; text-style: bold; }
     FilterBar > Input { border: none; height: 1; padding: 0; width: 1fr; background: $boost; }
     FilterBar > Input:focus { border: none; background-tint: $foreground 5%; }
+    FilterBar > Understood { display: none; column-span: 2; }
+    FilterBar.-described > Understood { display: block; }
     """
 
     class Changed(Message):
@@ -74,10 +119,20 @@ class FilterBar(Horizontal):
     def compose(self) -> ComposeResult:
         yield Label("/")
         yield _FilterInput(
-            placeholder="filter by VIN, brand, status, reason or tag",
+            placeholder='words, status:rejected brand:audi,seat tag:k=v reason:"…" age:>2d -x',
             id="filter-input",
             select_on_focus=False,
         )
+        yield Understood(id="filter-understood")
+
+    @property
+    def understood(self) -> Understood:
+        return self.query_one("#filter-understood", Understood)
+
+    def describe(self, flt: Filter) -> None:
+        """Say what the filter means (only when more than free words: a line appears)."""
+        self.understood.show(flt)
+        self.set_class(worth_describing(flt), "-described")
 
     @property
     def input(self) -> Input:
@@ -97,7 +152,7 @@ class FilterBar(Horizontal):
     def clear(self) -> None:
         """Empty and hide the bar (posts `Changed("")` through the input)."""
         self.input.value = ""
-        self.remove_class("-active")
+        self.remove_class("-active", "-described")
 
     @on(Input.Changed, "#filter-input")
     def _changed(self, event: Input.Changed) -> None:

@@ -1,0 +1,193 @@
+"""The filter language: what it reads, what it says it understood, what it refuses, and that the
+matcher (one record, and the roster's column-wise path) agrees with an obvious reference."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from hm_tui.domain.filters import parse_filter, record, tags_field
+from hm_tui.service.models import ChangelogEntry, Clearance
+from hm_tui.service.roster import Roster
+
+NOW = 1_700_000_000.0
+
+
+def test_the_bar_says_what_it_understood() -> None:
+    f = parse_filter("status:rejected brand:audi,seat -brand:bmw")
+    assert not f.problems
+    assert f.describe() == "status = rejected · brand ∈ {audi, seat} · not brand bmw"
+
+
+def test_quoted_reason_tag_age_and_free_words() -> None:
+    f = parse_filter('reason:"tag missing" tag:fleet=north age:>2d north -"sub fleet"')
+    assert [t.field for t in f.terms] == ["reason", "tag", "age", "text", "text"]
+    assert f.describe() == (
+        'reason has "tag missing" · tag fleet = north · in state > 2 d · text has "north" · '
+        'text lacks "sub fleet"'
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "says"),
+    [
+        ("status:rej", "'rej' is not a status; use pending, approved"),
+        ("brand:nope", "'nope' is not a brand id"),
+        ("colour:red", "no field 'colour'"),
+        ("age:2d", "age: needs a comparison and a duration"),
+        ("age:>2", "add a unit to 2"),
+        ("tag:=x", "a tag needs its key"),
+        ("status:", "status: needs a value, e.g. status:rejected,pending"),
+        ('reason:"tag missing', 'a quote (") is not closed'),
+        ("-", "a lone '-'"),
+    ],
+)
+def test_bad_terms_are_named_with_what_to_write(text: str, says: str) -> None:
+    f = parse_filter(f"bmw {text}")
+    assert any(says in problem for problem in f.problems), f.problems
+    assert f.terms[0].values == ("bmw",)  # the rest still applies
+
+
+def test_an_unclosed_quote_still_applies_what_was_typed() -> None:
+    f = parse_filter('reason:"tag mis')
+    assert f.terms[0].values == ("tag mis",)
+
+
+def test_tag_is_exact_where_free_text_is_a_substring() -> None:
+    sub = {"tag": tags_field({"sub-fleet": "north"}), "text": "x\tsub-fleet=north"}
+    mine = {"tag": tags_field({"fleet": "north"}), "text": "x\tfleet=north"}
+    assert not parse_filter("tag:fleet=north").matches(sub)
+    assert parse_filter("tag:fleet=north").matches(mine)
+    assert parse_filter("fleet=north").matches(sub)
+    assert parse_filter("tag:FLEET").matches(mine)
+    assert not parse_filter("tag:fleet=nort").matches(mine)
+
+
+def test_a_longer_query_implies_the_shorter() -> None:
+    assert parse_filter("volks brand:audi").implies(parse_filter("vol"))
+    assert not parse_filter("vol").implies(parse_filter("volks"))
+    assert parse_filter("-vo").implies(parse_filter("-vol"))
+    assert not parse_filter("brand:audi").implies(parse_filter("brand:audi,seat"))
+
+
+# -- the property: parser + matcher (one record, and the roster) against a reference -----------
+
+STATUSES = ["pending", "approved", "rejected", "revoked"]
+BRANDS = ["bmw", "audi", "seat", "kia"]
+REASONS = [None, "customer name tag missing", "privacy mode is enabled", "Tag Missing, Sorry"]
+TAGS = [{}, {"fleet": "north"}, {"sub-fleet": "north"}, {"fleet": "North", "team": "a b"}]
+
+
+@dataclass
+class Car:
+    vin: str
+    status: str
+    brand: str
+    reason: str | None
+    tags: dict[str, str]
+    age_s: int
+
+    def clearance(self) -> Clearance:
+        from datetime import UTC, datetime
+
+        at = datetime.fromtimestamp(NOW - self.age_s, UTC).isoformat()
+        return Clearance(
+            self.vin,
+            self.status,
+            self.brand,
+            self.tags,
+            [ChangelogEntry(at, self.status, self.reason)],
+        )
+
+
+@dataclass
+class Ref:
+    """One condition, written the obvious way."""
+
+    field: str
+    value: str
+    negated: bool
+
+    def text(self) -> str:
+        body = self.value if self.field == "text" else f"{self.field}:{self.value}"
+        if " " in self.value:
+            body = f'"{self.value}"' if self.field == "text" else f'{self.field}:"{self.value}"'
+        return ("-" if self.negated else "") + body
+
+    def passes(self, car: Car) -> bool:
+        v = self.value.lower()
+        if self.field == "text":
+            hay = " | ".join(
+                [
+                    car.status,
+                    car.vin,
+                    car.brand,
+                    car.reason or "",
+                    *[f"{k}={x}" for k, x in car.tags.items()],
+                ]
+            ).lower()
+            hit = v in hay
+        elif self.field == "status":
+            hit = car.status in v.split(",")
+        elif self.field == "brand":
+            hit = car.brand in v.split(",")
+        elif self.field == "reason":
+            hit = v in (car.reason or "").lower()
+        elif self.field == "tag":
+            key, _, want = v.partition("=")
+            tags = {k.lower(): x.lower() for k, x in car.tags.items()}
+            hit = key in tags and ("=" not in v or tags[key] == want)
+        else:  # age ">N h" or "<N h"
+            hours = int(v[1:-1]) * 3600
+            hit = car.age_s > hours if v[0] == ">" else car.age_s < hours
+        return hit is not self.negated
+
+
+def _refs(field: str, values: list[str]) -> st.SearchStrategy[Ref]:
+    return st.builds(Ref, st.just(field), st.sampled_from(values), st.booleans())
+
+
+refs = st.one_of(
+    _refs("text", ["wba", "north", "tag", "approved", "kia"]),
+    _refs("status", ["rejected", "pending,approved"]),
+    _refs("brand", ["audi", "audi,seat", "bmw"]),
+    _refs("reason", ["tag missing", "privacy", "sorry"]),
+    _refs("tag", ["fleet=north", "fleet", "team=a b", "sub-fleet"]),
+    _refs("age", [">1h", "<1h", ">30h", "<5h"]),
+)
+cars = st.builds(
+    Car,
+    st.integers(0, 10**6).map(lambda n: f"WBA{n:014d}"),
+    st.sampled_from(STATUSES),
+    st.sampled_from(BRANDS),
+    st.sampled_from(REASONS),
+    st.sampled_from(TAGS),
+    st.integers(0, 40).map(lambda h: h * 3600 + 1),  # never exactly on a limit
+)
+
+
+def _values(car: Car) -> dict[str, object]:
+    return record(car.status, car.vin, car.brand, car.reason, car.tags, car.age_s)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    fleet=st.lists(cars, max_size=25, unique_by=lambda c: c.vin), terms=st.lists(refs, max_size=4)
+)
+def test_matcher_and_roster_agree_with_the_reference(fleet: list[Car], terms: list[Ref]) -> None:
+    text = " ".join(term.text() for term in terms)
+    f = parse_filter(text)
+    assert not f.problems, f.problems
+    expected = sorted(car.vin for car in fleet if all(term.passes(car) for term in terms))
+    assert sorted(car.vin for car in fleet if f.matches(_values(car))) == expected
+    roster = Roster()
+    roster.now = lambda: NOW
+    roster.apply([car.clearance() for car in fleet], complete=True)
+    roster.set_query(text)
+    assert sorted(roster.visible) == expected, text
+    for column in ("brand", "reason", "tags", "since"):  # every order, and narrowing from it
+        roster.set_sort(column)
+        assert sorted(roster.visible) == expected, (text, column)
