@@ -366,19 +366,41 @@ class Roster:
         elif (text, prefixes) == (old.query, old.prefixes):  # only the direction changed
             shown = base.visible.reversed()
         else:
-            shown = None
-            flt, old_flt = view.filter, old.filter
-            if (prefixes, descending) == (old.prefixes, old.descending) and not flt.timed:
-                recent = base.recent
-                if recent.index is index and recent.view == (prefixes, descending):
-                    shown = recent.get(text)  # a backspace back to a query just shown
-                if shown is None and old_flt and not old_flt.timed and flt.implies(old_flt):
-                    shown = rv.narrow(  # a longer query narrows the old one's result
-                        base.visible, flt, entries, now, by_query_alone=prefixes is None
-                    )
+            shown = self._from_recent(base, view, now)
             if shown is None:
                 shown = rv.visible(index, view, entries, now)
         return ViewPlan(base, index, view, shown)
+
+    @staticmethod
+    def _from_recent(base: ViewSnapshot, view: rv.View, now: float) -> rv.Shown | None:
+        """A new query's result from results already made under the same statuses and order:
+        a backspace back to a query just shown, else the smallest result (the current one's or
+        a recent one's) of a filter the new one implies, narrowed (typing on, or changing the
+        last term of `status:rejected tag:fl` narrows what `status:rejected` found)."""
+        old, flt = base.view, view.filter
+        if (view.prefixes, view.descending) != (old.prefixes, old.descending) or flt.timed:
+            return None
+        recent = base.recent
+        candidates = [(old.query, base.visible)]
+        if recent.index is base.index and recent.view == (view.prefixes, view.descending):
+            found = recent.get(view.query)
+            if found is not None:
+                return found
+            candidates += recent.items()
+        narrower = [
+            shown
+            for query, shown in candidates
+            if query and (was := rv.parse_filter(query)) and not was.timed and flt.implies(was)
+        ]
+        if not narrower:
+            return None
+        return rv.narrow(
+            min(narrower, key=len),
+            flt,
+            base.data.entries,
+            now,
+            by_query_alone=view.prefixes is None,
+        )
 
     def commit_view(self, plan: ViewPlan) -> bool:
         """Show a planned view (on the loop, O(1)). False, changing nothing, if the roster

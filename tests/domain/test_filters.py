@@ -191,3 +191,33 @@ def test_matcher_and_roster_agree_with_the_reference(fleet: list[Car], terms: li
     for column in ("brand", "reason", "tags", "since"):  # every order, and narrowing from it
         roster.set_sort(column)
         assert sorted(roster.visible) == expected, (text, column)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    fleet=st.lists(cars, min_size=5, max_size=25, unique_by=lambda c: c.vin),
+    terms=st.lists(refs, min_size=1, max_size=3),
+    backspaces=st.integers(0, 12),
+)
+def test_typing_a_filter_key_by_key_matches_filtering_from_scratch(
+    fleet: list[Car], terms: list[Ref], backspaces: int
+) -> None:
+    """Each keystroke may narrow an earlier result (the current one, or a recent one whose
+    filter the new one implies): the rows must be those a fresh roster finds."""
+    clearances = [car.clearance() for car in fleet]
+
+    def roster() -> Roster:
+        made = Roster()
+        made.now = lambda: NOW
+        made.apply(clearances, complete=True)
+        return made
+
+    typing = roster()
+    text = " ".join(term.text() for term in terms)
+    prefixes = [text[:n] for n in range(1, len(text) + 1)]
+    prefixes += [text[: len(text) - n] for n in range(1, min(backspaces, len(text)) + 1)]
+    for typed in prefixes:
+        typing.set_query(typed)
+        fresh = roster()
+        fresh.set_query(typed)
+        assert list(typing.visible) == list(fresh.visible), typed
