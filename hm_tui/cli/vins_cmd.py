@@ -288,7 +288,7 @@ def read_filter(text: str) -> Filter:
     filter that means something else than was typed)."""
     flt = parse_filter(text or "")
     if flt.problems:
-        raise UsageError("--filter: " + "; ".join(out.clean(p) for p in flt.problems))
+        raise UsageError("--filter: " + "; ".join(out.shown(p) for p in flt.problems))
     return flt
 
 
