@@ -1,7 +1,9 @@
 """`hm-tui feed [--vin V] [--json]`: pushed vehicle data (MQTT) streamed to stdout.
 
-One line per data point: a readable line, or with `--json` one JSON object per line (the same
-fields as `vins data --json`). Connection changes go to stderr. Ends on Ctrl-C (exit 0).
+One line per data point: a readable line, or with `--json` one JSON object per line (the fields
+of `vins data --json` plus `received_at`, `age_s` and `replayed`). The feed's state (connected,
+stalled, connection lost) goes to stderr when it changes, as text or JSON (feed_status.py). Ends
+on Ctrl-C (exit 0).
 """
 
 from __future__ import annotations
@@ -11,13 +13,15 @@ import json
 import signal
 import sys
 import time
+from datetime import UTC, datetime
 from typing import Any
 
 from hm_tui.cli import output as out
 from hm_tui.cli.connect import resolve_profile, start_logging
+from hm_tui.cli.feed_status import StatusLines, data_json
 from hm_tui.cli.main import OperationError, common_options
 from hm_tui.cli.vins_cmd import checked_vin
-from hm_tui.cli.vins_show import point_json, value_text
+from hm_tui.cli.vins_show import value_text
 
 DRAIN_INTERVAL_S = 0.1
 
@@ -70,14 +74,9 @@ def _interrupt(signum: int, frame: object) -> None:
 
 
 def _stream(client: Any, vin: str | None, as_json: bool) -> None:
-    last_state: tuple[str, str | None] | None = None
+    status = StatusLines(as_json)
     while True:
-        state = client.state
-        current = (state.status, state.last_error)
-        if current != last_state:
-            detail = f": {out.shown(state.last_error)}" if state.last_error else ""
-            out.warn(f"feed {state.status}{detail}")
-            last_state = current
+        status.update(client.health())
         for point in client.drain():
             if vin is None or point.vin == vin:
                 _emit(point, as_json)
@@ -86,9 +85,12 @@ def _stream(client: Any, vin: str | None, as_json: bool) -> None:
 
 def _emit(point: Any, as_json: bool) -> None:
     if as_json:
-        print(json.dumps(point_json(point), ensure_ascii=True, separators=(",", ":")), flush=True)
+        line = json.dumps(data_json(point, datetime.now(UTC)), separators=(",", ":"))
+        print(line, flush=True)  # ensure_ascii (the default): no raw control byte gets out
         return
     stamp = point.timestamp.strftime("%H:%M:%S") if point.timestamp else "-"
+    if point.replayed:  # delivered from the persistent session's backlog, not live
+        stamp += " queued"
     line = f"{stamp}  {out.shown(point.vin)}  {out.shown(point.key)} = {value_text(point)}"
     width = out.terminal_width(sys.stdout)  # a log line per point: cut, never wrapped
     print(out.cut(line, width, out.ellipsis(sys.stdout)) if width else line, flush=True)

@@ -88,7 +88,8 @@ async def test_feed_command_disconnects_cleanly_on_a_signal_and_prints_payloads_
     publisher = PacedPublisher(broker.certs, broker.port, topic)
     try:
         await wait_for(lambda: connected(broker), 15, message="the feed connected to mosquitto")
-        await wait_for(lambda: "feed connected" in (tmp_path / "err").read_text(), 10)
+        said = "feed connected" if not as_json else '"headline": "connected"'  # JSON with --json
+        await wait_for(lambda: said in (tmp_path / "err").read_text(), 10)
         await asyncio.to_thread(publisher.publish, [message_id(1)], HOSTILE)
         await wait_for(
             lambda: "click" in (tmp_path / "out").read_text(),
