@@ -30,6 +30,7 @@ from hm_tui.ui import messages as msg
 from hm_tui.ui.clearance_actions import ClearanceActions
 from hm_tui.ui.commands import DashboardCommands, dashboard_commands
 from hm_tui.ui.keymap import APP_KEYS, bindings, resolve_keymap
+from hm_tui.ui.saved_filters import SavedFilterActions
 from hm_tui.ui.screens.roster import RosterScreen
 from hm_tui.ui.terminal import HangupWatch, default_theme, stylesheets
 from hm_tui.ui.text import describe_error, shown
@@ -78,6 +79,7 @@ class HmTuiApp(ClearanceActions, App[int]):
         self.profile_name = profile
         self.profiles = profiles or (lambda: ())
         self._rejections = RejectionToasts(self)
+        self.saved_filters = SavedFilterActions(self)
         self.stall_toast = StallToast(self)
         self.clock = clock or self._platform_now  # platform time: time in state
         self.wall_clock = wall_clock or (lambda: datetime.now(UTC))  # "updated N s ago"
@@ -145,6 +147,7 @@ class HmTuiApp(ClearanceActions, App[int]):
         self.session = message.session
         self._apply_keymap(getattr(getattr(self.session, "profile", None), "keymap", None))
         self.roster_screen.attach(self.session.roster)
+        self.saved_filters.session_opened(self.session)
         self.refresh_header()
 
     @on(msg.SessionReady)

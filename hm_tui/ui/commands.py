@@ -75,8 +75,27 @@ def dashboard_commands(app: Any, screen: Any) -> list[Command]:
         ),
     ]
     if screen is app.roster_screen:
-        commands += _roster_commands(app.roster_screen)
+        commands += _roster_commands(app.roster_screen) + _saved_filter_commands(app)
     return commands + _profile_commands(app)
+
+
+def _saved_filter_commands(app: Any) -> list[Command]:
+    saved = getattr(app, "saved_filters", None)
+    if saved is None:
+        return []
+    commands = [
+        Command(
+            "Save current filter",
+            "Keep this filter for this profile (the palette offers it again)",
+            saved.save_current,
+        )
+    ]
+    for query in saved.queries:
+        commands.append(Command(f"Saved filter: {query}", "Apply it", _bind(saved.apply, query)))
+        commands.append(
+            Command(f"Delete saved filter: {query}", "Forget it", _bind(saved.delete, query))
+        )
+    return commands
 
 
 def _roster_commands(roster: Any) -> list[Command]:

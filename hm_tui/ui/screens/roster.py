@@ -168,6 +168,12 @@ class RosterScreen(Screen[None]):
         # a worker that takes only the latest query when it comes back (`request_view`).
         self.request_view()
 
+    def apply_query(self, query: str) -> None:
+        """Filter by `query` as if typed in the bar and applied (a saved filter)."""
+        self.filter_bar.add_class("-active")
+        self.filter_bar.input.value = query  # posts Changed: the view follows
+        self.table.focus()
+
     @on(FilterBar.Applied)
     def _filter_applied(self) -> None:
         self.table.focus()

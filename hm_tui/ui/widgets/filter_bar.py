@@ -15,6 +15,7 @@ from textual.widgets import Input, Label
 
 from hm_tui.domain.filters import Filter
 from hm_tui.ui.keymap import FILTER_KEYS, bindings
+from hm_tui.ui.text import shown
 from hm_tui.ui.widgets.ring_view import set_virtual_size
 
 
@@ -65,9 +66,9 @@ class Understood(Widget):
         parts: list[str | tuple[str, str]] = []
         if flt.problems:
             more = f" (+{len(flt.problems) - 1} more)" if len(flt.problems) > 1 else ""
-            parts.append((f"✗ {flt.problems[0]}{more}", "bold $text-warning"))
+            parts.append((f"✗ {shown(flt.problems[0], 200)}{more}", "bold $text-warning"))
         if flt.terms:
-            parts.append(f"{'  ' if flt.problems else ''}= {flt.describe()}")
+            parts.append(f"{'  ' if flt.problems else ''}= {shown(flt.describe(), 300)}")
         line = Content.assemble(*parts)  # plain text: what was typed is never markup
         if line.plain != self._line.plain:
             self._line = line
