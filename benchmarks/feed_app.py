@@ -157,34 +157,22 @@ def feed_profile(args: argparse.Namespace) -> Any:
     )
 
 
-class FeedOnlySession:
-    """The Session surface HmTuiApp uses, with the feed the Session makes and an empty roster:
-    the feed is measured alone, without the roster's polling competing for the loop."""
+def feed_only_session(profile: Any) -> Any:
+    """A real Session (its feed made and wired as the dashboard's is: paho in a child process,
+    the panel woken through the session's subscription) that polls nothing: the feed is measured
+    alone, without the roster's polling competing for the loop."""
+    from hm_tui.service.session import Session
 
-    def __init__(self, profile: Any) -> None:
-        from hm_tui.service.feed_process import ProcessFeed
-        from hm_tui.service.roster import Roster
+    class FeedOnlySession(Session):
+        async def start(self) -> None:
+            assert self.feed is not None
+            self._feed_started = True  # (what Session.start does once the first list is in)
+            self.feed.start()
 
-        self.profile = profile
-        self.roster = Roster()
-        self.health = None
-        self.feed = ProcessFeed(profile.mqtt, profile.environment, profile.app_id)
+        async def refresh_now(self) -> None:
+            pass
 
-    @property
-    def feed_status(self) -> str:
-        return str(self.feed.state.status)
-
-    def subscribe(self, callback: Any) -> None:
-        pass
-
-    async def start(self) -> None:
-        self.feed.start()
-
-    async def stop(self) -> None:
-        self.feed.stop()
-
-    async def refresh_now(self) -> None:
-        pass
+    return FeedOnlySession(profile)
 
 
 async def wait_for(condition: Any, timeout: float) -> None:
@@ -200,7 +188,7 @@ async def run_app(args: argparse.Namespace) -> dict[str, Any]:
     from hm_tui.ui.widgets.feed_panel import FeedPanel
 
     profile = feed_profile(args)
-    app = HmTuiApp(lambda _name: FeedOnlySession(profile))
+    app = HmTuiApp(lambda _name: feed_only_session(profile))
     stop = asyncio.Event()
     asyncio.get_running_loop().add_signal_handler(signal.SIGUSR1, stop.set)
     with open(args.out, "w", encoding="utf-8") as out:

@@ -1,14 +1,18 @@
 """What the service tells its subscribers (the UI, the CLI): health, action progress, outcomes.
 
 Roster changes are `hm_tui.service.roster.RosterChanges`; the others live here. All are plain
-frozen values: a subscriber may keep them, they never change under it.
+frozen values: a subscriber may keep them, they never change under it. `ServiceEvent` names every
+kind a `Session.subscribe` callback receives.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Literal
+from typing import TYPE_CHECKING, Literal, TypeAlias
+
+if TYPE_CHECKING:
+    from hm_tui.service.roster_diff import RosterChanges
 
 ApiState = Literal["starting", "ok", "degraded", "down"]
 
@@ -48,6 +52,18 @@ class ActionProgress:
     @property
     def finished(self) -> bool:
         return self.done >= self.total
+
+
+@dataclass(frozen=True, slots=True)
+class FeedDataArrived:
+    """New points wait in the session's feed (`Session.feed.drain()`): a consumer may drain now
+    instead of at its next tick. The one event delivered from another thread (the feed's
+    reader), as often as batches arrive: a subscriber does only quick, thread-safe things with
+    it (e.g. post a message)."""
+
+
+#: Every kind of event a `Session.subscribe` callback receives.
+ServiceEvent: TypeAlias = "RosterChanges | HealthChanged | ActionProgress | FeedDataArrived"
 
 
 @dataclass(frozen=True, slots=True)

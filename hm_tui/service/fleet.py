@@ -32,7 +32,7 @@ from typing import Any, Protocol
 from hm_tui.domain.clearance import TRANSIENT
 from hm_tui.service.decode import WireClearances
 from hm_tui.service.errors import AuthError, Forbidden, PlatformError, RateLimited
-from hm_tui.service.events import ApiState, Health, HealthChanged
+from hm_tui.service.events import ApiState, Health, HealthChanged, ServiceEvent
 from hm_tui.service.memory import give_back, keep_large_blocks_mapped, settle
 from hm_tui.service.models import Clearance
 from hm_tui.service.roster import Roster, RosterChanges
@@ -81,7 +81,7 @@ class Fleet:
         self,
         client: ClearanceSource,
         roster: Roster,
-        emit: Callable[[object], None],
+        emit: Callable[[ServiceEvent], None],
         *,
         poll_interval: float = 5.0,
         full_interval: float = 60.0,

@@ -3,8 +3,10 @@
 It owns the platform client, the poller (`Fleet`) and its `Roster`, the MQTT feed (when the
 profile has one), the local store and journal, and the webhook receiver (when configured).
 Subscribers get `RosterChanges`, `HealthChanged` and `ActionProgress` events, called in the event
-loop that runs the session. Every operator action is journaled before it is sent, per VIN as
-answers come, and finished last, so a killed bulk action can be resumed (`Journal.unfinished`).
+loop that runs the session, and `FeedDataArrived` from the feed's reader thread when new points
+wait in `feed` (`ServiceEvent` names them all). Every operator action is journaled before it is
+sent, per VIN as answers come, and finished last, so a killed bulk action can be resumed
+(`Journal.unfinished`).
 """
 
 from __future__ import annotations
@@ -25,7 +27,14 @@ from hm_tui.service.client import PlatformClient
 from hm_tui.service.config import Profile
 from hm_tui.service.decode import WireClearances
 from hm_tui.service.errors import PlatformError
-from hm_tui.service.events import ActionProgress, Health, ReadOnlyError, RemovalOutcome
+from hm_tui.service.events import (
+    ActionProgress,
+    FeedDataArrived,
+    Health,
+    ReadOnlyError,
+    RemovalOutcome,
+    ServiceEvent,
+)
 from hm_tui.service.explain import explain_removal_failure
 from hm_tui.service.feed_health import FeedHealth
 from hm_tui.service.feed_process import ProcessFeed
@@ -45,13 +54,14 @@ from hm_tui.service.webhook import ClearanceEvent, WebhookReceiver
 log = logging.getLogger("hm_tui.session")
 
 Progress = Callable[[int, int], None]
-Subscriber = Callable[[object], None]
+Subscriber = Callable[[ServiceEvent], None]
 #: The live feed starts once the first list is in (starting its process, and the broker's TLS
 #: handshake and backlog, cost CPU the roster's first frame is waiting for), or after this long
 #: if the list takes longer. At 100,000 VINs the list takes ~1.5 s to fetch and build: at 1.0 s
 #: the feed's start fell in the middle of the build, on both cores.
 FEED_AFTER_S = 3.0
 SAVE_AFTER_S = 1.0  # the roster cache is written this long after a full list is applied
+_FEED_DATA = FeedDataArrived()
 _ACCEPTED = {
     "revoking": "revoke accepted: data access stops when it completes",
     "canceling": "cancel accepted: the pending activation stops",
@@ -86,6 +96,7 @@ class Session:
         if feed and profile.mqtt is not None:  # paho in its own process: not on the UI's GIL
             settings: Any = profile.mqtt  # frozen, so mypy misreads the feed's protocol
             self.feed = ProcessFeed(settings, profile.environment, profile.app_id)
+            self.feed.on_data = self._feed_data  # subscribers hear it as FeedDataArrived
         self.webhook: WebhookReceiver | None = None
         self.webhook_error: str | None = None
         self._client = client
@@ -118,8 +129,8 @@ class Session:
     @property
     def health(self) -> Health:
         base = self._fleet.health if self._fleet is not None else Health()
-        tokens = getattr(self._client, "tokens", None)
-        return replace(base, token_age_s=getattr(tokens, "token_age_s", None))
+        tokens = self._client.tokens if self._client is not None else None
+        return replace(base, token_age_s=tokens.token_age_s if tokens is not None else None)
 
     @property
     def feed_status(self) -> str:
@@ -143,7 +154,11 @@ class Session:
         self._subscribers.append(callback)
         return lambda: self._subscribers.remove(callback) if callback in self._subscribers else None
 
-    def _emit(self, event: object) -> None:
+    def _feed_data(self) -> None:
+        """The feed's reader thread buffered new points."""
+        self._emit(_FEED_DATA)
+
+    def _emit(self, event: ServiceEvent) -> None:
         for callback in list(self._subscribers):
             try:
                 callback(event)
@@ -380,8 +395,10 @@ class Session:
         return None if removal.possible else RemovalOutcome(vin, False, c.status, removal.why)
 
     def platform_now(self) -> datetime:
-        """The platform's time (an emulator's virtual clock runs fast): see platform_time."""
-        return platform_now(self.roster.latest_timestamp, server=self.client.server_clock.now())
+        """The platform's time (an emulator's virtual clock runs fast): see platform_time. Before
+        `start()` (no answer seen yet) only the roster's newest change bounds it."""
+        server = self._client.server_clock.now() if self._client is not None else None
+        return platform_now(self.roster.latest_timestamp, server=server)
 
     def _platform_epoch(self) -> float:
         server = self._client.server_clock.now() if self._client is not None else None

@@ -15,7 +15,7 @@ import gc
 import inspect
 import os
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from datetime import UTC, datetime, tzinfo
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -25,6 +25,7 @@ from textual.app import App, SystemCommand
 from textual.screen import Screen
 from textual.worker import Worker, WorkerState
 
+from hm_tui.service.events import ActionProgress, FeedDataArrived, HealthChanged, ServiceEvent
 from hm_tui.service.roster import Roster, RosterChanges
 from hm_tui.ui import messages as msg
 from hm_tui.ui.clearance_actions import ClearanceActions
@@ -39,9 +40,12 @@ from hm_tui.ui.toasts import RejectionToasts, StallToast
 from hm_tui.ui.widgets.header import HeaderState, feed_fields, webhook_fields
 
 if TYPE_CHECKING:
+    from hm_tui.service.session import Session
     from hm_tui.ui.widgets.feed_panel import FeedPanel
 
-SessionFactory = Callable[[str | None], Any]  # profile name -> Session | Awaitable[Session]
+#: profile name -> the (not yet started) session for it, or an awaitable of it (the demo waits
+#: for its emulator's credentials)
+SessionFactory = Callable[[str | None], "Session | Awaitable[Session]"]
 FLASH_MAX = 2000  # a refresh changing more rows than this highlights none of them
 #: Adding this many clearances at once moves every live object out of the GC's reach: a full
 #: collection over 100k clearances stalls the loop ~0.4 s, mid-keystroke (measured).
@@ -84,9 +88,7 @@ class HmTuiApp(ClearanceActions, App[int]):
         self.clock = clock or self._platform_now  # platform time: time in state
         self.wall_clock = wall_clock or (lambda: datetime.now(UTC))  # "updated N s ago"
         self.tz = tz
-        self.session: Any = None
-        self.loaded = False
-        self.loading_message = "Connecting to the platform…"
+        self.session: Session | None = None
         self.keymap: dict[str, str] = {}
         self._pending: list[RosterChanges] = []
         self._roster_throttle = Throttle(self, ROSTER_EVERY, self._apply_roster_changes)
@@ -99,8 +101,13 @@ class HmTuiApp(ClearanceActions, App[int]):
     def _platform_now(self) -> datetime:
         """The session's estimate of the platform's clock (an emulator at --speed runs ahead of
         ours: see service/platform_time.py), our clock until there is a session."""
-        estimate = getattr(self.session, "platform_now", None)
-        return estimate() if callable(estimate) else datetime.now(UTC)
+        session = self.session
+        return session.platform_now() if session is not None else datetime.now(UTC)
+
+    @property
+    def loaded(self) -> bool:
+        """The session has answered: the roster shows its data (or an empty fleet)."""
+        return self.roster_screen.loading_note is None
 
     def get_default_screen(self) -> RosterScreen:
         return self.roster_screen
@@ -132,30 +139,35 @@ class HmTuiApp(ClearanceActions, App[int]):
             return
         self.post_message(msg.SessionReady())
 
-    def _service_event(self, event: Any) -> None:
-        """Session callback (this loop): turn the event into a message; never touch widgets."""
+    def _service_event(self, event: ServiceEvent) -> None:
+        """Session callback: turn the event into a message; never touch widgets. Called in this
+        loop, except `FeedDataArrived`, which comes from the feed's reader thread."""
         if isinstance(event, RosterChanges):
             self._pending.append(event)
             self.post_message(msg.RosterUpdated())
-        elif hasattr(event, "health"):
+        elif isinstance(event, HealthChanged):
             self.post_message(msg.HealthUpdated(event.health))
-        else:
-            self.post_message(msg.ActionProgressed(event))
+        elif isinstance(event, FeedDataArrived):
+            panel = self.roster_screen.feed_panel  # (set once, on the loop: a plain read here)
+            if panel is not None:
+                panel.data_arrived()  # thread-safe: at most posts the panel a message
+        elif isinstance(event, ActionProgress):
+            pass  # the screen that started the action follows it through its own callback
 
     @on(msg.SessionOpened)
     def _adopt(self, message: msg.SessionOpened) -> None:
         self.session = message.session
-        self._apply_keymap(getattr(getattr(self.session, "profile", None), "keymap", None))
+        self._apply_keymap(self.session.profile.keymap)
         self.roster_screen.attach(self.session.roster)
         self.saved_filters.session_opened(self.session)
         self.refresh_header()
 
     @on(msg.SessionReady)
     def _on_session_ready(self, message: msg.SessionReady) -> None:
-        self.loaded = message.error is None
+        self.roster_screen.loading_note = None
         if message.error:
             error = shown(message.error, 300)
-            self.loading_message = f"Could not load the roster: {error}"
+            self.roster_screen.loading_note = f"Could not load the roster: {error}"
             self.notify(
                 error,
                 title="Platform unreachable",
@@ -185,11 +197,10 @@ class HmTuiApp(ClearanceActions, App[int]):
     @work(exclusive=True, exit_on_error=False, group="journal")
     async def _check_interrupted(self) -> None:
         """Actions a killed app left unfinished in the session's journal: offer to resume."""
-        journal = getattr(self.session, "journal", None)
-        if journal is None:
+        if self.session is None:
             return
         try:
-            entries = await asyncio.to_thread(journal.unfinished)
+            entries = await asyncio.to_thread(self.session.journal.unfinished)
         except Exception as error:  # a broken journal must not stop the dashboard
             self.post_message(msg.ServiceFailed("Reading the journal", describe_error(error)))
             return
@@ -256,7 +267,7 @@ class HmTuiApp(ClearanceActions, App[int]):
             if not first:
                 flash += changes.added + changes.updated + [c.vin for c in changes.changed]
             rejected += [c for c in changes.changed if c.new == "rejected"]
-        self.loaded = True
+        self.roster_screen.loading_note = None
         had_data = self._has_data
         self._has_data = self._has_data or bool(self.session and len(self.session.roster))
         if self._has_data and not had_data:
@@ -267,15 +278,15 @@ class HmTuiApp(ClearanceActions, App[int]):
         self.roster_screen.roster_changed(flash if len(flash) <= FLASH_MAX else ())
         self._rejections.announce(rejected)
         for screen in self.screen_stack:
-            if screen is not self.roster_screen and hasattr(screen, "roster_changed"):
-                screen.roster_changed()
+            if screen is not self.roster_screen:
+                screen.post_message(msg.RosterChanged())
         self.refresh_header()
 
     @on(msg.HealthUpdated)
     def _health(self, message: msg.HealthUpdated) -> None:
-        api = getattr(message.health, "api", None)
+        api = message.health.api
         if api == "down" and self._api != "down":
-            error = getattr(message.health, "last_error", None) or "no answer"
+            error = message.health.last_error or "no answer"
             self.notify(
                 shown(error, 300),
                 title="Platform unreachable",
@@ -310,32 +321,41 @@ class HmTuiApp(ClearanceActions, App[int]):
 
     def header_state(self) -> HeaderState:
         session = self.session
-        profile = getattr(session, "profile", None)
-        health = getattr(session, "health", None)
-        last = getattr(health, "last_refresh", None)
+        if session is None:  # opening, or between two profiles
+            return HeaderState(
+                profile=self.profile_name or "",
+                demo=self.demo,
+                sort=self.roster_screen.roster.sort,
+                read_only=self.read_only,
+            )
+        health = session.health
+        last = health.last_refresh
         return HeaderState(
-            profile=getattr(profile, "name", None) or self.profile_name or "",
-            environment=getattr(profile, "environment", ""),
+            profile=session.profile.name or self.profile_name or "",
+            environment=session.profile.environment,
             demo=self.demo,
-            api=getattr(health, "api", "starting"),
+            api=health.api,
             **feed_fields(session),
             **webhook_fields(session),
-            token_age_s=getattr(health, "token_age_s", None),
+            token_age_s=health.token_age_s,
             updated_s=(self.wall_clock() - last).total_seconds() if last else None,
-            stale=bool(getattr(health, "stale", False)),
+            stale=health.stale,
             sort=self.roster_screen.roster.sort,
             read_only=self.read_only,
         )
 
     def refresh_header(self) -> None:
-        judge = getattr(self.session, "feed_health", None)
-        self.stall_toast.update(judge() if callable(judge) else None)
+        self.stall_toast.update(self.session.feed_health() if self.session is not None else None)
         state = self.header_state()
         if self.roster_screen.live:
             self.roster_screen.show_header(state)
         for top in self.screen_stack[-1:]:  # none while the app shuts down
-            if top is not self.roster_screen and hasattr(top, "show_header"):
-                top.show_header(state)
+            if top is not self.roster_screen:
+                top.post_message(msg.HeaderChanged(state))
+
+    @on(msg.HeaderOutdated)
+    def _header_outdated(self) -> None:
+        self.refresh_header()
 
     # -- keys and the palette ------------------------------------------------------------
 
@@ -384,7 +404,7 @@ class HmTuiApp(ClearanceActions, App[int]):
             return
         from hm_tui.ui.widgets.feed_panel import FeedPanel  # not in the first frame: lazily
 
-        feed = getattr(self.session, "feed", None)
+        feed = self.session.feed if self.session is not None else None
         self.roster_screen.toggle_feed(lambda: FeedPanel(feed, id="feed-panel"))
 
     def on_feed_panel_open_vin(self, message: FeedPanel.OpenVin) -> None:
@@ -407,8 +427,7 @@ class HmTuiApp(ClearanceActions, App[int]):
     def _on_session_closed(self, message: msg.SessionClosed) -> None:
         self.session = None
         self.profile_name = message.profile
-        self.loaded = False
-        self.loading_message = f"Connecting with profile {shown(message.profile, 40)}…"
+        self.roster_screen.loading_note = f"Connecting with profile {shown(message.profile, 40)}…"
         self._has_data = False
         self.roster_screen.attach(Roster())
         self._open_session(message.profile)

@@ -1,8 +1,10 @@
 """The dashboard's actions on clearances: refresh, detail, add, cancel/revoke, export, journal.
 
 Each checks what it needs (a session; not read-only for a change), then opens the screen that
-does the work or starts a worker that posts what happened (app.py handles the messages). A mixin
-of `HmTuiApp`, kept apart so the app module holds the session and its events.
+does the work or starts a worker that posts what happened (app.py handles the messages). Screens
+ask for these with messages (`OpenDetail`, `AddRequested`, `RemoveRequested`), handled here; the
+palette calls the methods. A mixin of `HmTuiApp`, kept apart so the app module holds the session
+and its events.
 """
 
 from __future__ import annotations
@@ -23,6 +25,8 @@ if TYPE_CHECKING:
 
     from textual.app import App
 
+    from hm_tui.service.events import RemovalOutcome
+    from hm_tui.service.session import Session
     from hm_tui.ui.screens.roster import RosterScreen
 
     _Base = App[int]
@@ -33,7 +37,7 @@ else:
 class ClearanceActions(_Base):
     """What the keys and the palette ask of the app, on the session's clearances."""
 
-    session: Any
+    session: Session | None
     read_only: bool
     roster_screen: RosterScreen
     wall_clock: Callable[[], datetime]
@@ -47,40 +51,58 @@ class ClearanceActions(_Base):
             )
         return self.read_only
 
-    def _need_session(self) -> bool:
+    def _connected(self) -> Session | None:
+        """The session, or None after telling the operator there is none yet."""
         if self.session is None:
             self.notify("Not connected yet: wait for the roster to load.", markup=False)
-        return self.session is not None
+        return self.session
 
     def action_refresh(self) -> None:
-        if self._need_session():
+        session = self._connected()
+        if session is not None:
             self.notify("Refreshing…", markup=False, timeout=1.5)
-            self._refresh()
+            self._refresh(session)
 
     @work(exclusive=True, exit_on_error=False, group="refresh")
-    async def _refresh(self) -> None:
+    async def _refresh(self, session: Session) -> None:
         try:
-            await self.session.refresh_now()
+            await session.refresh_now()
         except Exception as error:
             self.post_message(msg.ServiceFailed("Refresh failed", describe_error(error)))
 
+    def on_open_detail(self, message: msg.OpenDetail) -> None:
+        self.open_detail(message.vin)
+
     def open_detail(self, vin: str) -> None:
-        if not self._need_session():
+        session = self._connected()
+        if session is None:
             return
         from hm_tui.ui.screens.detail import DetailScreen
 
-        self.push_screen(DetailScreen(self.session, vin))
+        self.push_screen(DetailScreen(session, vin))
+
+    def on_add_requested(self, message: msg.AddRequested) -> None:
+        self.open_add(message.mode)
 
     def open_add(self, mode: str = "one") -> None:
         """The add-VINs dialog; `mode` "one", "paste" or "csv" picks its first tab."""
-        if self.refuse_if_read_only("adding VINs") or not self._need_session():
+        if self.refuse_if_read_only("adding VINs"):
+            return
+        session = self._connected()
+        if session is None:
             return
         from hm_tui.ui.screens.add import AddScreen
 
-        self.push_screen(AddScreen(self.session, mode=mode))
+        self.push_screen(AddScreen(session, mode=mode))
+
+    def on_remove_requested(self, message: msg.RemoveRequested) -> None:
+        self.remove(message.vins)
 
     def remove(self, vins: Sequence[str]) -> None:
-        if self.refuse_if_read_only("cancel/revoke") or not self._need_session():
+        if self.refuse_if_read_only("cancel/revoke"):
+            return
+        session = self._connected()
+        if session is None:
             return
         if not vins:
             self.notify(
@@ -89,12 +111,12 @@ class ClearanceActions(_Base):
             return
         from hm_tui.ui.screens.confirm import ConfirmRemovalScreen
 
-        self.push_screen(ConfirmRemovalScreen(self.session, list(vins)), self._removal_done)
+        self.push_screen(ConfirmRemovalScreen(session, list(vins)), self._removal_done)
 
-    def _removal_done(self, outcomes: list[Any] | None) -> None:
+    def _removal_done(self, outcomes: list[RemovalOutcome] | None) -> None:
         if not outcomes:
             return
-        done = {o.vin for o in outcomes if getattr(o, "ok", False)}
+        done = {o.vin for o in outcomes if o.ok}
         if self.roster_screen.live:
             self.roster_screen.table.unmark(done)
         failed = len(outcomes) - len(done)
@@ -106,11 +128,12 @@ class ClearanceActions(_Base):
 
     def export_shown(self) -> None:
         """Ask where, then write the clearances the filter shows, in display order, to a CSV."""
-        if not self._need_session():
+        session = self._connected()
+        if session is None:
             return
         from hm_tui.ui.screens.export_prompt import ExportScreen
 
-        roster = self.session.roster
+        roster = session.roster
         # entries are replaced, never changed in place: safe to decode in the export thread
         entries = [e for vin in roster.visible if (e := roster.entry(vin))]
         stamp = self.wall_clock().strftime("%Y%m%d-%H%M%S")
@@ -137,8 +160,8 @@ class ClearanceActions(_Base):
         self.notify(f"Exported {len(entries)} clearances to {path}", markup=False)
 
     def show_journal(self) -> None:
-        journal = getattr(self.session, "journal", None) if self._need_session() else None
-        if journal is not None:
+        session = self._connected()
+        if session is not None:
             from hm_tui.ui.screens.journal import JournalScreen
 
-            self.push_screen(JournalScreen(journal))
+            self.push_screen(JournalScreen(session.journal))

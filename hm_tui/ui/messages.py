@@ -1,15 +1,32 @@
-"""Typed messages from the service layer and from workers to the handlers that own UI state.
+"""Typed messages: from the service (through the app) and workers to the handlers that own UI
+state, from screens to the app (what the operator asked for), and from the app to its screens.
 
 Service events arrive through `Session.subscribe(callback)`; the app turns each into one of these
 and posts it. Roster changes are accumulated by the app and announced by `RosterUpdated`, which
 coalesces (`can_replace`): a burst of service events costs one UI update, never one per event.
+
+Screens never call the app: they post what the operator asked for (`OpenDetail`, `AddRequested`,
+`RemoveRequested`, `HeaderOutdated`) and the app, which holds the session and decides (read-only,
+not connected yet), handles it. The app tells screens other than the roster about changes with
+`RosterChanged` and `HeaderChanged`, which do not bubble: a screen that does not show the roster
+or a header simply does not handle them.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from textual.message import Message
+
+if TYPE_CHECKING:
+    from hm_tui.service.events import Health
+    from hm_tui.service.session import Session
+    from hm_tui.service.store import JournalEntry
+    from hm_tui.ui.widgets.header import HeaderState
+
+
+# -- from the service, through the app, to the app's handlers -----------------------------------
 
 
 class RosterUpdated(Message):
@@ -22,7 +39,7 @@ class RosterUpdated(Message):
 class HealthUpdated(Message):
     """The service's health (API, token, last refresh) changed."""
 
-    def __init__(self, health: Any) -> None:
+    def __init__(self, health: Health) -> None:
         super().__init__()
         self.health = health
 
@@ -30,12 +47,12 @@ class HealthUpdated(Message):
         return isinstance(message, HealthUpdated)
 
 
-class ActionProgressed(Message):
-    """Progress of a long service action (adding thousands of VINs, removing a batch)."""
+class SessionOpened(Message):
+    """The session object exists (not yet started): the app adopts its roster."""
 
-    def __init__(self, progress: Any) -> None:
+    def __init__(self, session: Session) -> None:
         super().__init__()
-        self.progress = progress
+        self.session = session
 
 
 class SessionReady(Message):
@@ -44,6 +61,14 @@ class SessionReady(Message):
     def __init__(self, error: str | None = None) -> None:
         super().__init__()
         self.error = error
+
+
+class SessionClosed(Message):
+    """The old session stopped (profile switch): open the one for `profile`."""
+
+    def __init__(self, profile: str) -> None:
+        super().__init__()
+        self.profile = profile
 
 
 class ServiceFailed(Message):
@@ -55,33 +80,64 @@ class ServiceFailed(Message):
         self.error = error
 
 
-class RemovalFinished(Message):
-    """A cancel/revoke batch finished: one outcome per VIN (Session.remove's RemovalOutcome)."""
-
-    def __init__(self, outcomes: list[Any]) -> None:
-        super().__init__()
-        self.outcomes = outcomes
-
-
-class SessionOpened(Message):
-    """The session object exists (not yet started): the app adopts its roster."""
-
-    def __init__(self, session: Any) -> None:
-        super().__init__()
-        self.session = session
-
-
-class SessionClosed(Message):
-    """The old session stopped (profile switch): open the one for `profile`."""
-
-    def __init__(self, profile: str) -> None:
-        super().__init__()
-        self.profile = profile
-
-
 class InterruptedActions(Message):
-    """The journal holds actions a killed app never finished (JournalEntry each): offer them."""
+    """The journal holds actions a killed app never finished: offer them."""
 
-    def __init__(self, entries: list[Any]) -> None:
+    def __init__(self, entries: list[JournalEntry]) -> None:
         super().__init__()
         self.entries = entries
+
+
+# -- from screens to the app: what the operator asked for ---------------------------------------
+
+
+class OpenDetail(Message):
+    """Show this clearance's detail screen."""
+
+    def __init__(self, vin: str) -> None:
+        super().__init__()
+        self.vin = vin
+
+
+class AddRequested(Message):
+    """Open the add-VINs dialog on the tab `mode` ("one", "paste" or "csv")."""
+
+    def __init__(self, mode: str = "one") -> None:
+        super().__init__()
+        self.mode = mode
+
+
+class RemoveRequested(Message):
+    """Cancel or revoke these VINs, after the confirmation (none chosen: the app says so)."""
+
+    def __init__(self, vins: Sequence[str]) -> None:
+        super().__init__()
+        self.vins = list(vins)
+
+
+class HeaderOutdated(Message):
+    """What the header shows changed on a screen (it mounted, the sort changed): redraw it."""
+
+    def can_replace(self, message: Message) -> bool:
+        return isinstance(message, HeaderOutdated)
+
+
+# -- from the app to screens other than the roster (not bubbling) -------------------------------
+
+
+class RosterChanged(Message, bubble=False):
+    """The session's roster changed: a screen showing clearances reads them again."""
+
+    def can_replace(self, message: Message) -> bool:
+        return isinstance(message, RosterChanged)
+
+
+class HeaderChanged(Message, bubble=False):
+    """The header's state (profile, environment, API, MQTT, freshness) for the top screen."""
+
+    def __init__(self, state: HeaderState) -> None:
+        super().__init__()
+        self.state = state
+
+    def can_replace(self, message: Message) -> bool:
+        return isinstance(message, HeaderChanged)

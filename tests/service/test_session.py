@@ -4,6 +4,7 @@ journaled), read-only, webhooks into the roster, resume of a killed action, clea
 from __future__ import annotations
 
 import socket
+import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import replace
@@ -16,7 +17,7 @@ import pytest
 from hm_tui.domain.vin import with_check_digit
 from hm_tui.service import entry_helper
 from hm_tui.service.client import PlatformClient
-from hm_tui.service.events import ActionProgress, HealthChanged, ReadOnlyError
+from hm_tui.service.events import ActionProgress, FeedDataArrived, HealthChanged, ReadOnlyError
 from hm_tui.service.models import NewClearance
 from hm_tui.service.retry import NO_RETRY
 from hm_tui.service.roster import RosterChanges
@@ -219,3 +220,43 @@ async def test_stop_disconnects_the_feed_and_keeps_the_roster_cache(
     cached, _ = store.load_roster()
     assert len(cached) == count
     store.close()
+
+
+async def test_new_feed_points_are_announced_to_subscribers_from_the_feed_thread(
+    emulator: Any,
+) -> None:
+    """The feed's wake-up is one of the session's events (the dashboard's panel drains on it),
+    delivered from the feed's reader thread, not the event loop's."""
+    heard: list[tuple[object, threading.Thread]] = []
+    async with running(emulator) as (session, _):
+        session.subscribe(lambda event: heard.append((event, threading.current_thread())))
+        feed = session.feed
+        assert feed is not None
+        await wait_for(lambda: session.feed_status == "connected", timeout=10)
+        app_id = session.profile.app_id
+        vin = "WBA00000400000001"
+        feed.ingest(f"sandbox/level13/{app_id}/{vin}/ignition/get/state", v1_payload(vin))
+        drained: list[Any] = []  # (the emulator's own cars may publish meanwhile)
+
+        def ours_drained() -> bool:
+            drained.extend(feed.drain())
+            return any(point.vin == vin for point in drained)
+
+        await wait_for(ours_drained, 10)
+        await wait_for(lambda: any(isinstance(event, FeedDataArrived) for event, _ in heard), 10)
+        threads = {thread for event, thread in heard if isinstance(event, FeedDataArrived)}
+        assert threads and threading.main_thread() not in threads
+
+
+def v1_payload(vin: str) -> bytes:
+    """One V1 message (docs/platform.md#mqtt-streaming-push) with a fresh message id."""
+    return msgspec.json.encode(
+        {
+            "version": 1,
+            "message_id": "f" * 64,
+            "vin": vin,
+            "capability": "ignition",
+            "property": "state",
+            "data": {"ignition": {"state": {"data": "on", "timestamp": "2025-11-23T10:00:00Z"}}},
+        }
+    )

@@ -19,6 +19,7 @@ from textual.widgets import Static
 
 from hm_tui.service.feed_health import STALL_FLOOR_S, FeedHealth, FeedWatch
 from hm_tui.service.models import ChangelogEntry, Clearance, DataPoint
+from hm_tui.service.platform_time import platform_now
 from hm_tui.service.roster import Roster
 
 STYLES = Path(__file__).resolve().parents[2] / "styles" / "screens.tcss"
@@ -103,6 +104,10 @@ class RosterSession:
     feed: Any = None
     profile: Profile = field(default_factory=Profile)
     read_only: bool = False
+
+    def platform_now(self) -> datetime:
+        """As `Session.platform_now` before any answer: our clock, or the roster's newest change."""
+        return platform_now(self.roster.latest_timestamp)
 
     @classmethod
     def of(cls, *clearances: Clearance, **kwargs: Any) -> RosterSession:

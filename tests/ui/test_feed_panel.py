@@ -333,16 +333,14 @@ async def test_lines_wider_than_the_view_scroll_sideways_and_the_tail_is_still_f
 async def test_points_are_drained_when_they_arrive_not_at_the_next_tick(monkeypatch: Any) -> None:
     monkeypatch.setattr(feed_panel, "DRAIN_EVERY", 3600.0)  # the timer alone would never drain
     feed = BufferFeed()
-    feed.on_data = None  # the hook a real feed has: the panel sets it when mounted
     app, panel = panel_app(feed)
     async with app.run_test(size=(120, 30)):
-        assert feed.on_data is not None
         feed.push(burst(5))
-        waker = threading.Thread(target=feed.on_data)  # called from the feed's own thread
+        # the app calls this on the session's FeedDataArrived, from the feed's reader thread
+        waker = threading.Thread(target=panel.data_arrived)
         waker.start()
         waker.join()
         await wait_for(lambda: panel.log_widget.line_count == 5, timeout=5)
-    assert feed.on_data is None  # unhooked when the panel goes
 
 
 async def test_the_feed_filter_shows_apply_and_clear_in_the_footer_and_both_work() -> None:

@@ -176,7 +176,7 @@ class AddScreen(ModalScreen[list[Any] | None]):
         yield field("VW customer", customer, id="add-vw-row", classes="-hidden")
 
     def on_mount(self) -> None:
-        if getattr(self.session, "read_only", False):
+        if self.session.read_only:
             self.query_one("#add-preview", Static).update(
                 Content.styled("Read-only mode: adding VINs is disabled.", "bold $error")
             )
@@ -221,7 +221,7 @@ class AddScreen(ModalScreen[list[Any] | None]):
         )
 
     def refresh_preview(self) -> None:
-        if getattr(self.session, "read_only", False) or self.busy:
+        if self.session.read_only or self.busy:
             return
         self.preview = self.build_preview()
         self._show_vw_field()
@@ -304,7 +304,7 @@ class AddScreen(ModalScreen[list[Any] | None]):
     # -- submit, progress, results --------------------------------------------------------
 
     def action_submit(self) -> None:
-        if getattr(self.session, "read_only", False):
+        if self.session.read_only:
             self.notify(
                 "Read-only mode: adding VINs is disabled.", severity="warning", markup=False
             )

@@ -17,7 +17,6 @@ from textual.widgets import Button, ProgressBar, Static
 
 from hm_tui.domain.brands import lookup
 from hm_tui.domain.removal import Removal, RemovalKind, plan_removal
-from hm_tui.service.platform_time import platform_now as estimate_platform_now
 from hm_tui.ui.format import safe_text
 from hm_tui.ui.keymap import CONFIRM_KEYS, bindings
 from hm_tui.ui.widgets.key_footer import KeyFooter
@@ -44,16 +43,6 @@ class PlannedRemoval:
     @property
     def will_send(self) -> bool:
         return self.removal is None or self.removal.possible
-
-
-def platform_now(session: Session) -> datetime:
-    """The platform's time as the Session estimates it (an emulator's virtual clock runs fast;
-    see service/platform_time.py); a stand-in session without the estimate: from its roster."""
-    estimate = getattr(session, "platform_now", None)
-    if callable(estimate):
-        now: datetime = estimate()
-        return now
-    return estimate_platform_now(getattr(session.roster, "latest_timestamp", None))
 
 
 def plan_all(session: Session, vins: Sequence[str], now: datetime) -> list[PlannedRemoval]:
@@ -119,7 +108,7 @@ class ConfirmRemovalScreen(ModalScreen[list[Any] | None]):
     def __init__(self, session: Session, vins: Sequence[str]) -> None:
         super().__init__(classes="confirm-screen")
         self.session = session
-        self.plans = plan_all(session, vins, platform_now(session))
+        self.plans = plan_all(session, vins, session.platform_now())
         self._outcomes: list[Any] | None = None
         self._busy = False
 
@@ -150,7 +139,7 @@ class ConfirmRemovalScreen(ModalScreen[list[Any] | None]):
     def on_mount(self) -> None:
         warning = self.query_one("#confirm-warning", Static)
         yes = self.query_one("#confirm-yes", Button)
-        if getattr(self.session, "read_only", False):
+        if self.session.read_only:
             warning.update(Content.styled("Read-only mode: cancel/revoke is disabled.", "$error"))
             yes.disabled = True
         elif not self.to_send:
@@ -165,7 +154,7 @@ class ConfirmRemovalScreen(ModalScreen[list[Any] | None]):
         parts: list[str | tuple[str, str]] = [f"Press y or the button to send {len(self.to_send)}."]
         if skipped:
             parts.append(f" {skipped} cannot be removed and will be skipped.")
-        if getattr(self.session.profile, "environment", "") == "live":
+        if self.session.profile.environment == "live":
             parts.insert(0, ("PRODUCTION: revoking stops data from real cars. ", "bold $error"))
         return Content.assemble(*parts)
 

@@ -21,9 +21,10 @@ from hm_tui.domain.reasons import PENDING_ADVICE, explain
 from hm_tui.domain.removal import plan_removal
 from hm_tui.service.models import Clearance, DataPoint, VehicleData
 from hm_tui.service.platform_time import elapsed_s
+from hm_tui.ui import messages as msg
 from hm_tui.ui.format import format_age, format_duration, pretty_json, safe_text, status_style
 from hm_tui.ui.keymap import DETAIL_KEYS, bindings
-from hm_tui.ui.screens.confirm import ConfirmRemovalScreen, platform_now
+from hm_tui.ui.screens.confirm import ConfirmRemovalScreen
 from hm_tui.ui.text import copy_text
 from hm_tui.ui.widgets.datapoints import DataPointsView, merge_latest
 from hm_tui.ui.widgets.header import HeaderState, StatusHeader
@@ -89,9 +90,15 @@ class DetailScreen(Screen[None]):
         self._composed = True
         self.roster_changed()
         self.set_interval(1.0, self._tick)
-        refresh_header = getattr(self.app, "refresh_header", None)
-        if callable(refresh_header):
-            refresh_header()
+        self.post_message(msg.HeaderOutdated())
+
+    @on(msg.HeaderChanged)
+    def _header_changed(self, message: msg.HeaderChanged) -> None:
+        self.show_header(message.state)
+
+    @on(msg.RosterChanged)
+    def _roster_changed(self) -> None:
+        self.roster_changed()
 
     def show_header(self, state: HeaderState) -> None:
         """The app's header (profile, environment, API, MQTT): `d` acts on this profile."""
@@ -101,10 +108,10 @@ class DetailScreen(Screen[None]):
     # -- reading the session ------------------------------------------------------------
 
     def roster_changed(self) -> None:
-        """Re-read this VIN's clearance from the roster (the app calls this on roster changes)."""
+        """Re-read this VIN's clearance from the roster (on the app's `RosterChanged`)."""
         if not self._composed:  # pushed, not composed yet: on_mount reads it then
             return
-        self._version = getattr(self.session.roster, "version", None)
+        self._version = self.session.roster.version
         self._clearance = self._read_clearance()
         self._render_all()
 
@@ -116,7 +123,7 @@ class DetailScreen(Screen[None]):
         return entry.clearance if entry is not None else None
 
     def _tick(self) -> None:
-        if getattr(self.session.roster, "version", None) != self._version:
+        if self.session.roster.version != self._version:
             self.roster_changed()
         else:
             self._render_status()
@@ -150,7 +157,7 @@ class DetailScreen(Screen[None]):
         brand = lookup(clearance.brand) if clearance else None
         brand_name = brand.name if brand else safe_text(clearance.brand if clearance else "?", 30)
         parts: list[str | tuple[str, str]] = [(safe_text(self.vin, 40), "bold"), f"  {brand_name}"]
-        if getattr(self.session.profile, "environment", "") == "live":
+        if self.session.profile.environment == "live":
             parts.append(("  PRODUCTION: actions affect real cars", "bold $error"))
         self._set("detail-title", Content.assemble(*parts))
 
@@ -181,7 +188,7 @@ class DetailScreen(Screen[None]):
     def _now(self) -> datetime:
         """Platform time, as the roster's "time in state" uses it (the app's clock)."""
         clock = getattr(self.app, "clock", None)
-        return clock() if callable(clock) else platform_now(self.session)
+        return clock() if callable(clock) else self.session.platform_now()
 
     def _render_reason(self) -> None:
         self._set("detail-reason", reason_content(self._clearance))
@@ -192,7 +199,7 @@ class DetailScreen(Screen[None]):
             self._set("detail-removal", "")
             return
         plan = plan_removal(
-            clearance.brand, clearance.status, clearance.created_at, platform_now(self.session)
+            clearance.brand, clearance.status, clearance.created_at, self.session.platform_now()
         )
         key = "d: " if plan.possible else "d is not possible now: "
         self._set("detail-removal", Content.assemble((key, "bold"), plan.why))
@@ -280,7 +287,7 @@ class DetailScreen(Screen[None]):
         self.notify("Copied the raw JSON", markup=False)
 
     def action_remove(self) -> None:
-        if getattr(self.session, "read_only", False):
+        if self.session.read_only:
             self.notify(
                 "Read-only mode: cancel/revoke is disabled.", severity="warning", markup=False
             )

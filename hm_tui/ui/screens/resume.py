@@ -110,7 +110,7 @@ class ResumeScreen(ModalScreen[str | None]):
         super().__init__(classes="resume-screen")
         self.session = session
         self.entries = list(entries)
-        self.read_only = read_only or bool(getattr(session, "read_only", False))
+        self.read_only = read_only or session.read_only
         self.outcome: str | None = None
         self._busy = False
 

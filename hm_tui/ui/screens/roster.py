@@ -4,7 +4,8 @@ It owns the view of the roster (filter, status filter, sort, marks, cursor). A b
 view (filter or sort) is computed in a worker thread (`Roster.plan_view`) while the table keeps
 showing the previous one; only the latest request is applied (`Roster.commit_view`), so the event
 loop never waits for a scan or a sort. Anything that talks to the platform (add, remove, refresh)
-is the app's: the screen asks, the app decides (read-only) and runs the worker.
+is the app's: the screen asks (`OpenDetail`, `AddRequested`, `RemoveRequested`: ui/messages.py),
+the app decides (read-only, not connected yet) and runs the worker.
 """
 
 from __future__ import annotations
@@ -14,15 +15,15 @@ from collections.abc import Callable, Sequence
 from datetime import datetime, tzinfo
 from typing import TYPE_CHECKING, ClassVar
 
-from textual import on
+from textual import getters, on
 from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.screen import Screen
-from textual.widget import Widget
 
 from hm_tui.domain.clearance import STATUS_ORDER
 from hm_tui.domain.filters import parse_filter
 from hm_tui.service.roster import COLUMNS, Roster, ViewPlan
+from hm_tui.ui import messages as msg
 from hm_tui.ui.keymap import ROSTER_KEYS, bindings
 from hm_tui.ui.text import copy_text, shown
 from hm_tui.ui.widgets.filter_bar import FilterBar
@@ -33,7 +34,7 @@ from hm_tui.ui.widgets.roster_table import RosterTable
 from hm_tui.ui.widgets.summary_bar import SummaryBar
 
 if TYPE_CHECKING:
-    from hm_tui.ui.app import HmTuiApp
+    from hm_tui.ui.widgets.feed_panel import FeedPanel
 
 #: From this many clearances on, a new view is computed in a worker thread (below it a filter or
 #: sort takes a few ms: the thread hop would only add latency).
@@ -55,15 +56,14 @@ class RosterScreen(Screen[None]):
         self.status_filter: str | None = None
         self.query_text = ""
         self.ready = False  # set in on_mount (is_mounted only turns True after it)
-        self.feed_panel: Widget | None = None
+        #: why the table is empty before the session's first answer (None once it answered):
+        #: connecting, or why the roster could not be loaded (the app sets it)
+        self.loading_note: str | None = "Connecting to the platform…"
+        self.feed_panel: FeedPanel | None = None
         self.thread_view_rows = THREAD_VIEW_ROWS
         self._sort_wanted: tuple[str, bool] | None = None  # asked for, not yet shown
         self._view_wanted = 0  # bumps per request: a plan for an older one is dropped
         self._view_busy = False  # a plan is being computed in a worker thread
-
-    @property
-    def hm_app(self) -> HmTuiApp:
-        return self.app  # type: ignore[return-value]
 
     def compose(self) -> ComposeResult:
         yield StatusHeader(id="status-header")
@@ -79,7 +79,7 @@ class RosterScreen(Screen[None]):
         self.table.focus()
         self.table.set_source(self.roster)  # the session's, if it was attached before mount
         self.view_changed()
-        self.hm_app.refresh_header()
+        self.post_message(msg.HeaderOutdated())
 
     def on_unmount(self) -> None:
         self.ready = False
@@ -91,21 +91,10 @@ class RosterScreen(Screen[None]):
 
     # -- typed handles -----------------------------------------------------------------
 
-    @property
-    def table(self) -> RosterTable:
-        return self.query_one("#roster-table", RosterTable)
-
-    @property
-    def header(self) -> StatusHeader:
-        return self.query_one("#status-header", StatusHeader)
-
-    @property
-    def summary(self) -> SummaryBar:
-        return self.query_one("#summary-bar", SummaryBar)
-
-    @property
-    def filter_bar(self) -> FilterBar:
-        return self.query_one("#filter-bar", FilterBar)
+    table = getters.query_one("#roster-table", RosterTable)
+    header = getters.query_one("#status-header", StatusHeader)
+    summary = getters.query_one("#summary-bar", SummaryBar)
+    filter_bar = getters.query_one("#filter-bar", FilterBar)
 
     # -- what the app calls ------------------------------------------------------------
 
@@ -148,8 +137,8 @@ class RosterScreen(Screen[None]):
             self.header.show(state)
 
     def _empty_message(self) -> str:
-        if not self.hm_app.loaded:
-            return self.hm_app.loading_message
+        if self.loading_note is not None:
+            return self.loading_note
         if len(self.roster) == 0:
             return "No clearances yet: press a to add VINs."
         return "No clearance matches: Escape clears the filter, 0 shows every status."
@@ -268,7 +257,7 @@ class RosterScreen(Screen[None]):
             self._sort_wanted = None
         self.view_changed()
         if sorted_now:
-            self.hm_app.refresh_header()
+            self.post_message(msg.HeaderOutdated())
         return True
 
     # -- rows --------------------------------------------------------------------------
@@ -281,7 +270,7 @@ class RosterScreen(Screen[None]):
 
     @on(RosterTable.RowSelected)
     def _open(self, event: RosterTable.RowSelected) -> None:
-        self.hm_app.open_detail(event.vin)
+        self.post_message(msg.OpenDetail(event.vin))
 
     @on(RosterTable.MarkToggled)
     @on(RosterTable.MarksCleared)
@@ -289,10 +278,10 @@ class RosterScreen(Screen[None]):
         self._show_summary()
 
     def action_add(self) -> None:
-        self.hm_app.open_add()
+        self.post_message(msg.AddRequested())
 
     def action_remove(self) -> None:
-        self.hm_app.remove(self.chosen_vins())
+        self.post_message(msg.RemoveRequested(self.chosen_vins()))
 
     def action_copy_vin(self) -> None:
         vin = self.table.cursor_vin
@@ -312,7 +301,7 @@ class RosterScreen(Screen[None]):
 
     # -- the live feed panel (UI-SCREENS' widget, mounted on first use) ----------------
 
-    def toggle_feed(self, make_panel: Callable[[], Widget]) -> bool:
+    def toggle_feed(self, make_panel: Callable[[], FeedPanel]) -> bool:
         """Show or hide the feed panel below the table; True if it is now shown."""
         if self.feed_panel is None:
             self.feed_panel = make_panel()

@@ -10,12 +10,11 @@ from __future__ import annotations
 
 import time
 from collections import deque
-from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, ClassVar, Protocol
 
 from rich.style import Style
-from textual import on
+from textual import getters, on
 from textual.app import ComposeResult
 from textual.containers import Vertical, VerticalScroll
 from textual.message import Message
@@ -49,8 +48,6 @@ class FeedSource(Protocol):
     def state(self) -> FeedState: ...
 
     def drain(self, max_items: int = ...) -> list[DataPoint]: ...
-
-    on_data: Callable[[], None] | None
 
     def health(self) -> FeedHealth: ...
 
@@ -218,9 +215,7 @@ class FeedPanel(Vertical):
         yield FeedLog(self.shown, id="feed-log")
         yield FeedFilter(placeholder="/ filter by VIN or capability (Esc clears)", id="feed-filter")
 
-    @property
-    def log_widget(self) -> FeedLog:
-        return self.query_one(FeedLog)
+    log_widget = getters.query_one(FeedLog)
 
     class DataArrived(Message):
         """New points are buffered (posted from the feed's thread)."""
@@ -228,21 +223,16 @@ class FeedPanel(Vertical):
     def on_mount(self) -> None:
         self.set_interval(DRAIN_EVERY, self.drain_feed)
         self.set_interval(AGE_EVERY, self._tick_ages)
-        if self.feed is not None and hasattr(self.feed, "on_data"):
-            self.feed.on_data = self._data_arrived
         self._render_status()
-
-    def on_unmount(self) -> None:
-        if self.feed is not None and getattr(self.feed, "on_data", None) == self._data_arrived:
-            self.feed.on_data = None
 
     def _tick_ages(self) -> None:
         if self.display:  # hidden: nothing to draw (it ticks again when shown)
             self.log_widget.tick()
 
-    def _data_arrived(self) -> None:
-        """The feed's thread: ask for a drain now if the last one is DRAIN_EVERY old (at most
-        as many drains as the timer makes, but one arriving batch waits no tick for it)."""
+    def data_arrived(self) -> None:
+        """New points wait in the feed (the app calls this from the feed's reader thread, on the
+        session's `FeedDataArrived`): ask for a drain now if the last one is DRAIN_EVERY old (at
+        most as many drains as the timer makes, but one arriving batch waits no tick for it)."""
         if time.monotonic() - self._last_drain >= DRAIN_EVERY:
             self.post_message(self.DataArrived())
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from textual import on
+from textual import getters, on
 from textual.app import ComposeResult
 from textual.content import Content
 from textual.geometry import Size
@@ -135,9 +135,7 @@ class FilterBar(Widget):
         self.understood.show(flt)
         self.set_class(worth_describing(flt), "-described")
 
-    @property
-    def input(self) -> Input:
-        return self.query_one("#filter-input", Input)
+    input = getters.query_one("#filter-input", Input)
 
     @property
     def value(self) -> str:

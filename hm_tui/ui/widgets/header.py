@@ -8,13 +8,16 @@ error when the connection is gone or the broker stopped answering (service/feed_
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from textual.content import Content
 from textual.widget import Widget
 
 from hm_tui.ui.text import shown
 from hm_tui.ui.widgets.roster_columns import COLUMN_TITLES, compact_age, sort_arrow
+
+if TYPE_CHECKING:
+    from hm_tui.service.session import Session
 
 _API_STYLE = {
     "ok": "$text-success",
@@ -70,20 +73,19 @@ class HeaderState:
     webhook_failed: bool = False
 
 
-def feed_fields(session: Any) -> dict[str, Any]:
+def feed_fields(session: Session) -> dict[str, Any]:
     """The header's MQTT fields from the session's feed health (no feed: its status word)."""
-    judge = getattr(session, "feed_health", None)
-    health = judge() if callable(judge) else None
+    health = session.feed_health()
     if health is None:
-        return {"mqtt": getattr(session, "feed_status", "off"), "mqtt_level": "idle"}
+        return {"mqtt": session.feed_status, "mqtt_level": "idle"}
     return {"mqtt": health.headline, "mqtt_level": health.level, "mqtt_last_s": health.since_last_s}
 
 
-def webhook_fields(session: Any) -> dict[str, Any]:
+def webhook_fields(session: Session) -> dict[str, Any]:
     """The header's webhook fields from the session's receiver (none: nothing shown)."""
-    receiver = getattr(session, "webhook", None)
+    receiver = session.webhook
     if receiver is None:
-        return {"webhook_failed": bool(getattr(session, "webhook_error", None))}
+        return {"webhook_failed": bool(session.webhook_error)}
     return {
         "webhook": f"{receiver.host}:{receiver.port}",
         "webhook_last_s": receiver.since_last_delivery(),
