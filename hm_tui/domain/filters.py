@@ -118,7 +118,8 @@ class Term:
         method, so a column can be tested without Python code per value), before negation."""
         limit = now - self.seconds  # age > s  <=>  since < now - s
         flipped = {">": "__gt__", ">=": "__ge__", "<": "__lt__", "<=": "__le__"}[self.op]
-        return getattr(limit, flipped)  # limit > since, limit >= since, …
+        test: Callable[[float], bool] = getattr(limit, flipped)  # limit > since, limit >= …
+        return test
 
     def implies(self, other: Term) -> bool:
         """Every clearance this term passes also passes `other` (a result for `other` can be
@@ -202,7 +203,8 @@ def _tokens(text: str) -> tuple[list[tuple[str, list[str]]], bool]:
     """Split on spaces outside quotes. Each token: its raw text, and its pieces split on commas
     outside quotes (quotes removed), for `field:a,b`. True if a quote was left open."""
     tokens: list[tuple[str, list[str]]] = []
-    raw, pieces, piece, quoted, started = "", [], "", False, False
+    pieces: list[str] = []
+    raw, piece, quoted, started = "", "", False, False
     for ch in text + " ":
         if ch == '"':
             quoted, started = not quoted, True

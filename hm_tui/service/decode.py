@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 
 import msgspec
 
+from hm_tui.domain.timestamps import parse_time
 from hm_tui.service import bounded_json
 from hm_tui.service.bounded_json import JsonError
 from hm_tui.service.errors import BadResponse
@@ -26,7 +27,6 @@ from hm_tui.service.models import (
     ItemResult,
     VehicleData,
     decode_clearance_array,
-    parse_time,
 )
 
 _ENVELOPE_KEYS = frozenset({"request_id", "vin", "brand"})

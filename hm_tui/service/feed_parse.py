@@ -14,9 +14,10 @@ from functools import lru_cache
 from typing import Any
 
 from hm_tui.domain.autoapi import property_info
+from hm_tui.domain.timestamps import parse_time
 from hm_tui.service import bounded_json
 from hm_tui.service.bounded_json import JsonError
-from hm_tui.service.models import DataPoint, combined, parse_time
+from hm_tui.service.models import DataPoint, combined
 
 MAX_PAYLOAD_BYTES = 256 * 1024
 MAX_VALUE_DEPTH = 6

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from operator import attrgetter
 
+from hm_tui.domain.filters import parse_filter
 from hm_tui.service import roster_diff as rd
 from hm_tui.service import roster_index as ix
 from hm_tui.service import roster_view as rv
@@ -390,7 +391,7 @@ class Roster:
         narrower = [
             shown
             for query, shown in candidates
-            if query and (was := rv.parse_filter(query)) and not was.timed and flt.implies(was)
+            if query and (was := parse_filter(query)) and not was.timed and flt.implies(was)
         ]
         if not narrower:
             return None

@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import threading
 from array import array
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from operator import attrgetter, itemgetter, methodcaller
+from typing import Any
 
 from hm_tui.domain.filters import clean_field
 from hm_tui.service.roster_entry import RosterEntry
@@ -63,11 +64,11 @@ def _build(index: Index, entries: dict[str, RosterEntry], field: str) -> Column:
     return _coded(values, lambda v: clean_field(v or ""))
 
 
-def _coded(values: list[object], clean: object) -> Column:
+def _coded(values: list[Any], clean: Callable[[Any], str]) -> Column:
     distinct = list(set(values))
     code = {value: n for n, value in enumerate(distinct)}
     kind = "B" if len(distinct) < 256 else "H" if len(distinct) < 65536 else "I"
     return Column(
         array(kind, map(code.__getitem__, values)),
-        tuple(map(clean, distinct)),  # type: ignore[arg-type]
+        tuple(map(clean, distinct)),
     )

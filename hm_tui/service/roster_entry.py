@@ -9,7 +9,8 @@ from sys import intern
 import msgspec
 
 from hm_tui.domain.filters import search_text, tags_field
-from hm_tui.service.models import Clearance, parse_time
+from hm_tui.domain.timestamps import parse_time
+from hm_tui.service.models import Clearance
 
 
 class RosterEntry(msgspec.Struct, frozen=True, gc=False):

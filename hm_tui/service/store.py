@@ -26,6 +26,7 @@ from typing import Any
 import msgspec
 from platformdirs import user_data_dir
 
+from hm_tui.domain.timestamps import parse_time
 from hm_tui.service.decode import (
     WireClearances,
     collector_paused,
@@ -33,7 +34,7 @@ from hm_tui.service.decode import (
     split_clearance_list,
 )
 from hm_tui.service.errors import BadResponse
-from hm_tui.service.models import Clearance, parse_time
+from hm_tui.service.models import Clearance
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS roster_saved (
