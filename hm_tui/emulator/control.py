@@ -38,6 +38,8 @@ def stats_body(ctx: Context) -> dict[str, Any]:
         **ctx.stats.snapshot(),
         "mqtt_published": int(getattr(publisher, "published", 0) or 0),
         "clearances": ctx.state.counts(),
+        "clearances_by_brand": ctx.state.counts_by_brand(),
+        "rejected_by_reason": ctx.state.rejected_by_reason(),
         "clock": {"now": iso(ctx.clock.now()), "speed": ctx.clock.speed},
         "faults": ctx.faults.describe(),
     }

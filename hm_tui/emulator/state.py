@@ -229,3 +229,15 @@ class FleetState:
 
     def counts(self) -> dict[str, int]:
         return dict(Counter(r.status for r in self.clearances.values()))
+
+    def counts_by_brand(self) -> dict[str, dict[str, int]]:
+        """brand -> status -> clearances (what a client's brand x status table must show)."""
+        table: dict[str, Counter[str]] = {}
+        for r in self.clearances.values():
+            table.setdefault(r.brand, Counter())[r.status] += 1
+        return {brand: dict(counts) for brand, counts in table.items()}
+
+    def rejected_by_reason(self) -> dict[str, int]:
+        return dict(
+            Counter(r.reason or "" for r in self.clearances.values() if r.status == "rejected")
+        )

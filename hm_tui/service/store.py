@@ -227,6 +227,14 @@ class Journal:
         )
         return [self._entry(row) for row in rows]
 
+    def entry(self, action_id: int) -> JournalEntry | None:
+        """One action by its id, or None."""
+        rows = self._store.query(
+            "SELECT id, action, started_at, finished_at, vins, params FROM actions WHERE id = ?",
+            (action_id,),
+        )
+        return self._entry(rows[0]) if rows else None
+
     def unfinished(self) -> list[JournalEntry]:
         """Actions started but never finished (the app was killed): offer to resume `not_done`."""
         rows = self._store.query(
