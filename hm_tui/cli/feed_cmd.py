@@ -52,8 +52,7 @@ def run(args: argparse.Namespace) -> int:
         )
     from hm_tui.service.feed import FeedClient
 
-    # MqttSettings is frozen; feed.py's Protocol declares settable fields (mypy only)
-    client = FeedClient(profile.mqtt, profile.environment, profile.app_id)  # type: ignore[arg-type]
+    client = FeedClient(profile.mqtt, profile.environment, profile.app_id)
     # `kill` and a lost terminal (SIGHUP: SSH drop, tmux killed) end the stream as cleanly as
     # Ctrl-C: the MQTT session is closed with a DISCONNECT, not dropped
     for name in ("SIGTERM", "SIGHUP"):

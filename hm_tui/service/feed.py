@@ -16,13 +16,13 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
-from typing import Any, Literal, Protocol
+from typing import Any, Literal
 
 import paho.mqtt.client as mqtt
 
+from hm_tui.service.config import MqttSettings
 from hm_tui.service.feed_buffer import LATEST_VINS, PointBuffer
 from hm_tui.service.feed_health import (
-    STALL_FLOOR_S,
     Backlog,
     FeedHealth,
     FeedWatch,
@@ -43,19 +43,6 @@ SAMPLE_CHARS = 120
 KEEPALIVE_S = 30
 BROKER_SILENT_FACTOR = 1.5
 STOP_WAIT_S = 0.5  # a thread asleep in reconnect backoff ends by itself within 1 s
-
-
-class MqttSettingsLike(Protocol):
-    """What the feed needs of `hm_tui.service.config.MqttSettings`."""
-
-    host: str
-    port: int
-    client_id: str
-    ca_file: str
-    cert_file: str
-    key_file: str
-    format: str
-    topic: str | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,7 +81,7 @@ def escape_sample(data: bytes | bytearray | str, limit: int = SAMPLE_CHARS) -> s
     return escaped + ("..." if len(text) > limit else "")
 
 
-def feed_topic(settings: MqttSettingsLike, environment: str, app_id: str) -> str:
+def feed_topic(settings: MqttSettings, environment: str, app_id: str) -> str:
     """The subscription: the profile's own, else the platform's V1 or V2 topic."""
     if settings.topic:
         return settings.topic
@@ -126,7 +113,7 @@ class BufferedFeed:
 
     def __init__(
         self,
-        settings: MqttSettingsLike,
+        settings: MqttSettings,
         environment: str,
         app_id: str,
         buffer: int,
@@ -138,7 +125,7 @@ class BufferedFeed:
         self._lock = threading.Lock()
         self._kept = PointBuffer(buffer, latest_vins)
         if stall_floor is None:  # the profile's [mqtt] stall_floor_s
-            stall_floor = float(getattr(settings, "stall_floor_s", STALL_FLOOR_S))
+            stall_floor = settings.stall_floor_s
         self._watch = FeedWatch(stall_floor)  # arrivals as this consumer sees them
         #: Called (from the feed's own thread, so it must be thread-safe and quick) after new
         #: points were buffered: a consumer may drain at once instead of at its next tick.
@@ -179,7 +166,7 @@ class FeedClient(BufferedFeed):
 
     def __init__(
         self,
-        settings: MqttSettingsLike,
+        settings: MqttSettings,
         environment: str,
         app_id: str,
         *,
@@ -399,7 +386,7 @@ class FeedClient(BufferedFeed):
             self._watch.status(status, time.monotonic())
 
 
-def tls_context(settings: MqttSettingsLike) -> ssl.SSLContext:
+def tls_context(settings: MqttSettings) -> ssl.SSLContext:
     """Verify the broker against the profile's CA (hostname too) and present our certificate."""
     context = ssl.create_default_context(ssl.Purpose.SERVER_AUTH, cafile=settings.ca_file)
     context.load_cert_chain(settings.cert_file, settings.key_file, password=_no_password)

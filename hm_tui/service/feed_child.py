@@ -11,15 +11,16 @@ the session) and exits.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import signal
 from dataclasses import replace
 from multiprocessing.connection import Connection
-from types import SimpleNamespace
 from typing import Any
 
 import msgspec
 
-from hm_tui.service.feed import FeedClient, FeedState, MqttSettingsLike, _why
+from hm_tui.service.config import MqttSettings
+from hm_tui.service.feed import FeedClient, FeedState, _why
 from hm_tui.service.models import DataPoint
 
 FLUSH_EVERY_S = 0.01  # the child's batch interval: the most lag it adds
@@ -38,10 +39,10 @@ encode_batch = msgspec.json.Encoder().encode
 decode_batch = msgspec.json.Decoder(Batch).decode
 
 
-def child_settings(settings: MqttSettingsLike) -> dict[str, Any]:
-    """What crosses to the child: the fields FeedClient reads (addresses and file paths), never
-    a secret."""
-    return {name: getattr(settings, name) for name in MqttSettingsLike.__annotations__}
+def child_settings(settings: MqttSettings) -> dict[str, Any]:
+    """What crosses to the child: the profile's [mqtt] settings (addresses, file paths, the stall
+    floor), which hold no secret."""
+    return dataclasses.asdict(settings)
 
 
 def main(fd: int) -> None:
@@ -54,7 +55,7 @@ def main(fd: int) -> None:
         settings, environment, app_id, options = conn.recv()
     except (EOFError, OSError):
         return
-    client = FeedClient(SimpleNamespace(**settings), environment, app_id, **options)
+    client = FeedClient(MqttSettings(**settings), environment, app_id, **options)
     pump = _Pump(conn, client, options["buffer"])
     signal.signal(signal.SIGTERM, pump.stop_soon)  # `kill`, a service manager: a clean stop
     try:

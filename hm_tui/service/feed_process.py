@@ -22,13 +22,13 @@ from typing import Any
 import msgspec
 
 from hm_tui.service.child import Child, spawn, waited
+from hm_tui.service.config import MqttSettings
 from hm_tui.service.feed import (
     BAD_SAMPLES,
     KEEPALIVE_S,
     BufferedFeed,
     FeedState,
     FeedStatus,
-    MqttSettingsLike,
     _why,
 )
 from hm_tui.service.feed_child import STOP, Batch, child_settings, decode_batch
@@ -49,7 +49,7 @@ class ProcessFeed(BufferedFeed):
 
     def __init__(
         self,
-        settings: MqttSettingsLike,
+        settings: MqttSettings,
         environment: str,
         app_id: str,
         *,

@@ -94,8 +94,7 @@ class Session:
         self.roster.now = self._platform_epoch  # time in state, for `age:` filters
         self.feed: ProcessFeed | None = None
         if feed and profile.mqtt is not None:  # paho in its own process: not on the UI's GIL
-            settings: Any = profile.mqtt  # frozen, so mypy misreads the feed's protocol
-            self.feed = ProcessFeed(settings, profile.environment, profile.app_id)
+            self.feed = ProcessFeed(profile.mqtt, profile.environment, profile.app_id)
             self.feed.on_data = self._feed_data  # subscribers hear it as FeedDataArrived
         self.webhook: WebhookReceiver | None = None
         self.webhook_error: str | None = None
