@@ -1,7 +1,9 @@
 """Make the README's screenshots from the real app on the real emulator.
 
 Run from the repository root: `python screenshots/make_screenshots.py` (needs `rsvg-convert`,
-Debian package librsvg2-bin). Writes roster.png, detail-rejected.png, feed.png and add.png.
+Debian package librsvg2-bin). Writes roster.png, detail-rejected.png, feed.png,
+feed-stalled.png (the emulator's cars stop sending: the header and the feed turn to a warning)
+and add.png.
 """
 
 from __future__ import annotations
@@ -15,9 +17,12 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC
 from pathlib import Path
 from typing import Any
+
+import httpx
 
 from hm_tui.domain.reasons import REASONS
 from hm_tui.emulator.server import Emulator, EmulatorConfig
@@ -28,6 +33,9 @@ from hm_tui.ui.app import HmTuiApp
 
 HERE = Path(__file__).parent
 SIZE = (110, 32)
+#: the least silence called a stall in the pictures (30 s by default): the demo's stream is fast,
+#: so this is its stall window, and the stalled picture is taken seconds after the cars stop
+STALL_FLOOR_S = 8.0
 # a rejection whose explanation tells the operator something to do
 INTERESTING_REASONS = {r.text for r in REASONS.values() if r.retry_helps} - {"invalid VIN"}
 
@@ -88,6 +96,8 @@ async def main() -> int:
 
 async def shoot(emulator: Emulator) -> None:
     profile = profile_from_credentials(emulator.credentials, "demo")
+    assert profile.mqtt is not None
+    profile = replace(profile, mqtt=replace(profile.mqtt, stall_floor_s=STALL_FLOOR_S))
     app = HmTuiApp(
         lambda _n: Session(profile, store=Store.memory(), poll_interval=1.0),
         profile="demo",
@@ -96,10 +106,10 @@ async def shoot(emulator: Emulator) -> None:
         tz=UTC,
         theme="textual-dark",
     )
-    async with app.run_test(size=SIZE) as pilot:
+    async with app.run_test(size=SIZE, notifications=True) as pilot:  # the stall's toast
         await until(lambda: app.loaded and app.roster_screen.table.row_count > 100)
         await pilot.pause()
-        to_png(app.export_screenshot(), "roster")
+        await shoot_clean(app, pilot, "roster")
 
         rejected = next(
             e.vin
@@ -109,20 +119,44 @@ async def shoot(emulator: Emulator) -> None:
         app.open_detail(rejected)
         await until(lambda: type(app.screen).__name__ == "DetailScreen")
         await pilot.pause(0.5)
-        to_png(app.export_screenshot(), "detail-rejected")
+        await shoot_clean(app, pilot, "detail-rejected")
         await pilot.press("escape")
 
         await pilot.press("f")
         feed = app.session.feed
         await until(lambda: feed is not None and feed.state.received > 150)
         await pilot.pause(0.5)
-        to_png(app.export_screenshot(), "feed")
+        await shoot_clean(app, pilot, "feed")
+
+        await publishing(emulator, paused=True)  # the cars stop sending; the broker stays up
+        await until(lambda: app.roster_screen.header.state.mqtt_level == "warning", 60)
+        await pilot.pause(0.5)
+        to_png(app.export_screenshot(), "feed-stalled")
+        await publishing(emulator, paused=False)
+        await until(lambda: app.roster_screen.header.state.mqtt_level == "ok", 30)
         await pilot.press("f")
 
         await pilot.press("a")
         await until(lambda: type(app.screen).__name__ == "AddScreen")
         await pilot.pause(0.3)
-        to_png(app.export_screenshot(), "add")
+        await shoot_clean(app, pilot, "add")
+
+
+async def shoot_clean(app: HmTuiApp, pilot: Any, name: str) -> None:
+    """A picture without the toasts of the moment (the demo's rejections come and go)."""
+    app.clear_notifications()
+    await pilot.pause(0.3)
+    to_png(app.export_screenshot(), name)
+
+
+async def publishing(emulator: Emulator, *, paused: bool) -> None:
+    """Pause or resume the emulator's cars (its control API: the stream stalls, connections
+    stay up)."""
+    async with httpx.AsyncClient() as http:
+        answer = await http.post(
+            f"{emulator.url}/_emulator/faults", json={"publish_paused": paused}
+        )
+        answer.raise_for_status()
 
 
 if __name__ == "__main__":

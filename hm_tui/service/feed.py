@@ -42,6 +42,7 @@ BAD_SAMPLES = 5
 SAMPLE_CHARS = 120
 KEEPALIVE_S = 30
 BROKER_SILENT_FACTOR = 1.5
+RATE_QUIET_S = 2.0  # the rate reads 0 once nothing came for this long
 STOP_WAIT_S = 0.5  # a thread asleep in reconnect backoff ends by itself within 1 s
 
 
@@ -192,6 +193,7 @@ class FeedClient(BufferedFeed):
         self._window_start = time.monotonic()
         self._window_count = 0
         self._rate = 0.0
+        self._last_tick = float("-inf")  # monotonic time of the last accepted message
         self._takeover = TakeoverWatch()
 
     # --- lifecycle ---------------------------------------------------------------------------
@@ -274,8 +276,11 @@ class FeedClient(BufferedFeed):
         return heard is not None and time.monotonic() - heard > limit
 
     def _current_rate(self) -> float:
-        idle = time.monotonic() - self._window_start
-        if idle > 2.0:  # nothing closed the window lately: the rate has fallen
+        now = time.monotonic()
+        if now - self._last_tick > RATE_QUIET_S:  # nothing lately: none per second, now
+            return 0.0
+        idle = now - self._window_start
+        if idle > RATE_QUIET_S:  # nothing closed the window lately: the rate has fallen
             return self._window_count / idle
         return self._rate
 
@@ -307,7 +312,7 @@ class FeedClient(BufferedFeed):
 
     def _tick_rate(self) -> None:
         self._window_count += 1
-        now = time.monotonic()
+        now = self._last_tick = time.monotonic()
         elapsed = now - self._window_start
         if elapsed >= 1.0:
             self._rate = self._window_count / elapsed

@@ -101,12 +101,11 @@ class StallToast:
             self._clear()
 
     def _raise(self, health: Any) -> None:
-        silent = compact_age(health.since_last_s or health.silent_s or 0)
         window = compact_age(health.stall_after_s)
         text = (
-            f"No data for {silent}: longer than this stream stays quiet (stall after "
-            f"{window}, learned from its pace). The MQTT connection is up: the cars or the "
-            "platform stopped sending. This goes away when data arrives."
+            f"No data for over {window}, this stream's stall window (learned from its pace, "
+            "never under the profile's stall_floor_s). The MQTT connection is up: the cars or "
+            "the platform stopped sending. This goes away when data arrives."
         )
         toast = Notification(text, "Live feed stalled", "warning", STALL_TOAST_S, markup=False)
         self._toast = toast

@@ -1,14 +1,24 @@
 """The feed panel's layout and truth: it follows its tail through resizes, keeps VIN, property,
-age and value on a narrow terminal, its ages tick, backlog lines read "queued" (dimmed), and its
-status line warns of a stall (judged by the service's own FeedWatch) and clears."""
+age and value on a narrow terminal, its ages tick (the detail's too), backlog lines read "queued"
+(dimmed), and its status line warns of a stall (judged by the service's own FeedWatch) and
+clears."""
 
 from __future__ import annotations
 
 import dataclasses
 
+from hm_tui.ui.screens.detail import DetailScreen
+from hm_tui.ui.widgets.datapoints import DataPointsView
 from hm_tui.ui.widgets.feed_lines import KEY_MIN, feed_line, fit_key
 from tests.helpers import wait_for
-from tests.ui.screens_support import BufferFeed, point
+from tests.ui.screens_support import (
+    BufferFeed,
+    RosterSession,
+    ScreenHost,
+    clearance,
+    plain,
+    point,
+)
 from tests.ui.test_feed_panel import VINS, burst, panel_app, status
 
 
@@ -106,3 +116,20 @@ async def test_the_status_line_warns_of_a_stall_and_clears_when_data_returns() -
 def test_a_line_at_any_width_is_the_full_form_without_a_width() -> None:
     full = feed_line(point(VINS[0]))
     assert full[2] == ":" and VINS[0] in full  # starts with the received time
+
+
+async def test_the_detail_screens_data_ages_tick_too() -> None:
+    vin = "WBA3A5C51CF256985"
+    feed = BufferFeed()
+    feed.push([point(vin, "diagnostics", "odometer", 12000, "kilometers", age_s=20)])
+    session = RosterSession.of(clearance(vin, "approved"), feed=feed)
+    app = ScreenHost(lambda: DetailScreen(session, vin))
+
+    def odometer() -> str:
+        shown = plain(app.screen.query_one(DataPointsView))
+        return next(line for line in shown.splitlines() if "odometer" in line)
+
+    async with app.run_test(size=(80, 24)):
+        await wait_for(lambda: "20 s ago" in odometer())
+        await wait_for(lambda: "20 s ago" not in odometer(), 5, message="the age moved on")
+        assert any(f"{n} s ago" in odometer() for n in range(21, 27))

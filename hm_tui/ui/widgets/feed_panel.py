@@ -305,7 +305,7 @@ class FeedPanel(Vertical):
             (f"DROPPED {dropped:,}", 90) if dropped > 0 else ("", 0),  # never lost silently
             (f"PAUSED: {self.waiting:,} waiting (p resumes)", 80) if self.paused else ("", 0),
             (f"+{self.unseen:,} new (End)", 70) if self.unseen else ("", 0),
-            (last_text(health), 40),
+            (last_text(health), 40) if health.level == "ok" else ("", 0),  # else in the first
             (f"{state.rate:,.0f} msg/s", 50),
             (f"{state.received:,} received", 30),
             (f"{getattr(state, 'replayed', 0):,} queued", 25)
