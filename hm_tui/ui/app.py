@@ -33,7 +33,7 @@ from hm_tui.ui.commands import DashboardCommands, dashboard_commands
 from hm_tui.ui.keymap import APP_KEYS, bindings, resolve_keymap
 from hm_tui.ui.saved_filters import SavedFilterActions
 from hm_tui.ui.screens.roster import RosterScreen
-from hm_tui.ui.terminal import HangupWatch, default_theme, stylesheets
+from hm_tui.ui.terminal import HangupWatch, default_theme
 from hm_tui.ui.text import describe_error, shown
 from hm_tui.ui.throttle import Throttle
 from hm_tui.ui.toasts import RejectionToasts, StallToast
@@ -57,7 +57,8 @@ ROSTER_EVERY = 0.1  # roster changes are drawn at most this often
 class HmTuiApp(ClearanceActions, App[int]):
     """Roster, detail, feed and actions over one service `Session`."""
 
-    CSS_PATH: ClassVar = stylesheets()
+    #: beside this module, in hm_tui/ui/styles (app.tcss first: the others refine it)
+    CSS_PATH: ClassVar = ["styles/app.tcss", "styles/resume.tcss", "styles/screens.tcss"]
     BINDINGS: ClassVar = bindings(APP_KEYS)
     COMMANDS: ClassVar = App.COMMANDS | {DashboardCommands}
     TITLE = "hm-tui"

@@ -1,5 +1,5 @@
-"""The terminal the app runs in: where its styles are, which theme suits it, and what to do
-when it goes away (SSH drop, tmux killed: SIGHUP) or the process is told to stop (SIGTERM)."""
+"""The terminal the app runs in: which theme suits it, and what to do when it goes away (SSH
+drop, tmux killed: SIGHUP) or the process is told to stop (SIGTERM)."""
 
 from __future__ import annotations
 
@@ -8,22 +8,7 @@ import contextlib
 import os
 import signal
 from collections.abc import Callable
-from pathlib import Path, PurePath
 from typing import Any
-
-
-def styles_dir() -> Path:
-    """The app's TCSS: inside the wheel (hm_tui/styles), else the repository's styles/."""
-    import hm_tui
-
-    shipped = Path(hm_tui.__file__).parent / "styles"
-    return shipped if shipped.is_dir() else Path(hm_tui.__file__).parent.parent / "styles"
-
-
-def stylesheets() -> list[str | PurePath]:
-    """app.tcss first, then every other .tcss in styles/ (screens of other owners)."""
-    found = sorted(styles_dir().glob("*.tcss"), key=lambda p: (p.name != "app.tcss", p.name))
-    return list(found)
 
 
 def default_theme(color_system: str | None) -> str:

@@ -22,7 +22,7 @@ from hm_tui.service.models import ChangelogEntry, Clearance, DataPoint
 from hm_tui.service.platform_time import platform_now
 from hm_tui.service.roster import Roster
 
-STYLES = Path(__file__).resolve().parents[2] / "styles" / "screens.tcss"
+STYLES = Path(__file__).resolve().parents[2] / "hm_tui" / "ui" / "styles" / "screens.tcss"
 
 
 class ScreenHost(App[None]):

@@ -10,8 +10,9 @@ from typing import Any
 
 from textual.widgets import Input, Static
 
+from hm_tui.ui.screens.payload import PayloadScreen
 from hm_tui.ui.widgets import feed_panel
-from hm_tui.ui.widgets.feed_panel import FeedLog, FeedPanel, PayloadScreen
+from hm_tui.ui.widgets.feed_panel import FeedLog, FeedPanel
 from tests.helpers import wait_for
 from tests.ui.screens_support import BufferFeed, ScreenHost, plain, point
 

@@ -16,8 +16,9 @@ from hm_tui.ui.screens.confirm import ConfirmRemovalScreen
 from hm_tui.ui.screens.detail import DetailScreen
 from hm_tui.ui.screens.error import ErrorModal
 from hm_tui.ui.screens.help import HelpScreen, help_content
+from hm_tui.ui.screens.payload import PayloadScreen
 from hm_tui.ui.screens.roster import RosterScreen
-from hm_tui.ui.widgets.feed_panel import FeedLog, FeedPanel, PayloadScreen
+from hm_tui.ui.widgets.feed_panel import FeedLog, FeedPanel
 from hm_tui.ui.widgets.filter_bar import FilterBar
 from hm_tui.ui.widgets.roster_table import RosterTable
 

@@ -16,25 +16,22 @@ from typing import TYPE_CHECKING, ClassVar, Protocol
 from rich.style import Style
 from textual import getters, on
 from textual.app import ComposeResult
-from textual.containers import Vertical, VerticalScroll
+from textual.containers import Vertical
 from textual.message import Message
-from textual.screen import ModalScreen
 from textual.widgets import Input, Static
 
 from hm_tui.service.models import DataPoint
-from hm_tui.ui.format import point_as_dict, pretty_json, safe_text
-from hm_tui.ui.keymap import FEED_FILTER_KEYS, FEED_KEYS, FEED_LOG_KEYS, PAYLOAD_KEYS, bindings
-from hm_tui.ui.text import copy_text
+from hm_tui.ui.keymap import FEED_FILTER_KEYS, FEED_KEYS, FEED_LOG_KEYS, bindings
+from hm_tui.ui.screens.payload import PayloadScreen
 from hm_tui.ui.widgets.feed_lines import feed_line, health_text, last_text, matches
 from hm_tui.ui.widgets.filter_bar import LineInput
-from hm_tui.ui.widgets.key_footer import KeyFooter
 from hm_tui.ui.widgets.ring_view import RingView
 
 if TYPE_CHECKING:
     from hm_tui.service.feed import FeedState
     from hm_tui.service.feed_health import FeedHealth
 
-__all__ = ["FeedLog", "FeedPanel", "PayloadScreen", "feed_line", "matches"]
+__all__ = ["FeedLog", "FeedPanel", "feed_line", "matches"]
 
 DRAIN_EVERY = 0.04  # at most 25 drains/s, on data arrival or by the timer
 AGE_EVERY = 1.0  # ages (lines, status) move on this often: the visible lines are re-formatted
@@ -64,39 +61,6 @@ class FeedFilter(LineInput):
     def action_clear_filter(self) -> None:
         self.value = ""
         self.post_message(self.Cleared())
-
-
-class PayloadScreen(ModalScreen[str | None]):
-    """One data point, pretty-printed; dismisses with its VIN when `o` opens the detail."""
-
-    BINDINGS: ClassVar = bindings(PAYLOAD_KEYS)
-
-    def __init__(self, point: DataPoint) -> None:
-        super().__init__(classes="payload-screen")
-        self.point = point
-        self.text = pretty_json(point_as_dict(point))
-
-    def compose(self) -> ComposeResult:
-        with Vertical(id="payload-dialog"):
-            yield Static(
-                f"{safe_text(self.point.vin, 20)}  {safe_text(self.point.key, 60)}",
-                id="payload-title",
-                markup=False,
-            )
-            with VerticalScroll(id="payload-body"):
-                yield Static(self.text, id="payload-json", markup=False)
-            yield Static("o open this VIN · c copy · Esc close", id="payload-keys", markup=False)
-        yield KeyFooter(compact=True)
-
-    def action_close(self) -> None:
-        self.dismiss(None)
-
-    def action_open_vin(self) -> None:
-        self.dismiss(self.point.vin)
-
-    def action_copy(self) -> None:
-        copy_text(self.app, self.text, multiline=True)
-        self.notify("Copied the payload", markup=False)
 
 
 class FeedLog(RingView[DataPoint]):
