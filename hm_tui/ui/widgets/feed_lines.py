@@ -22,8 +22,9 @@ KEY_W = 28  # capability.property, at full width
 KEY_MIN = 12  # never narrower: the property stays readable
 AGE_W = 7  # "no time", "queued", "42s", "2h05m"
 TIME_W = 8  # HH:MM:SS, the moment it arrived
-VALUE_MIN = 12  # the value's cells kept before anything else is shortened
-FULL_W = TIME_W + VIN_W + KEY_W + AGE_W + 4 + VALUE_MIN
+VALUE_ROOM = 20  # value cells worth more than the received time (80 columns: 23 with it gone)
+VALUE_MIN = 12  # the value's cells kept before the capability.property is shortened
+FULL_W = TIME_W + VIN_W + KEY_W + AGE_W + 4 + VALUE_ROOM
 AHEAD_S = 2  # data stamped this far in our future: a clock ahead (the car's or ours)
 
 
