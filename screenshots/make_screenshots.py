@@ -2,8 +2,8 @@
 
 Run from the repository root: `python screenshots/make_screenshots.py` (needs `rsvg-convert`,
 Debian package librsvg2-bin). Writes roster.png, detail-rejected.png, feed.png,
-feed-stalled.png (the emulator's cars stop sending: the header and the feed turn to a warning)
-and add.png.
+feed-stalled.png (the emulator's cars stop sending: the header and the feed turn to a warning),
+summary.png and add.png.
 """
 
 from __future__ import annotations
@@ -135,6 +135,13 @@ async def shoot(emulator: Emulator) -> None:
         await publishing(emulator, paused=False)
         await until(lambda: app.roster_screen.header.state.mqtt_level == "ok", 30)
         await pilot.press("f")
+
+        await pilot.press("g")
+        await until(lambda: getattr(app.screen, "summary", None) is not None)
+        await pilot.pause(0.3)
+        to_png(app.export_screenshot(), "summary")
+        await pilot.press("escape")
+        await until(lambda: app.screen is app.roster_screen)
 
         await pilot.press("a")
         await until(lambda: type(app.screen).__name__ == "AddScreen")

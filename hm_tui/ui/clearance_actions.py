@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from textual import work
 
 from hm_tui.ui import messages as msg
-from hm_tui.ui.text import describe_error
+from hm_tui.ui.text import describe_error, shown
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -83,6 +83,41 @@ class ClearanceActions(_Base):
 
     def on_add_requested(self, message: msg.AddRequested) -> None:
         self.open_add(message.mode)
+
+    def on_summary_requested(self, message: msg.SummaryRequested) -> None:
+        self.open_summary()
+
+    def open_summary(self, latest_add: bool = False) -> None:
+        """The campaign summary of what the roster shows (or of the latest add)."""
+        session = self._connected()
+        if session is None:
+            return
+        from hm_tui.ui.screens.summary import SummaryScreen
+
+        if latest_add:
+            self._summary_of_latest_add(session)
+            return
+        roster, query = session.roster, session.roster.query
+        what = f"filter {shown(query, 60)!r}" if query else "what the roster shows"
+        if session.roster.statuses:
+            what += " · " + ", ".join(sorted(session.roster.statuses))
+        self.push_screen(SummaryScreen(session, what, lambda: roster.visible, self.clock))
+
+    def _summary_of_latest_add(self, session: Any) -> None:
+        from hm_tui.ui.screens.summary import SummaryScreen
+
+        async def find() -> None:  # the journal is read off the loop
+            journal = getattr(session, "journal", None)
+            entries = await asyncio.to_thread(journal.entries, 50) if journal else []
+            latest = next((e for e in entries if e.action == "add"), None)
+            if latest is None:
+                self.notify("No add in the journal yet.", markup=False)
+                return
+            vins = list(latest.vins)
+            what = f"add #{latest.id} ({len(vins)} VINs)"
+            self.push_screen(SummaryScreen(session, what, lambda: vins, self.clock))
+
+        self.run_worker(find(), group="summary", exit_on_error=False)
 
     def open_add(self, mode: str = "one") -> None:
         """The add-VINs dialog; `mode` "one", "paste" or "csv" picks its first tab."""

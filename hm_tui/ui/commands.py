@@ -73,6 +73,11 @@ def dashboard_commands(app: Any, screen: Any) -> list[Command]:
             "The latest actions, per-VIN outcomes, interrupted ones",
             app.show_journal,
         ),
+        Command(
+            "Campaign summary: latest add",
+            "Brand x status, rejections by reason, expected approval of the latest add",
+            lambda: app.open_summary(latest_add=True),
+        ),
     ]
     if screen is app.roster_screen:
         commands += _roster_commands(app.roster_screen) + _saved_filter_commands(app)
@@ -112,6 +117,11 @@ def _roster_commands(roster: Any) -> list[Command]:
             roster.app.action_toggle_feed,
         ),
         Command("Filter…", "Filter by VIN, brand, status, reason or tag (/)", roster.action_filter),
+        Command(
+            "Campaign summary: what the roster shows",
+            "Brand x status, rejections by reason, expected approval (g)",
+            roster.action_summary,
+        ),
         Command(
             "Show every status", "Clear the status filter (0)", lambda: roster.action_show_status(0)
         ),

@@ -70,6 +70,7 @@ ROSTER_KEYS: tuple[Key, ...] = (
     Key("roster.sort_next", "s", "sort_next", "Sort", "roster"),
     Key("roster.sort_reverse", "S", "sort_reverse", "Reverse sort", "roster", show=False),
     Key("roster.copy_vin", "c", "copy_vin", "Copy VIN", "roster", show=False),
+    Key("roster.summary", "g", "summary", "Summary", "roster", show=False),
     Key(
         "roster.clear", "escape", "clear", "Clear filter/marks", "roster", show=False, display="esc"
     ),
@@ -177,6 +178,10 @@ JOURNAL_KEYS: tuple[Key, ...] = (
     Key("journal.close", "escape,q", "close", "Close", "journal", display="esc"),
 )
 
+SUMMARY_KEYS: tuple[Key, ...] = (
+    Key("summary.back", "escape", "back", "Back", "summary", display="esc"),
+)
+
 #: Every binding of the dashboard, in the order `?` help lists them.
 ALL_KEYS: tuple[Key, ...] = (
     APP_KEYS
@@ -196,6 +201,7 @@ ALL_KEYS: tuple[Key, ...] = (
     + HELP_KEYS
     + RESUME_KEYS
     + JOURNAL_KEYS
+    + SUMMARY_KEYS
 )
 
 #: Every id a profile's keymap may remap.
@@ -216,6 +222,7 @@ SCOPES: dict[str, str] = {
     "help": "help",
     "resume": "resume interrupted",
     "journal": "journal",
+    "summary": "summary",
 }
 
 

@@ -107,6 +107,10 @@ class AddRequested(Message):
         self.mode = mode
 
 
+class SummaryRequested(Message):
+    """Open the campaign summary of what the roster shows."""
+
+
 class RemoveRequested(Message):
     """Cancel or revoke these VINs, after the confirmation (none chosen: the app says so)."""
 

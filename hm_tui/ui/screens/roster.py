@@ -277,6 +277,9 @@ class RosterScreen(Screen[None]):
     def _marked(self) -> None:
         self._show_summary()
 
+    def action_summary(self) -> None:
+        self.post_message(msg.SummaryRequested())
+
     def action_add(self) -> None:
         self.post_message(msg.AddRequested())
 

@@ -1,0 +1,195 @@
+"""The campaign summary (`g` on the roster, or the palette): for what the roster shows (the whole
+fleet or a filter) or one add from the journal: x of n decided, decisions over time as
+sparklines, rejections by reason with what to do, time pending with an expected approval time,
+and a brand × status table (what needs acting on first, the full table last). The arithmetic is
+`domain/campaign.py`; the clearances are decoded in a worker thread (a fleet of 100,000 takes a
+second), and a roster change recomputes it at most every `EVERY` seconds."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from typing import Any, ClassVar
+
+from rich.table import Table
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.containers import Horizontal, VerticalScroll
+from textual.message import Message
+from textual.screen import Screen
+from textual.widgets import Label, Sparkline, Static
+
+from hm_tui.domain.campaign import Summary, duration_text, estimate_text, summarise
+from hm_tui.ui.keymap import SUMMARY_KEYS, bindings
+from hm_tui.ui.text import literal
+from hm_tui.ui.widgets.key_footer import KeyFooter
+
+EVERY = 2.0  # seconds between recomputations while the roster changes
+
+
+class SummaryScreen(Screen[None]):
+    """A campaign at a glance; Escape goes back."""
+
+    BINDINGS: ClassVar = bindings(SUMMARY_KEYS)
+
+    class Computed(Message):
+        def __init__(self, summary: Summary | None, error: str | None = None) -> None:
+            super().__init__()
+            self.summary, self.error = summary, error
+
+    def __init__(
+        self,
+        session: Any,
+        what: str,
+        vins: Callable[[], Sequence[str]],
+        clock: Callable[[], datetime],
+    ) -> None:
+        super().__init__(id="summary-screen")
+        self.session, self.what, self._vins, self._clock = session, what, vins, clock
+        self.summary: Summary | None = None
+        self._last = 0.0
+        self._again = False
+
+    def compose(self) -> ComposeResult:
+        yield Static(f"Summary: {self.what}", id="summary-title", markup=False)
+        with VerticalScroll(id="summary-body"):
+            yield Static("Counting…", id="summary-progress", markup=False)
+            with Horizontal(classes="summary-spark"):
+                yield Label("approved", classes="summary-spark-label")
+                yield Sparkline([], id="summary-approved")
+                yield Label("", id="summary-approved-n", classes="summary-spark-n")
+            with Horizontal(classes="summary-spark"):
+                yield Label("rejected", classes="summary-spark-label")
+                yield Sparkline([], id="summary-rejected")
+                yield Label("", id="summary-rejected-n", classes="summary-spark-n")
+            yield Static(id="summary-timeline", markup=False)
+            yield Static(id="summary-rejections")
+            yield Static(id="summary-pending")
+            yield Static(id="summary-table")
+        yield KeyFooter(compact=True)
+
+    def on_mount(self) -> None:
+        self.query_one("#summary-body").focus()
+        self.recompute()
+
+    def roster_changed(self) -> None:
+        """The app's hook: the roster changed (recompute, at most every EVERY seconds)."""
+        if time.monotonic() - self._last >= EVERY:
+            self.recompute()
+        else:
+            self._again = True
+
+    def recompute(self) -> None:
+        self._last = time.monotonic()
+        self._again = False
+        roster, vins, now = self.session.roster, list(self._vins()), self._clock().timestamp()
+        entries = [e for vin in vins if (e := roster.entry(vin)) is not None]
+        self._compute(entries, now)
+
+    @work(exclusive=True, exit_on_error=False, group="summary")
+    async def _compute(self, entries: list[Any], now: float) -> None:
+        from hm_tui.service.campaign_data import car_of
+
+        def build() -> Summary:  # decoding each clearance: off the loop
+            return summarise([car_of(e.clearance, e.since_ts) for e in entries], now)
+
+        try:
+            summary = await asyncio.to_thread(build)
+        except Exception as error:  # a clearance that cannot be read: say so
+            self.post_message(self.Computed(None, str(error)))
+            return
+        self.post_message(self.Computed(summary))
+
+    @on(Computed)
+    def _computed(self, message: Computed) -> None:
+        if message.summary is None:
+            self.query_one("#summary-progress", Static).update(
+                literal(f"Could not sum up: {message.error}", "bold red", 200)
+            )
+            return
+        self.summary = s = message.summary
+        self.query_one("#summary-progress", Static).update(progress_text(s))
+        self.query_one("#summary-table", Static).update(brand_table(s))
+        t = s.timeline
+        self.query_one("#summary-approved", Sparkline).data = list(t.approved)
+        self.query_one("#summary-rejected", Sparkline).data = list(t.rejected)
+        self.query_one("#summary-approved-n", Label).update(str(sum(t.approved)))
+        self.query_one("#summary-rejected-n", Label).update(str(sum(t.rejected)))
+        self.query_one("#summary-timeline", Static).update(
+            f"decisions over time: {len(t.approved)} columns of {duration_text(t.bucket_s)}, "
+            "from when these clearances were added to now"
+        )
+        self.query_one("#summary-rejections", Static).update(rejections_table(s))
+        self.query_one("#summary-pending", Static).update(pending_table(s))
+        if self._again:
+            self.set_timer(EVERY, self.recompute)
+
+    def action_back(self) -> None:
+        self.dismiss(None)
+
+
+def progress_text(s: Summary) -> Text:
+    share = s.decided / s.total if s.total else 0.0
+    filled = round(share * 30)
+    line = Text(no_wrap=True)
+    line.append(f"{s.decided} of {s.total} decided ({share:.0%})  ", style="bold")
+    line.append("█" * filled, style="green")
+    line.append("░" * (30 - filled), style="dim")
+    return line
+
+
+def brand_table(s: Summary) -> Table:
+    table = Table(title="brand × status", title_justify="left", box=None, pad_edge=False)
+    table.add_column("brand", no_wrap=True, max_width=14, overflow="ellipsis")
+    for status in s.statuses:
+        table.add_column(status[:8], justify="right")
+    table.add_column("total", justify="right", style="bold")
+    for brand, counts in s.table.items():
+        row = [literal(brand, limit=14), *(str(counts.get(st, 0)) for st in s.statuses)]
+        table.add_row(*row, str(sum(counts.values())))
+    totals = [str(s.by_status.get(st, 0)) for st in s.statuses]
+    table.add_row(Text("total", style="bold"), *totals, str(s.total))
+    return table
+
+
+def rejections_table(s: Summary) -> Table:
+    table = Table(title="rejections by reason", title_justify="left", box=None, expand=True)
+    table.add_column("n", justify="right", width=5)
+    table.add_column("reason and what to do", ratio=1)
+    for group in s.rejections:
+        cell = Text()
+        cell.append_text(literal(group.reason, "bold", 80))
+        cell.append("\n" + group.action, style="dim")
+        table.add_row(str(group.count), cell)
+    if not s.rejections:
+        table.add_row("", "none")
+    return table
+
+
+def pending_table(s: Summary) -> Table:
+    table = Table(
+        title="pending: time pending, and the approval time seen (pending → approved in the "
+        "changelogs)",
+        title_justify="left",
+        box=None,
+        expand=True,
+    )
+    table.add_column("brand", no_wrap=True, max_width=12, overflow="ellipsis")
+    table.add_column("n", justify="right")
+    table.add_column("median", justify="right")
+    table.add_column("p90", justify="right")
+    table.add_column("expected approval", ratio=1)
+    for row in s.pending:
+        table.add_row(
+            literal(row.brand, limit=12),
+            str(row.pending.n),
+            duration_text(row.pending.median),
+            duration_text(row.pending.p90),
+            estimate_text(row),
+        )
+    if not s.pending:
+        table.add_row("none", "", "", "", "")
+    return table

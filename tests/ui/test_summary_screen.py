@@ -1,0 +1,59 @@
+"""The campaign summary screen: `g` on the roster (or the palette) sums up what the roster shows;
+its counts match the emulator's own; Escape goes back."""
+
+from __future__ import annotations
+
+from hm_tui.emulator.server import Emulator
+from hm_tui.ui.screens.summary import SummaryScreen
+from tests.helpers import wait_for
+from tests.service.platform_helpers import Control
+from tests.ui.app_support import force, loaded, make_app, open_palette
+
+
+async def test_g_sums_up_the_fleet_as_the_emulator_counts_it(emulator: Emulator) -> None:
+    app = make_app(emulator)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await loaded(app, emulator)
+        for vin in sorted(emulator.state.clearances)[:3]:
+            await force(emulator, vin, "rejected", "privacy mode is enabled")
+        await pilot.press("r")
+        await wait_for(
+            lambda: app.session.roster.counts == emulator.state.counts(),
+            message="the roster to catch up",
+        )
+        await pilot.press("g")
+        await wait_for(
+            lambda: isinstance(app.screen, SummaryScreen) and app.screen.summary is not None,
+            message="the summary",
+        )
+        summary = app.screen.summary
+        stats = await Control(emulator).stats()
+        assert summary.by_status == stats["clearances"]
+        assert summary.table == {
+            brand: counts
+            for brand, counts in sorted(
+                stats["clearances_by_brand"].items(), key=lambda b: (-sum(b[1].values()), b[0])
+            )
+        }
+        privacy = next(g for g in summary.rejections if g.reason == "privacy mode is enabled")
+        assert privacy.count == stats["rejected_by_reason"]["privacy mode is enabled"]
+        progress = str(app.screen.query_one("#summary-progress").render())
+        assert f"{summary.decided} of {summary.total} decided" in progress
+        await pilot.press("escape")
+        await wait_for(lambda: app.screen is app.roster_screen, message="back to the roster")
+
+
+async def test_the_summary_follows_the_filter(emulator: Emulator) -> None:
+    app = make_app(emulator)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await loaded(app, emulator)
+        await pilot.press("slash", *"2hm", "enter")
+        await wait_for(lambda: len(app.session.roster.visible) == 3, message="the filter")
+        await open_palette(app, pilot, "campaign summary: what")
+        await pilot.press("enter")
+        await wait_for(
+            lambda: isinstance(app.screen, SummaryScreen) and app.screen.summary is not None,
+            message="the summary",
+        )
+        assert app.screen.summary.total == 3
+        assert "2hm" in str(app.screen.query_one("#summary-title").render())
