@@ -2,7 +2,7 @@
 
 One line per data point: a readable line, or with `--json` one JSON object per line (the fields
 of `vins data --json` plus `received_at`, `age_s` and `replayed`). The feed's state (connected,
-stalled, connection lost) goes to stderr when it changes, as text or JSON (feed_status.py). Ends
+stalled, not connected) goes to stderr when it changes, as text or JSON (feed_status.py). Ends
 on Ctrl-C (exit 0).
 """
 

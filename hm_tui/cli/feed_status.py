@@ -2,7 +2,7 @@
 
 stdout carries data only, one line per data point, so `hm-tui feed --json | jq` sees nothing
 else. The feed's state goes to stderr, one line each time it changes (connected, stalled, data
-again, connection lost, the broker not answering, stopped): as text, or with `--json` as one JSON
+again, not connected, the broker not answering, stopped): as text, or with `--json` as one JSON
 object per line, `{"event": "feed_status", ...}`, so that a script reads both streams the same
 way. The state is the service's own judgement (service/feed_health.py), the one the dashboard's
 header shows.

@@ -70,7 +70,7 @@ class FeedHealth:
     """
 
     level: Level
-    headline: str  # a few words: "connected", "stalled", "connection lost", ...
+    headline: str  # a few words: "connected", "stalled", "not connected", ...
     stalled: bool
     since_last_s: float | None
     silent_s: float | None
@@ -159,7 +159,7 @@ def judge(status: str, has_error: bool, stalled: bool) -> tuple[Level, str]:
     if status == "unresponsive":
         return "error", "no answer from the broker"
     if status == "retrying":
-        return "error", "connection lost"
+        return "error", "not connected"  # lost, or never made: the error says which
     if status == "stopped":
         return ("error", "stopped") if has_error else ("idle", "stopped")
     return "idle", status  # connecting: nothing is known yet

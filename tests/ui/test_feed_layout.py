@@ -110,7 +110,7 @@ async def test_the_status_line_warns_of_a_stall_and_clears_when_data_returns() -
         assert not bar.has_class("-warning")
         feed.state.status, feed.state.last_error = "retrying", "connection refused"
         await wait_for(lambda: bar.has_class("-error"), 5)
-        assert status(panel).startswith("✖ connection lost: connection refused")
+        assert status(panel).startswith("✖ not connected: connection refused")
 
 
 def test_a_line_at_any_width_is_the_full_form_without_a_width() -> None:

@@ -81,7 +81,7 @@ _MARK = {"ok": "●", "idle": "●", "warning": "▲", "error": "✖"}
 def health_text(health: FeedHealth, *, age: bool = True) -> str:
     """The feed's state in a few words, the age of its last message or why it is down:
     "● connected · last 3s ago" (without `age`: "● connected"), "▲ STALLED: no data for 2m
-    (stall after 45s)", "✖ connection lost: cannot connect to …"."""
+    (stall after 45s)", "✖ not connected: cannot connect to …"."""
     mark = _MARK.get(health.level, "●")
     last = health.since_last_s
     if health.level == "warning":

@@ -35,7 +35,7 @@ _MQTT_STYLE = {
 #: the feed's headline, shortened for a narrow header
 _MQTT_SHORT = {
     "connected": "ok",
-    "connection lost": "lost",
+    "not connected": "down",
     "no answer from the broker": "no answer",
 }
 JUST_NOW_S = 5  # the transient poll runs every 5 s: younger than that is "just now"
@@ -47,7 +47,7 @@ Part = str | tuple[str, str]
 class HeaderState:
     """Everything the header shows; the app builds one from the session once a second.
 
-    `mqtt`: the feed's headline ("connected", "stalled", "connection lost", ...; "off" without
+    `mqtt`: the feed's headline ("connected", "stalled", "not connected", ...; "off" without
     a feed, "waiting" while held back); `mqtt_level`: ok, warning, error or idle;
     `mqtt_last_s`: seconds since the last message (None: none yet). `webhook`: where the
     receiver listens (None: no receiver), `webhook_last_s` the age of its last delivery,
