@@ -247,3 +247,60 @@ async def test_revocation_never_holds_up_an_exit(
     await client.aclose()
     assert time.monotonic() - started < 1.5
     assert not [r for r in caplog.records if r.levelname in ("WARNING", "ERROR")]
+
+
+# -- more documented answers: 403 and 429 on the list, 403 on add, gateway errors on data -----
+async def test_list_403_no_fleet_access_is_explained(emulator: Emulator) -> None:
+    body = errors_body("Forbidden", "This service account is not associated with a fleet")
+    await script(
+        emulator, {"method": "GET", "path": "/v1/fleets/vehicles", "status": 403, "body": body}
+    )
+    async with client_for(emulator) as client:
+        with pytest.raises(Forbidden) as err:
+            await client.list_clearances()
+    assert explain(err.value).startswith("this app has no access to the fleet (Forbidden: ")
+
+
+async def test_list_429_without_retry_after_waits_as_its_detail_says(emulator: Emulator) -> None:
+    body = errors_body("Too many requests", "retry after 1s")  # no header: as documented
+    await script(
+        emulator, {"method": "GET", "path": "/v1/fleets/vehicles", "status": 429, "body": body}
+    )
+    waits: list[tuple[str, float]] = []
+    async with client_for(emulator, retry=RetryPolicy(attempts=3, base=0.01, cap=0.01)) as client:
+        client.on_wait = lambda why, seconds: waits.append((why, seconds))
+        assert await client.list_clearances()
+    assert waits == [(RATE_LIMITED, 1.0)]
+
+
+async def test_add_403_is_explained_for_every_item(emulator: Emulator) -> None:
+    body = errors_body("Forbidden", "This app has no fleet", "Authorization")
+    await script(
+        emulator, {"method": "POST", "path": "/v1/fleets/vehicles", "status": 403, "body": body}
+    )
+    async with client_for(emulator) as client:
+        (result,) = await client.add_clearances([NewClearance(BMW, "bmw")])
+    assert result.status == "error"
+    assert result.description == (
+        "not added: this app has no access to the fleet (Forbidden: This app has no fleet "
+        "(HTTP 403)); ask your High Mobility contact to enable fleet clearance for it"
+    )
+
+
+@pytest.mark.parametrize("status", [429, 500, 503, 504])
+async def test_vehicle_data_busy_or_failing_is_retried(emulator: Emulator, status: int) -> None:
+    vin = "2HM00000000000001"
+    await Control(emulator).force(vin, status="approved", data_error="ok")
+    body = errors_body("Service unavailable", "Failure when fetching data from the car maker")
+    await script(
+        emulator,
+        {
+            "method": "GET",
+            "path": f"/v1/vehicle-data/autoapi-13/{vin}",
+            "status": status,
+            "body": body | {"request_id": "abc"},
+        },
+    )
+    async with client_for(emulator) as client:
+        data = await client.vehicle_data(vin)
+    assert data.vin == vin and data.points
