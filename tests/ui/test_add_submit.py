@@ -58,3 +58,28 @@ async def test_a_failed_submit_keeps_what_was_typed(emulator: Any, credentials: 
             assert app.screen.query_one("#add-tags", Input).value == "fleet=north"
             assert not app.screen.query_one("#add-submit", Button).disabled
         await control(emulator, "faults", {})
+
+
+async def test_a_sent_add_is_spent_and_a_second_ctrl_s_sends_nothing(
+    emulator: Any, credentials: dict
+) -> None:
+    async with started_session(credentials) as session:
+        app = ScreenHost(lambda: AddScreen(session, mode="paste"))
+        async with app.run_test(size=(80, 24)) as pilot:
+            await pilot.pause()
+            app.screen.query_one("#add-brand", Select).value = "bmw"
+            app.screen.query_one("#add-lines", TextArea).text = "\n".join(NEW[:2])
+            await wait_for(
+                lambda: str(app.screen.query_one("#add-submit", Button).label) == "Add 2"
+            )
+            await pilot.press("ctrl+s")
+            await wait_for(lambda: "2 of 2 ok" in results(app), timeout=10)
+            submit = app.screen.query_one("#add-submit", Button)
+            await wait_for(lambda: submit.disabled and str(submit.label) == "Sent")
+            await pilot.press("ctrl+s")  # nothing happens: the same input was sent
+            app.screen.action_submit()  # nor through the action itself
+            await pilot.pause()
+            applied = emulator.context.stats.applied["POST"]
+            assert [applied.get(vin) for vin in NEW[:2]] == [1, 1]
+            app.screen.query_one("#add-lines", TextArea).text = NEW[2]  # a new input: a new add
+            await wait_for(lambda: not submit.disabled and str(submit.label) == "Add 1")

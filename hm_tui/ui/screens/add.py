@@ -95,12 +95,20 @@ class AddScreen(ModalScreen[list[Any] | None]):
         self._csv_error: str | None = None
         self._results: list[Any] | None = None
         self._adding: Worker[None] | None = None
+        self._sending: tuple[NewClearance, ...] = ()  # what the add under way sends
+        self._sent: tuple[NewClearance, ...] | None = None  # what the platform took: spent
         self._answered = (0, 0)  # (done, total) of the add under way
         self._stopping = False
 
     @property
     def busy(self) -> bool:
         return self._adding is not None
+
+    @property
+    def spent(self) -> bool:
+        """The input now is what an add already sent (and the platform took some of): sending
+        it again would add the same VINs twice. A new input makes a new add."""
+        return self._sent is not None and tuple(self.preview.items) == self._sent
 
     def compose(self) -> ComposeResult:
         with Vertical(id="add-dialog"):
@@ -230,8 +238,9 @@ class AddScreen(ModalScreen[list[Any] | None]):
             text.preview_content(self.preview, prompt=text.EMPTY_PROMPTS[self.mode])
         )
         submit = self.query_one("#add-submit", Button)
-        submit.disabled = not self.preview.items
-        submit.label = text.submit_label(self.preview)
+        submit.disabled = not self.preview.items or self.spent
+        submit.label = "Sent" if self.spent else text.submit_label(self.preview)
+        self.refresh_bindings()
 
     def _show_vw_field(self) -> None:
         wanted = self.brand in _VW_BRANDS or any(
@@ -311,7 +320,11 @@ class AddScreen(ModalScreen[list[Any] | None]):
             return
         if self.busy or not self.preview.items:
             return
+        if self.spent:
+            self.notify(text.SPENT, markup=False, timeout=5)
+            return
         items = list(self.preview.items)
+        self._sending = tuple(items)
         self._lock_form(True)
         self._note("")
         self.query_one("#add-results", AddResults).show([])
@@ -324,7 +337,7 @@ class AddScreen(ModalScreen[list[Any] | None]):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """^s only while nothing is being added (the footer then offers Esc: stop)."""
-        return action != "submit" or not self.busy
+        return action != "submit" or not (self.busy or self.spent)
 
     def _lock_form(self, locked: bool) -> None:
         """While adding, the form cannot change under the add, and focus waits on Close/Stop."""
@@ -333,7 +346,9 @@ class AddScreen(ModalScreen[list[Any] | None]):
         close.label = "Stop (Esc)" if locked else "Close (Esc)"
         if locked:
             close.focus()
-        self.query_one("#add-submit", Button).disabled = locked or not self.preview.items
+        self.query_one("#add-submit", Button).disabled = (
+            locked or not self.preview.items or self.spent
+        )
         self.query_one("#add-body").disabled = locked
         self.query_one("#add-outcome").remove_class("-hidden")
         self.query_one("#add-progress").set_class(not locked, "-hidden")
@@ -385,6 +400,8 @@ class AddScreen(ModalScreen[list[Any] | None]):
             )
         else:
             self._results = message.results
+            if any(result.ok for result in message.results):
+                self._sent = self._sending
             status.update(text.results_heading(message.results, stopped=message.stopped))
             self._note(text.results_note(message.results))
             self.query_one("#add-results", AddResults).show(message.results)

@@ -131,3 +131,10 @@ def failed_text(error: str | None) -> Content:
     return Content.styled(
         f"Nothing was added: {error}. Your input is kept; fix it or try again.", "$error"
     )
+
+
+#: ^s on an add already sent: nothing is sent twice.
+SPENT = (
+    "These VINs were sent already (the journal has the add): change the input for a new add, "
+    "or close."
+)
