@@ -13,7 +13,7 @@ import argparse
 import asyncio
 import sys
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -27,6 +27,7 @@ from hm_tui.domain.removal import RemovalKind, plan_removal
 from hm_tui.service.csv_file import CsvInputError, CsvRows, check_row, read_csv_file
 from hm_tui.service.errors import Conflict, PlatformError, Unprocessable
 from hm_tui.service.explain import explain_removal_failure
+from hm_tui.service.platform_time import newest_change, platform_now
 
 if TYPE_CHECKING:
     from hm_tui.service.client import PlatformClient
@@ -179,19 +180,39 @@ async def send_removals(
     missing = [v for v in vins if v not in found]
     for vin in missing:
         out.warn(f"{vin}: has no clearance in this fleet{typo_hint(vin)}")
-    targets = [v for v in vins if v in found]
-    if targets and ask and not await _confirm(client, [found[v] for v in targets]):
+    now = platform_now(newest_change(found.values()), server=client.server_clock.now())
+    refused = _known_refusals(found, now)
+    for vin, why in refused.items():  # as the dashboard does: not sent, said why
+        out.warn(f"{vin}: not sent: {out.shown(why)} (the platform would refuse it)")
+    targets = [v for v in vins if v in found and v not in refused]
+    if not targets:
+        out.warn("nothing to send")
+        journal.close()
+        return 1
+    if ask and not await _confirm(client, [found[v] for v in targets], now):
         out.warn("nothing changed")
         journal.close()
         return 1
     journal.begin("remove", vins, {})
     journal.results([(vin, "error", "has no clearance in this fleet") for vin in missing])
+    journal.results([(vin, "refused", f"not sent: {why}") for vin, why in refused.items()])
     try:
         outcomes = await asyncio.gather(*(_remove_one(client, v, journal) for v in targets))
         journal.finish()
     finally:
         journal.close()
-    return 0 if all(outcomes) and not missing else 1
+    return 0 if all(outcomes) and not missing and not refused else 1
+
+
+def _known_refusals(found: dict[str, Clearance], now: datetime) -> dict[str, str]:
+    """VIN -> why, for the clearances whose removal the platform is known to refuse now (its
+    state, its brand, or too early: the rules the dashboard applies before sending)."""
+    refused = {}
+    for vin, c in found.items():
+        plan = plan_removal(c.brand, c.status, c.created_at, now)
+        if not plan.possible:
+            refused[vin] = plan.why
+    return refused
 
 
 async def _current(client: PlatformClient, vins: list[str]) -> dict[str, Clearance]:
@@ -200,7 +221,7 @@ async def _current(client: PlatformClient, vins: list[str]) -> dict[str, Clearan
     return {c.vin: c for c in await client.list_clearances(query) if c.vin in wanted}
 
 
-async def _confirm(client: PlatformClient, clearances: list[Clearance]) -> bool:
+async def _confirm(client: PlatformClient, clearances: list[Clearance], now: datetime) -> bool:
     profile = client.profile
     where = (
         "PRODUCTION (live): real cars stop sending data"
@@ -211,10 +232,9 @@ async def _confirm(client: PlatformClient, clearances: list[Clearance]) -> bool:
         f"About to change {len(clearances)} clearance(s) in profile "
         f"{out.shown(profile.name)!r}, {where}:"
     ]
-    now = datetime.now(UTC)
     for c in clearances:
-        plan = plan_removal(c.brand, c.status, None, now)  # the platform has the final word
-        verb = plan.kind.value if plan.kind is not RemovalKind.IMPOSSIBLE else "refused?"
+        plan = plan_removal(c.brand, c.status, c.created_at, now)  # the platform has the final
+        verb = plan.kind.value if plan.kind is not RemovalKind.IMPOSSIBLE else "refused?"  # word
         lines.append(
             f"  {verb:<9} {out.shown(c.vin)}  {out.shown(c.brand)}, "
             f"{out.shown(c.status)}: {plan.why}"

@@ -125,6 +125,7 @@ async def test_revoke_says_why_in_operator_words(run_cli, configured, emulator) 
     control = Control(emulator)
     approved = next(c.vin for c in emulator.state.clearances.values() if c.status == "approved")
     await control.force("2HM00000000000003", status="revoked")
+    refusals = [await control.responses(code) for code in (403, 409, 422)]
     result = await run_cli(
         "vins",
         "revoke",
@@ -135,7 +136,9 @@ async def test_revoke_says_why_in_operator_words(run_cli, configured, emulator) 
     )
     assert result.code == 1
     assert f"{approved}  revoking" in result.out
-    assert "2HM00000000000003: refused: already removed" in result.err
+    assert "2HM00000000000003: not sent: " in result.err  # skipped, as the dashboard does
+    assert "(the platform would refuse it)" in result.err
+    assert [await control.responses(code) for code in (403, 409, 422)] == refusals
     assert "has no clearance in this fleet" in result.err
     assert emulator.state.clearances[approved].status == "revoking"
 
@@ -172,7 +175,8 @@ async def test_revoke_asks_naming_each_vin_and_what_happens(
     result = await run_cli("vins", "revoke", approved, "2HM00000000000002")
     assert result.code == 1 and "nothing changed" in result.err
     assert f"revoke    {approved}" in result.err
-    assert "refused?  2HM00000000000002" in result.err  # sandbox cannot cancel
+    assert "2HM00000000000002: not sent: " in result.err  # sandbox cannot cancel: not asked
+    assert "2HM00000000000002" not in result.err.split("About to change")[1]
     assert prompts == ["Proceed? [y/N] "]
     assert emulator.state.clearances[approved].status == "approved"
 
