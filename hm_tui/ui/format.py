@@ -91,6 +91,7 @@ def point_as_dict(point: DataPoint) -> dict[str, Any]:
         "failure": point.failure,
         "message_id": point.message_id,
         "received_at": point.received_at.isoformat(),
+        "replayed": point.replayed,  # from the persistent session's backlog, not live
     }
 
 

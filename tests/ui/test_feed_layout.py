@@ -8,6 +8,7 @@ from __future__ import annotations
 import dataclasses
 
 from hm_tui.ui.screens.detail import DetailScreen
+from hm_tui.ui.screens.payload import PayloadScreen
 from hm_tui.ui.widgets.datapoints import DataPointsView
 from hm_tui.ui.widgets.feed_lines import KEY_MIN, feed_line, fit_key
 from tests.helpers import wait_for
@@ -92,6 +93,7 @@ async def test_backlog_points_read_queued_and_are_dimmed() -> None:
         assert dim is not None and (dim.dim or dim.color is not None)
         assert log.line_style(panel.shown[1]) is None
         await wait_for(lambda: "1 queued" in status(panel))
+        assert '"replayed": true' in PayloadScreen(queued).text  # Enter shows it too
 
 
 async def test_the_status_line_warns_of_a_stall_and_clears_when_data_returns() -> None:
