@@ -24,7 +24,7 @@ from prometheus_client.registry import Collector
 
 from hm_tui import __version__
 from hm_tui.domain.reasons import REASONS
-from hm_tui.service.metrics_feed import ConnectionFacts, ConnectionWatch
+from hm_tui.service.metrics_feed import ConnectionWatch
 from hm_tui.service.metrics_fleet import (
     NO_REASON,
     OTHER,
@@ -37,7 +37,16 @@ from hm_tui.service.roster import RosterChanges
 log = logging.getLogger("hm_tui.metrics")
 
 API_STATES = ("starting", "ok", "degraded", "down")
-FEED_STATES = ("off", "waiting", "connecting", "connected", "unresponsive", "retrying", "stopped")
+FEED_STATES = (
+    "off",
+    "waiting",
+    "connecting",
+    "connected",
+    "unresponsive",
+    "retrying",
+    "taken over",
+    "stopped",
+)
 #: Served at 0 from the start (a counter that appears with its first increment is missed by
 #: `increase()`): every catalogue reason, and the error codes the example alerts watch.
 REJECTION_REASONS = (*REASONS, OTHER, NO_REASON)
@@ -114,12 +123,12 @@ class SessionMetrics(Collector):
         )
         yield _gauge("hm_tui_session_up", "1 while a session is served.", int(bool(session)))
         if session is not None:
-            facts = watch.facts if watch else None
+            disconnects = watch.disconnects if watch else None
             for part in (
                 lambda: [_session_info(session)],
                 lambda: _fleet(session),
                 lambda: _api(session),
-                lambda: _feed(session, facts),
+                lambda: _feed(session, disconnects),
                 lambda: _webhook(session),
             ):
                 yield from self._guarded(part)
@@ -258,12 +267,12 @@ def _api(session: Any) -> Iterator[Metric]:
         yield _counter("hm_tui_token_renewals_total", "Access tokens obtained.", tokens.renewals)
 
 
-def _feed(session: Any, facts: ConnectionFacts | None) -> Iterator[Metric]:
+def _feed(session: Any, disconnects: int | None) -> Iterator[Metric]:
     status = session.feed_status
     yield _one_hot(
         "hm_tui_feed_state",
-        "The live feed (MQTT): off, waiting, connecting, connected, unresponsive, retrying or "
-        "stopped.",
+        "The live feed (MQTT): off, waiting, connecting, connected, unresponsive, retrying, "
+        "taken over or stopped.",
         "state",
         FEED_STATES,
         status,
@@ -280,16 +289,11 @@ def _feed(session: Any, facts: ConnectionFacts | None) -> Iterator[Metric]:
     health = session.feed_health()
     if health is not None:
         yield from _feed_health(health)
-    if facts is not None:
+    if disconnects is not None:
         yield _counter(
             "hm_tui_feed_disconnects_total",
             "Times the feed's MQTT connection was lost after it was up.",
-            facts.disconnects,
-        )
-        yield _counter(
-            "hm_tui_feed_session_takeovers_total",
-            "Times another client using the same certificate took the MQTT session.",
-            facts.takeovers,
+            disconnects,
         )
 
 
@@ -310,7 +314,12 @@ def _feed_counts(state: Any) -> Iterator[Metric]:
     yield _counter(
         "hm_tui_feed_replayed_messages_total",
         "Messages the broker delivered from the persistent session's queue at a (re)connect.",
-        getattr(state, "replayed", 0),
+        state.replayed,
+    )
+    yield _counter(
+        "hm_tui_feed_session_takeovers_total",
+        "Times another client using the same certificate took the MQTT session.",
+        state.takeovers,
     )
     yield _counter(
         "hm_tui_feed_bad_payloads_total", "Messages that could not be read.", state.bad_payloads

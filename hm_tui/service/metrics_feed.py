@@ -1,31 +1,23 @@
-"""`ConnectionWatch`: what the metrics endpoint needs to know about a feed's connection over time.
+"""`ConnectionWatch`: how often a feed's connection was lost, for the metrics endpoint.
 
 The feed judges its own health (`feed.health()`: seconds since the last message, stalled or not)
-but keeps no count of how often its connection was lost, nor of how often another client using
-the same certificate took its MQTT session over. A small thread reads the feed's state a few
-times a second and counts those changes. With `drain`, it also empties the feed's buffer: a
-headless exporter shows no points, and an undrained buffer would count them as dropped.
+and counts the takeovers of its MQTT session, but keeps no count of lost connections. A small
+thread reads the feed's state a few times a second and counts them. With `drain`, it also
+empties the feed's buffer: a headless exporter shows no points, and an undrained buffer would
+count them as dropped.
 """
 
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass
 from typing import Any
 
 SAMPLE_S = 0.25
 DRAIN_MAX = 100_000
-#: What a feed says when another client took its MQTT session (it names the certificate's
-#: other user); a feed state with a `takeovers` count is read instead when it has one.
-TAKEOVER_WORDS = "another client"
+#: The states a lost connection goes to (a stop the program asked for is not a loss).
+DOWN = ("connecting", "retrying", "taken over")
 #: The states in which the connection is up (an unresponsive broker has not closed it yet).
 UP = ("connected", "unresponsive")
-
-
-@dataclass(frozen=True, slots=True)
-class ConnectionFacts:
-    disconnects: int  # connections lost after they were up
-    takeovers: int  # of those, the ones another client using the certificate caused
 
 
 class ConnectionWatch:
@@ -39,7 +31,7 @@ class ConnectionWatch:
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
         self._status: str | None = None
-        self._facts = ConnectionFacts(0, 0)
+        self._disconnects = 0
 
     def start(self) -> None:
         if self._thread is None:
@@ -53,9 +45,10 @@ class ConnectionWatch:
             thread.join(2.0)
 
     @property
-    def facts(self) -> ConnectionFacts:
+    def disconnects(self) -> int:
+        """Connections lost after they were up (taken over by another client included)."""
         with self._lock:
-            return self._facts
+            return self._disconnects
 
     def _run(self) -> None:
         while not self._stopping.is_set():
@@ -66,19 +59,9 @@ class ConnectionWatch:
         """One reading of the feed's state (the thread's; tests call it directly)."""
         state = self._feed.state
         with self._lock:
-            self._facts = self._next(self._facts, state)
+            up, down = self._status in UP, state.status in DOWN
+            failed = state.status == "stopped" and bool(state.last_error)
+            self._disconnects += int(up and (down or failed))
             self._status = state.status
         if self._drain:
             self._feed.drain(DRAIN_MAX)
-
-    def _next(self, facts: ConnectionFacts, state: Any) -> ConnectionFacts:
-        down = state.status in ("connecting", "retrying")
-        lost = self._status in UP and (
-            down or (state.status == "stopped" and bool(state.last_error))
-        )
-        disconnects = facts.disconnects + int(lost)
-        takeovers = getattr(state, "takeovers", None)
-        if not isinstance(takeovers, int):
-            taken = lost and TAKEOVER_WORDS in (state.last_error or "")
-            takeovers = facts.takeovers + int(taken)
-        return ConnectionFacts(disconnects, takeovers)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 import socket
+import subprocess
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import replace
@@ -24,6 +25,7 @@ from hm_tui.service.webhook import signature
 from tests.helpers import wait_for
 from tests.service.platform_helpers import FAST_RETRY, Control, emulator_profile
 
+SCRAPE_S = 0.25  # how often a test scrapes while it waits (the emulator shares its loop)
 QUIET = {"poll_interval": 3600.0, "full_interval": 3600.0}  # tests poll when they want to
 Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
 
@@ -76,7 +78,10 @@ async def test_the_roster_platform_and_feed_figures_are_served(emulator_factory:
     emu = await emulator_factory(speed=60.0)  # each approved car reports every second
     async with served(emu) as (session, server):
         await wait_for(
-            lambda: _messages(server), timeout=30, message="feed messages in the metrics"
+            lambda: _messages(server),
+            interval=SCRAPE_S,
+            timeout=30,
+            message="feed messages in the metrics",
         )
         text, samples = await scrape(server)
         clearances = {
@@ -152,17 +157,31 @@ async def test_the_silence_grows_while_the_broker_publishes_nothing(emulator_fac
             _, samples = await scrape(server)
             return value(samples, "hm_tui_feed_seconds_since_last_message") or 0.0
 
-        await wait_for(lambda: _messages(server), timeout=30, message="feed messages")
+        await wait_for(
+            lambda: _messages(server), interval=SCRAPE_S, timeout=30, message="feed messages"
+        )
         await Control(emu).faults(publish_paused=True)
-        await wait_for(lambda: _above(silence(), 2.0), timeout=30, message="2 s without a message")
+        await wait_for(
+            lambda: _above(silence(), 2.0),
+            interval=SCRAPE_S,
+            timeout=30,
+            message="2 s without a message",
+        )
         stalled = await wait_for(
-            lambda: _stalled(server), timeout=30, message="the feed's own stall judgement"
+            lambda: _stalled(server),
+            interval=SCRAPE_S,
+            timeout=30,
+            message="the feed's own stall judgement",
         )
         assert value(stalled, "hm_tui_feed_connected") == 1  # connected, and silent
         assert value(stalled, "hm_tui_feed_stall_threshold_seconds") >= 1.0
         await Control(emu).faults()
-        await wait_for(lambda: _below(silence(), 1.0), timeout=30, message="messages again")
-        await wait_for(lambda: _flowing(server), timeout=30, message="the stall cleared")
+        await wait_for(
+            lambda: _below(silence(), 1.0), interval=SCRAPE_S, timeout=30, message="messages again"
+        )
+        await wait_for(
+            lambda: _flowing(server), interval=SCRAPE_S, timeout=30, message="the stall cleared"
+        )
 
 
 async def _stalled(server: MetricsServer) -> Samples | None:
@@ -181,6 +200,46 @@ async def _above(reading: Any, limit: float) -> bool:
 
 async def _below(reading: Any, limit: float) -> bool:
     return await reading < limit
+
+
+@pytest.mark.timeout(240)
+async def test_a_takeover_of_the_mqtt_session_is_counted(emulator: Any) -> None:
+    """Another machine with the same certificate (mosquitto_sub with the feed's client id,
+    reconnecting by itself) takes the session: the feed says so, and the metrics count it."""
+    async with served(emulator) as (session, server):
+        await wait_for(lambda: session.feed_status == "connected", timeout=30)
+        mqtt = emulator.credentials["mqtt"]
+        other = subprocess.Popen(
+            [
+                "mosquitto_sub", "--disable-clean-session", "-q", "1",
+                "--cafile", mqtt["ca_file"], "--cert", mqtt["cert_file"],
+                "--key", mqtt["key_file"], "-h", mqtt["host"], "-p", str(mqtt["port"]),
+                "-t", mqtt["topic"], "-i", mqtt["client_id"],
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+        try:
+            await wait_for(
+                lambda: _counted(server, "hm_tui_feed_session_takeovers_total"),
+                interval=SCRAPE_S,
+                timeout=90,
+                message="the takeover counted",
+            )
+            await wait_for(
+                lambda: _counted(server, "hm_tui_feed_disconnects_total"),
+                interval=SCRAPE_S,
+                timeout=10,
+                message="the lost connection counted",
+            )
+        finally:
+            other.terminate()
+            other.wait(10)
+
+
+async def _counted(server: MetricsServer, counter: str) -> bool:
+    _, samples = await scrape(server)
+    return (value(samples, counter) or 0) >= 1
 
 
 async def test_webhook_deliveries_are_counted_accepted_and_rejected(emulator_factory: Any) -> None:
