@@ -40,6 +40,7 @@ examples:
   hm-tui vins data WBA3A5C53CF256985 --json
   hm-tui vins export --csv > fleet.csv
   hm-tui vins summary --filter tag:fleet=north   # brand x status, rejections, approval times
+  hm-tui vins check WVWZZZ1KZ6W000001 --brand volkswagen   # eligibility before adding
   hm-tui vins journal                      # recent actions; interrupted ones marked
   hm-tui vins resume --yes                 # send what the latest interrupted action did not
 """
@@ -101,10 +102,11 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     fmt = export.add_mutually_exclusive_group()
     fmt.add_argument("--csv", action="store_true", help="CSV (the default)")
     fmt.add_argument("--json", action="store_true", help="JSON with the full history")
-    from hm_tui.cli import vins_journal, vins_summary
+    from hm_tui.cli import vins_check, vins_journal, vins_summary
 
     vins_journal.add_parsers(actions)
     vins_summary.add_parser(actions)
+    vins_check.add_parser(actions)
 
 
 def _add_list_parser(actions: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -144,17 +146,17 @@ def run(args: argparse.Namespace) -> int:
 
     if action in ("journal", "resume"):
         return vins_journal.run(args)
-    if action == "summary":
-        from hm_tui.cli import vins_summary
+    if action in ("summary", "check"):
+        from hm_tui.cli import vins_check, vins_summary
 
         vins_journal.warn_unfinished(args)
-        return vins_summary.run(args)
+        return (vins_summary if action == "summary" else vins_check).run(args)
     from hm_tui.cli import vins_show
 
     handlers = {"list": _list, "show": vins_show.show, "data": vins_show.data, "export": _export}
     if action not in handlers and action not in ("add", "revoke"):
         raise UsageError(
-            "vins needs an action: list, show, add, revoke, data, export, summary, "
+            "vins needs an action: list, show, add, revoke, data, export, summary, check, "
             "journal or resume (see hm-tui vins --help)"
         )
     vins_journal.warn_unfinished(args)
