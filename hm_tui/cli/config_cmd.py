@@ -13,6 +13,8 @@ from typing import Any
 
 from hm_tui.cli.main import OperationError, UsageError, common_options
 from hm_tui.cli.output import pipe_safe, say, shown
+from hm_tui.service import bounded_json
+from hm_tui.service.bounded_json import JsonError
 from hm_tui.service.config import (
     SECRET_FIELDS,
     Config,
@@ -25,6 +27,9 @@ from hm_tui.service.config import (
     profile_problems,
 )
 from hm_tui.service.redact import mask
+from hm_tui.service.safe_file import FileRefused, read_file
+
+MAX_CREDENTIALS_BYTES = 256 * 1024  # an emulator's credentials.json is under 2 KB
 
 EPILOG = """\
 The file is TOML with named profiles ([profiles.NAME]) and a default_profile key; it must be
@@ -187,19 +192,33 @@ def _import(file: Path, name: str, make_default: bool) -> int:
     return 0
 
 
-def _read_credentials(file: Path) -> dict[str, Any]:
+def _where_invalid(text: str, error: JsonError) -> str:
+    """What is wrong with the JSON, with its line when the standard library can tell it."""
+    if error.too_deep:
+        return str(error)
     try:
-        data = json.loads(file.read_bytes().decode("utf-8"))
-    except FileNotFoundError:
-        raise UsageError(f"{file}: no such file") from None
-    except IsADirectoryError:
-        raise UsageError(f"{file} is a directory, not a credentials file") from None
-    except OSError as exc:
-        raise UsageError(f"cannot read {file}: {exc.strerror}") from None
+        json.loads(text)
+    except json.JSONDecodeError as exc:
+        return f"{exc.msg} (line {exc.lineno})"
+    except (RecursionError, ValueError):
+        pass
+    return str(error)
+
+
+def _read_credentials(file: Path) -> dict[str, Any]:
+    """The credentials file's JSON object: a regular file of sane size, decoded with a depth
+    limit (a usage error saying what is wrong otherwise)."""
+    try:
+        raw = read_file(file, "credentials file", max_bytes=MAX_CREDENTIALS_BYTES)
+        text = raw.decode("utf-8")
+    except FileRefused as exc:
+        raise UsageError(str(exc)) from None
     except UnicodeDecodeError:
         raise UsageError(f"{file} is not UTF-8 text") from None
-    except json.JSONDecodeError as exc:
-        raise UsageError(f"{file} is not valid JSON: {exc.msg} (line {exc.lineno})") from None
+    try:
+        data = bounded_json.loads(raw)
+    except JsonError as exc:
+        raise UsageError(f"{file} is not valid JSON: {_where_invalid(text, exc)}") from None
     if not isinstance(data, dict):
         raise UsageError(f"{file} must hold a JSON object (an emulator credentials.json)")
     return data

@@ -75,6 +75,9 @@ def _interrupt(signum: int, frame: object) -> None:
 def _stream(client: Any, vin: str | None, as_json: bool) -> None:
     status = StatusLines(as_json)
     while True:
+        state = client.state
+        if state.status == "stopped":  # after start(): it cannot run (its TLS files): say why
+            raise OperationError(f"the feed cannot run: {out.shown(state.last_error or '?')}")
         status.update(client.health())
         for point in client.drain():
             if vin is None or point.vin == vin:

@@ -21,7 +21,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import httpx
 
@@ -31,12 +31,15 @@ from hm_tui.service.config import Profile
 from hm_tui.service.errors import AuthError, BadResponse, PlatformError, error_from_response
 from hm_tui.service.redact import register_secret
 from hm_tui.service.retry import RetryPolicy
+from hm_tui.service.safe_file import FileRefused, read_file
 from hm_tui.service.transport import ApiCounts, send
 
 log = logging.getLogger("hm_tui.auth")
 
 MAX_TOKEN_AGE = 300.0  # renew at least this often whatever expires_in says
 REVOKE_TIMEOUT_S = 0.5  # an exit waits at most this long for the revocation
+MAX_TOKEN_LENGTH = 8192  # sent with every request: a longer one is no token
+MAX_KEY_BYTES = 64 * 1024  # a PEM key is a few hundred bytes
 ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 
 TokenState = Literal["none", "ok", "renewing", "failing"]
@@ -90,7 +93,7 @@ class TokenManager:
         self._retry_at = 0.0
         self._failures = 0
         self._last_error: str | None = None
-        self._private_key: bytes | None = None
+        self._private_key: Any = None  # the loaded signing key
         self.renewals = 0  # tokens obtained, for tests and the health panel
         register_secret(profile.client_secret)
 
@@ -240,10 +243,9 @@ class TokenManager:
         }
         import jwt  # here, not at the top: PyJWT + cryptography cost ~0.1 s, secret logins skip it
 
+        key = self._load_private_key()
         try:
-            return jwt.encode(
-                claims, self._load_private_key(), algorithm="ES256", headers={"typ": "JWT"}
-            )
+            return jwt.encode(claims, key, algorithm="ES256", headers={"typ": "JWT"})
         except (ValueError, TypeError, jwt.PyJWTError) as exc:
             raise AuthError(
                 "Private key unusable",
@@ -251,16 +253,49 @@ class TokenManager:
                 f"format ({type(exc).__name__})",
             ) from None
 
-    def _load_private_key(self) -> bytes:
+    def _load_private_key(self) -> Any:
+        """The profile's signing key: a P-256 private key in PEM, in a file that is the user's
+        own and readable by no one else (as the config file must be)."""
         if self._private_key is None:
             path = Path(self._profile.private_key_file or "").expanduser()
             try:
-                self._private_key = path.read_bytes()
-            except OSError as exc:
-                raise AuthError(
-                    "Private key unreadable", f"cannot read {path}: {exc.strerror}"
-                ) from None
+                data = read_file(path, "private key", max_bytes=MAX_KEY_BYTES, private=True)
+            except FileRefused as exc:
+                raise AuthError("Private key unusable", str(exc)) from None
+            self._private_key = signing_key(data, path)
         return self._private_key
+
+
+def signing_key(data: bytes, path: Path) -> Any:
+    """The EC P-256 private key in `data` (PEM), or an `AuthError` saying what the file holds
+    instead: a public key, another kind or curve of key, an encrypted key, or no key at all."""
+    from cryptography.exceptions import UnsupportedAlgorithm
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.hazmat.primitives.serialization import load_pem_private_key
+
+    def unusable(why: str) -> AuthError:
+        return AuthError("Private key unusable", f"{path} {why}")
+
+    if b"PUBLIC KEY-----" in data and b"PRIVATE KEY-----" not in data:
+        raise unusable(
+            "holds a public key: private_key_file must name the private key (the file kept "
+            "secret, which signs the login), not the public key given to the platform"
+        )
+    try:
+        key = load_pem_private_key(data, password=None)
+    except TypeError:
+        raise unusable("is an encrypted key: hm-tui needs it without a password") from None
+    except (ValueError, UnsupportedAlgorithm):
+        raise unusable("is not a private key in PEM format") from None
+    if not isinstance(key, ec.EllipticCurvePrivateKey) or key.curve.name != "secp256r1":
+        raise unusable(f"holds a {_key_kind(key)}: the platform signs logins with P-256 (ES256)")
+    return key
+
+
+def _key_kind(key: Any) -> str:
+    curve = getattr(getattr(key, "curve", None), "name", None)
+    name = type(key).__name__.replace("PrivateKey", "").lstrip("_")
+    return f"{name} key on curve {curve}" if curve else f"{name} key"
 
 
 def _schedule(value: str, sent_at: float, ttl: float) -> _Token:
@@ -273,6 +308,16 @@ def _schedule(value: str, sent_at: float, ttl: float) -> _Token:
     guard = min(5.0, life / 20)
     renew_at = sent_at + min(life - renewal_margin(life), MAX_TOKEN_AGE)
     return _Token(value, sent_at, renew_at, sent_at + life - guard)
+
+
+def _header_safe(token: str) -> bool:
+    """A token we can send as `Authorization: Bearer <token>`: printable ASCII, no spaces."""
+    return (
+        len(token) <= MAX_TOKEN_LENGTH
+        and token.isascii()
+        and token.isprintable()
+        and " " not in token
+    )
 
 
 def _parse_token_answer(response: httpx.Response) -> tuple[str, float]:
@@ -289,6 +334,13 @@ def _parse_token_answer(response: httpx.Response) -> tuple[str, float]:
         raise BadResponse(
             "Unexpected token answer",
             "no access_token in the platform's answer",
+            status=response.status_code,
+        )
+    if not _header_safe(value):
+        raise BadResponse(
+            "Unexpected token answer",
+            "the access token has characters an HTTP header cannot carry (or is longer than "
+            f"{MAX_TOKEN_LENGTH} characters)",
             status=response.status_code,
         )
     ttl = data.get("expires_in") if isinstance(data, dict) else None

@@ -21,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import time
 from collections import deque
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -99,6 +100,7 @@ class PlatformClient:
         self._good_tokens: deque[str] = deque(maxlen=4)  # tokens the platform accepted lately
         self.server_clock = ServerClock()  # the platform's time, by its answers' Date headers
         self.on_wait: WaitNotice | None = None  # e.g. the CLI saying why it sits silent
+        self._in_flight: list[float] = []  # when each call in progress started (monotonic)
 
     async def __aenter__(self) -> PlatformClient:
         return self
@@ -265,6 +267,27 @@ class PlatformClient:
         vin: str | None = None,
         idempotent: bool = True,
         limiter: TokenBucket | None = None,
+        **kwargs: Any,
+    ) -> httpx.Response:
+        started = time.monotonic()
+        self._in_flight.append(started)
+        try:
+            return await self._retried(method, path, vin, idempotent, limiter, **kwargs)
+        finally:
+            self._in_flight.remove(started)
+
+    def waiting_s(self) -> float:
+        """How long the oldest call in progress has been waiting for the platform, retries and
+        the waits it imposed included (0 when none is): the dashboard's header shows it."""
+        return time.monotonic() - min(self._in_flight) if self._in_flight else 0.0
+
+    async def _retried(
+        self,
+        method: str,
+        path: str,
+        vin: str | None,
+        idempotent: bool,
+        limiter: TokenBucket | None,
         **kwargs: Any,
     ) -> httpx.Response:
         attempt, renewed = 0, False

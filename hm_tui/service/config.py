@@ -43,6 +43,7 @@ from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
+from hm_tui.service.bounded_json import depth_exceeds
 from hm_tui.service.config_fields import (
     LOOPBACK_HOSTS,
     SECRET_FIELDS,
@@ -56,13 +57,13 @@ from hm_tui.service.config_fields import optional as _opt
 from hm_tui.service.config_fields import required as _req
 from hm_tui.service.config_fields import where as _at
 from hm_tui.service.config_file import (
-    check_permissions,
     dump_config,
     edit_profile,
     write_private_file,
 )
 from hm_tui.service.feed_health import STALL_FLOOR_S
 from hm_tui.service.redact import mask, register_secret
+from hm_tui.service.safe_file import FileRefused, read_file
 
 __all__ = [
     "SECRET_FIELDS",
@@ -79,6 +80,10 @@ __all__ = [
 ]
 
 Environment = Literal["live", "sandbox"]
+#: A config file larger than this is not one (a few profiles take a few KB); refused before
+#: parsing, which slows down with size (100,000 dotted keys took 41 s).
+MAX_CONFIG_BYTES = 256 * 1024
+MAX_CONFIG_DEPTH = 16  # profiles.NAME.mqtt is 3 levels deep
 BASE_URLS: dict[str, str] = {
     "live": "https://api.high-mobility.com/v1",
     "sandbox": "https://sandbox.api.high-mobility.com/v1",
@@ -212,11 +217,11 @@ class Config:
         When its layout makes that unsafe, it is written anew and the old one is kept beside it:
         that copy's path is returned (None otherwise)."""
         before = None
-        if changed is not None and self.path.exists():
+        if changed is not None and os.path.lexists(self.path):
             try:
-                before = self.path.read_text(encoding="utf-8")
-                old_default = tomllib.loads(before).get("default_profile")
-            except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+                before = read_file(self.path, "config file", max_bytes=MAX_CONFIG_BYTES).decode()
+                old_default = parse_toml(before.encode(), self.path).get("default_profile")
+            except (FileRefused, UnicodeDecodeError, ConfigError):
                 old_default = None
             if before is not None:
                 default = None if old_default == self.default_profile else self.default_profile
@@ -256,25 +261,38 @@ def config_path(env: Mapping[str, str] | None = None) -> Path:
 def load_config(path: Path | str | None = None, *, missing_ok: bool = False) -> Config:
     """Read and check the config file; a clear `ConfigError` for anything wrong with it."""
     path = Path(path) if path is not None else config_path()
-    if path.is_dir():
-        raise ConfigError(
-            f"{path} is a directory, not a config file: HM_TUI_CONFIG (or the "
-            f"default location) must name a file, such as {path / 'config.toml'}"
-        )
-    if not path.exists():
-        if missing_ok:
-            return Config(path)
-        raise ConfigMissing(path)
-    check_permissions(path)
     try:
-        data = tomllib.loads(path.read_bytes().decode("utf-8"))
+        raw = read_file(path, "config file", max_bytes=MAX_CONFIG_BYTES, private=True)
+    except FileRefused as exc:
+        if exc.kind == "missing":
+            if missing_ok:
+                return Config(path)
+            raise ConfigMissing(path) from None
+        if exc.kind == "directory":
+            raise ConfigError(
+                f"{path} is a directory, not a config file: HM_TUI_CONFIG (or the "
+                f"default location) must name a file, such as {path / 'config.toml'}"
+            ) from None
+        raise ConfigError(str(exc)) from None
+    return config_from_dict(parse_toml(raw, path), path)
+
+
+def parse_toml(raw: bytes, path: Path) -> dict[str, Any]:
+    """The file's TOML, or a `ConfigError` saying what is wrong with it (never quoting it)."""
+    try:
+        data = tomllib.loads(raw.decode("utf-8"))
     except UnicodeDecodeError as exc:
         raise ConfigError(f"{path} is not UTF-8 text (byte {exc.start})") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path} is not valid TOML: {exc}") from None
-    except OSError as exc:
-        raise ConfigError(f"cannot read {path}: {exc.strerror}") from None
-    return config_from_dict(data, path)
+    except RecursionError:
+        data = None
+    if data is None or depth_exceeds(data, MAX_CONFIG_DEPTH):
+        raise ConfigError(
+            f"{path} is nested too deeply (more than {MAX_CONFIG_DEPTH} levels of tables and "
+            "arrays): it is not an hm-tui config"
+        )
+    return data
 
 
 def load_profile(name: str | None = None, path: Path | str | None = None) -> Profile:

@@ -1,4 +1,5 @@
-"""The config file on disk: owner-only permissions, atomic writes, and a small TOML writer.
+"""The config file on disk: atomic owner-only writes, and a small TOML writer (reading it, with
+its checks of owner and permissions, is `safe_file.read_file`).
 
 The standard library reads TOML but does not write it; the schema is small and fixed (strings,
 integers, tables), so a writer of exactly that is shorter than a dependency. Changing one profile
@@ -10,7 +11,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import stat
 import tempfile
 import tomllib
 from dataclasses import fields, is_dataclass
@@ -22,23 +22,6 @@ if TYPE_CHECKING:
 
 _BARE_KEY = re.compile(r"^[A-Za-z0-9_-]+$")
 _DEFAULT_LINE = re.compile(r"^\s*default_profile\s*=")
-
-
-def check_permissions(path: Path) -> None:
-    """Refuse a config file that group or others can read: it may hold secrets."""
-    from hm_tui.service.config import ConfigError
-
-    if os.name != "posix":
-        return
-    try:
-        mode = stat.S_IMODE(path.stat().st_mode)
-    except OSError as exc:
-        raise ConfigError(f"cannot read {path}: {exc.strerror}") from None
-    if mode & 0o077:
-        raise ConfigError(
-            f"{path} can be read by other users (mode {mode:04o}) and may hold secrets; "
-            f"refusing to use it. Fix it with: chmod 600 {path}"
-        )
 
 
 def write_private_file(path: Path, text: str) -> None:

@@ -25,6 +25,7 @@ from typing import Any
 from hm_tui.domain.brands import BRANDS, VW_CUSTOMER_TAG, lookup
 from hm_tui.domain.vin import check_digit_warning, check_vin, normalise_vin
 from hm_tui.service.models import ControlMeasures, NewClearance
+from hm_tui.service.safe_file import FileRefused, read_file
 
 MAX_FILE_BYTES = 50 * 1024 * 1024
 TAG_PREFIX = "tag:"
@@ -51,16 +52,14 @@ def read_csv_file(path: Path, extra_tags: dict[str, str] | None = None) -> CsvRo
 
 
 def _read(path: Path) -> bytes:
+    """The file's bytes: a regular file (a FIFO or /dev/zero would block or never end) of at
+    most `MAX_FILE_BYTES`."""
     try:
-        if path.stat().st_size > MAX_FILE_BYTES:
-            raise CsvInputError(f"{path} is larger than {MAX_FILE_BYTES // 2**20} MB")
-        return path.read_bytes()
-    except FileNotFoundError:
-        raise CsvInputError(f"{path}: no such file") from None
-    except IsADirectoryError:
-        raise CsvInputError(f"{path} is a directory, not a CSV file") from None
-    except OSError as exc:
-        raise CsvInputError(f"cannot read {path}: {exc.strerror or exc}") from None
+        return read_file(path, "CSV file", max_bytes=MAX_FILE_BYTES)
+    except FileRefused as exc:
+        if exc.kind == "too large":
+            raise CsvInputError(f"{path} is larger than {MAX_FILE_BYTES // 2**20} MB") from None
+        raise CsvInputError(str(exc)) from None
 
 
 def _decode(path: Path, data: bytes) -> str:

@@ -19,6 +19,7 @@ from urllib.parse import urlsplit
 from hm_tui.service import bounded_json
 from hm_tui.service.bounded_json import JsonError
 from hm_tui.service.redact import shown
+from hm_tui.service.retry import server_wait
 
 _MAX_DETAIL = 300
 _RETRY_IN_DETAIL = re.compile(r"(?i)retry after (\d+(?:\.\d+)?)\s*s")
@@ -263,7 +264,12 @@ def _clean(text: str) -> str:
 
 
 def retry_after_seconds(headers: Any, detail: str = "") -> float | None:
-    """Seconds to wait from a `Retry-After` header (seconds or HTTP date), else from the detail."""
+    """Seconds to wait from a `Retry-After` header (seconds or HTTP date), else from the detail;
+    never more than `retry.MAX_SERVER_WAIT_S`, whatever the server said."""
+    return server_wait(_retry_after(headers, detail))
+
+
+def _retry_after(headers: Any, detail: str) -> float | None:
     value = headers.get("retry-after") if headers is not None else None
     if value:
         value = value.strip()

@@ -14,15 +14,17 @@ from typing import TYPE_CHECKING, Literal, TypeAlias
 if TYPE_CHECKING:
     from hm_tui.service.roster_diff import RosterChanges
 
-ApiState = Literal["starting", "ok", "degraded", "down"]
+ApiState = Literal["starting", "ok", "waiting", "degraded", "down"]
 
 
 @dataclass(frozen=True, slots=True)
 class Health:
     """How the platform link is doing.
 
-    `api`: "starting" until the first poll ends; "ok"; "degraded" after one or two failed polls
-    (or while rate limited); "down" after three in a row or when the credentials are refused.
+    `api`: "starting" until the first poll ends; "ok"; "waiting" while a call has had no answer
+    for a while (a slow or trickling answer, retries, a wait the platform imposed: what was "ok"
+    is not known to be any more); "degraded" after one or two failed polls (or while rate
+    limited); "down" after three in a row or when the credentials are refused.
     `stale`: the roster shown may be out of date (loaded from the cache, or the last poll failed).
     `token_age_s` is filled in by `Session.health` (it changes every second).
     """

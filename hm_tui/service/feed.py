@@ -32,6 +32,7 @@ from hm_tui.service.feed_parse import BadPayload, parse_message
 from hm_tui.service.feed_takeover import SUSPECTED, TAKEN, TakeoverWatch
 from hm_tui.service.models import DataPoint
 from hm_tui.service.mqtt_client import TunedClient
+from hm_tui.service.safe_file import FileRefused, check_file
 
 #: "unresponsive": connected as far as paho knows, but the broker sent nothing, not even the
 #: answer to our keep-alive ping, for BROKER_SILENT_FACTOR keep-alives (paho itself gives up
@@ -39,6 +40,7 @@ from hm_tui.service.mqtt_client import TunedClient
 #: holds the MQTT session; the feed stays away for a while (`feed_takeover`).
 FeedStatus = Literal["connecting", "connected", "unresponsive", "retrying", "taken over", "stopped"]
 BAD_SAMPLES = 5
+MAX_CERT_FILE_BYTES = 1024 * 1024  # a PEM bundle of a few certificates is a few KB
 SAMPLE_CHARS = 120
 KEEPALIVE_S = 30
 BROKER_SILENT_FACTOR = 1.5
@@ -290,7 +292,7 @@ class FeedClient(BufferedFeed):
         """Take one message as if it came off the wire (paho calls this; tests and benches too)."""
         now = datetime.now(UTC)
         try:
-            message = parse_message(payload, now)
+            message = parse_message(payload, now, topic)
         except BadPayload as exc:
             self._count_bad(str(exc), topic, payload, now)
             return
@@ -392,7 +394,17 @@ class FeedClient(BufferedFeed):
 
 
 def tls_context(settings: MqttSettings) -> ssl.SSLContext:
-    """Verify the broker against the profile's CA (hostname too) and present our certificate."""
+    """Verify the broker against the profile's CA (hostname too) and present our certificate.
+    Each file must be a regular file of sane size first (`ValueError` naming it otherwise)."""
+    for what, path in (
+        ("CA file", settings.ca_file),
+        ("certificate file", settings.cert_file),
+        ("key file", settings.key_file),
+    ):
+        try:
+            check_file(path, what, max_bytes=MAX_CERT_FILE_BYTES)
+        except FileRefused as exc:
+            raise ValueError(str(exc)) from None
     context = ssl.create_default_context(ssl.Purpose.SERVER_AUTH, cafile=settings.ca_file)
     context.load_cert_chain(settings.cert_file, settings.key_file, password=_no_password)
     return context

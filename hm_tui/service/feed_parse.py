@@ -40,8 +40,12 @@ class FeedMessage:
     points: list[DataPoint]
 
 
-def parse_message(payload: bytes | bytearray, received_at: datetime) -> FeedMessage:
-    """Parse a V1 or V2 payload; raise `BadPayload` for anything unusable."""
+def parse_message(
+    payload: bytes | bytearray, received_at: datetime, topic: str | None = None
+) -> FeedMessage:
+    """Parse a V1 or V2 payload; raise `BadPayload` for anything unusable. A V1 `topic` names
+    the car: a payload naming another VIN is refused (shown as the payload's VIN, one car's
+    data could pass for another's)."""
     if len(payload) > MAX_PAYLOAD_BYTES:
         raise BadPayload(f"too large ({len(payload) // 1024} KB)")
     try:
@@ -54,12 +58,24 @@ def parse_message(payload: bytes | bytearray, received_at: datetime) -> FeedMess
     if version not in (1, 2) or isinstance(version, bool):
         raise BadPayload(f"unsupported version {_short(version)}")
     vin = _vin(doc.get("vin"))
+    named = topic_vin(topic)
+    if named is not None and named.upper() != vin.upper():
+        raise BadPayload(f"the payload names VIN {_short(vin)}, its topic {_short(named)}")
     message_id = _message_id(doc.get("message_id"))
     data = doc.get("data")
     if not isinstance(data, dict):
         raise BadPayload("`data` is not an object")
     points = _points(vin, data, message_id, received_at)
     return FeedMessage(message_id, vin, points)
+
+
+def topic_vin(topic: str | None) -> str | None:
+    """The VIN a V1 topic names (`{env}/level13/{app_id}/{vin}/{capability}/get/{property}`);
+    None for a V2 topic (`{env}/level13/{app_id}`) or any other."""
+    if not topic:
+        return None
+    parts = topic.split("/", 4)
+    return parts[3] if len(parts) == 5 and parts[1] == "level13" else None
 
 
 def _points(

@@ -35,6 +35,7 @@ from hm_tui.service.errors import AuthError, Forbidden, PlatformError, RateLimit
 from hm_tui.service.events import ApiState, Health, HealthChanged, ServiceEvent
 from hm_tui.service.memory import give_back, keep_large_blocks_mapped, settle
 from hm_tui.service.models import Clearance
+from hm_tui.service.retry import server_wait
 from hm_tui.service.roster import Roster, RosterChanges
 
 log = logging.getLogger("hm_tui.fleet")
@@ -286,7 +287,8 @@ class Fleet:
         failures = self.health.consecutive_failures + 1
         refused = isinstance(exc, AuthError | Forbidden) or getattr(exc, "refused", False)
         api: ApiState = "down" if refused or failures >= DOWN_AFTER else "degraded"
-        self._retry_after = (exc.retry_after or 0.0) if isinstance(exc, RateLimited) else 0.0
+        wait = server_wait(exc.retry_after) if isinstance(exc, RateLimited) else None
+        self._retry_after = wait or 0.0  # (capped: one hostile Retry-After must not park it)
         self._set_health(Health(api, exc.message(), None, self.health.last_refresh, True, failures))
         log.warning("poll failed (%d in a row): %s", failures, exc.message())
 

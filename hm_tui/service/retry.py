@@ -4,10 +4,26 @@ bucket for the 60-per-minute get-one limit)."""
 from __future__ import annotations
 
 import asyncio
+import math
 import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+
+#: The longest wait a server may impose (a `Retry-After`, a "retry after N s" in a body): one cap
+#: for every such wait, the per-call retry's and the dashboard poller's alike, so a confused proxy
+#: (or a hostile one saying ten years) cannot park anything for longer.
+MAX_SERVER_WAIT_S = 60.0
+
+
+def server_wait(seconds: float | None) -> float | None:
+    """A wait the server asked for, as we will honour it: within 0..`MAX_SERVER_WAIT_S` (NaN
+    and negative are 0, infinity the cap); None stays None (the server did not say)."""
+    if seconds is None:
+        return None
+    if math.isnan(seconds) or seconds <= 0:
+        return 0.0
+    return min(seconds, MAX_SERVER_WAIT_S)
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,7 +37,7 @@ class RetryPolicy:
     attempts: int = 5  # total tries of one call, the first included
     base: float = 0.5
     cap: float = 20.0
-    max_retry_after: float = 60.0
+    max_retry_after: float = MAX_SERVER_WAIT_S
     rng: random.Random = field(default_factory=random.Random, compare=False, repr=False)
 
     def delay(self, attempt: int, retry_after: float | None = None) -> float:

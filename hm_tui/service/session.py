@@ -62,6 +62,9 @@ Subscriber = Callable[[ServiceEvent], None]
 FEED_AFTER_S = 3.0
 SAVE_AFTER_S = 1.0  # the roster cache is written this long after a full list is applied
 _FEED_DATA = FeedDataArrived()
+#: A call left without an answer this long makes the header say "waiting", not "ok" (a list of a
+#: million clearances arrives in a few seconds; a trickle or an imposed wait takes longer).
+WAITING_SHOWN_S = 10.0
 _ACCEPTED = {
     "revoking": "revoke accepted: data access stops when it completes",
     "canceling": "cancel accepted: the pending activation stops",
@@ -129,7 +132,17 @@ class Session:
     def health(self) -> Health:
         base = self._fleet.health if self._fleet is not None else Health()
         tokens = self._client.tokens if self._client is not None else None
-        return replace(base, token_age_s=tokens.token_age_s if tokens is not None else None)
+        base = replace(base, token_age_s=tokens.token_age_s if tokens is not None else None)
+        waiting_s = getattr(self._client, "waiting_s", None)  # (test doubles may lack it)
+        waiting = waiting_s() if waiting_s is not None else 0.0
+        if waiting >= WAITING_SHOWN_S and base.api in ("ok", "starting"):
+            return replace(
+                base,
+                api="waiting",
+                last_error=f"no answer from the platform for {waiting:.0f} s",
+                stale=True,
+            )
+        return base
 
     @property
     def feed_status(self) -> str:

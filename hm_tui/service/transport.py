@@ -1,9 +1,18 @@
 """One HTTP exchange with the platform: the shared `httpx.AsyncClient`, timing, the request log,
-transport failures mapped into `NetworkError` (with whether the request may have been sent), and
-the counts of requests and failures the metrics endpoint serves (`ApiCounts`)."""
+its deadline, transport failures mapped into `NetworkError` (with whether the request may have
+been sent), and the counts of requests and failures the metrics endpoint serves (`ApiCounts`).
+
+httpx's timeouts count per read: a server sending one byte a second never trips them, and would
+hold a command (or the dashboard's poller) for as long as it likes. So every exchange also has
+one deadline for the whole of it, request to last byte: `DEADLINE_S`, plus one second for every
+`DEADLINE_BYTES_PER_S` bytes received (the whole fleet's list on a slow link still arrives; a
+trickle does not). An exchange past its deadline is a `NetworkError` that is not retried: a
+server that trickles once will trickle again, and the caller says so at once.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import time
 from typing import Any
 
@@ -15,6 +24,10 @@ from hm_tui.service.http_log import log_exchange
 from hm_tui.service.tls import verified_context
 
 DEFAULT_TIMEOUT = httpx.Timeout(30.0, connect=10.0)
+#: One exchange's deadline (longer than the read timeout: a silent server is a read timeout, and
+#: retried), extended by a second per `DEADLINE_BYTES_PER_S` bytes of answer received.
+DEADLINE_S = 45.0
+DEADLINE_BYTES_PER_S = 16 * 1024
 USER_AGENT = f"hm-tui/{__version__}"
 # Failures where the request never left this machine: safe to repeat any call.
 _NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout, httpx.UnsupportedProtocol)
@@ -69,21 +82,24 @@ async def send(
     vin: str | None = None,
     large: bool = False,
     counts: ApiCounts | None = None,
+    deadline_s: float | None = None,
     **kwargs: Any,
 ) -> httpx.Response:
-    """Send one request and read its body; transport failures become `NetworkError`.
-    `large`: the answer may be tens of MB (the whole fleet's list): read it into one buffer.
-    `counts`: where this exchange is counted (the session's metrics)."""
+    """Send one request and read its body within its deadline (see the module doc); transport
+    failures become `NetworkError`. `large`: the answer may be tens of MB (the whole fleet's
+    list): read it into one buffer. `counts`: where this exchange is counted (the metrics)."""
     started = time.perf_counter()
     try:
-        if large:
-            response = await _send_large(http, method, url, **kwargs)
-        else:
-            response = await http.request(method, url, **kwargs)
-    except httpx.HTTPError as exc:
-        log_exchange(method, url, None, time.perf_counter() - started, attempt, type(exc).__name__)
+        async with asyncio.timeout(deadline_s or DEADLINE_S) as deadline:
+            response = await _exchange(http, method, url, deadline, large=large, **kwargs)
+    except (httpx.HTTPError, TimeoutError) as exc:
+        elapsed = time.perf_counter() - started
+        why = "deadline" if isinstance(exc, TimeoutError) else type(exc).__name__
+        log_exchange(method, url, None, elapsed, attempt, why)
         if counts is not None:
             counts.unanswered()
+        if isinstance(exc, TimeoutError):
+            raise _too_slow(url, vin, elapsed) from None
         raise _network_error(exc, url, vin) from None
     log_exchange(method, url, response.status_code, time.perf_counter() - started, attempt)
     if counts is not None:
@@ -91,27 +107,53 @@ async def send(
     return response
 
 
-async def _send_large(
-    http: httpx.AsyncClient, method: str, url: str, **kwargs: Any
+async def _exchange(
+    http: httpx.AsyncClient,
+    method: str,
+    url: str,
+    deadline: asyncio.Timeout,
+    *,
+    large: bool,
+    **kwargs: Any,
 ) -> httpx.Response:
-    """A request whose body is read into one growing buffer. httpx would keep every chunk read
-    and join them at the end: two copies of a 28 MB list at once, and the chunks left behind as
-    heap fragments the process does not give back (+27 MB of peak and resident memory at
-    100,000 clearances). A large buffer is its own mapping: freed, it goes back at once."""
+    """The request, then its body read chunk by chunk, each chunk moving the deadline on.
+
+    A large body goes into one growing buffer. httpx would keep every chunk read and join them at
+    the end: two copies of a 28 MB list at once, and the chunks left behind as heap fragments the
+    process does not give back (+27 MB of peak and resident memory at 100,000 clearances). A
+    large buffer is its own mapping: freed, it goes back at once."""
     response = await http.send(http.build_request(method, url, **kwargs), stream=True)
+    base = deadline.when()
     body = bytearray()
     try:
         async for chunk in response.aiter_bytes():  # decoded: gzip from the platform too
             body += chunk
+            if base is not None:
+                deadline.reschedule(base + len(body) / DEADLINE_BYTES_PER_S)
     finally:
         await response.aclose()
-    response._content = body  # type: ignore[assignment]  # what `.content` returns (httpx's own)
+    response._content = body if large else bytes(body)  # type: ignore[assignment]  # (httpx's)
     return response
 
 
-def _network_error(exc: httpx.HTTPError, url: str, vin: str | None) -> NetworkError:
+def _too_slow(url: str, vin: str | None, elapsed: float) -> NetworkError:
+    error = NetworkError(
+        f"{_host(url)} did not answer in time",
+        f"no complete answer after {elapsed:.0f} s (the platform answered too slowly)",
+        sent=True,
+        vin=vin,
+    )
+    error.retryable = False  # a trickling server trickles again: say so now
+    return error
+
+
+def _host(url: str) -> str:
     parsed = httpx.URL(url)
-    host = f"{parsed.host}:{parsed.port}" if parsed.port else parsed.host
+    return f"{parsed.host}:{parsed.port}" if parsed.port else str(parsed.host)
+
+
+def _network_error(exc: httpx.HTTPError, url: str, vin: str | None) -> NetworkError:
+    host = _host(url)
     if isinstance(exc, httpx.TimeoutException):
         title = f"{host} did not answer in time"
     elif isinstance(exc, httpx.ConnectError):

@@ -10,6 +10,7 @@ import asyncio
 import json
 import logging
 import re
+import time
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -279,3 +280,115 @@ async def test_an_echoed_secret_never_shows_in_the_dashboards_toast(
             await wait_for(lambda a=app: any("refused" in n for n in notifications(a)), 10)
             shown = " ".join(notifications(app)) + screen_text(app)
             assert "[redacted]" in shown and not leaked(shown), ascii(shown)
+
+
+# -- slow answers and imposed waits --------------------------------------------------------
+TEN_YEARS = str(10 * 365 * 24 * 3600)
+GOOD_LIST = body([item(VINS[0], iso(datetime.now(UTC) - timedelta(hours=1)))])
+
+
+@pytest.fixture
+def short_deadline(monkeypatch: pytest.MonkeyPatch) -> float:
+    """The exchange deadline (45 s in use) and the header's "waiting" threshold, made short."""
+    from hm_tui.service import session, transport
+
+    monkeypatch.setattr(transport, "DEADLINE_S", 1.5)
+    monkeypatch.setattr(session, "WAITING_SHOWN_S", 0.5)
+    return 1.5
+
+
+async def test_a_trickling_answer_fails_at_its_deadline_through_the_cli_not_minutes_later(
+    fake: FakePlatform,
+    cli_env: Path,
+    capsys: pytest.CaptureFixture[str],
+    short_deadline: float,
+    figures: Figures,
+) -> None:
+    figures.tried("hostile platform: an answer trickled a byte at a time (CLI)")
+    fake.answer("list", Answer(200, GOOD_LIST, trickle_s=0.05))  # ~10 s for the whole body
+    started = time.monotonic()
+    code, _, err = await run(capsys, "vins", "list")
+    took = time.monotonic() - started
+    assert code == 1 and "did not answer in time" in err and "too slowly" in err, err
+    assert took < short_deadline + 3, f"took {took:.1f} s"
+    assert fake.hits["list"] == 1, "a trickling server is not asked again at once"
+
+
+async def test_a_trickling_answer_shows_as_waiting_then_failing_and_polling_goes_on(
+    fake: FakePlatform, short_deadline: float, figures: Figures
+) -> None:
+    figures.fault("hostile platform: trickled answers in the dashboard")
+    fake.answer("list", Answer(200, GOOD_LIST, trickle_s=0.05))
+    app = hostile_app(fake)
+    async with app.run_test(size=(120, 30)):
+        await wait_for(lambda: app.header_state().api == "waiting", 5, message="API waiting")
+        assert "API ok" not in screen_text(app)
+        await wait_for(lambda: app.header_state().api in ("degraded", "down"), 10)
+        fake.answer("list", Answer(200, GOOD_LIST))
+        await wait_for(lambda: app.header_state().api == "ok", 20, message="polling went on")
+        assert app.roster_screen.table.row_count == 1
+
+
+async def test_a_retry_after_of_ten_years_is_capped_in_the_cli(
+    fake: FakePlatform,
+    cli_env: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    figures: Figures,
+) -> None:
+    from hm_tui.service import retry
+    from hm_tui.service.errors import retry_after_seconds
+
+    figures.tried("hostile platform: Retry-After of ten years (CLI)")
+    assert retry_after_seconds({"retry-after": TEN_YEARS}) == retry.MAX_SERVER_WAIT_S == 60
+    assert retry_after_seconds({"retry-after": "Fri, 31 Dec 9999 23:59:59 GMT"}) == 60
+    monkeypatch.setattr(retry, "MAX_SERVER_WAIT_S", 0.2)  # (60 s in use: the test waits less)
+    limited = Answer(
+        429, b'{"errors": [{"title": "Too many"}]}', headers={"Retry-After": TEN_YEARS}
+    )
+    fake.answer("list", limited)
+    started = time.monotonic()
+    code, _, err = await run(capsys, "vins", "list")
+    assert code == 1 and "Too many" in err and time.monotonic() - started < 15, err
+    fake.queue("list", limited, limited, Answer(200, GOOD_LIST))
+    code, out, err = await run(capsys, "vins", "list")
+    assert code == 0 and VINS[0] in out, err
+
+
+async def test_a_retry_after_of_ten_years_never_parks_the_dashboards_poller(
+    fake: FakePlatform, short_deadline: float, monkeypatch: pytest.MonkeyPatch, figures: Figures
+) -> None:
+    from hm_tui.service import retry
+
+    figures.fault("hostile platform: Retry-After of ten years (dashboard)")
+    monkeypatch.setattr(retry, "MAX_SERVER_WAIT_S", 0.4)  # (60 s in use: the test waits less)
+    limited = Answer(
+        429, b'{"errors": [{"title": "Too many"}]}', headers={"Retry-After": TEN_YEARS}
+    )
+    fake.queue("list", *[limited] * 7, Answer(200, GOOD_LIST))
+    app = hostile_app(fake)
+    seen: set[str] = set()
+
+    def api_now() -> str:
+        seen.add(app.header_state().api)
+        return app.header_state().api
+
+    async with app.run_test(size=(120, 30)):
+        await wait_for(
+            lambda: api_now() == "ok", 30, message="the poller, not parked, got the list"
+        )
+    assert "waiting" in seen and "ok" in seen, seen  # never "ok" while it was kept waiting
+    assert fake.hits["list"] >= 8
+
+
+async def test_a_token_with_non_ascii_characters_is_a_clear_error(
+    fake: FakePlatform, cli_env: Path, capsys: pytest.CaptureFixture[str], figures: Figures
+) -> None:
+    for token in ("tökén-0123456789", "abc\u202edef-0123456789", "has space 0123456789"):
+        figures.tried("hostile platform: a token no header can carry")
+        fake.answer("token", Answer(200, json.dumps({"access_token": token}).encode()))
+        code, _, err = await run(capsys, "vins", "list")
+        assert code == 1 and "cannot carry" in err and "UnicodeEncodeError" not in err, err
+    app = hostile_app(fake)
+    async with app.run_test(size=(120, 30)):
+        await wait_for(lambda: any("cannot carry" in n for n in notifications(app)), 10)

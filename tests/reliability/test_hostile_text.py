@@ -155,3 +155,22 @@ async def export(app: HmTuiApp, pilot: Any, where: Path) -> Path:
     await pilot.press("enter")
     await wait_for(lambda: any("Exported" in n for n in notifications(app)), 10)
     return where / "export.csv"
+
+
+async def test_a_message_on_one_vins_topic_naming_another_vin_is_never_shown_as_that_vin(
+    emulator: Emulator, figures: Figures
+) -> None:
+    figures.tried("hostile MQTT: the payload names another VIN than its topic")
+    app = make_app(emulator)
+    topic_vin, named = "WBA3A5C53CF256985", "WBA00000400000001"  # (payload() names the second)
+    topic = f"sandbox/level13/{emulator.credentials['app_id']}/{{}}/ignition/get/state"
+    async with app.run_test(size=(200, 40)) as pilot:
+        await wait_for(lambda: app.session is not None and app.session.feed is not None, 15)
+        feed = app.session.feed
+        await pilot.press("f")
+        before = feed.state.bad_payloads
+        feed.ingest(topic.format(topic_vin), payload("a" * 64, "spoofed"))
+        feed.ingest(topic.format(named), payload("b" * 64, "honest"))
+        await wait_for(lambda: "honest" in screen_text(app), 10, message="the honest message")
+        await wait_for(lambda: feed.state.bad_payloads == before + 1, 5)
+        assert "spoofed" not in screen_text(app)

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
 
 _API_STYLE = {
     "ok": "$text-success",
+    "waiting": "$text-warning",
     "degraded": "$text-warning",
     "down": "bold $text-error",
     "starting": "$text-muted",
