@@ -127,9 +127,17 @@ def metrics_exporter(args: argparse.Namespace) -> Iterator[Any]:
     if not listen:
         yield None
         return
+    from hm_tui.cli.main import UsageError
     from hm_tui.cli.metrics_cmd import start_server
     from hm_tui.service.metrics import SessionMetrics
+    from hm_tui.service.metrics_server import ListenError, parse_listen
 
+    try:
+        _, port = parse_listen(listen, "--metrics-listen")
+    except ListenError as exc:
+        raise UsageError(str(exc)) from None
+    if port == 0:  # the screen is the app's: a free port picked could be told nowhere
+        raise UsageError("--metrics-listen needs a port number: 0 would pick one nobody sees")
     collector = SessionMetrics()
     server = start_server(listen, collector, "--metrics-listen")
     try:

@@ -94,6 +94,8 @@ async def test_the_dashboard_checks_metrics_listen_before_the_ui_starts(
     assert result.code == 1 and "the port is in use" in result.err
     result = await run_cli("--metrics-listen", "nonsense")
     assert result.code == 2 and "--metrics-listen must be HOST:PORT" in result.err
+    result = await run_cli("--metrics-listen", "127.0.0.1:0")
+    assert result.code == 2 and "--metrics-listen needs a port number" in result.err
 
 
 async def test_metrics_listen_is_refused_beside_a_command(run_cli: RunCli) -> None:

@@ -282,6 +282,27 @@ async def test_each_server_serves_only_its_own_collector(emulator: Any) -> None:
         idle.close()
 
 
+async def test_after_a_profile_switch_the_new_session_is_served(emulator: Any) -> None:
+    collector = SessionMetrics()
+    server = MetricsServer("127.0.0.1:0", collector)
+    first = Session(emulator_profile(emulator), feed=False)
+    second = Session(replace(emulator_profile(emulator), name="other"), feed=False)
+    try:
+        collector.follow(first)
+        _, before = await scrape(server)
+        collector.follow(second)
+        _, after = await scrape(server)
+        collector.close()
+        _, closed = await scrape(server)
+    finally:
+        server.close()
+    assert value(before, "hm_tui_session_info", profile="emu", environment="sandbox") == 1
+    assert value(after, "hm_tui_session_info", profile="other", environment="sandbox") == 1
+    assert value(after, "hm_tui_session_info", profile="emu", environment="sandbox") is None
+    assert value(closed, "hm_tui_session_up") == 0
+    assert first._subscribers == [] and second._subscribers == []  # nothing left listening
+
+
 def test_listen_values_are_checked_with_a_clear_message() -> None:
     assert parse_listen("127.0.0.1:9464") == ("127.0.0.1", 9464)
     assert parse_listen("[::1]:0") == ("::1", 0)
