@@ -85,6 +85,7 @@ class HmTuiApp(ClearanceActions, App[int]):
         self.profiles = profiles or (lambda: ())
         self._rejections = RejectionToasts(self)
         self.saved_filters = SavedFilterActions(self)
+        self.toasts_muted = False  # the palette's "Mute notifications for this session"
         self.stall_toast = StallToast(self)
         self.clock = clock or self._platform_now  # platform time: time in state
         self.wall_clock = wall_clock or (lambda: datetime.now(UTC))  # "updated N s ago"
@@ -109,6 +110,25 @@ class HmTuiApp(ClearanceActions, App[int]):
     def loaded(self) -> bool:
         """The session has answered: the roster shows its data (or an empty fleet)."""
         return self.roster_screen.loading_note is None
+
+    def mute_toasts(self) -> None:
+        """The palette's "Mute notifications": no more toasts this session but errors."""
+        self.clear_notifications()
+        self.toasts_muted = True
+
+    def notify(
+        self,
+        message: str,
+        *,
+        title: str = "",
+        severity: Any = "information",
+        timeout: float | None = None,
+        markup: bool = True,
+    ) -> None:
+        """Textual's, except while muted (errors still show: they say something failed)."""
+        if self.toasts_muted and severity != "error":
+            return
+        super().notify(message, title=title, severity=severity, timeout=timeout, markup=markup)
 
     def get_default_screen(self) -> RosterScreen:
         return self.roster_screen

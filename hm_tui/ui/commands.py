@@ -132,6 +132,17 @@ def _roster_commands(roster: Any) -> list[Command]:
             roster.action_copy_reason,
         ),
         Command("Clear marks", "Unmark every marked VIN", roster.table.clear_marks),
+        Command("Mark all shown", "Mark every row the filter shows", roster.mark_all_shown),
+        Command(
+            "Invert marks",
+            "Among the rows shown: marked ones unmarked, others marked",
+            roster.invert_marks,
+        ),
+        Command(
+            "Mute notifications for this session",
+            "No more toasts (errors still show); Escape on the roster dismisses those shown",
+            roster.app.mute_toasts,
+        ),
         Command("Reverse sort", "Flip the sort direction (S)", roster.action_sort_reverse),
     ]
     commands += [

@@ -172,8 +172,11 @@ class RosterScreen(Screen[None]):
         self.table.focus()
 
     def action_clear(self) -> None:
-        """Escape on the table: first the filter, then the status filter, then the marks."""
-        if self.query_text or self.filter_bar.has_class("-active"):
+        """Escape on the table: first the notifications on screen, then the filter, then the
+        status filter, then the marks."""
+        if self.app._notifications:
+            self.app.clear_notifications()
+        elif self.query_text or self.filter_bar.has_class("-active"):
             self.filter_bar.clear()
         elif self.status_filter is not None:
             self.action_show_status(0)
@@ -286,7 +289,22 @@ class RosterScreen(Screen[None]):
     def action_remove(self) -> None:
         self.post_message(msg.RemoveRequested(self.chosen_vins()))
 
+    def mark_all_shown(self) -> None:
+        """Mark every row the filter shows (marks on hidden rows stay)."""
+        self.table.replace_marks(self.table.marked | set(self.roster.visible))
+
+    def invert_marks(self) -> None:
+        """Among the rows shown, marked ones unmarked and the others marked (hidden stay)."""
+        shown_now = set(self.roster.visible)
+        self.table.replace_marks((self.table.marked - shown_now) | (shown_now - self.table.marked))
+
     def action_copy_vin(self) -> None:
+        """`c`: the marked VINs, one per line, if any; else the VIN under the cursor."""
+        if self.table.marked:
+            marked = sorted(self.table.marked)
+            copy_text(self.app, "\n".join(marked), multiline=True)
+            self.notify(f"Copied {len(marked)} marked VINs", markup=False, timeout=2)
+            return
         vin = self.table.cursor_vin
         if vin:
             copied = copy_text(self.app, vin)

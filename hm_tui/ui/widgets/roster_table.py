@@ -182,7 +182,13 @@ class RosterTable(ScrollView, can_focus=True):
         self.refresh()
 
     class MarksCleared(Message):
-        """Marks were taken off (Escape, the palette, or after a removal)."""
+        """Marks were taken off or changed several at once (Escape, the palette, a removal)."""
+
+    def replace_marks(self, vins: Iterable[str]) -> None:
+        """Mark exactly these VINs (all shown, inverted: the palette)."""
+        self.marked = set(vins)
+        self.refresh()
+        self.post_message(self.MarksCleared())
 
     def clear_marks(self) -> None:
         self.unmark(self.marked)
