@@ -63,7 +63,12 @@ async def client_gone_middleware(request: web.Request, handler: Handler) -> web.
 async def platform_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     """For `/v1` only: lazy state ticks, stats, injected faults, then the bearer-token check."""
     if not request.path.startswith("/v1"):
-        return await handler(request)
+        try:
+            return await handler(request)
+        except web.HTTPException as exc:  # control paths too: an error is JSON, never a page
+            if exc.status < 400:
+                raise
+            return _http_error(request, exc, {})
     ctx = request.app[CONTEXT]
     ctx.now()
     ctx.stats.request(request.method, _route_name(request))

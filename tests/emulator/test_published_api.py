@@ -225,6 +225,14 @@ async def test_an_unserved_method_is_a_405_with_allow(empty_api: Api) -> None:
         assert allowed <= {m.strip() for m in r.headers["Allow"].split(",")}, r.headers
 
 
+async def test_outside_v1_errors_are_json_too(empty_api: Api) -> None:
+    root = empty_api.emulator.url
+    r = await empty_api.http.post(root + "/_emulator/openapi.json")
+    _is_error(r, 405)
+    assert "GET" in r.headers["Allow"]
+    _is_error(await empty_api.http.get(root + "/nowhere"), 404)
+
+
 async def test_401_names_the_header_and_vehicle_data_errors_carry_a_request_id(
     empty_api: Api,
 ) -> None:
