@@ -286,9 +286,16 @@ def _resume_add(args: argparse.Namespace, entry: JournalEntry) -> int:
         return 1
 
     async def work(client: PlatformClient) -> int:
+        from hm_tui.service.add_run import settle_before_resending
+
         journal = CliJournal(client.profile.name, resuming=entry.id)
         journal.begin(entry.action, entry.vins, {})
-        results = await send_additions(client, items, journal)
+        # a VIN whose answer died with the process may be on the platform already: not twice
+        held, to_send = await settle_before_resending(client, items)
+        journal.record_results(held)
+        if held:
+            out.warn(f"{len(held)} VIN(s) already on the platform: not sent again")
+        results = held + await send_additions(client, to_send, journal)
         failed = report_added(results, CsvRows(items=items))
         return 1 if failed else 0
 

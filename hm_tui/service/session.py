@@ -22,7 +22,7 @@ from typing import Any
 import msgspec
 
 from hm_tui.domain.removal import plan_removal
-from hm_tui.service.add_run import AddRun
+from hm_tui.service.add_run import AddRun, OperatorStop, settle_before_resending
 from hm_tui.service.client import PlatformClient
 from hm_tui.service.config import Profile
 from hm_tui.service.decode import WireClearances
@@ -298,10 +298,15 @@ class Session:
         items: Sequence[NewClearance],
         progress: Progress | None = None,
         on_stop: Callable[[list[ItemResult]], None] | None = None,
+        stop: OperatorStop | None = None,
+        *,
+        resuming: int | None = None,
     ) -> list[ItemResult]:
         """Add clearances: journaled first, results per VIN in the roster at once. Cancelled
-        half-way (the operator stopped it), the journal keeps what was answered and says what
-        was not, the action is finished, and `on_stop` hears every VIN's outcome (`AddRun`)."""
+        half-way, the journal keeps what was answered and `on_stop` hears every VIN's outcome;
+        only when `stop` was requested (the operator's own stop) is the action finished as
+        stopped, else it stays unfinished, to be resumed (`AddRun`). `resuming`: continue that
+        unfinished action of the journal."""
         self._check_writable("adding VINs")
 
         def report(action_id: int, done: int, total: int) -> None:
@@ -314,6 +319,8 @@ class Session:
             apply=self._apply_added,
             progress=report,
             on_stop=on_stop,
+            stop=stop,
+            action_id=resuming,
         )
         return await run.run()
 
@@ -432,7 +439,9 @@ class Session:
 
     async def resume(self, action_id: int, progress: Progress | None = None) -> list[Any]:
         """Redo the VINs an unfinished action never got to, then close it in the journal."""
-        entry = next((e for e in self.journal.unfinished() if e.id == action_id), None)
+        self._check_writable("resuming")
+        entries = await asyncio.to_thread(self.journal.unfinished)
+        entry = next((e for e in entries if e.id == action_id), None)
         if entry is None:
             raise ValueError(f"no unfinished action {action_id} in the journal")
         result = await self._redo(entry, progress)
@@ -443,10 +452,21 @@ class Session:
         left = set(entry.not_done)
         if entry.action == "add":
             items = msgspec.convert(entry.params.get("items", []), list[NewClearance])
-            return await self.add([i for i in items if i.vin in left], progress)
+            return await self._resume_add(entry.id, [i for i in items if i.vin in left], progress)
         if entry.action == "remove":
             return await self.remove([vin for vin in entry.vins if vin in left])
         raise ValueError(f"cannot resume a {entry.action!r} action")
+
+    async def _resume_add(
+        self, action_id: int, items: list[NewClearance], progress: Progress | None
+    ) -> list[ItemResult]:
+        """The rest of an interrupted add, into the same journal entry: VINs the platform
+        already holds (their answer was lost) are recorded as such, the others sent."""
+        held, to_send = await settle_before_resending(self.client, items)
+        rows = [(r.vin, r.status, r.description or "") for r in held]
+        await asyncio.to_thread(self.journal.record_items, action_id, rows)
+        sent = await self.add(to_send, progress, resuming=action_id) if to_send else []
+        return [*held, *sent]
 
     async def vehicle_data(self, vin: str) -> VehicleData:
         return await self.client.vehicle_data(vin)

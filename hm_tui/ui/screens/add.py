@@ -3,7 +3,9 @@
 Nothing typed is lost: the form keeps its contents after an error and after a submit. While an
 add is under way the form is locked, progress and results stay in view below it, and leaving
 (Escape, Close) offers to stop: a stopped add keeps what the platform accepted, and the journal
-says what was not sent (service/add_run.py).
+says what was not sent (service/add_run.py). Only that explicit stop is journaled as a stop: an
+add cut short by the app quitting (a signal, the terminal closed, ctrl+q) stays unfinished in
+the journal, offered for resuming at the next start and by `hm-tui vins resume`.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ from textual.worker import Worker
 
 from hm_tui.domain.brands import BRAND_IDS, BRANDS, VW_CUSTOMER_TAG
 from hm_tui.domain.vin import check_vin
+from hm_tui.service.add_run import OperatorStop
 from hm_tui.service.csv_import import ImportPreview, Problem, from_csv_rows, parse_lines
 from hm_tui.service.models import NewClearance
 from hm_tui.ui.format import safe_text
@@ -97,6 +100,7 @@ class AddScreen(ModalScreen[list[Any] | None]):
         self._adding: Worker[None] | None = None
         self._sending: tuple[NewClearance, ...] = ()  # what the add under way sends
         self._sent: tuple[NewClearance, ...] | None = None  # what the platform took: spent
+        self._operator_stop = OperatorStop()
         self._answered = (0, 0)  # (done, total) of the add under way
         self._stopping = False
 
@@ -329,7 +333,8 @@ class AddScreen(ModalScreen[list[Any] | None]):
         self._note("")
         self.query_one("#add-results", AddResults).show([])
         self._show_progress(0, len(items))
-        self._adding = self._add(items)
+        self._operator_stop = OperatorStop()
+        self._adding = self._add(items, self._operator_stop)
 
     @on(Button.Pressed, "#add-submit")
     def _submit_pressed(self) -> None:
@@ -365,14 +370,14 @@ class AddScreen(ModalScreen[list[Any] | None]):
         widget.display = bool(note)
 
     @work(exclusive=True, exit_on_error=False, group="add")
-    async def _add(self, items: list[NewClearance]) -> None:
+    async def _add(self, items: list[NewClearance], stop: OperatorStop) -> None:
         def progress(done: int, total: int) -> None:
             self.post_message(self.Progressed(done, total))
 
         stopped: list[list[Any]] = []
         try:
-            results = await self.session.add(items, progress, on_stop=stopped.append)
-        except asyncio.CancelledError:  # stopped: the session journaled what was not done
+            results = await self.session.add(items, progress, stopped.append, stop)
+        except asyncio.CancelledError:  # stopped or interrupted: the session journaled it
             self.post_message(self.Finished(stopped[0] if stopped else None, stopped=True))
             raise
         except Exception as error:  # shown in the form, never a traceback
@@ -424,11 +429,13 @@ class AddScreen(ModalScreen[list[Any] | None]):
             return
         self._stopping = True
         self.query_one("#add-status", Static).update(text.STOPPING)
+        self._operator_stop.request()  # journaled as the operator's stop, not an interruption
         self._adding.cancel()
 
     async def stop_work(self) -> None:
-        """Stop an add under way and wait until the journal says what was done (the app is
-        quitting: the session must not stop under it)."""
+        """Interrupt an add under way and wait until the journal has its answers (the app is
+        quitting: the session must not stop under it). Not the operator's stop: the journal
+        keeps the add unfinished, to be resumed."""
         adding = self._adding
         if adding is not None:
             self._stopping = True
