@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -11,6 +14,27 @@ import pytest
 from hm_tui.emulator.broker import EmbeddedBroker
 from hm_tui.emulator.certs import ensure_certs
 from hm_tui.emulator.server import Emulator, EmulatorConfig
+
+SYSTEM_PACKAGES = Path(__file__).resolve().parent.parent / "scripts" / "system-packages"
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """Install the system programs the tests run (mosquitto, tmux, prometheus, ...) if missing.
+
+    The README's test line is `pip install '.[test]' && pytest`; this makes it work as typed on a
+    fresh Debian/Ubuntu machine. Nothing is installed when everything is present.
+    """
+    os.environ["PATH"] = f"{os.environ.get('PATH', '')}:/usr/sbin:/usr/local/sbin"
+    if sys.platform != "linux" or not SYSTEM_PACKAGES.exists():
+        return
+    done = subprocess.run([str(SYSTEM_PACKAGES)], stdin=subprocess.DEVNULL, check=False)
+    if done.returncode != 0:
+        pytest.exit(
+            f"the tests need system packages that could not be installed: run "
+            f"{SYSTEM_PACKAGES} yourself (it uses sudo when you are not root), then pytest again",
+            returncode=3,
+        )
+
 
 EmulatorFactory = Callable[..., Awaitable[Emulator]]
 
