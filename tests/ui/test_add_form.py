@@ -125,7 +125,9 @@ async def test_pasted_lines_name_each_bad_line_and_use_the_default_brand() -> No
         assert preview.startswith("Preview: 2 to add · 2 lines skipped (2 errors) · 3 warnings")
         assert "line 3: WBA123 has 6 characters" in preview
         assert "line 5: unknown brand 'nosuchbrand'" in preview  # errors first, then warnings
-        assert preview.endswith("… and 2 more")
+        assert "! Duplicates: each VIN is sent once (1)" in preview  # every problem, grouped
+        assert f"line 6: {GOOD} is also on line 1: sent once" in preview
+        assert "… and" not in preview
         assert any(
             "line 6: " in str(w) and "also on line 1" in str(w) for w in app.screen.preview.warnings
         )
@@ -205,3 +207,19 @@ async def test_each_tab_says_what_to_do_before_anything_is_typed_not_an_error() 
         await wait_for(lambda: "CSV file's path" in text(app, "add-preview"))
         assert "error" not in text(app, "add-preview")
         assert any("odometer" in plain(s) for s in app.screen.query("#add-csv Static"))
+
+
+async def test_the_vw_customer_field_appears_whenever_vw_rows_lack_it_and_tags_them() -> None:
+    app = add_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await switch_tab(pilot, app, "add-paste")
+        app.screen.query_one("#add-brand", Select).value = "bmw"  # not a VW brand
+        app.screen.query_one("#add-lines", TextArea).text = f"{GOOD}\n{EURO},volkswagen\n"
+        await wait_for(lambda: "VW Group rows without" in text(app, "add-preview"))
+        assert "line 2:" in text(app, "add-preview")
+        row = app.screen.query_one("#add-vw-row")
+        await wait_for(lambda: not row.has_class("-hidden"), message="the VW customer field")
+        app.screen.query_one("#add-vw-customer", Input).value = "ACME"
+        await wait_for(lambda: "VW Group rows without" not in text(app, "add-preview"))
+        tags = {i.vin: i.tags for i in app.screen.preview.items}
+        assert tags[EURO] == {VW_CUSTOMER_TAG: "ACME"} and not tags[GOOD]

@@ -247,8 +247,8 @@ class AddScreen(ModalScreen[list[Any] | None]):
         self.refresh_bindings()
 
     def _show_vw_field(self) -> None:
-        wanted = self.brand in _VW_BRANDS or any(
-            VW_CUSTOMER_TAG in p.message for p in self.preview.errors
+        wanted = self.brand in _VW_BRANDS or any(  # whenever VW Group rows lack the tag
+            VW_CUSTOMER_TAG in p.message for p in (*self.preview.errors, *self.preview.warnings)
         )
         if wanted or self.query_one("#add-vw-customer", Input).value:
             self.query_one("#add-vw-row").remove_class("-hidden")

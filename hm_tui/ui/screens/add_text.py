@@ -1,4 +1,4 @@
-"""What the add-VINs dialog says: the preview (counts and the first problems), the Add button,
+"""What the add-VINs dialog says: the preview (counts and every problem, grouped), the Add button,
 progress and the results' heading. Pure functions of a preview or results: no widgets, no IO.
 
 Untrusted text (a CSV's cells, the platform's descriptions) is made inert here; the dialog
@@ -11,13 +11,13 @@ from typing import Any
 
 from textual.content import Content
 
+from hm_tui.domain.brands import VW_CUSTOMER_TAG
 from hm_tui.service.csv_import import ImportPreview, Problem, check_item, parse_tags
 from hm_tui.service.models import NO_ANSWER, NOT_SENT
 from hm_tui.ui.format import safe_text
 
 NO_ANSWER_MEANS = f"{NO_ANSWER}: the platform may still have added it; adding it again is safe"
 STOPPING = "Stopping: recording what was sent…"
-SHOWN_PROBLEMS = 3  # at 80x24 the progress and the results must stay in view below them
 ONE_NO_BRAND = "no brand: choose the VIN's brand in the Brand list"
 #: The brand list's label and prompt on each tab: the VIN's brand, or the default for lines
 #: and rows that give none.
@@ -72,22 +72,50 @@ EMPTY_PROMPTS = {
 
 
 def preview_content(
-    preview: ImportPreview, shown: int = SHOWN_PROBLEMS, *, prompt: str = EMPTY_PROMPTS["add-one"]
+    preview: ImportPreview, *, prompt: str = EMPTY_PROMPTS["add-one"]
 ) -> Content:
-    """The counts, then the first `shown` problems (errors first) and how many more; `prompt`
-    while there is nothing yet."""
+    """The counts, then every problem, grouped (errors by line, VW Group rows without the
+    customer name, duplicates, check digits, the rest); `prompt` while there is nothing yet.
+    The dialog's body scrolls: nothing is left out as "… and N more"."""
     if not (preview.items or preview.errors or preview.warnings):
         return Content.assemble(("Preview: ", "bold"), prompt)
-    problems = [
-        *((p, "$error", "✗ ") for p in preview.errors),
-        *((p, "$warning", "! ") for p in preview.warnings),
-    ]
     lines = [Content.assemble(("Preview: ", "bold"), summary(preview))]
-    for problem, style, mark in problems[:shown]:
-        lines.append(Content.assemble((mark, style), safe_text(str(problem), 200)))
-    if len(problems) > shown:
-        lines.append(Content.styled(f"… and {len(problems) - shown} more", "$text-muted"))
+    if preview.errors:
+        lines.append(_heading("✗ ", f"Errors ({len(preview.errors)}): not sent", "$error"))
+        lines += [_problem_line(p) for p in sorted(preview.errors, key=lambda p: p.line)]
+    groups: dict[str, list[Problem]] = {name: [] for name in WARNING_GROUPS}
+    for problem in preview.warnings:
+        groups[_group_of(problem.message)].append(problem)
+    for name, problems in groups.items():
+        if problems:
+            lines.append(_heading("! ", f"{WARNING_GROUPS[name]} ({len(problems)})", "$warning"))
+            lines += [_problem_line(p) for p in problems]
     return Content("\n").join(lines)
+
+
+#: Warning groups of the preview, in order, with their headings.
+WARNING_GROUPS = {
+    "vw": f"VW Group rows without {VW_CUSTOMER_TAG}: fill VW customer above to tag them",
+    "duplicate": "Duplicates: each VIN is sent once",
+    "check": "Check digits: a warning only (many European VINs fail it)",
+    "other": "Other warnings",
+}
+
+
+def _group_of(message: str) -> str:
+    if VW_CUSTOMER_TAG in message:
+        return "vw"
+    if "is also on line" in message:
+        return "duplicate"
+    return "check" if "check digit" in message else "other"
+
+
+def _heading(mark: str, title: str, style: str) -> Content:
+    return Content.assemble((mark, style), (title, f"bold {style}"))
+
+
+def _problem_line(problem: Problem) -> Content:
+    return Content("  " + safe_text(str(problem), 200))
 
 
 def submit_label(preview: ImportPreview) -> str:
