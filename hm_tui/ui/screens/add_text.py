@@ -71,9 +71,7 @@ EMPTY_PROMPTS = {
 }
 
 
-def preview_content(
-    preview: ImportPreview, *, prompt: str = EMPTY_PROMPTS["add-one"]
-) -> Content:
+def preview_content(preview: ImportPreview, *, prompt: str = EMPTY_PROMPTS["add-one"]) -> Content:
     """The counts, then every problem, grouped (errors by line, VW Group rows without the
     customer name, duplicates, check digits, the rest); `prompt` while there is nothing yet.
     The dialog's body scrolls: nothing is left out as "… and N more"."""
