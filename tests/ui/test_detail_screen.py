@@ -170,7 +170,7 @@ async def test_brand_without_notes_gets_the_generic_guidance() -> None:
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.pause()
         brand = text_of(app, "detail-brand")
-        assert "Kia (Kia)" in brand and "cadence varies by model" in brand
+        assert brand.startswith("Kia\n") and "cadence varies by model" in brand
         assert "<member" not in brand
 
 
@@ -201,3 +201,14 @@ def test_the_header_can_be_shown_before_the_screen_is_composed() -> None:
 def test_a_roster_change_before_the_screen_is_composed_waits_for_the_mount() -> None:
     session = RosterSession.of(clearance(BMW, "approved"))
     DetailScreen(session, BMW).roster_changed()  # a refresh may land between push and compose
+
+
+async def test_an_approved_ford_reads_approved_and_names_its_brand_once() -> None:
+    ford = "1FA6P8TH0J5100001"
+    session = RosterSession.of(clearance(ford, "approved", "ford"))
+    app = host(session, ford)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        assert text_of(app, "detail-reason") == "Approved: the car may deliver data."
+        brand = text_of(app, "detail-brand")
+        assert brand.startswith("Ford\n") and "Ford (Ford)" not in brand

@@ -211,7 +211,8 @@ class DetailScreen(Screen[None]):
             shown = safe_text(clearance.brand if clearance else "", 40)
             self._set("detail-brand", f"Brand {shown!r} is unknown to hm-tui.")
             return
-        lines = [f"{brand.name} ({brand.group})", *(f"• {line}" for line in brand.guidance())]
+        title = brand.name if brand.group == brand.name else f"{brand.name} ({brand.group})"
+        lines = [title, *(f"• {line}" for line in brand.guidance())]  # not "Ford (Ford)"
         self._set("detail-brand", "\n".join(lines))
 
     def _render_tags(self) -> None:
@@ -357,4 +358,6 @@ def reason_content(clearance: Clearance | None) -> Content:
         return Content.assemble(
             ("Waiting for the brand to activate the car. ", "bold"), "What helps:\n", advice
         )
+    if clearance.status == "approved":  # nothing to explain: the car may send data
+        return Content("Approved: the car may deliver data.")
     return Content("No reason given.")
