@@ -150,7 +150,9 @@ def run(args: argparse.Namespace) -> int:
         from hm_tui.cli import vins_check, vins_summary
 
         vins_journal.warn_unfinished(args)
-        return (vins_summary if action == "summary" else vins_check).run(args)
+        if action == "summary":
+            return vins_summary.run(args)
+        return vins_check.run(args)
     from hm_tui.cli import vins_show
 
     handlers = {"list": _list, "show": vins_show.show, "data": vins_show.data, "export": _export}

@@ -41,6 +41,7 @@ class ClearanceActions(_Base):
     read_only: bool
     roster_screen: RosterScreen
     wall_clock: Callable[[], datetime]
+    clock: Callable[[], datetime]
 
     def refuse_if_read_only(self, what: str) -> bool:
         if self.read_only:

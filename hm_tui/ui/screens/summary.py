@@ -148,7 +148,8 @@ def brand_table(s: Summary) -> Table:
         table.add_column(status[:8], justify="right")
     table.add_column("total", justify="right", style="bold")
     for brand, counts in s.table.items():
-        row = [literal(brand, limit=14), *(str(counts.get(st, 0)) for st in s.statuses)]
+        row: list[Text | str] = [literal(brand, limit=14)]
+        row += [str(counts.get(st, 0)) for st in s.statuses]
         table.add_row(*row, str(sum(counts.values())))
     totals = [str(s.by_status.get(st, 0)) for st in s.statuses]
     table.add_row(Text("total", style="bold"), *totals, str(s.total))
