@@ -26,7 +26,7 @@ from hm_tui.service.add_run import AddRun, OperatorStop, settle_before_resending
 from hm_tui.service.client import PlatformClient
 from hm_tui.service.config import Profile
 from hm_tui.service.decode import WireClearances
-from hm_tui.service.errors import PlatformError
+from hm_tui.service.errors import NotFound, PlatformError
 from hm_tui.service.events import (
     ActionProgress,
     FeedDataArrived,
@@ -50,6 +50,7 @@ from hm_tui.service.platform_time import platform_now
 from hm_tui.service.roster import Roster, RosterChanges
 from hm_tui.service.store import Journal, JournalEntry, Store
 from hm_tui.service.webhook import ClearanceEvent, WebhookReceiver
+from hm_tui.service.webhook_reads import VinReads
 
 log = logging.getLogger("hm_tui.session")
 
@@ -101,6 +102,7 @@ class Session:
             self.feed.on_data = self._feed_data  # subscribers hear it as FeedDataArrived
         self.webhook: WebhookReceiver | None = None
         self.webhook_error: str | None = None
+        self.webhook_reads = VinReads(self._read_again)
         self._client = client
         self._own_client = client is None
         self._intervals = (poll_interval, full_interval)
@@ -253,6 +255,7 @@ class Session:
             await self._fleet.stop()
         if self.webhook is not None:
             await self.webhook.stop()
+        await self.webhook_reads.stop()
         if self.feed is not None:
             await asyncio.to_thread(self.feed.stop)
         if self._saving is not None:
@@ -472,15 +475,19 @@ class Session:
         return await self.client.vehicle_data(vin)
 
     # -- webhooks --------------------------------------------------------------------------------
-    async def _on_webhook(self, event: ClearanceEvent) -> None:
-        if event.vin not in self.roster:  # a VIN added elsewhere: read it (one list call)
-            await self.fleet.fetch_vins([event.vin])
+    def _on_webhook(self, event: ClearanceEvent) -> None:
+        """A delivery only names a VIN to read again (webhook_reads: a replayed delivery must
+        not show a state the platform does not hold)."""
+        self.webhook_reads.ask(event.vin)
+
+    async def _read_again(self, vin: str) -> None:
+        """One clearance read from the platform into the roster (404: none, left to polling)."""
+        try:
+            clearance = await self.client.get_clearance(vin)
+        except NotFound:
+            log.info("webhook: %s has no clearance on the platform", vin)
             return
-        moved = self._moved(
-            event.vin, event.action, event.detail or None, event.received_at or _iso_now()
-        )
-        if moved is not None:
-            self.fleet.apply_local([moved])
+        self.fleet.apply_local([clearance])
 
 
 def _iso_now() -> str:

@@ -6,6 +6,12 @@ compared in constant time; a bad or missing signature gets 401 and is counted, n
 Deliveries are de-duplicated by `X-HM-Delivery` (the platform retries; bounded memory), `ping`
 is answered, and `fleet_clearance_changed` is handed to `on_change`. Polling stays the safety net
 for deliveries that never arrive.
+
+The signature covers the body only: a captured delivery sent again with a new delivery id passes
+every check here. So what a delivery says is never taken as the state: the session only reads
+the VIN it names again from the platform (webhook_reads.py). Any body gets an answer, never a
+500: 401 for a bad signature, 400 for one that is not JSON (or nested too deeply, bounded_json),
+200 "ignored" for JSON that is not a clearance change of a well-formed VIN.
 """
 
 from __future__ import annotations
@@ -14,6 +20,7 @@ import hashlib
 import hmac
 import inspect
 import logging
+import re
 import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
@@ -28,6 +35,7 @@ if TYPE_CHECKING:  # aiohttp costs ~0.2 s of import: only profiles with a webhoo
 log = logging.getLogger("hm_tui.webhook")
 
 CHANGED = "fleet_clearance_changed"
+_VIN = re.compile(r"[A-Z0-9]{17}")
 PING = "ping"
 MAX_BODY = 256 * 1024
 
@@ -126,6 +134,17 @@ class WebhookReceiver:
     async def _handle(self, request: web.Request) -> web.Response:
         from aiohttp import web  # imported by start() already
 
+        try:
+            return await self._answer(request)
+        except web.HTTPException:  # aiohttp's own answers (413: body too large)
+            raise
+        except Exception:  # whatever the body was: a 400, never a 500 and a traceback
+            log.warning("webhook: a delivery could not be read", exc_info=True)
+            return web.json_response({"error": "malformed delivery"}, status=400)
+
+    async def _answer(self, request: web.Request) -> web.Response:
+        from aiohttp import web
+
         body = await request.read()
         if not self.verified(request.headers.get("X-HM-Signature-256"), body):
             self.stats["rejected"] += 1
@@ -171,6 +190,8 @@ def _get(payload: Any, *path: str) -> Any:
 def _clearance_event(delivery: str, payload: Any) -> ClearanceEvent | None:
     vin, action = _get(payload, "vehicle", "vin"), _get(payload, "event", "action")
     if not isinstance(vin, str) or not isinstance(action, str) or not vin or not action:
+        return None
+    if not _VIN.fullmatch(vin.strip().upper()):  # it names the URL of a read: VINs only
         return None
     detail = _get(payload, "event", "detail")
     received = _get(payload, "event", "received_at")

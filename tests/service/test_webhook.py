@@ -10,7 +10,13 @@ from typing import Any
 import httpx
 import pytest
 
-from hm_tui.service.webhook import ClearanceEvent, WebhookReceiver, parse_listen, signature
+from hm_tui.service.webhook import (
+    MAX_BODY,
+    ClearanceEvent,
+    WebhookReceiver,
+    parse_listen,
+    signature,
+)
 from tests.helpers import wait_for
 
 SECRET = "s3cret-for-tests"
@@ -127,3 +133,49 @@ async def test_emulator_deliveries_reach_the_receiver(emulator_factory: Any) -> 
     finally:
         await hook.stop()
     assert hook.stats["rejected"] == 0
+
+
+def change(vin: object, action: object = "revoked") -> bytes:
+    return json.dumps(
+        {"vehicle": {"vin": vin}, "event": {"type": "fleet_clearance_changed", "action": action}}
+    ).encode()
+
+
+HOSTILE_BODIES = {
+    "100,000-deep array": b"[" * 100_000 + b"]" * 100_000,
+    "40,000-deep object": b'{"a":' * 40_000 + b"1" + b"}" * 40_000,
+    "deep inside a change": change(VIN).replace(b'"revoked"', b"[" * 5000 + b"]" * 5000),
+    "not UTF-8": b'{"vehicle": {"vin": "\xff\xfe"}}',
+    "NUL bytes": b"\x00" * 64,
+    "empty": b"",
+    "a JSON string": b'"fleet_clearance_changed"',
+    "a huge number": b"1" + b"0" * 100_000,
+    "an array of changes": b"[" + change(VIN) + b"]",
+    "VIN a number": change(12345678901234567),
+    "VIN 10,000 characters": change("W" * 10_000),
+    "VIN with a path": change("../../_emulator/a"),
+    "VIN with escapes": change("WBA\x1b[2J000000001"),
+    "VIN with bidi": change("WBA\u202e0000000000001"),
+    "action an object": change(VIN, {"status": "revoked"}),
+    "event a list": json.dumps({"vehicle": {"vin": VIN}, "event": []}).encode(),
+}
+
+
+@pytest.mark.parametrize("raw", HOSTILE_BODIES.values(), ids=HOSTILE_BODIES.keys())
+async def test_any_signed_body_gets_an_answer_never_a_500(receiver: Any, raw: bytes) -> None:
+    hook, events = receiver
+    answer = await post(hook, raw, signed(raw, delivery=""))
+    assert answer.status_code in (200, 400), answer.text
+    assert "Traceback" not in answer.text
+    assert events == []  # nothing that is not a well-formed VIN's change is handed on
+
+
+async def test_a_body_over_the_limit_is_413_and_a_well_formed_one_still_works(
+    receiver: Any,
+) -> None:
+    hook, events = receiver
+    big = b" " * (MAX_BODY + 1)
+    assert (await post(hook, big, signed(big))).status_code == 413
+    raw = change(VIN.lower())
+    assert (await post(hook, raw, signed(raw, delivery="d-9"))).status_code == 200
+    assert [e.vin for e in events] == [VIN]
