@@ -1,6 +1,7 @@
 """`hm-tui vins ...` and the dashboard's session revoke their access token when they end, so a
 token copied from the terminal (or a log) is refused from then on; an exit is never held up by
-it, and never ends in an error because of it."""
+it, and never ends in an error because of it. And the dashboard's health (its notices) says a
+refusal in the operator's words."""
 
 from __future__ import annotations
 
@@ -8,8 +9,10 @@ import time
 from pathlib import Path
 
 import httpx
+import pytest
 
 from hm_tui.emulator.server import Emulator
+from hm_tui.service.errors import Forbidden
 from hm_tui.service.session import Session
 from hm_tui.service.store import Store
 from tests.cli.conftest import RunCli
@@ -74,3 +77,23 @@ async def test_the_dashboards_session_revokes_its_token_when_it_stops(
         store.close()
     assert await revocations(emulator) == 1
     assert await refused(emulator, copied)
+
+
+async def test_the_dashboards_health_says_a_403_in_the_operators_words(
+    emulator: Emulator, tmp_path: Path
+) -> None:
+    body = {"errors": [{"title": "Forbidden", "detail": "not associated with a fleet"}]}
+    await Control(emulator).faults(
+        answers=[{"method": "GET", "path": "/v1/fleets/vehicles", "status": 403, "body": body}]
+    )
+    store = Store(tmp_path / "session.db")
+    session = Session(emulator_profile(emulator), store=store, feed=False, poll_interval=3600.0)
+    try:
+        with pytest.raises(Forbidden):
+            await session.start()
+        health = session.health
+    finally:
+        await session.stop()
+        store.close()
+    assert health.api == "down"  # what the dashboard's toast says comes from last_error:
+    assert (health.last_error or "").startswith("this app has no access to the fleet (Forbidden")
