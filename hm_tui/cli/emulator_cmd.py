@@ -170,6 +170,7 @@ def banner(emulator: Any) -> str:
         f"  REST         {creds['base_url']}",
         f"  credentials  {emulator.state_dir / 'credentials.json'}",
         f"  control      {emulator.url}/_emulator/stats",
+        f"  OpenAPI      {emulator.url}/_emulator/openapi.json (what the REST API serves)",
         "  token:",
         f"    curl -s -X POST {creds['base_url']}/access_tokens "
         f"-H 'Content-Type: application/json' -d @{body_file}",
