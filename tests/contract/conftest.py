@@ -25,10 +25,13 @@ from tests.cli.conftest import (  # noqa: F401
 
 @pytest.fixture(scope="module")
 def live_emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmulatorThread]:
-    """A started emulator: 20 cars + the sandbox VINs, speed 1, long-lived tokens."""
+    """A started emulator: 20 cars + the sandbox VINs, speed 1, long-lived tokens, no MQTT
+    publishing (nothing here listens)."""
     state_dir: Path = tmp_path_factory.mktemp("contract-emulator")
     thread = EmulatorThread(
-        EmulatorConfig(state_dir=state_dir, fleet=20, speed=1.0, seed=7, token_ttl=3600)
+        EmulatorConfig(
+            state_dir=state_dir, fleet=20, speed=1.0, seed=7, token_ttl=3600, publish=False
+        )
     )
     thread.start(timeout=60)
     yield thread
