@@ -118,16 +118,11 @@ def _filter() -> dict[str, Any]:
     return {"Filter": {"type": "object", "properties": fields, "additionalProperties": False}}
 
 
-def _clearances(brands: list[str], statuses: list[str]) -> dict[str, Any]:
+def _adding(brands: list[str], statuses: list[str]) -> dict[str, Any]:
     odometer = _object(
         ["value", "unit"],
         {"value": {"type": "integer"}, "unit": {"enum": ["kilometers", "miles"]}},
     )
-    change = _object(
-        ["timestamp", "status"],
-        {"timestamp": {"type": "string", "format": "date-time"}, "status": {"enum": statuses}},
-    )
-    change["properties"]["reason"] = _STRING
     return {
         "NewVehicle": _object(
             ["vin", "brand"],
@@ -149,6 +144,16 @@ def _clearances(brands: list[str], statuses: list[str]) -> dict[str, Any]:
         "AddAnswer": _object(
             ["vehicles"], {"vehicles": {"type": "array", "items": _ref("AddResult")}}
         ),
+    }
+
+
+def _clearances(brands: list[str], statuses: list[str]) -> dict[str, Any]:
+    change = _object(
+        ["timestamp", "status"],
+        {"timestamp": {"type": "string", "format": "date-time"}, "status": {"enum": statuses}},
+    )
+    change["properties"]["reason"] = _STRING
+    return {
         "Clearance": _object(
             ["vin", "status", "brand", "tags", "changelog"],
             {"vin": _STRING, "status": {"enum": statuses}, "brand": {"enum": brands}}
@@ -209,7 +214,8 @@ def _vehicle_data(brands: list[str]) -> dict[str, Any]:
 
 def components(*, brands: list[str], statuses: list[str], eligibility: list[str]) -> dict[str, Any]:
     """The document's `components`: schemas, and the bearer token scheme."""
-    schemas = _errors() | _tokens() | _filter() | _clearances(brands, statuses)
+    schemas = _errors() | _tokens() | _filter() | _adding(brands, statuses)
+    schemas |= _clearances(brands, statuses)
     schemas |= _eligibility(eligibility) | _vehicle_data(brands)
     return {
         "schemas": schemas,
