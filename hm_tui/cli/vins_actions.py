@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import sqlite3
 import sys
 from collections.abc import Callable
 from datetime import datetime
@@ -21,7 +23,7 @@ import msgspec
 
 from hm_tui.cli import output as out
 from hm_tui.cli.connect import run_with_client
-from hm_tui.cli.main import UsageError
+from hm_tui.cli.main import OperationError, UsageError
 from hm_tui.cli.vins_cmd import checked_vin, parse_tag_args, stdin_is_tty, typo_hint
 from hm_tui.domain.removal import RemovalKind, plan_removal
 from hm_tui.service.csv_file import CsvInputError, CsvRows, check_row, read_csv_file
@@ -54,11 +56,11 @@ def _add(args: argparse.Namespace) -> int:
         return 1
 
     async def work(client: PlatformClient) -> int:
-        journal = CliJournal(client.profile.name)
+        journal = CliJournal(client.profile.name, unjournaled_ok=args.no_journal)
         journal.begin("add", [i.vin for i in rows.items], add_params(rows.items, args.file))
         results = await send_additions(client, rows.items, journal)
         failed = report_added(results, rows)
-        return 1 if failed or rows.errors else 0
+        return 1 if journal.report_lost() or failed or rows.errors else 0
 
     return run_with_client(args, work)
 
@@ -166,7 +168,9 @@ def _revoke(args: argparse.Namespace) -> int:
         )
 
     async def work(client: PlatformClient) -> int:
-        return await send_removals(client, vins, CliJournal(client.profile.name), ask=not args.yes)
+        journal = CliJournal(client.profile.name, unjournaled_ok=args.no_journal)
+        code = await send_removals(client, vins, journal, ask=not args.yes)
+        return 1 if journal.report_lost() else code
 
     return run_with_client(args, work)
 
@@ -268,27 +272,45 @@ class CliJournal:
     as answers arrive, finished when every VIN has one. `resuming=ID` continues that unfinished
     action instead of beginning a new one (`vins resume`).
 
-    A journal that cannot be opened or written is reported once and never fails the action.
+    No action is sent unjournaled: a journal that cannot be opened or begun (corrupt, locked,
+    read-only, disk full) stops the command before anything is sent, with what is wrong with
+    which file and how to fix it, unless `unjournaled_ok` (`--no-journal`): then it says so and
+    the action goes ahead. A write that fails once sending has begun cannot unsend anything: it
+    is reported at once, the results are still printed, and `lost` makes the exit code 1.
     """
 
-    def __init__(self, profile_name: str, *, resuming: int | None = None) -> None:
+    def __init__(
+        self, profile_name: str, *, resuming: int | None = None, unjournaled_ok: bool = False
+    ) -> None:
         self._profile = profile_name
         self._store: Any = None
         self._resuming = resuming
+        self._unjournaled_ok = unjournaled_ok
         self._action_id: int | None = None
-        self._broken = False
+        self.lost: str | None = None  # why writes stopped once sending had begun
 
     def begin(self, action: str, vins: list[str], params: dict[str, Any]) -> None:
-        def begin() -> None:
-            from hm_tui.service.store import Store
+        """Open the journal and record the action; `OperationError` (nothing sent) if it
+        cannot, unless unjournaled sending was allowed."""
+        from hm_tui.service.store import Store, default_path
+        from hm_tui.service.store_health import JournalUnavailable, diagnose
 
-            self._store = Store.for_profile(self._profile)
+        path = default_path(self._profile)
+        try:
+            self._store = Store(path)
             if self._resuming is not None:
                 self._action_id = self._resuming
                 return
             self._action_id = self._store.journal.begin(action, vins, {"via": "cli", **params})
-
-        self._safely(begin)
+        except (JournalUnavailable, sqlite3.Error, OSError) as error:
+            problem = getattr(error, "problem", None) or diagnose(path, error)
+            self.close()
+            if not self._unjournaled_ok:
+                raise OperationError(
+                    f"nothing sent: {problem}. To send without the journal anyway (an "
+                    "interrupted run then cannot be resumed), add --no-journal"
+                ) from None
+            out.warn(f"--no-journal: not journaled: {problem}")
 
     def results(self, items: list[tuple[str, str, str]]) -> None:
         if self._action_id is not None and items:
@@ -305,13 +327,24 @@ class CliJournal:
     def close(self) -> None:
         if self._store is not None:
             store, self._store = self._store, None
-            self._safely(store.close)
+            with contextlib.suppress(Exception):
+                store.close()
+
+    def report_lost(self) -> bool:
+        """Say, last, that the journal stopped taking writes mid-way (True: it did)."""
+        if self.lost is None:
+            return False
+        out.warn(
+            f"the journal stopped taking writes once sending had begun: {self.lost}. The "
+            "results above are the only record of this run"
+        )
+        return True
 
     def _safely(self, step: Callable[[], None]) -> None:
-        if self._broken:
+        if self.lost is not None:
             return
         try:
             step()
-        except Exception as exc:  # sqlite3, OSError: the action itself has happened
-            self._broken = True
-            out.warn(f"could not write the journal: {out.shown(str(exc))}")
+        except Exception as exc:  # JournalUnavailable, sqlite3: what was sent has happened
+            self.lost = out.shown(str(exc))
+            out.warn(f"could not write the journal: {self.lost}")

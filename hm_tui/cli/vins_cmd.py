@@ -46,6 +46,12 @@ examples:
 """
 
 
+NO_JOURNAL_HELP = (
+    "send even if the journal cannot be written (then an interrupted run cannot be resumed); "
+    "without it such a run sends nothing"
+)
+
+
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     vins = sub.add_parser(
         "vins",
@@ -83,6 +89,7 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     add.add_argument(
         "--file", metavar="F.csv", help="CSV with header vin,brand[,odometer][,tag:<key>...]"
     )
+    add.add_argument("--no-journal", action="store_true", help=NO_JOURNAL_HELP)
     revoke = actions.add_parser(
         "revoke",
         help="revoke (approved) or cancel (pending) clearances",
@@ -90,6 +97,7 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     )
     revoke.add_argument("vins", nargs="+", metavar="VIN")
     revoke.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    revoke.add_argument("--no-journal", action="store_true", help=NO_JOURNAL_HELP)
     data = actions.add_parser(
         "data", help="the car's latest data (Vehicle Data API)", parents=[common_options()]
     )

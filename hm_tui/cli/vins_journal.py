@@ -297,7 +297,7 @@ def _resume_add(args: argparse.Namespace, entry: JournalEntry) -> int:
             out.warn(f"{len(held)} VIN(s) already on the platform: not sent again")
         results = held + await send_additions(client, to_send, journal)
         failed = report_added(results, CsvRows(items=items))
-        return 1 if failed else 0
+        return 1 if journal.report_lost() or failed else 0
 
     return run_with_client(args, work)
 
@@ -328,7 +328,8 @@ def _resume_removal(args: argparse.Namespace, entry: JournalEntry) -> int:
 
     async def work(client: PlatformClient) -> int:
         journal = CliJournal(client.profile.name, resuming=entry.id)
-        return await send_removals(client, entry.not_done, journal, ask=not args.yes)
+        code = await send_removals(client, entry.not_done, journal, ask=not args.yes)
+        return 1 if journal.report_lost() else code
 
     return run_with_client(args, work)
 

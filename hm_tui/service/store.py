@@ -13,6 +13,7 @@ lock); the session calls it through `asyncio.to_thread`.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import sqlite3
@@ -35,6 +36,7 @@ from hm_tui.service.decode import (
 )
 from hm_tui.service.errors import BadResponse
 from hm_tui.service.models import Clearance
+from hm_tui.service.store_health import JournalUnavailable, StoreProblem, diagnose
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS roster_saved (
@@ -121,6 +123,16 @@ class Journal:
     def __init__(self, store: Store) -> None:
         self._store = store
 
+    @contextlib.contextmanager
+    def _writing(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction; a journal that refuses it raises `JournalUnavailable` saying
+        what is wrong with which file (store_health.py)."""
+        try:
+            with self._store.transaction() as db:
+                yield db
+        except (sqlite3.Error, OSError) as error:
+            raise JournalUnavailable(diagnose(self._store.path, error)) from error
+
     def begin(self, action: str, vins: Sequence[str], params: dict[str, Any] | None = None) -> int:
         """Record that an action starts on these VINs; returns its id."""
         row = (
@@ -129,7 +141,7 @@ class Journal:
             _ENCODER.encode(list(vins)).decode(),
             _ENCODER.encode(params or {}).decode(),
         )
-        with self._store.transaction() as db:
+        with self._writing() as db:
             cursor = db.execute(
                 "INSERT INTO actions (action, started_at, vins, params) VALUES (?, ?, ?, ?)", row
             )
@@ -142,7 +154,7 @@ class Journal:
         """Results for several VINs in one transaction (a later result for a VIN replaces it)."""
         now = _now()
         rows = [(action_id, vin, result, message or "", now) for vin, result, message in items]
-        with self._store.transaction() as db:
+        with self._writing() as db:
             db.executemany(
                 "INSERT OR REPLACE INTO action_items (action_id, vin, result, message,"
                 " at) VALUES (?, ?, ?, ?, ?)",
@@ -150,7 +162,7 @@ class Journal:
             )
 
     def finish(self, action_id: int) -> None:
-        with self._store.transaction() as db:
+        with self._writing() as db:
             db.execute("UPDATE actions SET finished_at = ? WHERE id = ?", (_now(), action_id))
 
     def finish_stopped(
@@ -164,7 +176,7 @@ class Journal:
         never replacing a result already recorded). A stopped action is not offered for
         resuming; its journal entry says which VINs were not done and why."""
         now = _now()
-        with self._store.transaction() as db:
+        with self._writing() as db:
             db.executemany(
                 "INSERT OR REPLACE INTO action_items (action_id, vin, result, message,"
                 " at) VALUES (?, ?, ?, ?, ?)",
@@ -188,7 +200,7 @@ class Journal:
         recorded as `abandoned` (so the journal still says they were not done), in one
         transaction with the finish, and it is no longer offered for resuming."""
         now = _now()
-        with self._store.transaction() as db:
+        with self._writing() as db:
             row = db.execute("SELECT vins FROM actions WHERE id = ?", (action_id,)).fetchone()
             vins: list[str] = msgspec.json.decode(row[0]) if row else []
             answered = {
@@ -275,11 +287,30 @@ class Store:
                 os.close(os.open(self.path, os.O_CREAT | os.O_WRONLY, 0o600))
         self._lock = threading.Lock()
         self._db = sqlite3.connect(str(self.path), check_same_thread=False, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=NORMAL")  # WAL + NORMAL: safe against a killed app
-        self._db.execute("PRAGMA busy_timeout=5000")
-        self._db.executescript(_SCHEMA)
+        try:
+            self._db.execute("PRAGMA busy_timeout=5000")  # first: a writer's moment is waited for
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=NORMAL")  # WAL + NORMAL: safe against a kill
+            self._db.executescript(_SCHEMA)
+        except BaseException:
+            self._db.close()
+            raise
         self.journal = Journal(self)
+
+    @property
+    def durable(self) -> bool:
+        """False for an in-memory store: what it journals dies with the process."""
+        return isinstance(self.path, Path)
+
+    @classmethod
+    def open_or_memory(cls, path: Path | str) -> tuple[Store, StoreProblem | None]:
+        """The store at `path`, or, when it cannot be used (corrupt, locked, read-only, full),
+        an in-memory one and what is wrong with the file (store_health.py): a broken journal
+        never takes the roster away."""
+        try:
+            return cls(path), None
+        except (sqlite3.Error, OSError) as error:
+            return cls.memory(), diagnose(path, error)
 
     @classmethod
     def for_profile(cls, profile: str, directory: Path | str | None = None) -> Store:

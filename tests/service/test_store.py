@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import errno
 import os
+import sqlite3
 import stat
 import subprocess
 import sys
 import textwrap
 from pathlib import Path
 
+import pytest
+
 from hm_tui.service.models import ChangelogEntry, Clearance
 from hm_tui.service.store import Store, default_path
+from hm_tui.service.store_health import diagnose
 
 
 def fleet(n: int) -> list[Clearance]:
@@ -115,3 +120,37 @@ def test_a_stopped_action_is_finished_with_why_each_vin_was_not_done(tmp_path: P
         "V4": "not sent",
     }  # V1 kept
     assert entry.results["V4"].message == "stopped before it was sent"
+
+
+@pytest.mark.parametrize(
+    ("error", "kind", "fix"),
+    [
+        (sqlite3.OperationalError("database is locked"), "locked", "another process"),
+        (sqlite3.DatabaseError("file is not a database"), "corrupt", "mv "),
+        (sqlite3.DatabaseError("database disk image is malformed"), "corrupt", "mv "),
+        (sqlite3.OperationalError("attempt to write a readonly database"), "read-only", "ls -ld"),
+        (sqlite3.OperationalError("unable to open database file"), "read-only", "ls -ld"),
+        (sqlite3.OperationalError("database or disk is full"), "full", "df -h"),
+        (OSError(errno.ENOSPC, "No space left on device"), "full", "df -h"),
+        (sqlite3.OperationalError("disk I/O error"), "io", "df -h"),
+        (PermissionError(errno.EACCES, "Permission denied"), "read-only", "ls -ld"),
+        (sqlite3.OperationalError("something new"), "unusable", "something new"),
+    ],
+)
+def test_a_store_problem_names_the_file_and_how_to_fix_it(
+    error: BaseException, kind: str, fix: str
+) -> None:
+    problem = diagnose("/data/hm-tui/emu.db", error)
+    assert problem.kind == kind and "/data/hm-tui/emu.db" in problem.text and fix in problem.text
+
+
+def test_an_unusable_store_file_gives_an_in_memory_store_and_the_problem(tmp_path: Path) -> None:
+    path = tmp_path / "emu.db"
+    path.write_bytes(b"garbage, not SQLite" * 100)
+    store, problem = Store.open_or_memory(path)
+    try:
+        assert not store.durable and problem is not None and problem.kind == "corrupt"
+        store.journal.record("add", ["V"], "pending")  # it works, in memory
+    finally:
+        store.close()
+    assert path.read_bytes().startswith(b"garbage")  # the broken file is left as it was

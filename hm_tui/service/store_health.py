@@ -1,0 +1,87 @@
+"""What is wrong with a profile's store file, in words an operator can act on.
+
+The store (roster cache and journal, store.py) is one SQLite file per profile. It can be corrupt
+(not a database, a damaged page), locked by another process, read-only, or on a full disk. None
+of these may take the roster away: the session then runs on an in-memory store and says, once,
+what is wrong with which file and what to do (`StoreProblem`). Nothing is journaled on disk
+then, so an action is sent only once the operator agrees (the CLI's `--no-journal`, the
+dashboard's question), and `JournalUnavailable` is what a refused journal write raises.
+"""
+
+from __future__ import annotations
+
+import errno
+import sqlite3
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True, slots=True)
+class StoreProblem:
+    """One store file that cannot be used: `kind` (corrupt, locked, read-only, full, io,
+    unusable),
+    `path`, and `text`: what is wrong and how to fix it, in one paragraph."""
+
+    kind: str
+    path: str
+    text: str
+
+    def __str__(self) -> str:
+        return self.text
+
+
+class JournalUnavailable(Exception):
+    """The journal cannot take the record of an action: nothing was sent. `problem` says why."""
+
+    def __init__(self, problem: StoreProblem) -> None:
+        super().__init__(problem.text)
+        self.problem = problem
+
+
+def diagnose(path: Path | str, error: BaseException) -> StoreProblem:
+    """The problem `error` (raised opening, reading or writing the store at `path`) shows."""
+    where = str(path)
+    kind = _kind(error)
+    why = _one_line(error)
+    text = {
+        "locked": f"the journal {where} is locked by another process (another hm-tui "
+        "running with this profile?): close it, or wait until it is done, then try again",
+        "corrupt": f"the journal {where} is damaged ({why}): move it aside "
+        f"(mv {where} {where}.broken) and hm-tui starts a new one; the roster is read "
+        "again from the platform",
+        "read-only": f"the journal {where} cannot be written ({why}): check the permissions "
+        f"of the file and of its directory (ls -ld {Path(where).parent} {where})",
+        "full": f"the journal {where} cannot grow: the disk is full ({why}); free some "
+        f"space there (df -h {Path(where).parent})",
+        "io": f"the journal {where} could not be written ({why}): the disk may be full or "
+        f"failing; check its free space (df -h {Path(where).parent})",
+    }.get(kind, f"the journal {where} cannot be used ({why})")
+    return StoreProblem(kind, where, text)
+
+
+def _kind(error: BaseException) -> str:
+    message = str(error).lower()
+    if isinstance(error, OSError) and error.errno in (errno.ENOSPC, errno.EFBIG, errno.EDQUOT):
+        return "full"
+    if isinstance(error, PermissionError) or (
+        isinstance(error, OSError) and error.errno in (errno.EROFS, errno.EACCES, errno.EPERM)
+    ):
+        return "read-only"
+    if "locked" in message or "busy" in message:
+        return "locked"
+    if "full" in message:
+        return "full"
+    if "i/o error" in message:
+        return "io"
+    if "readonly" in message or "read-only" in message or "unable to open" in message:
+        return "read-only"
+    if "not a database" in message or "malformed" in message or "corrupt" in message:
+        return "corrupt"
+    if isinstance(error, sqlite3.DatabaseError) and not isinstance(error, sqlite3.OperationalError):
+        return "corrupt"
+    return "unusable"
+
+
+def _one_line(error: BaseException) -> str:
+    text = " ".join(str(error).split()) or type(error).__name__
+    return text[:200]
