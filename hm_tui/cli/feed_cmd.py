@@ -9,7 +9,6 @@ on Ctrl-C (exit 0).
 from __future__ import annotations
 
 import argparse
-import json
 import signal
 import sys
 import time
@@ -87,8 +86,8 @@ def _stream(client: Any, vin: str | None, as_json: bool) -> None:
 
 def _emit(point: Any, as_json: bool) -> None:
     if as_json:
-        line = json.dumps(data_json(point, datetime.now(UTC)), separators=(",", ":"))
-        print(line, flush=True)  # ensure_ascii (the default): no raw control byte gets out
+        line = out.json_text(data_json(point, datetime.now(UTC)), pretty=False)
+        print(line, flush=True)  # ASCII-escaped: no raw control byte gets out; secrets masked
         return
     stamp = point.timestamp.strftime("%H:%M:%S") if point.timestamp else "-"
     if point.replayed:  # delivered from the persistent session's backlog, not live

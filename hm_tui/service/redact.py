@@ -118,11 +118,8 @@ def _mask_fragments(text: str) -> str:
 def unmasked(text: str) -> str:
     """`text` exactly as it is (for JSON, which escapes what a terminal would act on), unless
     some reading of it carries a secret: then its `shown` form, masked."""
-    if redact(text) == text:
-        hidden = loose(text)
-        if hidden is text or redact(hidden) == hidden:
-            return text
-    return shown(text)
+    masked = shown(text, multiline=True)
+    return text if masked == inert(text, multiline=True) else masked
 
 
 def _mask_match(match: re.Match[str]) -> str:
@@ -142,10 +139,10 @@ class RedactingFilter(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
-        cleaned = redact(message)
+        cleaned = shown(message, multiline=True)  # (it goes to a terminal: inert, then redacted)
         if record.exc_info and record.exc_info[1] is not None:
             # Tracebacks are not shown to users; keep only the redacted exception text.
-            cleaned = f"{cleaned} ({redact(str(record.exc_info[1]))})"
+            cleaned = f"{cleaned} ({shown(str(record.exc_info[1]))})"
             record.exc_info = None
             record.exc_text = None
         record.msg, record.args = cleaned, None

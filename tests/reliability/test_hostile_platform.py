@@ -18,6 +18,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from helpers import wait_for
 
@@ -442,3 +443,29 @@ async def test_vins_list_json_of_a_50_mb_list_streams_its_output_in_bounded_memo
     figures.peak("vins list --json of a 50 MB list", peak_mb)
     assert peak_mb < 550, f"peak {peak_mb:.0f} MB (it was 770 MB when the output was built whole)"
     assert len(json.loads(out.read_bytes())) == count
+
+
+# -- webhook bodies ----------------------------------------------------------------------------
+async def test_a_signed_webhook_body_nested_5000_deep_is_a_400_that_changes_nothing(
+    figures: Figures,
+) -> None:
+    from hm_tui.service.webhook import WebhookReceiver, signature
+
+    figures.tried("hostile platform: a signed webhook body nested 5,000 deep")
+    events: list[Any] = []
+    hook = WebhookReceiver("127.0.0.1:0", SECRET, events.append)
+    await hook.start()
+    try:
+        raw = b'{"vehicle": {"vin": "' + VINS[0].encode() + b'"}, "event": ' + nested() + b"}"
+        headers = {
+            "X-HM-Signature-256": signature(SECRET, raw),
+            "X-HM-Delivery": "deep-1",
+            "X-HM-Event": "fleet_clearance_changed",
+            "Content-Type": "application/json",
+        }
+        async with httpx.AsyncClient() as http:
+            answer = await http.post(hook.url + "hooks", content=raw, headers=headers)
+    finally:
+        await hook.stop()
+    assert answer.status_code == 400 and "nested too deeply" in answer.text, answer.text
+    assert events == []
