@@ -329,7 +329,7 @@ async def test_a_trickling_answer_shows_as_waiting_then_failing_and_polling_goes
         await wait_for(lambda: app.header_state().api in ("degraded", "down"), 10)
         fake.answer("list", Answer(200, GOOD_LIST))
         await wait_for(lambda: app.header_state().api == "ok", 20, message="polling went on")
-        assert app.roster_screen.table.row_count == 1
+        await wait_for(lambda: app.roster_screen.table.row_count == 1, 10)
 
 
 async def test_a_retry_after_of_ten_years_is_capped_in_the_cli(
