@@ -88,6 +88,7 @@ def fast_start() -> Iterator[None]:
 
 def run_profile(args: argparse.Namespace) -> int:
     from hm_tui.service.config import ConfigError, ConfigMissing, load_config
+    from hm_tui.service.redact import shown
 
     try:
         config = load_config()
@@ -97,6 +98,7 @@ def run_profile(args: argparse.Namespace) -> int:
         problem = (
             f"no configuration at {error.path}." if isinstance(error, ConfigMissing) else error
         )
+        problem = shown(str(problem), multiline=True)  # (it may quote a path or the file)
         print(NO_PROFILE_HELP.format(problem=problem), file=sys.stderr, end="")
         return 2  # a configuration problem is a usage error, as for every command
 

@@ -80,7 +80,8 @@ def wrap(text: str, width: int | None, indent: str = "") -> list[str]:
 
 
 def warn(text: str) -> None:
-    say(f"hm-tui: {text}", sys.stderr, indent="  ")
+    """A message on stderr; whatever it quotes (an exception's text, a path) made inert."""
+    say(f"hm-tui: {shown(text, multiline=True)}", sys.stderr, indent="  ")
 
 
 def table(
