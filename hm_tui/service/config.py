@@ -82,7 +82,7 @@ __all__ = [
 Environment = Literal["live", "sandbox"]
 #: A config file larger than this is not one (a few profiles take a few KB); refused before
 #: parsing, which slows down with size (100,000 dotted keys took 41 s).
-MAX_CONFIG_BYTES = 256 * 1024
+MAX_CONFIG_BYTES = 64 * 1024  # (about 60 profiles with their [mqtt] and keymaps)
 MAX_CONFIG_DEPTH = 16  # profiles.NAME.mqtt is 3 levels deep
 BASE_URLS: dict[str, str] = {
     "live": "https://api.high-mobility.com/v1",
