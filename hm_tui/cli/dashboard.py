@@ -104,9 +104,9 @@ def run_profile(args: argparse.Namespace) -> int:
 
     with metrics_exporter(args) as metrics:
 
-        def session_for(name: str | None) -> Any:
+        async def session_for(name: str | None) -> Any:
             chosen = profile if name in (None, profile.name) else load_config().profile(name)
-            return followed(make_session(chosen, read_only=args.read_only), metrics)
+            return followed(await open_session(chosen, read_only=args.read_only), metrics)
 
         with fast_start():
             from hm_tui.ui.app import HmTuiApp
@@ -160,14 +160,18 @@ def followed(session: Any, metrics: Any) -> Any:
 _STORES: list[Any] = []
 
 
-def make_session(profile: Any, *, read_only: bool, state_dir: Path | None = None) -> Any:
-    """The service Session for a profile, with its local store (cache + journal)."""
+async def open_session(profile: Any, *, read_only: bool, state_dir: Path | None = None) -> Any:
+    """The service Session for a profile, with its local store (cache + journal), opened in a
+    thread: a store locked by another process is waited for a moment, not on the UI's loop.
+    A broken store (corrupt, locked, read-only, disk full) never takes the roster away: an
+    in-memory one stands in, and the session says what is wrong (service/session_store.py)."""
     from hm_tui.service.session import Session
-    from hm_tui.service.store import Store
+    from hm_tui.service.store import Store, default_path
 
-    store = Store.for_profile(profile.name, state_dir)
+    path = default_path(profile.name, state_dir)
+    store, problem = await asyncio.to_thread(Store.open_or_memory, path)
     _STORES.append(store)
-    return Session(profile, store=store, read_only=read_only)
+    return Session(profile, store=store, read_only=read_only, store_problem=problem)
 
 
 def run_app(app: Any) -> int:

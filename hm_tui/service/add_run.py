@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING
 import msgspec
 
 from hm_tui.service.models import NO_ANSWER, NOT_SENT, ItemResult, NewClearance
+from hm_tui.service.store_health import JournalUnavailable
 
 if TYPE_CHECKING:
     from hm_tui.service.client import PlatformClient
@@ -123,7 +124,12 @@ class AddRun:
         answers = await self.client.add_clearances(
             group, progress=report, on_chunk=self._heard.extend
         )
-        await asyncio.to_thread(self.journal.record_items, self.action_id, _rows(answers))
+        try:
+            await asyncio.to_thread(self.journal.record_items, self.action_id, _rows(answers))
+        except JournalUnavailable as error:  # answered, so in the roster; nothing more is sent
+            self.apply(group, answers)
+            self._sending, self._heard = [], []
+            raise JournalUnavailable(error.problem, sent=True) from error
         self.apply(group, answers)
         self.results += answers
         self._sending, self._heard = [], []

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Literal, TypeAlias
 
 if TYPE_CHECKING:
     from hm_tui.service.roster_diff import RosterChanges
+    from hm_tui.service.store_health import StoreProblem
 
 ApiState = Literal["starting", "ok", "waiting", "degraded", "down"]
 
@@ -64,8 +65,19 @@ class FeedDataArrived:
     it (e.g. post a message)."""
 
 
+@dataclass(frozen=True, slots=True)
+class StoreTrouble:
+    """The profile's store (journal and roster cache) cannot be used: `problem` says what is
+    wrong with which file and how to fix it (a `store_health.StoreProblem`). Sent once; the
+    session keeps running without it (`Session.store_problem`)."""
+
+    problem: StoreProblem
+
+
 #: Every kind of event a `Session.subscribe` callback receives.
-ServiceEvent: TypeAlias = "RosterChanges | HealthChanged | ActionProgress | FeedDataArrived"
+ServiceEvent: TypeAlias = (
+    "RosterChanges | HealthChanged | ActionProgress | FeedDataArrived | StoreTrouble"
+)
 
 
 @dataclass(frozen=True, slots=True)

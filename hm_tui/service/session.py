@@ -48,7 +48,9 @@ from hm_tui.service.models import (
 )
 from hm_tui.service.platform_time import platform_now
 from hm_tui.service.roster import Roster, RosterChanges
+from hm_tui.service.session_store import STORE_ERRORS, SessionStore
 from hm_tui.service.store import Journal, JournalEntry, Store
+from hm_tui.service.store_health import JournalUnavailable, StoreProblem
 from hm_tui.service.webhook import ClearanceEvent, WebhookReceiver
 from hm_tui.service.webhook_reads import VinReads
 
@@ -88,12 +90,14 @@ class Session:
         poll_interval: float = 5.0,
         full_interval: float = 60.0,
         remove_concurrency: int = 4,
+        store_problem: StoreProblem | None = None,
     ) -> None:
         self.profile = profile
         self.read_only = read_only
         self._own_store = store is None
         self.store = store or Store.memory()
         self.journal: Journal = self.store.journal
+        self._stores = SessionStore(self.store, store_problem, self._emit)
         self.roster = Roster()
         self.roster.now = self._platform_epoch  # time in state, for `age:` filters
         self.feed: ProcessFeed | None = None
@@ -163,6 +167,12 @@ class Session:
             return None
         return self.feed.health()
 
+    @property
+    def store_problem(self) -> StoreProblem | None:
+        """What is wrong with the profile's store file (None: nothing known): the session runs
+        without it, and an action is sent only if the operator agrees (`unjournaled_ok`)."""
+        return self._stores.problem
+
     def subscribe(self, callback: Subscriber) -> Callable[[], None]:
         """Call `callback(event)` for every event; returns a function that unsubscribes."""
         self._subscribers.append(callback)
@@ -197,9 +207,9 @@ class Session:
         )
         first_poll: asyncio.Future[RosterChanges] | None = None
         try:
+            self._stores.announce()
             if not self._own_store:  # (our private in-memory store has no cache: no thread hops)
-                await asyncio.to_thread(self._expect_first_list)
-                await self._load_cache()
+                await self._open_cache()
             await self._start_webhook()
             first_poll = asyncio.ensure_future(self._fleet.poll(full=True))
             if self.feed is not None:  # its start-up would compete with the first list's
@@ -228,6 +238,14 @@ class Session:
         if count is None or count >= entry_helper.MIN_ITEMS:
             entry_helper.start_spare()
             self._spare_started = True
+
+    async def _open_cache(self) -> None:
+        """The cached roster, if the store can give it: a broken store is noted, not fatal."""
+        try:
+            await asyncio.to_thread(self._expect_first_list)
+            await self._load_cache()
+        except STORE_ERRORS as error:
+            self._stores.failed(error)
 
     async def _load_cache(self) -> None:
         cached, saved_at = await asyncio.to_thread(self.store.load_roster_wire)
@@ -263,9 +281,8 @@ class Session:
             with contextlib.suppress(Exception, asyncio.CancelledError):
                 await self._saving
         if self._refreshed and len(self.roster) and not self._own_store:
-            await asyncio.to_thread(
-                self.store.save_roster, WireClearances(self.roster.wire_items())
-            )
+            await self._save_cache()
+        self._stores.close()
         if self._client is not None and self._own_client:
             await self._client.aclose()
         if self._own_store:
@@ -284,8 +301,15 @@ class Session:
         in a thread (the roster's state is immutable: collecting 100,000 items there costs the
         event loop nothing)."""
         await asyncio.sleep(SAVE_AFTER_S)
+        await self._save_cache()
+
+    async def _save_cache(self) -> None:
+        """The roster cache written in a thread; a store that refuses it is noted, not fatal."""
         roster, store = self.roster, self.store
-        await asyncio.to_thread(lambda: store.save_roster(WireClearances(roster.wire_items())))
+        try:
+            await asyncio.to_thread(lambda: store.save_roster(WireClearances(roster.wire_items())))
+        except STORE_ERRORS as error:
+            self._stores.failed(error)
 
     async def refresh_now(self) -> None:
         """Fetch the whole roster now; raises PlatformError if that fails."""
@@ -304,20 +328,41 @@ class Session:
         stop: OperatorStop | None = None,
         *,
         resuming: int | None = None,
+        unjournaled_ok: bool = False,
     ) -> list[ItemResult]:
         """Add clearances: journaled first, results per VIN in the roster at once. Cancelled
         half-way, the journal keeps what was answered and `on_stop` hears every VIN's outcome;
         only when `stop` was requested (the operator's own stop) is the action finished as
         stopped, else it stays unfinished, to be resumed (`AddRun`). `resuming`: continue that
-        unfinished action of the journal."""
+        unfinished action of the journal. A journal that cannot be written raises
+        `JournalUnavailable` before anything is sent, unless `unjournaled_ok` (the operator
+        agreed to go without: journaled in memory then)."""
         self._check_writable("adding VINs")
+        journal = self._stores.journal_for(unjournaled_ok)
+        try:
+            return await self._add_run(journal, items, progress, on_stop, stop, resuming).run()
+        except JournalUnavailable as error:
+            self._stores.failed(error)
+            if error.sent or not unjournaled_ok or resuming is not None:
+                raise
+        journal = self._stores.journal_for(True)  # begin failed: nothing sent, go without
+        return await self._add_run(journal, items, progress, on_stop, stop, None).run()
 
+    def _add_run(
+        self,
+        journal: Journal,
+        items: Sequence[NewClearance],
+        progress: Progress | None,
+        on_stop: Callable[[list[ItemResult]], None] | None,
+        stop: OperatorStop | None,
+        resuming: int | None,
+    ) -> AddRun:
         def report(action_id: int, done: int, total: int) -> None:
             self._progress(action_id, "add", done, total, progress)
 
-        run = AddRun(
+        return AddRun(
             self.client,
-            self.journal,
+            journal,
             items,
             apply=self._apply_added,
             progress=report,
@@ -325,7 +370,6 @@ class Session:
             stop=stop,
             action_id=resuming,
         )
-        return await run.run()
 
     def _progress(
         self, action_id: int, action: str, done: int, total: int, progress: Progress | None
@@ -369,12 +413,15 @@ class Session:
             changelog=[*old.changelog, ChangelogEntry(at, status, reason)],
         )
 
-    async def remove(self, vins: Iterable[str]) -> list[RemovalOutcome]:
+    async def remove(
+        self, vins: Iterable[str], *, unjournaled_ok: bool = False
+    ) -> list[RemovalOutcome]:
         """Cancel or revoke each VIN; refusals the roster can predict are explained without a
-        call; the others are sent (bounded concurrency) and the platform's answer explained."""
+        call; the others are sent (bounded concurrency) and the platform's answer explained.
+        Journaled first: `JournalUnavailable` (nothing sent) as for `add`."""
         self._check_writable("cancel/revoke")
         vins = list(dict.fromkeys(vins))
-        action_id = await asyncio.to_thread(self.journal.begin, "remove", vins, {})
+        journal, action_id = await self._begin("remove", vins, unjournaled_ok)
         outcomes: dict[str, RemovalOutcome] = {}
         to_send = []
         for vin in vins:
@@ -383,29 +430,43 @@ class Session:
                 to_send.append(vin)
             else:
                 outcomes[vin] = refusal
-        await asyncio.to_thread(
-            self.journal.record_items,
-            action_id,
-            [(o.vin, "refused", o.message) for o in outcomes.values()],
-        )
+        refused = [(o.vin, "refused", o.message) for o in outcomes.values()]
+        await self._journaled(journal.record_items, action_id, refused)
         slots = asyncio.Semaphore(self._remove_concurrency)
 
         async def one(vin: str) -> None:
             async with slots:
                 outcome = await self._remove_one(vin)
             outcomes[vin] = outcome
-            await asyncio.to_thread(
-                self.journal.record_item,
-                action_id,
-                vin,
-                outcome.status if outcome.ok else "error",
-                outcome.message,
-            )
+            result = outcome.status if outcome.ok else "error"
+            await self._journaled(journal.record_item, action_id, vin, result, outcome.message)
             self._progress(action_id, "remove", len(outcomes), len(vins), None)
 
         await asyncio.gather(*(one(vin) for vin in to_send))
-        await asyncio.to_thread(self.journal.finish, action_id)
+        await self._journaled(journal.finish, action_id)
         return [outcomes[vin] for vin in vins]
+
+    async def _begin(
+        self, action: str, vins: list[str], unjournaled_ok: bool
+    ) -> tuple[Journal, int]:
+        """Journal an action before anything is sent; `JournalUnavailable` if the journal
+        refuses and the operator did not agree to go without (then: journaled in memory)."""
+        journal = self._stores.journal_for(unjournaled_ok)
+        try:
+            return journal, await asyncio.to_thread(journal.begin, action, vins, {})
+        except STORE_ERRORS as error:
+            problem = self._stores.failed(error)
+            if not unjournaled_ok:
+                raise JournalUnavailable(problem) from None
+        journal = self._stores.journal_for(True)
+        return journal, await asyncio.to_thread(journal.begin, action, vins, {})
+
+    async def _journaled(self, write: Callable[..., None], *args: Any) -> None:
+        """A journal write once sending has begun: a failure cannot unsend anything; noted."""
+        try:
+            await asyncio.to_thread(write, *args)
+        except STORE_ERRORS as error:
+            self._stores.failed(error)
 
     def _refusal(self, vin: str) -> RemovalOutcome | None:
         """The outcome when the roster already knows DELETE would be refused (None: send it)."""

@@ -65,6 +65,7 @@ CREATE TABLE IF NOT EXISTS action_items (
     PRIMARY KEY (action_id, vin)
 );
 """
+OPEN_WAIT_MS = 1500  # a dashboard's start waits this long for a store another process holds
 ROSTER_SLICE = 4096  # clearances per cache row
 ABANDONED = "abandoned"  # an item result: never sent, the operator dismissed the resume
 _ENCODER = msgspec.json.Encoder()
@@ -279,7 +280,8 @@ class Journal:
 class Store:
     """One SQLite file per profile (or `:memory:`); thread-safe, one lock."""
 
-    def __init__(self, path: Path | str) -> None:
+    def __init__(self, path: Path | str, *, open_wait_ms: int = 5000) -> None:
+        """`open_wait_ms`: how long opening waits for another process's lock (5 s after)."""
         self.path = path if str(path) == ":memory:" else Path(path)
         if isinstance(self.path, Path):
             self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
@@ -288,10 +290,12 @@ class Store:
         self._lock = threading.Lock()
         self._db = sqlite3.connect(str(self.path), check_same_thread=False, isolation_level=None)
         try:
-            self._db.execute("PRAGMA busy_timeout=5000")  # first: a writer's moment is waited for
+            # first: another writer's moment is waited for, not taken for a broken file
+            self._db.execute(f"PRAGMA busy_timeout={int(open_wait_ms)}")
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")  # WAL + NORMAL: safe against a kill
             self._db.executescript(_SCHEMA)
+            self._db.execute("PRAGMA busy_timeout=5000")
         except BaseException:
             self._db.close()
             raise
@@ -308,7 +312,7 @@ class Store:
         an in-memory one and what is wrong with the file (store_health.py): a broken journal
         never takes the roster away."""
         try:
-            return cls(path), None
+            return cls(path, open_wait_ms=OPEN_WAIT_MS), None
         except (sqlite3.Error, OSError) as error:
             return cls.memory(), diagnose(path, error)
 

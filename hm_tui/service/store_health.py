@@ -31,11 +31,13 @@ class StoreProblem:
 
 
 class JournalUnavailable(Exception):
-    """The journal cannot take the record of an action: nothing was sent. `problem` says why."""
+    """The journal cannot take the record of an action. `problem` says why; `sent`: part of the
+    action had been sent already (the journal failed mid-way, the rest was not sent), else
+    nothing was."""
 
-    def __init__(self, problem: StoreProblem) -> None:
+    def __init__(self, problem: StoreProblem, *, sent: bool = False) -> None:
         super().__init__(problem.text)
-        self.problem = problem
+        self.problem, self.sent = problem, sent
 
 
 def diagnose(path: Path | str, error: BaseException) -> StoreProblem:

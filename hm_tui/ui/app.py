@@ -25,7 +25,13 @@ from textual.app import App, SystemCommand
 from textual.screen import Screen
 from textual.worker import Worker, WorkerState
 
-from hm_tui.service.events import ActionProgress, FeedDataArrived, HealthChanged, ServiceEvent
+from hm_tui.service.events import (
+    ActionProgress,
+    FeedDataArrived,
+    HealthChanged,
+    ServiceEvent,
+    StoreTrouble,
+)
 from hm_tui.service.roster import Roster, RosterChanges
 from hm_tui.ui import messages as msg
 from hm_tui.ui.clearance_actions import ClearanceActions
@@ -172,8 +178,23 @@ class HmTuiApp(ClearanceActions, App[int]):
             panel = self.roster_screen.feed_panel  # (set once, on the loop: a plain read here)
             if panel is not None:
                 panel.data_arrived()  # thread-safe: at most posts the panel a message
+        elif isinstance(event, StoreTrouble):
+            self.post_message(msg.StoreTroubled(str(event.problem)))
         elif isinstance(event, ActionProgress):
             pass  # the screen that started the action follows it through its own callback
+
+    @on(msg.StoreTroubled)
+    def _store_troubled(self, message: msg.StoreTroubled) -> None:
+        """Said once, in full, and kept on the journal screen: the roster, the feed and the
+        webhook go on; an action asks before it is sent unjournaled."""
+        self.notify(
+            f"{shown(message.problem, 600)}. The roster and the feed go on without it; "
+            "adding or removing VINs asks first (nothing could be resumed).",
+            title="Journal unavailable",
+            severity="error",
+            markup=False,
+            timeout=30,
+        )
 
     @on(msg.SessionOpened)
     def _adopt(self, message: msg.SessionOpened) -> None:

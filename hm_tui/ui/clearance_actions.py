@@ -200,4 +200,5 @@ class ClearanceActions(_Base):
         if session is not None:
             from hm_tui.ui.screens.journal import JournalScreen
 
-            self.push_screen(JournalScreen(session.journal))
+            problem = getattr(session, "store_problem", None)
+            self.push_screen(JournalScreen(session.journal, str(problem) if problem else None))

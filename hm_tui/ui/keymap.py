@@ -126,6 +126,11 @@ ADD_STOP_KEYS: tuple[Key, ...] = (  # "Stop adding?", asked by Escape while an a
     Key("add.stop_yes", "y", "stop", "Stop adding", "stop adding?"),
 )
 
+NO_JOURNAL_KEYS: tuple[Key, ...] = (  # asked before an action when the journal is broken
+    Key("journal.unjournaled_cancel", "escape,n", "cancel", "Cancel", "no journal", display="esc"),
+    Key("journal.unjournaled_send", "y", "send", "Send anyway", "no journal"),
+)
+
 CONFIRM_KEYS: tuple[Key, ...] = (
     Key("confirm.close", "escape", "close", "Close", "confirm removal", display="esc"),
     Key("confirm.yes", "y", "confirm", "Yes, remove", "confirm removal"),
@@ -191,6 +196,7 @@ ALL_KEYS: tuple[Key, ...] = (
     + DETAIL_KEYS
     + ADD_KEYS
     + ADD_STOP_KEYS
+    + NO_JOURNAL_KEYS
     + CONFIRM_KEYS
     + ERROR_KEYS
     + FEED_KEYS

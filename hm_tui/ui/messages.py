@@ -80,6 +80,15 @@ class ServiceFailed(Message):
         self.error = error
 
 
+class StoreTroubled(Message):
+    """The profile's journal and roster cache cannot be used: `problem` says why and what to do.
+    The dashboard goes on without them."""
+
+    def __init__(self, problem: str) -> None:
+        super().__init__()
+        self.problem = problem
+
+
 class InterruptedActions(Message):
     """The journal holds actions a killed app never finished: offer them."""
 

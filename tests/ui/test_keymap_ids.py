@@ -16,6 +16,7 @@ from hm_tui.ui.screens.confirm import ConfirmRemovalScreen
 from hm_tui.ui.screens.detail import DetailScreen
 from hm_tui.ui.screens.error import ErrorModal
 from hm_tui.ui.screens.help import HelpScreen, help_content
+from hm_tui.ui.screens.no_journal import NoJournalScreen
 from hm_tui.ui.screens.payload import PayloadScreen
 from hm_tui.ui.screens.roster import RosterScreen
 from hm_tui.ui.widgets.feed_panel import FeedLog, FeedPanel
@@ -31,6 +32,7 @@ BOUND = (
     DetailScreen,
     AddScreen,
     StopAddingScreen,
+    NoJournalScreen,
     ConfirmRemovalScreen,
     ErrorModal,
     HelpScreen,

@@ -43,6 +43,7 @@ from hm_tui.ui.format import safe_text
 from hm_tui.ui.keymap import ADD_KEYS, bindings
 from hm_tui.ui.screens import add_text as text
 from hm_tui.ui.screens.add_stop import StopAddingScreen
+from hm_tui.ui.screens.no_journal import with_consent
 from hm_tui.ui.widgets.add_results import AddResults
 from hm_tui.ui.widgets.key_footer import KeyFooter
 
@@ -376,7 +377,13 @@ class AddScreen(ModalScreen[list[Any] | None]):
 
         stopped: list[list[Any]] = []
         try:
-            results = await self.session.add(items, progress, stopped.append, stop)
+            results = await with_consent(
+                self.app,
+                lambda ok: self.session.add(
+                    items, progress, stopped.append, stop, unjournaled_ok=ok
+                ),
+                f"this add of {text.count(len(items), 'VIN')}",
+            )
         except asyncio.CancelledError:  # stopped or interrupted: the session journaled it
             self.post_message(self.Finished(stopped[0] if stopped else None, stopped=True))
             raise

@@ -19,6 +19,7 @@ from hm_tui.domain.brands import lookup
 from hm_tui.domain.removal import Removal, RemovalKind, plan_removal
 from hm_tui.ui.format import safe_text
 from hm_tui.ui.keymap import CONFIRM_KEYS, bindings
+from hm_tui.ui.screens.no_journal import with_consent
 from hm_tui.ui.widgets.key_footer import KeyFooter
 
 if TYPE_CHECKING:
@@ -183,7 +184,11 @@ class ConfirmRemovalScreen(ModalScreen[list[Any] | None]):
     @work(exclusive=True, exit_on_error=False, group="removal")
     async def _remove(self, vins: list[str]) -> None:
         try:
-            outcomes = await self.session.remove(vins)
+            outcomes = await with_consent(
+                self.app,
+                lambda ok: self.session.remove(vins, unjournaled_ok=ok),
+                f"this removal of {len(vins)} VIN" + ("" if len(vins) == 1 else "s"),
+            )
         except Exception as error:  # shown in the dialog, never a traceback
             detail = getattr(error, "detail", None) or str(error)
             self.post_message(self.Finished(None, safe_text(detail, 300)))

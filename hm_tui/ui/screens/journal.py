@@ -65,14 +65,26 @@ class JournalScreen(ModalScreen[None]):
             super().__init__()
             self.entries, self.error = entries, error
 
-    def __init__(self, journal: Journal) -> None:
+    def __init__(self, journal: Journal, problem: str | None = None) -> None:
+        """`problem`: what is wrong with the journal file (this one is then in memory only)."""
         super().__init__(classes="journal-screen")
         self.journal = journal
+        self.problem = problem
         self.entries: list[JournalEntry] = []
 
     def compose(self) -> ComposeResult:
         with Vertical(id="journal-dialog"):
             yield Static("Journal: the latest actions", id="journal-title", markup=False)
+            if self.problem:
+                yield Static(
+                    Content.styled(
+                        f"Not kept on disk: {safe_text(self.problem, 600)}. Only this session's "
+                        "actions sent without it are listed.",
+                        "$error",
+                    ),
+                    id="journal-problem",
+                    markup=False,
+                )
             with VerticalScroll(id="journal-body"):
                 yield Static("Reading the journal…", id="journal-lines", markup=False)
         yield KeyFooter(compact=True)
