@@ -19,7 +19,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import msgspec
 
@@ -67,7 +67,8 @@ class AddRun:
     `apply(items, answers)` puts answers in the roster; `on_stop(results)` hears every VIN's
     outcome when the add is stopped half-way (the cancellation then goes on up); `stop` says
     whether a cancellation is the operator's stop (module doc). `action_id` continues that
-    unfinished action of the journal (a resume) instead of beginning a new one."""
+    unfinished action of the journal (a resume) instead of beginning a new one; `fix` names a
+    bulk fix ("add again", "add again with tag …") in the journal."""
 
     def __init__(
         self,
@@ -81,6 +82,7 @@ class AddRun:
         stop: OperatorStop | None = None,
         group: int | None = None,
         action_id: int | None = None,
+        fix: str | None = None,
     ) -> None:
         self.client, self.journal = client, journal
         self.items = list(items)
@@ -88,6 +90,7 @@ class AddRun:
         self.stop = stop or OperatorStop()
         self.group = max(group or GROUP, 1)
         self.action_id = action_id or 0
+        self.fix = fix  # a bulk fix's name ("add again"), kept in the journal's params
         self.results: list[ItemResult] = []  # journaled and applied
         self._begun: asyncio.Future[int] | None = None
         self._sending: list[NewClearance] = []  # the group whose requests are out
@@ -109,7 +112,9 @@ class AddRun:
             self._begun = asyncio.get_running_loop().create_future()
             self._begun.set_result(self.action_id)
             return
-        params = {"items": msgspec.to_builtins(self.items)}
+        params: dict[str, Any] = {"items": msgspec.to_builtins(self.items)}
+        if self.fix:
+            params["fix"] = self.fix
         self._begun = asyncio.ensure_future(
             asyncio.to_thread(self.journal.begin, "add", [i.vin for i in self.items], params)
         )

@@ -329,6 +329,7 @@ class Session:
         *,
         resuming: int | None = None,
         unjournaled_ok: bool = False,
+        fix: str | None = None,
     ) -> list[ItemResult]:
         """Add clearances: journaled first, results per VIN in the roster at once. Cancelled
         half-way, the journal keeps what was answered and `on_stop` hears every VIN's outcome;
@@ -336,17 +337,19 @@ class Session:
         stopped, else it stays unfinished, to be resumed (`AddRun`). `resuming`: continue that
         unfinished action of the journal. A journal that cannot be written raises
         `JournalUnavailable` before anything is sent, unless `unjournaled_ok` (the operator
-        agreed to go without: journaled in memory then)."""
+        agreed to go without: journaled in memory then). `fix`: the bulk fix this add is ("add
+        again", "add again with tag …"), said in the journal."""
         self._check_writable("adding VINs")
         journal = self._stores.journal_for(unjournaled_ok)
         try:
-            return await self._add_run(journal, items, progress, on_stop, stop, resuming).run()
+            run = self._add_run(journal, items, progress, on_stop, stop, resuming, fix)
+            return await run.run()
         except JournalUnavailable as error:
             self._stores.failed(error)
             if error.sent or not unjournaled_ok or resuming is not None:
                 raise
         journal = self._stores.journal_for(True)  # begin failed: nothing sent, go without
-        return await self._add_run(journal, items, progress, on_stop, stop, None).run()
+        return await self._add_run(journal, items, progress, on_stop, stop, None, fix).run()
 
     def _add_run(
         self,
@@ -356,6 +359,7 @@ class Session:
         on_stop: Callable[[list[ItemResult]], None] | None,
         stop: OperatorStop | None,
         resuming: int | None,
+        fix: str | None = None,
     ) -> AddRun:
         def report(action_id: int, done: int, total: int) -> None:
             self._progress(action_id, "add", done, total, progress)
@@ -369,6 +373,7 @@ class Session:
             on_stop=on_stop,
             stop=stop,
             action_id=resuming,
+            fix=fix,
         )
 
     def _progress(

@@ -42,7 +42,7 @@ from hm_tui.ui.screens.roster import RosterScreen
 from hm_tui.ui.terminal import HangupWatch, default_theme
 from hm_tui.ui.text import describe_error, shown
 from hm_tui.ui.throttle import Throttle
-from hm_tui.ui.toasts import RejectionToasts, StallToast
+from hm_tui.ui.toasts import NewRejections, RejectionToasts, StallToast
 from hm_tui.ui.widgets.header import HeaderState, feed_fields, webhook_fields
 
 if TYPE_CHECKING:
@@ -89,12 +89,13 @@ class HmTuiApp(ClearanceActions, App[int]):
         self.demo = demo
         self.profile_name = profile
         self.profiles = profiles or (lambda: ())
-        self._rejections = RejectionToasts(self)
         self.saved_filters = SavedFilterActions(self)
         self.toasts_muted = False  # the palette's "Mute notifications for this session"
         self.stall_toast = StallToast(self)
         self.clock = clock or self._platform_now  # platform time: time in state
         self.wall_clock = wall_clock or (lambda: datetime.now(UTC))  # "updated N s ago"
+        self.new_rejections = NewRejections(self.wall_clock)  # what `n` lists
+        self._rejections = RejectionToasts(self, self.new_rejections)
         self.tz = tz
         self.session: Session | None = None
         self.keymap: dict[str, str] = {}
@@ -471,6 +472,7 @@ class HmTuiApp(ClearanceActions, App[int]):
         self.profile_name = message.profile
         self.roster_screen.loading_note = f"Connecting with profile {shown(message.profile, 40)}…"
         self._has_data = False
+        self.new_rejections.reset()
         self.roster_screen.attach(Roster())
         self._open_session(message.profile)
 

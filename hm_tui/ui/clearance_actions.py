@@ -21,13 +21,14 @@ from hm_tui.ui.text import describe_error, shown
 
 if TYPE_CHECKING:
     from collections.abc import Callable
-    from datetime import datetime
+    from datetime import datetime, tzinfo
 
     from textual.app import App
 
     from hm_tui.service.events import RemovalOutcome
     from hm_tui.service.session import Session
     from hm_tui.ui.screens.roster import RosterScreen
+    from hm_tui.ui.toasts import NewRejections
 
     _Base = App[int]
 else:
@@ -42,6 +43,8 @@ class ClearanceActions(_Base):
     roster_screen: RosterScreen
     wall_clock: Callable[[], datetime]
     clock: Callable[[], datetime]
+    tz: tzinfo | None
+    new_rejections: NewRejections
 
     def refuse_if_read_only(self, what: str) -> bool:
         if self.read_only:
@@ -161,6 +164,67 @@ class ClearanceActions(_Base):
             severity="warning" if failed else "information",
             markup=False,
         )
+
+    # -- bulk fixes (ui/screens/readd.py) and the new rejections (ui/screens/new_rejections.py)
+
+    def on_add_again_requested(self, message: msg.AddAgainRequested) -> None:
+        self.add_again(message.vins, message.which, with_tag=message.with_tag)
+
+    def add_again(self, vins: Sequence[str], which: str, *, with_tag: bool = False) -> None:
+        """The bulk fix's confirmation for `vins` (as they were, or with the VW customer tag)."""
+        if self.refuse_if_read_only("adding VINs again"):
+            return
+        session = self._connected()
+        if session is None:
+            return
+        if not vins:
+            self.notify("No clearance to add again: mark some (space) or filter.", markup=False)
+            return
+        from hm_tui.ui.screens.readd import ReaddScreen
+
+        screen = ReaddScreen(session, vins, which=which, with_tag=with_tag)
+        self.push_screen(screen, self._readd_done)
+
+    def _readd_done(self, results: list[Any] | None) -> None:
+        if not results:
+            return
+        done = {r.vin for r in results if r.ok}
+        if self.roster_screen.live:
+            self.roster_screen.table.unmark(done)
+        failed = len(results) - len(done)
+        self.notify(
+            f"Added again: {len(done)} taken by the platform, {failed} refused.",
+            severity="warning" if failed else "information",
+            markup=False,
+        )
+
+    def on_new_rejections_requested(self, message: msg.NewRejectionsRequested) -> None:
+        self.open_new_rejections()
+
+    def open_new_rejections(self) -> None:
+        """The rejections seen since the operator last looked; from then on only later ones
+        are new."""
+        session = self._connected()
+        if session is None:
+            return
+        from hm_tui.ui.screens.new_rejections import NewRejectionsScreen
+
+        screen = NewRejectionsScreen(session.roster, self.new_rejections.take(), self.tz)
+
+        def chosen(what: str | None) -> None:
+            if what == "mark" and self.roster_screen.live:
+                table = self.roster_screen.table
+                table.replace_marks(table.marked | set(screen.vins))
+                self.notify(
+                    f"Marked {len(screen.vins)} new rejections (A adds them again, "
+                    "T with the VW customer name).",
+                    markup=False,
+                )
+            elif what in ("add_again", "add_again_tagged"):
+                which = f"the {len(screen.vins)} new rejections"
+                self.add_again(screen.vins, which, with_tag=what == "add_again_tagged")
+
+        self.push_screen(screen, chosen)
 
     def export_shown(self) -> None:
         """Ask where, then write the clearances the filter shows, in display order, to a CSV."""

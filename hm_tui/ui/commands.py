@@ -79,9 +79,22 @@ def dashboard_commands(app: Any, screen: Any) -> list[Command]:
             lambda: app.open_summary(latest_add=True),
         ),
     ]
+    commands.append(_new_rejections_command(app))
     if screen is app.roster_screen:
         commands += _roster_commands(app.roster_screen) + _saved_filter_commands(app)
     return commands + _profile_commands(app)
+
+
+def _new_rejections_command(app: Any) -> Command:
+    from hm_tui.ui.screens.new_rejections import since_text
+
+    new = app.new_rejections
+    when = since_text(new.since, new.since_what, app.tz)
+    return Command(
+        f"New rejections {when}: {len(new)}",
+        "Only the rejections seen since then, by reason, to mark or add again (n)",
+        app.open_new_rejections,
+    )
 
 
 def _saved_filter_commands(app: Any) -> list[Command]:
@@ -130,6 +143,16 @@ def _roster_commands(roster: Any) -> list[Command]:
             "Copy reason",
             "Copy the reason of the clearance under the cursor",
             roster.action_copy_reason,
+        ),
+        Command(
+            "Add again: marked or shown",
+            "Retry the rejected, revoked or canceled ones as they were, after a confirmation (A)",
+            roster.action_add_again,
+        ),
+        Command(
+            "Add again with tag vw-group-customer-name=…: marked or shown",
+            "Asks for the name; tags the VW Group ones, keeps their other tags (T)",
+            roster.action_add_again_tagged,
         ),
         Command("Clear marks", "Unmark every marked VIN", roster.table.clear_marks),
         Command("Mark all shown", "Mark every row the filter shows", roster.mark_all_shown),

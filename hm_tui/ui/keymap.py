@@ -71,6 +71,16 @@ ROSTER_KEYS: tuple[Key, ...] = (
     Key("roster.sort_reverse", "S", "sort_reverse", "Reverse sort", "roster", show=False),
     Key("roster.copy_vin", "c", "copy_vin", "Copy VIN", "roster", show=False),
     Key("roster.summary", "g", "summary", "Summary", "roster", show=False),
+    Key("roster.new_rejections", "n", "new_rejections", "New rejections", "roster", show=False),
+    Key("roster.add_again", "A", "add_again", "Add again", "roster", show=False),
+    Key(
+        "roster.add_again_tagged",
+        "T",
+        "add_again_tagged",
+        "Add again, VW customer tag",
+        "roster",
+        show=False,
+    ),
     Key(
         "roster.clear", "escape", "clear", "Clear filter/marks", "roster", show=False, display="esc"
     ),
@@ -136,6 +146,18 @@ CONFIRM_KEYS: tuple[Key, ...] = (
     Key("confirm.yes", "y", "confirm", "Yes, remove", "confirm removal"),
 )
 
+READD_KEYS: tuple[Key, ...] = (  # the bulk fixes' confirmation (add again)
+    Key("readd.close", "escape", "close", "Close", "add again", display="esc"),
+    Key("readd.yes", "y", "confirm", "Yes, add again", "add again"),
+)
+
+NEW_REJECTIONS_KEYS: tuple[Key, ...] = (
+    Key("rejections.back", "escape", "back", "Back", "new rejections", display="esc"),
+    Key("rejections.mark", "m", "mark", "Mark on roster", "new rejections"),
+    Key("rejections.add_again", "A", "add_again", "Add again", "new rejections"),
+    Key("rejections.add_again_tagged", "T", "add_again_tagged", "+VW tag", "new rejections"),
+)
+
 ERROR_KEYS: tuple[Key, ...] = (
     Key("error.ok", "escape", "acknowledge", "OK", "error", display="esc"),
     Key("error.copy", "c", "copy", "Copy", "error"),
@@ -198,6 +220,8 @@ ALL_KEYS: tuple[Key, ...] = (
     + ADD_STOP_KEYS
     + NO_JOURNAL_KEYS
     + CONFIRM_KEYS
+    + READD_KEYS
+    + NEW_REJECTIONS_KEYS
     + ERROR_KEYS
     + FEED_KEYS
     + FEED_FILTER_KEYS
@@ -221,6 +245,8 @@ SCOPES: dict[str, str] = {
     "detail": "detail",
     "add": "add VINs",
     "confirm": "confirm removal",
+    "readd": "add again",
+    "rejections": "new rejections",
     "error": "error",
     "feed": "feed",
     "payload": "payload",

@@ -128,6 +128,19 @@ class RemoveRequested(Message):
         self.vins = list(vins)
 
 
+class AddAgainRequested(Message):
+    """A bulk fix: add these VINs again (as they were, or `with_tag`: the VW Group customer
+    name), after the confirmation. `which` says whose they are ("the 12 marked")."""
+
+    def __init__(self, vins: Sequence[str], which: str, *, with_tag: bool = False) -> None:
+        super().__init__()
+        self.vins, self.which, self.with_tag = list(vins), which, with_tag
+
+
+class NewRejectionsRequested(Message):
+    """List the rejections seen since the operator last looked (the rejection toast's key)."""
+
+
 class HeaderOutdated(Message):
     """What the header shows changed on a screen (it mounted, the sort changed): redraw it."""
 

@@ -1,6 +1,6 @@
-"""Rejection toasts: one on screen at a time, the newest, counting the rejections since the
-first one still shown (a summary for many at once). The stall toast: one when the live feed
-stalls, taken away when its data returns.
+"""Rejection toasts: one on screen at a time, the newest, counting the new rejections (those seen
+since the operator last looked at them, `NewRejections`: what the toast's key opens). The stall
+toast: one when the live feed stalls, taken away when its data returns.
 
 Textual caps nothing: during an activation rejections keep coming, and at 80x24 stacked toasts
 hid the table they are about, and the buttons of the dialogs above it. Dropping the older toast
@@ -11,6 +11,9 @@ goes through the app's private notification API (`_notifications`, `_unnotify`,
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from textual.app import App
@@ -27,49 +30,80 @@ REJECTION_TOASTS = 1  # rejection toasts on screen at once (the newest)
 TOAST_SECONDS = 8
 
 
+@dataclass(frozen=True, slots=True)
+class Seen:
+    """The new rejections handed over when the operator looks at them."""
+
+    vins: list[str]  # in the order they were seen
+    since: datetime  # (wall clock) when the period they were seen in began
+    since_what: str  # "the dashboard started" or "you last looked"
+
+
+class NewRejections:
+    """The VINs the roster saw turn rejected since the dashboard started, or since the operator
+    last looked at them (`take`): what the rejection toast counts and its key lists."""
+
+    def __init__(self, clock: Callable[[], datetime]) -> None:
+        self._clock = clock
+        self.reset()
+
+    def reset(self) -> None:
+        """A new session (start-up, a profile switch): nothing seen yet."""
+        self._vins: dict[str, None] = {}
+        self.since = self._clock()
+        self.since_what = "the dashboard started"
+
+    def note(self, vins: list[str]) -> None:
+        for vin in vins:
+            self._vins.pop(vin, None)  # (rejected again: it moves to the end)
+            self._vins[vin] = None
+
+    def __len__(self) -> int:
+        return len(self._vins)
+
+    def take(self) -> Seen:
+        """The new rejections, handed over: from now on only later ones are new."""
+        seen = Seen(list(self._vins), self.since, self.since_what)
+        self._vins = {}
+        self.since, self.since_what = self._clock(), "you last looked"
+        return seen
+
+
 class RejectionToasts:
     """Announces the rejections of a refresh on `app`, keeping REJECTION_TOASTS at most (the
-    roster's status counts and its rejected filter keep the full story)."""
+    roster's status counts and its rejected filter keep the full story); `new` counts them."""
 
-    def __init__(self, app: App[Any]) -> None:
+    def __init__(self, app: App[Any], new: NewRejections) -> None:
         self._app = app
+        self.new = new
         self._shown: deque[Notification] = deque()
-        self._series = 0  # rejections announced since the oldest toast still on screen
-        self._held = 0  # rejections while a dialog was open, not shown yet
 
     def announce(self, rejected: list[Any]) -> None:
         """`rejected`: status changes (`vin`, `reason`) whose new status is rejected. While a
         dialog is open (its buttons sit where toasts go) they are counted, not shown: the next
-        toast's title carries them, and the roster's counts have them all."""
+        toast's title carries them, and the new rejections' list has them all."""
         if not rejected:
             return
+        self.new.note([change.vin for change in rejected])
         if any(isinstance(top, ModalScreen) for top in self._app.screen_stack[-1:]):
-            self._held += len(rejected)
             return
         if len(rejected) > NOTIFY_EACH_MAX:
             first = rejected[0]
             self._toast(
                 f"{len(rejected)} at once, e.g. {shown(first.vin, 20)}: "
-                f"{shown(first.reason or 'no reason given', 120)}",
-                len(rejected),
+                f"{shown(first.reason or 'no reason given', 120)}"
             )
             return
         for change in rejected:
             reason = shown(change.reason or "no reason given", 200)
             self._toast(f"{shown(change.vin, 20)}: {reason}")
 
-    def _toast(self, text: str, count: int = 1) -> None:
+    def _toast(self, text: str) -> None:
         app = self._app
-        still_shown = any(toast in app._notifications for toast in self._shown)
-        self._series = (self._series if still_shown else 0) + count + self._held
-        self._held = 0
         while len(self._shown) >= REJECTION_TOASTS:
             app._unnotify(self._shown.popleft(), refresh=False)
-        title = (
-            "Rejected"
-            if self._series == 1
-            else f"Rejected: {self._series} ({self._rejected_key()} lists them)"
-        )
+        new = len(self.new)
+        title = f"Rejected: {new} new ({self._new_key()} lists {'it' if new == 1 else 'them'})"
         toast = Notification(text, title, "error", TOAST_SECONDS, markup=False)
         self._shown.append(toast)
         # added now, not by a posted Notify: one posted and then dropped here before it was
@@ -77,9 +111,9 @@ class RejectionToasts:
         app._notifications.add(toast)
         app._refresh_notifications()
 
-    def _rejected_key(self) -> str:
-        """The key that shows only rejected clearances (3, unless the profile remapped it)."""
-        key = next(k for k in ROSTER_KEYS if k.id == "roster.status_rejected")
+    def _new_key(self) -> str:
+        """The key that lists the new rejections (n, unless the profile remapped it)."""
+        key = next(k for k in ROSTER_KEYS if k.id == "roster.new_rejections")
         return key_for(key, getattr(self._app, "keymap", {}))
 
 

@@ -132,12 +132,12 @@ async def test_rejections_keep_one_toast_on_screen_counting_the_series(emulator:
 
         assert len(toasts()) == REJECTION_TOASTS == 1  # the newest, counting all three
         [(title, message)] = toasts()
-        assert title == "Rejected: 3 (3 lists them)"
+        assert title == "Rejected: 3 new (n lists them)"
         assert message in {f"{vin}: reason {n}" for n, vin in enumerate(others[:3])}
         await force(emulator, others[3], "rejected", "reason 3")  # and one more later
         await pilot.press("r")
         await wait_for(lambda: any("reason 3" in m for _, m in toasts()), 10)
-        assert toasts() == [("Rejected: 4 (3 lists them)", f"{others[3]}: reason 3")]
+        assert toasts() == [("Rejected: 4 new (n lists them)", f"{others[3]}: reason 3")]
 
 
 async def test_read_only_refuses_add_and_remove_and_says_so(emulator: Emulator) -> None:
@@ -376,7 +376,7 @@ async def test_rejections_wait_while_a_dialog_is_open_then_are_counted(emulator:
         await pilot.press("r")
         await wait_for(lambda: any("reason b" in n.message for n in app._notifications), 10)
         [toast] = [n for n in app._notifications if "reason" in n.message]
-        assert toast.title == "Rejected: 2 (3 lists them)"  # the held one counted
+        assert toast.title == "Rejected: 2 new (n lists them)"  # the held one counted
 
 
 def test_the_header_and_key_checks_work_with_no_screen_as_when_the_app_shuts_down(

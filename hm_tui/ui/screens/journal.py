@@ -40,10 +40,10 @@ def journal_line(entry: JournalEntry) -> Content:
         if entry.finished
         else (f"INTERRUPTED: {len(entry.not_done)} not done", "bold $warning")
     )
-    what = (
-        f"{ACTION_WORDS.get(entry.action, safe_text(entry.action, 20))} "
-        f"{vins_text(len(entry.vins))}"
-    )
+    word = ACTION_WORDS.get(entry.action, safe_text(entry.action, 20))
+    if entry.params.get("fix"):  # a bulk fix from the roster: "add again"
+        word = "Add again"
+    what = f"{word} {vins_text(len(entry.vins))}"
     return Content.assemble(
         (f"#{entry.id:<6}", "bold"),
         f"{what:<21} ",

@@ -289,6 +289,25 @@ class RosterScreen(Screen[None]):
     def action_remove(self) -> None:
         self.post_message(msg.RemoveRequested(self.chosen_vins()))
 
+    def bulk_targets(self) -> tuple[list[str], str]:
+        """What a bulk fix acts on: the marked VINs if any, else every row shown; and in words."""
+        if self.table.marked:
+            return sorted(self.table.marked), f"the {len(self.table.marked)} marked"
+        shown_now = list(self.roster.visible)
+        filtered = self.query_text.strip() or self.status_filter is not None
+        return shown_now, f"the {len(shown_now)} {'shown' if filtered else 'in the roster'}"
+
+    def action_add_again(self) -> None:
+        """`A`: add the marked (else the shown) clearances again, as they were."""
+        self.post_message(msg.AddAgainRequested(*self.bulk_targets()))
+
+    def action_add_again_tagged(self) -> None:
+        """`T`: add them again with the VW Group customer name (asked for)."""
+        self.post_message(msg.AddAgainRequested(*self.bulk_targets(), with_tag=True))
+
+    def action_new_rejections(self) -> None:
+        self.post_message(msg.NewRejectionsRequested())
+
     def mark_all_shown(self) -> None:
         """Mark every row the filter shows (marks on hidden rows stay)."""
         self.table.replace_marks(self.table.marked | set(self.roster.visible))
