@@ -27,6 +27,7 @@ from hm_tui.domain.readd import Readd, plan_readd, readd_counts
 from hm_tui.service.models import NewClearance
 from hm_tui.ui.format import safe_text
 from hm_tui.ui.keymap import READD_KEYS, bindings
+from hm_tui.ui.screens.no_journal import with_consent
 from hm_tui.ui.widgets.key_footer import KeyFooter
 
 if TYPE_CHECKING:
@@ -216,7 +217,11 @@ class ReaddScreen(ModalScreen[list[Any] | None]):
             self.post_message(self.Progressed(done, total))
 
         try:
-            results = await self.session.add(items, progress, fix=fix)
+            results = await with_consent(
+                self.app,
+                lambda ok: self.session.add(items, progress, fix=fix, unjournaled_ok=ok),
+                f"this {fix} of {len(items)} VINs",
+            )
         except asyncio.CancelledError:  # the app is quitting: the journal keeps it resumable
             raise
         except Exception as error:  # shown in the dialog, never a traceback
