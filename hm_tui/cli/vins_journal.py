@@ -168,6 +168,8 @@ def _read(profile: str, query: Callable[[Store], T]) -> T:
     """`query(store)` on the profile's store (an absent store reads as an empty journal)."""
     import sqlite3
 
+    from hm_tui.service.store_health import JournalUnavailable, diagnose
+
     try:
         store = open_store(profile)
         if store is None:
@@ -178,8 +180,11 @@ def _read(profile: str, query: Callable[[Store], T]) -> T:
             return query(store)
         finally:
             store.close()
-    except (sqlite3.Error, OSError) as exc:
-        raise OperationError(f"could not read the journal: {out.shown(str(exc))}") from None
+    except (sqlite3.Error, OSError, JournalUnavailable) as exc:
+        from hm_tui.service.store import default_path
+
+        problem = getattr(exc, "problem", None) or diagnose(default_path(profile), exc)
+        raise OperationError(f"could not use the journal: {out.shown(str(problem))}") from None
 
 
 def _outcomes_text(entry: JournalEntry) -> str:

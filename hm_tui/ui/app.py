@@ -188,8 +188,9 @@ class HmTuiApp(ClearanceActions, App[int]):
     def _store_troubled(self, message: msg.StoreTroubled) -> None:
         """Said once, in full, and kept on the journal screen: the roster, the feed and the
         webhook go on; an action asks before it is sent unjournaled."""
+        problem = shown(message.problem, 600)
         self.notify(
-            f"{shown(message.problem, 600)}. The roster and the feed go on without it; "
+            f"{problem[:1].upper()}{problem[1:]}. The roster and the feed go on without it; "
             "adding or removing VINs asks first (nothing could be resumed).",
             title="Journal unavailable",
             severity="error",

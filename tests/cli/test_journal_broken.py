@@ -129,3 +129,13 @@ async def test_a_full_disk_stops_an_add_before_anything_is_sent(
         assert str(db) in run.stderr and FIXES["full"] in run.stderr, run.stderr
         assert "Traceback" not in run.stderr
         assert (await applied(emulator, "POST")).get(VIN, 0) == code ^ 1
+
+
+async def test_vins_journal_on_a_corrupt_journal_says_which_file_and_what_to_do(
+    run_cli: Any, configured: Path
+) -> None:
+    db = db_path()
+    with broken("corrupt", db):
+        result = await run_cli("vins", "journal")
+    assert result.code == 1 and "Traceback" not in result.err
+    assert str(db) in result.err and FIXES["corrupt"] in result.err

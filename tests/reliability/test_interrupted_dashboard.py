@@ -204,3 +204,35 @@ async def test_a_dashboard_add_ended_by_a_signal_or_a_closed_pane_is_resumed_exa
     finally:
         store.close()
     assert done.id == entry.id and done.not_done == [] and len(done.results) == ROWS
+
+
+@pytest.mark.timeout(180)
+async def test_the_real_dashboard_on_a_full_disk_shows_the_roster_and_says_why_no_journal(
+    emulator_factory: Any, tmp_path: Path, tmux: Tmux, figures: Figures
+) -> None:
+    """`prlimit --fsize`: no file of the dashboard may grow by a byte, as on a full disk. The
+    roster comes from the platform all the same, and the screen says what is wrong with which
+    file (issue 20: it showed no roster, as "Platform unreachable")."""
+    emulator = await emulator_factory(fleet=5)
+    app = Dashboard(tmp_path, emulator, tmux)
+    Store(app.db).close()
+    passed = {
+        k: v
+        for k, v in app.env.items()
+        if k.startswith(("HM_", "XDG", "TERM", "TMP", "PY", "HOME"))
+    }
+    limit = ["prlimit", f"--fsize={app.db.stat().st_size}"]
+    pid = app.tmux.start([*limit, *HM_TUI], passed, tmp_path / "pid-full")
+    figures.fault("dashboard: journal on a full disk")
+    try:
+        await wait_for(lambda: "API ok" in app.screen(), 30, message=app.screen())
+        await wait_for(lambda: "Journal unavailable" in app.screen(), 10, message=app.screen())
+        screen = app.screen()
+        said = "".join(line.strip(" ▌") for line in screen.splitlines())  # the toast, unwrapped
+        assert "emu.db could not be written" in said and "df -h" in said, screen
+        assert "unreachable" not in screen.lower()
+        shown = {vin for vin in emulator.state.clearances if vin in screen}
+        assert shown, f"no roster row on screen: {screen}"
+    finally:
+        os.kill(pid, signal.SIGTERM)
+        await wait_for(lambda: process_gone(pid), EXIT_TIMEOUT_S)
