@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from hm_tui.service.session import Session
     from hm_tui.ui.screens.roster import RosterScreen
     from hm_tui.ui.toasts import NewRejections
+    from hm_tui.ui.widgets.header import HeaderState
 
     _Base = App[int]
 else:
@@ -45,6 +46,7 @@ class ClearanceActions(_Base):
     clock: Callable[[], datetime]
     tz: tzinfo | None
     new_rejections: NewRejections
+    header_state: Callable[[], HeaderState]
 
     def refuse_if_read_only(self, what: str) -> bool:
         if self.read_only:
@@ -83,7 +85,7 @@ class ClearanceActions(_Base):
             return
         from hm_tui.ui.screens.detail import DetailScreen
 
-        self.push_screen(DetailScreen(session, vin))
+        self.push_screen(DetailScreen(session, vin, self.header_state()))
 
     def on_add_requested(self, message: msg.AddRequested) -> None:
         self.open_add(message.mode)

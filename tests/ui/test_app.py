@@ -386,3 +386,26 @@ def test_the_header_and_key_checks_work_with_no_screen_as_when_the_app_shuts_dow
     app.refresh_header()  # the roster throttle may still fire then
     assert app.check_action("toggle_feed", ()) is False
     assert app.check_action("refresh", ()) is True
+
+
+async def test_a_detail_opens_with_the_apps_header_not_a_blank_one(emulator: Emulator) -> None:
+    """Its first frame says what the roster's header says (profile, API ok): a blank header
+    read 'API starting · MQTT off · not updated yet' until the app's next tick."""
+    from textual.events import Mount
+
+    from hm_tui.ui.widgets.header import StatusHeader
+
+    first: list[str] = []
+
+    def on_message(message: object) -> None:
+        sender = getattr(message, "_sender", None)
+        mounted = isinstance(message, Mount) and isinstance(sender, StatusHeader)
+        if mounted and sender.id == "detail-header":
+            first.append(str(sender.render()))
+
+    app = make_app(emulator)
+    async with app.run_test(size=(80, 24), message_hook=on_message) as pilot:
+        await loaded(app, emulator)
+        await pilot.press("enter")
+        await wait_for(lambda: bool(first), message="the detail's header mounted")
+        assert "test" in first[0] and "API ok" in first[0], first[0]

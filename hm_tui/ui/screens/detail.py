@@ -56,10 +56,11 @@ class DetailScreen(Screen[None]):
             super().__init__()
             self.text = text
 
-    def __init__(self, session: Session, vin: str) -> None:
+    def __init__(self, session: Session, vin: str, header: HeaderState | None = None) -> None:
         super().__init__(classes="detail-screen")
         self.session = session
         self.vin = vin
+        self._header = header  # the app's header as it is now: none would read "API starting"
         self._clearance: Clearance | None = None
         self._version: object = None
         self._pulled: list[DataPoint] = []
@@ -68,7 +69,10 @@ class DetailScreen(Screen[None]):
         self._pull_note: tuple[str, bool] | None = None
 
     def compose(self) -> ComposeResult:
-        yield StatusHeader(id="detail-header")
+        header = StatusHeader(id="detail-header")
+        if self._header is not None:
+            header.state = replace(self._header, sort=None)
+        yield header
         with VerticalScroll(id="detail-body"):
             yield Static(id="detail-title", markup=False)
             yield Static(id="detail-status", markup=False)
@@ -102,6 +106,7 @@ class DetailScreen(Screen[None]):
 
     def show_header(self, state: HeaderState) -> None:
         """The app's header (profile, environment, API, MQTT): `d` acts on this profile."""
+        self._header = state
         for header in self.query(StatusHeader):  # none before compose: the app's timer can
             header.show(replace(state, sort=None))  # come between the push and the compose
 
