@@ -118,10 +118,15 @@ class HmTuiApp(ClearanceActions, App[int]):
         """The session has answered: the roster shows its data (or an empty fleet)."""
         return self.roster_screen.loading_note is None
 
-    def mute_toasts(self) -> None:
-        """The palette's "Mute notifications": no more toasts this session but errors."""
-        self.clear_notifications()
-        self.toasts_muted = True
+    def mute_toasts(self, muted: bool = True) -> None:
+        """The palette's "Mute notifications": no more toasts this session but errors (the
+        rejections' and the stall's too: the roster's counts and the header keep saying it);
+        "Unmute notifications" lets them show again."""
+        if muted:
+            self.clear_notifications()
+        self.toasts_muted = self._rejections.muted = self.stall_toast.muted = muted
+        if not muted:
+            self.notify("Notifications show again.", markup=False, timeout=3)
 
     def notify(
         self,

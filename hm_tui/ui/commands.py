@@ -161,11 +161,7 @@ def _roster_commands(roster: Any) -> list[Command]:
             "Among the rows shown: marked ones unmarked, others marked",
             roster.invert_marks,
         ),
-        Command(
-            "Mute notifications for this session",
-            "No more toasts (errors still show); Escape on the roster dismisses those shown",
-            roster.app.mute_toasts,
-        ),
+        _mute_command(roster.app),
         Command("Reverse sort", "Flip the sort direction (S)", roster.action_sort_reverse),
     ]
     commands += [
@@ -182,6 +178,20 @@ def _roster_commands(roster: Any) -> list[Command]:
         )
         for column, title in COLUMN_TITLES.items()
     ]
+
+
+def _mute_command(app: Any) -> Command:
+    """Mute the toasts for the session, or, once muted, let them show again."""
+    if app.toasts_muted:
+        return Command(
+            "Unmute notifications", "Toasts show again", lambda: app.mute_toasts(muted=False)
+        )
+    return Command(
+        "Mute notifications for this session",
+        "No more toasts, rejections' included (errors still show); Escape on the roster "
+        "dismisses those shown",
+        app.mute_toasts,
+    )
 
 
 def _profile_commands(app: Any) -> list[Command]:

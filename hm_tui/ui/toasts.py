@@ -77,6 +77,7 @@ class RejectionToasts:
         self._app = app
         self.new = new
         self._shown: deque[Notification] = deque()
+        self.muted = False  # the palette's "Mute notifications": counted (`new`), not shown
 
     def announce(self, rejected: list[Any]) -> None:
         """`rejected`: status changes (`vin`, `reason`) whose new status is rejected. While a
@@ -85,7 +86,7 @@ class RejectionToasts:
         if not rejected:
             return
         self.new.note([change.vin for change in rejected])
-        if any(isinstance(top, ModalScreen) for top in self._app.screen_stack[-1:]):
+        if self.muted or any(isinstance(top, ModalScreen) for top in self._app.screen_stack[-1:]):
             return
         if len(rejected) > NOTIFY_EACH_MAX:
             first = rejected[0]
@@ -126,10 +127,11 @@ class StallToast:
         self._app = app
         self._toast: Notification | None = None
         self.raised = 0  # stall notifications so far
+        self.muted = False  # the palette's "Mute notifications": the header says it still
 
     def update(self, health: Any) -> None:
         """`health`: the feed's FeedHealth now (None: no feed, or not started)."""
-        if health is not None and health.stalled and self._toast is None:
+        if health is not None and health.stalled and self._toast is None and not self.muted:
             self._raise(health)
         elif self._toast is not None and (health is None or health.level == "ok"):
             self._clear()

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from hm_tui.emulator.server import Emulator
 from tests.helpers import wait_for
-from tests.ui.app_support import loaded, make_app, notifications, open_palette
+from tests.ui.app_support import force, loaded, make_app, notifications, open_palette
 
 
 async def _palette(app, pilot, query: str) -> None:
@@ -49,3 +49,27 @@ async def test_escape_dismisses_toasts_and_the_palette_mutes_them(emulator: Emul
         app.notify("a failure", severity="error")
         await wait_for(lambda: notifications(app) != [], message="the error")
         assert notifications(app) == ["a failure"]  # errors still show, nothing else did
+
+
+async def test_muted_rejections_raise_no_toast_and_unmute_brings_them_back(
+    emulator: Emulator,
+) -> None:
+    """Rejection toasts are what an activation floods the screen with: muting stops them too
+    (the roster's counts keep them); the palette then offers to unmute."""
+    app = make_app(emulator)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await loaded(app, emulator)
+        first, second = [v for v in app.session.roster.visible if not v.startswith("2HM")][:2]
+        await _palette(app, pilot, "mute notifications")
+        await force(emulator, first, "rejected", "reason one")
+        await pilot.press("r")
+        await wait_for(  # drawn (highlighted) where the toast would be raised
+            lambda: first in app.roster_screen.table._flashes, message="the rejection drawn"
+        )
+        assert not any("reason one" in n for n in notifications(app))
+        await _palette(app, pilot, "unmute notifications")
+        await force(emulator, second, "rejected", "reason two")
+        await pilot.press("r")
+        await wait_for(
+            lambda: any("reason two" in n for n in notifications(app)), message="the toast"
+        )
