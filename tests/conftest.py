@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
-from collections.abc import AsyncIterator, Awaitable, Callable
+import tempfile
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +42,19 @@ EmulatorFactory = Callable[..., Awaitable[Emulator]]
 
 #: Small and slow by default: tests drive time with POST /_emulator/clock or emu.clock.advance().
 TEST_DEFAULTS: dict[str, Any] = {"fleet": 30, "speed": 1.0, "seed": 7, "token_ttl": 300}
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _feed_sessions_dir() -> Iterator[Path]:
+    """Where the feeds of this test run keep their MQTT sessions' locks and sockets
+    (docs/feed-sessions.md): a private directory of the run's own, inherited by the hm-tui
+    processes the tests start, so that no test meets another run's files. Short: it holds
+    Unix sockets, whose paths may not exceed 107 bytes."""
+    path = Path(tempfile.mkdtemp(prefix="hm-feeds-", dir="/tmp"))
+    os.environ["HM_TUI_RUNTIME_DIR"] = str(path)
+    yield path
+    os.environ.pop("HM_TUI_RUNTIME_DIR", None)
+    shutil.rmtree(path, ignore_errors=True)
 
 
 @pytest.fixture

@@ -73,15 +73,38 @@ def _interrupt(signum: int, frame: object) -> None:
 
 def _stream(client: Any, vin: str | None, as_json: bool) -> None:
     status = StatusLines(as_json)
+    said: tuple[str, int | None] = ("", None)
     while True:
-        state = client.state
-        if state.status == "stopped":  # after start(): it cannot run (its TLS files): say why
-            raise OperationError(f"the feed cannot run: {out.shown(state.last_error or '?')}")
-        status.update(client.health())
+        health = client.health()
+        if health.state.status == "stopped":  # after start(): it cannot run (its TLS files)
+            why = out.shown(health.state.last_error or "?")
+            raise OperationError(f"the feed cannot run: {why}")
+        status.update(health)
+        session = (health.state.role, health.state.holder_pid)
+        if session != said and session[0]:
+            _say_session(health.state, as_json)
+            said = session
         for point in client.drain():
             if vin is None or point.vin == vin:
                 _emit(point, as_json)
         time.sleep(DRAIN_INTERVAL_S)
+
+
+def _say_session(state: Any, as_json: bool) -> None:
+    """Where this feed stands in the certificate's one MQTT session (docs/feed-sessions.md), on
+    stderr: a line, or with `--json` a `{"event": "feed_session", ...}` object."""
+    if as_json:
+        fields = {"role": state.role, "holder_pid": state.holder_pid}
+        why = out.shown(state.sharing_error) if state.sharing_error else None
+        line = {"event": "feed_session", **fields, "sharing_error": why}
+        print(json.dumps(line, ensure_ascii=True), file=sys.stderr, flush=True)
+    elif state.role == "holder":
+        out.warn("feed holds the MQTT session (other hm-tui on this profile attach to it)")
+    elif state.role == "attached":
+        pid = state.holder_pid
+        out.warn(f"feed attached to hm-tui process {pid}, which holds the MQTT session")
+    else:
+        out.warn(f"feed cannot share the MQTT session: {out.shown(state.sharing_error or '')}")
 
 
 def _emit(point: Any, as_json: bool) -> None:

@@ -18,7 +18,7 @@ from functools import partial
 from typing import Any
 
 from amqtt.adapters import StreamReaderAdapter, StreamWriterAdapter
-from amqtt.broker import Broker
+from amqtt.broker import Broker, RetainedApplicationMessage
 from amqtt.contexts import ListenerType
 from amqtt.plugins.base import BaseAuthPlugin
 from amqtt.session import Session
@@ -131,16 +131,30 @@ class _PubackWaiters(dict[int, "asyncio.Future[Any]"]):
     amqtt keeps routing to a session until it hears its connection is gone: a message handed
     over meanwhile (or queued behind a stalled write) waited 5 s for an ack that cannot come,
     then logged a TimeoutError traceback, one per message.
+
+    A QoS 1 message whose wait ends without a PUBACK (the connection closed, or it timed out)
+    goes back to the session's queue, sent again when the client reconnects, as MQTT requires
+    of a persistent session and mosquitto does: amqtt forgot it, so a message in flight when
+    the client disconnected (or another connection took the session) was lost.
     """
 
-    def __init__(self, writer: _Writer) -> None:
+    def __init__(self, writer: _Writer, session: Session) -> None:
         super().__init__()
         self._writer = writer
+        self._session = session
 
     def __setitem__(self, packet_id: int, waiter: asyncio.Future[Any]) -> None:
         super().__setitem__(packet_id, waiter)
+        message = self._session.inflight_out.get(packet_id)
+        if message is not None and not self._session.clean_session:
+            waiter.add_done_callback(partial(self._unacknowledged, message))
         if self._writer.gone:
             waiter.cancel()
+
+    def _unacknowledged(self, message: Any, waiter: asyncio.Future[Any]) -> None:
+        if waiter.cancelled() and message.puback_packet is None:
+            queued = RetainedApplicationMessage(None, message.topic, message.data, message.qos)
+            self._session.retained_messages.put_nowait(queued)
 
 
 class _Broker(Broker):
@@ -235,7 +249,7 @@ class _Broker(Broker):
         )
         session.ssl_object = writer.get_ssl_info()
         if isinstance(writer, _Writer):
-            handler._puback_waiters = _PubackWaiters(writer)
+            handler._puback_waiters = _PubackWaiters(writer, session)
         return handler, session
 
     async def _retain_broadcast_message(

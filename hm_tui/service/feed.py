@@ -5,20 +5,23 @@ paho's network thread only parses, de-duplicates by `message_id` (at-least-once 
 messages), appends to a bounded buffer and updates the latest value per VIN. Consumers (a UI
 timer, `hm-tui feed`) `drain()` batches. A persistent session (clean session off, QoS 1) means
 what arrives while we are away waits on the broker; paho reconnects with backoff by itself.
+
+One process per MQTT session holds the connection (`feed_mqtt.MqttLink`); the other feeds on this
+machine using the same certificate attach to it and get the same messages (`feed_share`,
+docs/feed-sessions.md). Every feed parses and de-duplicates for itself either way.
 """
 
 from __future__ import annotations
 
+import logging
 import ssl
 import threading
 import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any, Literal
-
-import paho.mqtt.client as mqtt
 
 from hm_tui.service.config import MqttSettings
 from hm_tui.service.feed_buffer import LATEST_VINS, PointBuffer
@@ -28,24 +31,27 @@ from hm_tui.service.feed_health import (
     FeedWatch,
     newest_stamp,
 )
-from hm_tui.service.feed_parse import BadPayload, parse_message
-from hm_tui.service.feed_takeover import SUSPECTED, TAKEN, TakeoverWatch
+from hm_tui.service.feed_hub import Hub
+from hm_tui.service.feed_mqtt import MqttLink, tls_context
+from hm_tui.service.feed_mqtt import why as _why
+from hm_tui.service.feed_parse import BadPayload, escape_sample, parse_message
+from hm_tui.service.feed_share import SessionShare, share_paths
+from hm_tui.service.feed_takeover import TakeoverWatch
 from hm_tui.service.models import DataPoint
-from hm_tui.service.mqtt_client import TunedClient
-from hm_tui.service.safe_file import FileRefused, check_file
+
+__all__ = ["FeedClient", "FeedState", "escape_sample", "tls_context"]
+log = logging.getLogger(__name__)
 
 #: "unresponsive": connected as far as paho knows, but the broker sent nothing, not even the
 #: answer to our keep-alive ping, for BROKER_SILENT_FACTOR keep-alives (paho itself gives up
 #: only after two). "taken over": another client using the same certificate (client id)
 #: holds the MQTT session; the feed stays away for a while (`feed_takeover`).
 FeedStatus = Literal["connecting", "connected", "unresponsive", "retrying", "taken over", "stopped"]
+FEED_STATUSES = frozenset(FeedStatus.__args__)  # type: ignore[attr-defined]
 BAD_SAMPLES = 5
-MAX_CERT_FILE_BYTES = 1024 * 1024  # a PEM bundle of a few certificates is a few KB
-SAMPLE_CHARS = 120
 KEEPALIVE_S = 30
 BROKER_SILENT_FACTOR = 1.5
 RATE_QUIET_S = 2.0  # the rate reads 0 once nothing came for this long
-STOP_WAIT_S = 0.5  # a thread asleep in reconnect backoff ends by itself within 1 s
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,13 +81,14 @@ class FeedState:
     subscribed: bool = False  # the broker acknowledged our subscription on this connection
     replayed: int = 0  # messages delivered from the persistent session's queue (feed_health.py)
     takeovers: int = 0  # times another client using this certificate took the MQTT session
-
-
-def escape_sample(data: bytes | bytearray | str, limit: int = SAMPLE_CHARS) -> str:
-    """Printable ASCII only: control characters, escapes and non-ASCII become `\\x..` forms."""
-    text = data if isinstance(data, str) else bytes(data).decode("utf-8", "backslashreplace")
-    escaped = text[:limit].encode("unicode_escape").decode("ascii")
-    return escaped + ("..." if len(text) > limit else "")
+    #: where this feed stands in its session (docs/feed-sessions.md): "holder" (connected to
+    #: the broker for the others too), "attached" (gets what `holder_pid` receives), "alone"
+    #: (cannot share here: `sharing_error` says why), "" (stopped)
+    role: str = ""
+    holder_pid: int | None = None
+    attached: int = 0  # processes attached to us, the holder
+    missed: int = 0  # messages lost to us while re-attaching (the holder kept no copy)
+    sharing_error: str | None = None
 
 
 def feed_topic(settings: MqttSettings, environment: str, app_id: str) -> str:
@@ -165,7 +172,8 @@ class BufferedFeed:
 
 
 class FeedClient(BufferedFeed):
-    """Receives pushed data for one app; `start()` returns at once, the state tells how it goes."""
+    """Receives pushed data for one app; `start()` returns at once, the state tells how it goes.
+    It holds the MQTT session, or attaches to the process on this machine that does."""
 
     def __init__(
         self,
@@ -179,80 +187,91 @@ class FeedClient(BufferedFeed):
         latest_vins: int = LATEST_VINS,
         keepalive: int = KEEPALIVE_S,
         stall_floor: float | None = None,
+        share_dir: str | None = None,
     ) -> None:
         super().__init__(settings, environment, app_id, buffer, latest_vins, stall_floor)
         self._reconnect_delay = reconnect_delay
         self._keepalive = keepalive
+        self._share_dir = share_dir  # where the session's lock and socket live (None: default)
         self._backlog = Backlog()
         self._replayed = 0
         self._dedup = _Dedup(dedup)
         self._bad: deque[BadSample] = deque(maxlen=BAD_SAMPLES)
-        self._client: TunedClient | None = None
+        self._context: ssl.SSLContext | None = None
+        self._share: SessionShare | None = None
+        self._link: MqttLink | None = None
+        self._hub: Hub | None = None
         self._status: FeedStatus = "stopped"
         self._subscribed = False
         self._last_error: str | None = None
-        self._received = self._duplicates = self._bad_count = 0
+        self._received = self._duplicates = self._bad_count = self._missed = 0
         self._window_start = time.monotonic()
         self._window_count = 0
         self._rate = 0.0
         self._last_tick = float("-inf")  # monotonic time of the last accepted message
         self._takeover = TakeoverWatch()
+        self._heard_takeovers = 0  # takeovers the holders we were attached to told us of
+        self._holder_takeovers: int | None = None  # the current holder's count, last we heard
+        self._last_holder: int | None = None  # the process we were last attached to
 
     # --- lifecycle ---------------------------------------------------------------------------
 
     def start(self) -> None:
-        """Connect in paho's thread. Unusable certificate files leave the feed stopped, with
-        `last_error` saying which file and why."""
-        if self._client is not None:
+        """Hold the session or attach to its holder, in threads of their own. Unusable
+        certificate files leave the feed stopped, with `last_error` saying which file and why."""
+        if self._share is not None:
             return
         try:
-            context = tls_context(self.settings)
+            self._context = tls_context(self.settings)
         except (OSError, ssl.SSLError, ValueError) as exc:
             self._set_status("stopped", f"cannot use the MQTT certificate files: {_why(exc)}")
             return
-        client = self._make_client(context)
-        self._client = client
+        paths, why_alone = share_paths(self.settings, self._share_dir)
+        if why_alone is not None:
+            log.warning("the MQTT session cannot be shared: %s", why_alone)
+        self._share = SessionShare(self, paths, why_alone)
         self._set_status("connecting", None)
-        client.connect_async(self.settings.host, int(self.settings.port), keepalive=self._keepalive)
-        client.loop_start()
-
-    def _make_client(self, context: ssl.SSLContext) -> TunedClient:
-        client = TunedClient(
-            mqtt.CallbackAPIVersion.VERSION2,
-            client_id=self.settings.client_id,
-            clean_session=False,
-            protocol=mqtt.MQTTv311,
-        )
-        client.tls_set_context(context)
-        client.reconnect_delay_set(*self._reconnect_delay)
-        client.on_connect = self._on_connect
-        client.on_connect_fail = self._on_connect_fail
-        client.on_disconnect = self._on_disconnect
-        client.on_subscribe = self._on_subscribe
-        client.on_message = self._on_message
-        client.on_publish_bytes = self._on_publish_bytes
-        return client
+        self._share.start()
 
     def stop(self) -> None:
-        """Disconnect (the broker keeps our session and queues for us) and end paho's thread."""
-        client, self._client = self._client, None
+        """Leave the session: a holder disconnects (the broker keeps our session and queues for
+        us) and hands over to a process attached to it, if any."""
+        share, self._share = self._share, None
+        if share is not None:
+            share.stop()
+        self._hub = None
         self._set_status("stopped", self._last_error)
-        if client is None:
-            return
-        client.disconnect()
-        # paho's loop_stop joins without a timeout; a thread sleeping in backoff may take a while
-        stopper = threading.Thread(target=client.loop_stop, daemon=True)
-        stopper.start()
-        stopper.join(STOP_WAIT_S)
+
+    def hold(self, hub: Hub | None) -> None:
+        """(The election's thread) we hold the session now: connect to the broker."""
+        assert self._context is not None
+        self._hub = hub
+        self._link = MqttLink(
+            self,
+            self.settings,
+            self._context,
+            hub=hub,
+            watch=self._takeover,
+            keepalive=self._keepalive,
+            reconnect_delay=self._reconnect_delay,
+        )
+        gone = self._last_holder
+        note = f"hm-tui process {gone}, which held the MQTT session, went away" if gone else None
+        self._set_status("connecting", f"{note}: connecting in its place" if note else None)
+        self._link.start()
+
+    def let_go(self) -> None:
+        """Disconnect from the broker; returns once paho's thread has ended (bounded)."""
+        link, self._link = self._link, None
+        if link is not None:
+            link.stop()
 
     # --- what consumers read -------------------------------------------------------------------
 
     @property
     def state(self) -> FeedState:
-        status, error = self._status, self._last_error
-        if status == "connected" and self._broker_silent():
-            silent = self._keepalive * BROKER_SILENT_FACTOR
-            status, error = "unresponsive", f"no answer from the broker for over {silent:.0f} s"
+        status, error = self._link_state()
+        share = self._share
         with self._lock:
             return FeedState(
                 status=status,
@@ -267,13 +286,37 @@ class FeedClient(BufferedFeed):
                 bad_samples=tuple(self._bad),
                 subscribed=self._subscribed and status == "connected",
                 replayed=self._replayed,
-                takeovers=self._takeover.takeovers,
+                takeovers=self._takeover.takeovers + self._heard_takeovers,
+                role=share.role if share is not None else "",
+                holder_pid=share.holder_pid if share is not None else None,
+                attached=self._hub.attached if self._hub is not None else 0,
+                missed=self._missed,
+                sharing_error=share.why_alone if share is not None else None,
             )
+
+    def session_state(self) -> dict[str, Any]:
+        """(The holder) what the attached are told of the session, as plain values."""
+        status, error = self._link_state()
+        with self._lock:
+            return {
+                "status": status,
+                "last_error": error,
+                "subscribed": self._subscribed and status == "connected",
+                "takeovers": self._takeover.takeovers + self._heard_takeovers,
+            }
+
+    def _link_state(self) -> tuple[FeedStatus, str | None]:
+        status, error = self._status, self._last_error
+        if status == "connected" and self._broker_silent():
+            silent = self._keepalive * BROKER_SILENT_FACTOR
+            status, error = "unresponsive", f"no answer from the broker for over {silent:.0f} s"
+        return status, error
 
     def _broker_silent(self) -> bool:
         """Nothing came from the broker (a message, an answer to our ping) for longer than
         BROKER_SILENT_FACTOR keep-alives: the connection paho holds may be dead."""
-        heard = getattr(self._client, "heard_at", None)
+        link = self._link
+        heard = link.heard_at if link is not None else None
         limit = self._keepalive * BROKER_SILENT_FACTOR
         return heard is not None and time.monotonic() - heard > limit
 
@@ -286,7 +329,7 @@ class FeedClient(BufferedFeed):
             return self._window_count / idle
         return self._rate
 
-    # --- the paho thread -------------------------------------------------------------------------
+    # --- paho's thread, or the attachment's ----------------------------------------------------
 
     def ingest(self, topic: str, payload: bytes | bytearray) -> None:
         """Take one message as if it came off the wire (paho calls this; tests and benches too)."""
@@ -312,6 +355,13 @@ class FeedClient(BufferedFeed):
             self._kept.keep(points)
             self._watch.arrived(arrived)
 
+    def take(self, topic: str, payload: bytes | bytearray) -> None:
+        """`ingest`, never raising: one message must not end the feed."""
+        try:
+            self.ingest(topic, payload)
+        except Exception as exc:
+            self._count_bad(f"unexpected error: {type(exc).__name__}", "", b"", datetime.now(UTC))
+
     def _tick_rate(self) -> None:
         self._window_count += 1
         now = self._last_tick = time.monotonic()
@@ -328,61 +378,55 @@ class FeedClient(BufferedFeed):
             self._bad_count += 1
             self._bad.append(sample)
 
-    def _on_message(self, client: mqtt.Client, userdata: Any, message: mqtt.MQTTMessage) -> None:
-        try:
-            topic = message.topic
-        except UnicodeDecodeError:  # paho decodes strictly; the topic only ever names a sample
-            topic = "(topic not UTF-8)"
-        self._on_publish_bytes(topic, message.payload)
+    # --- what the connection (MqttLink) and the holder (SessionShare) report ---------------------
 
-    def _on_publish_bytes(self, topic: str, payload: bytes | bytearray) -> None:
-        try:
-            self.ingest(topic, payload)
-        except Exception as exc:  # never let one message end the feed
-            self._count_bad(f"unexpected error: {type(exc).__name__}", "", b"", datetime.now(UTC))
+    def link_status(self, status: FeedStatus, error: str | None) -> None:
+        self._set_status(status, error)
 
-    def _on_connect(
-        self, client: mqtt.Client, userdata: Any, flags: Any, reason: Any, properties: Any
-    ) -> None:
-        if reason.is_failure:
-            self._set_status("retrying", f"the broker refused the connection: {reason}")
-            return
-        kept = bool(getattr(flags, "session_present", False))
+    def link_connected(self, session_present: bool, wall: datetime | None = None) -> None:
         with self._lock:
-            self._backlog.connected(time.monotonic(), datetime.now(UTC), kept)
-        self._takeover.connected(time.monotonic())
-        self._set_status("connected", None)
-        client.subscribe(self.topic, qos=1)
+            self._backlog.connected(time.monotonic(), wall or datetime.now(UTC), session_present)
 
-    def _on_subscribe(
-        self, client: mqtt.Client, userdata: Any, mid: int, reasons: Any, properties: Any
-    ) -> None:
-        if any(code.is_failure for code in reasons):
-            self._set_status("connected", f"the broker refused the subscription to {self.topic}")
-            return
+    def link_subscribed(self) -> None:
         with self._lock:
             self._subscribed = True
+        if self._hub is not None:
+            self._hub.poke(state=True)
 
-    def _on_connect_fail(self, client: mqtt.Client, userdata: Any) -> None:
-        failure = getattr(client, "last_failure", None)
-        where = f"{self.settings.host}:{self.settings.port}"
-        self._set_status("retrying", f"cannot connect to {where}: {_why(failure)}")
+    def on_holder(self, kind: str, fields: list[Any]) -> None:
+        """(The attachment's thread) news from or about the process holding the session."""
+        if kind == "s" and fields and isinstance(fields[0], dict):
+            self._adopt(fields[0])
+        elif kind == "c" and len(fields) == 2:
+            self.link_connected(bool(fields[1]), datetime.fromisoformat(str(fields[0])))
+        elif kind == "a":
+            self._holder_takeovers = None
+            self._last_holder = int(fields[0])
+            if fields[1]:
+                with self._lock:
+                    self._missed += int(fields[1])
+                log.warning("%d messages missed while attaching to the feed", fields[1])
+        elif kind == "r":
+            self._set_status("retrying", f"cannot attach to the MQTT session: {fields[0]}")
+        elif kind == "x":
+            gone = f"hm-tui process {fields[0]}, which held the MQTT session, went away"
+            self._set_status("connecting", f"{gone}: reconnecting")
 
-    def _on_disconnect(
-        self, client: mqtt.Client, userdata: Any, flags: Any, reason: Any, properties: Any
-    ) -> None:
-        tuned = self._client
-        if tuned is not client or tuned is None:
-            return  # we closed it (stop)
-        verdict = self._takeover.dropped(time.monotonic(), tuned.closed_by_peer)
-        if verdict.kind == "taken":
-            tuned.hold_off_s = verdict.hold_off_s
-            again = datetime.now().astimezone() + timedelta(seconds=verdict.hold_off_s)
-            self._set_status("taken over", f"{TAKEN}; trying again at {again:%H:%M:%S}")
-        elif verdict.kind == "suspected":
-            self._set_status("retrying", SUSPECTED)
-        else:
-            self._set_status("retrying", f"connection lost: {reason}")
+    def _adopt(self, holder: dict[str, Any]) -> None:
+        """The holder's state as ours: its connection is ours."""
+        takeovers = int(holder.get("takeovers") or 0)
+        heard = self._holder_takeovers
+        self._holder_takeovers = takeovers
+        status = holder.get("status")
+        error = holder.get("last_error")
+        self._set_status(
+            status if status in FEED_STATUSES else "connecting",  # type: ignore[arg-type]
+            escape_sample(error, 300) if isinstance(error, str) else None,
+        )
+        with self._lock:
+            if heard is not None and takeovers > heard:
+                self._heard_takeovers += takeovers - heard
+            self._subscribed = bool(holder.get("subscribed"))
 
     def _set_status(self, status: FeedStatus, error: str | None) -> None:
         with self._lock:
@@ -391,43 +435,5 @@ class FeedClient(BufferedFeed):
             if status != "connected":
                 self._subscribed = False
             self._watch.status(status, time.monotonic())
-
-
-def tls_context(settings: MqttSettings) -> ssl.SSLContext:
-    """Verify the broker against the profile's CA (hostname too) and present our certificate.
-    Each file must be a regular file of sane size first (`ValueError` naming it otherwise)."""
-    for what, path in (
-        ("CA file", settings.ca_file),
-        ("certificate file", settings.cert_file),
-        ("key file", settings.key_file),
-    ):
-        try:
-            check_file(path, what, max_bytes=MAX_CERT_FILE_BYTES)
-        except FileRefused as exc:
-            raise ValueError(str(exc)) from None
-    context = ssl.create_default_context(ssl.Purpose.SERVER_AUTH, cafile=settings.ca_file)
-    context.load_cert_chain(settings.cert_file, settings.key_file, password=_no_password)
-    return context
-
-
-def _no_password() -> bytes:
-    """An encrypted key fails with a message instead of prompting on the terminal."""
-    return b""
-
-
-def _why(exc: BaseException | None) -> str:
-    """A short, secret-free reason for a connection or certificate failure."""
-    if exc is None:
-        return "unknown error"
-    if isinstance(exc, ssl.SSLCertVerificationError):
-        return f"the broker's certificate is not trusted ({exc.verify_message})"
-    if isinstance(exc, ssl.SSLError):
-        return f"TLS failed ({exc.reason or exc.strerror or 'handshake error'})"
-    if isinstance(exc, ConnectionRefusedError):
-        return "connection refused (is the broker running?)"
-    if isinstance(exc, TimeoutError):
-        return "timed out"
-    if isinstance(exc, OSError):
-        filename = f" ({exc.filename})" if exc.filename else ""
-        return f"{exc.strerror or type(exc).__name__}{filename}"
-    return escape_sample(str(exc) or type(exc).__name__, 160)
+        if self._hub is not None:
+            self._hub.poke(state=True)

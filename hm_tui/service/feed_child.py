@@ -20,7 +20,8 @@ from typing import Any
 import msgspec
 
 from hm_tui.service.config import MqttSettings
-from hm_tui.service.feed import FeedClient, FeedState, _why
+from hm_tui.service.feed import FeedClient, FeedState
+from hm_tui.service.feed_mqtt import why
 from hm_tui.service.models import DataPoint
 
 FLUSH_EVERY_S = 0.01  # the child's batch interval: the most lag it adds
@@ -62,7 +63,7 @@ def main(fd: int) -> None:
         pump.client.start()
         pump.run()
     except Exception as exc:  # the parent shows it; there is no terminal to print it on
-        pump.failure = f"the feed process failed: {_why(exc)}"
+        pump.failure = f"the feed process failed: {why(exc)}"
     finally:
         pump.client.stop()
         pump.last_batch()

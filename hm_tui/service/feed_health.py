@@ -160,6 +160,8 @@ def judge(status: str, has_error: bool, stalled: bool) -> tuple[Level, str]:
         return "error", "no answer from the broker"
     if status == "retrying":
         return "error", "not connected"  # lost, or never made: the error says which
+    if status == "taken over":  # another client using the certificate holds the session
+        return "error", "taken over"
     if status == "stopped":
         return ("error", "stopped") if has_error else ("idle", "stopped")
     return "idle", status  # connecting: nothing is known yet

@@ -25,6 +25,14 @@ MAX_NAME = 64
 MAX_VIN = 32
 MAX_MESSAGE_ID = 128
 MAX_FAILURE_TEXT = 200
+SAMPLE_CHARS = 120
+
+
+def escape_sample(data: bytes | bytearray | str, limit: int = SAMPLE_CHARS) -> str:
+    """Printable ASCII only: control characters, escapes and non-ASCII become `\\x..` forms."""
+    text = data if isinstance(data, str) else bytes(data).decode("utf-8", "backslashreplace")
+    escaped = text[:limit].encode("unicode_escape").decode("ascii")
+    return escaped + ("..." if len(text) > limit else "")
 
 
 class BadPayload(ValueError):

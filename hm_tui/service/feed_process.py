@@ -29,9 +29,10 @@ from hm_tui.service.feed import (
     BufferedFeed,
     FeedState,
     FeedStatus,
-    _why,
 )
 from hm_tui.service.feed_child import STOP, Batch, child_settings, decode_batch
+from hm_tui.service.feed_local import runtime_dir
+from hm_tui.service.feed_mqtt import why
 
 STOP_WAIT_S = 3.0  # the child's own stop (disconnect, paho's thread) takes up to ~0.6 s
 KILL_WAIT_S = 2.0
@@ -66,6 +67,9 @@ class ProcessFeed(BufferedFeed):
             "reconnect_delay": reconnect_delay,
             "latest_vins": 0,
             "keepalive": keepalive,
+            # the child gets no HM_TUI_* variables: where the session's socket lives is decided
+            # here (docs/feed-sessions.md)
+            "share_dir": str(runtime_dir()),
         }  # the child only forwards: the newest points are kept here
         self._child_args = (child_settings(settings), environment, app_id, options)
         self._send_lock = threading.Lock()  # stop() and ingest() may come from two threads
@@ -98,7 +102,7 @@ class ProcessFeed(BufferedFeed):
             child, sock = spawn("hm_tui.service.feed_child", "main")
             conn = Connection(sock.detach())
         except OSError as exc:  # no memory, no file descriptors: a stopped feed, said plainly
-            self._set_status("stopped", f"cannot start the feed process: {_why(exc)}")
+            self._set_status("stopped", f"cannot start the feed process: {why(exc)}")
             return
         self._send(conn, self._child_args)
         reader = threading.Thread(
@@ -217,6 +221,7 @@ def _carried(before: FeedState, now: FeedState) -> FeedState:
         replayed=before.replayed + now.replayed,
         dropped=before.dropped + now.dropped,
         takeovers=before.takeovers + now.takeovers,
+        missed=before.missed + now.missed,
         bad_samples=(before.bad_samples + now.bad_samples)[-BAD_SAMPLES:],
     )
 
