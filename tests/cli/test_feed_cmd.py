@@ -83,7 +83,8 @@ class FeedProcess:
         return self.out.read_text().splitlines()
 
     def statuses(self) -> list[dict[str, Any]]:
-        return [json.loads(line) for line in self.err.read_text().splitlines() if line[:1] == "{"]
+        lines = [json.loads(line) for line in self.err.read_text().splitlines() if line[:1] == "{"]
+        return [line for line in lines if line.get("event") == "feed_status"]
 
     async def stop(self) -> int:
         self.process.send_signal(signal.SIGTERM)

@@ -94,8 +94,18 @@ class FeedCommand:
         lines = self.out.read_text().splitlines()
         return [json.loads(line)["value"] for line in lines if line.endswith("}")]
 
-    def said(self, text: str) -> bool:
-        return text in self.err.read_text()
+    def events(self) -> list[dict[str, Any]]:
+        """What it said on stderr (with --json, one object per line)."""
+        lines = self.err.read_text().splitlines()
+        return [json.loads(line) for line in lines if line.startswith("{") and line.endswith("}")]
+
+    def connected(self) -> bool:
+        return any(event.get("headline") == "connected" for event in self.events())
+
+    def session(self) -> tuple[str, int | None]:
+        """Its latest word on where it stands in the session: (role, holder's pid)."""
+        said = [e for e in self.events() if e.get("event") == "feed_session"]
+        return (said[-1]["role"], said[-1]["holder_pid"]) if said else ("", None)
 
     def end(self) -> None:
         if self.process.poll() is None:
@@ -133,9 +143,8 @@ async def test_a_second_feed_attaches_to_the_holder_instead_of_connecting(
         assert stat.S_ISSOCK(paths.socket.stat().st_mode) and paths.lock.exists()
         commands.append(FeedCommand(config, tmp_path, "feed"))
         await wait_for(lambda: first.feed.state.attached == 1, 20, message="hm-tui feed attached")
-        await wait_for(lambda: commands[0].said("feed connected"), 10)
-        pid = first.feed.pid
-        assert commands[0].said(f"feed attached to hm-tui process {pid}, which holds the MQTT")
+        await wait_for(commands[0].connected, 10)
+        assert commands[0].session() == ("attached", first.feed.pid)
         await asyncio.to_thread(publisher.publish_numbered, range(1, 11))
         want = [value(n) for n in range(1, 11)]
         await wait_for(lambda: commands[0].values() == want, 10, message="the feed's lines")
@@ -143,7 +152,7 @@ async def test_a_second_feed_attaches_to_the_holder_instead_of_connecting(
         state = first.feed.state
         assert state.status == "connected" and state.takeovers == 0  # nobody fought
         await asyncio.to_thread(first.feed.stop)
-        await wait_for(lambda: commands[0].said("feed holds the MQTT session"), 10)
+        await wait_for(lambda: commands[0].session()[0] == "holder", 10)
         await asyncio.to_thread(publisher.publish_numbered, range(11, 16))
         want += [value(n) for n in range(11, 16)]
         await wait_for(lambda: commands[0].values() == want, 15, message="hm-tui feed holds it")
@@ -169,7 +178,7 @@ async def test_every_feed_gets_every_message_once_through_the_holders_exit(
     try:
         if holder == "hm-tui feed":
             commands.append(FeedCommand(config, tmp_path, "holder"))
-            await wait_for(lambda: commands[0].said("feed connected"), 20)
+            await wait_for(commands[0].connected, 20)
         feeds.append(Dashboardish(broker))
         if holder == "feed process":
             await wait_for(lambda: feeds[0].feed.state.subscribed, 20)
@@ -177,8 +186,7 @@ async def test_every_feed_gets_every_message_once_through_the_holders_exit(
         commands.append(FeedCommand(config, tmp_path, "attached"))
         await wait_for(
             lambda: (
-                all(f.feed.state.subscribed for f in feeds)
-                and all(c.said("feed connected") for c in commands)
+                all(f.feed.state.subscribed for f in feeds) and all(c.connected() for c in commands)
             ),
             30,
             message=f"every feed attached ({[f.feed.state for f in feeds]})",

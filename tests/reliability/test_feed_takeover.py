@@ -6,6 +6,7 @@ back on its own once the other client is gone (never a silent freeze)."""
 from __future__ import annotations
 
 import asyncio
+import json
 import subprocess
 import time
 from collections.abc import AsyncIterator
@@ -106,38 +107,56 @@ async def test_a_takeover_is_said_within_one_keepalive_with_backoff_and_the_feed
         await asyncio.to_thread(feed.stop)
 
 
-async def test_feed_command_says_another_client_took_the_session(
+async def test_feed_commands_say_another_client_took_the_session(
     broker: AnyBroker, emulator: Any, tmp_path: Path
 ) -> None:
+    """`hm-tui feed` holds the session, `hm-tui feed --json` attached to it: both say so."""
     profile = replace(
         emulator_profile(emulator), app_id=APP, mqtt=mqtt_settings(broker.certs, broker.port)
     )
     config = write_config(tmp_path / "config" / "config.toml", profile)
-    err_path = tmp_path / "err"
-    with err_path.open("wb") as err:
-        feed = subprocess.Popen(
-            [*HM_TUI, "feed", "--json"],
-            env=cli_env(config, tmp_path / "data"),
-            stdout=subprocess.DEVNULL,
-            stderr=err,
-        )
+    text_err, json_err = tmp_path / "text.err", tmp_path / "json.err"
+    feeds: list[subprocess.Popen[bytes]] = []
     other: subprocess.Popen[bytes] | None = None
     try:
-        await wait_for(lambda: "feed connected" in err_path.read_text(), 20)
+        for flags, err_path in (([], text_err), (["--json"], json_err)):
+            with err_path.open("wb") as err:
+                feeds.append(
+                    subprocess.Popen(
+                        [*HM_TUI, "feed", *flags],
+                        env=cli_env(config, tmp_path / "data"),
+                        stdout=subprocess.DEVNULL,
+                        stderr=err,
+                    )
+                )
+            await wait_for(lambda p=err_path: "connected" in p.read_text(), 20)
+        assert '"role": "attached"' in json_err.read_text()
         other = subprocess.Popen(
             same_id_subscriber(broker, FEED_TOPIC),
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
         await wait_for(
-            lambda: f"feed taken over: {TAKEN}; trying again at" in err_path.read_text(),
+            lambda: f"feed taken over: {TAKEN}; trying again at" in text_err.read_text(),
             KEEPALIVE_S,
-            message=f"the takeover on stderr ({err_path.read_text()})",
+            message=f"the takeover on stderr ({text_err.read_text()})",
         )
+        await wait_for(lambda: taken_over(json_err), 5, message="the attached feed told")
+        said = taken_over(json_err)
+        assert said["level"] == "error" and said["error"].startswith(TAKEN)
     finally:
-        for process in (other, feed):
+        for process in (other, *feeds):
             if process is not None and process.poll() is None:
                 process.terminate()
                 process.wait(10)
-    assert feed.returncode == 0, err_path.read_text()
-    assert "Traceback" not in err_path.read_text()
+    assert [feed.returncode for feed in feeds] == [0, 0]
+    assert "Traceback" not in text_err.read_text() + json_err.read_text()
+
+
+def taken_over(err_path: Path) -> dict[str, Any] | None:
+    """The first `feed_status` line of `feed --json` saying the session was taken over."""
+    for line in err_path.read_text().splitlines():
+        event = json.loads(line)
+        if event.get("status") == "taken over":
+            return dict(event)
+    return None
