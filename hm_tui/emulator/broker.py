@@ -138,10 +138,11 @@ class _PubackWaiters(dict[int, "asyncio.Future[Any]"]):
     the client disconnected (or another connection took the session) was lost.
     """
 
-    def __init__(self, writer: _Writer, session: Session) -> None:
+    def __init__(self, writer: _Writer, session: Session, broker: _Broker) -> None:
         super().__init__()
         self._writer = writer
         self._session = session
+        self._broker = broker
 
     def __setitem__(self, packet_id: int, waiter: asyncio.Future[Any]) -> None:
         super().__setitem__(packet_id, waiter)
@@ -153,8 +154,8 @@ class _PubackWaiters(dict[int, "asyncio.Future[Any]"]):
 
     def _unacknowledged(self, message: Any, waiter: asyncio.Future[Any]) -> None:
         if waiter.cancelled() and message.puback_packet is None:
-            queued = RetainedApplicationMessage(None, message.topic, message.data, message.qos)
-            self._session.retained_messages.put_nowait(queued)
+            again = RetainedApplicationMessage(None, message.topic, message.data, message.qos)
+            self._broker.queue_for_absent(self._session, again)
 
 
 class _Broker(Broker):
@@ -249,17 +250,25 @@ class _Broker(Broker):
         )
         session.ssl_object = writer.get_ssl_info()
         if isinstance(writer, _Writer):
-            handler._puback_waiters = _PubackWaiters(writer, session)
+            handler._puback_waiters = _PubackWaiters(writer, session, self)
         return handler, session
 
     async def _retain_broadcast_message(
         self, broadcast: Any, qos: int, target_session: Session
     ) -> None:
-        queued = target_session.retained_messages
+        self._make_room(target_session)
+        await super()._retain_broadcast_message(broadcast, qos, target_session)
+
+    def queue_for_absent(self, session: Session, message: RetainedApplicationMessage) -> None:
+        """Queue `message` for when `session`'s client is back (the newest MAX_QUEUED kept)."""
+        self._make_room(session)
+        session.retained_messages.put_nowait(message)
+
+    def _make_room(self, session: Session) -> None:
+        queued = session.retained_messages
         while queued.qsize() >= MAX_QUEUED:
             queued.get_nowait()
             self.dropped_for_absent += 1
-        await super()._retain_broadcast_message(broadcast, qos, target_session)
 
 
 def free_port(host: str = "127.0.0.1") -> int:

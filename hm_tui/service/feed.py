@@ -239,7 +239,7 @@ class FeedClient(BufferedFeed):
         share, self._share = self._share, None
         if share is not None:
             share.stop()
-        self._hub = None
+        self._hub = self._last_holder = None
         self._set_status("stopped", self._last_error)
 
     def hold(self, hub: Hub | None) -> None:
@@ -395,6 +395,12 @@ class FeedClient(BufferedFeed):
 
     def on_holder(self, kind: str, fields: list[Any]) -> None:
         """(The attachment's thread) news from or about the process holding the session."""
+        try:
+            self._on_holder(kind, fields)
+        except (ValueError, TypeError, IndexError) as exc:  # an odd frame: noted, not fatal
+            log.warning("the feed's holder sent an unreadable %r: %s", kind, exc)
+
+    def _on_holder(self, kind: str, fields: list[Any]) -> None:
         if kind == "s" and fields and isinstance(fields[0], dict):
             self._adopt(fields[0])
         elif kind == "c" and len(fields) == 2:

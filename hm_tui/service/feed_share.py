@@ -56,8 +56,8 @@ class ShareOwner(Protocol):
     def let_go(self) -> None:
         """Disconnect from the broker cleanly; return once disconnected."""
 
-    def ingest(self, topic: str, payload: bytes | bytearray) -> None:
-        """A message the holder received."""
+    def take(self, topic: str, payload: bytes | bytearray) -> None:
+        """A message the holder received (never raises)."""
 
     def on_holder(self, kind: str, fields: list[Any]) -> None:
         """From the holder: "s" its state, "c" it connected (wall time, session present);
@@ -260,7 +260,7 @@ class SessionShare:
             if kind == "m":
                 first, items = int(fields[1]), fields[2]
                 for topic, payload in items[max(0, expected - first) :]:
-                    self.owner.ingest(topic, payload)
+                    self.owner.take(topic, payload)
                 expected = max(expected, first + len(items))
             elif kind == "c":
                 if int(fields[1]) >= expected:

@@ -46,7 +46,9 @@ class SameIdClient:
     """A bare paho client using the certificate's client id (another machine with the same
     certificate): persistent session, QoS 1, and no reconnecting of its own unless asked."""
 
-    def __init__(self, broker: AnyBroker, topic: str, *, reconnect: bool = False) -> None:
+    def __init__(
+        self, broker: AnyBroker, topic: str, *, reconnect: bool = False, acks: bool = True
+    ) -> None:
         self.connected = threading.Event()
         self.lost = threading.Event()
         self.messages: list[bytes] = []
@@ -55,6 +57,7 @@ class SameIdClient:
             client_id=broker.certs.client_id,
             clean_session=False,
             reconnect_on_failure=reconnect,
+            manual_ack=not acks,  # acks=False: it never acknowledges a message
         )
         self._client.tls_set_context(client_tls(broker.certs))
         self._client.reconnect_delay_set(1, 1)

@@ -61,6 +61,39 @@ async def test_a_new_connection_with_the_same_client_id_takes_the_session_every_
                 client.close()
 
 
+async def test_a_message_never_acknowledged_goes_to_the_sessions_next_connection(
+    broker: AnyBroker,
+) -> None:
+    """MQTT's persistent session: what the broker sent without getting a PUBACK is sent again
+    to the next connection, after a clean disconnect and after a takeover alike. The emulator's
+    broker forgot such a message (lost at every handover between two feeds)."""
+    publisher = PacedPublisher(broker.certs, broker.port, MESSAGE_TOPIC)
+    silent = SameIdClient(broker, FEED_TOPIC, acks=False)
+    clients = [silent]
+    try:
+        await wait_for(silent.connected.is_set, 10)
+        await asyncio.to_thread(publisher.publish, [message_id(1)])
+        await wait_for(lambda: silent.messages, 10, message="delivered, not acknowledged")
+        taker = SameIdClient(broker, FEED_TOPIC)  # takes the session over
+        clients.append(taker)
+        await wait_for(lambda: taker.messages, 10, message="sent again after the takeover")
+        taker.close()
+        await asyncio.to_thread(publisher.publish, [message_id(2)])
+        silent = SameIdClient(broker, FEED_TOPIC, acks=False)
+        clients.append(silent)
+        await wait_for(lambda: silent.messages, 10)
+        silent.close()  # a clean DISCONNECT, the message still not acknowledged
+        back = SameIdClient(broker, FEED_TOPIC)
+        clients.append(back)
+        await wait_for(lambda: back.messages, 10, message="sent again after a disconnect")
+    finally:
+        publisher.close()
+        for client in clients:
+            client.close()
+    assert [json.loads(m)["message_id"] for m in taker.messages] == [message_id(1)]
+    assert [json.loads(m)["message_id"] for m in back.messages] == [message_id(2)]
+
+
 async def test_a_takeover_is_said_within_one_keepalive_with_backoff_and_the_feed_comes_back(
     broker: AnyBroker, tmp_path: Path, figures: Figures
 ) -> None:
