@@ -17,7 +17,7 @@ from typing import Any
 
 from hm_tui.cli import output as out
 from hm_tui.cli.connect import resolve_profile, start_logging
-from hm_tui.cli.feed_status import StatusLines, data_json
+from hm_tui.cli.feed_status import StatusLines, data_json, say_session
 from hm_tui.cli.main import OperationError, common_options
 from hm_tui.cli.vins_cmd import checked_vin
 from hm_tui.cli.vins_show import value_text
@@ -82,29 +82,12 @@ def _stream(client: Any, vin: str | None, as_json: bool) -> None:
         status.update(health)
         session = (health.state.role, health.state.holder_pid)
         if session != said and session[0]:
-            _say_session(health.state, as_json)
+            say_session(health.state, as_json)
             said = session
         for point in client.drain():
             if vin is None or point.vin == vin:
                 _emit(point, as_json)
         time.sleep(DRAIN_INTERVAL_S)
-
-
-def _say_session(state: Any, as_json: bool) -> None:
-    """Where this feed stands in the certificate's one MQTT session (docs/feed-sessions.md), on
-    stderr: a line, or with `--json` a `{"event": "feed_session", ...}` object."""
-    if as_json:
-        fields = {"role": state.role, "holder_pid": state.holder_pid}
-        why = out.shown(state.sharing_error) if state.sharing_error else None
-        line = {"event": "feed_session", **fields, "sharing_error": why}
-        print(json.dumps(line, ensure_ascii=True), file=sys.stderr, flush=True)
-    elif state.role == "holder":
-        out.warn("feed holds the MQTT session (other hm-tui on this profile attach to it)")
-    elif state.role == "attached":
-        pid = state.holder_pid
-        out.warn(f"feed attached to hm-tui process {pid}, which holds the MQTT session")
-    else:
-        out.warn(f"feed cannot share the MQTT session: {out.shown(state.sharing_error or '')}")
 
 
 def _emit(point: Any, as_json: bool) -> None:

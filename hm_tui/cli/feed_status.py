@@ -87,6 +87,23 @@ class StatusLines:
         return f"{text}: {out.shown(detail)}" if detail else text
 
 
+def say_session(state: Any, as_json: bool) -> None:
+    """Where this feed stands in the certificate's one MQTT session (docs/feed-sessions.md), on
+    stderr: a line, or with `--json` a `{"event": "feed_session", ...}` object."""
+    if as_json:
+        fields = {"role": state.role, "holder_pid": state.holder_pid}
+        why = out.shown(state.sharing_error) if state.sharing_error else None
+        line = {"event": "feed_session", **fields, "sharing_error": why}
+        print(json.dumps(line, ensure_ascii=True), file=sys.stderr, flush=True)
+    elif state.role == "holder":
+        out.warn("feed holds the MQTT session (other hm-tui on this profile attach to it)")
+    elif state.role == "attached":
+        pid = state.holder_pid
+        out.warn(f"feed attached to hm-tui process {pid}, which holds the MQTT session")
+    else:
+        out.warn(f"feed cannot share the MQTT session: {out.shown(state.sharing_error or '')}")
+
+
 def _span(seconds: float) -> str:
     now = datetime.now(UTC)
     return out.age(now - timedelta(seconds=seconds), now)
