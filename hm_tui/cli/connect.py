@@ -47,6 +47,11 @@ def run_with_client(
     """Run `work(client)` in a fresh event loop with one client (one token manager) throughout."""
     profile = resolve_profile(args)
     start_logging(args)
+    from hm_tui.cli.dashboard import leave_out_unused_imports
+    from hm_tui.service import tls
+
+    tls.prepare()  # the CA bundle loads in a thread (the GIL is free meanwhile) while httpx imports
+    leave_out_unused_imports()  # (trio: 0.1 s of a command's start)
     from hm_tui.service.client import PlatformClient  # lazy: httpx costs ~150 ms
 
     async def main() -> int:

@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 import sys
+from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -197,10 +199,23 @@ def _list(args: argparse.Namespace) -> int:
         )
 
     async def once(client: PlatformClient) -> int:
-        fetched = await client.list_clearances(query)
-        now = platform_now(newest_change(fetched), server=client.server_clock.now())
-        shown = sorted((c for c in fetched if matches(c, now)), key=lambda c: c.vin)
-        print_clearances(shown, fmt, watching=args.watch is not None, now=now)
+        if fmt == "table":
+            fetched = await client.list_clearances(query)
+            now = platform_now(newest_change(fetched), server=client.server_clock.now())
+            shown = sorted((c for c in fetched if matches(c, now)), key=lambda c: c.vin)
+            print_clearances(shown, fmt, watching=args.watch is not None, now=now)
+        else:
+            plain = not (statuses or brands or tags or flt)
+            await stream_clearances(
+                client,
+                query,
+                matches,
+                fmt,
+                plain=plain,
+                full=False,
+                timed=flt.timed,
+                watching=args.watch is not None,
+            )
         if client.bad_items:
             out.warn(f"{client.bad_items} clearance(s) in the answer could not be read")
         return 0
@@ -229,15 +244,75 @@ def _export(args: argparse.Namespace) -> int:
     flt = read_filter(args.filter)
 
     async def work(client: PlatformClient) -> int:
-        fetched = await client.list_clearances(_platform_filter(_filter_statuses(flt), []))
-        now = platform_now(newest_change(fetched), server=client.server_clock.now())
-        clearances = sorted(
-            (c for c in fetched if matches_filter(flt, c, now)), key=lambda c: c.vin
+        query = _platform_filter(_filter_statuses(flt), [])
+        fmt = "json" if args.json else "csv"
+        await stream_clearances(
+            client,
+            query,
+            lambda c, now: matches_filter(flt, c, now),
+            fmt,
+            plain=not flt,
+            full=True,
+            timed=flt.timed,
         )
-        print_clearances(clearances, "json" if args.json else "csv", full=True)
         return 0
 
     return run_with_client(args, work)
+
+
+async def stream_clearances(
+    client: PlatformClient,
+    query: dict[str, Any] | None,
+    matches: Callable[[Clearance, datetime], bool],
+    fmt: str,
+    *,
+    plain: bool,
+    full: bool,
+    timed: bool,
+    watching: bool = False,
+) -> None:
+    """The list as JSON or CSV, written from its wire form (`list_stream`): the clearances that
+    pass `matches` (`plain`: every one does), in VIN order. `timed`: the filter reads time in
+    state, which counts on the platform's clock (the newest change in the list, first)."""
+    from hm_tui.service.decode import collector_paused
+
+    with collector_paused():  # (a fleet's objects, none in a cycle: nothing to collect)
+        await _stream(
+            client, query, matches, fmt, plain=plain, full=full, timed=timed, watching=watching
+        )
+
+
+async def _stream(
+    client: PlatformClient,
+    query: dict[str, Any] | None,
+    matches: Callable[[Clearance, datetime], bool],
+    fmt: str,
+    *,
+    plain: bool,
+    full: bool,
+    timed: bool,
+    watching: bool,
+) -> None:
+    from hm_tui.cli import list_stream
+
+    wire = await client.fetch_clearances(query)
+    items = wire.items
+    keep: list_stream.Keep | None = None
+    if not plain:
+        newest = list_stream.newest_change(items) if timed else None
+        now = platform_now(newest, server=client.server_clock.now())
+        keep = functools.partial(_swapped, matches, now)
+    selected = list_stream.select(items, keep, tag_keys=fmt == "csv", body=wire.body)
+    chunks = list_stream.in_order(items, selected.positions, selected)
+    if fmt == "json":
+        list_stream.write_json(chunks, full=full, pretty=not watching)
+    else:
+        list_stream.write_csv(chunks, selected.tag_keys)
+    client.count_bad(selected.bad)
+
+
+def _swapped(matches: Callable[[Clearance, datetime], bool], now: datetime, c: Clearance) -> bool:
+    return matches(c, now)
 
 
 def print_clearances(

@@ -124,7 +124,7 @@ class PlatformClient:
             clearances, _, bad = await asyncio.to_thread(_decode_paused, wire.items)
         else:
             clearances, _, bad = decode.decode_items(wire.items)
-        self._count_bad(bad)
+        self.count_bad(bad)
         return clearances
 
     async def fetch_clearances(self, filter: dict[str, Any] | None = None) -> decode.WireClearances:
@@ -142,7 +142,8 @@ class PlatformClient:
             return await asyncio.to_thread(decode.split_clearance_list, body)
         return decode.split_clearance_list(body)
 
-    def _count_bad(self, bad: int) -> None:
+    def count_bad(self, bad: int) -> None:
+        """Note how many items of the last list did not fit the model (and log it)."""
         self.bad_items = bad
         if bad:
             log.warning("clearance list: skipped %d unreadable item(s)", bad)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 import gc
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -51,6 +51,7 @@ class WireClearances:
     a time, and keeps only the copies of what changed)."""
 
     items: list[Any]  # bytes | msgspec.Raw
+    body: bytes | bytearray | None = None  # the array they were split from, when kept
 
     def __len__(self) -> int:
         return len(self.items)
@@ -100,7 +101,7 @@ def split_clearance_list(body: bytes) -> WireClearances:
         raise _unreadable_list("not JSON") from None
     except JsonError as exc:
         raise _unreadable_list(str(exc)) from None
-    return WireClearances(raws)
+    return WireClearances(raws, body)
 
 
 def _unreadable_list(why: str) -> BadResponse:
@@ -178,8 +179,12 @@ def settle_on_resume() -> None:
             _pause["settle"] = True
 
 
-def _array(items: list[Any]) -> bytes:
+def wire_array(items: Sequence[Any]) -> bytes:
+    """Wire items (bytes, or `msgspec.Raw` views) as one JSON array, for one C-level decode."""
     return b"[" + b",".join(map(bytes, items)) + b"]"
+
+
+_array = wire_array
 
 
 def decode_clearance_list(body: bytes) -> ClearanceList:
