@@ -78,9 +78,9 @@ def select(
     bad = 0
     with collector_paused():
         if keep is None and not tag_keys:
-            vins, where = _vins_of(items, body)
+            vins, at = _vins_of(items, body)
             order = sorted(range(len(vins)), key=vins.__getitem__)
-            return Selected([where[i] for i in order], [], len(items) - len(vins))
+            return Selected([at[i] for i in order], [], len(items) - len(vins))
         for start in range(0, len(items), BATCH):
             part = items[start : start + BATCH]
             clearances, good = decode_clearance_array(wire_array(part))
