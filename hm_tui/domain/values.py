@@ -5,12 +5,14 @@ yet made safe to print: each caller strips control characters its own way."""
 from __future__ import annotations
 
 import json
+import math
 from functools import cache
 from typing import Any
 
 from hm_tui.domain.autoapi import catalogue
 
 MAX_TEXT = 80  # characters of a value shown; longer ones end in "…"
+HUGE = 10**15  # numbers this large are shown in scientific notation
 UNITS = {
     "kilometers": "km",
     "miles": "mi",
@@ -63,11 +65,33 @@ def is_percentage(capability: str, prop: str) -> bool:
 
 
 def format_number(value: float) -> str:
+    """A number as a person reads it; one of more than 15 digits (JSON's integers have no bound,
+    and a 4,000-digit one cannot even become a float) in scientific notation, `1.0e+1000`."""
     if isinstance(value, bool):
         return "yes" if value else "no"
+    if abs(value) >= HUGE:
+        return _scientific(value)
     if isinstance(value, int) or float(value).is_integer():
         return f"{int(value):,}".replace(",", " ") if abs(value) >= 10_000 else str(int(value))
     return f"{value:.2f}".rstrip("0").rstrip(".") if abs(value) < 1000 else f"{value:.1f}"
+
+
+def _scientific(value: float) -> str:
+    if isinstance(value, float):
+        return f"{value:.1e}" if math.isfinite(value) else ("-∞" if value < 0 else "∞")
+    digits = str(abs(value))  # (msgspec reads at most ~4,300 digits: str() can take them)
+    sign = "-" if value < 0 else ""
+    return f"{sign}{digits[0]}.{digits[1]}e+{len(digits) - 1}"
+
+
+def _percentage(value: float) -> str:
+    scaled = value * 100  # (an int stays an int: no float overflow)
+    if isinstance(scaled, float) and not math.isfinite(scaled):  # (1e308 * 100)
+        mantissa, exponent = f"{value:.1e}".split("e")
+        return f"{mantissa}e{int(exponent) + 2:+d} %"
+    if abs(scaled) >= HUGE:
+        return f"{_scientific(scaled)} %"
+    return f"{scaled:.0f} %"
 
 
 def format_value(
@@ -80,7 +104,7 @@ def format_value(
         return "yes" if value else "no"
     if isinstance(value, int | float):
         if unit is None and capability and is_percentage(capability, prop):
-            return f"{value * 100:.0f} %"
+            return _percentage(value)
         symbol = unit_symbol(unit)
         return f"{format_number(value)} {symbol}".rstrip()
     if isinstance(value, str):

@@ -37,6 +37,7 @@ from hm_tui.service.transport import ApiCounts, send
 log = logging.getLogger("hm_tui.auth")
 
 MAX_TOKEN_AGE = 300.0  # renew at least this often whatever expires_in says
+MAX_TOKEN_LIFE = 86_400.0  # the longest `expires_in` taken as it is (a day)
 REVOKE_TIMEOUT_S = 0.5  # an exit waits at most this long for the revocation
 MAX_TOKEN_LENGTH = 8192  # sent with every request: a longer one is no token
 MAX_KEY_BYTES = 64 * 1024  # a PEM key is a few hundred bytes
@@ -346,4 +347,6 @@ def _parse_token_answer(response: httpx.Response) -> tuple[str, float]:
     ttl = data.get("expires_in") if isinstance(data, dict) else None
     if not isinstance(ttl, int | float) or isinstance(ttl, bool) or ttl <= 0:
         ttl = MAX_TOKEN_AGE
-    return value, float(ttl)
+    # (compared before any float(): JSON integers have no bound, `10**400` would overflow it;
+    # the token is renewed every MAX_TOKEN_AGE anyway, a longer life changes nothing)
+    return value, float(min(ttl, MAX_TOKEN_LIFE))

@@ -74,9 +74,9 @@ def _vins_of(items: list[Any]) -> list[_VinOnly]:
         part = items[start : start + _BATCH]
         try:
             found += _VIN_ONLY.decode(_array(part))
-        except (msgspec.ValidationError, RecursionError):
+        except (msgspec.DecodeError, RecursionError):  # (not UTF-8 inside: that item alone)
             for item in part:
-                with contextlib.suppress(msgspec.ValidationError, RecursionError):
+                with contextlib.suppress(msgspec.DecodeError, RecursionError):
                     found.append(_VIN_ONLY_ONE.decode(bytes(item)))
     return found
 

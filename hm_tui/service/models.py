@@ -61,10 +61,12 @@ _CLEARANCE = msgspec.json.Decoder(Clearance).decode
 
 def decode_clearance_array(array: bytes | memoryview) -> tuple[list[Clearance], list[int] | None]:
     """A JSON array of clearances: the ones that fit the model, and their positions (None: all
-    fit). One bad item must not hide the rest: then each item is decoded alone."""
+    fit). One bad item must not hide the rest: then each item is decoded alone. (A bad item is
+    one that does not fit, is nested too deeply, or holds bytes that are not UTF-8: the list's
+    split does not read inside strings, so those surface here, one item at a time.)"""
     try:
         return _CLEARANCES(array), None
-    except (msgspec.ValidationError, RecursionError):  # (a field it skips may be nested deep)
+    except (msgspec.DecodeError, RecursionError):  # (a field it skips may be nested deep)
         good: list[Clearance] = []
         positions: list[int] = []
         try:
@@ -74,7 +76,7 @@ def decode_clearance_array(array: bytes | memoryview) -> tuple[list[Clearance], 
         for at, item in enumerate(items):
             try:
                 good.append(_CLEARANCE(item))
-            except (msgspec.ValidationError, RecursionError):
+            except (msgspec.DecodeError, RecursionError):
                 continue
             positions.append(at)
         return good, positions

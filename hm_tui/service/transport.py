@@ -8,6 +8,12 @@ one deadline for the whole of it, request to last byte: `DEADLINE_S`, plus one s
 `DEADLINE_BYTES_PER_S` bytes received (the whole fleet's list on a slow link still arrives; a
 trickle does not). An exchange past its deadline is a `NetworkError` that is not retried: a
 server that trickles once will trickle again, and the caller says so at once.
+
+An answer is also bounded in size, as received and as decoded: a gzip body of 1 MB can decode to
+gigabytes (a "gzip bomb") that would fill the memory while the deadline, counting decoded bytes,
+moved out of reach. The deadline counts the bytes that came over the wire; the decoded body may
+not pass `MAX_BODY_BYTES` (`MAX_LARGE_BODY_BYTES` for the fleet's list) nor grow more than
+`MAX_EXPANSION` times what was received. Past either: `BadResponse`, not retried.
 """
 
 from __future__ import annotations
@@ -19,7 +25,7 @@ from typing import Any
 import httpx
 
 from hm_tui import __version__
-from hm_tui.service.errors import NetworkError
+from hm_tui.service.errors import BadResponse, NetworkError
 from hm_tui.service.http_log import log_exchange
 from hm_tui.service.tls import verified_context
 
@@ -28,6 +34,14 @@ DEFAULT_TIMEOUT = httpx.Timeout(30.0, connect=10.0)
 #: retried), extended by a second per `DEADLINE_BYTES_PER_S` bytes of answer received.
 DEADLINE_S = 45.0
 DEADLINE_BYTES_PER_S = 16 * 1024
+#: The largest answer taken, decoded: any one call, and the whole fleet's list (a million
+#: clearances are ~300 MB of JSON).
+MAX_BODY_BYTES = 16 * 2**20
+MAX_LARGE_BODY_BYTES = 512 * 2**20
+#: The most a compressed answer may expand (JSON compresses 5-20 times; zeros 1,000 times),
+#: judged once the decoded body is past `_EXPANSION_FROM` bytes.
+MAX_EXPANSION = 100
+_EXPANSION_FROM = 2**20
 USER_AGENT = f"hm-tui/{__version__}"
 # Failures where the request never left this machine: safe to repeat any call.
 _NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout, httpx.UnsupportedProtocol)
@@ -124,16 +138,33 @@ async def _exchange(
     large buffer is its own mapping: freed, it goes back at once."""
     response = await http.send(http.build_request(method, url, **kwargs), stream=True)
     base = deadline.when()
+    limit = MAX_LARGE_BODY_BYTES if large else MAX_BODY_BYTES
     body = bytearray()
     try:
         async for chunk in response.aiter_bytes():  # decoded: gzip from the platform too
             body += chunk
+            received = response.num_bytes_downloaded  # (as it came over the wire)
+            _check_size(len(body), received, limit, response.status_code)
             if base is not None:
-                deadline.reschedule(base + len(body) / DEADLINE_BYTES_PER_S)
+                deadline.reschedule(base + received / DEADLINE_BYTES_PER_S)
     finally:
         await response.aclose()
     response._content = body if large else bytes(body)  # type: ignore[assignment]  # (httpx's)
     return response
+
+
+def _check_size(size: int, received: int, limit: int, status: int) -> None:
+    """Refuse an answer whose decoded body passed `limit` or expanded past `MAX_EXPANSION`."""
+    if size > limit:
+        why = f"the answer is larger than {limit // 2**20} MB"
+    elif size > _EXPANSION_FROM and size > MAX_EXPANSION * max(received, 1):
+        why = (
+            f"the answer expands from {received:,} bytes received to more than {size:,} "
+            f"(over {MAX_EXPANSION} times: a compression bomb?)"
+        )
+    else:
+        return
+    raise BadResponse("Answer refused", f"{why}; nothing of it was read", status=status)
 
 
 def _too_slow(url: str, vin: str | None, elapsed: float) -> NetworkError:
