@@ -11,6 +11,7 @@ import asyncio
 import json
 import os
 import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from dataclasses import replace
@@ -252,3 +253,28 @@ def test_dev_zero_as_the_mqtt_key_stops_the_feed_with_a_message(
     code, err = binary(["feed"], env)
     assert code == 1 and "not a regular file" in err, err
     assert json.dumps(err)  # (printable, one message)
+
+
+def test_an_export_path_in_a_directory_one_cannot_enter_is_a_message_not_a_crash(
+    home: Path, figures: Figures
+) -> None:
+    figures.tried("hostile file: export path in a directory one cannot enter")
+    locked = home / "locked-export"
+    (locked / "inner").mkdir(parents=True)
+    os.chown(locked, OTHER_UID, -1)
+    locked.chmod(0o700)
+    probe = (
+        "from pathlib import Path; from hm_tui.ui.screens.export_prompt import export_target; "
+        f"print(export_target({str(locked / 'inner' / 'x.csv')!r}))"
+    )
+    no_override = ["setpriv", "--bounding-set=-dac_override,-dac_read_search", "--"]
+    result = subprocess.run(
+        [*no_override, sys.executable, "-c", probe],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        env={**os.environ, "PYTHONPATH": os.getcwd()},
+    )
+    assert result.returncode == 0 and "Traceback" not in result.stderr, result.stderr
+    assert "(None, 'Cannot use" in result.stdout and "Permission denied" in result.stdout

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import ClassVar
 
@@ -20,12 +21,15 @@ def export_target(text: str) -> tuple[Path | None, str]:
     if not text.strip():
         return None, "Give a file name, e.g. ~/clearances.csv"
     path = Path(text.strip()).expanduser()
-    if path.is_dir():
-        return None, f"{path} is a directory: add a file name, e.g. {path / 'clearances.csv'}"
-    if path.exists():
-        return None, f"{path} exists: choose another name (nothing is overwritten)"
-    if not path.parent.is_dir():
-        return None, f"No directory {path.parent}: create it first or choose another place"
+    try:  # (a directory on the way that is not open to us raises, rather than answers False)
+        if path.is_dir():
+            return None, f"{path} is a directory: add a file name, e.g. {path / 'clearances.csv'}"
+        if os.path.lexists(path):
+            return None, f"{path} exists: choose another name (nothing is overwritten)"
+        if not path.parent.is_dir():
+            return None, f"No directory {path.parent}: create it first or choose another place"
+    except OSError as error:
+        return None, f"Cannot use {path}: {error.strerror or error}"
     return path, ""
 
 
