@@ -493,6 +493,8 @@ def note_first_frame() -> None:
     this process had used by then (all its threads), written to `$HM_TUI_BENCH_FIRST_FRAME_FILE`
     if set (benchmarks/startup.py reads it)."""
     path = os.environ.get(FIRST_FRAME_ENV)
-    if path:
+    if path:  # written whole, then renamed: a reader never sees the file empty
         with contextlib.suppress(OSError):
-            Path(path).write_text(f"{time.time():.6f} {time.process_time():.6f}\n")
+            partial = Path(f"{path}.partial")
+            partial.write_text(f"{time.time():.6f} {time.process_time():.6f}\n")
+            partial.replace(path)

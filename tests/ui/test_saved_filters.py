@@ -40,6 +40,7 @@ async def test_the_palette_saves_applies_and_deletes_a_filter(emulator: Emulator
         await wait_for(
             lambda: app.saved_filters.queries == ["status:rejected"], message="the filter saved"
         )
+        app.clear_notifications()  # Escape dismisses notifications first ("Saved filter …")
         await pilot.press("escape")  # clears the filter
         await wait_for(lambda: roster.query == "", message="the filter cleared")
         await _palette(app, pilot, "saved filter: status:rej")
