@@ -19,11 +19,11 @@ from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any, TextIO
 
-from hm_tui.domain.inert import tags_text
+from hm_tui.domain import inert
 from hm_tui.service.platform_time import elapsed_s
-from hm_tui.service.redact import redact, shown, unmasked
+from hm_tui.service.redact import masked, redact, shown
 
-__all__ = ["shown", "tags_text"]  # (re-exported: every command prints through these)
+__all__ = ["shown"]  # (re-exported: every command prints through it)
 
 MIN_CUT_WIDTH = 6  # a column cut to fit the terminal keeps at least this much (or its header)
 
@@ -178,7 +178,7 @@ def json_text(data: Any, *, pretty: bool = True) -> str:
     character, which the escaping would otherwise keep) is replaced by its masked form."""
     text = _dumps(data, pretty)
     if "\\" in text or redact(text) != text:  # escapes, or something secret-looking: look closer
-        text = _dumps(_masked(data), pretty)
+        text = _dumps(masked(data), pretty)
     return text
 
 
@@ -190,16 +190,6 @@ def _dumps(data: Any, pretty: bool) -> str:
         default=_json_default,
         separators=None if pretty else (",", ":"),
     )
-
-
-def _masked(data: Any) -> Any:
-    if isinstance(data, str):
-        return unmasked(data)
-    if isinstance(data, dict):
-        return {unmasked(str(k)): _masked(v) for k, v in data.items()}
-    if isinstance(data, list | tuple):
-        return [_masked(v) for v in data]
-    return data
 
 
 def _json_default(value: Any) -> Any:
@@ -225,3 +215,8 @@ def age(when: datetime | None, now: datetime | None = None) -> str:
 def timestamp(when: datetime | None) -> str:
     """A platform timestamp in UTC, saying so: `2026-05-01 12:03:04 UTC`."""
     return when.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC") if when else "-"
+
+
+def tags_text(tags: dict[str, str] | None) -> str:
+    """Tags as `key=value, key=value`, each part shown (inert, then redacted)."""
+    return inert.tags_text(tags, each=shown)

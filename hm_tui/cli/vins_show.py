@@ -23,6 +23,7 @@ from hm_tui.domain.data_errors import NOT_IN_FLEET, explain_data_error
 from hm_tui.domain.reasons import explain
 from hm_tui.service.errors import NotFound, PlatformError
 from hm_tui.service.platform_time import platform_now
+from hm_tui.service.redact import masked
 
 if TYPE_CHECKING:
     from hm_tui.service.client import PlatformClient
@@ -155,4 +156,5 @@ def value_text(p: DataPoint) -> str:
     """The value as the dashboard shows it, unit included ("85 %", "12 000 km")."""
     if p.failure:
         return f"failed: {out.shown(p.failure)}"
-    return out.shown(values.format_value(p.value, p.unit, capability=p.capability, prop=p.property))
+    value = masked(p.value)  # (before the value is formatted and cut: no part of a secret left)
+    return out.shown(values.format_value(value, p.unit, capability=p.capability, prop=p.property))

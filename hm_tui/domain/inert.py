@@ -21,6 +21,7 @@ Pure and idempotent: `inert(inert(x)) == inert(x)`. Redaction of secrets runs af
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 ELLIPSIS = "…"
 
@@ -72,8 +73,15 @@ def cut(text: str, limit: int | None) -> str:
     return text[: max(0, limit - 1)] + ELLIPSIS
 
 
-def tags_text(tags: dict[str, str] | None, limit: int | None = None) -> str:
-    """Tags as one line, `key=value, key=value` in the order the platform sent them, inert."""
+def tags_text(
+    tags: dict[str, str] | None,
+    limit: int | None = None,
+    *,
+    each: Callable[[str], str] = inert,
+) -> str:
+    """Tags as one line, `key=value, key=value` in the order the platform sent them, each key
+    and value passed through `each` (inert; outputs pass `redact.shown`, which must see each
+    part as it came, invisible characters and all, to find a secret split by them)."""
     if not tags:
         return ""
-    return cut(", ".join(f"{inert(key)}={inert(value)}" for key, value in tags.items()), limit)
+    return cut(", ".join(f"{each(key)}={each(value)}" for key, value in tags.items()), limit)

@@ -18,6 +18,7 @@ from hm_tui.domain.timestamps import parse_time
 from hm_tui.service import bounded_json
 from hm_tui.service.bounded_json import JsonError
 from hm_tui.service.models import DataPoint, combined
+from hm_tui.service.redact import unmasked
 
 MAX_PAYLOAD_BYTES = 256 * 1024
 MAX_VALUE_DEPTH = 6
@@ -31,6 +32,7 @@ SAMPLE_CHARS = 120
 def escape_sample(data: bytes | bytearray | str, limit: int = SAMPLE_CHARS) -> str:
     """Printable ASCII only: control characters, escapes and non-ASCII become `\\x..` forms."""
     text = data if isinstance(data, str) else bytes(data).decode("utf-8", "backslashreplace")
+    text = unmasked(text)  # a secret masked whole before the sample is cut or escaped
     escaped = text[:limit].encode("unicode_escape").decode("ascii")
     return escaped + ("..." if len(text) > limit else "")
 
@@ -212,6 +214,7 @@ def _time(stamp: str) -> datetime | None:
 
 
 def _short(value: Any, limit: int = 24) -> str:
-    """A value for an error message: repr'd (so escapes stay escaped) and cut short."""
-    text = ascii(value)
+    """A value for an error message: repr'd (so escapes stay escaped) and cut short (a secret
+    in it masked first)."""
+    text = ascii(unmasked(value) if isinstance(value, str) else value)
     return text if len(text) <= limit else text[: limit - 1] + "…"

@@ -15,6 +15,7 @@ import logging
 import re
 import threading
 from collections import deque
+from typing import Any
 
 from hm_tui.domain.inert import cut, inert, loose
 
@@ -128,6 +129,18 @@ def unmasked(text: str) -> str:
     some reading of it carries a secret: then its `shown` form, masked."""
     masked = shown(text, multiline=True)
     return text if masked == inert(text, multiline=True) else masked
+
+
+def masked(data: Any) -> Any:
+    """JSON-like `data` with every string (keys too) that carries a secret replaced by its
+    masked form, the rest as it is: for values formatted (or cut) before they are shown."""
+    if isinstance(data, str):
+        return unmasked(data)
+    if isinstance(data, dict):
+        return {unmasked(str(k)): masked(v) for k, v in data.items()}
+    if isinstance(data, list | tuple):
+        return [masked(v) for v in data]
+    return data
 
 
 def _mask_match(match: re.Match[str]) -> str:

@@ -8,6 +8,7 @@ from typing import Any
 
 from hm_tui.domain import values
 from hm_tui.service.models import DataPoint
+from hm_tui.service.redact import masked
 from hm_tui.ui.text import shown
 
 
@@ -27,8 +28,9 @@ def safe_multiline(text: str) -> str:
 def format_value(
     value: Any, unit: str | None = None, *, capability: str = "", prop: str = ""
 ) -> str:
-    """A data point's value as the domain writes it ("85 %", "12 000 km"), made inert."""
-    return safe_text(values.format_value(value, unit, capability=capability, prop=prop))
+    """A data point's value as the domain writes it ("85 %", "12 000 km"), made inert (and
+    any secret in it masked before the domain formats or cuts it)."""
+    return safe_text(values.format_value(masked(value), unit, capability=capability, prop=prop))
 
 
 def format_point(point: DataPoint) -> str:

@@ -38,7 +38,7 @@ def markup_safe(value: object, limit: int | None = None) -> str:
 
 def tags_text(tags: dict[str, str] | None, limit: int | None = None) -> str:
     """Tags as `key=value, key=value`, shown, in the order the platform sent them."""
-    return shown(_inert.tags_text(tags), limit)
+    return _inert.tags_text(tags, limit, each=shown)
 
 
 def describe_error(error: BaseException) -> str:

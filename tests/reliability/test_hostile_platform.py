@@ -469,3 +469,19 @@ async def test_a_signed_webhook_body_nested_5000_deep_is_a_400_that_changes_noth
         await hook.stop()
     assert answer.status_code == 400 and "nested too deeply" in answer.text, answer.text
     assert events == []
+
+
+async def test_a_secret_in_vehicle_data_never_shows_in_part_where_values_are_cut(
+    fake: FakePlatform, cli_env: Path, capsys: pytest.CaptureFixture[str], figures: Figures
+) -> None:
+    figures.tried("hostile platform: secret in vehicle data values", 3)
+    points = {
+        "long": {"data": "x" * 70 + SECRET, "timestamp": "2025-01-01T00:00:00Z"},  # cut at 80
+        "split": {"data": {"a": SPLIT_SECRETS["U+200B"]}, "timestamp": "2025-01-01T00:00:00Z"},
+        "escaped": {"data": [SPLIT_SECRETS["ESC ["]], "timestamp": "2025-01-01T00:00:00Z"},
+    }
+    fake.answer("data", Answer(200, json.dumps({"vin": VINS[0], "trip": points}).encode()))
+    for argv in (["vins", "data", VINS[0]], ["vins", "data", VINS[0], "--json"]):
+        code, out, err = await run(capsys, *argv)
+        assert code == 0 and not leaked(out + err) and SECRET[:8] not in out, ascii(out)
+        assert "trip.long" in out or "long" in out
