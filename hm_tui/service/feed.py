@@ -24,7 +24,7 @@ from datetime import UTC, datetime
 from typing import Any, Literal
 
 from hm_tui.service.config import MqttSettings
-from hm_tui.service.feed_buffer import LATEST_VINS, PointBuffer
+from hm_tui.service.feed_buffer import LATEST_VINS, Dedup, PointBuffer
 from hm_tui.service.feed_health import (
     Backlog,
     FeedHealth,
@@ -35,7 +35,7 @@ from hm_tui.service.feed_hub import Hub
 from hm_tui.service.feed_mqtt import MqttLink, tls_context
 from hm_tui.service.feed_mqtt import why as _why
 from hm_tui.service.feed_parse import BadPayload, escape_sample, parse_message
-from hm_tui.service.feed_share import SessionShare, share_paths
+from hm_tui.service.feed_share import HolderNews, SessionShare, share_paths
 from hm_tui.service.feed_takeover import TakeoverWatch
 from hm_tui.service.models import DataPoint
 
@@ -97,24 +97,6 @@ def feed_topic(settings: MqttSettings, environment: str, app_id: str) -> str:
         return settings.topic
     base = f"{environment}/level13/{app_id}"
     return base if settings.format == "v2" else f"{base}/#"
-
-
-class _Dedup:
-    """The last `size` message ids, in arrival order; O(1) per message."""
-
-    def __init__(self, size: int) -> None:
-        self._order: deque[str] = deque()
-        self._seen: set[str] = set()
-        self._size = size
-
-    def is_new(self, message_id: str) -> bool:
-        if message_id in self._seen:
-            return False
-        self._seen.add(message_id)
-        self._order.append(message_id)
-        if len(self._order) > self._size:
-            self._seen.discard(self._order.popleft())
-        return True
 
 
 class BufferedFeed:
@@ -195,7 +177,7 @@ class FeedClient(BufferedFeed):
         self._share_dir = share_dir  # where the session's lock and socket live (None: default)
         self._backlog = Backlog()
         self._replayed = 0
-        self._dedup = _Dedup(dedup)
+        self._dedup = Dedup(dedup)
         self._bad: deque[BadSample] = deque(maxlen=BAD_SAMPLES)
         self._context: ssl.SSLContext | None = None
         self._share: SessionShare | None = None
@@ -210,9 +192,7 @@ class FeedClient(BufferedFeed):
         self._rate = 0.0
         self._last_tick = float("-inf")  # monotonic time of the last accepted message
         self._takeover = TakeoverWatch()
-        self._heard_takeovers = 0  # takeovers the holders we were attached to told us of
-        self._holder_takeovers: int | None = None  # the current holder's count, last we heard
-        self._last_holder: int | None = None  # the process we were last attached to
+        self._news = HolderNews()  # what the holders we were attached to told us
 
     # --- lifecycle ---------------------------------------------------------------------------
 
@@ -239,7 +219,7 @@ class FeedClient(BufferedFeed):
         share, self._share = self._share, None
         if share is not None:
             share.stop()
-        self._hub = self._last_holder = None
+        self._hub = self._news.last_holder = None
         self._set_status("stopped", self._last_error)
 
     def hold(self, hub: Hub | None) -> None:
@@ -255,7 +235,7 @@ class FeedClient(BufferedFeed):
             keepalive=self._keepalive,
             reconnect_delay=self._reconnect_delay,
         )
-        gone = self._last_holder
+        gone = self._news.last_holder
         note = f"hm-tui process {gone}, which held the MQTT session, went away" if gone else None
         self._set_status("connecting", f"{note}: connecting in its place" if note else None)
         self._link.start()
@@ -286,7 +266,7 @@ class FeedClient(BufferedFeed):
                 bad_samples=tuple(self._bad),
                 subscribed=self._subscribed and status == "connected",
                 replayed=self._replayed,
-                takeovers=self._takeover.takeovers + self._heard_takeovers,
+                takeovers=self._takeover.takeovers + self._news.takeovers,
                 role=share.role if share is not None else "",
                 holder_pid=share.holder_pid if share is not None else None,
                 attached=self._hub.attached if self._hub is not None else 0,
@@ -302,7 +282,7 @@ class FeedClient(BufferedFeed):
                 "status": status,
                 "last_error": error,
                 "subscribed": self._subscribed and status == "connected",
-                "takeovers": self._takeover.takeovers + self._heard_takeovers,
+                "takeovers": self._takeover.takeovers + self._news.takeovers,
             }
 
     def _link_state(self) -> tuple[FeedStatus, str | None]:
@@ -406,8 +386,7 @@ class FeedClient(BufferedFeed):
         elif kind == "c" and len(fields) == 2:
             self.link_connected(bool(fields[1]), datetime.fromisoformat(str(fields[0])))
         elif kind == "a":
-            self._holder_takeovers = None
-            self._last_holder = int(fields[0])
+            self._news.attached(int(fields[0]))
             if fields[1]:
                 with self._lock:
                     self._missed += int(fields[1])
@@ -420,9 +399,6 @@ class FeedClient(BufferedFeed):
 
     def _adopt(self, holder: dict[str, Any]) -> None:
         """The holder's state as ours: its connection is ours."""
-        takeovers = int(holder.get("takeovers") or 0)
-        heard = self._holder_takeovers
-        self._holder_takeovers = takeovers
         status = holder.get("status")
         error = holder.get("last_error")
         self._set_status(
@@ -430,8 +406,7 @@ class FeedClient(BufferedFeed):
             escape_sample(error, 300) if isinstance(error, str) else None,
         )
         with self._lock:
-            if heard is not None and takeovers > heard:
-                self._heard_takeovers += takeovers - heard
+            self._news.heard(int(holder.get("takeovers") or 0))
             self._subscribed = bool(holder.get("subscribed"))
 
     def _set_status(self, status: FeedStatus, error: str | None) -> None:

@@ -76,3 +76,21 @@ class PointBuffer:
 
     def vins(self) -> list[str]:
         return list(self._latest)
+
+
+class Dedup:
+    """The last `size` message ids, in arrival order; O(1) per message."""
+
+    def __init__(self, size: int) -> None:
+        self._order: deque[str] = deque()
+        self._seen: set[str] = set()
+        self._size = size
+
+    def is_new(self, message_id: str) -> bool:
+        if message_id in self._seen:
+            return False
+        self._seen.add(message_id)
+        self._order.append(message_id)
+        if len(self._order) > self._size:
+            self._seen.discard(self._order.popleft())
+        return True

@@ -64,6 +64,24 @@ class ShareOwner(Protocol):
         about it: "a" attached (holder pid, messages missed), "r" refused (why), "x" lost."""
 
 
+class HolderNews:
+    """What an attached feed keeps of the holders it heard from: the takeovers they counted (so
+    its own count only grows as holders change) and the last one (named if it takes its place)."""
+
+    def __init__(self) -> None:
+        self.takeovers = 0
+        self.last_holder: int | None = None
+        self._count: int | None = None  # the current holder's count, last we heard
+
+    def attached(self, holder_pid: int) -> None:
+        self.last_holder, self._count = holder_pid, None
+
+    def heard(self, count: int) -> None:
+        if self._count is not None and count > self._count:
+            self.takeovers += count - self._count
+        self._count = count
+
+
 def share_paths(settings: Any, directory: str | None) -> tuple[SessionPaths | None, str | None]:
     """The session's files for these MQTT settings (`directory`: where, else the user's
     runtime directory), or None and why sharing is unavailable here."""

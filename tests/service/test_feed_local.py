@@ -25,6 +25,7 @@ from hm_tui.service.feed_local import (
     runtime_dir,
     session_paths,
 )
+from hm_tui.service.feed_share import HolderNews
 
 
 def test_the_directory_is_made_private_and_a_shared_one_is_refused_with_the_fix(
@@ -126,3 +127,16 @@ def test_an_attached_feed_marks_the_holders_backlog_as_replayed(tmp_path: Path) 
     feed.ingest("t", json.dumps(payload).encode())
     assert feed.state.replayed == 1
     assert [point.replayed for point in feed.drain()] == [True]
+
+
+def test_takeovers_counted_by_the_holders_add_up_across_holders() -> None:
+    """An attached feed's `takeovers` (what the metrics read) only grows: it adds what each
+    holder counted while it was attached to it, not the holders' totals."""
+    news = HolderNews()
+    news.attached(100)
+    news.heard(3)  # the holder had counted 3 before we came
+    news.heard(5)
+    news.attached(200)  # a new holder, with counts of its own
+    news.heard(1)
+    news.heard(2)
+    assert news.takeovers == 3 and news.last_holder == 200
