@@ -42,7 +42,7 @@ from hm_tui.ui.screens.roster import RosterScreen
 from hm_tui.ui.terminal import HangupWatch, default_theme
 from hm_tui.ui.text import describe_error, shown
 from hm_tui.ui.throttle import Throttle
-from hm_tui.ui.toasts import NewRejections, RejectionToasts, StallToast
+from hm_tui.ui.toasts import NewRejections, RejectionToasts, StallToast, ToastRoom
 from hm_tui.ui.widgets.header import HeaderState, feed_fields, webhook_fields
 
 if TYPE_CHECKING:
@@ -92,6 +92,7 @@ class HmTuiApp(ClearanceActions, App[int]):
         self.saved_filters = SavedFilterActions(self)
         self.toasts_muted = False  # the palette's "Mute notifications for this session"
         self.stall_toast = StallToast(self)
+        self.toast_room = ToastRoom(self)  # toasts never cover the cursor row or pulled data
         self.clock = clock or self._platform_now  # platform time: time in state
         self.wall_clock = wall_clock or (lambda: datetime.now(UTC))  # "updated N s ago"
         self.new_rejections = NewRejections(self.wall_clock)  # what `n` lists
@@ -141,6 +142,11 @@ class HmTuiApp(ClearanceActions, App[int]):
         if self.toasts_muted and severity != "error":
             return
         super().notify(message, title=title, severity=severity, timeout=timeout, markup=markup)
+
+    def _refresh_notifications(self) -> None:
+        """Textual's, then room for the toasts on the screen (`ToastRoom`)."""
+        super()._refresh_notifications()
+        self.toast_room.changed()
 
     def get_default_screen(self) -> RosterScreen:
         return self.roster_screen
@@ -394,6 +400,7 @@ class HmTuiApp(ClearanceActions, App[int]):
         )
 
     def refresh_header(self) -> None:
+        self.toast_room.update()
         self.stall_toast.update(self.session.feed_health() if self.session is not None else None)
         state = self.header_state()
         if self.roster_screen.live:

@@ -17,8 +17,10 @@ from datetime import datetime
 from typing import Any
 
 from textual.app import App
+from textual.css.query import NoMatches
 from textual.notifications import Notification
-from textual.screen import ModalScreen
+from textual.screen import ModalScreen, Screen
+from textual.widgets._toast import Toast, ToastRack
 
 from hm_tui.ui.keymap import ROSTER_KEYS, key_for
 from hm_tui.ui.text import shown
@@ -155,3 +157,49 @@ class StallToast:
         app = self._app
         if toast is not None and toast in app._notifications:
             app._unnotify(toast)
+
+
+#: The class attribute naming the part of a screen that toasts must not cover (a CSS selector:
+#: the roster's table and feed, the detail's body). Screens without it are left as they are.
+ROOM_ATTRIBUTE = "TOAST_ROOM"
+
+
+class ToastRoom:
+    """Keeps toasts off what the operator is looking at: while toasts are up, the screen's
+    `TOAST_ROOM` part ends above them (a bottom margin the height of the toast rack), so the
+    roster's cursor row (the table keeps it in view when it shrinks) and the detail's pulled data
+    are never under a toast; the margin goes when the toasts do. Textual docks its toast rack at
+    the bottom, in a layer over the screen (the rack itself has no region: its toasts do), and
+    gives no event when the toasts' height changes, so `update` is
+    called after each change of the notifications (twice: the rack mounts its toasts, then lays
+    them out) and on the app's one-second tick (a toast that timed out removes itself quietly)."""
+
+    def __init__(self, app: App[Any]) -> None:
+        self._app = app
+
+    def changed(self) -> None:
+        """The notifications changed: make room once the rack has drawn them."""
+        self._app.call_after_refresh(lambda: self._app.call_after_refresh(self.update))
+
+    def update(self) -> None:
+        for screen in self._app.screen_stack[-1:]:
+            self._fit(screen)
+
+    def _fit(self, screen: Screen[Any]) -> None:
+        selector = getattr(screen, ROOM_ATTRIBUTE, None)
+        if not selector:
+            return
+        try:
+            body = screen.query_one(selector)
+            rack = screen.get_child_by_type(ToastRack)
+        except NoMatches:  # (no rack: notifications are off, as under a test's run_test)
+            return
+        margin = body.styles.margin
+        tops = [toast.region.y for toast in rack.query(Toast) if toast.region.height]
+        bottom = body.region.bottom + margin.bottom  # where the body ends without the room
+        rows = max(0, bottom - min(tops)) if tops and self._app._notifications else 0
+        if margin.bottom != rows:
+            body.styles.margin = (margin.top, margin.right, rows, margin.left)
+            room_changed = getattr(screen, "room_changed", None)
+            if room_changed is not None:  # e.g. the detail keeps its pulled data in view
+                self._app.call_after_refresh(room_changed)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -35,6 +36,10 @@ if TYPE_CHECKING:
     from hm_tui.service.session import Session
 
 
+#: A pull's answer is laid out within this long (its lines, then the view's resize).
+DATA_LAYOUT_S = 1.0
+
+
 def describe_data_error(error: BaseException) -> str:
     """The operator's words for a failed vehicle-data pull (shared with `hm-tui vins data`)."""
     detail = safe_text(getattr(error, "detail", None) or error, 200)
@@ -45,6 +50,7 @@ class DetailScreen(Screen[None]):
     """Everything about one clearance; live while open (re-reads the roster when it changes)."""
 
     BINDINGS: ClassVar = bindings(DETAIL_KEYS)
+    TOAST_ROOM: ClassVar = "#detail-body"  # toasts never cover it (ui/toasts.py, ToastRoom)
 
     class DataPulled(Message):
         def __init__(self, data: VehicleData) -> None:
@@ -67,6 +73,7 @@ class DetailScreen(Screen[None]):
         self._pulled_at: datetime | None = None
         self._composed = False
         self._pull_note: tuple[str, bool] | None = None
+        self._data_scroll_until = 0.0  # a pull's answer is scrolled into view until then
 
     def compose(self) -> ComposeResult:
         header = StatusHeader(id="detail-header")
@@ -322,11 +329,35 @@ class DetailScreen(Screen[None]):
         if not self._pulled:
             self._pull_note = ("The car answered, but sent no data points.", True)
         self._render_data()
+        self._show_data()
+
+    def _show_data(self) -> None:
+        """The answer asked for in view: the body scrolled to the data once it is laid out: after
+        the data view's resize (new lines), or the next refresh if its height did not change."""
+        self._data_scroll_until = time.monotonic() + DATA_LAYOUT_S
+        self.call_after_refresh(self._scroll_to_data)
+
+    @on(DataPointsView.Resized)
+    def _data_resized(self) -> None:
+        if time.monotonic() < self._data_scroll_until:  # (later: the operator's own resizes)
+            self.call_after_refresh(self._scroll_to_data)
+
+    def _scroll_to_data(self) -> None:
+        body, note = self.query_one("#detail-body"), self.query_one("#detail-data-note")
+        body.scroll_to_widget(note, animate=False, top=True)
+
+    def room_changed(self) -> None:
+        """Toasts came or went and the body changed height (ui/toasts.py, ToastRoom): if the
+        operator is looking at the data, keep as much of it in view as fits."""
+        body, note = self.query_one("#detail-body"), self.query_one("#detail-data-note")
+        if self._pulled_at is not None and note.region.overlaps(body.region):
+            self.call_after_refresh(self._scroll_to_data)
 
     @on(DataPullFailed)
     def _pulled_failed(self, message: DataPullFailed) -> None:
         self._pull_note = (message.text, True)
         self._render_data()
+        self._show_data()
 
     def system_commands(self) -> list[tuple[str, str, Any]]:
         """(title, help, callback) for the app's command palette while this screen is shown."""

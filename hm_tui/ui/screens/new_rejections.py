@@ -37,6 +37,7 @@ class NewRejectionsScreen(Screen[str | None]):
     operator chose to do with them ("mark", "add_again", "add_again_tagged"), None: nothing."""
 
     BINDINGS: ClassVar = bindings(NEW_REJECTIONS_KEYS)
+    TOAST_ROOM: ClassVar = "#rejections-body"  # toasts never cover it (ui/toasts.py, ToastRoom)
 
     def __init__(self, roster: Roster, seen: Seen, tz: tzinfo | None = None) -> None:
         super().__init__(id="rejections-screen")

@@ -45,6 +45,7 @@ class RosterScreen(Screen[None]):
     """Every clearance; `/` filters, 0-7 pick a status, `s`/`S` sort, space marks."""
 
     BINDINGS: ClassVar = bindings(ROSTER_KEYS)
+    TOAST_ROOM: ClassVar = "#roster-body"  # toasts never cover it (ui/toasts.py, ToastRoom)
 
     def __init__(
         self, roster: Roster, *, clock: Callable[[], datetime], tz: tzinfo | None = None

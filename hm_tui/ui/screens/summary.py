@@ -34,6 +34,7 @@ class SummaryScreen(Screen[None]):
     """A campaign at a glance; Escape goes back."""
 
     BINDINGS: ClassVar = bindings(SUMMARY_KEYS)
+    TOAST_ROOM: ClassVar = "#summary-body"  # toasts never cover it (ui/toasts.py, ToastRoom)
 
     class Computed(Message):
         def __init__(self, summary: Summary | None, error: str | None = None) -> None:

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from textual.content import Content
+from textual.message import Message
 from textual.widgets import Static
 
 from hm_tui.service.models import DataPoint, combined
@@ -62,7 +63,12 @@ def points_content(points: list[SourcedPoint], now: datetime) -> Content:
 
 
 class DataPointsView(Static):
-    """Latest values: `show(points)` for data, `show_message(text)` for why there is none."""
+    """Latest values: `show(points)` for data, `show_message(text)` for why there is none.
+    Posts `Resized` when its height changes (the screen scrolls a pulled answer into view then:
+    only after its new lines are laid out is their place known)."""
+
+    class Resized(Message):
+        pass
 
     DEFAULT_CSS = """
     DataPointsView { height: auto; padding: 0 1; }
@@ -81,6 +87,9 @@ class DataPointsView(Static):
             self.update(Content(empty))
             return
         self.update(points_content(points, now or datetime.now(UTC)))
+
+    def on_resize(self) -> None:
+        self.post_message(self.Resized())
 
     def show_message(self, text: str, *, problem: bool = False) -> None:
         self.set_class(problem, "-problem")

@@ -1,0 +1,94 @@
+"""Toasts never cover the row under the cursor or an answer the operator asked for: at 80x24 the
+roster's cursor row on the last visible line, and the detail's pulled data, stay in view and clear
+of every toast on screen; the room goes when the toasts do."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from textual.geometry import Region
+from textual.widgets._toast import Toast
+
+from hm_tui.emulator.server import Emulator
+from hm_tui.ui.screens.detail import DetailScreen
+from hm_tui.ui.widgets.datapoints import DataPointsView
+from tests.helpers import wait_for
+from tests.ui.app_support import force, loaded, make_app
+
+LONG = "A notification long enough to wrap over three or four lines of a toast. " * 3
+
+
+def toast_regions(app: Any) -> list[Region]:
+    return [t.region for t in app.screen.query(Toast) if t.region.height]
+
+
+def clear_of_toasts(app: Any, region: Region) -> bool:
+    toasts = toast_regions(app)
+    return bool(toasts) and not any(region.overlaps(t) for t in toasts)
+
+
+def cursor_row(app: Any) -> Region:
+    """The screen region of the table's cursor row (empty if it is scrolled out of view)."""
+    table = app.roster_screen.table
+    y = table.region.y + 1 + table.cursor_row - int(table.scroll_y)  # (line 0: the header)
+    inside = table.region.y < y < table.region.bottom
+    return Region(table.region.x, y, table.region.width, 1) if inside else Region(0, 0, 0, 0)
+
+
+async def test_the_cursor_row_stays_in_view_and_clear_of_toasts(emulator: Emulator) -> None:
+    app = make_app(emulator)
+    async with app.run_test(size=(80, 24), notifications=True) as pilot:
+        await loaded(app, emulator)
+        table = app.roster_screen.table
+        rows_before = table.scrollable_content_region.height
+        await pilot.press("pagedown")  # the cursor on the last line the table shows
+        await pilot.pause()
+        assert cursor_row(app).bottom == table.region.bottom
+        app.notify(LONG, title="Something happened", timeout=30)
+        app.notify("And a second one.", timeout=30)
+        await wait_for(lambda: clear_of_toasts(app, cursor_row(app)), message="room for toasts")
+        row = cursor_row(app)
+        assert row.height == 1  # in view, not scrolled away
+        assert table.scrollable_content_region.height < rows_before  # the table shrank
+        await pilot.press("down", "down")  # moving on keeps it clear
+        await wait_for(lambda: clear_of_toasts(app, cursor_row(app)))
+        await pilot.press("escape")  # the toasts dismissed: the table has its rows back
+        await wait_for(lambda: table.scrollable_content_region.height == rows_before)
+
+
+async def test_a_rejection_toast_leaves_the_cursor_row_visible(emulator: Emulator) -> None:
+    app = make_app(emulator)
+    async with app.run_test(size=(80, 24), notifications=True) as pilot:
+        await loaded(app, emulator)
+        roster = app.session.roster
+        vin = next(v for v in roster.visible if roster.entry(v).status == "approved")
+        await pilot.press("end")
+        await force(emulator, vin, "rejected", "privacy mode is enabled")
+        await pilot.press("r")
+        await wait_for(lambda: any(vin in n.message for n in app._notifications), 10)
+        await wait_for(lambda: clear_of_toasts(app, cursor_row(app)), message="room")
+
+
+async def test_the_pulled_data_on_the_detail_stays_in_view_with_a_toast_up(
+    emulator: Emulator,
+) -> None:
+    app = make_app(emulator)
+    async with app.run_test(size=(80, 24), notifications=True) as pilot:
+        await loaded(app, emulator)
+        roster = app.session.roster
+        vin = next(v for v in roster.visible if roster.entry(v).status == "approved")
+        app.open_detail(vin)
+        await wait_for(lambda: isinstance(app.screen, DetailScreen))
+        await pilot.press("v")
+        view = app.screen.query_one(DataPointsView)
+        note = app.screen.query_one("#detail-data-note")
+        await wait_for(lambda: "Pulled" in str(note.render()), 10, message="the pull")
+        app.notify(LONG, title="Something happened", timeout=30)
+        body = app.screen.query_one("#detail-body")
+
+        def data_in_view_and_clear() -> bool:
+            shown = view.region.intersection(body.region)  # what of the data is on screen
+            return shown.height >= 2 and clear_of_toasts(app, shown)
+
+        await wait_for(data_in_view_and_clear, message="the pulled data in view, clear of toasts")
+        assert note.region.intersection(body.region).height == 1  # "Pulled …" itself too
