@@ -195,9 +195,12 @@ class Hub:
             selector.register(self._server, selectors.EVENT_READ, "accept")
             selector.register(self._wake_r, selectors.EVENT_READ, "wake")
             while not self._closing.is_set():
-                for key, events in selector.select(TICK_S):
-                    self._event(selector, key, events, pending)
-                self._tend(selector, pending)
+                try:
+                    for key, events in selector.select(TICK_S):
+                        self._event(selector, key, events, pending)
+                    self._tend(selector, pending)
+                except Exception:  # a fault with one peer must not stop the others' stream
+                    log.exception("the feed's hub failed a turn; it goes on")
         finally:
             self._finish(selector, pending)
 

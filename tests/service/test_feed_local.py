@@ -6,10 +6,12 @@ from __future__ import annotations
 import json
 import os
 import stat
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from helpers import wait_for
 
 from hm_tui.emulator.broker import free_port
 from hm_tui.emulator.certs import ensure_certs
@@ -140,3 +142,33 @@ def test_takeovers_counted_by_the_holders_add_up_across_holders() -> None:
     news.heard(1)
     news.heard(2)
     assert news.takeovers == 3 and news.last_holder == 200
+
+
+async def test_a_feed_on_another_topic_is_refused_by_the_holder_and_says_so(
+    tmp_path: Path,
+) -> None:
+    certs = ensure_certs(tmp_path / "certs")
+    base = MqttSettings(
+        host="127.0.0.1",
+        port=free_port(),  # no broker: the holder keeps trying, and holds the session meanwhile
+        client_id=certs.client_id,
+        ca_file=str(certs.ca_file),
+        cert_file=str(certs.client_cert),
+        key_file=str(certs.client_key),
+    )
+    holder = FeedClient(base, "sandbox", "app")
+    other = FeedClient(replace(base, topic="sandbox/level13/other/#"), "sandbox", "app")
+    holder.start()
+    try:
+        await wait_for(lambda: holder.state.role == "holder", 10)
+        other.start()
+        await wait_for(lambda: other.state.last_error, 10, message="the refusal")
+        state = other.state
+    finally:
+        other.stop()
+        holder.stop()
+    assert state.status == "retrying" and state.role == ""
+    assert state.last_error == (
+        f"cannot attach to the MQTT session: hm-tui process {os.getpid()} holds this "
+        "certificate's MQTT session for another topic (sandbox/level13/app/#)"
+    )
