@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import gc
 import os
 import shutil
 import sys
@@ -23,6 +22,8 @@ from concurrent.futures import Future
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+
+from hm_tui import collector
 
 DEMO_FLEET = 300
 #: virtual seconds per real second (10 min per s): a pending car of the demo fleet activates in
@@ -76,11 +77,8 @@ def fast_start() -> Iterator[None]:
     from hm_tui.service import tls
 
     tls.prepare()
-    gc.disable()
-    try:
+    with collector.resting():
         yield
-    finally:
-        gc.enable()
 
 
 # -- a configured profile ------------------------------------------------------------------

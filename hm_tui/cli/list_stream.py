@@ -33,9 +33,10 @@ from typing import Any, TextIO
 
 import msgspec
 
+from hm_tui import collector
 from hm_tui.cli import output as out
 from hm_tui.service import csv_export, platform_time
-from hm_tui.service.decode import collector_paused, wire_array
+from hm_tui.service.decode import wire_array
 from hm_tui.service.models import ChangelogEntry, Clearance, decode_clearance_array
 from hm_tui.service.redact import plainly_clean
 
@@ -76,7 +77,7 @@ def select(
     positions = array("q")
     keys: set[str] = set()
     bad = 0
-    with collector_paused():
+    with collector.paused():
         if keep is None and not tag_keys:
             vins, at = _vins_of(items, body)
             order = sorted(range(len(vins)), key=vins.__getitem__)
@@ -138,7 +139,7 @@ def in_order(
     model refuses are left out, and counted in `selected.bad`)."""
     for start in range(0, len(positions), BATCH):
         part = [items[at] for at in positions[start : start + BATCH]]
-        with collector_paused():
+        with collector.paused():
             clearances, _ = decode_clearance_array(wire_array(part))
         if selected is not None:
             selected.bad += len(part) - len(clearances)

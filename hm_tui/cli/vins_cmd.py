@@ -274,9 +274,9 @@ async def stream_clearances(
     """The list as JSON or CSV, written from its wire form (`list_stream`): the clearances that
     pass `matches` (`plain`: every one does), in VIN order. `timed`: the filter reads time in
     state, which counts on the platform's clock (the newest change in the list, first)."""
-    from hm_tui.service.decode import collector_paused
+    from hm_tui import collector
 
-    with collector_paused():  # (a fleet's objects, none in a cycle: nothing to collect)
+    with collector.paused():  # (a fleet's objects, none in a cycle: nothing to collect)
         await _stream(
             client, query, matches, fmt, plain=plain, full=full, timed=timed, watching=watching
         )

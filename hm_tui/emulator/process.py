@@ -14,7 +14,6 @@ there after the first start: generating them again on every demo start would cos
 from __future__ import annotations
 
 import contextlib
-import gc
 import json
 import os
 import select
@@ -27,6 +26,8 @@ from concurrent.futures import Future
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+
+from hm_tui import collector
 
 LOG_FILE = "emulator.log"
 LIST_ROUTE = "GET /v1/fleets/vehicles"  # as the emulator's stats name the list call
@@ -131,7 +132,7 @@ def _child_main(owner: EmulatorProcess, report: _Report, life_r: int) -> None:
     code = 0
     # its start-up (aiohttp, cryptography, the fleet) allocates what lives on: walking that again
     # and again would only delay the credentials the dashboard waits for (see _serve)
-    gc.disable()
+    collector.rest()
     try:
         signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl+C and hang-ups are the parent's:
         signal.signal(signal.SIGHUP, signal.SIG_IGN)  # it stops us when it goes
@@ -181,8 +182,7 @@ async def _serve(owner: EmulatorProcess, report: _Report, life_r: int) -> None:
         await _first_list_served(emulator, FIRST_LIST_WAIT_S)
         await emulator.start_mqtt()
         _save_keys(owner.key_cache, Path(owner.config.state_dir))
-        gc.freeze()  # started: what exists lives as long as the emulator
-        gc.enable()
+        collector.start_up_over()  # what exists lives as long as the emulator
         await stop.wait()
     finally:
         await emulator.stop()

@@ -30,6 +30,7 @@ from urllib.parse import quote
 import httpx
 import msgspec
 
+from hm_tui import collector
 from hm_tui.domain.clearance import ClearanceStatus as S
 from hm_tui.service import decode
 from hm_tui.service.auth import TokenManager
@@ -366,7 +367,7 @@ class PlatformClient:
 
 
 def _decode_paused(items: list[bytes]) -> tuple[list[Clearance], list[bytes], int]:
-    with decode.collector_paused():
+    with collector.paused():
         return decode.decode_items(items)
 
 

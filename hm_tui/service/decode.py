@@ -9,8 +9,6 @@ batch does not fit, the batch is decoded again item by item, the bad ones skippe
 from __future__ import annotations
 
 import contextlib
-import gc
-import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -133,50 +131,6 @@ def decode_batches(items: list[Any]) -> Iterator[tuple[list[Clearance], list[byt
             yield clearances, part, 0
         else:  # (the items that did not fit are skipped)
             yield clearances, [part[at] for at in positions], len(part) - len(clearances)
-
-
-_pause_lock = threading.Lock()
-_pause = {"depth": 0, "was_enabled": True, "settle": False}
-
-
-@contextlib.contextmanager
-def collector_paused(*, settle: bool = False) -> Iterator[None]:
-    """Decoding 100,000 clearances makes hundreds of thousands of objects; the cyclic GC would
-    run collections over the heap meanwhile (a third of the time, all of it holding the GIL).
-    They form no cycles, so the collector rests for the fraction of a second this takes.
-    Nests and overlaps across threads: the last pause to end restores what the first found.
-
-    `settle`: what was built will live on (a roster state, a sort order), so when the last
-    pause ends, everything the collector tracks is frozen (`gc.freeze`, O(1)) before it runs
-    again. Otherwise the first young collection after the pause walks every fresh 100,000-item
-    list (5-10 ms each here, a dozen after a refresh) on whichever thread allocates next, often
-    the event loop. The price, as for the dashboard's start-up freeze and `memory.settle`: cyclic
-    garbage that exists at that moment is never collected (measured in benchmarks/RESULTS.md)."""
-    with _pause_lock:
-        if _pause["depth"] == 0:
-            _pause["was_enabled"] = gc.isenabled()
-            gc.disable()
-        _pause["depth"] += 1
-        _pause["settle"] = _pause["settle"] or settle
-    try:
-        yield
-    finally:
-        with _pause_lock:
-            _pause["depth"] -= 1
-            if _pause["depth"] == 0:
-                if _pause["settle"]:
-                    gc.freeze()
-                    _pause["settle"] = False
-                if _pause["was_enabled"]:
-                    gc.enable()
-
-
-def settle_on_resume() -> None:
-    """Inside `collector_paused()`: what was built will live on after all, so settle (freeze)
-    when the last pause ends, as `settle=True` would have. Outside a pause: nothing."""
-    with _pause_lock:
-        if _pause["depth"]:
-            _pause["settle"] = True
 
 
 def wire_array(items: Sequence[Any]) -> bytes:

@@ -9,7 +9,6 @@ file, its size). Nothing big crosses the socket: both files are in memory (`memf
 
 from __future__ import annotations
 
-import gc
 import os
 import signal
 import socket
@@ -19,13 +18,14 @@ from operator import attrgetter
 
 import msgspec
 
+from hm_tui import collector
 from hm_tui.service.models import decode_clearance_array
 from hm_tui.service.roster_entry import make_entry
 
 ASK = struct.Struct("!IQQ")
 DONE = struct.Struct("!IQQ")
 NOW = struct.Struct("!d")
-FIELDS = ("vin", "status", "brand", "reason", "since_ts", "search_text")  # Reply's columns
+FIELDS = ("vin", "status", "brand", "reason", "since_ts", "search_text", "tags")  # Reply's columns
 
 
 class Reply(msgspec.Struct, array_like=True):
@@ -38,6 +38,7 @@ class Reply(msgspec.Struct, array_like=True):
     reasons: list[str | None]
     since: list[float]
     texts: list[str]
+    tags: list[str]
 
 
 encode = msgspec.msgpack.Encoder().encode
@@ -47,7 +48,7 @@ decode_reply = msgspec.msgpack.Decoder(Reply).decode
 def main(fd: int) -> None:
     """Build the chunks asked for until the socket closes (the parent is done, or died), then
     exit. It makes no cycles: no collector."""
-    gc.disable()
+    collector.off()
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl+C and hang-ups reach the whole group:
     signal.signal(signal.SIGHUP, signal.SIG_IGN)  # the parent decides
     sock = socket.socket(fileno=fd)

@@ -38,7 +38,7 @@ import msgspec
 from hm_tui.service import entry_child as wire
 from hm_tui.service.child import Child, spawn, waited
 from hm_tui.service.decode import decode_batches
-from hm_tui.service.roster_entry import RosterEntry, make_entry
+from hm_tui.service.roster_entry import RosterEntry, make_entry, shared
 
 log = logging.getLogger("hm_tui.roster")
 
@@ -237,6 +237,7 @@ def _entries(reply: wire.Reply, items: list[bytes], now: float) -> Built:
             map(reasons, reply.reasons),
             reply.since,
             reply.texts,
+            map(shared, reply.tags),
             repeat(now),
             raws,
         )

@@ -29,12 +29,13 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
+from hm_tui import collector
 from hm_tui.domain.clearance import TRANSIENT
 from hm_tui.service.decode import WireClearances
 from hm_tui.service.errors import AuthError, Forbidden, PlatformError, RateLimited
 from hm_tui.service.events import ApiState, Health, HealthChanged, ServiceEvent
 from hm_tui.service.explain import explain
-from hm_tui.service.memory import give_back, keep_large_blocks_mapped, settle
+from hm_tui.service.memory import give_back, keep_large_blocks_mapped
 from hm_tui.service.models import Clearance
 from hm_tui.service.retry import server_wait
 from hm_tui.service.roster import Roster, RosterChanges
@@ -55,25 +56,18 @@ GIVE_BACK_AFTER_S = 1.0  # after a full list this long, freed memory goes back t
 DOWN_AFTER = 3  # consecutive failed polls before the API counts as down
 
 
-Listed = list[Clearance] | WireClearances
-
-
-def _vins(listed: Listed) -> list[str]:
-    return listed.vins() if isinstance(listed, WireClearances) else [c.vin for c in listed]
-
-
-def _joined(parts: list[Listed]) -> Listed:
-    """Several list answers as one (all of one kind: the source gives one or the other)."""
+def _joined(parts: list[WireClearances]) -> WireClearances:
+    """Several list answers as one."""
     if len(parts) == 1:
         return parts[0]
-    wires = [part for part in parts if isinstance(part, WireClearances)]
-    if len(wires) == len(parts):
-        return WireClearances([item for wire in wires for item in wire.items])
-    return [c for part in parts if not isinstance(part, WireClearances) for c in part]
+    return WireClearances([item for part in parts for item in part.items])
 
 
 class ClearanceSource(Protocol):
-    async def list_clearances(self, filter: dict[str, Any] | None = None) -> list[Clearance]: ...
+    """What the poller needs of the platform (`PlatformClient`): the list call, each item left
+    as the platform's JSON bytes (the roster decodes only the items that changed)."""
+
+    async def fetch_clearances(self, filter: dict[str, Any] | None = None) -> WireClearances: ...
 
 
 class Fleet:
@@ -159,7 +153,7 @@ class Fleet:
             if missing:
                 roster.add_order(await asyncio.to_thread(roster.build_order, missing[0]))
                 if not roster.missing_orders():
-                    settle()
+                    collector.settle()
 
     async def _pause(self, seconds: float) -> None:
         self._wake.clear()
@@ -195,14 +189,9 @@ class Fleet:
             self._succeeded()
             return changes
 
-    async def _fetch(self, filter: dict[str, Any] | None) -> Listed:
-        """One list call; as the platform's bytes when the source can (the roster then decodes
-        only what changed)."""
-        fetch = getattr(self.client, "fetch_clearances", None)
-        if fetch is not None:
-            wire: WireClearances = await fetch(filter)
-            return wire
-        return await self.client.list_clearances(filter)
+    async def _fetch(self, filter: dict[str, Any] | None) -> WireClearances:
+        """One list call, as the platform's bytes (the roster then decodes only what changed)."""
+        return await self.client.fetch_clearances(filter)
 
     async def _poll_full(self, started: float) -> RosterChanges:
         keep_large_blocks_mapped()
@@ -220,7 +209,7 @@ class Fleet:
         expected = self.roster.vins_in(TRANSIENT)
         found = [await self._fetch(TRANSIENT_FILTER)]
         self.stats["transient"] += 1
-        seen = set(_vins(found[0]))
+        seen = set(found[0].vins())
         left = [vin for vin in expected if vin not in seen]
         if len(left) > FOLLOW_UP_MAX:
             return await self._poll_full(started)
@@ -234,13 +223,15 @@ class Fleet:
         """Read these VINs now (filtered list calls, 100 VINs each) and apply them."""
         async with self._lock:
             started = self._clock()
-            found: list[Listed] = []
+            found: list[WireClearances] = []
             for start in range(0, len(vins), VIN_BATCH):
                 batch = list(vins[start : start + VIN_BATCH])
                 found.append(await self._fetch({"vin": {"operator": "in", "value": batch}}))
             return await self._apply(_joined(found), complete=False, since=started)
 
-    async def _apply(self, clearances: Listed, *, complete: bool, since: float) -> RosterChanges:
+    async def _apply(
+        self, clearances: WireClearances, *, complete: bool, since: float
+    ) -> RosterChanges:
         # local updates newer than this poll's start win over what the poll fetched
         self._touched = {vin: at for vin, at in self._touched.items() if at >= since}
         keep = frozenset(self._touched)
@@ -260,7 +251,7 @@ class Fleet:
                         plan.data, await asyncio.to_thread(self.roster.respliced, plan)
                     )
                     if not changes.empty and len(self.roster) >= self._orders_from:
-                        settle()  # (new long-lived state only when something changed)
+                        collector.settle()  # (new long-lived state only when something changed)
                     return changes
         if changes is None:
             changes = self.roster.apply(clearances, complete=complete, keep=keep)

@@ -13,7 +13,6 @@ after a full list. Elsewhere (macOS, musl) both do nothing.
 
 from __future__ import annotations
 
-import gc
 import sys
 from collections.abc import Callable
 from functools import cache
@@ -50,13 +49,3 @@ def give_back() -> bool:
         return False
     trim(0)
     return True
-
-
-def settle() -> None:
-    """The roster's state just built (100,000 rows: a dozen lists and dicts of that length)
-    will live until the next change. Left to the cyclic collector, each full collection walks
-    every one of their items again, on whatever thread allocates next: 50-100 ms pauses of the
-    event loop, measured in `benchmarks/`. Freezing moves what exists now out of its reach
-    (objects still go when their last reference does; only cyclic garbage already existing at
-    this moment stays, the trade the dashboard makes after its first frame too)."""
-    gc.freeze()

@@ -20,14 +20,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from operator import attrgetter
 
+from hm_tui import collector
 from hm_tui.domain.filters import parse_filter
 from hm_tui.service import roster_diff as rd
 from hm_tui.service import roster_index as ix
 from hm_tui.service import roster_view as rv
-from hm_tui.service.decode import collector_paused, settle_on_resume
 from hm_tui.service.models import Clearance
 from hm_tui.service.roster_diff import Incoming, RosterChanges, StatusChange
-from hm_tui.service.roster_entry import RosterEntry, tags_text
+from hm_tui.service.roster_entry import RosterEntry
 from hm_tui.service.roster_index import COLUMNS
 
 _RAW = attrgetter("raw")
@@ -41,7 +41,6 @@ __all__ = [
     "StatusChange",
     "ViewPlan",
     "ViewSnapshot",
-    "tags_text",
 ]
 
 
@@ -205,10 +204,10 @@ class Roster:
         big = len(base.entries) > ix.SETTLE_FROM or (
             isinstance(clearances, Sized) and len(clearances) > ix.SETTLE_FROM
         )
-        with collector_paused() if big else contextlib.nullcontext():
+        with collector.paused() if big else contextlib.nullcontext():
             plan = self._prepare(base, index, view, orders, clearances, complete, keep)
             if big and plan.data is not base:  # a poll that changed nothing built nothing big:
-                settle_on_resume()  # no freeze (each one keeps whatever garbage exists then)
+                collector.settle_on_resume()  # no freeze (each keeps whatever garbage exists then)
             return plan
 
     def _prepare(
@@ -248,7 +247,7 @@ class Roster:
         if not plan.resplice or plan.diff is None:
             return {}
         with (
-            collector_paused(settle=True)
+            collector.paused(settle=True)
             if len(plan.base.entries) > ix.SETTLE_FROM
             else contextlib.nullcontext()
         ):

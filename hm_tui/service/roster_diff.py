@@ -20,7 +20,8 @@ from typing import Any
 
 import msgspec
 
-from hm_tui.service.decode import WireClearances, collector_paused, decode_batches
+from hm_tui import collector
+from hm_tui.service.decode import WireClearances, decode_batches
 from hm_tui.service.models import Clearance
 from hm_tui.service.roster_entry import ENCODE_ONE, RosterEntry, make_entry
 
@@ -119,7 +120,7 @@ def diff(
         if first is not None:
             return first
     vins: list[str] = []  # of every decoded item (removals are decided by them, too)
-    with collector_paused() if len(unknown) > SLICE else contextlib.nullcontext():
+    with collector.paused() if len(unknown) > SLICE else contextlib.nullcontext():
         for candidates, candidate_raws in _decoded(unknown, raws, clearances):
             vins += map(_VIN, candidates)
             for c, raw in zip(candidates, candidate_raws, strict=True):

@@ -1,5 +1,6 @@
 """One row of the roster: what the table shows, sorts and filters by, and the clearance's own
-JSON bytes, decoded only when someone asks for the whole clearance."""
+JSON bytes, decoded only when someone asks for the whole clearance (a detail screen, an action,
+an export): drawing a row reads the entry's fields, never the clearance."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from sys import intern
 
 import msgspec
 
-from hm_tui.domain.filters import search_text, tags_field
+from hm_tui.domain.filters import TAG_SEP, search_text, tags_field
 from hm_tui.domain.timestamps import parse_time
 from hm_tui.service.models import Clearance
 
@@ -25,6 +26,8 @@ class RosterEntry(msgspec.Struct, frozen=True, gc=False):
     since_ts: float  # entered the current status (latest changelog entry; else first seen), in
     # epoch seconds: the sort key (floats compare 3x faster) and 5.6 MB less than a datetime each
     search_text: str  # `domain.filters.search_text`: lower case status, vin, brand, reason, tags
+    tags: str  # `k=v` pairs as sent, in the platform's order, joined by `TAG_SEP` (untrusted:
+    # a row shows them through `shown_tags`, made inert); "" without tags
     changed_at: float  # epoch seconds when this roster last saw it added or changed
     raw: bytes  # the clearance's JSON (the platform's own bytes when it came from a list call)
 
@@ -38,10 +41,6 @@ class RosterEntry(msgspec.Struct, frozen=True, gc=False):
         """When the clearance entered its current status."""
         return datetime.fromtimestamp(self.since_ts, UTC)
 
-    @property
-    def tags_text(self) -> str:
-        return tags_text(self.clearance.tags)
-
     def time_in_state(self, now: datetime | None = None) -> float:
         """Seconds since the clearance entered its current status."""
         return ((now or datetime.now(UTC)) - self.since).total_seconds()
@@ -51,9 +50,39 @@ _DECODE_ONE = msgspec.json.Decoder(Clearance).decode
 ENCODE_ONE = msgspec.json.Encoder().encode  # a clearance's JSON, when it came decoded
 
 
-def tags_text(tags: dict[str, str]) -> str:
-    """Tags as the roster shows and searches them: `k=v k=v`."""
-    return " ".join(map("=".join, tags.items())) if tags else ""
+def tag_texts(tags: dict[str, str]) -> tuple[str, str]:
+    """The entry's `tags` (`k=v` pairs in the platform's order, joined by `TAG_SEP`, as sent)
+    and the search text's tag field (`tags_field`: the same, lower case). One join makes both:
+    building a fleet's entries pays for the display field no more than for the search field."""
+    if not tags:
+        return "", ""
+    joined = TAG_SEP.join(map("=".join, tags.items()))
+    if "\t" in joined or joined.count(TAG_SEP) != len(tags) - 1:  # a tab or a separator in
+        return shared(joined), tags_field(tags)  # a tag (rare): the field cleans them
+    return shared(joined), joined.lower()
+
+
+#: Distinct tag combinations remembered for sharing (a fleet repeats a few: sub-fleet, cost
+#: centre); past this many the memory starts again, so odd tags cannot make it grow for good.
+SHARED_MAX = 65_536
+_shared: dict[str, str] = {}
+
+
+def shared(tags: str) -> str:
+    """One string object per distinct tag combination (~60 bytes less per car that repeats one;
+    a dict lookup costs a third of `sys.intern` here)."""
+    found = _shared.get(tags)
+    if found is not None:
+        return found
+    if len(_shared) >= SHARED_MAX:
+        _shared.clear()
+    _shared[tags] = tags
+    return tags
+
+
+def shown_tags(tags: str) -> str:
+    """An entry's `tags` as a row shows them: `k=v, k=v` (still to be made inert)."""
+    return tags.replace(TAG_SEP, ", ")
 
 
 def make_entry(c: Clearance, raw: bytes, previous: RosterEntry | None, now: float) -> RosterEntry:
@@ -64,7 +93,8 @@ def make_entry(c: Clearance, raw: bytes, previous: RosterEntry | None, now: floa
         since = previous.since if previous else datetime.fromtimestamp(now, UTC)
     reason = last.reason if last is not None else None
     status, brand = intern(c.status), intern(c.brand)  # a few distinct values, shared
-    text = search_text(status, c.vin, brand, reason, tags_field(c.tags))
+    tags, tag_field = tag_texts(c.tags)
+    text = search_text(status, c.vin, brand, reason, tag_field)
     return RosterEntry(
         c.vin,
         status,
@@ -72,6 +102,7 @@ def make_entry(c: Clearance, raw: bytes, previous: RosterEntry | None, now: floa
         intern(reason) if reason else reason,
         since.timestamp(),
         text,
+        tags,
         now,
         raw,
     )

@@ -26,8 +26,8 @@ from itertools import islice
 from operator import attrgetter, itemgetter, methodcaller
 from typing import Any
 
+from hm_tui import collector
 from hm_tui.domain.clearance import STATUS_ORDER
-from hm_tui.service.decode import collector_paused
 from hm_tui.service.roster_diff import SLICE, Data, Diff
 from hm_tui.service.roster_entry import RosterEntry
 
@@ -100,7 +100,7 @@ class Index:
 
 EMPTY_INDEX = Index("vin", [], [])
 #: From this many rows on, building a roster state or a sort order pauses the collector and
-#: freezes the result (`collector_paused(settle=True)`).
+#: freezes the result (`collector.paused(settle=True)`).
 SETTLE_FROM = SLICE
 #: A refresh touching more than 1/REBUILD_SHARE of the rows rebuilds instead of splicing.
 REBUILD_SHARE = 8
@@ -229,7 +229,7 @@ def full_index(data: Data, column: str) -> Index:
         return Index(column, data.by_vin, data.by_vin_texts)
     # The key and row lists live only while this runs: with the collector resting, no collection
     # walks them (two 100,000-item lists: ~16 ms of a young collection on a slow machine).
-    with collector_paused(settle=True) if len(data.by_vin) > PASS else contextlib.nullcontext():
+    with collector.paused(settle=True) if len(data.by_vin) > PASS else contextlib.nullcontext():
         rows = sorted_rows(passes(KEY_LISTS[column], data.by_vin_entries, data.by_vin_texts))
         by_vin, texts = data.by_vin.__getitem__, data.by_vin_texts.__getitem__
         order = passes(lambda r: list(map(by_vin, r)), rows)

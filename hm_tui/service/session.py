@@ -497,7 +497,7 @@ class Session:
             answer = await self.client.remove_clearance(vin)
         except PlatformError as exc:
             entry = self.roster.entry(vin)
-            status = entry.clearance.status if entry is not None else "error"
+            status = entry.status if entry is not None else "error"
             return RemovalOutcome(vin, False, status, explain_removal_failure(exc))
         moved = self._moved(vin, answer.status, None, _iso_now())
         if moved is not None:

@@ -27,10 +27,10 @@ from typing import Any
 import msgspec
 from platformdirs import user_data_dir
 
+from hm_tui import collector
 from hm_tui.domain.timestamps import parse_time
 from hm_tui.service.decode import (
     WireClearances,
-    collector_paused,
     decode_items,
     split_clearance_list,
 )
@@ -360,7 +360,7 @@ class Store:
     def load_roster(self) -> tuple[list[Clearance], datetime | None]:
         """The cached roster and when it was saved ([], None when there is none or unreadable)."""
         wire, saved_at = self.load_roster_wire()
-        with collector_paused():
+        with collector.paused():
             clearances, _, bad = decode_items(wire.items)
         if bad:
             return [], None  # a cache from another version: start empty, the poll refills it

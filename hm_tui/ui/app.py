@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import gc
 import inspect
 import os
 import time
@@ -25,6 +24,7 @@ from textual.app import App, SystemCommand
 from textual.screen import Screen
 from textual.worker import Worker, WorkerState
 
+from hm_tui import collector
 from hm_tui.service.events import (
     ActionProgress,
     FeedDataArrived,
@@ -244,8 +244,8 @@ class HmTuiApp(ClearanceActions, App[int]):
         frame is drawn, let the collector run again: the entry point pauses it for start-up
         (cli/dashboard.py). The few cycles start-up left (1-2 MB measured) are frozen with the
         rest, which costs less than a full collection (60-90 ms) on the loop."""
-        gc.freeze()
-        self.call_after_refresh(_collect_again)
+        collector.settle()
+        self.call_after_refresh(collector.resume)
 
     # -- interrupted actions and the journal (ui/screens/resume.py, journal.py) ----------
 
@@ -329,7 +329,7 @@ class HmTuiApp(ClearanceActions, App[int]):
             self.call_after_refresh(note_first_frame)
             self._started()
         elif sum(len(c.added) for c in batches) >= FREEZE_AFTER:
-            gc.freeze()  # a big add lives as long as the app too: see _started
+            collector.settle()  # a big add lives as long as the app too: see _started
         self.roster_screen.roster_changed(flash if len(flash) <= FLASH_MAX else ())
         self._rejections.announce(rejected)
         for screen in self.screen_stack:
@@ -488,11 +488,6 @@ class HmTuiApp(ClearanceActions, App[int]):
         self.new_rejections.reset()
         self.roster_screen.attach(Roster())
         self._open_session(message.profile)
-
-
-def _collect_again() -> None:
-    """`gc.enable` as a Python function: Textual's callbacks cannot take a builtin."""
-    gc.enable()
 
 
 def note_first_frame() -> None:

@@ -12,6 +12,7 @@ import pytest
 from hm_tui.domain.clearance import TRANSIENT
 from hm_tui.domain.vin import with_check_digit
 from hm_tui.service.client import PlatformClient
+from hm_tui.service.decode import WireClearances
 from hm_tui.service.errors import PlatformError
 from hm_tui.service.events import HealthChanged
 from hm_tui.service.fleet import TRANSIENT_FILTER, Fleet
@@ -34,9 +35,9 @@ class Recorder:
         self.filters: list[dict[str, Any] | None] = []
         self.events: list[object] = []
 
-    async def list_clearances(self, filter: dict[str, Any] | None = None) -> list[Any]:
+    async def fetch_clearances(self, filter: dict[str, Any] | None = None) -> WireClearances:
         self.filters.append(filter)
-        return await self.client.list_clearances(filter)
+        return await self.client.fetch_clearances(filter)
 
     def changes(self) -> list[RosterChanges]:
         return [e for e in self.events if isinstance(e, RosterChanges)]

@@ -14,9 +14,10 @@ import httpx
 import msgspec
 import pytest
 
+from hm_tui import collector
 from hm_tui.service import decode, roster_diff, roster_index
 from hm_tui.service.client import PlatformClient
-from hm_tui.service.decode import WireClearances, collector_paused
+from hm_tui.service.decode import WireClearances
 from hm_tui.service.models import ChangelogEntry, Clearance
 from hm_tui.service.roster import Roster
 from hm_tui.service.store import Store
@@ -115,7 +116,7 @@ def test_an_entry_decodes_to_the_clearance_the_platform_sent() -> None:
     assert entry.clearance == msgspec.json.decode(
         item(1, "rejected", "not_eligible", depot="north"), type=Clearance
     )
-    assert (entry.status, entry.reason, entry.tags_text) == (
+    assert (entry.status, entry.reason, entry.tags) == (
         "rejected",
         "not_eligible",
         "depot=north",
@@ -184,12 +185,12 @@ def test_collector_pauses_nest_across_threads_and_restore_the_collector() -> Non
     release = threading.Event()
 
     def other() -> None:
-        with collector_paused():
+        with collector.paused():
             inside.set()
             release.wait(5)
 
     thread = threading.Thread(target=other)
-    with collector_paused():
+    with collector.paused():
         thread.start()
         inside.wait(5)
     assert not gc.isenabled()  # the other thread's pause still runs
@@ -203,14 +204,14 @@ def test_a_settling_pause_freezes_what_was_built_when_the_last_pause_ends() -> N
     frozen generation, never walked by a young collection; only when the last pause ends."""
     gc.unfreeze()
     try:
-        with collector_paused():
-            with collector_paused(settle=True):
+        with collector.paused():
+            with collector.paused(settle=True):
                 built = [[n] for n in range(10_000)]
             assert not gc.isenabled() and gc.get_freeze_count() == 0  # the outer pause runs
         assert gc.isenabled() and gc.get_freeze_count() >= len(built)
         assert gc.get_count()[0] < 100  # the young generation starts empty
         frozen = gc.get_freeze_count()
-        with collector_paused():
+        with collector.paused():
             more = [[n] for n in range(1_000)]
         assert gc.get_freeze_count() == frozen and len(more)  # no settle asked: not frozen
     finally:

@@ -7,6 +7,7 @@ from typing import Any
 
 from textual.app import App, ComposeResult
 
+from hm_tui.service import roster_entry
 from hm_tui.service.roster import Roster
 from hm_tui.ui.widgets import roster_table
 from hm_tui.ui.widgets.roster_columns import GUTTER, compact_age, layout, row_cells, sort_arrow
@@ -63,6 +64,27 @@ async def test_a_frame_reads_only_the_rows_on_screen_even_with_100k_clearances()
         await pilot.press("end")
         assert table.cursor_vin == roster.visible[-1]
         assert roster.visible[-1] in "".join(lines(table))
+
+
+async def test_drawing_rows_never_decodes_a_clearance(monkeypatch: Any) -> None:
+    """A row is drawn from its entry's fields (brand, status, reason, tags, time in state): the
+    clearance's JSON is decoded only when a screen asks for the whole clearance."""
+    roster = frozen_roster()
+    app = TableHost(roster)
+    async with app.run_test(size=(160, 30)) as pilot:  # wide: every column, tags included
+        table = app.query_one(RosterTable)
+        await pilot.pause()
+        decoded: list[bytes] = []
+        real = roster_entry._DECODE_ONE
+        monkeypatch.setattr(
+            roster_entry, "_DECODE_ONE", lambda raw: decoded.append(raw) or real(raw)
+        )
+        table._row_cache.clear()
+        drawn = lines(table)
+        assert decoded == []
+        tagged = [e for vin in roster.visible[:20] if (e := roster.entry(vin)) and e.tags]
+        assert tagged and tagged[0].tags in "".join(drawn)
+        assert tagged[0].clearance is not None and len(decoded) == 1  # (the check itself works)
 
 
 async def test_header_names_the_sort_column_and_direction() -> None:

@@ -333,7 +333,7 @@ class RosterScreen(Screen[None]):
     def action_copy_reason(self) -> None:
         vin = self.table.cursor_vin
         entry = self.roster.entry(vin) if vin else None
-        reason = entry.clearance.reason if entry is not None else None
+        reason = entry.reason if entry is not None else None
         if not reason:
             self.notify("This clearance has no reason to copy.", markup=False, timeout=3)
             return

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
-from typing import Any
+from typing import TYPE_CHECKING
 
 from rich.cells import cell_len, set_cell_size
 
-from hm_tui.ui.text import shown, tags_text
+from hm_tui.service.roster_entry import shown_tags
+from hm_tui.ui.text import shown
+
+if TYPE_CHECKING:
+    from hm_tui.service.roster_entry import RosterEntry
 
 GUTTER = 2  # mark sign + space
 
@@ -101,22 +105,21 @@ def fit(text: str, width: int) -> str:
 
 
 def row_cells(
-    vin: str, entry: Any, age: str, tz: tzinfo | None, now: datetime | None = None
+    vin: str, entry: RosterEntry | None, age: str, tz: tzinfo | None, now: datetime | None = None
 ) -> dict[str, str]:
-    """Every cell of one row (a `RosterEntry`), untrusted text made inert. "Last change" gives
-    month, day and time in the year of `now`, the date with its year before."""
-    clearance = getattr(entry, "clearance", None)
-    if clearance is None:
+    """Every cell of one row from its entry's fields (the clearance is never decoded to draw a
+    row), untrusted text made inert. "Last change" gives month, day and time in the year of
+    `now`, the date with its year before."""
+    if entry is None:
         return dict.fromkeys((*SORT_COLUMNS, "last"), "") | {"vin": shown(vin), "status": "?"}
-    since = getattr(entry, "since", None)
     return {
         "vin": shown(vin),
-        "brand": shown(clearance.brand),
-        "status": shown(clearance.status),
-        "reason": shown(clearance.reason or "", 200),
-        "tags": tags_text(clearance.tags, 200),
+        "brand": shown(entry.brand),
+        "status": shown(entry.status),
+        "reason": shown(entry.reason or "", 200),
+        "tags": shown(shown_tags(entry.tags), 200),
         "since": age,
-        "last": _when(since.astimezone(tz), now) if since else "",
+        "last": _when(entry.since.astimezone(tz), now),
     }
 
 

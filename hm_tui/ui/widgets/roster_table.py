@@ -10,7 +10,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime, tzinfo
-from typing import Any, ClassVar, Protocol
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 from rich.segment import Segment
 from rich.style import Style
@@ -35,6 +35,9 @@ from hm_tui.ui.widgets.roster_columns import (
     sort_arrow,
 )
 
+if TYPE_CHECKING:
+    from hm_tui.service.roster_entry import RosterEntry
+
 FLASH_SECONDS = 2.0
 #: rows kept drawn: a few screens of the tallest terminal. Not more: a cached row is ~30 objects
 #: the cyclic collector tracks (a Strip keeps seven caches of its own): 1,024 rows would be
@@ -52,7 +55,7 @@ class RowSource(Protocol):
     @property
     def version(self) -> int: ...
 
-    def entry(self, vin: str) -> Any: ...
+    def entry(self, vin: str) -> RosterEntry | None: ...
 
 
 class RosterTable(ScrollView, can_focus=True):
@@ -364,7 +367,7 @@ class RosterTable(ScrollView, can_focus=True):
     def _row_strip(self, row: int, width: int) -> Strip:
         vin = self._rows[row]
         entry = self._source.entry(vin)
-        since = getattr(entry, "since", None)
+        since = entry.since if entry is not None else None
         now = self._clock()
         seconds = elapsed_s(since, now)  # (unknown, or dated in the future: "?")
         age = "?" if seconds is None else compact_age(seconds)
@@ -380,7 +383,7 @@ class RosterTable(ScrollView, can_focus=True):
     def _draw_row(
         self,
         vin: str,
-        entry: Any,
+        entry: RosterEntry | None,
         age: str,
         now: datetime,
         width: int,
