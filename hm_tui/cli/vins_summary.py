@@ -17,6 +17,7 @@ from hm_tui.cli.main import OperationError, UsageError, common_options
 from hm_tui.domain.campaign import (
     ALL_BRANDS,
     Summary,
+    decided_percent,
     duration_text,
     estimate_text,
     summarise,
@@ -97,8 +98,9 @@ def _what(args: argparse.Namespace, scope: tuple[str, set[str]] | None) -> str:
 
 def summary_lines(s: Summary, what: str) -> list[str]:
     """The summary as text lines (a terminal's width is applied by `out.say`)."""
-    share = f" ({100 * s.decided // s.total}%)" if s.total else ""
-    lines = [f"Campaign: {what} · {s.decided} of {s.total} decided{share}", ""]
+    if not s.total:
+        return [f"Campaign: {what} · no clearances: nothing to sum up"]
+    lines = [f"Campaign: {what} · {s.decided} of {s.total} decided ({decided_percent(s)}%)", ""]
     lines += _table_lines(s)
     lines += ["", f"Rejections ({s.by_status.get('rejected', 0)}), by reason:"]
     for group in s.rejections:

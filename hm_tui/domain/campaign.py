@@ -101,6 +101,12 @@ class Summary:
     statuses: list[str] = field(default_factory=list)  # the table's columns, in order
 
 
+def decided_percent(s: Summary) -> int:
+    """The share decided, in whole percent rounded down: 315 of 316 is 99%, never 100% while
+    one is still pending."""
+    return 100 * s.decided // s.total if s.total else 0
+
+
 def percentile(ordered: Sequence[float], pct: float) -> float | None:
     """Nearest-rank percentile of already sorted values (None for none)."""
     if not ordered:
@@ -204,7 +210,8 @@ def timeline(cars: list[Car], now: float, buckets: int = BUCKETS) -> Timeline:
         if status in ("approved", "rejected") and at <= now
     ]
     added = sorted(_added_at(car) for car in cars if car.steps)
-    start = min(percentile(added, 5) or now, now)
+    first = percentile(added, 5)
+    start = now if first is None else min(first, now)
     span = max(now - start, 60.0)
     size = span / buckets
     approved, rejected = [0] * buckets, [0] * buckets

@@ -71,3 +71,12 @@ async def test_an_unknown_action_is_a_clear_failure(run_cli, configured) -> None
     assert result.code == 1 and "no action #999 in the journal" in result.err
     bad = await run_cli("vins", "summary", "--filter", "age:2d")
     assert bad.code == 2 and "age: needs a comparison" in bad.err
+
+
+async def test_a_filter_that_keeps_nothing_says_so_instead_of_an_empty_chart(
+    run_cli, configured
+) -> None:
+    result = await run_cli("vins", "summary", "--filter", "tag:campaign=none-such")
+    assert result.code == 0, result.err
+    assert "no clearances: nothing to sum up" in result.out
+    assert "Decisions over time" not in result.out

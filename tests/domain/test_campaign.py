@@ -7,6 +7,7 @@ from hm_tui.domain.campaign import (
     ALL_BRANDS,
     MIN_SAMPLES,
     Car,
+    decided_percent,
     estimate_text,
     percentile,
     summarise,
@@ -86,3 +87,10 @@ def test_decisions_over_time_land_in_their_buckets() -> None:
     assert s.timeline.start == 50 * H and s.timeline.bucket_s == 5 * H
     assert s.timeline.approved == (4, 0, 0, 0, 0, 0, 0, 0, 0, 0)
     assert sum(s.timeline.rejected) == 0
+
+
+def test_the_share_decided_rounds_down_never_reading_100_with_one_pending() -> None:
+    cars = [approved(f"A{n}", "bmw", 0, H) for n in range(315)] + [pending("P", "bmw", 99 * H)]
+    assert decided_percent(summarise(cars, NOW)) == 99
+    assert decided_percent(summarise(cars[:2] + cars[-1:], NOW)) == 66
+    assert decided_percent(summarise([], NOW)) == 0

@@ -57,3 +57,23 @@ async def test_the_summary_follows_the_filter(emulator: Emulator) -> None:
         )
         assert app.screen.summary.total == 3
         assert "2hm" in str(app.screen.query_one("#summary-title").render())
+
+
+def test_the_screen_names_the_charts_steps_and_rounds_the_share_down() -> None:
+    """The sparklines stretch over the screen's width: the text names the steps' length (it
+    said '24 columns' under a 59-cell chart); 315 of 316 is 99%, the bar not yet full."""
+    from hm_tui.domain.campaign import Car, summarise
+    from hm_tui.ui.screens.summary import progress_text, timeline_text
+
+    day, t0 = 86400.0, 1.7e9
+    cars = [
+        Car(f"A{n}", "bmw", "approved", None, t0 + day, ((t0, "pending"), (t0 + day, "approved")))
+        for n in range(315)
+    ]
+    cars.append(Car("P", "bmw", "pending", None, t0 + day, ((t0 + day, "pending"),)))
+    s = summarise(cars, t0 + 24 * day)
+    text = progress_text(s).plain
+    assert "315 of 316 decided (99%)" in text and "░" in text
+    steps = timeline_text(s)
+    assert "columns" not in steps and "24 steps of 24.0 h" in steps
+    assert progress_text(summarise([], t0)).plain.startswith("No clearances here")

@@ -22,7 +22,13 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Label, Sparkline, Static
 
-from hm_tui.domain.campaign import Summary, duration_text, estimate_text, summarise
+from hm_tui.domain.campaign import (
+    Summary,
+    decided_percent,
+    duration_text,
+    estimate_text,
+    summarise,
+)
 from hm_tui.ui.keymap import SUMMARY_KEYS, bindings
 from hm_tui.ui.text import literal
 from hm_tui.ui.widgets.key_footer import KeyFooter
@@ -119,10 +125,7 @@ class SummaryScreen(Screen[None]):
         self.query_one("#summary-rejected", Sparkline).data = list(t.rejected)
         self.query_one("#summary-approved-n", Label).update(str(sum(t.approved)))
         self.query_one("#summary-rejected-n", Label).update(str(sum(t.rejected)))
-        self.query_one("#summary-timeline", Static).update(
-            f"decisions over time: {len(t.approved)} columns of {duration_text(t.bucket_s)}, "
-            "from when these clearances were added to now"
-        )
+        self.query_one("#summary-timeline", Static).update(timeline_text(s))
         self.query_one("#summary-rejections", Static).update(rejections_table(s))
         self.query_one("#summary-pending", Static).update(pending_table(s))
         if self._again:
@@ -133,13 +136,27 @@ class SummaryScreen(Screen[None]):
 
 
 def progress_text(s: Summary) -> Text:
-    share = s.decided / s.total if s.total else 0.0
-    filled = round(share * 30)
+    """x of n decided, the share rounded down (as `vins summary`) and a 30-cell bar, full only
+    when every one is decided."""
+    if not s.total:
+        return Text("No clearances here: nothing to sum up.", style="bold")
+    filled = 30 * s.decided // s.total
     line = Text(no_wrap=True)
-    line.append(f"{s.decided} of {s.total} decided ({share:.0%})  ", style="bold")
+    line.append(f"{s.decided} of {s.total} decided ({decided_percent(s)}%)  ", style="bold")
     line.append("█" * filled, style="green")
     line.append("░" * (30 - filled), style="dim")
     return line
+
+
+def timeline_text(s: Summary) -> str:
+    """What the sparklines span: the chart stretches its steps over the screen's width, so it
+    names the steps' length, not a number of columns."""
+    t = s.timeline
+    span = duration_text(t.bucket_s * len(t.approved))
+    return (
+        f"decisions over time: the last {span} (since these clearances were added; older "
+        f"decisions in the first step), {len(t.approved)} steps of {duration_text(t.bucket_s)}"
+    )
 
 
 def brand_table(s: Summary) -> Table:
