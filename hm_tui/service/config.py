@@ -43,7 +43,6 @@ from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
-from hm_tui.service.bounded_json import depth_exceeds
 from hm_tui.service.config_fields import (
     LOOPBACK_HOSTS,
     SECRET_FIELDS,
@@ -57,8 +56,10 @@ from hm_tui.service.config_fields import optional as _opt
 from hm_tui.service.config_fields import required as _req
 from hm_tui.service.config_fields import where as _at
 from hm_tui.service.config_file import (
+    MAX_CONFIG_BYTES,
     dump_config,
     edit_profile,
+    parse_toml,
     write_private_file,
 )
 from hm_tui.service.feed_health import STALL_FLOOR_S
@@ -80,10 +81,6 @@ __all__ = [
 ]
 
 Environment = Literal["live", "sandbox"]
-#: A config file larger than this is not one (a few profiles take a few KB); refused before
-#: parsing, which slows down with size (100,000 dotted keys took 41 s).
-MAX_CONFIG_BYTES = 64 * 1024  # (about 60 profiles with their [mqtt] and keymaps)
-MAX_CONFIG_DEPTH = 16  # profiles.NAME.mqtt is 3 levels deep
 BASE_URLS: dict[str, str] = {
     "live": "https://api.high-mobility.com/v1",
     "sandbox": "https://sandbox.api.high-mobility.com/v1",
@@ -275,24 +272,6 @@ def load_config(path: Path | str | None = None, *, missing_ok: bool = False) -> 
             ) from None
         raise ConfigError(str(exc)) from None
     return config_from_dict(parse_toml(raw, path), path)
-
-
-def parse_toml(raw: bytes, path: Path) -> dict[str, Any]:
-    """The file's TOML, or a `ConfigError` saying what is wrong with it (never quoting it)."""
-    try:
-        data = tomllib.loads(raw.decode("utf-8"))
-    except UnicodeDecodeError as exc:
-        raise ConfigError(f"{path} is not UTF-8 text (byte {exc.start})") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path} is not valid TOML: {exc}") from None
-    except RecursionError:
-        data = None
-    if data is None or depth_exceeds(data, MAX_CONFIG_DEPTH):
-        raise ConfigError(
-            f"{path} is nested too deeply (more than {MAX_CONFIG_DEPTH} levels of tables and "
-            "arrays): it is not an hm-tui config"
-        )
-    return data
 
 
 def load_profile(name: str | None = None, path: Path | str | None = None) -> Profile:

@@ -17,11 +17,37 @@ from dataclasses import fields, is_dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from hm_tui.service.bounded_json import depth_exceeds
+from hm_tui.service.config_fields import ConfigError
+
 if TYPE_CHECKING:
     from hm_tui.service.config import Profile
 
+#: A config file larger than this is not one (a few profiles take a few KB); refused before
+#: parsing, which slows down with size (100,000 dotted keys took 41 s).
+MAX_CONFIG_BYTES = 64 * 1024  # (about 60 profiles with their [mqtt] and keymaps)
+MAX_CONFIG_DEPTH = 16  # profiles.NAME.mqtt is 3 levels deep
 _BARE_KEY = re.compile(r"^[A-Za-z0-9_-]+$")
 _DEFAULT_LINE = re.compile(r"^\s*default_profile\s*=")
+
+
+def parse_toml(raw: bytes, path: Path) -> dict[str, Any]:
+    """The file's TOML, or a `ConfigError` saying what is wrong with it (never quoting it)."""
+
+    try:
+        data = tomllib.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path} is not UTF-8 text (byte {exc.start})") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path} is not valid TOML: {exc}") from None
+    except RecursionError:
+        data = None
+    if data is None or depth_exceeds(data, MAX_CONFIG_DEPTH):
+        raise ConfigError(
+            f"{path} is nested too deeply (more than {MAX_CONFIG_DEPTH} levels of tables and "
+            "arrays): it is not an hm-tui config"
+        )
+    return data
 
 
 def write_private_file(path: Path, text: str) -> None:
