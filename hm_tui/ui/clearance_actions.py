@@ -109,12 +109,11 @@ class ClearanceActions(_Base):
             what += " · " + ", ".join(sorted(session.roster.statuses))
         self.push_screen(SummaryScreen(session, what, lambda: roster.visible, self.clock))
 
-    def _summary_of_latest_add(self, session: Any) -> None:
+    def _summary_of_latest_add(self, session: Session) -> None:
         from hm_tui.ui.screens.summary import SummaryScreen
 
         async def find() -> None:  # the journal is read off the loop
-            journal = getattr(session, "journal", None)
-            entries = await asyncio.to_thread(journal.entries, 50) if journal else []
+            entries = await asyncio.to_thread(session.journal.entries, 50)
             latest = next((e for e in entries if e.action == "add"), None)
             if latest is None:
                 self.notify("No add in the journal yet.", markup=False)
@@ -266,5 +265,5 @@ class ClearanceActions(_Base):
         if session is not None:
             from hm_tui.ui.screens.journal import JournalScreen
 
-            problem = getattr(session, "store_problem", None)
+            problem = session.store_problem
             self.push_screen(JournalScreen(session.journal, str(problem) if problem else None))

@@ -5,10 +5,13 @@ offers is the app's copy, refreshed after each change."""
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from hm_tui.service.saved_filters import SavedFilters
 from hm_tui.ui.text import describe_error, shown
+
+if TYPE_CHECKING:
+    from hm_tui.service.session import Session
 
 
 class SavedFilterActions:
@@ -19,12 +22,11 @@ class SavedFilterActions:
         self.queries: list[str] = []
         self._store: SavedFilters | None = None
 
-    def session_opened(self, session: Any) -> None:
+    def session_opened(self, session: Session) -> None:
         """Load the profile's saved filters (a new session: a new profile, maybe)."""
         self.queries, self._store = [], None
-        store = getattr(session, "store", None)
-        if store is not None:
-            self._run(lambda: SavedFilters(store), None, "Reading saved filters")
+        store = session.store
+        self._run(lambda: SavedFilters(store), None, "Reading saved filters")
 
     def save_current(self) -> None:
         query = self.app.roster_screen.query_text.strip()

@@ -11,7 +11,7 @@ import asyncio
 import time
 from collections.abc import Callable, Sequence
 from datetime import datetime
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from rich.table import Table
 from rich.text import Text
@@ -33,6 +33,9 @@ from hm_tui.ui.keymap import SUMMARY_KEYS, bindings
 from hm_tui.ui.text import literal
 from hm_tui.ui.widgets.key_footer import KeyFooter
 
+if TYPE_CHECKING:
+    from hm_tui.service.session import Session
+
 EVERY = 2.0  # seconds between recomputations while the roster changes
 
 
@@ -49,7 +52,7 @@ class SummaryScreen(Screen[None]):
 
     def __init__(
         self,
-        session: Any,
+        session: Session,
         what: str,
         vins: Callable[[], Sequence[str]],
         clock: Callable[[], datetime],
