@@ -97,7 +97,10 @@ def run_profile(args: argparse.Namespace) -> int:
             f"no configuration at {error.path}." if isinstance(error, ConfigMissing) else error
         )
         problem = shown(str(problem), multiline=True)  # (it may quote a path or the file)
-        print(NO_PROFILE_HELP.format(problem=problem), file=sys.stderr, end="")
+        from hm_tui.domain.inert import inert
+
+        help_text = NO_PROFILE_HELP.format(problem=problem)  # (a path from anywhere: inert)
+        print(inert(help_text, multiline=True), file=sys.stderr, end="")
         return 2  # a configuration problem is a usage error, as for every command
 
     with metrics_exporter(args) as metrics:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import importlib
 from collections.abc import Sequence
+from typing import NoReturn
 
 from hm_tui import __version__
 
@@ -34,7 +35,7 @@ def common_options(*, profile: bool = True) -> argparse.ArgumentParser:
     """`-v` and `--profile` as a parent of every sub-command's parser, so they work after the
     command too (`hm-tui vins data VIN -v`). Their default is SUPPRESS: given before the command
     only, the value parsed there is kept."""
-    parent = argparse.ArgumentParser(add_help=False)
+    parent = Parser(add_help=False)
     if profile:
         parent.add_argument(
             "--profile",
@@ -52,8 +53,18 @@ def common_options(*, profile: bool = True) -> argparse.ArgumentParser:
     return parent
 
 
+class Parser(argparse.ArgumentParser):
+    """argparse's parser, its error made inert: it quotes the arguments it could not use, and
+    an argument may be a file name that came from anywhere (`hm-tui vins add --file *.csv`)."""
+
+    def error(self, message: str) -> NoReturn:
+        from hm_tui.domain.inert import inert
+
+        super().error(inert(message, multiline=True))
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="hm-tui",
         description="Terminal dashboard for High Mobility fleet clearances.",
         epilog="Without a command, opens the dashboard. Try `hm-tui --demo` (no account needed).",

@@ -57,11 +57,13 @@ def terminal_width(file: TextIO) -> int | None:
 
 
 def say(text: str = "", file: TextIO | None = None, *, indent: str = "") -> None:
-    """Print a line we composed (its untrusted parts already `shown`; every secret this process
-    knows masked once more in the whole); on a terminal, prose wraps at word boundaries,
-    continuation lines indented by `indent`."""
+    """Print a line we composed (its untrusted parts already `shown`; the whole made inert once
+    more, so a part no one thought to clean, a file name or an argument, cannot act on the
+    terminal either, and every secret this process knows masked in it); on a terminal, prose
+    wraps at word boundaries, continuation lines indented by `indent`."""
     out = file or sys.stdout
-    lines = wrap(redact(text, patterns=False), terminal_width(out), indent)
+    safe = redact(inert.inert(text, multiline=True), patterns=False)
+    lines = wrap(safe, terminal_width(out), indent)
     print("\n".join(lines), file=out, flush=True)
 
 

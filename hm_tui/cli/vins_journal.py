@@ -342,10 +342,9 @@ def _resume_removal(args: argparse.Namespace, entry: JournalEntry) -> int:
 def _confirm(entry: JournalEntry, what: str) -> bool:
     shown = ", ".join(out.shown(v) for v in entry.not_done[:SHOWN_VINS])
     more = len(entry.not_done) - SHOWN_VINS
-    print(
+    out.say(
         f"{describe(entry)}: {progress_text(entry)}.\nAbout to {what}: {shown}"
         + (f" and {more} more" if more > 0 else ""),
-        file=sys.stderr,
-        flush=True,
+        sys.stderr,
     )
     return input("Proceed? [y/N] ").strip().lower() in ("y", "yes")

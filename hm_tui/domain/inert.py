@@ -12,7 +12,10 @@ bidi override can make `WBA…` display as another VIN). The rules, in order:
    is expected, and stay as `\\n` in multi-line text);
 3. bidi embeddings, overrides, isolates and marks (U+202A-202E, U+2066-2069, U+200E/F, U+061C),
    zero-width and other invisible formatting characters (U+200B-200D, U+2060-2064, U+FEFF,
-   U+180E, U+FFF9-FFFB, the tag characters U+E0000-E007F) and lone surrogates go.
+   U+180E, U+FFF9-FFFB, the tag characters U+E0000-E007F), every other character Unicode calls
+   default-ignorable (the soft hyphen, the combining grapheme joiner, the Hangul fillers,
+   variation selectors: a terminal draws nothing for them, so they can split a word unseen) and
+   lone surrogates go.
 
 Pure and idempotent: `inert(inert(x)) == inert(x)`. Redaction of secrets runs after this (see
 `hm_tui.service.redact.shown`), so an invisible character inside a secret cannot hide it.
@@ -32,8 +35,9 @@ _SEQUENCES = re.compile(
     r"|\x1b[ -/]*[0-~]?"  # nF and two-byte escapes (ESC 7, ESC c, ESC ( B), or a lone ESC
 )
 _INVISIBLE = (
-    "\u061c\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u206f\ufeff\ufff9-\ufffb"
-    "\U000e0000-\U000e007f\ud800-\udfff"
+    "\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180b-\u180f\u200b-\u200f\u202a-\u202e"
+    "\u2060-\u2064\u2066-\u206f\u3164\ufe00-\ufe0f\ufeff\uffa0\ufff0-\ufffb"
+    "\U0001bca0-\U0001bca3\U0001d173-\U0001d17a\U000e0000-\U000e0fff\ud800-\udfff"
 )
 _BREAKS = "\n\r\t\x0b\x0c\x85\u2028\u2029"
 # Everything that goes, leaving line breaks for the caller to decide on.
@@ -51,7 +55,7 @@ def inert(value: object, limit: int | None = None, *, multiline: bool = False) -
     the result to that many characters, ending in "…".
     """
     text = "" if value is None else value if isinstance(value, str) else str(value)
-    if not text.isprintable():  # the fast path: most text from outside is clean
+    if not (text.isascii() and text.isprintable()):  # the fast path: most text is plain ASCII
         text = _SEQUENCES.sub("", text)
         text = _LINES.sub("\n", text).replace("\t", " ") if multiline else _ONE_LINE.sub(" ", text)
         text = _REMOVED.sub("", text)
@@ -63,7 +67,7 @@ def loose(value: object) -> str:
     parameters of escape sequences left in place. Not for display (it leaves `[31m` behind):
     a second reading for redaction, in case a sequence was placed to split a secret."""
     text = "" if value is None else value if isinstance(value, str) else str(value)
-    return text if text.isprintable() else _SINGLE.sub("", text)
+    return text if text.isascii() and text.isprintable() else _SINGLE.sub("", text)
 
 
 def cut(text: str, limit: int | None) -> str:

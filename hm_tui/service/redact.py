@@ -1,12 +1,15 @@
 """Keep secrets out of logs, exceptions and screens.
 
 Two layers: every secret the process knows (client secret, webhook secret, each access token) is
-registered here and replaced wherever it appears; patterns catch what was never registered
-(a `Bearer ...` header, a JWT, `client_secret=...` in a body).
+registered here and replaced wherever it appears, in any case and in the encoded forms an echo
+takes (percent-encoded, character references, base64 inside a longer value: `secret_forms`);
+patterns catch what was never registered (a `Bearer ...` header, a JWT, `client_secret=...`).
 
 `shown` is what every output uses for text from outside (tables, CSV, toasts, the clipboard):
 the text made inert first and redacted after, so a secret echoed back with an invisible
-character or an escape sequence inside is still recognised and masked.
+character or an escape sequence inside is still recognised and masked; text that is not plain
+ASCII is also read as a person would read it (`secret_forms.skeleton`: a combining mark inside,
+fullwidth or look-alike letters), and what reads as a secret there is masked where it stands.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from collections import deque
 from typing import Any
 
 from hm_tui.domain.inert import cut, inert, loose
+from hm_tui.service.secret_forms import encodings, rough_skeleton, skeleton
 
 MASK = "[redacted]"
 # A token lives 300 s; keep the last few so a late log line about an old one is still masked.
@@ -41,7 +45,12 @@ _PATTERNS = (
 
 _lock = threading.Lock()
 _secrets: deque[str] = deque(maxlen=_MAX_REMEMBERED)
-_known: tuple[str, ...] = ()  # the secrets, longest first (a snapshot: read without the lock)
+# Snapshots, read without the lock: every form of every secret, lower-cased, longest first, with
+# a case-insensitive pattern for each; and how each secret reads (its skeleton).
+_needles: tuple[tuple[str, re.Pattern[str]], ...] = ()
+_any_form = re.compile("(?!)")  # all forms at once: one search tells a short text is clean
+_skeletons: tuple[str, ...] = ()
+_SHORT = 4096  # (longer texts: each form on its own is faster than the alternation)
 #: Runs of this many characters of a known secret are masked in text that carried invisible
 #: characters or escape sequences (one placed inside a secret may eat a character of it).
 FRAGMENT = 8
@@ -52,22 +61,34 @@ def register_secret(value: str | None) -> None:
     """Remember a secret so that `redact` masks it everywhere from now on."""
     if not value or len(value) < _MIN_SECRET_LENGTH:
         return
-    global _known, _fragments
+    global _needles, _any_form, _skeletons, _fragments
     with _lock:
         if value not in _secrets:
             _secrets.append(value)
-            _known = tuple(sorted(_secrets, key=len, reverse=True))
+            forms = {form for s in _secrets for form in encodings(s) | {s.lower()}}
+            _needles = tuple(
+                (form, re.compile(re.escape(form), re.IGNORECASE))
+                for form in sorted(forms, key=len, reverse=True)
+            )
+            _any_form = re.compile("|".join(re.escape(form) for form, _ in _needles))
+            _skeletons = tuple({read for s in _secrets if len(read := skeleton(s)[0]) >= 6})
             _fragments = frozenset(
                 s[at : at + FRAGMENT] for s in _secrets for at in range(len(s) - FRAGMENT + 1)
             )
 
 
 def redact(text: str, *, patterns: bool = True) -> str:
-    """`text` with every registered secret and (unless `patterns` is False: text we composed
-    ourselves, such as `client_secret = (set, hidden)`) every secret-looking pattern masked."""
-    for secret in _known:
-        if secret in text:
-            text = text.replace(secret, MASK)
+    """`text` with every registered secret (in any of its forms, in any case) and (unless
+    `patterns` is False: text we composed ourselves, such as `client_secret = (set, hidden)`)
+    every secret-looking pattern masked."""
+    needles = _needles
+    if needles:
+        lower = text.lower()
+        if _holds_form(lower):
+            for form, pattern in needles:
+                if form in lower:
+                    text = pattern.sub(MASK, text)
+                    lower = text.lower()
     if not patterns or not _may_hold_secret(text):
         return text
     for pattern in _PATTERNS:
@@ -87,7 +108,17 @@ def plainly_clean(text: str) -> bool:
     the words the patterns need. Meant for a large text (a fleet's CSV or JSON a chunk at a
     time, each item of which would otherwise be redacted on its own); False says only that a
     closer look is needed."""
-    return not any(secret in text for secret in _known) and not _may_hold_secret(text)
+    if not text.isascii():  # (a secret in disguise: `shown` reads it as a person would)
+        return False
+    return not _holds_form(text.lower()) and not _may_hold_secret(text)
+
+
+def _holds_form(lower: str) -> bool:
+    """Whether lower-cased text holds any form of a known secret (a short text is searched for
+    all at once; in a long one each form alone is faster)."""
+    if len(lower) <= _SHORT:
+        return _any_form.search(lower) is not None
+    return any(form in lower for form, _ in _needles)
 
 
 def shown(value: object, limit: int | None = None, *, multiline: bool = False) -> str:
@@ -100,7 +131,36 @@ def shown(value: object, limit: int | None = None, *, multiline: bool = False) -
         if hidden.count(MASK) > safe.count(MASK):
             safe = hidden  # (no control left in it; a sequence's parameters may show)
         safe = _mask_fragments(safe)
+    if not safe.isascii():  # a secret in disguise?
+        safe = _mask_skeletons(safe)
     return cut(safe, limit)
+
+
+def _mask_skeletons(text: str) -> str:
+    """`text` with whatever reads as a known secret (`secret_forms.skeleton`) masked where it
+    stands: the characters from its first to its last, whatever lies between."""
+    forms = _skeletons
+    if not forms:
+        return text
+    rough = rough_skeleton(text)
+    if not any(form in rough for form in forms):
+        return text
+    read, origin = skeleton(text)
+    spans: list[tuple[int, int]] = []
+    for form in forms:
+        at = read.find(form)
+        while at != -1:
+            spans.append((origin[at], origin[at + len(form) - 1] + 1))
+            at = read.find(form, at + 1)
+    merged: list[list[int]] = []
+    for start, end in sorted(spans):
+        if merged and start <= merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], end)
+        else:
+            merged.append([start, end])
+    for start, end in reversed(merged):  # (from the end: the earlier spans stay where they are)
+        text = text[:start] + MASK + text[end:]
+    return text
 
 
 def _mask_fragments(text: str) -> str:
