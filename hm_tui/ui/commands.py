@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+import re
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -82,7 +83,30 @@ def dashboard_commands(app: Any, screen: Any) -> list[Command]:
     commands.append(_new_rejections_command(app))
     if screen is app.roster_screen:
         commands += _roster_commands(app.roster_screen) + _saved_filter_commands(app)
-    return commands + _profile_commands(app)
+    return _keyed(commands + _profile_commands(app), getattr(app, "keymap", {}))
+
+
+_HINT = re.compile(r" \((\S{1,2})\)$")
+
+
+def _keyed(commands: list[Command], keymap: Mapping[str, str]) -> list[Command]:
+    """The hints are written with the default keys ("… (g)"); a profile's keymap may have moved
+    them, so each names the key that works now (the help screen's form). The app's and the
+    roster's keys, the only ones these commands name, have no default key in common."""
+    from hm_tui.ui.keymap import APP_KEYS, ROSTER_KEYS, key_for
+
+    if not keymap:
+        return commands
+    by_default = {key.display or key.key: key for key in (*APP_KEYS, *ROSTER_KEYS)}
+    out = []
+    for command in commands:
+        found = _HINT.search(command.help)
+        key = by_default.get(found.group(1)) if found else None
+        if found and key is not None:
+            hint = f"{command.help[: found.start()]} ({key_for(key, keymap)})"
+            command = Command(command.title, hint, command.run)
+        out.append(command)
+    return out
 
 
 def _new_rejections_command(app: Any) -> Command:

@@ -285,3 +285,9 @@ def key_for(key: Key, keymap: Mapping[str, str]) -> str:
     if keys is None:
         return key.display or key.key
     return keys
+
+
+def key_text(binding_id: str, keymap: Mapping[str, str]) -> str:
+    """The key(s) of the binding `binding_id` under `keymap`, as the help screen shows them (for
+    hints such as the palette's "(g)", which must follow a remap)."""
+    return key_for(next(k for k in ALL_KEYS if k.id == binding_id), keymap)

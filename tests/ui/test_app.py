@@ -409,3 +409,20 @@ async def test_a_detail_opens_with_the_apps_header_not_a_blank_one(emulator: Emu
         await pilot.press("enter")
         await wait_for(lambda: bool(first), message="the detail's header mounted")
         assert "test" in first[0] and "API ok" in first[0], first[0]
+
+
+async def test_the_palettes_key_hints_follow_the_profiles_keymap(emulator: Emulator) -> None:
+    """A remapped key is named as it works now: the palette said '(g)' for a summary moved to G
+    (and '(d)' on a detail whose remove key moved)."""
+    app = make_app(emulator, keymap={"roster.summary": "G", "app.help": "f1", "detail.remove": "x"})
+    async with app.run_test(size=(80, 24)) as pilot:
+        await loaded(app, emulator)
+        hints = {c.title: c.help for c in app.palette_commands(app.roster_screen)}
+        assert hints["Campaign summary: what the roster shows"].endswith("(G)")
+        assert hints["Help: keys"].endswith("(f1)")
+        assert hints["Add VINs"].endswith("(a)")  # not remapped: as written
+        app.open_detail(app.session.roster.visible[0])
+        await wait_for(lambda: isinstance(app.screen, DetailScreen) and app.screen.is_mounted)
+        await pilot.pause()
+        detail = {title: help_text for title, help_text, _ in app.screen.system_commands()}
+        assert detail["Cancel/revoke this VIN"] == "With a confirmation (x)"

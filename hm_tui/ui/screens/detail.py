@@ -24,7 +24,7 @@ from hm_tui.service.models import Clearance, DataPoint, VehicleData
 from hm_tui.service.platform_time import elapsed_s
 from hm_tui.ui import messages as msg
 from hm_tui.ui.format import format_age, format_duration, pretty_json, safe_text, status_style
-from hm_tui.ui.keymap import DETAIL_KEYS, bindings
+from hm_tui.ui.keymap import DETAIL_KEYS, bindings, key_text
 from hm_tui.ui.screens.confirm import ConfirmRemovalScreen
 from hm_tui.ui.text import copy_text
 from hm_tui.ui.widgets.datapoints import DataPointsView, merge_latest
@@ -361,9 +361,11 @@ class DetailScreen(Screen[None]):
 
     def system_commands(self) -> list[tuple[str, str, Any]]:
         """(title, help, callback) for the app's command palette while this screen is shown."""
+        keymap = getattr(self.app, "keymap", {})  # the hints follow the profile's remaps
+        remove, back = key_text("detail.remove", keymap), key_text("detail.back", keymap)
         return [
-            ("Cancel/revoke this VIN", "With a confirmation (d)", self.action_remove),
-            ("Back to the roster", "Close this clearance's detail (Escape)", self.action_back),
+            ("Cancel/revoke this VIN", f"With a confirmation ({remove})", self.action_remove),
+            ("Back to the roster", f"Close this clearance's detail ({back})", self.action_back),
             ("Copy VIN", "Copy this VIN to the clipboard", self.action_copy_vin),
             ("Copy reason", "Copy the clearance's reason", self.action_copy_reason),
             ("Copy raw JSON", "Copy the clearance as JSON", self.action_copy_raw),
