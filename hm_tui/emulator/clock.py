@@ -10,8 +10,6 @@ import math
 import time
 from datetime import UTC, datetime
 
-_ISO_SECONDS = "%Y-%m-%dT%H:%M:%S"
-
 
 class VirtualClock:
     """Virtual Unix time: starts at the real wall clock, runs `speed` times faster, can jump."""
@@ -39,7 +37,21 @@ class VirtualClock:
 def iso(ts: float) -> str:
     """Unix seconds as the platform's ISO-8601 UTC timestamp (milliseconds, truncated, `Z`)."""
     seconds = math.floor(ts)
-    return f"{time.strftime(_ISO_SECONDS, time.gmtime(seconds))}.{wire_ms(ts) % 1000:03d}Z"
+    day, second = divmod(seconds, 86400)
+    date = _DATES.get(day) or _date(day)
+    minute, second = divmod(second, 60)
+    hour, minute = divmod(minute, 60)
+    return f"{date}T{hour:02d}:{minute:02d}:{second:02d}.{wire_ms(ts) % 1000:03d}Z"
+
+
+_DATES: dict[int, str] = {}  # days since the epoch -> "YYYY-MM-DD" (a fleet spans a few hundred)
+
+
+def _date(day: int) -> str:
+    text = time.strftime("%Y-%m-%d", time.gmtime(day * 86400))
+    if len(_DATES) < 100_000:
+        _DATES[day] = text
+    return text
 
 
 def wire_ms(ts: float) -> int:

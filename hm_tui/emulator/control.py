@@ -136,6 +136,7 @@ def _forced(ctx: Context, vin: str, body: dict[str, Any]) -> Record:
         ctx.state.touch(record)
     if data_error is not None:
         record.data_error = data_error
+        ctx.state.touch(record)
     if status is not None:
         ctx.state.force(vin, status, reason, now)
         if status in _FINAL:

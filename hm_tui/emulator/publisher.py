@@ -26,6 +26,7 @@ from urllib.parse import urlsplit
 import msgspec
 import paho.mqtt.client as mqtt
 
+from hm_tui.emulator.approved import ApprovedCars
 from hm_tui.emulator.broker import EmbeddedBroker
 from hm_tui.emulator.certs import CertBundle
 from hm_tui.emulator.telemetry import CarSim, Snapshot, all_properties, changed_properties
@@ -89,6 +90,7 @@ class Publisher:
         self._sink = _make_sink(broker, broker_url, certs)
         self._rng = random.Random(seed)
         self._cars: dict[str, _Car] = {}
+        self._extra: set[str] = set()  # VINs `report_now` added: checked at the next refresh
         self._due: list[tuple[float, str]] = []
         self._task: asyncio.Task[None] | None = None
         self._budget = 0.0
@@ -124,6 +126,7 @@ class Publisher:
     async def report_now(self, vin: str, brand: str, *, full: bool = True) -> int:
         """Publish one report of `vin` right away; returns the messages sent."""
         car = self._cars.setdefault(vin, _Car(brand, next_due=self._clock()))
+        self._extra.add(vin)
         if full:
             car.last_report = None
         return await self._report(vin, car, self._clock())
@@ -145,17 +148,33 @@ class Publisher:
             await asyncio.sleep(self._tick)
 
     def _refresh(self) -> None:
-        """Follow the approved set: newcomers report within one interval, leavers stop."""
-        current = dict(self._approved_vins())
+        """Follow the approved set: newcomers report within one interval, leavers stop. A source
+        that tells its changes (`ApprovedCars`) costs what changed; any other is read whole."""
+        source = self._approved_vins
+        if not isinstance(source, ApprovedCars):
+            self._follow(dict(source()), everything=True)
+            return
+        everything, cars = source.changed()
+        for vin in self._extra:  # reported on demand (`report_now`): kept only if approved
+            cars.setdefault(vin, source.brand_of(vin))
+        self._extra.clear()
+        self._follow(cars, everything=everything)
+
+    def _follow(self, cars: dict[str, str | None], *, everything: bool) -> None:
+        """Start the cars with a brand that do not report yet; stop those without (and, when
+        `cars` is `everything`, every car not in it)."""
         now = self._clock()
-        for vin, brand in current.items():
-            if vin not in self._cars:
+        for vin, brand in cars.items():
+            if brand is None:
+                self._cars.pop(vin, None)
+            elif vin not in self._cars:
                 spread = (zlib.crc32(vin.encode()) % 1000) / 1000 * self.report_interval
                 car = _Car(brand, next_due=now + spread)
                 self._cars[vin] = car
                 heapq.heappush(self._due, (car.next_due, vin))
-        for vin in [vin for vin in self._cars if vin not in current]:
-            del self._cars[vin]
+        if everything:
+            for vin in [vin for vin in self._cars if vin not in cars]:
+                del self._cars[vin]
 
     async def _publish_due(self) -> None:
         now = self._clock()
@@ -237,7 +256,7 @@ class Publisher:
 def for_emulator(link: Any, context: Any) -> Publisher:
     """The publisher `MqttLink` starts: the emulator's approved cars, on its virtual clock."""
     return Publisher(
-        approved_cars(context.state),
+        ApprovedCars(context.state),
         app_id=link.app_id,
         environment=link.environment,
         broker=link.broker,
@@ -248,26 +267,6 @@ def for_emulator(link: Any, context: Any) -> Publisher:
         seed=link.seed,
         paused=lambda: bool(getattr(context.faults, "publish_paused", False)),
     )
-
-
-def approved_cars(state: Any) -> ApprovedVins:
-    """`(vin, brand)` of approved cars able to report (no forced data error), cached per version."""
-    cache: dict[str, Any] = {"version": None, "cars": []}
-
-    def approved() -> list[tuple[str, str]]:
-        version = getattr(state, "version", None)
-        if version is None or version != cache["version"]:
-            cache["cars"] = [
-                (record.vin, record.brand)
-                for record in state.clearances.values()
-                if record.status == "approved"
-                and getattr(record, "data_error", None) in (None, "ok")
-            ]
-            cache["version"] = version
-        cars: list[tuple[str, str]] = cache["cars"]
-        return cars
-
-    return approved
 
 
 def _items(value: Any, stamp: str, *, as_list: bool) -> Any:

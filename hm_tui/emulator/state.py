@@ -101,11 +101,16 @@ class FleetState:
         self._heap: list[tuple[float, int, str, int, str, str | None]] = []
         self._seq = 0
         self._listeners: list[Listener] = []
+        self._edit_listeners: list[Callable[[Record], None]] = []
         self._list_cache: tuple[int, bytes] | None = None
 
     # -- observers -------------------------------------------------------------------------
     def subscribe(self, listener: Listener) -> None:
         self._listeners.append(listener)
+
+    def subscribe_edits(self, listener: Callable[[Record], None]) -> None:
+        """Hear of edits that are not state changes (`touch`: tags, a forced data error)."""
+        self._edit_listeners.append(listener)
 
     def _changed(self, record: Record, old: str | None, at: float) -> None:
         record._encoded = None
@@ -209,9 +214,12 @@ class FleetState:
         return record
 
     def touch(self, record: Record) -> None:
-        """Note an edit that is not a state change (tags): list caches must be rebuilt."""
+        """Note an edit that is not a state change (tags, a forced data error): list caches must
+        be rebuilt, and the publisher may have to start or stop the car."""
         record._encoded = None
         self.version += 1
+        for listener in self._edit_listeners:
+            listener(record)
 
     # -- reading ---------------------------------------------------------------------------
     def encoded_list(self, keep: Callable[[Record], bool] | None = None) -> bytes:
