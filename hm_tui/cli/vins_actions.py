@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
+import logging
 import sqlite3
 import sys
 from collections.abc import Callable
@@ -37,6 +37,8 @@ if TYPE_CHECKING:
 
 PROGRESS_ABOVE = 200  # items; smaller batches finish before progress would be useful
 SHOWN_DIGIT_WARNINGS = 5  # check-digit warnings listed before the rest are summed up
+
+log = logging.getLogger("hm_tui.cli")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -327,8 +329,10 @@ class CliJournal:
     def close(self) -> None:
         if self._store is not None:
             store, self._store = self._store, None
-            with contextlib.suppress(Exception):
+            try:
                 store.close()
+            except Exception as exc:  # what was journaled is on disk; closing is best effort
+                log.debug("closing the journal failed: %s", type(exc).__name__, exc_info=True)
 
     def report_lost(self) -> bool:
         """Say, last, that the journal stopped taking writes mid-way (True: it did)."""

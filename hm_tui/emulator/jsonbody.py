@@ -13,6 +13,8 @@ from typing import Any
 
 import msgspec
 
+from hm_tui.domain.json_depth import depth_exceeds
+
 #: Deepest nesting accepted. The platform's own documents never go past 4 levels (a filter's
 #: `{"tags": {"operator", "value": {...}}}`); 32 leaves room for any honest client.
 MAX_DEPTH = 32
@@ -35,24 +37,6 @@ def decode_bounded(raw: bytes | str, what: str = "the body") -> Any:
     if depth_exceeds(value, MAX_DEPTH):
         raise BodyError(_too_deep(what))
     return value
-
-
-def depth_exceeds(value: Any, limit: int) -> bool:
-    """True when `value` nests lists/objects more than `limit` levels deep (iterative: a walk
-    that recursed would hit the very limit it guards against)."""
-    stack: list[tuple[Any, int]] = [(value, 1)]
-    while stack:
-        item, depth = stack.pop()
-        if isinstance(item, dict):
-            children: Any = item.values()
-        elif isinstance(item, list):
-            children = item
-        else:
-            continue
-        if depth > limit:
-            return True
-        stack.extend((child, depth + 1) for child in children if isinstance(child, dict | list))
-    return False
 
 
 def _too_deep(what: str) -> str:

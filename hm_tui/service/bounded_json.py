@@ -21,6 +21,8 @@ from typing import Any
 
 import msgspec
 
+from hm_tui.domain.json_depth import depth_exceeds
+
 #: Deepest nesting accepted. The platform's documents go 6-7 levels deep (vehicle data:
 #: capability, property, entries, data, value); 64 leaves room for anything honest.
 MAX_DEPTH = 64
@@ -91,24 +93,6 @@ def repair(raw: bytes | bytearray | memoryview | str) -> bytes | None:
 
 def _lone_surrogate(match: re.Match[bytes]) -> bytes:
     return b"\\ufffd" if match.group(1) is not None else match.group(0)
-
-
-def depth_exceeds(value: Any, limit: int) -> bool:
-    """True when `value` nests lists/objects more than `limit` levels deep (iterative: a walk
-    that recursed would hit the very limit it guards against)."""
-    stack: list[tuple[Any, int]] = [(value, 1)]
-    while stack:
-        item, depth = stack.pop()
-        if isinstance(item, dict):
-            children: Any = item.values()
-        elif isinstance(item, list):
-            children = item
-        else:
-            continue
-        if depth > limit:
-            return True
-        stack.extend((child, depth + 1) for child in children if isinstance(child, dict | list))
-    return False
 
 
 def _may_be_deep(raw: bytes | bytearray | memoryview | str, limit: int) -> bool:

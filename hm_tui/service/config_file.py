@@ -17,7 +17,7 @@ from dataclasses import fields, is_dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from hm_tui.service.bounded_json import depth_exceeds
+from hm_tui.domain.json_depth import depth_exceeds
 from hm_tui.service.config_fields import ConfigError
 
 if TYPE_CHECKING:

@@ -339,7 +339,8 @@ class FeedClient(BufferedFeed):
         """`ingest`, never raising: one message must not end the feed."""
         try:
             self.ingest(topic, payload)
-        except Exception as exc:
+        except Exception as exc:  # a bug of ours, not a bad payload: logged with its traceback
+            log.exception("the feed could not take a message on %r", topic)
             self._count_bad(f"unexpected error: {type(exc).__name__}", "", b"", datetime.now(UTC))
 
     def _tick_rate(self) -> None:
