@@ -15,11 +15,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
+from weakref import WeakKeyDictionary
 
 from textual.app import App
 from textual.css.query import NoMatches
+from textual.geometry import Region
 from textual.notifications import Notification
 from textual.screen import ModalScreen, Screen
+from textual.widget import Widget
 from textual.widgets._toast import Toast, ToastRack
 
 from hm_tui.ui.keymap import ROSTER_KEYS, key_for
@@ -176,6 +179,17 @@ class ToastRoom:
 
     def __init__(self, app: App[Any]) -> None:
         self._app = app
+        # per body, the margin it had and its region when its margin last changed
+        self._set: WeakKeyDictionary[Widget, tuple[int, Region]] = WeakKeyDictionary()
+
+    def _laid_out_margin(self, body: Widget) -> int:
+        """The bottom margin the body's region was laid out with: until the layout after a
+        change has run, the region is the old one (measured against the new margin, the room
+        grew on each call before the layout caught up: 8, 16, 24 rows, the table one line high)."""
+        before = self._set.get(body)
+        if before is not None and body.region == before[1]:
+            return before[0]
+        return body.styles.margin.bottom
 
     def changed(self) -> None:
         """The notifications changed: make room once the rack has drawn them."""
@@ -196,9 +210,10 @@ class ToastRoom:
             return
         margin = body.styles.margin
         tops = [toast.region.y for toast in rack.query(Toast) if toast.region.height]
-        bottom = body.region.bottom + margin.bottom  # where the body ends without the room
+        bottom = body.region.bottom + self._laid_out_margin(body)  # the body's end without room
         rows = max(0, bottom - min(tops)) if tops and self._app._notifications else 0
         if margin.bottom != rows:
+            self._set[body] = (margin.bottom, body.region)
             body.styles.margin = (margin.top, margin.right, rows, margin.left)
             room_changed = getattr(screen, "room_changed", None)
             if room_changed is not None:  # e.g. the detail keeps its pulled data in view

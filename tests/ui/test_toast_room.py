@@ -92,3 +92,25 @@ async def test_the_pulled_data_on_the_detail_stays_in_view_with_a_toast_up(
 
         await wait_for(data_in_view_and_clear, message="the pulled data in view, clear of toasts")
         assert note.region.intersection(body.region).height == 1  # "Pulled …" itself too
+
+
+async def test_the_room_is_the_toasts_height_however_often_it_is_measured_before_a_layout(
+    emulator: Emulator,
+) -> None:
+    """Measured again before the layout had applied the last change, the room grew on each call
+    (8, 16, 24 rows) and the table was left one line high, its rows gone until the next tick."""
+    app = make_app(emulator)
+    async with app.run_test(size=(80, 24), notifications=True) as pilot:
+        await loaded(app, emulator)
+        table = app.roster_screen.table
+        app.notify(LONG, title="Something happened", timeout=30)
+        await wait_for(lambda: clear_of_toasts(app, cursor_row(app)), message="room for toasts")
+        body = app.roster_screen.query_one("#roster-body")
+        body.styles.margin = (0, 0, 0, 0)  # as before the first toast
+        await pilot.pause()
+        assert body.region.bottom > min(t.y for t in toast_regions(app))
+        for _ in range(3):  # measured three times, no layout in between
+            app.toast_room.update()
+        await pilot.pause()
+        assert body.region.bottom == min(t.y for t in toast_regions(app)), toast_regions(app)
+        assert table.region.height > 3, "the table keeps its rows"
