@@ -303,10 +303,12 @@ def _schedule(value: str, sent_at: float, ttl: float) -> _Token:
     """When to renew and until when to hand the token out, measured from when it was asked for.
 
     `expires_in` is whole seconds and the platform may round its clock down, so one second less
-    is counted; the last `guard` seconds are left for the request using the token to arrive.
+    is counted; the last `guard` seconds are left for the request using the token to arrive (5 s
+    for real tokens; a tenth of a short lifetime, so a busy event loop does not carry a request
+    past its token's end).
     """
     life = max(ttl - 1.0, ttl / 2)
-    guard = min(5.0, life / 20)
+    guard = min(5.0, life / 10)
     renew_at = sent_at + min(life - renewal_margin(life), MAX_TOKEN_AGE)
     return _Token(value, sent_at, renew_at, sent_at + life - guard)
 
