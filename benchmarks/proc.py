@@ -36,7 +36,13 @@ def rss_mb(pid: int | None = None) -> float:
 
 
 def peak_rss_mb() -> float:
-    """Peak resident memory of this process so far (getrusage), in MB."""
+    """Peak resident memory of this process so far, in MB: the kernel's high-water mark of this
+    program's memory (`VmHWM`), not `getrusage`'s `ru_maxrss`, which Linux carries over an exec
+    from the process that forked it (a child of a 600 MB parent reported 600 MB)."""
+    status = Path(f"/proc/{os.getpid()}/status").read_text()
+    for line in status.splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 

@@ -142,9 +142,13 @@ async def test_a_token_with_non_ascii_characters_is_a_clear_error(
 
 
 # -- memory --------------------------------------------------------------------------------------
+# The peak is the kernel's high-water mark of the program's own memory (VmHWM): getrusage's
+# ru_maxrss is carried over the exec from the forking process (pytest's hundreds of MB late in a
+# run: CI read 676 MB where the program's own peak was 260 MB).
 PEAK_REPORT = (
-    "import resource, sys; from hm_tui.cli.main import main; code = main(sys.argv[1:]); "
-    "print('peak-kb', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, file=sys.stderr); "
+    "import re, sys; from hm_tui.cli.main import main; code = main(sys.argv[1:]); "
+    "status = open('/proc/self/status').read(); "
+    r"print('peak-kb', re.search(r'VmHWM:\s*(\d+)', status)[1], file=sys.stderr); "
     "sys.exit(code)"
 )
 
@@ -185,5 +189,6 @@ async def test_vins_list_json_of_a_50_mb_list_streams_its_output_in_bounded_memo
     assert process.returncode == 0, err.decode()
     peak_mb = int(err.decode().split("peak-kb")[1].split()[0]) / 1024
     figures.peak("vins list --json of a 50 MB list", peak_mb)
-    assert peak_mb < 550, f"peak {peak_mb:.0f} MB (it was 770 MB when the output was built whole)"
+    # ~130 MB measured: the 50 MB body, read and split, plus the output's chunks
+    assert peak_mb < 220, f"peak {peak_mb:.0f} MB for a 50 MB list"
     assert len(json.loads(out.read_bytes())) == count
