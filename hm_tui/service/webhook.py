@@ -12,10 +12,18 @@ every check here. So what a delivery says is never taken as the state: the sessi
 the VIN it names again from the platform (webhook_reads.py). Any body gets an answer, never a
 500: 401 for a bad signature, 400 for one that is not JSON (or nested too deeply, bounded_json),
 200 "ignored" for JSON that is not a clearance change of a well-formed VIN.
+
+A slow or idle client holds a connection only a few seconds (slowloris: ~1,000 connections
+trickled a byte at a time would otherwise take the dashboard's file descriptors). A request's
+headers must arrive within `READ_DEADLINE_S` of the connection opening or of the previous answer
+on it (aiohttp's keep-alive timer, which also closes a connection idle that long), its body
+within `READ_DEADLINE_S` of the headers (else 408 and the connection closed); header lines and
+fields are bounded (`MAX_HEADER_BYTES`, `MAX_HEADERS`: a 400 beyond).
 """
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import inspect
@@ -38,6 +46,10 @@ CHANGED = "fleet_clearance_changed"
 _VIN = re.compile(r"[A-Z0-9]{17}")
 PING = "ping"
 MAX_BODY = 256 * 1024
+READ_DEADLINE_S = 5.0  # headers, then body: each within this (and idle keep-alive no longer)
+MAX_HEADER_BYTES = 4096  # one header line (the request line too)
+MAX_HEADERS = 32
+LINGER_S = 1.0  # reading what is left of a refused body before closing
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,7 +84,13 @@ class WebhookReceiver:
     """Verifies, de-duplicates and dispatches webhook deliveries."""
 
     def __init__(
-        self, listen: str, secret: str, on_change: OnChange, *, remember: int = 10_000
+        self,
+        listen: str,
+        secret: str,
+        on_change: OnChange,
+        *,
+        remember: int = 10_000,
+        read_deadline: float = READ_DEADLINE_S,
     ) -> None:
         if not secret:
             raise ValueError("a webhook receiver needs the webhook secret")
@@ -80,9 +98,17 @@ class WebhookReceiver:
         self._secret = secret
         self._on_change = on_change
         self._remember = remember
+        self._read_deadline = read_deadline
         self._seen: OrderedDict[str, None] = OrderedDict()
         self._runner: web.AppRunner | None = None
-        self.stats = {"accepted": 0, "rejected": 0, "duplicates": 0, "pings": 0, "ignored": 0}
+        self.stats = {
+            "accepted": 0,
+            "rejected": 0,
+            "duplicates": 0,
+            "pings": 0,
+            "ignored": 0,
+            "too_slow": 0,
+        }
         self._last_delivery: float | None = None  # monotonic: the last correctly signed one
 
     def __repr__(self) -> str:  # never the secret
@@ -97,7 +123,16 @@ class WebhookReceiver:
 
         app = web.Application(client_max_size=MAX_BODY)
         app.router.add_route("POST", "/{tail:.*}", self._handle)
-        self._runner = web.AppRunner(app, access_log=None)
+        self._runner = web.AppRunner(
+            app,
+            access_log=None,
+            keepalive_timeout=self._read_deadline,  # (timed from the connection's start too)
+            lingering_time=LINGER_S,
+            max_line_size=MAX_HEADER_BYTES,
+            max_field_size=MAX_HEADER_BYTES,
+            max_headers=MAX_HEADERS,
+            logger=_ServerLog(log, {}),
+        )
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.host, self.port)
         await site.start()
@@ -145,7 +180,16 @@ class WebhookReceiver:
     async def _answer(self, request: web.Request) -> web.Response:
         from aiohttp import web
 
-        body = await request.read()
+        try:
+            async with asyncio.timeout(self._read_deadline):
+                body = await request.read()
+        except TimeoutError:
+            self.stats["too_slow"] += 1
+            answer = web.json_response(
+                {"error": f"body not received within {self._read_deadline:g} s"}, status=408
+            )
+            answer.force_close()  # (the rest of a trickle is not waited for)
+            return answer
         if not self.verified(request.headers.get("X-HM-Signature-256"), body):
             self.stats["rejected"] += 1
             return web.json_response({"error": "bad or missing signature"}, status=401)
@@ -177,6 +221,15 @@ class WebhookReceiver:
                 await result
         except Exception:  # the platform must not retry because our handler failed
             log.exception("webhook handler failed for %s", event.vin)
+
+
+class _ServerLog(logging.LoggerAdapter):  # type: ignore[type-arg]
+    """aiohttp's own log: a request it refuses (headers too large, not HTTP) is one debug line
+    naming the error's kind, not an ERROR with a traceback per request an attacker sends."""
+
+    def exception(self, msg: object, *args: object, exc_info: Any = True, **kw: Any) -> None:
+        kind = type(exc_info).__name__ if isinstance(exc_info, BaseException) else "error"
+        self.logger.debug("webhook: refused a request aiohttp could not handle (%s)", kind)
 
 
 def _get(payload: Any, *path: str) -> Any:
