@@ -12,6 +12,8 @@ import time
 from collections.abc import Callable
 
 from benchmarks import machine
+from benchmarks.cli import run_fleet_cli
+from benchmarks.cli import summarise as summarise_cli
 from benchmarks.feed import CLIMB_TO, plan_for, run_steps
 from benchmarks.feed_summary import summarise as summarise_feed
 from benchmarks.report import SectionResult, format_markdown, format_table, summary_line
@@ -19,9 +21,21 @@ from benchmarks.roster import run_fleet
 from benchmarks.roster import summarise as summarise_roster
 from benchmarks.startup import run_startup
 
-SECTIONS = ("startup", "roster", "feed")
-FULL_FLEETS: tuple[tuple[int, int | None], ...] = ((1000, 0), (10000, 0), (100000, None))
-QUICK_FLEETS: tuple[tuple[int, int | None], ...] = ((100000, 1000),)
+SECTIONS = ("startup", "cli", "roster", "feed")
+# (fleet, DataTable rows: 0 = the same rows as the roster, None = no DataTable run)
+FULL_FLEETS: tuple[tuple[int, int | None], ...] = (
+    (1000, 0),
+    (10000, 0),
+    (100000, None),
+    (1_000_000, None),  # the 1,000,000-VIN roster (its own budgets: benchmarks/roster.py MILLION)
+)
+QUICK_FLEETS: tuple[tuple[int, int | None], ...] = ((10000, 0),)  # under 60 s: DataTable too
+# (fleet, [(command, paired runs)]): hm-tui against curl + jq on the same emulator
+FULL_CLI: tuple[tuple[int, tuple[tuple[str, int], ...]], ...] = (
+    (100_000, (("list --json", 5), ("list --csv", 3), ("export", 3))),
+    (1_000_000, (("list --json", 3), ("list --csv", 1), ("export", 1))),
+)
+QUICK_CLI: tuple[tuple[int, tuple[tuple[str, int], ...]], ...] = ((100_000, (("list --json", 3),)),)
 
 
 def log(text: str) -> None:
@@ -33,10 +47,20 @@ def startup_section(quick: bool) -> SectionResult:
     return run_startup(runs=3 if quick else 7)  # a median: one start on shared cores says little
 
 
+def cli_section(quick: bool) -> SectionResult:
+    runs = []
+    for fleet, plan in QUICK_CLI if quick else FULL_CLI:
+        runs += run_fleet_cli(fleet, plan, log)
+    return summarise_cli(runs)
+
+
 def roster_section(quick: bool) -> SectionResult:
     fleets = QUICK_FLEETS if quick else FULL_FLEETS
     keys = 30 if quick else 36
-    return summarise_roster([run_fleet(fleet, rows, log, keys=keys) for fleet, rows in fleets])
+    queries = 3 if quick else 5  # DataTable filters (each a full reload: ~1 s at 10,000 rows)
+    return summarise_roster(
+        [run_fleet(fleet, rows, log, keys=keys, queries=queries) for fleet, rows in fleets]
+    )
 
 
 def feed_section(quick: bool) -> SectionResult:
@@ -46,6 +70,7 @@ def feed_section(quick: bool) -> SectionResult:
 
 RUNNERS: dict[str, Callable[[bool], SectionResult]] = {
     "startup": startup_section,
+    "cli": cli_section,
     "roster": roster_section,
     "feed": feed_section,
 }
@@ -54,7 +79,10 @@ RUNNERS: dict[str, Callable[[bool], SectionResult]] = {
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
     parser.add_argument(
-        "--quick", action="store_true", help="100,000-VIN roster, one 10 s feed run: under a minute"
+        "--quick",
+        action="store_true",
+        help="the CLI at 100,000 VINs, a 10,000-VIN roster and DataTable, one 10 s feed run: "
+        "under a minute",
     )
     parser.add_argument(
         "--only",

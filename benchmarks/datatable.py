@@ -36,7 +36,7 @@ async def settled(app: App[None], pilot: Any) -> float:
     return await next_frame(app)
 
 
-async def measure(rows: list[tuple[str, ...]]) -> dict[str, Any]:
+async def measure(rows: list[tuple[str, ...]], queries: int = len(QUERIES)) -> dict[str, Any]:
     app = TableApp()
     async with app.run_test(headless=True, size=(120, 40)) as pilot:
         probe = StallProbe()
@@ -50,7 +50,7 @@ async def measure(rows: list[tuple[str, ...]]) -> dict[str, Any]:
             load_s = await settled(app, pilot) - started
         filters = []
         async with probe.window() as filtering:
-            for query in QUERIES:
+            for query in QUERIES[:queries]:
                 started = time.perf_counter()
                 table.clear()
                 table.add_rows([r for r in rows if query in "\t".join(r).lower()])
@@ -75,7 +75,9 @@ def load_rows(path: str) -> list[tuple[str, ...]]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="benchmarks.datatable")
     parser.add_argument("--rows-file", required=True, help="JSON rows from benchmarks.roster_app")
-    emit(asyncio.run(measure(load_rows(parser.parse_args(argv).rows_file))))
+    parser.add_argument("--queries", type=int, default=len(QUERIES), help="filters to time")
+    args = parser.parse_args(argv)
+    emit(asyncio.run(measure(load_rows(args.rows_file), args.queries)))
     return 0
 
 

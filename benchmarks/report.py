@@ -126,6 +126,11 @@ SUMMARY_KEYS = (
     "feed_vs_mqttjs",
     "startup_demo_s",
     "datatable_vs_roster_load",
+    "cli_vs_curl_jq",
+    "cli_rss_vs_curl_jq",
+    "roster_1m_first_frame_s",
+    "roster_1m_filter_p95_ms",
+    "rss_1m_mb",
 )
 
 
