@@ -10,6 +10,8 @@ from pathlib import Path
 from helpers import wait_for
 
 from benchmarks import machine
+from benchmarks.cli import run_fleet_cli
+from benchmarks.cli import summarise as summarise_cli
 from benchmarks.feed import Step, _climb, run_steps
 from benchmarks.feed_summary import summarise as summarise_feed
 from benchmarks.messages import APP_ID, epoch_of, make_stream, message_id, run_tag_of
@@ -24,7 +26,7 @@ from benchmarks.report import (
     summary_line,
     unavailable,
 )
-from benchmarks.roster import run_fleet
+from benchmarks.roster import FleetRun, run_fleet
 from benchmarks.roster import summarise as summarise_roster
 from benchmarks.stall import StallProbe
 from benchmarks.startup import ESCAPES, VIN
@@ -196,3 +198,45 @@ def test_tiny_roster_run_measures_the_app_and_the_datatable_peer(tmp_path: Path)
     assert run.datatable is not None and run.datatable["rows"] == run.app["rows"]
     summary = summarise_roster([run]).summary
     assert summary["datatable_vs_roster_load"] > 0 and summary["roster_fleet"] == run.app["rows"]
+
+
+def test_tiny_cli_run_pairs_hm_tui_with_curl_and_jq_and_reads_each_programs_peak() -> None:
+    [run] = run_fleet_cli(40, [("list --json", 2)], lambda _line: None)
+    assert run.error is None, run.error
+    assert len(run.cli) == len(run.peer) == 2
+    assert all(m.ok and m.wall_s > 0 and m.peak_mb > 1 for m in run.cli + run.peer)
+    summary = summarise_cli([run]).summary
+    assert summary["cli_vs_curl_jq"] > 0 and summary["cli_rss_vs_curl_jq"] > 0
+    assert summary["cli_fleet"] == 40
+
+
+def test_a_million_vin_roster_run_reports_under_its_own_budgets_and_keys() -> None:
+    app = {
+        "rows": 1_000_003,
+        "first_frame_s": 3.5,
+        "fetch_s": 9.0,
+        "start_to_frame_s": 20.0,
+        "filter_p95_ms": 40.0,
+        "filter_p50_ms": 20.0,
+        "filter_max_ms": 60.0,
+        "keystrokes": 36,
+        "sort_max_ms": 100.0,
+        "sort_p50_ms": 50.0,
+        "sorts": 7,
+        "changed": 10_000,
+        "refresh_ms": 900.0,
+        "refresh_press_ms": 1000.0,
+        "rss_peak_mb": 900.0,
+        "feed": True,
+        **{f"{phase}_stall_ms": 10.0 for phase in ("load", "orders", "filter", "sort", "refresh")},
+    }
+    small = {**app, "rows": 100_003, "first_frame_s": 0.5, "rss_peak_mb": 200.0}
+    result = summarise_roster([FleetRun(100_000, small), FleetRun(1_000_000, app)])
+    assert result.summary["roster_first_frame_s"] == 0.5  # the 100,000-VIN run's keys stay
+    assert result.summary["roster_1m_first_frame_s"] == 3.5
+    assert result.summary["rss_1m_mb"] == 900.0
+    table = format_table(result.rows)
+    [frame] = [line for line in table.splitlines() if "1,000,000" in line and "first frame" in line]
+    [rss] = [line for line in table.splitlines() if "1,000,000" in line and "peak RSS" in line]
+    assert "MISSED" in frame and "≤ 3.00 s" in frame and rss.rstrip().endswith("running")
+    assert "ok" in rss
