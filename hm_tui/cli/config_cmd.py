@@ -209,7 +209,9 @@ def _read_credentials(file: Path) -> dict[str, Any]:
     """The credentials file's JSON object: a regular file of sane size, decoded with a depth
     limit (a usage error saying what is wrong otherwise)."""
     try:
-        raw = read_file(file, "credentials file", max_bytes=MAX_CREDENTIALS_BYTES)
+        raw = read_file(
+            file, "credentials file", max_bytes=MAX_CREDENTIALS_BYTES, safe_folders=True
+        )
         text = raw.decode("utf-8")
     except FileRefused as exc:
         raise UsageError(str(exc)) from None

@@ -176,6 +176,10 @@ class MqttLink:
             self.sink.link_status("retrying", f"connection lost: {reason}")
 
 
+class CertificateFileRefused(ValueError):
+    """A CA, certificate or key file that cannot be used; the message says which and the fix."""
+
+
 def tls_context(settings: MqttSettings) -> ssl.SSLContext:
     """Verify the broker against the profile's CA (hostname too) and present our certificate.
     Each file must be a regular file of sane size first (`ValueError` naming it otherwise)."""
@@ -185,9 +189,9 @@ def tls_context(settings: MqttSettings) -> ssl.SSLContext:
         ("key file", settings.key_file),
     ):
         try:
-            check_file(path, what, max_bytes=MAX_CERT_FILE_BYTES)
+            check_file(path, what, max_bytes=MAX_CERT_FILE_BYTES, private=what == "key file")
         except FileRefused as exc:
-            raise ValueError(str(exc)) from None
+            raise CertificateFileRefused(str(exc)) from None
     context = ssl.create_default_context(ssl.Purpose.SERVER_AUTH, cafile=settings.ca_file)
     context.load_cert_chain(settings.cert_file, settings.key_file, password=_no_password)
     return context
@@ -210,6 +214,8 @@ def why(exc: BaseException | None) -> str:
         return "connection refused (is the broker running?)"
     if isinstance(exc, TimeoutError):
         return "timed out"
+    if isinstance(exc, CertificateFileRefused):  # ours, with the command that fixes it: whole
+        return escape_sample(str(exc), 600)
     if isinstance(exc, OSError):
         filename = f" ({exc.filename})" if exc.filename else ""
         return f"{exc.strerror or type(exc).__name__}{filename}"

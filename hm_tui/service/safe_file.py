@@ -4,9 +4,14 @@ a regular file of sane size, and for files that hold secrets only one that is th
 `read_file` opens without blocking (`O_NONBLOCK`: a FIFO with no writer would otherwise hold the
 process forever), looks at what it opened (`fstat`, so what is checked is what is read) and reads
 at most `max_bytes`: `/dev/zero`, a FIFO, a socket or a directory is refused before a byte is
-read. With `private=True` the file must also belong to the user running hm-tui, be readable by no
-one else, and sit in a directory others cannot write to (they could replace it): a config or a key
-that another user can read or swap is refused, saying which command fixes it.
+read. With `private=True` the file must also belong to the user running hm-tui and be readable by
+no one else, and (as `safe_folders=True` alone asks) every folder from it up to `/` must belong to
+the user or root and be writable by neither group nor others, unless it is sticky as `/tmp` is
+(there no one may rename or remove a file that is not theirs): whoever may write to a folder on
+the path may swap the file or a folder under it. This is ssh's rule for `~/.ssh`. The folders are
+those of the path as given and of the file it leads to (a symlink's target), so a link cannot
+move the file out from under the check. A refusal names the file or folder and the command that
+fixes it.
 
 Every refusal is a `FileRefused` (an `OSError` subclass would be caught too broadly): the caller
 wraps its message in its own error type (`ConfigError`, `AuthError`, ...).
@@ -30,10 +35,18 @@ class FileRefused(Exception):
         self.kind = kind
 
 
-def read_file(path: Path | str, what: str, *, max_bytes: int, private: bool = False) -> bytes:
+def read_file(
+    path: Path | str,
+    what: str,
+    *,
+    max_bytes: int,
+    private: bool = False,
+    safe_folders: bool = False,
+) -> bytes:
     """The bytes of `path` (a `what`: "config file", "private key", ...); `FileRefused` when it
     cannot be opened, is not a regular file, is larger than `max_bytes`, or (`private`) is not
-    the user's own, can be read by others, or sits in a directory others may write to."""
+    the user's own or can be read by others, or (`private` or `safe_folders`) sits under a folder
+    someone else may write to."""
     path = Path(path)
     fd = _open(path, what)
     try:
@@ -41,25 +54,31 @@ def read_file(path: Path | str, what: str, *, max_bytes: int, private: bool = Fa
         _check_kind(path, what, info, max_bytes)
         if private:
             check_private(path, what, info)
+        elif safe_folders:
+            check_folders(path, what)
         return _read(fd, path, what, max_bytes)
     finally:
         os.close(fd)
 
 
-def check_file(path: Path | str, what: str, *, max_bytes: int) -> None:
-    """Refuse `path` unless it is a regular file of at most `max_bytes`, for files another
-    library reads by name (the MQTT certificates: OpenSSL would read /dev/zero forever)."""
+def check_file(path: Path | str, what: str, *, max_bytes: int, private: bool = False) -> None:
+    """Refuse `path` unless it is a regular file of at most `max_bytes` (and, `private`, one of
+    the user's own as `read_file` asks), for files another library reads by name (the MQTT
+    certificates and key: OpenSSL would read /dev/zero forever)."""
     path = Path(path)
     fd = _open(path, what)
     try:
-        _check_kind(path, what, os.fstat(fd), max_bytes)
+        info = os.fstat(fd)
+        _check_kind(path, what, info, max_bytes)
+        if private:
+            check_private(path, what, info)
     finally:
         os.close(fd)
 
 
 def check_private(path: Path, what: str, info: os.stat_result | None = None) -> None:
-    """Refuse a `what` holding secrets that is not the user's own, that others can read, or whose
-    directory others can write to."""
+    """Refuse a `what` holding secrets that is not the user's own, that others can read, or that
+    sits under a folder someone else may write to (`check_folders`)."""
     if os.name != "posix":
         return
     info = info or path.stat()
@@ -75,23 +94,48 @@ def check_private(path: Path, what: str, info: os.stat_result | None = None) -> 
             f"{path} can be read by other users (mode {mode:04o}) and may hold secrets; "
             f"refusing to use it. Fix it with: chmod 600 {path}"
         )
-    _check_directory(path, what)
+    check_folders(path, what)
 
 
-def _check_directory(path: Path, what: str) -> None:
-    """Others may not write to the directory (unless it is sticky, as /tmp: then they cannot
-    replace a file they do not own)."""
-    folder = path.absolute().parent
-    try:
-        mode = folder.stat().st_mode
-    except OSError:
-        return  # (the file was opened through it: nothing more to learn here)
-    if mode & stat.S_IWOTH and not mode & stat.S_ISVTX:
-        raise FileRefused(
-            f"{path} is in a directory anyone can write to ({folder}, mode "
-            f"{stat.S_IMODE(mode):04o}): another user could replace the {what}. Move it to a "
-            f"directory of your own, or fix it with: chmod o-w {folder}"
-        )
+def check_folders(path: Path, what: str) -> None:
+    """Refuse `path` when a folder above it (up to `/`, along the path as given and along the
+    file's real location) belongs to someone other than the user or root, or may be written by
+    group or others without being sticky."""
+    if os.name != "posix":
+        return
+    me = os.geteuid()
+    for folder in _folders_above(path):
+        try:
+            info = folder.stat()
+        except OSError:
+            continue  # (the file was opened through it: nothing more to learn here)
+        mode = stat.S_IMODE(info.st_mode)
+        if info.st_uid not in (me, 0):
+            raise FileRefused(
+                f"{path}: {folder} belongs to another user (uid {info.st_uid}), who could swap "
+                f"the {what}. Move it to a folder of your own"
+            )
+        if mode & 0o022 and not mode & stat.S_ISVTX:
+            who = "anyone" if mode & 0o002 else "its group"
+            fix = "go-w" if mode & 0o002 and mode & 0o020 else ("o-w" if mode & 0o002 else "g-w")
+            raise FileRefused(
+                f"{path}: {folder} is writable by {who} (mode {mode:04o}), so the {what} "
+                f"could be swapped. Fix: chmod {fix} {folder} (or move the {what} to a folder "
+                "of your own)"
+            )
+
+
+def _folders_above(path: Path) -> list[Path]:
+    """Every folder from `path`'s up to `/`, as written and where it really is (symlinks
+    followed), each once, nearest first."""
+    written = Path(os.path.abspath(path))
+    real = Path(os.path.realpath(path))
+    folders: list[Path] = []
+    for start in (written, real):
+        for folder in start.parents:
+            if folder not in folders:
+                folders.append(folder)
+    return folders
 
 
 def _open(path: Path, what: str) -> int:

@@ -149,7 +149,8 @@ async def test_a_config_owned_by_another_user_or_in_a_world_writable_directory_i
     shared.chmod(0o777)
     monkeypatch.setenv("HM_TUI_CONFIG", str(config))
     code, err = await cli(capsys, "config", "show")
-    assert code == 2 and "anyone can write" in err and f"chmod o-w {shared}" in err, err
+    assert code == 2 and f"{shared} is writable by anyone" in err, err
+    assert f"chmod go-w {shared}" in err, err
     shared.chmod(0o1777)  # sticky, as /tmp: others cannot replace a file they do not own
     code, err = await cli(capsys, "config", "show")
     assert code == 0, err
