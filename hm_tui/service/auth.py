@@ -214,7 +214,7 @@ class TokenManager:
                 token_endpoint=True,
             )
         value, ttl = _parse_token_answer(response)
-        register_secret(value)
+        register_secret(value, lasting=False)
         self.renewals += 1
         log.debug("access token obtained, expires in %.0f s", ttl)
         return _schedule(value, sent_at, ttl)

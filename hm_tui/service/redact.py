@@ -14,6 +14,7 @@ fullwidth or look-alike letters), and what reads as a secret there is masked whe
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 import threading
@@ -24,8 +25,10 @@ from hm_tui.domain.inert import cut, inert, loose
 from hm_tui.service.secret_forms import encodings, rough_skeleton, skeleton
 
 MASK = "[redacted]"
-# A token lives 300 s; keep the last few so a late log line about an old one is still masked.
-_MAX_REMEMBERED = 64
+# Access tokens are short-lived (renewed at least every 5 minutes): the last few are kept so a
+# late log line about an old one is still masked. Lasting secrets (client and webhook secrets)
+# are never forgotten, however many tokens come after them.
+_MAX_TOKENS = 8
 _MIN_SECRET_LENGTH = 6  # shorter values would mask ordinary words
 
 # Words one of the patterns below needs: text without any of them skips the patterns (the fast
@@ -44,37 +47,57 @@ _PATTERNS = (
 )
 
 _lock = threading.Lock()
-_secrets: deque[str] = deque(maxlen=_MAX_REMEMBERED)
-# Snapshots, read without the lock: every form of every secret, lower-cased, longest first, with
-# a case-insensitive pattern for each; and how each secret reads (its skeleton).
-_needles: tuple[tuple[str, re.Pattern[str]], ...] = ()
-_any_form = re.compile("(?!)")  # all forms at once: one search tells a short text is clean
+_lasting: dict[str, None] = {}  # (ordered) the client and webhook secrets
+_tokens: deque[str] = deque(maxlen=_MAX_TOKENS)
+_forms_of: dict[str, frozenset[str]] = {}  # each remembered secret's forms, computed once
+# Snapshots, read without the lock: every form of every secret, lower-cased, longest first; and
+# how each secret reads (its skeleton). No regular expression is compiled when a secret is
+# registered (an alternation of a token's forms took ~12 ms to compile, and rebuilding one for
+# 64 remembered tokens blocked the event loop for over a second at each renewal).
+_needles: tuple[str, ...] = ()
+_any_prefix = re.compile("(?!)")  # the forms' first characters: one search clears a text
 _skeletons: tuple[str, ...] = ()
-_SHORT = 4096  # (longer texts: each form on its own is faster than the alternation)
 #: Runs of this many characters of a known secret are masked in text that carried invisible
 #: characters or escape sequences (one placed inside a secret may eat a character of it).
 FRAGMENT = 8
 _fragments: frozenset[str] = frozenset()
 
 
-def register_secret(value: str | None) -> None:
-    """Remember a secret so that `redact` masks it everywhere from now on."""
+def register_secret(value: str | None, *, lasting: bool = True) -> None:
+    """Remember a secret so that `redact` masks it everywhere from now on. `lasting=False` for
+    an access token: only the last few tokens are kept."""
     if not value or len(value) < _MIN_SECRET_LENGTH:
         return
-    global _needles, _any_form, _skeletons, _fragments
+    global _needles, _any_prefix, _skeletons, _fragments
     with _lock:
-        if value not in _secrets:
-            _secrets.append(value)
-            forms = {form for s in _secrets for form in encodings(s) | {s.lower()}}
-            _needles = tuple(
-                (form, re.compile(re.escape(form), re.IGNORECASE))
-                for form in sorted(forms, key=len, reverse=True)
-            )
-            _any_form = re.compile("|".join(re.escape(form) for form, _ in _needles))
-            _skeletons = tuple({read for s in _secrets if len(read := skeleton(s)[0]) >= 6})
-            _fragments = frozenset(
-                s[at : at + FRAGMENT] for s in _secrets for at in range(len(s) - FRAGMENT + 1)
-            )
+        if value in _lasting or value in _tokens:
+            return
+        if lasting:
+            _lasting[value] = None
+        else:
+            _tokens.append(value)
+        known = [*_lasting, *_tokens]
+        _forms_of.update({s: _forms(s) for s in known if s not in _forms_of})
+        for gone in set(_forms_of) - set(known):
+            del _forms_of[gone]
+        forms = {form for s in known for form in _forms_of[s]}
+        _needles = tuple(sorted(forms, key=len, reverse=True))
+        prefixes = sorted({form[:FRAGMENT] for form in forms}, key=len, reverse=True)
+        _any_prefix = re.compile("|".join(map(re.escape, prefixes)))  # (short: ~1 ms to build)
+        _skeletons = tuple({read for s in known if len(read := skeleton(s)[0]) >= 6})
+        _fragments = frozenset(
+            s[at : at + FRAGMENT] for s in known for at in range(len(s) - FRAGMENT + 1)
+        )
+
+
+def _forms(secret: str) -> frozenset[str]:
+    return frozenset(encodings(secret) | {secret.lower()})
+
+
+@functools.lru_cache(maxsize=256)
+def _form_pattern(form: str) -> re.Pattern[str]:
+    """The case-insensitive pattern replacing one form: compiled only once the form is found."""
+    return re.compile(re.escape(form), re.IGNORECASE)
 
 
 def redact(text: str, *, patterns: bool = True) -> str:
@@ -85,9 +108,9 @@ def redact(text: str, *, patterns: bool = True) -> str:
     if needles:
         lower = text.lower()
         if _holds_form(lower):
-            for form, pattern in needles:
+            for form in needles:
                 if form in lower:
-                    text = pattern.sub(MASK, text)
+                    text = _form_pattern(form).sub(MASK, text)
                     lower = text.lower()
     if not patterns or not _may_hold_secret(text):
         return text
@@ -114,11 +137,9 @@ def plainly_clean(text: str) -> bool:
 
 
 def _holds_form(lower: str) -> bool:
-    """Whether lower-cased text holds any form of a known secret (a short text is searched for
-    all at once; in a long one each form alone is faster)."""
-    if len(lower) <= _SHORT:
-        return _any_form.search(lower) is not None
-    return any(form in lower for form, _ in _needles)
+    """Whether lower-cased text holds any form of a known secret (the forms' beginnings first,
+    all at once: most text has none of them)."""
+    return _any_prefix.search(lower) is not None and any(form in lower for form in _needles)
 
 
 def shown(value: object, limit: int | None = None, *, multiline: bool = False) -> str:
