@@ -27,6 +27,9 @@ if TYPE_CHECKING:
     from hm_tui.service.feed import FeedStatus
 
 MAX_CERT_FILE_BYTES = 1024 * 1024  # a PEM bundle of a few certificates is a few KB
+#: a TCP connection and its TLS handshake must be done within this (paho's own default, named);
+#: a broker that then never answers the MQTT CONNECT is given up after one keep-alive
+CONNECT_TIMEOUT_S = 5.0
 STOP_WAIT_S = 0.5  # a thread asleep in reconnect backoff ends by itself within 1 s
 
 
@@ -67,6 +70,7 @@ class MqttLink:
         self.hub = hub
         self.watch = watch
         self._keepalive = keepalive
+        self._answered = False  # the broker answered this connection's CONNECT (a CONNACK)
         self._client: TunedClient | None = self._make_client(context, reconnect_delay)
 
     def _make_client(self, context: ssl.SSLContext, delay: tuple[int, int]) -> TunedClient:
@@ -77,6 +81,7 @@ class MqttLink:
             protocol=mqtt.MQTTv311,
         )
         client.tls_set_context(context)
+        client.connect_timeout = CONNECT_TIMEOUT_S
         client.reconnect_delay_set(*delay)
         client.on_connect = self._on_connect
         client.on_connect_fail = self._on_connect_fail
@@ -134,6 +139,7 @@ class MqttLink:
     def _on_connect(
         self, client: mqtt.Client, userdata: Any, flags: Any, reason: Any, properties: Any
     ) -> None:
+        self._answered = True
         if reason.is_failure:
             self.sink.link_status("retrying", f"the broker refused the connection: {reason}")
             return
@@ -165,6 +171,15 @@ class MqttLink:
         tuned = self._client
         if tuned is not client or tuned is None:
             return  # we closed it (stop)
+        answered, self._answered = self._answered, False
+        if not answered:  # TLS done, then silence: paho gives up after a keep-alive
+            where = f"{self.settings.host}:{self.settings.port}"
+            self.sink.link_status(
+                "retrying",
+                f"{where} took the connection but never answered as an MQTT broker (no CONNACK "
+                f"within {self._keepalive} s): is this the broker's MQTT-over-TLS port?",
+            )
+            return
         verdict = self.watch.dropped(time.monotonic(), tuned.closed_by_peer)
         if verdict.kind == "taken":
             tuned.hold_off_s = verdict.hold_off_s
@@ -213,7 +228,10 @@ def why(exc: BaseException | None) -> str:
     if isinstance(exc, ConnectionRefusedError):
         return "connection refused (is the broker running?)"
     if isinstance(exc, TimeoutError):
-        return "timed out"
+        return (
+            f"timed out: no TCP connection and TLS handshake within {CONNECT_TIMEOUT_S:g} s "
+            "(is the broker up, and is this its TLS port?)"
+        )
     if isinstance(exc, CertificateFileRefused):  # ours, with the command that fixes it: whole
         return escape_sample(str(exc), 600)
     if isinstance(exc, OSError):
