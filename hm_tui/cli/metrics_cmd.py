@@ -13,11 +13,18 @@ import asyncio
 import contextlib
 import signal
 import sys
-from typing import Any
+from typing import TYPE_CHECKING
 
 from hm_tui.cli import output as out
 from hm_tui.cli.connect import resolve_profile, start_logging
 from hm_tui.cli.main import OperationError, UsageError, common_options
+
+if TYPE_CHECKING:  # (annotations only: the service loads when the command runs)
+    from prometheus_client.registry import Collector
+
+    from hm_tui.service.config import Profile
+    from hm_tui.service.metrics_server import MetricsServer
+    from hm_tui.service.session import Session
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -52,7 +59,7 @@ def run(args: argparse.Namespace) -> int:
     return asyncio.run(_serve(profile, args.listen))
 
 
-def start_server(listen: str, collector: Any, option: str = "--listen") -> Any:
+def start_server(listen: str, collector: Collector, option: str = "--listen") -> MetricsServer:
     """The metrics server on `listen`, or the reason it cannot run as UsageError (bad address)
     or OperationError (the port is taken, no permission)."""
     from hm_tui.service.metrics_server import ListenError, MetricsServer, ServeError
@@ -65,7 +72,7 @@ def start_server(listen: str, collector: Any, option: str = "--listen") -> Any:
         raise OperationError(str(exc)) from None
 
 
-async def _serve(profile: Any, listen: str) -> int:
+async def _serve(profile: Profile, listen: str) -> int:
     from hm_tui.service.metrics import SessionMetrics
     from hm_tui.service.session import Session
 
@@ -91,7 +98,7 @@ async def _serve(profile: Any, listen: str) -> int:
     return 0
 
 
-async def _start(session: Any) -> None:
+async def _start(session: Session) -> None:
     """Start the session; a first poll that fails is said once: polling goes on, and the
     metrics say how the platform link is doing."""
     from hm_tui.service.errors import PlatformError

@@ -63,6 +63,9 @@ class ShareOwner(Protocol):
         """From the holder: "s" its state, "c" it connected (wall time, session present);
         about it: "a" attached (holder pid, messages missed), "r" refused (why), "x" lost."""
 
+    def session_state(self) -> dict[str, Any]:
+        """(As the holder) what the attached are told of the session, as plain values."""
+
 
 class HolderNews:
     """What an attached feed keeps of the holders it heard from: the takeovers they counted (so
@@ -247,9 +250,8 @@ class SessionShare:
             return None
         return hub
 
-    def _holder_state(self) -> Any:
-        state = getattr(self.owner, "session_state", None)
-        return state() if state is not None else None
+    def _holder_state(self) -> dict[str, Any]:
+        return self.owner.session_state()
 
     def _attach(self, resume: list[int] | None) -> Attachment | None:
         assert self.paths is not None

@@ -17,7 +17,7 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
-from typing import Any
+from typing import TYPE_CHECKING
 
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
@@ -33,6 +33,11 @@ from hm_tui.service.metrics_fleet import (
     reason_label,
 )
 from hm_tui.service.roster import RosterChanges
+
+if TYPE_CHECKING:  # (annotations only)
+    from hm_tui.service.feed import FeedState
+    from hm_tui.service.feed_health import FeedHealth
+    from hm_tui.service.session import Session
 
 log = logging.getLogger("hm_tui.metrics")
 
@@ -67,13 +72,13 @@ class SessionMetrics(Collector):
     def __init__(self, *, drain_feed: bool = False) -> None:
         self._drain = drain_feed
         self._lock = threading.Lock()
-        self._session: Any = None
+        self._session: Session | None = None
         self._unsubscribe: Callable[[], None] | None = None
         self._watch: ConnectionWatch | None = None
         self._rejections: Counter[str] = Counter()
         self._errors = 0
 
-    def follow(self, session: Any) -> None:
+    def follow(self, session: Session) -> None:
         """Serve `session` from now on (call on its event loop, before or after it starts)."""
         self.close()
         watch = None
@@ -171,7 +176,7 @@ def _one_hot(name: str, doc: str, label: str, states: tuple[str, ...], now: str)
     return family
 
 
-def _session_info(session: Any) -> Metric:
+def _session_info(session: Session) -> Metric:
     info = GaugeMetricFamily(
         "hm_tui_session_info",
         "The profile served and its environment (live or sandbox).",
@@ -181,7 +186,7 @@ def _session_info(session: Any) -> Metric:
     return info
 
 
-def _fleet(session: Any) -> Iterator[Metric]:
+def _fleet(session: Session) -> Iterator[Metric]:
     try:
         now = session.platform_now().timestamp()
     except RuntimeError:  # not started: no platform clock known yet
@@ -215,7 +220,7 @@ def _fleet(session: Any) -> Iterator[Metric]:
     yield ages
 
 
-def _api(session: Any) -> Iterator[Metric]:
+def _api(session: Session) -> Iterator[Metric]:
     health = session.health
     yield _one_hot(
         "hm_tui_api_state",
@@ -267,7 +272,7 @@ def _api(session: Any) -> Iterator[Metric]:
         yield _counter("hm_tui_token_renewals_total", "Access tokens obtained.", tokens.renewals)
 
 
-def _feed(session: Any, disconnects: int | None) -> Iterator[Metric]:
+def _feed(session: Session, disconnects: int | None) -> Iterator[Metric]:
     status = session.feed_status
     yield _one_hot(
         "hm_tui_feed_state",
@@ -297,7 +302,7 @@ def _feed(session: Any, disconnects: int | None) -> Iterator[Metric]:
         )
 
 
-def _feed_counts(state: Any) -> Iterator[Metric]:
+def _feed_counts(state: FeedState) -> Iterator[Metric]:
     yield _counter(
         "hm_tui_feed_messages_total",
         "Messages received (after removing duplicates).",
@@ -331,7 +336,7 @@ def _feed_counts(state: Any) -> Iterator[Metric]:
     )
 
 
-def _feed_health(health: Any) -> Iterator[Metric]:
+def _feed_health(health: FeedHealth) -> Iterator[Metric]:
     """The feed's own judgement (service/feed_health.py): silence, and whether it is a stall."""
     silence = health.since_last_s if health.since_last_s is not None else health.silent_s
     if silence is not None:
@@ -359,7 +364,7 @@ def _feed_health(health: Any) -> Iterator[Metric]:
     )
 
 
-def _webhook(session: Any) -> Iterator[Metric]:
+def _webhook(session: Session) -> Iterator[Metric]:
     if not session.profile.webhook_listen:
         return
     receiver = session.webhook

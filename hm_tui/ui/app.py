@@ -17,7 +17,7 @@ import time
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from datetime import UTC, datetime, tzinfo
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol, runtime_checkable
 
 from textual import on, work
 from textual.app import App, SystemCommand
@@ -58,6 +58,13 @@ FLASH_MAX = 2000  # a refresh changing more rows than this highlights none of th
 FREEZE_AFTER = 10_000
 FIRST_FRAME_ENV = "HM_TUI_BENCH_FIRST_FRAME_FILE"
 ROSTER_EVERY = 0.1  # roster changes are drawn at most this often
+
+
+@runtime_checkable
+class StopsWork(Protocol):
+    """A screen with work under way (an add): `stop_work` stops it and journals where it got."""
+
+    async def stop_work(self) -> None: ...
 
 
 class HmTuiApp(ClearanceActions, App[int]):
@@ -442,9 +449,8 @@ class HmTuiApp(ClearanceActions, App[int]):
 
     async def action_quit(self) -> None:
         for screen in reversed(self.screen_stack):  # an add under way: stopped and journaled
-            stop_work = getattr(screen, "stop_work", None)
-            if stop_work is not None:
-                await stop_work()
+            if isinstance(screen, StopsWork):
+                await screen.stop_work()
         await self.stop_session()
         self.exit(0)
 
