@@ -219,6 +219,12 @@ def timestamp(when: datetime | None) -> str:
     return when.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC") if when else "-"
 
 
-def tags_text(tags: dict[str, str] | None) -> str:
-    """Tags as `key=value, key=value`, each part shown (inert, then redacted)."""
-    return inert.tags_text(tags, each=shown)
+#: The most of a clearance's tags a table row or `vins show` prints (a clearance may carry a
+#: million, or one of megabytes); `--csv` and `--json` carry them all.
+TAGS_SHOWN = 400
+
+
+def tags_text(tags: dict[str, str] | None, limit: int | None = TAGS_SHOWN) -> str:
+    """Tags as `key=value, key=value`, each part shown (inert, then redacted), at most `limit`
+    characters and how many more there are."""
+    return inert.tags_text(tags, limit, each=shown)

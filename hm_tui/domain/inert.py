@@ -85,7 +85,18 @@ def tags_text(
 ) -> str:
     """Tags as one line, `key=value, key=value` in the order the platform sent them, each key
     and value passed through `each` (inert; outputs pass `redact.shown`, which must see each
-    part as it came, invisible characters and all, to find a secret split by them)."""
+    part as it came, invisible characters and all, to find a secret split by them). With a
+    `limit`, only the tags that fit are made into text (a clearance may carry a million), cut
+    with "…" and followed by how many more there are."""
     if not tags:
         return ""
-    return cut(", ".join(f"{each(key)}={each(value)}" for key, value in tags.items()), limit)
+    parts: list[str] = []
+    size = 0
+    for key, value in tags.items():
+        if limit is not None and size > limit:
+            break
+        parts.append(f"{each(key)}={each(value)}")
+        size += len(parts[-1]) + 2
+    text = cut(", ".join(parts), limit)
+    more = len(tags) - len(parts)
+    return f"{text} (+{more:,} more)" if more else text

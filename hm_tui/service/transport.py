@@ -6,8 +6,10 @@ httpx's timeouts count per read: a server sending one byte a second never trips 
 hold a command (or the dashboard's poller) for as long as it likes. So every exchange also has
 one deadline for the whole of it, request to last byte: `DEADLINE_S`, plus one second for every
 `DEADLINE_BYTES_PER_S` bytes received (the whole fleet's list on a slow link still arrives; a
-trickle does not). An exchange past its deadline is a `NetworkError` that is not retried: a
-server that trickles once will trickle again, and the caller says so at once.
+trickle does not), never past `DEADLINE_MAX_S` (`LARGE_DEADLINE_MAX_S` for the fleet's list): a
+chunked answer that never ends is ended there. An exchange past its deadline is a `NetworkError`
+that is not retried: a server that trickles once will trickle again, and the caller says so at
+once.
 
 An answer is also bounded in size, as received and as decoded: a gzip body of 1 MB can decode to
 gigabytes (a "gzip bomb") that would fill the memory while the deadline, counting decoded bytes,
@@ -34,6 +36,11 @@ DEFAULT_TIMEOUT = httpx.Timeout(30.0, connect=10.0)
 #: retried), extended by a second per `DEADLINE_BYTES_PER_S` bytes of answer received.
 DEADLINE_S = 45.0
 DEADLINE_BYTES_PER_S = 16 * 1024
+#: However fast the bytes come, an exchange ends by this (a chunked answer that never ends would
+#: otherwise move its deadline on for ever, or until the size cap: hours for the fleet's list).
+#: The fleet's list may take longer: a million clearances (~300 MB) at 1 MB/s.
+DEADLINE_MAX_S = 120.0
+LARGE_DEADLINE_MAX_S = 600.0
 #: The largest answer taken, decoded: any one call, and the whole fleet's list (a million
 #: clearances are ~300 MB of JSON).
 MAX_BODY_BYTES = 16 * 2**20
@@ -136,6 +143,9 @@ async def _exchange(
     the end: two copies of a 28 MB list at once, and the chunks left behind as heap fragments the
     process does not give back (+27 MB of peak and resident memory at 100,000 clearances). A
     large buffer is its own mapping: freed, it goes back at once."""
+    ceiling = asyncio.get_running_loop().time() + (
+        LARGE_DEADLINE_MAX_S if large else DEADLINE_MAX_S
+    )
     response = await http.send(http.build_request(method, url, **kwargs), stream=True)
     base = deadline.when()
     limit = MAX_LARGE_BODY_BYTES if large else MAX_BODY_BYTES
@@ -146,7 +156,8 @@ async def _exchange(
             received = response.num_bytes_downloaded  # (as it came over the wire)
             _check_size(len(body), received, limit, response.status_code)
             if base is not None:
-                deadline.reschedule(base + received / DEADLINE_BYTES_PER_S)
+                later = min(base + received / DEADLINE_BYTES_PER_S, ceiling)
+                deadline.reschedule(max(base, later))
     finally:
         await response.aclose()
     response._content = body if large else bytes(body)  # type: ignore[assignment]  # (httpx's)
@@ -192,4 +203,13 @@ def _network_error(exc: httpx.HTTPError, url: str, vin: str | None) -> NetworkEr
     else:
         title = f"connection to {host} failed"
     reason = str(exc) or type(exc).__name__
+    if isinstance(exc, httpx.RemoteProtocolError) and "buffer too long" in reason.lower():
+        reason = (
+            "its answer's headers are larger than any platform sends (hm-tui reads up to "
+            "100 KB of them): a proxy or server fault; try again later, or check what "
+            f"answers at {host}"
+        )
+        error = NetworkError(title, reason, sent=True, vin=vin)
+        error.retryable = False  # (it would send them again)
+        return error
     return NetworkError(title, reason, sent=not isinstance(exc, _NOT_SENT), vin=vin)

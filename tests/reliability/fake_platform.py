@@ -1,6 +1,7 @@
 """A small stand-in for the platform on loopback that answers whatever the test tells it to: the
 corpus bodies of tests/corpus/platform/, huge arrays, nothing at all, or hostile answers (a body
-trickled a byte at a time, any headers such as a `Retry-After` of ten years, echoed secrets).
+trickled a byte at a time, a chunked body that never ends, any headers such as a `Retry-After`
+of ten years, echoed secrets).
 
 `answer(route, Answer)` sets what a route returns from now on; `queue(route, *answers)` sets a
 sequence (each request takes the next; the last one repeats)."""
@@ -26,6 +27,7 @@ class Answer:
     silent: bool = False  # accept the request and never answer
     headers: dict[str, str] = field(default_factory=dict)
     trickle_s: float = 0.0  # send the body one byte at a time, this long apart
+    endless: bytes = b""  # after the body, send this chunk again and again (chunked, never ends)
 
 
 class FakePlatform:
@@ -61,6 +63,8 @@ class FakePlatform:
                     await asyncio.Event().wait()
                 if answer.trickle_s:
                     return await _trickle(request, answer)
+                if answer.endless:
+                    return await _endless(request, answer)
                 return web.Response(
                     status=answer.status,
                     body=answer.body,
@@ -100,6 +104,20 @@ class FakePlatform:
             client_secret=SECRET,
             app_id="a1b2c3d4e5f6a1b2c3d4e5f6",
         )
+
+
+async def _endless(request: web.Request, answer: Answer) -> web.StreamResponse:
+    """The answer's headers and body, chunked, then `endless` over and over (about 1 MB/s:
+    fast enough that a deadline moved on by the bytes received never comes) until the client
+    goes away."""
+    response = web.StreamResponse(status=answer.status, headers=answer.headers)
+    response.content_type = answer.content_type
+    response.enable_chunked_encoding()
+    await response.prepare(request)
+    await response.write(answer.body)
+    while True:
+        await response.write(answer.endless)  # (raises once the client closed)
+        await asyncio.sleep(0.02)
 
 
 async def _trickle(request: web.Request, answer: Answer) -> web.StreamResponse:
