@@ -2,7 +2,10 @@
 
 A platform, a proxy or a library that echoes what it was sent rarely echoes it verbatim: an
 error page upper-cases it, percent-encodes it (a form body), writes it as HTML or JSON character
-references, or base64-encodes it with something before it (an `Authorization: Basic` header).
+references, base64-encodes it with something before it (an `Authorization: Basic` header),
+reverses it or spaces it out a character at a time. What is promised is those forms: a secret
+spaced with anything else than one space, cut in pieces or shuffled is not recognised (the
+defence against those is that the secret only ever goes in the token request's body).
 Text from outside can also disguise it for a person while leaving it readable: a combining mark
 or a variation selector inside, fullwidth letters, a Cyrillic `е` for a Latin `e`.
 
@@ -51,6 +54,9 @@ def encodings(secret: str) -> set[str]:
         "".join(f"&#{ord(char)};" for char in secret),
         "".join(f"&#x{ord(char):x};" for char in secret),
         "".join(f"\\u{ord(char):04x}" for char in secret),
+        secret[::-1],  # reversed
+        " ".join(secret),  # spaced out, one space between characters (not any other spacing)
+        " ".join(secret[::-1]),
     }
     forms |= _base64_cores(raw)
     return {form.lower() for form in forms if len(form) >= MIN_FORM}
