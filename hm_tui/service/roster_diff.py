@@ -21,6 +21,7 @@ from typing import Any
 import msgspec
 
 from hm_tui import collector
+from hm_tui.service.bounded_steps import dict_of, merge_runs
 from hm_tui.service.decode import WireClearances, decode_batches
 from hm_tui.service.models import Clearance
 from hm_tui.service.roster_entry import ENCODE_ONE, RosterEntry, make_entry
@@ -105,12 +106,12 @@ def diff(
         # sequence: 3-6x faster than hopping between texts allocated in the list's own order.
         # (Items are compact JSON that starts with the VIN; if one does not, only its place in
         # memory differs.)
-        runs = []  # copied and sorted a slice at a time, then the sorted runs merged in pairs:
-        for start in range(0, len(raws), SLICE):  # no single C call holds the GIL for long
+        runs = []  # copied and sorted a slice at a time, then the sorted runs merged a step at a
+        for start in range(0, len(raws), SLICE):  # time: no C call holds the GIL for long
             part = list(map(bytes, raws[start : start + SLICE]))
             part.sort()
             runs.append(part)
-        unknown = _merged(runs)
+        unknown = merge_runs(runs)
     else:
         unknown = raws
     fresh: dict[str, RosterEntry] = {}
@@ -140,25 +141,12 @@ def _first_big_list(unknown: list[bytes], now: float, keep: Collection[str]) -> 
     if len(unknown) < entry_helper.MIN_ITEMS:
         return None
     built, bad = entry_helper.entries_of(unknown, now)
-    fresh = dict(zip(map(_VIN, built), built, strict=True))  # (a VIN listed twice: the last
-    for vin in keep:  # one counts)
+    fresh = dict_of(zip(map(_VIN, built), built, strict=True), len(built))  # (a VIN listed
+    for vin in keep:  # twice: the last one counts)
         fresh.pop(vin, None)
     if bad:
         log.warning("clearance list: skipped %d unreadable item(s)", bad)
     return Diff(fresh, RosterChanges(added=list(fresh)))
-
-
-def _merged(runs: list[list[Any]]) -> list[Any]:
-    """Sorted runs merged, two at a time: each merge is one C call over two runs (timsort finds
-    them and merges), so none holds the GIL for long (one sort of all 13 runs of a 100,000-item
-    list held it 49 ms; the last pair's merge takes ~13)."""
-    while len(runs) > 1:
-        runs = [
-            runs[n] + runs[n + 1] if n + 1 < len(runs) else runs[n] for n in range(0, len(runs), 2)
-        ]
-        for run in runs:
-            run.sort()
-    return runs[0] if runs else []
 
 
 def _raw_items(incoming: Incoming) -> tuple[list[Any], list[Clearance] | None]:
