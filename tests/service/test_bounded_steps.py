@@ -1,0 +1,46 @@
+"""Fleet-sized work in bounded steps (service/bounded_steps.py) gives what one call would."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from hm_tui.service import bounded_steps
+
+
+@pytest.fixture(autouse=True)
+def small_steps(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(bounded_steps, "STEP", 5)  # many steps for small inputs
+
+
+values = st.lists(st.integers(min_value=0, max_value=12), max_size=120)
+
+
+@given(values)
+def test_sorted_steps_is_sorted_and_stable(keys: list[int]) -> None:
+    rows = list(range(len(keys)))
+    assert bounded_steps.sorted_steps(rows, key=keys.__getitem__) == sorted(
+        rows, key=keys.__getitem__
+    )
+    assert bounded_steps.sorted_steps(keys) == sorted(keys)
+
+
+@given(st.lists(values, max_size=9))
+def test_merged_runs_keep_earlier_runs_first_among_equals(parts: list[list[int]]) -> None:
+    tagged = [[(key, n) for key in sorted(part)] for n, part in enumerate(parts)]
+    merged = bounded_steps.merge_runs(tagged, key=lambda item: item[0])
+    assert merged == sorted((item for run in tagged for item in run), key=lambda i: i[0])
+
+
+@given(values)
+def test_dicts_counts_sets_and_maxima_as_one_call_makes_them(keys: list[int]) -> None:
+    size = len(keys)
+    pairs = list(zip(keys, range(size), strict=True))
+    assert bounded_steps.dict_of(pairs, size) == dict(pairs)
+    assert bounded_steps.counted(keys, size) == dict(Counter(keys))
+    assert bounded_steps.distinct(keys, size) == set(keys)
+    assert bounded_steps.maximum(map(float, keys), size) == max(map(float, keys), default=None)
+    assert bounded_steps.dict_of(pairs, 0) == dict(pairs)  # a wrong size loses nothing
