@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from hm_tui.service import bounded_steps
+from hm_tui.service import bounded_steps, roster_index
 
 
 @pytest.fixture(autouse=True)
@@ -44,3 +44,31 @@ def test_dicts_counts_sets_and_maxima_as_one_call_makes_them(keys: list[int]) ->
     assert bounded_steps.distinct(keys, size) == set(keys)
     assert bounded_steps.maximum(map(float, keys), size) == max(map(float, keys), default=None)
     assert bounded_steps.dict_of(pairs, 0) == dict(pairs)  # a wrong size loses nothing
+
+
+@given(
+    st.lists(
+        st.one_of(st.integers(0, 9), st.floats(allow_nan=False, width=32)), min_size=1, max_size=80
+    ),
+    st.booleans(),
+)
+def test_sort_orders_from_numpy_and_from_merged_runs_are_one_stable_sort(
+    keys: list[float], by_numpy: bool
+) -> None:
+    monkey = pytest.MonkeyPatch()
+    with monkey.context() as patch:
+        patch.setattr(roster_index, "PASS", 4)
+        patch.setattr(roster_index, "NUMPY_FROM", 5 if by_numpy else 10**9)
+        rows = roster_index.sorted_rows(keys)
+    assert rows == sorted(range(len(keys)), key=keys.__getitem__)
+
+
+def test_text_keys_and_a_nan_sort_as_python_sorts_them() -> None:
+    texts = ["b", "a", "c", "a", "b", "a", "c", "b"] * 3
+    nan = [3.0, float("nan"), 1.0, 2.0, 0.5, 7.0, 1.0, 2.0] * 3
+    monkey = pytest.MonkeyPatch()
+    with monkey.context() as patch:
+        patch.setattr(roster_index, "PASS", 4)
+        patch.setattr(roster_index, "NUMPY_FROM", 5)
+        assert roster_index.sorted_rows(texts) == sorted(range(24), key=texts.__getitem__)
+        assert roster_index._sorted_by_numpy(nan) is None  # (merged runs instead)
