@@ -8,20 +8,16 @@ Exit codes: 0 when every car is eligible, 1 when one is not or could not be chec
 from __future__ import annotations
 
 import argparse
-import asyncio
 from typing import TYPE_CHECKING, Any
 
 from hm_tui.cli import output as out
 from hm_tui.cli.connect import run_with_client
 from hm_tui.cli.main import common_options
 from hm_tui.domain.brands import lookup
-from hm_tui.service.errors import PlatformError
 
 if TYPE_CHECKING:
     from hm_tui.service.client import PlatformClient
     from hm_tui.service.models import Eligibility
-
-AT_ONCE = 4  # checks in flight together (each is one billed call)
 
 
 def add_parser(actions: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -42,18 +38,10 @@ def run(args: argparse.Namespace) -> int:
     brand = _brand_id(args.brand)
 
     async def work(client: PlatformClient) -> int:
-        gate = asyncio.Semaphore(AT_ONCE)
+        from hm_tui.service.eligibility_check import check_all
 
-        async def one(vin: str) -> tuple[str, Eligibility | None, str]:
-            async with gate:
-                try:
-                    return vin, await client.eligibility(vin, brand), ""
-                except PlatformError as exc:
-                    from hm_tui.service.explain import explain_eligibility_failure
-
-                    return vin, None, explain_eligibility_failure(exc)
-
-        answers = await asyncio.gather(*(one(vin) for vin in vins))
+        checked = await check_all(client, [(vin, brand) for vin in vins])
+        answers = [(a.vin, a.answer, a.error) for a in checked]
         _print(answers, brand, args.json)
         return 0 if all(a is not None and a.eligible for _v, a, _e in answers) else 1
 

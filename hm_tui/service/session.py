@@ -26,6 +26,7 @@ from hm_tui.service.add_run import AddRun, OperatorStop, settle_before_resending
 from hm_tui.service.client import PlatformClient
 from hm_tui.service.config import Profile
 from hm_tui.service.decode import WireClearances
+from hm_tui.service.eligibility_check import EligibilityAnswer, check_all
 from hm_tui.service.errors import NotFound, PlatformError
 from hm_tui.service.events import (
     ActionProgress,
@@ -539,6 +540,13 @@ class Session:
 
     async def vehicle_data(self, vin: str) -> VehicleData:
         return await self.client.vehicle_data(vin)
+
+    async def check_eligibility(
+        self, cars: Sequence[tuple[str, str]], progress: Callable[[int, int], None] | None = None
+    ) -> list[EligibilityAnswer]:
+        """The platform's eligibility answer for each (vin, brand) before adding (nothing is
+        added, nothing journaled: it only reads). Allowed read-only too."""
+        return await check_all(self.client, cars, progress)
 
     # -- webhooks --------------------------------------------------------------------------------
     def _on_webhook(self, event: ClearanceEvent) -> None:

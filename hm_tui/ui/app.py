@@ -19,7 +19,7 @@ from datetime import UTC, datetime, tzinfo
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol, runtime_checkable
 
-from textual import on, work
+from textual import events, on, work
 from textual.app import App, SystemCommand
 from textual.screen import Screen
 from textual.worker import Worker, WorkerState
@@ -36,13 +36,20 @@ from hm_tui.service.roster import Roster, RosterChanges
 from hm_tui.ui import messages as msg
 from hm_tui.ui.clearance_actions import ClearanceActions
 from hm_tui.ui.commands import DashboardCommands, dashboard_commands
-from hm_tui.ui.keymap import APP_KEYS, bindings, resolve_keymap
+from hm_tui.ui.keymap import (
+    APP_KEYS,
+    FOCUS_MOVING_IDS,
+    SCREEN_CHANGING_IDS,
+    bindings,
+    resolve_keymap,
+)
 from hm_tui.ui.saved_filters import SavedFilterActions
 from hm_tui.ui.screens.roster import RosterScreen
 from hm_tui.ui.terminal import HangupWatch, default_theme
 from hm_tui.ui.text import describe_error, shown
 from hm_tui.ui.throttle import Throttle
 from hm_tui.ui.toasts import NewRejections, RejectionToasts, StallToast, ToastRoom
+from hm_tui.ui.typeahead import TypeAhead
 from hm_tui.ui.widgets.header import HeaderState, feed_fields, webhook_fields
 
 if TYPE_CHECKING:
@@ -114,6 +121,9 @@ class HmTuiApp(ClearanceActions, App[int]):
         self._api: str | None = None
         self._hangup: HangupWatch | None = None
         self.roster_screen = RosterScreen(Roster(), clock=self.clock, tz=tz)
+        self.type_ahead = TypeAhead(  # keys typed ahead: ui/typeahead.py
+            self, SCREEN_CHANGING_IDS, FOCUS_MOVING_IDS, super().on_event
+        )
 
     def _platform_now(self) -> datetime:
         """The session's estimate of the platform's clock (an emulator at --speed runs ahead of
@@ -158,7 +168,17 @@ class HmTuiApp(ClearanceActions, App[int]):
     def get_default_screen(self) -> RosterScreen:
         return self.roster_screen
 
+    async def on_event(self, event: events.Event) -> None:
+        """Textual's, except that a key read while a screen opens waits for it (typeahead.py)."""
+        if isinstance(event, events.Key) and not event.is_forwarded and self.type_ahead.take(event):
+            return
+        await super().on_event(event)
+
+    def on_descendant_focus(self, event: events.DescendantFocus) -> None:
+        self.type_ahead.focused(event.widget)
+
     def on_mount(self) -> None:
+        self.type_ahead.start()
         self.theme = self._theme_name or default_theme(self.console.color_system)
         self._hangup = HangupWatch(self._terminate)
         self._hangup.install()
@@ -315,6 +335,13 @@ class HmTuiApp(ClearanceActions, App[int]):
     @on(msg.RosterUpdated)
     def _roster_updated(self) -> None:
         self._roster_throttle.request()
+
+    def roster_now(self) -> None:
+        """Apply the roster changes still waiting for the throttle (or for their message): what
+        reads the new rejections must not answer from before the latest refresh."""
+        self._roster_throttle.flush()
+        if self._pending:
+            self._apply_roster_changes()
 
     def _apply_roster_changes(self) -> None:
         """Everything the service changed since the last call, as one redraw (≤ 1 per

@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from hm_tui.service.session import Session
     from hm_tui.ui.screens.roster import RosterScreen
     from hm_tui.ui.toasts import NewRejections
+    from hm_tui.ui.typeahead import TypeAhead
     from hm_tui.ui.widgets.header import HeaderState
 
     _Base = App[int]
@@ -47,20 +48,28 @@ class ClearanceActions(_Base):
     tz: tzinfo | None
     new_rejections: NewRejections
     header_state: Callable[[], HeaderState]
+    type_ahead: TypeAhead
+    roster_now: Callable[[], None]
+
+    def refuse(self, message: str, severity: str = "information") -> None:
+        """Say why a key opens nothing; the keys typed right behind it, meant for what it
+        would have opened, are dropped (ui/typeahead.py) and the count is said."""
+        dropped = self.type_ahead.opened_nothing()
+        if dropped:
+            message += f" ({dropped} key{'s' if dropped != 1 else ''} typed after it ignored)"
+        self.notify(message, severity=severity, markup=False)  # type: ignore[arg-type]
 
     def refuse_if_read_only(self, what: str) -> bool:
         if self.read_only:
-            self.notify(
-                f"Read-only mode: {what} is disabled (started with --read-only).",
-                severity="warning",
-                markup=False,
+            self.refuse(
+                f"Read-only mode: {what} is disabled (started with --read-only).", "warning"
             )
         return self.read_only
 
     def _connected(self) -> Session | None:
         """The session, or None after telling the operator there is none yet."""
         if self.session is None:
-            self.notify("Not connected yet: wait for the roster to load.", markup=False)
+            self.refuse("Not connected yet: wait for the roster to load.")
         return self.session
 
     def action_refresh(self) -> None:
@@ -145,9 +154,7 @@ class ClearanceActions(_Base):
         if session is None:
             return
         if not vins:
-            self.notify(
-                "No clearance chosen: move the cursor to one or mark some (space).", markup=False
-            )
+            self.refuse("No clearance chosen: move the cursor to one or mark some (space).")
             return
         from hm_tui.ui.screens.confirm import ConfirmRemovalScreen
 
@@ -179,7 +186,7 @@ class ClearanceActions(_Base):
         if session is None:
             return
         if not vins:
-            self.notify("No clearance to add again: mark some (space) or filter.", markup=False)
+            self.refuse("No clearance to add again: mark some (space) or filter.")
             return
         from hm_tui.ui.screens.readd import ReaddScreen
 
@@ -210,6 +217,7 @@ class ClearanceActions(_Base):
             return
         from hm_tui.ui.screens.new_rejections import NewRejectionsScreen
 
+        self.roster_now()  # a refresh a moment ago (its changes wait for the throttle) counts
         screen = NewRejectionsScreen(session.roster, self.new_rejections.take(), self.tz)
 
         def chosen(what: str | None) -> None:

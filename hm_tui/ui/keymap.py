@@ -129,6 +129,7 @@ DETAIL_KEYS: tuple[Key, ...] = (
 ADD_KEYS: tuple[Key, ...] = (
     Key("add.close", "escape", "close", "Close", "add VINs", display="esc"),
     Key("add.submit", "ctrl+s", "submit", "Add", "add VINs", display="^s"),
+    Key("add.check", "ctrl+g", "check", "Check eligibility", "add VINs", display="^g"),
 )
 
 ADD_STOP_KEYS: tuple[Key, ...] = (  # "Stop adding?", asked by Escape while an add is under way
@@ -291,3 +292,49 @@ def key_text(binding_id: str, keymap: Mapping[str, str]) -> str:
     """The key(s) of the binding `binding_id` under `keymap`, as the help screen shows them (for
     hints such as the palette's "(g)", which must follow a remap)."""
     return key_for(next(k for k in ALL_KEYS if k.id == binding_id), keymap)
+
+
+#: Bindings that move the focus on their screen: keys typed right behind one wait until the focus
+#: has moved, and are judged against the new focus (ui/typeahead.py).
+FOCUS_MOVING_IDS: frozenset[str] = frozenset(
+    {
+        "roster.filter",
+        "roster.filter_apply",
+        "roster.filter_clear",
+        "feed.filter",
+        "feed.filter_apply",
+        "feed.filter_clear",
+    }
+)
+
+#: Bindings that open or close a screen: keys typed right behind one wait until the screen stack
+#: has changed, so they land in what opened (or what is under what closed), in order.
+SCREEN_CHANGING_IDS: frozenset[str] = frozenset(
+    {
+        "app.help",
+        "app.palette",
+        "roster.add",
+        "roster.remove",
+        "roster.summary",
+        "roster.new_rejections",
+        "roster.add_again",
+        "roster.add_again_tagged",
+        "roster.open",
+        "detail.back",
+        "detail.remove",
+        "add.close",
+        "confirm.close",
+        "readd.close",
+        "rejections.back",
+        "error.ok",
+        "feed.payload",
+        "feed.open_vin",
+        "payload.close",
+        "payload.open_vin",
+        "export.cancel",
+        "help.close",
+        "resume.later",
+        "journal.close",
+        "summary.back",
+    }
+)

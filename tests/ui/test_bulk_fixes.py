@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from textual import events
+
 from hm_tui.emulator.server import Emulator
 from hm_tui.service.models import NewClearance
 from hm_tui.ui.screens.new_rejections import NewRejectionsScreen
@@ -172,3 +174,20 @@ async def test_the_toast_counts_only_rejections_since_the_list_was_last_seen(
         await wait_for(lambda: any("reason b" in n.message for n in app._notifications), 10)
         [toast] = [n for n in app._notifications if "reason" in n.message]
         assert toast.title == "Rejected: 1 new (n lists it)"
+
+
+async def test_n_right_after_a_refresh_lists_what_that_refresh_rejected(emulator: Emulator) -> None:
+    """`n` pressed within the roster's redraw interval (0.1 s) of a refresh once listed nothing:
+    the refresh's changes were still waiting for the throttle."""
+    app = make_app(emulator)
+    async with app.run_test(size=(80, 24)):
+        await loaded(app, emulator)
+        await app.session.add([NewClearance(BMW, "bmw", {"fleet": "north"})])
+        await app.session.refresh_now()
+        await wait_for(lambda: app.session.roster.entry(BMW), 10, message="the add in the roster")
+        await force(emulator, BMW, "rejected", "privacy mode is enabled")
+        await app.session.refresh_now()  # committed; the app has not drawn it yet
+        assert app.session.roster.entry(BMW).status == "rejected"
+        app.post_message(events.Key("n", "n"))  # at once, as the operator's key
+        await wait_for(lambda: isinstance(app.screen, NewRejectionsScreen), message="the list")
+        assert app.screen.vins == [BMW]

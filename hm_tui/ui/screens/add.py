@@ -65,6 +65,9 @@ class AddScreen(ModalScreen[list[Any] | None]):
     """Dismisses with the per-VIN ItemResults of the last submit, or None if nothing was sent."""
 
     BINDINGS: ClassVar = bindings(ADD_KEYS)
+    #: nothing focused until the first field is: keys typed while the dialog opens wait for that
+    #: field (ui/typeahead.py), not for whatever Textual would focus first
+    AUTO_FOCUS = ""
 
     class Progressed(Message):
         def __init__(self, done: int, total: int) -> None:
@@ -80,6 +83,20 @@ class AddScreen(ModalScreen[list[Any] | None]):
         ) -> None:
             super().__init__()
             self.results, self.error, self.stopped = results, error, stopped
+
+    class Checking(Message):
+        def __init__(self, done: int, total: int) -> None:
+            super().__init__()
+            self.done, self.total = done, total
+
+    class Checked(Message):
+        """The eligibility check of `cars` ((vin, brand)) ended: `answers`, or `error`."""
+
+        def __init__(
+            self, cars: tuple[tuple[str, str], ...], answers: list[Any], error: str = ""
+        ) -> None:
+            super().__init__()
+            self.cars, self.answers, self.error = cars, answers, error
 
     class CsvLoaded(Message):
         def __init__(self, rows: Any, error: str | None = None) -> None:
@@ -104,6 +121,8 @@ class AddScreen(ModalScreen[list[Any] | None]):
         self._operator_stop = OperatorStop()
         self._answered = (0, 0)  # (done, total) of the add under way
         self._stopping = False
+        self._checking: Worker[None] | None = None  # the eligibility check under way
+        self._checked: tuple[tuple[str, str], ...] | None = None  # what the shown check is of
 
     @property
     def busy(self) -> bool:
@@ -128,12 +147,14 @@ class AddScreen(ModalScreen[list[Any] | None]):
                         yield from self._csv_fields()
                 yield from self._shared_fields()
                 yield Static(id="add-preview", markup=False)
+                yield Static(id="add-eligibility", markup=False)
             with Vertical(id="add-outcome", classes="-hidden"):
                 yield Static(id="add-status", markup=False)
                 yield Static(id="add-note", markup=False)
                 yield ProgressBar(total=1, show_eta=False, id="add-progress")
                 yield AddResults(id="add-results")
             with Horizontal(id="add-buttons"):
+                yield Button("Check (^g)", id="add-check", disabled=True)
                 yield Button("Add", variant="primary", id="add-submit", disabled=True)
                 yield Button("Close (Esc)", id="add-close")
         yield KeyFooter(compact=True)
@@ -189,6 +210,7 @@ class AddScreen(ModalScreen[list[Any] | None]):
         yield field("VW customer", customer, id="add-vw-row", classes="-hidden")
 
     def on_mount(self) -> None:
+        self.query_one("#add-eligibility").display = False
         if self.session.read_only:
             self.query_one("#add-preview", Static).update(
                 Content.styled("Read-only mode: adding VINs is disabled.", "bold $error")
@@ -196,7 +218,7 @@ class AddScreen(ModalScreen[list[Any] | None]):
             self.query_one("#add-submit", Button).disabled = True
         else:
             self.refresh_preview()
-        self.query_one(_FIRST_FIELD[self.first_tab]).focus()
+        self.query_one(_FIRST_FIELD[self.first_tab]).focus()  # deferred: the tabs mount first
 
     # -- preview --------------------------------------------------------------------------
 
@@ -245,7 +267,73 @@ class AddScreen(ModalScreen[list[Any] | None]):
         submit = self.query_one("#add-submit", Button)
         submit.disabled = not self.preview.items or self.spent
         submit.label = "Sent" if self.spent else text.submit_label(self.preview)
+        self.query_one("#add-check", Button).disabled = not self.preview.items
+        if self._checked is not None and self._checked != self._cars():
+            self._checked = None  # the input changed: that check was of another input
+            self.query_one("#add-eligibility").display = False
         self.refresh_bindings()
+
+    # -- eligibility before adding (optional: ^g) ----------------------------------------------
+
+    def _cars(self) -> tuple[tuple[str, str], ...]:
+        return tuple((item.vin, item.brand) for item in self.preview.items)
+
+    def action_check(self) -> None:
+        """Ask the platform whether the rows to add are eligible; the answers come in below the
+        preview, grouped, while the dialog stays usable (nothing is added)."""
+        if self.session.read_only or not self.preview.items:
+            self.notify(text.NOTHING_TO_CHECK, markup=False, timeout=3)
+            return
+        cars = self._cars()
+        if self._checking is not None and self._checked == cars:
+            return  # that very check is under way
+        self._checked = cars
+        self._show_eligibility(text.checking_text(0, len(cars)))
+        self._checking = self._check(cars)
+        self.call_after_refresh(self._eligibility_in_view)
+
+    def _eligibility_in_view(self) -> None:
+        self.query_one("#add-eligibility").scroll_visible(animate=False)
+
+    @on(Button.Pressed, "#add-check")
+    def _check_pressed(self) -> None:
+        self.action_check()
+
+    def _show_eligibility(self, content: str | Content) -> None:
+        widget = self.query_one("#add-eligibility", Static)
+        widget.update(content)
+        widget.display = True
+
+    @work(exclusive=True, exit_on_error=False, group="add-check")
+    async def _check(self, cars: tuple[tuple[str, str], ...]) -> None:
+        def progress(done: int, total: int) -> None:
+            self.post_message(self.Checking(done, total))
+
+        try:
+            answers = await self.session.check_eligibility(cars, progress)
+        except Exception as error:  # shown in the dialog, never a traceback
+            detail = getattr(error, "detail", None) or str(error)
+            self.post_message(self.Checked(cars, [], safe_text(detail, 300)))
+            return
+        self.post_message(self.Checked(cars, answers))
+
+    @on(Checking)
+    def _checking_progress(self, message: Checking) -> None:
+        if self._checking is not None and self._checked is not None:
+            self._show_eligibility(text.checking_text(message.done, message.total))
+
+    @on(Checked)
+    def _check_done(self, message: Checked) -> None:
+        if message.cars != self._checked:
+            return  # an older check, of another input
+        self._checking = None
+        if message.error:
+            self._show_eligibility(
+                Content.styled(f"Eligibility: not checked: {message.error}", "$error")
+            )
+        else:
+            self._show_eligibility(text.eligibility_content(message.answers))
+        self.call_after_refresh(self._eligibility_in_view)
 
     def _show_vw_field(self) -> None:
         wanted = self.brand in _VW_BRANDS or any(  # whenever VW Group rows lack the tag
@@ -342,7 +430,10 @@ class AddScreen(ModalScreen[list[Any] | None]):
         self.action_submit()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        """^s only while nothing is being added (the footer then offers Esc: stop)."""
+        """^s only while nothing is being added (the footer then offers Esc: stop); ^g while
+        there is something to check."""
+        if action == "check":
+            return not self.session.read_only and not self.busy
         return action != "submit" or not (self.busy or self.spent)
 
     def _lock_form(self, locked: bool) -> None:

@@ -42,7 +42,7 @@ class StopAddingScreen(ModalScreen[bool]):
         yield KeyFooter(compact=True)
 
     def on_mount(self) -> None:
-        self.query_one("#stop-keep", Button).focus()  # Enter must never stop by accident
+        self.set_focus(self.query_one("#stop-keep", Button))  # Enter must never stop by accident
 
     @on(Button.Pressed, "#stop-yes")
     def action_stop(self) -> None:

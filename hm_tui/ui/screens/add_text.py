@@ -164,3 +164,69 @@ SPENT = (
     "These VINs were sent already (the journal has the add): change the input for a new add, "
     "or close."
 )
+
+
+# -- eligibility (the platform's answer before adding, asked with ^g) ---------------------------
+
+#: Groups of the eligibility check, in order: (heading, what it means, style).
+ELIGIBILITY_GROUPS = {
+    "not_eligible": (
+        "Not eligible",
+        "the platform says the car cannot deliver data: adding it is likely to end rejected",
+        "$error",
+    ),
+    "deactivated": (
+        "Connectivity deactivated",
+        "the owner or the brand's connected services must turn it on",
+        "$warning",
+    ),
+    "primary_user": (
+        "Primary user enrolled (VW Group)",
+        "VW Group rejects these until that user is deregistered and the head unit reset",
+        "$warning",
+    ),
+    "unchecked": ("Not checked", "the platform gave no answer", "$warning"),
+}
+
+
+def eligibility_group(answer: Any) -> str:
+    """The group of one `EligibilityAnswer` (service/eligibility_check.py): "ok" when none."""
+    found = answer.answer
+    if found is None:
+        return "unchecked"
+    if not found.eligible:
+        return "not_eligible"
+    if found.connectivity_status == "deactivated":
+        return "deactivated"
+    return "primary_user" if found.primary_user_assigned else "ok"
+
+
+def eligibility_content(answers: Sequence[Any]) -> Content:
+    """`Eligibility: 3 of 5 eligible, nothing in the way`, then every car that is not, grouped."""
+    groups: dict[str, list[Any]] = {name: [] for name in (*ELIGIBILITY_GROUPS, "ok")}
+    for answer in answers:
+        groups[eligibility_group(answer)].append(answer)
+    ok = len(groups["ok"])
+    head = f"{ok} of {len(answers)} eligible, nothing in the way"
+    lines = [Content.assemble(("Eligibility: ", "bold"), head)]
+    for name, (title, means, style) in ELIGIBILITY_GROUPS.items():
+        found = groups[name]
+        if not found:
+            continue
+        lines.append(_heading("✗ " if name == "not_eligible" else "! ", title, style))
+        lines[-1] = Content.assemble(lines[-1], f" ({len(found)}): {means}")
+        for answer in found:
+            detail = f": {answer.error}" if answer.error else ""
+            lines.append(Content("  " + safe_text(f"{answer.vin} ({answer.brand}){detail}", 200)))
+    return Content("\n").join(lines)
+
+
+def checking_text(done: int, total: int) -> str:
+    return (
+        f"Eligibility: checking {count(total, 'VIN')}… {done} of {total} answered "
+        "(the dialog stays usable; nothing is added)"
+    )
+
+
+#: ^g with nothing valid to check yet.
+NOTHING_TO_CHECK = "Nothing to check yet: the preview has no VIN to add."

@@ -148,7 +148,8 @@ class ConfirmRemovalScreen(ModalScreen[list[Any] | None]):
             yes.disabled = True
         else:
             warning.update(self._warning_text())
-        self.query_one("#confirm-no", Button).focus()  # Enter must never confirm by accident
+        # Enter must never confirm by accident
+        self.set_focus(self.query_one("#confirm-no", Button))
 
     def _warning_text(self) -> Content:
         skipped = len(self.plans) - len(self.to_send)

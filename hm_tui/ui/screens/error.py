@@ -35,7 +35,7 @@ class ErrorModal(ModalScreen[None]):
         yield KeyFooter(compact=True)
 
     def on_mount(self) -> None:
-        self.query_one("#error-ok", Button).focus()
+        self.set_focus(self.query_one("#error-ok", Button))
 
     @on(Button.Pressed, "#error-ok")
     def action_acknowledge(self) -> None:

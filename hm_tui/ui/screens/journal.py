@@ -90,7 +90,7 @@ class JournalScreen(ModalScreen[None]):
         yield KeyFooter(compact=True)
 
     def on_mount(self) -> None:
-        self.query_one("#journal-body").focus()
+        self.set_focus(self.query_one("#journal-body"))
         self._load()
 
     @work(exclusive=True, exit_on_error=False, group="journal")

@@ -59,7 +59,7 @@ class NewRejectionsScreen(Screen[str | None]):
         yield KeyFooter(compact=True)
 
     def on_mount(self) -> None:
-        self.query_one("#rejections-body").focus()
+        self.set_focus(self.query_one("#rejections-body"))
 
     def _title(self) -> str:
         n = len(self.rows)

@@ -64,7 +64,8 @@ class NoJournalScreen(ModalScreen[bool]):
         yield KeyFooter(compact=True)
 
     def on_mount(self) -> None:
-        self.query_one("#no-journal-cancel", Button).focus()  # Enter must never send by accident
+        # Enter must never send by accident
+        self.set_focus(self.query_one("#no-journal-cancel", Button))
 
     @on(Button.Pressed, "#no-journal-send")
     def action_send(self) -> None:

@@ -138,9 +138,10 @@ class ReaddScreen(ModalScreen[list[Any] | None]):
     def on_mount(self) -> None:
         self._plan()
         if self.with_tag:
-            self.query_one("#readd-customer", Input).focus()
+            self.set_focus(self.query_one("#readd-customer", Input))
         else:
-            self.query_one("#readd-no", Button).focus()  # Enter must never confirm by accident
+            # Enter must never confirm by accident
+            self.set_focus(self.query_one("#readd-no", Button))
 
     def _plan(self) -> None:
         roster = self.session.roster

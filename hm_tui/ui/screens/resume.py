@@ -176,7 +176,7 @@ class ResumeScreen(ModalScreen[str | None]):
                     "$warning",
                 )
             )
-        self.query_one("#resume-later", Button).focus()  # Enter must never send by accident
+        self.set_focus(self.query_one("#resume-later", Button))  # Enter must never send by accident
 
     def _say(self, text: str | Content) -> None:
         self.query_one("#resume-results", Static).update(text)

@@ -82,7 +82,7 @@ class SummaryScreen(Screen[None]):
         yield KeyFooter(compact=True)
 
     def on_mount(self) -> None:
-        self.query_one("#summary-body").focus()
+        self.set_focus(self.query_one("#summary-body"))
         self.recompute()
 
     def roster_changed(self) -> None:
