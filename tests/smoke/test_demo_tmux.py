@@ -78,3 +78,23 @@ def test_demo_exits_cleanly_when_the_terminal_goes_away(tmux: Tmux, tmp_path: Pa
     tmux.kill_server()  # the pty closes: the app gets SIGHUP, like an SSH drop
     wait_until(lambda: not alive(pid), 10, "hm-tui to exit after SIGHUP")
     wait_until(lambda: not demo_dirs(tmp_path), 5, "the demo state dir to be removed (clean exit)")
+
+
+def test_a_vin_typed_in_one_burst_after_a_lands_in_the_add_dialog(
+    tmux: Tmux, tmp_path: Path
+) -> None:
+    """`a` and a VIN sent at once (a paste, a fast typist over SSH): the VIN's `A` (the roster's
+    add again) must not act on the roster, every character lands in the dialog's VIN field."""
+    pid = start_demo(tmux, tmp_path)
+    wait_until(lambda: VIN_ROW.search(tmux.screen()), 15, "a roster row on screen")
+    tmux.keys("aWBA12345678901234")
+    wait_until(
+        lambda: "VIN           WBA12345678901234" in tmux.screen(),
+        10,
+        "the whole VIN in the add dialog",
+    )
+    assert "Add again" not in tmux.screen()
+    tmux.keys("Escape")
+    wait_until(lambda: VIN_ROW.search(tmux.screen()), 10, "the roster again")
+    tmux.keys("q")
+    wait_until(lambda: not alive(pid), 10, "hm-tui to exit after q")
