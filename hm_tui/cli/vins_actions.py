@@ -96,15 +96,51 @@ def add_params(items: list[NewClearance], file: str | None) -> dict[str, Any]:
 async def send_additions(
     client: PlatformClient, items: list[NewClearance], journal: CliJournal
 ) -> list[ItemResult]:
-    """Add `items`; each chunk's answers journaled as they arrive, the action finished last."""
+    """Add `items`; each chunk's answers journaled as they arrive, the action finished last.
+    Interrupted (^C), it says what was answered, what was not, and how to resume."""
+    answered: dict[str, str] = {}
+
+    def record(results: list[ItemResult]) -> None:
+        answered.update((r.vin, r.status) for r in results)
+        journal.record_results(results)
+
     try:
         results = await client.add_clearances(
-            items, progress=_progress(len(items)), on_chunk=journal.record_results
+            items, progress=_progress(len(items)), on_chunk=record
         )
         journal.finish()
+    except asyncio.CancelledError:  # ^C: asyncio.run cancels the command, then 130
+        journal.close()
+        report_interrupted(len(items), answered, journal.action_id, client.profile.name)
+        raise
     finally:
         journal.close()
     return results
+
+
+def report_interrupted(
+    total: int, answered: dict[str, str], action_id: int | None, profile: str
+) -> None:
+    """What an interrupted add did (stderr): answered by status, not answered, how to resume."""
+    from collections import Counter
+
+    from hm_tui.cli.vins_journal import resume_command
+
+    sys.stderr.write("\n")
+    counts = Counter(answered.values())
+    said = ", ".join(f"{n} {status}" for status, n in sorted(counts.items())) or "none"
+    out.warn(
+        f"interrupted: {len(answered)} of {total} VINs answered by the platform ({said}); "
+        f"{total - len(answered)} without an answer (not sent, or sent and not answered: the "
+        "platform may have taken some)"
+    )
+    if action_id is None:
+        out.warn("not journaled (--no-journal): nothing to resume from; add the rest again")
+    else:
+        out.warn(
+            f"the journal keeps add #{action_id} unfinished; resume it (only what has no "
+            f"answer, read back first) with: {resume_command(profile, action_id)}"
+        )
 
 
 def _rows_from_args(args: argparse.Namespace) -> CsvRows:
@@ -313,6 +349,11 @@ class CliJournal:
                     "interrupted run then cannot be resumed), add --no-journal"
                 ) from None
             out.warn(f"--no-journal: not journaled: {problem}")
+
+    @property
+    def action_id(self) -> int | None:
+        """The journal's id of this action (None: not journaled)."""
+        return self._action_id
 
     def results(self, items: list[tuple[str, str, str]]) -> None:
         if self._action_id is not None and items:
