@@ -223,3 +223,24 @@ async def test_the_vw_customer_field_appears_whenever_vw_rows_lack_it_and_tags_t
         await wait_for(lambda: "VW Group rows without" not in text(app, "add-preview"))
         tags = {i.vin: i.tags for i in app.screen.preview.items}
         assert tags[EURO] == {VW_CUSTOMER_TAG: "ACME"} and not tags[GOOD]
+
+
+async def test_check_digit_warnings_are_summed_up_after_five(tmp_path: Path) -> None:
+    csv_file = tmp_path / "euro.csv"
+    euro = [f"WVWZZZ1JZXW{n:06d}" for n in range(1, 9)]  # 8 rows failing the check digit
+    csv_file.write_text(
+        "vin,brand,tag:vw-group-customer-name\n" + "".join(f"{v},volkswagen,ACME\n" for v in euro),
+        encoding="utf-8",
+    )
+    app = add_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await switch_tab(pilot, app, "add-csv")
+        path = app.screen.query_one("#add-csv-path", Input)
+        path.value = str(csv_file)
+        path.focus()
+        await pilot.press("enter")
+        await wait_for(lambda: "8 to add" in text(app, "add-preview"))
+        preview = text(app, "add-preview")
+        assert "Check digits: a warning only (many European VINs fail it) (8)" in preview
+        assert preview.count("check digit (position 9)") == 5
+        assert "… and 3 more rows with a check-digit warning (the same note)" in preview

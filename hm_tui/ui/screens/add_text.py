@@ -87,8 +87,21 @@ def preview_content(preview: ImportPreview, *, prompt: str = EMPTY_PROMPTS["add-
     for name, problems in groups.items():
         if problems:
             lines.append(_heading("! ", f"{WARNING_GROUPS[name]} ({len(problems)})", "$warning"))
-            lines += [_problem_line(p) for p in problems]
+            shown = problems[:SHOWN_DIGIT_WARNINGS] if name == "check" else problems
+            lines += [_problem_line(p) for p in shown]
+            if len(shown) < len(problems):  # the same doubt, row after row: summed up
+                more = len(problems) - len(shown)
+                lines.append(
+                    Content(
+                        f"  … and {more} more row{'s' if more != 1 else ''} with a check-digit "
+                        "warning (the same note)"
+                    )
+                )
     return Content("\n").join(lines)
+
+
+#: Check-digit warnings listed before the rest are summed up (as `hm-tui vins add` does).
+SHOWN_DIGIT_WARNINGS = 5
 
 
 #: Warning groups of the preview, in order, with their headings.
