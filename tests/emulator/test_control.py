@@ -68,13 +68,13 @@ async def test_error_rate_mixes_the_given_statuses(empty_api: Api) -> None:
 
 async def test_latency_delays_v1_calls(empty_api: Api) -> None:
     await empty_api.token()
-    await empty_api.control("faults", {"latency_ms": 300})
+    await empty_api.control("faults", {"latency_ms": 1500})
     started = time.monotonic()
     await empty_api.call("GET", "/fleets/vehicles")
-    assert time.monotonic() - started >= 0.3
+    assert time.monotonic() - started >= 1.5
     started = time.monotonic()
-    await empty_api.control("stats")
-    assert time.monotonic() - started < 0.3
+    await empty_api.control("stats")  # the control API is never delayed
+    assert time.monotonic() - started < 1.5
 
 
 async def test_refused_connections_drop_v1_but_not_control(empty_api: Api) -> None:

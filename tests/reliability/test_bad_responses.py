@@ -8,7 +8,6 @@ from __future__ import annotations
 import asyncio
 import json
 import re
-import time
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -312,11 +311,9 @@ MONSTERS = {
 def test_mqtt_corpus_and_monsters_are_counted_never_fatal(figures: Figures) -> None:
     feed = FeedClient(_no_broker(), "sandbox", APP)
     payloads = [(p.name, p.read_bytes()) for p in MQTT_FILES] + list(MONSTERS.items())
-    for name, payload in payloads:
+    for _name, payload in payloads:  # (a monster that never ends: pytest-timeout fails it)
         figures.tried("MQTT payload")
-        started = time.perf_counter()
         feed.ingest(TOPIC, payload)
-        assert time.perf_counter() - started < 1.0, f"{name} took too long"
     state = feed.state
     assert state.received == len(ACCEPTED)
     assert state.bad_payloads == len(payloads) - len(ACCEPTED)

@@ -149,7 +149,7 @@ def test_an_unused_spare_is_dropped_without_waiting_and_ends(
     entry_helper.start_spare()
     started = time.monotonic()
     entry_helper.drop_spare()
-    assert time.monotonic() - started < 0.1  # the event loop calls this
+    assert time.monotonic() - started < 1.0  # the event loop calls this: never a process's end
     assert not entry_helper._spare and gone(pids[0])
 
 
