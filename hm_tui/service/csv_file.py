@@ -17,6 +17,7 @@ import codecs
 import csv
 import io
 import re
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -99,7 +100,7 @@ def parse_csv_text(text: str, extra_tags: dict[str, str], name: str = "the CSV")
             f"{name}, line 1: the header needs 'vin' and 'brand' columns "
             "(expected vin,brand[,odometer][,tag:<key>...])"
         )
-    twice = sorted({c for c in columns if c and columns.count(c) > 1})
+    twice = sorted(c for c, n in Counter(columns).items() if c and n > 1)
     if twice:
         raise CsvInputError(
             f"{name}, line 1: the header names {', '.join(map(repr, twice))} "
