@@ -10,6 +10,7 @@ into the same action, which is finished once every VIN has its answer.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -126,7 +127,7 @@ def open_store(profile: str) -> Store | None:
     from hm_tui.service.store import Store, default_path
 
     path = default_path(profile)
-    return Store(path) if path.exists() else None
+    return Store(path) if os.path.lexists(path) else None  # (a dangling link: refused)
 
 
 # -- vins journal ------------------------------------------------------------------------------

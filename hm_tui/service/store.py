@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import msgspec
 from platformdirs import user_data_dir
@@ -36,7 +37,12 @@ from hm_tui.service.decode import (
 )
 from hm_tui.service.errors import BadResponse
 from hm_tui.service.models import Clearance
-from hm_tui.service.store_health import JournalUnavailable, StoreProblem, diagnose
+from hm_tui.service.store_health import (
+    JournalUnavailable,
+    StoreProblem,
+    check_store_files,
+    diagnose,
+)
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS roster_saved (
@@ -285,10 +291,11 @@ class Store:
         self.path = path if str(path) == ":memory:" else Path(path)
         if isinstance(self.path, Path):
             self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-            if not self.path.exists():  # fleet data is nobody else's business: 0600
-                os.close(os.open(self.path, os.O_CREAT | os.O_WRONLY, 0o600))
+            _make(self.path)
         self._lock = threading.Lock()
-        self._db = sqlite3.connect(str(self.path), check_same_thread=False, isolation_level=None)
+        self._db = sqlite3.connect(
+            _uri(self.path), check_same_thread=False, isolation_level=None, uri=True
+        )
         try:
             # first: another writer's moment is waited for, not taken for a broken file
             self._db.execute(f"PRAGMA busy_timeout={int(open_wait_ms)}")
@@ -390,6 +397,25 @@ class Store:
     def close(self) -> None:
         with self._lock:
             self._db.close()
+
+
+def _make(path: Path) -> None:
+    """Create the store file (0600: fleet data is nobody else's business) unless it exists, never
+    through a link: a symlink (even a dangling one) or anything but a regular file at `path` or
+    beside it is refused (`StoreNotAFile`, store_health.py)."""
+    check_store_files(path)
+    try:
+        os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY | os.O_NOFOLLOW, 0o600))
+    except FileExistsError:
+        check_store_files(path)  # (made meanwhile: by another hm-tui, or a link planted)
+
+
+def _uri(path: Path | str) -> str:
+    """What SQLite opens: `:memory:`, or `path` with `nofollow` (SQLite refuses the file if it
+    became a symbolic link after the check)."""
+    if str(path) == ":memory:":
+        return "file::memory:"
+    return f"file:{quote(str(path))}?nofollow=1"
 
 
 class _Transaction:

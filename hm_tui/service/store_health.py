@@ -11,15 +11,22 @@ dashboard's question), and `JournalUnavailable` is what a refused journal write 
 from __future__ import annotations
 
 import errno
+import os
 import sqlite3
+import stat
 from dataclasses import dataclass
 from pathlib import Path
+
+from hm_tui.domain.inert import inert
+
+#: The files SQLite opens by name beside the store: each must be a regular file too, or absent.
+SIDECARS = ("-wal", "-shm", "-journal")
 
 
 @dataclass(frozen=True, slots=True)
 class StoreProblem:
     """One store file that cannot be used: `kind` (corrupt, locked, read-only, full, io,
-    unusable),
+    symlink, not-a-file, unusable),
     `path`, and `text`: what is wrong and how to fix it, in one paragraph."""
 
     kind: str
@@ -40,8 +47,76 @@ class JournalUnavailable(Exception):
         self.problem, self.sent = problem, sent
 
 
+class StoreNotAFile(OSError):
+    """The store's path (or a file SQLite keeps beside it) is a symbolic link or not a regular
+    file: refused before SQLite opens it, which would follow the link (and create a dangling
+    link's target, or use another database as the journal). `problem` says what to do."""
+
+    def __init__(self, problem: StoreProblem) -> None:
+        super().__init__(errno.ELOOP, problem.text)
+        self.problem = problem
+
+
+def check_store_files(path: Path) -> None:
+    """Raise `StoreNotAFile` if the store at `path`, or its `-wal`, `-shm` or `-journal` file,
+    exists as anything but a regular file (a symlink, even a dangling one, a FIFO, a folder...).
+    Only the files themselves are looked at: the folder they are in may be reached by a link
+    (a data folder moved to another disk is the user's choice)."""
+    for suffix in ("", *SIDECARS):
+        name = Path(f"{path}{suffix}")
+        try:
+            info = os.lstat(name)
+        except FileNotFoundError:
+            continue
+        if stat.S_ISREG(info.st_mode):
+            continue
+        raise StoreNotAFile(not_a_file(path, name, info))
+
+
+def not_a_file(path: Path, name: Path, info: os.stat_result) -> StoreProblem:
+    """What to say of `name` (the store `path` or a file beside it), which is no regular file."""
+    what = "the journal" if name == path else f"the journal's {str(name)[len(str(path)) :]} file"
+    if stat.S_ISLNK(info.st_mode):
+        try:
+            target = inert(os.readlink(name), 200)
+        except OSError:
+            target = "?"
+        dangling = "" if os.path.exists(name) else ", which does not exist"
+        if name != path:
+            after = "hm-tui uses the journal again"
+        else:
+            after = "hm-tui starts a new journal; the roster is read again from the platform"
+            if not dangling:
+                real = inert(os.path.realpath(name), 200)
+                after += (
+                    f"; to keep the file it points to as the journal, put it in the link's "
+                    f"place (mv {real} {name})"
+                )
+        return StoreProblem(
+            "symlink",
+            str(name),
+            f"{what} {name} is a symbolic link (to {target}{dangling}): hm-tui keeps its "
+            f"journal only in a regular file and never follows a link there (it could write "
+            f"to a file that is not the journal). Remove the link (rm {name}) and {after}",
+        )
+    kind = "a folder" if stat.S_ISDIR(info.st_mode) else "not a regular file"
+    return StoreProblem(
+        "not-a-file",
+        str(name),
+        f"{what} {name} is {kind}: hm-tui keeps its journal only in a regular file. Move it "
+        f"aside (mv {name} {name}.broken) and hm-tui starts a new journal",
+    )
+
+
 def diagnose(path: Path | str, error: BaseException) -> StoreProblem:
     """The problem `error` (raised opening, reading or writing the store at `path`) shows."""
+    if isinstance(error, StoreNotAFile):
+        return error.problem
+    if isinstance(path, Path):
+        try:  # a link swapped in between the check and SQLite's open (nofollow refused it)
+            check_store_files(path)
+        except StoreNotAFile as refused:
+            return refused.problem
     where = str(path)
     kind = _kind(error)
     why = _one_line(error)
