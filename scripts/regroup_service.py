@@ -33,9 +33,12 @@ from __future__ import annotations
 
 import argparse
 import ast
+import io
+import json
 import re
 import subprocess
 import sys
+import tokenize
 from pathlib import Path
 
 #: old module (under hm_tui.service) -> new module (under hm_tui.service)
@@ -407,12 +410,79 @@ def main() -> None:
 
     if args.dry_run or args.no_ruff:
         return
+    reflow_long_prose(root)
     fix = run("ruff", "check", "--fix", "--quiet", ".", root=root, check=False)
     fmt = run("ruff", "format", "--quiet", ".", root=root, check=False)
     if fix.returncode or fmt.returncode:
         print(fix.stdout + fix.stderr + fmt.stdout + fmt.stderr, file=sys.stderr)
         die("ruff left problems (above) to fix by hand")
     print("ruff check --fix and ruff format: clean")
+
+
+LINE_LENGTH = 100
+
+
+def reflow_long_prose(root: Path) -> None:
+    """Longer names can push a docstring's or a comment's line past the line length (main has
+    none such: ruff passes there). Each such line is broken at its last space that fits and the
+    rest carried into the paragraph's next line, cascading to the paragraph's end. Code lines
+    are left alone (ruff format wraps those, or ruff check reports them)."""
+    found = run(
+        "ruff", "check", "--select", "E501", "--output-format", "json", ".", root=root, check=False
+    )
+    long_lines: dict[str, set[int]] = {}
+    for item in json.loads(found.stdout or "[]"):
+        long_lines.setdefault(item["filename"], set()).add(item["location"]["row"])
+    for filename, rows in sorted(long_lines.items()):
+        path = Path(filename)
+        source = path.read_text(encoding="utf-8")
+        prose = _prose_lines(source)
+        lines = source.split("\n")
+        for row in sorted(rows, reverse=True):  # bottom up: an insertion moves no pending row
+            i = row - 1
+            while i in prose and len(lines[i]) > LINE_LENGTH:
+                line = lines[i]
+                indent = len(line) - len(line.lstrip())
+                lead = line[:indent] + ("# " if line.lstrip().startswith("#") else "")
+                cut = line.rfind(" ", 0, LINE_LENGTH + 1)
+                if cut <= len(lead):
+                    break
+                head, rest = line[:cut].rstrip(), line[cut + 1 :]
+                lines[i] = head
+                nxt = lines[i + 1] if i + 1 < len(lines) else ""
+                joins = (
+                    i + 1 in prose
+                    and nxt.startswith(lead)
+                    and nxt.strip() not in {"", '"""', "#"}
+                    and not nxt[len(lead) :].startswith((" ", "-", "*", "#"))
+                    and len(nxt) - len(nxt.lstrip()) == indent
+                )
+                if joins:
+                    lines[i + 1] = lead + rest + " " + nxt[len(lead) :]
+                else:
+                    lines.insert(i + 1, lead + rest)
+                    prose = {p + 1 if p > i else p for p in prose} | {i + 1}
+                i += 1
+        path.write_text("\n".join(lines), encoding="utf-8")
+        print(f"wrap  {path.relative_to(root)}")
+
+
+def _prose_lines(source: str) -> set[int]:
+    """Indices (0-based) of the lines that are a comment alone or inside a docstring."""
+    prose: set[int] = set()
+    lines = source.split("\n")
+    tokens = list(tokenize.generate_tokens(io.StringIO(source).readline))
+    statement_start = {tokenize.INDENT, tokenize.DEDENT, tokenize.NEWLINE, tokenize.NL}
+    for n, tok in enumerate(tokens):
+        if tok.type == tokenize.COMMENT and lines[tok.start[0] - 1].lstrip().startswith("#"):
+            prose.add(tok.start[0] - 1)
+        elif (
+            tok.type == tokenize.STRING
+            and tok.string.startswith(('"""', "'''"))
+            and (n == 0 or tokens[n - 1].type in statement_start)
+        ):
+            prose.update(range(tok.start[0] - 1, tok.end[0]))
+    return prose
 
 
 def _wrap(words: str, width: int = 96) -> str:
