@@ -16,9 +16,9 @@ What it does, in order:
    .ci): dotted names (`hm_tui.service.roster_index` in imports, strings, `python -m`,
    monkeypatch targets, mypy overrides), `from hm_tui.service import roster_index` (into
    `from hm_tui.service.roster import index as roster_index`, so the code using the name is
-   unchanged), paths (`hm_tui/service/roster_index.py`, `service/roster_index.py`) and, in
-   backticks, bare module names of moved modules (`roster_diff.py` -> `roster/diff.py`,
-   `feed_hub.Hub` -> `feed.hub.Hub`) where the bare name is not also a module elsewhere;
+   unchanged), paths (`hm_tui/service/roster_index.py`, `service/roster_index.py`), and bare
+   names of moved modules as files (`roster_diff.py` -> `roster/diff.py`) or in backticks
+   (`feed_hub.Hub` -> `feed.hub.Hub`) where the bare name is not also a module elsewhere;
 4. runs `ruff check --fix .` and `ruff format .`.
 
 Idempotent: a second run finds nothing to move and nothing to rewrite. Six old modules share
@@ -276,7 +276,11 @@ class Rewriter:
             re.MULTILINE,
         )
         bare = sorted((b for b in bare_ok if b in renames), key=lambda s: (-len(s), s))
-        self.bare = re.compile(rf"`({'|'.join(bare)})(\.py\b|(?=[`.:(]))") if bare else None
+        alternation = "|".join(bare) or "(?!)"
+        # roster_diff.py anywhere (not ui/widgets/roster_diff.py, not test_roster_diff.py)
+        self.bare_file = re.compile(rf"(?<![\w/.-])({alternation})(?=\.py\b)")
+        # `roster_diff`, `feed_hub.Hub`, `feed_hub:Hub` in backticks
+        self.bare_name = re.compile(rf"`({alternation})(?=[`.:(])")
         self.warnings: list[str] = []
 
     def new(self, old: str) -> str:
@@ -289,15 +293,8 @@ class Rewriter:
         out = self.path.sub(lambda m: m[1] + self.new(m[2]).replace(".", "/"), out)
         if is_python:
             out = self.from_import.sub(lambda m: self._from_import(m, where), out)
-        if self.bare is not None:
-            out = self.bare.sub(self._bare, out)
-        return out
-
-    def _bare(self, m: re.Match[str]) -> str:
-        new = self.new(m[1])
-        if m[2] == ".py":
-            return "`" + new.replace(".", "/") + ".py"
-        return "`" + new
+        out = self.bare_file.sub(lambda m: self.new(m[1]).replace(".", "/"), out)
+        return self.bare_name.sub(lambda m: "`" + self.new(m[1]), out)
 
     def _from_import(self, m: re.Match[str], where: str) -> str:
         indent, names = m["indent"], m["names"]
@@ -355,11 +352,14 @@ def bare_names(root: Path, mapping: dict[str, str]) -> set[str]:
         for p in (root / "hm_tui").rglob("*.py")
         if (root / "hm_tui" / "service") not in p.parents
     }
-    return {
+    bare = {
         old
         for old, new in mapping.items()
         if "_" in old and new.rsplit(".", 1)[-1] != old and old not in elsewhere
     }
+    if bare & {new.rsplit(".", 1)[-1] for new in mapping.values()}:
+        die("a new module's name is an old one's: bare names would be rewritten twice")
+    return bare
 
 
 def main() -> None:
