@@ -261,7 +261,7 @@ def active_mapping(mapping: dict[str, str], pending: dict[str, str]) -> dict[str
 
 
 class Rewriter:
-    def __init__(self, renames: dict[str, str], bare_ok: set[str]) -> None:
+    def __init__(self, renames: dict[str, str], bare: tuple[set[str], set[str]]) -> None:
         self.renames = renames
         alternation = "|".join(sorted(renames, key=lambda s: (-len(s), s)))
         # hm_tui.service.OLD, not followed by a word character (so roster_index never matches
@@ -275,12 +275,15 @@ class Rewriter:
             r"^(?P<indent>[ \t]*)from hm_tui\.service import (?P<names>\([^)]*\)|[^\n]*)",
             re.MULTILINE,
         )
-        bare = sorted((b for b in bare_ok if b in renames), key=lambda s: (-len(s), s))
-        alternation = "|".join(bare) or "(?!)"
+        as_file, in_backticks = (
+            "|".join(sorted((b for b in names if b in renames), key=lambda s: (-len(s), s)))
+            or "(?!)"
+            for names in bare
+        )
         # roster_diff.py anywhere (not ui/widgets/roster_diff.py, not test_roster_diff.py)
-        self.bare_file = re.compile(rf"(?<![\w/.-])({alternation})(?=\.py\b)")
+        self.bare_file = re.compile(rf"(?<![\w/.-])({as_file})(?=\.py\b)")
         # `roster_diff`, `feed_hub.Hub`, `feed_hub:Hub` in backticks
-        self.bare_name = re.compile(rf"`({alternation})(?=[`.:(])")
+        self.bare_name = re.compile(rf"`({in_backticks})(?=[`.:(])")
         self.warnings: list[str] = []
 
     def new(self, old: str) -> str:
@@ -344,22 +347,41 @@ def tracked_text_files(root: Path) -> list[Path]:
     return files
 
 
-def bare_names(root: Path, mapping: dict[str, str]) -> set[str]:
-    """Old module names safe to rewrite when they stand alone in backticks: prefixed (so not a
-    common word), their basename changes, and no other module of ours has that basename."""
+def bare_names(root: Path, mapping: dict[str, str]) -> tuple[set[str], set[str]]:
+    """Old module names safe to rewrite when they stand alone: (as `NAME.py`, in backticks).
+    Either: prefixed (so not a common word), its basename changes, and no other module of ours
+    has that basename. In backticks also: never a name the code defines or reads as an attribute
+    (a `config_file` fixture, `session.feed_health()`), which prose names in backticks too."""
     elsewhere = {
         p.stem
         for p in (root / "hm_tui").rglob("*.py")
         if (root / "hm_tui" / "service") not in p.parents
     }
-    bare = {
+    files = {
         old
         for old, new in mapping.items()
         if "_" in old and new.rsplit(".", 1)[-1] != old and old not in elsewhere
     }
-    if bare & {new.rsplit(".", 1)[-1] for new in mapping.values()}:
+    if files & {new.rsplit(".", 1)[-1] for new in mapping.values()}:
         die("a new module's name is an old one's: bare names would be rewritten twice")
-    return bare
+    defined: set[str] = set()
+    for path in tracked_text_files(root):
+        if path.suffix != ".py":
+            continue
+        try:
+            tree = ast.parse(path.read_text(encoding="utf-8"))
+        except (SyntaxError, UnicodeDecodeError):
+            continue
+        for node in ast.walk(tree):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                defined.add(node.name)
+            elif isinstance(node, ast.arg) or (isinstance(node, ast.keyword) and node.arg):
+                defined.add(node.arg)
+            elif isinstance(node, ast.Attribute):
+                defined.add(node.attr)
+            elif isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+                defined.add(node.id)
+    return files, files - defined
 
 
 def main() -> None:
