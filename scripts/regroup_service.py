@@ -421,6 +421,8 @@ def main() -> None:
             continue
         rel = str(path.relative_to(root))
         result = rewriter.text(source, path.suffix == ".py", rel)
+        if path.suffix == ".md" and result != source:
+            result = reflow_markdown(source, result)
         if result != source:
             changed += 1
             print(f"edit  {rel}")
@@ -487,6 +489,48 @@ def reflow_long_prose(root: Path) -> None:
                 i += 1
         path.write_text("\n".join(lines), encoding="utf-8")
         print(f"wrap  {path.relative_to(root)}")
+
+
+LIST_ITEM = re.compile(r"[ ]*(?:[-*+]|\d+\.)[ ]+")
+
+
+def reflow_markdown(before: str, after: str) -> str:
+    """A Markdown line the longer names pushed past the line length (and that fitted before) is
+    broken at its last space that fits, the rest carried into its paragraph's next line,
+    cascading. Table rows, code blocks and headings are left as they are."""
+    old, lines = before.split("\n"), after.split("\n")
+    if len(old) != len(lines):
+        return after
+    fenced, prose = False, set()
+    for i, line in enumerate(lines):
+        if line.lstrip().startswith("```"):
+            fenced = not fenced
+        elif not fenced and line.strip() and not line.lstrip().startswith(("|", "#", ">")):
+            prose.add(i)
+    for i in sorted((i for i in prose if len(lines[i]) > LINE_LENGTH >= len(old[i])), reverse=True):
+        while i in prose and len(lines[i]) > LINE_LENGTH:
+            line = lines[i]
+            item = LIST_ITEM.match(line)
+            indent = len(line) - len(line.lstrip())
+            lead = " " * (item.end() if item else indent)
+            cut = line.rfind(" ", 0, LINE_LENGTH + 1)
+            if cut <= len(item[0] if item else lead):
+                break
+            lines[i], rest = line[:cut].rstrip(), line[cut + 1 :]
+            nxt = lines[i + 1] if i + 1 < len(lines) else ""
+            joins = (
+                i + 1 in prose
+                and not LIST_ITEM.match(nxt)
+                and len(nxt) - len(nxt.lstrip()) == len(lead)
+            )
+            if joins:
+                lines[i + 1] = lead + rest + " " + nxt.lstrip()
+            else:
+                lines.insert(i + 1, lead + rest)
+                prose = {p + 1 if p > i else p for p in prose} | {i + 1}
+                old.insert(i + 1, "")
+            i += 1
+    return "\n".join(lines)
 
 
 def _prose_lines(source: str) -> set[int]:
