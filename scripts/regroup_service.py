@@ -63,6 +63,7 @@ MAPPING: dict[str, str] = {
     "roster_view": "roster.view",
     "entry_helper": "roster.entry_helper",
     "entry_child": "roster.entry_child",
+    "bounded_steps": "roster.bounded_steps",
     # feed: the MQTT feed
     "feed": "feed.client",
     "feed_buffer": "feed.buffer",
@@ -111,6 +112,7 @@ STAY = {
     "redact",
     "fleet",
     "add_run",
+    "eligibility_check",
     "campaign_data",
     "child",
     "memory",
@@ -139,8 +141,8 @@ PACKAGES: dict[str, str] = {
     "roster": (
         "The roster: every clearance by VIN as one entry per row, the diff a refresh makes, the "
         "sorted index and the filtered view the table draws from (`model.Roster` is its public "
-        "face), and the helper process that builds a big first roster's entries on a second core. "
-        "Pure and synchronous but for the helper."
+        "face), fleet-sized work in steps of bounded size, and the helper process that builds a "
+        "big first roster's entries on a second core. Pure and synchronous but for the helper."
     ),
     "feed": (
         "The MQTT feed of pushed vehicle data: the in-process client (`client.FeedClient`), its "
@@ -459,6 +461,8 @@ def reflow_long_prose(root: Path) -> None:
         long_lines.setdefault(item["filename"], set()).add(item["location"]["row"])
     for filename, rows in sorted(long_lines.items()):
         path = Path(filename)
+        if path == root / SELF:
+            continue
         source = path.read_text(encoding="utf-8")
         prose = _prose_lines(source)
         lines = source.split("\n")
@@ -487,8 +491,9 @@ def reflow_long_prose(root: Path) -> None:
                     lines.insert(i + 1, lead + rest)
                     prose = {p + 1 if p > i else p for p in prose} | {i + 1}
                 i += 1
-        path.write_text("\n".join(lines), encoding="utf-8")
-        print(f"wrap  {path.relative_to(root)}")
+        if "\n".join(lines) != source:
+            path.write_text("\n".join(lines), encoding="utf-8")
+            print(f"wrap  {path.relative_to(root)}")
 
 
 LIST_ITEM = re.compile(r"[ ]*(?:[-*+]|\d+\.)[ ]+")
