@@ -68,8 +68,9 @@ class _Token:
 
 
 def renewal_margin(ttl: float) -> float:
-    """Seconds before expiry to renew: 60 s for real tokens, a fifth of the lifetime if shorter."""
-    return min(60.0, ttl / 5)
+    """Seconds before expiry to renew: 60 s for real tokens, a third of the lifetime if shorter
+    (room for the guard below and for the renewal's own round trip)."""
+    return min(60.0, ttl / 3)
 
 
 class TokenManager:
@@ -304,11 +305,11 @@ def _schedule(value: str, sent_at: float, ttl: float) -> _Token:
 
     `expires_in` is whole seconds and the platform may round its clock down, so one second less
     is counted; the last `guard` seconds are left for the request using the token to arrive (5 s
-    for real tokens; a tenth of a short lifetime, so a busy event loop does not carry a request
-    past its token's end).
+    for real tokens; a quarter of a short lifetime, so a busy event loop does not carry a request
+    past its token's end: with a tenth, a loaded machine still saw 401s at 4-second lifetimes).
     """
     life = max(ttl - 1.0, ttl / 2)
-    guard = min(5.0, life / 10)
+    guard = min(5.0, life / 4)
     renew_at = sent_at + min(life - renewal_margin(life), MAX_TOKEN_AGE)
     return _Token(value, sent_at, renew_at, sent_at + life - guard)
 

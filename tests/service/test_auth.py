@@ -26,7 +26,7 @@ class FakeClock:
 
 def test_renewal_margin_is_60_s_for_real_tokens_and_scaled_for_short_ones() -> None:
     assert renewal_margin(300) == 60
-    assert renewal_margin(6) == pytest.approx(1.2)
+    assert renewal_margin(6) == pytest.approx(2.0)
 
 
 async def test_tokens_are_renewed_before_expiry_so_no_call_is_ever_answered_401(
@@ -45,7 +45,7 @@ async def test_tokens_are_renewed_before_expiry_so_no_call_is_ever_answered_401(
 
     workers = [asyncio.create_task(keep_calling()) for _ in range(4)]
     try:
-        # renewed every ~3.2 s: four tokens cover > 9.6 s, more than two 5-second lifetimes
+        # renewed every ~2.7 s: four tokens cover > 8 s, more than two 4-second lifetimes
         await wait_for(
             lambda: client.tokens.renewals >= 4 or any(w.done() for w in workers),
             timeout=30,
