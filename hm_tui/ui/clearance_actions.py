@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from textual import work
+from textual.notifications import SeverityLevel
 
 from hm_tui.ui import messages as msg
 from hm_tui.ui.text import describe_error, shown
@@ -51,13 +52,13 @@ class ClearanceActions(_Base):
     type_ahead: TypeAhead
     roster_now: Callable[[], None]
 
-    def refuse(self, message: str, severity: str = "information") -> None:
+    def refuse(self, message: str, severity: SeverityLevel = "information") -> None:
         """Say why a key opens nothing; the keys typed right behind it, meant for what it
         would have opened, are dropped (ui/typeahead.py) and the count is said."""
         dropped = self.type_ahead.opened_nothing()
         if dropped:
             message += f" ({dropped} key{'s' if dropped != 1 else ''} typed after it ignored)"
-        self.notify(message, severity=severity, markup=False)  # type: ignore[arg-type]
+        self.notify(message, severity=severity, markup=False)
 
     def refuse_if_read_only(self, what: str) -> bool:
         if self.read_only:

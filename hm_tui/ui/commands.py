@@ -153,6 +153,11 @@ def _roster_commands(roster: Any) -> list[Command]:
             "Show or hide incoming vehicle data (f)",
             roster.app.action_toggle_feed,
         ),
+        Command(
+            "Pause/resume live feed",
+            "Hold the feed panel's new lines, or show them again (p)",
+            roster.action_pause_feed,
+        ),
         Command("Filter…", "Filter by VIN, brand, status, reason or tag (/)", roster.action_filter),
         Command(
             "Campaign summary: what the roster shows",

@@ -28,6 +28,10 @@ class Key:
     show: bool = True
     display: str | None = None
     priority: bool = False
+    #: the footer leaves it out while its screen's `check_action` refuses it (read-only, nothing
+    #: to act on), but the key still answers: a hidden twin runs the action with `REFUSED`, and
+    #: the action says why it does nothing (a key that vanished would do nothing silently)
+    refusable: bool = False
 
     @property
     def scope(self) -> str:
@@ -43,6 +47,22 @@ class Key:
             priority=self.priority,
             id=self.id,
         )
+
+    def twin(self) -> Binding:
+        """The hidden binding that answers the key while `check_action` refuses the shown one:
+        the same key and id (a keymap moves both), the action with the `REFUSED` argument."""
+        return Binding(
+            self.key,
+            f"{self.action}({REFUSED!r})",
+            self.description,
+            show=False,
+            priority=self.priority,
+            id=self.id,
+        )
+
+
+#: The argument a refusable key's hidden twin passes to its action (see `Key.refusable`).
+REFUSED = "refused"
 
 
 # In footer order: an 80-column footer cuts off the end, and q is the key everyone knows.
@@ -65,11 +85,13 @@ APP_KEYS: tuple[Key, ...] = (
 
 ROSTER_KEYS: tuple[Key, ...] = (
     Key("roster.filter", "slash", "filter", "Filter", "roster", display="/"),
-    Key("roster.add", "a", "add", "Add", "roster"),
-    Key("roster.remove", "d", "remove", "Remove", "roster"),
+    Key("roster.add", "a", "add", "Add", "roster", refusable=True),
+    Key("roster.remove", "d", "remove", "Remove", "roster", refusable=True),
     Key("roster.sort_next", "s", "sort_next", "Sort", "roster"),
     Key("roster.sort_reverse", "S", "sort_reverse", "Reverse sort", "roster", show=False),
     Key("roster.copy_vin", "c", "copy_vin", "Copy VIN", "roster", show=False),
+    # the feed panel's own p, from the table too (README: "f shows the feed; p pauses it")
+    Key("roster.pause_feed", "p", "pause_feed", "Pause/resume feed", "roster", show=False),
     Key("roster.summary", "g", "summary", "Summary", "roster", show=False),
     Key("roster.new_rejections", "n", "new_rejections", "New rejections", "roster", show=False),
     Key("roster.add_again", "A", "add_again", "Add again", "roster", show=False),
@@ -117,7 +139,8 @@ FILTER_KEYS: tuple[Key, ...] = (
 
 DETAIL_KEYS: tuple[Key, ...] = (
     Key("detail.back", "escape", "back", "Back", "detail", display="esc"),
-    Key("detail.remove", "d", "remove", "Remove", "detail"),  # cancel or revoke, as the roster's d
+    # cancel or revoke, as the roster's d
+    Key("detail.remove", "d", "remove", "Remove", "detail", refusable=True),
     Key("detail.pull_data", "v", "pull_data", "Pull data", "detail"),
     Key("detail.toggle_raw", "j", "toggle_raw", "Raw JSON", "detail"),
     # the copy keys are in ? and the palette: in the footer they pushed ? off 80 columns
@@ -154,9 +177,16 @@ READD_KEYS: tuple[Key, ...] = (  # the bulk fixes' confirmation (add again)
 
 NEW_REJECTIONS_KEYS: tuple[Key, ...] = (
     Key("rejections.back", "escape", "back", "Back", "new rejections", display="esc"),
-    Key("rejections.mark", "m", "mark", "Mark on roster", "new rejections"),
-    Key("rejections.add_again", "A", "add_again", "Add again", "new rejections"),
-    Key("rejections.add_again_tagged", "T", "add_again_tagged", "+VW tag", "new rejections"),
+    Key("rejections.mark", "m", "mark", "Mark on roster", "new rejections", refusable=True),
+    Key("rejections.add_again", "A", "add_again", "Add again", "new rejections", refusable=True),
+    Key(
+        "rejections.add_again_tagged",
+        "T",
+        "add_again_tagged",
+        "+VW tag",
+        "new rejections",
+        refusable=True,
+    ),
 )
 
 ERROR_KEYS: tuple[Key, ...] = (
@@ -260,7 +290,13 @@ SCOPES: dict[str, str] = {
 
 
 def bindings(keys: Iterable[Key]) -> list[BindingType]:
-    return [key.binding() for key in keys]
+    """Each key's binding; a refusable key's hidden twin right behind it (`Key.refusable`)."""
+    out: list[BindingType] = []
+    for key in keys:
+        out.append(key.binding())
+        if key.refusable:
+            out.append(key.twin())
+    return out
 
 
 def resolve_keymap(

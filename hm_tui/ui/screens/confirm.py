@@ -161,8 +161,12 @@ class ConfirmRemovalScreen(ModalScreen[list[Any] | None]):
         return Content.assemble(*parts)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        """`y` only while there is something to send: not while sending, not once done."""
-        return action != "confirm" or not (self._busy or self._outcomes is not None)
+        """`y` only while there is something to send: not while sending, not once done, not
+        when every chosen clearance would be refused (the footer offered "Yes, remove" beside
+        "Nothing can be removed")."""
+        if action != "confirm":
+            return True
+        return bool(self.to_send) and not (self._busy or self._outcomes is not None)
 
     @on(Button.Pressed, "#confirm-yes")
     def action_confirm(self) -> None:

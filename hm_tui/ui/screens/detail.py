@@ -13,13 +13,14 @@ from textual.app import ComposeResult
 from textual.containers import VerticalScroll
 from textual.content import Content
 from textual.message import Message
+from textual.notifications import SeverityLevel
 from textual.screen import Screen
 from textual.widgets import Static
 
 from hm_tui.domain.brands import lookup
 from hm_tui.domain.data_errors import explain_data_error
 from hm_tui.domain.reasons import PENDING_ADVICE, explain
-from hm_tui.domain.removal import plan_removal
+from hm_tui.domain.removal import Removal, plan_removal
 from hm_tui.service.models import Clearance, DataPoint, VehicleData
 from hm_tui.service.platform_time import elapsed_s
 from hm_tui.ui import messages as msg
@@ -126,6 +127,7 @@ class DetailScreen(Screen[None]):
         self._version = self.session.roster.version
         self._clearance = self._read_clearance()
         self._render_all()
+        self.refresh_bindings()  # `d` follows the status (check_action)
 
     def _read_clearance(self) -> Clearance | None:
         try:
@@ -299,13 +301,42 @@ class DetailScreen(Screen[None]):
         copy_text(self.app, self.raw_json(), multiline=True)
         self.notify("Copied the raw JSON", markup=False)
 
-    def action_remove(self) -> None:
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """`d` is in the footer only when it would do something (not read-only, the clearance
+        removable now); pressed anyway, its hidden twin says why (ui/keymap.py)."""
+        if action != "remove" or parameters:
+            return True
+        plan = self._removal()
+        return not self.session.read_only and plan is not None and plan.possible
+
+    def _removal(self) -> Removal | None:
+        """What cancel/revoke would do now (None: no clearance to remove)."""
+        clearance = self._clearance
+        if clearance is None:
+            return None
+        return plan_removal(
+            clearance.brand, clearance.status, clearance.created_at, self.session.platform_now()
+        )
+
+    def action_remove(self, _refused: str = "") -> None:
         if self.session.read_only:
-            self.notify(
-                "Read-only mode: cancel/revoke is disabled.", severity="warning", markup=False
-            )
+            self._refuse("Read-only mode: cancel/revoke is disabled.", "warning")
+            return
+        plan = self._removal()
+        if plan is not None and not plan.possible:
+            self._refuse(f"Not possible now: {plan.why}.")
             return
         self.app.push_screen(ConfirmRemovalScreen(self.session, [self.vin]))
+
+    def _refuse(self, message: str, severity: SeverityLevel = "information") -> None:
+        """Say why `d` opens nothing, through the app's refusal (it also drops the keys typed
+        for the dialog that did not open: ui/typeahead.py)."""
+        from hm_tui.ui.clearance_actions import ClearanceActions
+
+        if isinstance(self.app, ClearanceActions):
+            self.app.refuse(message, severity)
+        else:
+            self.notify(message, severity=severity, markup=False)
 
     def action_pull_data(self) -> None:
         self._pull_note = ("Pulling the car's data…", False)

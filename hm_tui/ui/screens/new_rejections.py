@@ -111,17 +111,39 @@ class NewRejectionsScreen(Screen[str | None]):
         return Content("\n").join(lines)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        """Marking and fixing only when there is something to act on."""
-        return action not in ("mark", "add_again", "add_again_tagged") or bool(self.rows)
+        """Marking and fixing only when there is something to act on, and adding again not
+        when read-only; refused, the key's hidden twin says why (ui/keymap.py)."""
+        if parameters or action not in ("mark", "add_again", "add_again_tagged"):
+            return True
+        if action != "mark" and getattr(self.app, "read_only", False):
+            return False
+        return bool(self.rows)
+
+    def _refused(self, action: str) -> bool:
+        """Say why `action` does nothing now; True if it was refused."""
+        if not self.rows:
+            self.notify("No new rejections to act on.", markup=False, timeout=3)
+            return True
+        if action != "mark" and getattr(self.app, "read_only", False):
+            self.notify(
+                "Read-only mode: adding again is disabled (started with --read-only).",
+                severity="warning",
+                markup=False,
+            )
+            return True
+        return False
 
     def action_back(self) -> None:
         self.dismiss(None)
 
-    def action_mark(self) -> None:
-        self.dismiss("mark")
+    def action_mark(self, _refused: str = "") -> None:
+        if not self._refused("mark"):
+            self.dismiss("mark")
 
-    def action_add_again(self) -> None:
-        self.dismiss("add_again")
+    def action_add_again(self, _refused: str = "") -> None:
+        if not self._refused("add_again"):
+            self.dismiss("add_again")
 
-    def action_add_again_tagged(self) -> None:
-        self.dismiss("add_again_tagged")
+    def action_add_again_tagged(self, _refused: str = "") -> None:
+        if not self._refused("add_again_tagged"):
+            self.dismiss("add_again_tagged")

@@ -22,6 +22,7 @@ from textual.screen import Screen
 
 from hm_tui.domain.clearance import STATUS_ORDER
 from hm_tui.domain.filters import parse_filter
+from hm_tui.domain.removal import plan_removal
 from hm_tui.service.roster import COLUMNS, Roster, ViewPlan
 from hm_tui.ui import messages as msg
 from hm_tui.ui.keymap import ROSTER_KEYS, bindings
@@ -124,6 +125,7 @@ class RosterScreen(Screen[None]):
         self.table.set_sort(*self.roster.sort)
         self.table.empty_message = self._empty_message()
         self._show_summary()
+        self.refresh_bindings()  # the row under the cursor may have changed status
 
     def _show_summary(self) -> None:
         self.summary.show(
@@ -280,15 +282,42 @@ class RosterScreen(Screen[None]):
     @on(RosterTable.MarksCleared)
     def _marked(self) -> None:
         self._show_summary()
+        self.refresh_bindings()  # `d` may have become possible, or not (check_action)
+
+    @on(RosterTable.CursorMoved)
+    def _cursor_moved(self) -> None:
+        self.refresh_bindings()
 
     def action_summary(self) -> None:
         self.post_message(msg.SummaryRequested())
 
-    def action_add(self) -> None:
-        self.post_message(msg.AddRequested())
+    def action_add(self, _refused: str = "") -> None:
+        self.post_message(msg.AddRequested())  # (refused: the app says why)
 
-    def action_remove(self) -> None:
-        self.post_message(msg.RemoveRequested(self.chosen_vins()))
+    def action_remove(self, _refused: str = "") -> None:
+        self.post_message(msg.RemoveRequested(self.chosen_vins()))  # (the same)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """The footer offers `a` and `d` only where they would do something: not read-only,
+        and for `d` something removable under the cursor or among the marks. Refused, the
+        key still answers through its hidden twin (ui/keymap.py `Key.refusable`): it says why."""
+        if parameters or action not in ("add", "remove"):
+            return True
+        if getattr(self.app, "read_only", False):
+            return False
+        return action == "add" or self._any_removable()
+
+    def _any_removable(self) -> bool:
+        """Whether cancel/revoke would act on any chosen clearance (domain/removal.py)."""
+        now = self._clock()
+        for vin in self.chosen_vins():
+            entry = self.roster.entry(vin)
+            if entry is None:
+                continue
+            created = entry.clearance.created_at if entry.status == "pending" else None
+            if plan_removal(entry.brand, entry.status, created, now).possible:
+                return True
+        return False
 
     def bulk_targets(self) -> tuple[list[str], str]:
         """What a bulk fix acts on: the marked VINs if any, else every row shown; and in words."""
@@ -341,6 +370,21 @@ class RosterScreen(Screen[None]):
         self.notify(f"Copied the reason of {shown(vin, 40)}", markup=False, timeout=2)
 
     # -- the live feed panel (UI-SCREENS' widget, mounted on first use) ----------------
+
+    def action_pause_feed(self) -> None:
+        """`p`: pause or resume the live feed panel, as its own `p` does; without the panel
+        shown, say how to show it (never nothing)."""
+        panel = self.feed_panel
+        if panel is None or not panel.display:
+            self.notify(
+                "p pauses the live feed panel: press f to show it first.", markup=False, timeout=4
+            )
+            return
+        panel.action_toggle_pause()
+        if panel.paused:
+            self.notify("Live feed paused: p resumes it.", markup=False, timeout=3)
+        else:
+            self.notify("Live feed resumed.", markup=False, timeout=2)
 
     def toggle_feed(self, make_panel: Callable[[], FeedPanel]) -> bool:
         """Show or hide the feed panel below the table; True if it is now shown."""

@@ -169,6 +169,8 @@ class RosterTable(ScrollView, can_focus=True):
                 self.cursor_row = position
         self.cursor_row = max(0, min(self.cursor_row, len(rows) - 1))
         self.cursor_vin = rows[self.cursor_row] if rows else None
+        if self.cursor_vin != vin:
+            self.post_message(self.CursorMoved())
         set_virtual_size(self, Size(self.size.width, len(rows) + 1))
         self._scroll_to_cursor()
         self.refresh()
@@ -183,6 +185,9 @@ class RosterTable(ScrollView, can_focus=True):
     def set_sort(self, column: str, descending: bool) -> None:
         self.sort = (column, descending)
         self.refresh()
+
+    class CursorMoved(Message):
+        """The cursor is on another VIN (what the footer offers may change)."""
 
     class MarksCleared(Message):
         """Marks were taken off or changed several at once (Escape, the palette, a removal)."""
@@ -312,9 +317,12 @@ class RosterTable(ScrollView, can_focus=True):
             return
         row = max(0, min(row, len(self._rows) - 1))
         if row != self.cursor_row or self.cursor_vin != self._rows[row]:
+            moved = self.cursor_vin != self._rows[row]
             self.cursor_row = row
             self.cursor_vin = self._rows[row]
             self.refresh()
+            if moved:
+                self.post_message(self.CursorMoved())
         self._scroll_to_cursor()
 
     def _scroll_to_cursor(self) -> None:
