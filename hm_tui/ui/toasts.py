@@ -84,6 +84,24 @@ class RejectionToasts:
         self._shown: deque[Notification] = deque()
         self.muted = False  # the palette's "Mute notifications": counted (`new`), not shown
 
+    def start(self) -> None:
+        """Follow the screen stack: a dialog opening takes the rejection toast already up away
+        (at 80x24 one raised just before `a` sat over the add dialog's buttons for its 8 s).
+        It stays counted: the next toast's title and the new rejections' list carry it."""
+        self._app.screen_change_signal.subscribe(self._app, self._screen_changed)
+
+    def _screen_changed(self, screen: Screen[Any]) -> None:
+        if isinstance(screen, ModalScreen):
+            self.withdraw()
+
+    def withdraw(self) -> None:
+        """Take the rejection toasts on screen away (they stay counted in `new`)."""
+        app = self._app
+        while self._shown:
+            toast = self._shown.popleft()
+            if toast in app._notifications:
+                app._unnotify(toast)
+
     def announce(self, rejected: list[Any]) -> None:
         """`rejected`: status changes (`vin`, `reason`) whose new status is rejected. While a
         dialog is open (its buttons sit where toasts go) they are counted, not shown: the next

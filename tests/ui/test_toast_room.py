@@ -114,3 +114,40 @@ async def test_the_room_is_the_toasts_height_however_often_it_is_measured_before
         await pilot.pause()
         assert body.region.bottom == min(t.y for t in toast_regions(app)), toast_regions(app)
         assert table.region.height > 3, "the table keeps its rows"
+
+
+def toasts_over(app: Any, selector: str) -> list[Region]:
+    """The toasts on screen that overlap the region of `selector` on the top screen."""
+    target = app.screen.query_one(selector).region
+    return [r for r in toast_regions(app) if r.overlaps(target)]
+
+
+async def test_a_rejection_toast_up_when_a_dialog_opens_leaves_its_buttons_clear(
+    emulator: Emulator,
+) -> None:
+    """A rejection toast raised on the roster stayed up (8 s) over the add dialog's buttons at
+    80x24: toasts raised while a dialog is open were counted, but one already up was not."""
+    from hm_tui.ui.screens.add import AddScreen
+
+    app = make_app(emulator)
+    async with app.run_test(size=(80, 24), notifications=True) as pilot:
+        await loaded(app, emulator)
+        roster = app.session.roster
+        vin = next(v for v in roster.visible if roster.entry(v).status == "approved")
+        await force(emulator, vin, "rejected", "privacy mode is enabled")
+        await pilot.press("r")
+        await wait_for(lambda: any(vin in n.message for n in app._notifications), 10)
+        await wait_for(lambda: bool(toast_regions(app)), message="the toast drawn")
+        await pilot.press("a")
+        await wait_for(lambda: isinstance(app.screen, AddScreen))
+        await wait_for(lambda: app.screen.query_one("#add-buttons").region.height > 0)
+        await wait_for(lambda: not toasts_over(app, "#add-buttons"), message="buttons clear")
+        assert not any(vin in n.message for n in app._notifications)  # counted, not shown
+        assert len(app.new_rejections) == 1  # n still lists it
+        await pilot.press("escape")  # back on the roster: the next rejection shows again
+        await wait_for(lambda: app.screen is app.roster_screen)
+        other = next(v for v in roster.visible if roster.entry(v).status == "approved")
+        await force(emulator, other, "rejected", "privacy mode is enabled")
+        await pilot.press("r")
+        await wait_for(lambda: any(other in n.message for n in app._notifications), 10)
+        assert any("Rejected: 2 new" in n.title for n in app._notifications)
