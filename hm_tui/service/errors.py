@@ -13,13 +13,16 @@ import re
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from http import HTTPStatus
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from hm_tui.service import bounded_json
 from hm_tui.service.bounded_json import JsonError
 from hm_tui.service.redact import shown
 from hm_tui.service.retry import server_wait
+
+if TYPE_CHECKING:
+    from hm_tui.service.events import Failure
 
 _MAX_DETAIL = 300
 _RETRY_IN_DETAIL = re.compile(r"(?i)retry after (\d+(?:\.\d+)?)\s*s")
@@ -110,6 +113,9 @@ class NetworkError(PlatformError):
     """
 
     retryable = True
+    #: the exchange ran out of its deadline (service/transport.py): an answer that comes too
+    #: slowly, which the header calls degraded, not unreachable (`failure_of`)
+    slow = False
 
     def __init__(self, title: str, detail: str = "", *, sent: bool = True, **kwargs: Any) -> None:
         self.sent = sent
@@ -286,3 +292,17 @@ def _retry_after(headers: Any, detail: str) -> float | None:
             return max(0.0, (when - datetime.now(UTC)).total_seconds())
     match = _RETRY_IN_DETAIL.search(detail or "")
     return float(match.group(1)) if match else None
+
+
+def failure_of(exc: BaseException) -> Failure:
+    """How a call failed, for `Health.failure`: "no answer" when nothing came back (a network
+    error, or a login that could not reach the token endpoint), "refused" when the platform
+    answered and refused our access (credentials, 403), else "errors" (an error status, a bad
+    body, an answer too slow to finish in its deadline)."""
+    if isinstance(exc, LoginError):
+        if exc.refused:
+            return "refused"
+        return "no answer" if isinstance(exc.cause, NetworkError) else "errors"
+    if isinstance(exc, NetworkError):
+        return "errors" if exc.slow else "no answer"
+    return "refused" if isinstance(exc, AuthError | Forbidden) else "errors"

@@ -16,6 +16,10 @@ if TYPE_CHECKING:
     from hm_tui.service.store_health import StoreProblem
 
 ApiState = Literal["starting", "ok", "waiting", "degraded", "down"]
+#: How the last failed poll failed: "" (none failed), "no answer" (nothing came back: refused
+#: connection, reset, timeout, TLS), "refused" (the platform answered and refused our access),
+#: "errors" (the platform answered, with an error)
+Failure = Literal["", "no answer", "refused", "errors"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,6 +32,8 @@ class Health:
     limited); "down" after three in a row or when the credentials are refused.
     `stale`: the roster shown may be out of date (loaded from the cache, or the last poll failed).
     `token_age_s` is filled in by `Session.health` (it changes every second).
+    `failure`: how the last failed poll failed (`Failure`): what the header and the toasts call
+    it ("unreachable" only when no answer came at all: `api_word`).
     """
 
     api: ApiState = "starting"
@@ -36,6 +42,21 @@ class Health:
     last_refresh: datetime | None = None
     stale: bool = True
     consecutive_failures: int = 0
+    failure: Failure = ""
+
+
+def api_word(health: Health) -> str:
+    """The platform link in one word, the same in the header and the notifications:
+    "unreachable" only when no answer at all came, "refused" when it answered and refused our
+    access, "degraded" when it answers with errors (or while rate limited); else the state
+    itself (ok, starting, waiting: an answer is slow)."""
+    if health.api in ("degraded", "down"):
+        if health.failure == "no answer":
+            return "unreachable"
+        if health.failure == "refused":
+            return "refused"
+        return "degraded"
+    return health.api
 
 
 @dataclass(frozen=True, slots=True)

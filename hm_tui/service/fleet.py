@@ -32,7 +32,7 @@ from typing import Any, Protocol
 from hm_tui import collector
 from hm_tui.domain.clearance import TRANSIENT
 from hm_tui.service.decode import WireClearances
-from hm_tui.service.errors import AuthError, Forbidden, PlatformError, RateLimited
+from hm_tui.service.errors import AuthError, Forbidden, PlatformError, RateLimited, failure_of
 from hm_tui.service.events import ApiState, Health, HealthChanged, ServiceEvent
 from hm_tui.service.explain import explain
 from hm_tui.service.memory import give_back, keep_large_blocks_mapped
@@ -282,7 +282,8 @@ class Fleet:
         wait = server_wait(exc.retry_after) if isinstance(exc, RateLimited) else None
         self._retry_after = wait or 0.0  # (capped: one hostile Retry-After must not park it)
         why = explain(exc)  # the operator's words: a 403 is no access, not an outage
-        self._set_health(Health(api, why, None, self.health.last_refresh, True, failures))
+        health = Health(api, why, None, self.health.last_refresh, True, failures, failure_of(exc))
+        self._set_health(health)
         log.warning("poll failed (%d in a row): %s", failures, exc.message())
 
     def _set_health(self, health: Health) -> None:

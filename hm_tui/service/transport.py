@@ -186,6 +186,7 @@ def _too_slow(url: str, vin: str | None, elapsed: float) -> NetworkError:
         vin=vin,
     )
     error.retryable = False  # a trickling server trickles again: say so now
+    error.slow = True
     return error
 
 

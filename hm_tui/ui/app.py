@@ -31,6 +31,7 @@ from hm_tui.service.events import (
     HealthChanged,
     ServiceEvent,
     StoreTrouble,
+    api_word,
 )
 from hm_tui.service.roster import Roster, RosterChanges
 from hm_tui.ui import messages as msg
@@ -50,7 +51,7 @@ from hm_tui.ui.text import describe_error, shown
 from hm_tui.ui.throttle import Throttle
 from hm_tui.ui.toasts import NewRejections, RejectionToasts, StallToast, ToastRoom
 from hm_tui.ui.typeahead import TypeAhead
-from hm_tui.ui.widgets.header import HeaderState, feed_fields, webhook_fields
+from hm_tui.ui.widgets.header import HeaderState, feed_fields, platform_title, webhook_fields
 
 if TYPE_CHECKING:
     from hm_tui.service.session import Session
@@ -251,9 +252,12 @@ class HmTuiApp(ClearanceActions, App[int]):
         if message.error:
             error = shown(message.error, 300)
             self.roster_screen.loading_note = f"Could not load the roster: {error}"
+            session = self.session
+            failed = session is not None and session.health.failure != ""
             self.notify(
                 error,
-                title="Platform unreachable",
+                # the header's word when the platform was asked; else nothing was asked yet
+                title=platform_title(session.health) if session and failed else "Could not start",
                 severity="error",
                 markup=False,
                 timeout=10,
@@ -379,7 +383,7 @@ class HmTuiApp(ClearanceActions, App[int]):
             error = message.health.last_error or "no answer"
             self.notify(
                 shown(error, 300),
-                title="Platform unreachable",
+                title=platform_title(message.health),
                 severity="error",
                 markup=False,
                 timeout=10,
@@ -424,7 +428,7 @@ class HmTuiApp(ClearanceActions, App[int]):
             profile=session.profile.name or self.profile_name or "",
             environment=session.profile.environment,
             demo=self.demo,
-            api=health.api,
+            api=api_word(health),  # the notification's word too (platform_title)
             **feed_fields(session),
             **webhook_fields(session),
             token_age_s=health.token_age_s,

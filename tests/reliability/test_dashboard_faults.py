@@ -82,7 +82,7 @@ async def run_dashboard_under_faults(
         await control.faults(http_error_rate=1.0, statuses=[503], refuse_connections_s=1.0)
         figures.fault("platform down (all 503, connections refused 1 s)")
         await wait_for(
-            lambda: app.header_state().api in ("degraded", "down"),
+            lambda: app.header_state().api in ("degraded", "unreachable"),
             15,
             message="the header to show the degraded link",
         )

@@ -70,7 +70,7 @@ async def test_a_trickling_answer_shows_as_waiting_then_failing_and_polling_goes
     async with app.run_test(size=(120, 30)):
         await wait_for(lambda: app.header_state().api == "waiting", 5, message="API waiting")
         assert "API ok" not in screen_text(app)
-        await wait_for(lambda: app.header_state().api in ("degraded", "down"), 10)
+        await wait_for(lambda: app.header_state().api == "degraded", 10)  # slow, not unreachable
         hostile.answer("list", Answer(200, GOOD_LIST))
         await wait_for(lambda: app.header_state().api == "ok", 20, message="polling went on")
         await wait_for(lambda: app.roster_screen.table.row_count == 1, 10)

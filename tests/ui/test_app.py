@@ -292,7 +292,7 @@ async def test_the_footer_shows_the_keys_that_work_where_the_focus_is(emulator: 
         await wait_for(lambda: "Apply" in footer_keys(app) and "Clear" in footer_keys(app))
         await pilot.press("escape", "question_mark")
         await wait_for(lambda: footer_keys(app) == ["Close"])  # the help's, not the roster's
-        await pilot.press("escape", "space", "d")
+        await pilot.press("escape", "2", "space", "d")  # a mark on an approved car: revocable
         await wait_for(lambda: "Yes, remove" in footer_keys(app))
         assert "Add" not in footer_keys(app)
         await pilot.press("escape", "f", "tab")  # the feed's log: many keys, 80 columns

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 from textual.content import Content
 from textual.widget import Widget
 
+from hm_tui.service.events import Health, api_word
 from hm_tui.ui.text import shown
 from hm_tui.ui.widgets.roster_columns import COLUMN_TITLES, compact_age, sort_arrow
 
@@ -24,6 +25,8 @@ _API_STYLE = {
     "waiting": "$text-warning",
     "degraded": "$text-warning",
     "down": "bold $text-error",
+    "unreachable": "bold $text-error",
+    "refused": "bold $text-error",
     "starting": "$text-muted",
 }
 #: the feed's level (service/feed_health.py) as a colour; the words always say it too
@@ -39,6 +42,21 @@ _MQTT_SHORT = {
     "not connected": "down",
     "no answer from the broker": "no answer",
 }
+#: The notification's title for the platform link, in the header's word (`api_word`):
+#: "unreachable" only when no answer came at all.
+_PLATFORM_TITLES = {
+    "unreachable": "Platform unreachable",
+    "refused": "Platform refused access",
+    "degraded": "Platform degraded (answers with errors)",
+}
+
+
+def platform_title(health: Health) -> str:
+    """The title of the notification about the platform link, saying what the header says."""
+    word = api_word(health)
+    return _PLATFORM_TITLES.get(word, f"Platform {word}")
+
+
 JUST_NOW_S = 5  # the transient poll runs every 5 s: younger than that is "just now"
 
 Part = str | tuple[str, str]
