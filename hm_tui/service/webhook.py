@@ -19,6 +19,12 @@ headers must arrive within `READ_DEADLINE_S` of the connection opening or of the
 on it (aiohttp's keep-alive timer, which also closes a connection idle that long), its body
 within `READ_DEADLINE_S` of the headers (else 408 and the connection closed); header lines and
 fields are bounded (`MAX_HEADER_BYTES`, `MAX_HEADERS`: a 400 beyond).
+
+Connections are bounded in number too (`MAX_CONNECTIONS`, 64: the platform delivers a few at a
+time): a flood of idle sockets opened faster than the deadline closes them would otherwise hold
+a descriptor each. Past the cap a new connection gets a 503 (`Retry-After`: the platform tries a
+delivery again) and is closed at once, holding its descriptor for no time; once a connection
+ends, its slot takes the next one (`_Slots`, around aiohttp's protocol factory).
 """
 
 from __future__ import annotations
@@ -50,6 +56,14 @@ READ_DEADLINE_S = 5.0  # headers, then body: each within this (and idle keep-ali
 MAX_HEADER_BYTES = 4096  # one header line (the request line too)
 MAX_HEADERS = 32
 LINGER_S = 1.0  # reading what is left of a refused body before closing
+MAX_CONNECTIONS = 64  # open at once; past it a new connection gets a 503 and is closed
+# connections the kernel queues until accepted: a burst past it has its handshakes dropped and
+# retried by the kernel for a minute (aiohttp's 128: a burst of 200 left some clients hanging)
+LISTEN_BACKLOG = 1024
+_BUSY = (
+    b"HTTP/1.1 503 Service Unavailable\r\nRetry-After: 5\r\nContent-Length: 0\r\n"
+    b"Connection: close\r\n\r\n"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,6 +105,7 @@ class WebhookReceiver:
         *,
         remember: int = 10_000,
         read_deadline: float = READ_DEADLINE_S,
+        max_connections: int = MAX_CONNECTIONS,
     ) -> None:
         if not secret:
             raise ValueError("a webhook receiver needs the webhook secret")
@@ -101,6 +116,8 @@ class WebhookReceiver:
         self._read_deadline = read_deadline
         self._seen: OrderedDict[str, None] = OrderedDict()
         self._runner: web.AppRunner | None = None
+        self._listener: asyncio.AbstractServer | None = None
+        self._slots = _Slots(max_connections)
         self.stats = {
             "accepted": 0,
             "rejected": 0,
@@ -108,6 +125,7 @@ class WebhookReceiver:
             "pings": 0,
             "ignored": 0,
             "too_slow": 0,
+            "busy": 0,  # connections refused at the cap
         }
         self._last_delivery: float | None = None  # monotonic: the last correctly signed one
 
@@ -134,16 +152,38 @@ class WebhookReceiver:
             logger=_ServerLog(log, {}),
         )
         await self._runner.setup()
-        site = web.TCPSite(self._runner, self.host, self.port)
-        await site.start()
+        assert self._runner.server is not None  # (set up)
+        self._slots.handler = self._runner.server
+        self._slots.on_busy = self._busy
+        # aiohttp's TCPSite, but each connection takes a slot (or is refused) first
+        self._listener = await asyncio.get_running_loop().create_server(
+            self._slots, self.host, self.port, backlog=LISTEN_BACKLOG
+        )
         if self.port == 0:  # an ephemeral port: learn which
-            self.port = int(self._runner.addresses[0][1])
+            self.port = int(self._listener.sockets[0].getsockname()[1])
         log.info("webhook receiver listening on %s:%d", self.host, self.port)
 
     async def stop(self) -> None:
+        listener, self._listener = self._listener, None
+        if listener is not None:
+            listener.close()  # no new connections; the open ones are ended by the runner
         runner, self._runner = self._runner, None
         if runner is not None:
             await runner.cleanup()
+
+    @property
+    def connections(self) -> int:
+        """Connections open now (each holds a slot)."""
+        return self._slots.used
+
+    def _busy(self) -> None:
+        self.stats["busy"] += 1
+        if self.stats["busy"] % 1000 == 1:  # (a flood: one line per thousand, not per socket)
+            log.warning(
+                "webhook: %d connections open (the limit): refused %d new ones so far",
+                self._slots.limit,
+                self.stats["busy"],
+            )
 
     def since_last_delivery(self, now: float | None = None) -> float | None:
         """Seconds since the last correctly signed delivery (a ping too); None: none yet."""
@@ -221,6 +261,67 @@ class WebhookReceiver:
                 await result
         except Exception:  # the platform must not retry because our handler failed
             log.exception("webhook handler failed for %s", event.vin)
+
+
+class _Slots:
+    """The listener's protocol factory: aiohttp's (`handler`) while fewer than `limit`
+    connections are open, else a protocol that answers 503 and closes at once. A slot is taken
+    when the connection is accepted and given back when it is lost."""
+
+    def __init__(self, limit: int) -> None:
+        if limit < 1:
+            raise ValueError("a webhook receiver needs room for at least one connection")
+        self.limit, self.used = limit, 0
+        self.handler: Callable[[], asyncio.Protocol] | None = None
+        self.on_busy: Callable[[], None] = lambda: None
+
+    def __call__(self) -> asyncio.Protocol:
+        assert self.handler is not None
+        if self.used >= self.limit:
+            self.on_busy()
+            return _Refused()
+        self.used += 1
+        return _Held(self.handler(), self)
+
+    def give_back(self) -> None:
+        self.used -= 1
+
+
+class _Held(asyncio.Protocol):
+    """aiohttp's protocol for one connection, which gives its slot back when it ends."""
+
+    def __init__(self, inner: asyncio.Protocol, slots: _Slots) -> None:
+        self._inner, self._slots, self._held = inner, slots, True
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self._inner.connection_made(transport)
+
+    def data_received(self, data: bytes) -> None:
+        self._inner.data_received(data)
+
+    def eof_received(self) -> bool | None:
+        return self._inner.eof_received()
+
+    def pause_writing(self) -> None:
+        self._inner.pause_writing()
+
+    def resume_writing(self) -> None:
+        self._inner.resume_writing()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if self._held:
+            self._held = False
+            self._slots.give_back()
+        self._inner.connection_lost(exc)
+
+
+class _Refused(asyncio.Protocol):
+    """A connection past the cap: a 503 written, then closed, without reading a byte."""
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.WriteTransport)
+        transport.write(_BUSY)
+        transport.close()
 
 
 class _ServerLog(logging.LoggerAdapter):  # type: ignore[type-arg]
