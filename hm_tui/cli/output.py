@@ -20,6 +20,7 @@ from datetime import UTC, datetime
 from typing import Any, TextIO
 
 from hm_tui.domain import inert
+from hm_tui.domain.durations import compact
 from hm_tui.service.platform_time import elapsed_s
 from hm_tui.service.redact import masked, redact, shown
 
@@ -201,17 +202,15 @@ def _json_default(value: Any) -> Any:
 
 
 def age(when: datetime | None, now: datetime | None = None) -> str:
-    """`3m`, `2h`, `5d` since `when`; `-` if unknown, `?` if `when` lies ahead of `now` by more
-    than clocks disagree (a timestamp from the future says nothing about how long it has been)."""
+    """`3m`, `2h05m`, `5d03h` since `when`; `-` if unknown, `?` if `when` lies ahead of `now` by
+    more than clocks disagree (a timestamp from the future says nothing about how long it has
+    been)."""
     if when is None:
         return "-"
     seconds = elapsed_s(when, now or datetime.now(UTC))
     if seconds is None:
         return "?"
-    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
-        if seconds >= size:
-            return f"{int(seconds // size)}{unit}"
-    return f"{int(seconds)}s"
+    return compact(seconds)  # the one form (domain/durations.py): "3m", "2h05m", "5d03h"
 
 
 def timestamp(when: datetime | None) -> str:

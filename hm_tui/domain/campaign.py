@@ -18,6 +18,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from hm_tui.domain.clearance import STATUS_ORDER
+from hm_tui.domain.durations import compact_or_dash
 from hm_tui.domain.reasons import explain
 
 MIN_SAMPLES = 5
@@ -228,16 +229,8 @@ def _added_at(car: Car) -> float:
 
 
 def duration_text(seconds: float | None) -> str:
-    """`45 s`, `12 min`, `3.5 h`, `2.1 d`; `-` for unknown."""
-    if seconds is None:
-        return "-"
-    if seconds < 90:
-        return f"{seconds:.0f} s"
-    if seconds < 90 * 60:
-        return f"{seconds / 60:.0f} min"
-    if seconds < 36 * 3600:
-        return f"{seconds / 3600:.1f} h"
-    return f"{seconds / 86400:.1f} d"
+    """`45s`, `12m`, `3h30m`, `2d02h`: the one form (domain/durations.py); `-` for unknown."""
+    return compact_or_dash(seconds)
 
 
 def estimate_text(row: PendingBrand) -> str:

@@ -1,4 +1,4 @@
-"""How values look on screen: units, ages ("3 m ago"), durations, and inert untrusted text."""
+"""How values look on screen: units, ages ("3m ago"), durations, and inert untrusted text."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from hm_tui.domain import values
+from hm_tui.domain.durations import compact
 from hm_tui.service.models import DataPoint
 from hm_tui.service.redact import masked
 from hm_tui.ui.text import shown
@@ -41,22 +42,13 @@ def format_point(point: DataPoint) -> str:
 
 
 def format_duration(seconds: float) -> str:
-    """A human duration: "42 s", "3 m", "2 h 5 m", "4 d 3 h"."""
-    seconds = max(0, int(seconds))
-    if seconds < 60:
-        return f"{seconds} s"
-    minutes, _ = divmod(seconds, 60)
-    if minutes < 60:
-        return f"{minutes} m"
-    hours, minutes = divmod(minutes, 60)
-    if hours < 24:
-        return f"{hours} h {minutes} m" if minutes else f"{hours} h"
-    days, hours = divmod(hours, 24)
-    return f"{days} d {hours} h" if hours else f"{days} d"
+    """A duration in the one form of the dashboard and the CLI: "42s", "3m", "2h05m", "4d03h"
+    (domain/durations.py)."""
+    return compact(seconds)
 
 
 def format_age(when: datetime | None, now: datetime | None = None) -> str:
-    """How long ago: "3 m ago", "just now"; "unknown time" without a timestamp."""
+    """How long ago: "3m ago", "just now"; "unknown time" without a timestamp."""
     if when is None:
         return "unknown time"
     delta = (now or datetime.now(UTC)) - when

@@ -252,8 +252,8 @@ async def test_time_in_state_counts_on_the_platforms_clock_not_ours(
     shown = await run_cli("vins", "show", vin)
     listed = json.loads((await run_cli("vins", "list", "--json")).out)
     table = await run_cli("vins", "list", "--status", "revoked")
-    assert shown.code == 0 and "status   revoked for 2h (since " in shown.out
+    assert shown.code == 0 and "status   revoked for 2h00m (since " in shown.out
     assert " UTC)" in shown.out
     assert any(c["vin"] == vin for c in listed)
     row = next(line for line in table.out.splitlines() if line.startswith(vin))
-    assert row.split()[3] == "2h"
+    assert row.split()[3] == "2h00m"

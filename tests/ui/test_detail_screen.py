@@ -34,7 +34,7 @@ async def test_rejected_vin_shows_reason_explanation_and_what_to_do() -> None:
         await pilot.pause()
         status = text_of(app, "detail-status")
         reason = text_of(app, "detail-reason")
-        assert "REJECTED" in status and "for 2 h" in status
+        assert "REJECTED" in status and "for 2h00m" in status
         assert "customer name tag missing" in reason
         assert "business name" in reason and "What you can do:" in reason
         assert "vw-group-customer-name" in reason
@@ -87,7 +87,7 @@ async def test_timeline_lists_every_changelog_entry_with_its_reason() -> None:
         timeline = plain(app.screen.query_one(Timeline))
         assert "pending" in timeline and "rejected" in timeline
         assert "reason: invalid VIN" in timeline
-        assert "for 1 d 22 h" in timeline and "(current)" in timeline
+        assert "for 1d22h" in timeline and "(current)" in timeline
 
 
 async def test_raw_json_toggles_with_j_and_holds_the_clearance() -> None:

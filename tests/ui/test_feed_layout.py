@@ -132,6 +132,6 @@ async def test_the_detail_screens_data_ages_tick_too() -> None:
         return next(line for line in shown.splitlines() if "odometer" in line)
 
     async with app.run_test(size=(80, 24)):
-        await wait_for(lambda: "20 s ago" in odometer())
-        await wait_for(lambda: "20 s ago" not in odometer(), 5, message="the age moved on")
-        assert any(f"{n} s ago" in odometer() for n in range(21, 27))
+        await wait_for(lambda: "20s ago" in odometer())
+        await wait_for(lambda: "20s ago" not in odometer(), 5, message="the age moved on")
+        assert any(f"{n}s ago" in odometer() for n in range(21, 27))

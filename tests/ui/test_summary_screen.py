@@ -75,5 +75,5 @@ def test_the_screen_names_the_charts_steps_and_rounds_the_share_down() -> None:
     text = progress_text(s).plain
     assert "315 of 316 decided (99%)" in text and "░" in text
     steps = timeline_text(s)
-    assert "columns" not in steps and "24 steps of 24.0 h" in steps
+    assert "columns" not in steps and "24 steps of 1d00h" in steps
     assert progress_text(summarise([], t0)).plain.startswith("No clearances here")

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 from rich.cells import cell_len, set_cell_size
 
+from hm_tui.domain.durations import compact
 from hm_tui.service.roster_entry import shown_tags
 from hm_tui.ui.text import shown
 
@@ -79,18 +80,8 @@ def layout(width: int) -> list[Column]:
 
 
 def compact_age(seconds: float) -> str:
-    """Time in state, short enough for an 8-cell column: "42s", "3m", "2h05m", "4d03h", "120d"."""
-    seconds = max(0, int(seconds))
-    if seconds < 60:
-        return f"{seconds}s"
-    minutes = seconds // 60
-    if minutes < 60:
-        return f"{minutes}m"
-    hours, minutes = divmod(minutes, 60)
-    if hours < 24:
-        return f"{hours}h{minutes:02d}m"
-    days, hours = divmod(hours, 24)
-    return f"{days}d{hours:02d}h" if days < 100 else f"{days}d"
+    """Time in state, short enough for an 8-cell column (domain/durations.py, the one form)."""
+    return compact(seconds)
 
 
 def fit(text: str, width: int) -> str:
