@@ -206,7 +206,10 @@ class Fleet:
         return changes
 
     async def _poll_transient(self, started: float) -> RosterChanges:
-        expected = self.roster.vins_in(TRANSIENT)
+        if len(self.roster) > THREAD_APPLY:  # a scan of every row: 0.1-0.2 s at 1,000,000 VINs
+            expected = await asyncio.to_thread(self.roster.vins_in, TRANSIENT)
+        else:
+            expected = self.roster.vins_in(TRANSIENT)
         found = [await self._fetch(TRANSIENT_FILTER)]
         self.stats["transient"] += 1
         seen = set(found[0].vins())

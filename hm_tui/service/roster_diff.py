@@ -14,7 +14,7 @@ import logging
 from collections.abc import Collection, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
-from itertools import compress, filterfalse
+from itertools import compress, filterfalse, islice
 from operator import attrgetter, not_
 from typing import Any
 
@@ -129,7 +129,9 @@ def diff(
                     _diff_one(base.entries, fresh, changes, c, raw, now, clearances is None)
     if complete and base.entries:
         present.update(vins, keep)
-        changes.removed = list(filterfalse(present.__contains__, base.entries))
+        vins_held = iter(base.entries)  # (a step at a time: one pass over a million VINs held
+        for _ in range(0, len(base.entries), SLICE):  # the GIL ~0.1-0.2 s)
+            changes.removed += filterfalse(present.__contains__, islice(vins_held, SLICE))
     return Diff(fresh, changes)
 
 

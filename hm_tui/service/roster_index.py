@@ -117,7 +117,9 @@ REBUILD_SHARE = 8
 def next_data(base: Data, d: Diff) -> Data:
     fresh, removed = d.fresh, d.changes.removed
     if base.entries:
-        entries, by_raw = dict(base.entries), dict(base.by_raw)
+        # (.copy(): 67 ms for a million entries after deletions, where dict() took 455 ms in
+        # one call)
+        entries, by_raw = base.entries.copy(), base.by_raw.copy()
         old = base.entries
         for vin in fresh.keys() & old.keys():
             del by_raw[old[vin].raw]

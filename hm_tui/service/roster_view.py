@@ -267,6 +267,8 @@ class RecentResults:
 
 
 def with_status(index: Index, statuses: Iterable[str]) -> list[str]:
-    """Every VIN of the index whose status is one of `statuses` (C-level pass)."""
+    """Every VIN of the index whose status is one of `statuses` (C-level passes, `PASS` rows
+    at a time: safe in a worker thread over a big roster)."""
     prefixes = tuple(f"{status}\t".lower() for status in statuses)
-    return list(compress(index.order, map(str.startswith, index.texts, repeat(prefixes))))
+    rows = _rows_where(_starts, prefixes, index.texts)
+    return list(index.order) if rows is None else list(map(index.order.__getitem__, rows))

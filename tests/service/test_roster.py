@@ -178,6 +178,22 @@ def test_status_filter_combines_with_the_query_and_counts_ignore_both() -> None:
     assert list(roster.visible) == [vin(1), vin(3)]
     assert roster.counts == {"approved": 2, "rejected": 1}
     assert roster.vins_in({"approved"}) == [vin(1), vin(2)]
+    assert roster.vins_in({"approved", "rejected"}) == [vin(1), vin(2), vin(3)]  # every row
+    assert roster.vins_in({"revoked"}) == []
+
+
+def test_removals_of_a_complete_list_are_found_across_many_steps(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from hm_tui.service import roster_diff
+
+    monkeypatch.setattr(roster_diff, "SLICE", 3)  # the removal scan goes 3 VINs a step
+    roster = Roster()
+    roster.apply([clearance(vin(n)) for n in range(20)], complete=True)
+    kept = [n for n in range(20) if n % 3]
+    changes = roster.apply([clearance(vin(n)) for n in kept], complete=True)
+    assert changes.removed == [vin(n) for n in range(20) if n % 3 == 0]
+    assert list(roster.visible) == [vin(n) for n in kept]
 
 
 def test_sort_by_each_column_ties_by_vin_and_descending_is_the_reverse() -> None:
