@@ -22,6 +22,7 @@ from hm_tui.domain.campaign import (
     estimate_text,
     summarise,
 )
+from hm_tui.domain.values import count_text
 from hm_tui.service.platform_time import newest_change, platform_now
 
 if TYPE_CHECKING:
@@ -100,18 +101,23 @@ def summary_lines(s: Summary, what: str) -> list[str]:
     """The summary as text lines (a terminal's width is applied by `out.say`)."""
     if not s.total:
         return [f"Campaign: {what} · no clearances: nothing to sum up"]
-    lines = [f"Campaign: {what} · {s.decided} of {s.total} decided ({decided_percent(s)}%)", ""]
+    lines = [
+        f"Campaign: {what} · {count_text(s.decided)} of {count_text(s.total)} decided "
+        f"({decided_percent(s)}%)",
+        "",
+    ]
     lines += _table_lines(s)
-    lines += ["", f"Rejections ({s.by_status.get('rejected', 0)}), by reason:"]
+    lines += ["", f"Rejections ({count_text(s.by_status.get('rejected', 0))}), by reason:"]
     for group in s.rejections:
-        lines.append(f"  {group.count:>6}  {out.shown(group.reason, 60)}")
+        lines.append(f"  {count_text(group.count):>6}  {out.shown(group.reason, 60)}")
         lines.append(f"          what to do: {group.action}")
     if not s.rejections:
         lines.append("  none")
-    lines += ["", f"Pending ({s.by_status.get('pending', 0)}): time pending, expected approval"]
+    pending = count_text(s.by_status.get("pending", 0))
+    lines += ["", f"Pending ({pending}): time pending, expected approval"]
     for row in s.pending:
         lines.append(
-            f"  {out.shown(row.brand, 16):<16} {row.pending.n:>5}  median "
+            f"  {out.shown(row.brand, 16):<16} {count_text(row.pending.n):>5}  median "
             f"{duration_text(row.pending.median):>7}  p90 {duration_text(row.pending.p90):>7}  "
             f"approval {estimate_text(row)}"
         )
@@ -119,8 +125,8 @@ def summary_lines(s: Summary, what: str) -> list[str]:
         lines.append("  none")
     lines += ["", "Expected approval: the pending → approved durations in the changelogs seen."]
     lines += ["", _timeline_title(s)]
-    lines.append(f"  approved {spark(s.timeline.approved)} {sum(s.timeline.approved)}")
-    lines.append(f"  rejected {spark(s.timeline.rejected)} {sum(s.timeline.rejected)}")
+    lines.append(f"  approved {spark(s.timeline.approved)} {count_text(sum(s.timeline.approved))}")
+    lines.append(f"  rejected {spark(s.timeline.rejected)} {count_text(sum(s.timeline.rejected))}")
     return lines
 
 
@@ -129,10 +135,10 @@ def _table_lines(s: Summary) -> list[str]:
     width = max([5, *(len(c) for c in columns)])
     lines = ["brand            " + " ".join(f"{c:>{width}}" for c in columns) + "  total"]
     for brand, counts in s.table.items():
-        cells = " ".join(f"{counts.get(c, 0):>{width}}" for c in columns)
-        lines.append(f"{out.shown(brand, 16):<16} {cells}  {sum(counts.values()):>5}")
-    totals = " ".join(f"{s.by_status.get(c, 0):>{width}}" for c in columns)
-    lines.append(f"{'total':<16} {totals}  {s.total:>5}")
+        cells = " ".join(f"{count_text(counts.get(c, 0)):>{width}}" for c in columns)
+        lines.append(f"{out.shown(brand, 16):<16} {cells}  {count_text(sum(counts.values())):>5}")
+    totals = " ".join(f"{count_text(s.by_status.get(c, 0)):>{width}}" for c in columns)
+    lines.append(f"{'total':<16} {totals}  {count_text(s.total):>5}")
     return lines
 
 

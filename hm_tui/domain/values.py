@@ -64,6 +64,11 @@ def is_percentage(capability: str, prop: str) -> bool:
     return isinstance(raw, dict) and (raw.get("type") or {}).get("name") == "percentage"
 
 
+def count_text(count: int) -> str:
+    """A count as every surface writes it (feed status, header, summary, CLI): `12,345`."""
+    return f"{count:,}"
+
+
 def format_number(value: float) -> str:
     """A number as a person reads it; one of more than 15 digits (JSON's integers have no bound,
     and a 4,000-digit one cannot even become a float) in scientific notation, `1.0e+1000`."""
@@ -72,7 +77,7 @@ def format_number(value: float) -> str:
     if abs(value) >= HUGE:
         return _scientific(value)
     if isinstance(value, int) or float(value).is_integer():
-        return f"{int(value):,}".replace(",", " ") if abs(value) >= 10_000 else str(int(value))
+        return count_text(int(value)) if abs(value) >= 10_000 else str(int(value))
     return f"{value:.2f}".rstrip("0").rstrip(".") if abs(value) < 1000 else f"{value:.1f}"
 
 

@@ -14,4 +14,12 @@ def test_one_item_of_a_multiple_property_reads_per_location_not_as_json() -> Non
 
 
 def test_large_numbers_group_thousands_and_carry_their_unit() -> None:
-    assert format_value({"value": 12000, "unit": "kilometers"}) == "12 000 km"
+    assert format_value({"value": 12000, "unit": "kilometers"}) == "12,000 km"
+
+
+def test_counts_and_large_values_are_grouped_one_way() -> None:
+    from hm_tui.domain.values import count_text, format_number
+
+    assert count_text(1234567) == "1,234,567"
+    assert format_number(12000) == count_text(12000) == "12,000"
+    assert format_number(9999) == "9999"  # (a year, a code: short numbers read as they are)

@@ -45,7 +45,7 @@ async def test_feed_values_show_their_age_and_old_ones_are_flagged() -> None:
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.pause()
         lines = {line.split()[0]: line for line in data(app).splitlines()}
-        assert "12 000 km" in lines["diagnostics.odometer"]
+        assert "12,000 km" in lines["diagnostics.odometer"]
         assert "20s ago" in lines["diagnostics.odometer"]
         assert "old" not in lines["diagnostics.odometer"]
         assert "42 %" in lines["charging.battery_level"]

@@ -29,6 +29,7 @@ from hm_tui.domain.campaign import (
     estimate_text,
     summarise,
 )
+from hm_tui.domain.values import count_text
 from hm_tui.ui.keymap import SUMMARY_KEYS, bindings
 from hm_tui.ui.text import literal
 from hm_tui.ui.widgets.key_footer import KeyFooter
@@ -170,10 +171,10 @@ def brand_table(s: Summary) -> Table:
     table.add_column("total", justify="right", style="bold")
     for brand, counts in s.table.items():
         row: list[Text | str] = [literal(brand, limit=14)]
-        row += [str(counts.get(st, 0)) for st in s.statuses]
-        table.add_row(*row, str(sum(counts.values())))
-    totals = [str(s.by_status.get(st, 0)) for st in s.statuses]
-    table.add_row(Text("total", style="bold"), *totals, str(s.total))
+        row += [count_text(counts.get(st, 0)) for st in s.statuses]
+        table.add_row(*row, count_text(sum(counts.values())))
+    totals = [count_text(s.by_status.get(st, 0)) for st in s.statuses]
+    table.add_row(Text("total", style="bold"), *totals, count_text(s.total))
     return table
 
 
@@ -185,7 +186,7 @@ def rejections_table(s: Summary) -> Table:
         cell = Text()
         cell.append_text(literal(group.reason, "bold", 80))
         cell.append("\n" + group.action, style="dim")
-        table.add_row(str(group.count), cell)
+        table.add_row(count_text(group.count), cell)
     if not s.rejections:
         table.add_row("", "none")
     return table
