@@ -246,6 +246,8 @@ class Fleet:
                 plan = await asyncio.to_thread(
                     self.roster.prepare, clearances, complete=complete, keep=keep
                 )
+                if self.roster.view_moved(plan):  # typed or sorted meanwhile: not on the loop
+                    plan = await asyncio.to_thread(self.roster.refit, plan, *self.roster.view_now())
                 if self.roster.commit(plan):
                     changes = plan.changes
                     if not changes.empty:
@@ -253,6 +255,7 @@ class Fleet:
                     self.roster.add_orders(
                         plan.data, await asyncio.to_thread(self.roster.respliced, plan)
                     )
+                    await asyncio.to_thread(self.roster.let_go, plan)  # (not on the loop)
                     if not changes.empty and len(self.roster) >= self._orders_from:
                         collector.settle()  # (new long-lived state only when something changed)
                     return changes

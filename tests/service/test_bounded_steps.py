@@ -72,3 +72,18 @@ def test_text_keys_and_a_nan_sort_as_python_sorts_them() -> None:
         patch.setattr(roster_index, "NUMPY_FROM", 5)
         assert roster_index.sorted_rows(texts) == sorted(range(24), key=texts.__getitem__)
         assert roster_index._sorted_by_numpy(nan) is None  # (merged runs instead)
+
+
+def test_a_list_is_emptied_a_step_at_a_time_only_when_nothing_else_holds_it() -> None:
+    class Holder:
+        __slots__ = ("items",)
+
+        def __init__(self) -> None:
+            self.items = list(range(23))
+
+    owned, shared = Holder(), Holder()
+    elsewhere = shared.items
+    freed = bounded_steps.let_go_if_ours(owned.items, owners=1)  # (outside an assert: pytest's
+    kept = bounded_steps.let_go_if_ours(shared.items, owners=1)  # rewriting holds references)
+    assert freed and owned.items == []
+    assert not kept and shared.items == elsewhere == list(range(23))

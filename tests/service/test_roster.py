@@ -387,3 +387,67 @@ def test_typing_and_backspacing_match_the_model(batch, column, desc, statuses, k
         assert list(roster.visible) == expected, text
         assert [roster.position(v) for v in expected] == list(range(len(expected)))
         assert all(roster.position(v) == -1 for v in model.rows if v not in set(expected))
+
+
+@pytest.mark.parametrize("moved", ["query", "sort", "both"])
+def test_a_plan_refit_to_a_view_changed_meanwhile_commits_what_that_view_shows(
+    moved: str,
+) -> None:
+    fleet = [
+        clearance(vin(n), ("approved", "rejected")[n % 2], ("bmw", "audi")[n % 3 == 0])
+        for n in range(12)
+    ]
+    roster, reference = Roster(), Roster()
+    for r in (roster, reference):
+        r.apply(fleet, complete=True)
+        r.set_sort("brand")
+    changed = [clearance(vin(n), "revoked", "bmw") for n in (1, 4)] + fleet[5:]
+    plan = roster.prepare(changed, complete=True)
+    for r in (roster, reference):  # the operator types or sorts while the plan is made
+        if moved in ("query", "both"):
+            r.set_query("bmw")
+        if moved in ("sort", "both"):
+            r.set_sort("status", descending=True)
+    assert roster.view_moved(plan)
+    refit = roster.refit(plan, *roster.view_now())
+    assert not roster.view_moved(refit) and refit.visible is not None
+    assert roster.commit(refit)
+    reference.apply(changed, complete=True)
+    assert list(roster.visible) == list(reference.visible) and roster.sort == reference.sort
+    for column in COLUMNS[:-1]:  # every order built ahead is still right after the refit
+        roster.set_sort(column)
+        reference.set_sort(column)
+        assert list(roster.visible) == list(reference.visible), column
+
+
+def test_letting_go_of_a_committed_plan_frees_only_what_nothing_else_holds() -> None:
+    roster = Roster()
+    roster.apply([clearance(vin(n), "approved") for n in range(40)], complete=True)
+    for column in roster.missing_orders():
+        roster.add_order(roster.build_order(column))
+    roster.set_sort("brand")
+    snapshot = roster.snapshot()  # someone still reading the old state
+    held = list(snapshot.data.by_vin)
+    changed = [clearance(vin(n), "revoked") for n in range(8)]
+    changed += [clearance(vin(n), "approved") for n in range(8, 40)]
+    plan = roster.prepare(changed, complete=True)
+    assert roster.commit(plan)
+    roster.add_orders(plan.data, roster.respliced(plan))
+    old_status = plan.resplice["status"] if plan.resplice else None
+    Roster.let_go(plan)
+    assert snapshot.data.by_vin == held  # still referred to: untouched
+    assert old_status is not None and len(old_status.order) == 40  # (we hold it: untouched)
+    reference = Roster()
+    reference.apply(changed, complete=True)
+    for column in COLUMNS[:-1]:  # ("changed": when each roster saw it, differs by design)
+        roster.set_sort(column)
+        reference.set_sort(column)
+        assert list(roster.visible) == list(reference.visible), column
+    del snapshot
+    plan2 = roster.prepare([clearance(vin(n), "pending") for n in range(40)], complete=True)
+    base_order = plan2.resplice["brand"].order if plan2.resplice else None
+    assert roster.commit(plan2)
+    roster.add_orders(plan2.data, roster.respliced(plan2))
+    Roster.let_go(plan2)
+    assert base_order is not None and len(base_order) == 40  # this test holds it: untouched
+    assert len(roster.visible) == 40 and roster.counts == {"pending": 40}
