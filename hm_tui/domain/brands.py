@@ -246,7 +246,12 @@ def from_data_brand(data_brand: str) -> str:
     return candidate if candidate in BRANDS else data_brand
 
 
+BRAND_ID_MAX = 200  # characters: a longer brand id is no brand (and is not looked at)
+
+
 def lookup(brand_id: str) -> Brand | None:
     """The catalogue entry, accepting either spelling and any case."""
+    if len(brand_id) > BRAND_ID_MAX:  # (no brand is named so long: a hostile 10 MB "brand")
+        return None
     key = brand_id.strip().lower()
     return BRANDS.get(key) or BRANDS.get(from_data_brand(key))

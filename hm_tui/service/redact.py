@@ -21,7 +21,7 @@ import threading
 from collections import deque
 from typing import Any
 
-from hm_tui.domain.inert import cut, inert, loose
+from hm_tui.domain.inert import ELLIPSIS, cut, inert, loose
 from hm_tui.service.secret_forms import encodings, rough_skeleton, skeleton
 
 MASK = "[redacted]"
@@ -142,10 +142,41 @@ def _holds_form(lower: str) -> bool:
     return _any_prefix.search(lower) is not None and any(form in lower for form in _needles)
 
 
+#: What `shown` reads past what it shows, at least: room for any secret (in any of its forms)
+#: that begins within what is shown to end within what was read, so redaction sees it whole.
+READ_PAST = 16_384
+READ_AT_MOST = 262_144  # characters read of a text with a limit, unless the limit needs more
+
+
 def shown(value: object, limit: int | None = None, *, multiline: bool = False) -> str:
     """Text from outside as it may be shown anywhere: made inert, then redacted, then cut to
-    `limit` characters (cutting last, so no part of a secret survives a cut)."""
+    `limit` characters (cutting last, so no part of a secret survives a cut).
+
+    With a `limit`, a long text (a 10 MB tag value: seconds of work whole) is read from its
+    start only as far as needed: a part of it is made inert and redacted, and is enough once it
+    yields `limit` characters and `READ_PAST` (or eight times the longest form of a secret)
+    more; otherwise a part four times as long is tried, up to the whole text. What is shown is
+    what the whole text would show, cut the same way ("…"). A text that is still mostly
+    invisible after `READ_AT_MOST` characters (controls, bidi, zero-width: megabytes of them
+    would take seconds) is shown as far as it was read, ending in "…"; a secret it might split
+    there shows no run of `FRAGMENT` of its characters (`_mask_fragments`)."""
     text = "" if value is None else value if isinstance(value, str) else str(value)
+    if limit is not None:
+        room = limit + max(READ_PAST, 8 * len(_needles[0]) if _needles else 0)
+        part = 4 * room
+        most = max(READ_AT_MOST, part)
+        while part < len(text):
+            safe = _shown(text[:part], multiline)
+            if len(safe) >= room:
+                return cut(safe, limit)  # (longer than `limit`: cut, as the whole would be)
+            if part >= most:  # mostly invisible: what is left is not read ("…" says so)
+                return cut(safe, limit) if len(safe) > limit else safe + ELLIPSIS
+            part = min(part * 4, most)
+    return cut(_shown(text, multiline), limit)
+
+
+def _shown(text: str, multiline: bool) -> str:
+    """`text` made inert, then redacted: what `shown` shows before it cuts."""
     safe = redact(inert(text, multiline=multiline))
     if not text.isprintable():  # a secret split by a control or an escape sequence?
         hidden = redact(loose(text))
@@ -154,7 +185,7 @@ def shown(value: object, limit: int | None = None, *, multiline: bool = False) -
         safe = _mask_fragments(safe)
     if not safe.isascii():  # a secret in disguise?
         safe = _mask_skeletons(safe)
-    return cut(safe, limit)
+    return safe
 
 
 def _mask_skeletons(text: str) -> str:

@@ -21,9 +21,9 @@ def safe_text(text: object, limit: int | None = None) -> str:
     return shown(text, limit)
 
 
-def safe_multiline(text: str) -> str:
+def safe_multiline(text: str, limit: int | None = None) -> str:
     """Like safe_text, but keeps newlines (for pretty-printed JSON and multi-line messages)."""
-    return shown(text, multiline=True)
+    return shown(text, limit, multiline=True)
 
 
 def format_value(

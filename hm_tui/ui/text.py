@@ -19,7 +19,17 @@ from rich.text import Text
 from hm_tui.domain import inert as _inert
 from hm_tui.service.redact import shown
 
-__all__ = ["copy_text", "describe_error", "literal", "markup_safe", "shown", "tags_text"]
+__all__ = [
+    "CLIP_MAX",
+    "copy_text",
+    "cut_note",
+    "describe_error",
+    "literal",
+    "markup_safe",
+    "shown",
+    "tags_text",
+    "was_cut",
+]
 
 
 class _Clipboard(Protocol):
@@ -48,9 +58,28 @@ def describe_error(error: BaseException) -> str:
     return shown(text, 300)
 
 
-def copy_text(app: _Clipboard, value: object, *, multiline: bool = False) -> str:
+#: Characters of one value (a VIN, a reason) put on the clipboard at most: the rest is cut
+#: ("…"), and the caller says so (`was_cut`). The clipboard travels through the terminal
+#: (OSC 52): megabytes there block it and the app.
+CLIP_MAX = 4096
+
+
+def copy_text(
+    app: _Clipboard, value: object, *, multiline: bool = False, limit: int | None = CLIP_MAX
+) -> str:
     """Put `value` on the clipboard as it is shown: one line (a pasted reason must not run as
-    commands in a shell) unless `multiline` (JSON, an error), inert and redacted. Returns it."""
-    text = shown(value, multiline=multiline)
+    commands in a shell) unless `multiline` (JSON, an error), inert and redacted, cut to
+    `limit` characters. Returns it."""
+    text = shown(value, limit, multiline=multiline)
     app.copy_to_clipboard(text)
     return text
+
+
+def was_cut(value: object, limit: int) -> bool:
+    """Whether `shown(value, limit)` cut `value` (it is longer than `limit` characters)."""
+    return len(value if isinstance(value, str) else str(value)) > limit
+
+
+def cut_note(value: str, limit: int) -> str:
+    """ " (cut: N characters)" when showing `value` in `limit` characters cut it, else ""."""
+    return f"  (cut: {len(value):,} characters)" if was_cut(value, limit) else ""

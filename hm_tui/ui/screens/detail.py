@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from dataclasses import replace
 from datetime import UTC, datetime
+from itertools import islice
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import msgspec
@@ -23,14 +24,22 @@ from hm_tui.domain.reasons import PENDING_ADVICE, explain
 from hm_tui.domain.removal import Removal, plan_removal
 from hm_tui.service.models import Clearance, DataPoint, VehicleData
 from hm_tui.service.platform_time import elapsed_s
+from hm_tui.service.roster_entry import bounded_clearance
 from hm_tui.ui import messages as msg
-from hm_tui.ui.format import format_age, format_duration, pretty_json, safe_text, status_style
+from hm_tui.ui.format import (
+    format_age,
+    format_duration,
+    safe_multiline,
+    safe_text,
+    status_style,
+)
 from hm_tui.ui.keymap import DETAIL_KEYS, bindings, key_text
 from hm_tui.ui.screens.confirm import ConfirmRemovalScreen
-from hm_tui.ui.text import copy_text
+from hm_tui.ui.text import CLIP_MAX, copy_text, cut_note, was_cut
 from hm_tui.ui.widgets.datapoints import DataPointsView, merge_latest
 from hm_tui.ui.widgets.header import HeaderState, StatusHeader
 from hm_tui.ui.widgets.key_footer import KeyFooter
+from hm_tui.ui.widgets.roster_columns import VIN_SHOWN
 from hm_tui.ui.widgets.timeline import Timeline
 
 if TYPE_CHECKING:
@@ -39,6 +48,13 @@ if TYPE_CHECKING:
 
 #: A pull's answer is laid out within this long (its lines, then the view's resize).
 DATA_LAYOUT_S = 1.0
+#: Bounds for what a platform may send in any size (a million tags, a 10 MB value): what is
+#: past them is cut and the screen says so; `hm-tui vins show VIN --json` has it all.
+TAGS_SHOWN = 100  # tags listed (sorted when there are no more; else in the platform's order)
+TAG_KEY_SHOWN, TAG_VALUE_SHOWN = 60, 200
+REASON_SHOWN = 300
+RAW_SHOWN = 8_192  # characters of the raw JSON shown (a long line costs its wrapping)
+RAW_COPIED = 262_144  # the raw JSON is copied whole up to this size, else not at all
 
 
 def describe_data_error(error: BaseException) -> str:
@@ -69,6 +85,8 @@ class DetailScreen(Screen[None]):
         self.vin = vin
         self._header = header  # the app's header as it is now: none would read "API starting"
         self._clearance: Clearance | None = None
+        self._raw = b""  # the clearance's JSON as the roster holds it
+        self._tag_count = 0
         self._version: object = None
         self._pulled: list[DataPoint] = []
         self._pulled_at: datetime | None = None
@@ -130,11 +148,20 @@ class DetailScreen(Screen[None]):
         self.refresh_bindings()  # `d` follows the status (check_action)
 
     def _read_clearance(self) -> Clearance | None:
+        """This VIN's clearance, read again only when its bytes changed, with at most
+        `TAGS_SHOWN` of its tags (`_tag_count` says how many it has): a clearance of any size
+        reads in bounded time."""
         try:
             entry = self.session.roster.entry(self.vin)
         except KeyError:
+            entry = None
+        if entry is None:
+            self._raw = b""
             return None
-        return entry.clearance if entry is not None else None
+        if entry.raw is not self._raw or self._clearance is None:
+            self._raw = entry.raw
+            self._clearance, self._tag_count = bounded_clearance(entry, TAGS_SHOWN)
+        return self._clearance
 
     def _tick(self) -> None:
         if self.session.roster.version != self._version:
@@ -170,7 +197,11 @@ class DetailScreen(Screen[None]):
         clearance = self._clearance
         brand = lookup(clearance.brand) if clearance else None
         brand_name = brand.name if brand else safe_text(clearance.brand if clearance else "?", 30)
-        parts: list[str | tuple[str, str]] = [(safe_text(self.vin, 40), "bold"), f"  {brand_name}"]
+        parts: list[str | tuple[str, str]] = [
+            (safe_text(self.vin, 40), "bold"),
+            (cut_note(self.vin, 40), "$warning"),
+            f"  {brand_name}",
+        ]
         if self.session.profile.environment == "live":
             parts.append(("  PRODUCTION: actions affect real cars", "bold $error"))
         self._set("detail-title", Content.assemble(*parts))
@@ -234,10 +265,21 @@ class DetailScreen(Screen[None]):
         if not tags:
             self._set("detail-tags", "No tags.")
             return
-        self._set(
-            "detail-tags",
-            "\n".join(f"{safe_text(k, 60)} = {safe_text(v, 200)}" for k, v in sorted(tags.items())),
-        )
+        count = max(self._tag_count, len(tags))
+        many = count > TAGS_SHOWN
+        listed = islice(tags.items(), TAGS_SHOWN) if many else sorted(tags.items())
+        lines = [
+            f"{safe_text(k, TAG_KEY_SHOWN)}{cut_note(k, TAG_KEY_SHOWN)} = "
+            f"{safe_text(v, TAG_VALUE_SHOWN)}{cut_note(v, TAG_VALUE_SHOWN)}"
+            for k, v in listed
+        ]
+        if many:
+            lines.append(
+                f"… and {count - TAGS_SHOWN:,} more tags (cut: the first {TAGS_SHOWN} of "
+                f"{count:,} shown, in the platform's order; hm-tui vins show "
+                f"{safe_text(self.vin, 40)} --json lists them all)"
+            )
+        self._set("detail-tags", "\n".join(lines))
 
     def _render_data(self) -> None:
         points = merge_latest(self._feed_latest(), self._pulled)
@@ -267,12 +309,24 @@ class DetailScreen(Screen[None]):
         return f"Source: {source}; press v to pull now."
 
     def _render_raw(self) -> None:
-        self._set("detail-raw", self.raw_json())
+        """The raw JSON, built only while it is shown (`j`), and at most `RAW_SHOWN` of it."""
+        raw = self.query_one("#detail-raw", Static)
+        if raw.has_class("-hidden"):
+            return
+        text = self.raw_json()
+        shown = safe_multiline(text, RAW_SHOWN)
+        if was_cut(text, RAW_SHOWN):
+            shown += (
+                f"\n(cut: the first {RAW_SHOWN:,} of {len(text):,} characters; hm-tui vins "
+                f"show {safe_text(self.vin, 40)} --json writes it whole)"
+            )
+        self._set("detail-raw", shown)
 
     def raw_json(self) -> str:
+        """The clearance as indented JSON, as the platform's data holds it (not made inert)."""
         if self._clearance is None:
             return "{}"
-        return pretty_json(msgspec.to_builtins(self._clearance))
+        return msgspec.json.format(self._raw or b"{}", indent=2).decode("utf-8", "replace")
 
     # -- actions ------------------------------------------------------------------------
 
@@ -283,11 +337,17 @@ class DetailScreen(Screen[None]):
         raw = self.query_one("#detail-raw", Static)
         raw.toggle_class("-hidden")
         if not raw.has_class("-hidden"):
+            self._render_raw()
             self.query_one("#detail-body").scroll_to_widget(raw)
 
     def action_copy_vin(self) -> None:
-        copy_text(self.app, self.vin)
-        self.notify(f"Copied {safe_text(self.vin, 40)}", markup=False)
+        copy_text(self.app, self.vin, limit=VIN_SHOWN)
+        cut = (
+            f" (cut: the VIN has {len(self.vin):,} characters)"
+            if was_cut(self.vin, VIN_SHOWN)
+            else ""
+        )
+        self.notify(f"Copied {safe_text(self.vin, 40)}{cut}", markup=False)
 
     def action_copy_reason(self) -> None:
         reason = self._clearance.reason if self._clearance else None
@@ -295,10 +355,26 @@ class DetailScreen(Screen[None]):
             self.notify("This clearance has no reason to copy.", markup=False)
             return
         copy_text(self.app, reason)
-        self.notify("Copied the reason", markup=False)
+        if was_cut(reason, CLIP_MAX):
+            self.notify(
+                f"Copied the reason's first {CLIP_MAX:,} characters (cut: it has {len(reason):,})",
+                markup=False,
+                severity="warning",
+            )
+        else:
+            self.notify("Copied the reason", markup=False)
 
     def action_copy_raw(self) -> None:
-        copy_text(self.app, self.raw_json(), multiline=True)
+        if len(self._raw) > RAW_COPIED:  # (a cut JSON is no JSON: nothing copied)
+            self.notify(
+                f"Not copied: the raw JSON has {len(self._raw):,} bytes, more than the "
+                f"clipboard takes ({RAW_COPIED:,}); hm-tui vins show {safe_text(self.vin, 40)} "
+                "--json writes it whole",
+                markup=False,
+                severity="warning",
+            )
+            return
+        copy_text(self.app, self.raw_json(), multiline=True, limit=None)
         self.notify("Copied the raw JSON", markup=False)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
@@ -417,7 +493,11 @@ def reason_content(clearance: Clearance | None) -> Content:
     if reason:
         known = explain(reason)
         assert known is not None
-        parts: list[str | tuple[str, str]] = ["Reason: ", (safe_text(reason, 300), "bold")]
+        parts: list[str | tuple[str, str]] = [
+            "Reason: ",
+            (safe_text(reason, REASON_SHOWN), "bold"),
+            (cut_note(reason, REASON_SHOWN), "$warning"),
+        ]
         if not known.known:
             parts.append(("  (unknown reason: shown exactly as the platform sent it)", "$warning"))
         parts += ["\n", known.meaning, "\n", ("What you can do: ", "bold"), known.action]

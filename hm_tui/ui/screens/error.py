@@ -42,5 +42,5 @@ class ErrorModal(ModalScreen[None]):
         self.dismiss(None)
 
     def action_copy(self) -> None:
-        copy_text(self.app, f"{self.error_title}\n{self.message}", multiline=True)
+        copy_text(self.app, f"{self.error_title}\n{self.message}", multiline=True, limit=None)
         self.notify("Copied the error", markup=False)

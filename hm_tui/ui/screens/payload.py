@@ -46,5 +46,5 @@ class PayloadScreen(ModalScreen[str | None]):
         self.dismiss(self.point.vin)
 
     def action_copy(self) -> None:
-        copy_text(self.app, self.text, multiline=True)
+        copy_text(self.app, self.text, multiline=True, limit=None)
         self.notify("Copied the payload", markup=False)

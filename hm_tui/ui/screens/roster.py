@@ -26,11 +26,11 @@ from hm_tui.domain.removal import plan_removal
 from hm_tui.service.roster import COLUMNS, Roster, ViewPlan
 from hm_tui.ui import messages as msg
 from hm_tui.ui.keymap import ROSTER_KEYS, bindings
-from hm_tui.ui.text import copy_text, shown
+from hm_tui.ui.text import CLIP_MAX, copy_text, shown, was_cut
 from hm_tui.ui.widgets.filter_bar import FilterBar
 from hm_tui.ui.widgets.header import HeaderState, StatusHeader
 from hm_tui.ui.widgets.key_footer import KeyFooter
-from hm_tui.ui.widgets.roster_columns import NEWEST_FIRST, SORT_COLUMNS
+from hm_tui.ui.widgets.roster_columns import NEWEST_FIRST, SORT_COLUMNS, VIN_SHOWN
 from hm_tui.ui.widgets.roster_table import RosterTable
 from hm_tui.ui.widgets.summary_bar import SummaryBar
 
@@ -351,13 +351,15 @@ class RosterScreen(Screen[None]):
         """`c`: the marked VINs, one per line, if any; else the VIN under the cursor."""
         if self.table.marked:
             marked = sorted(self.table.marked)
-            copy_text(self.app, "\n".join(marked), multiline=True)
+            lines = (vin if len(vin) <= VIN_SHOWN else vin[: VIN_SHOWN - 1] + "…" for vin in marked)
+            copy_text(self.app, "\n".join(lines), multiline=True, limit=None)
             self.notify(f"Copied {len(marked)} marked VINs", markup=False, timeout=2)
             return
         vin = self.table.cursor_vin
         if vin:
-            copied = copy_text(self.app, vin)
-            self.notify(f"Copied {shown(copied, 40)}", markup=False, timeout=2)
+            copied = copy_text(self.app, vin, limit=VIN_SHOWN)
+            cut = f" (cut: the VIN has {len(vin):,} characters)" if was_cut(vin, VIN_SHOWN) else ""
+            self.notify(f"Copied {shown(copied, 40)}{cut}", markup=False, timeout=2)
 
     def action_copy_reason(self) -> None:
         vin = self.table.cursor_vin
@@ -367,7 +369,12 @@ class RosterScreen(Screen[None]):
             self.notify("This clearance has no reason to copy.", markup=False, timeout=3)
             return
         copy_text(self.app, reason)
-        self.notify(f"Copied the reason of {shown(vin, 40)}", markup=False, timeout=2)
+        cut = (
+            f" (cut to {CLIP_MAX:,} of {len(reason):,} characters)"
+            if was_cut(reason, CLIP_MAX)
+            else ""
+        )
+        self.notify(f"Copied the reason of {shown(vin, 40)}{cut}", markup=False, timeout=2)
 
     # -- the live feed panel (UI-SCREENS' widget, mounted on first use) ----------------
 

@@ -16,6 +16,9 @@ if TYPE_CHECKING:
     from hm_tui.service.roster_entry import RosterEntry
 
 GUTTER = 2  # mark sign + space
+VIN_SHOWN = (
+    64  # characters of a "VIN" shown or copied at most (a VIN has 17; a platform may send more)
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,11 +105,14 @@ def row_cells(
     row), untrusted text made inert. "Last change" gives month, day and time in the year of
     `now`, the date with its year before."""
     if entry is None:
-        return dict.fromkeys((*SORT_COLUMNS, "last"), "") | {"vin": shown(vin), "status": "?"}
+        return dict.fromkeys((*SORT_COLUMNS, "last"), "") | {
+            "vin": shown(vin, VIN_SHOWN),
+            "status": "?",
+        }
     return {
-        "vin": shown(vin),
-        "brand": shown(entry.brand),
-        "status": shown(entry.status),
+        "vin": shown(vin, VIN_SHOWN),
+        "brand": shown(entry.brand, 200),
+        "status": shown(entry.status, 200),
         "reason": shown(entry.reason or "", 200),
         "tags": shown(shown_tags(entry.tags), 200),
         "since": age,

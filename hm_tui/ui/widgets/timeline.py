@@ -10,6 +10,9 @@ from textual.widgets import Static
 
 from hm_tui.service.models import ChangelogEntry
 from hm_tui.ui.format import format_duration, format_time, safe_text, status_style
+from hm_tui.ui.text import cut_note
+
+REASON_SHOWN = 300  # characters of a reason shown; the rest cut, and said
 
 
 def timeline_content(changelog: Sequence[ChangelogEntry], now: datetime) -> Content:
@@ -21,7 +24,13 @@ def timeline_content(changelog: Sequence[ChangelogEntry], now: datetime) -> Cont
     for index, entry in enumerate(changelog):
         lines.append(_entry_line(entry, _until(changelog, index, now), current=index == last))
         if entry.reason:
-            lines.append(Content.assemble("      │  reason: ", (safe_text(entry.reason), "italic")))
+            lines.append(
+                Content.assemble(
+                    "      │  reason: ",
+                    (safe_text(entry.reason, REASON_SHOWN), "italic"),
+                    (cut_note(entry.reason, REASON_SHOWN), "$warning"),
+                )
+            )
     return Content("\n").join(lines)
 
 
