@@ -78,7 +78,7 @@ def format_number(value: float) -> str:
         return _scientific(value)
     if isinstance(value, int) or float(value).is_integer():
         return count_text(int(value)) if abs(value) >= 10_000 else str(int(value))
-    return f"{value:.2f}".rstrip("0").rstrip(".") if abs(value) < 1000 else f"{value:.1f}"
+    return f"{value:.2f}".rstrip("0").rstrip(".") if abs(value) < 1000 else f"{value:,.1f}"
 
 
 def _scientific(value: float) -> str:

@@ -23,3 +23,4 @@ def test_counts_and_large_values_are_grouped_one_way() -> None:
     assert count_text(1234567) == "1,234,567"
     assert format_number(12000) == count_text(12000) == "12,000"
     assert format_number(9999) == "9999"  # (a year, a code: short numbers read as they are)
+    assert format_number(175240.7) == "175,240.7"  # (was 175240.7 beside 254 486)

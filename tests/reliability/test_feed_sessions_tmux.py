@@ -59,7 +59,7 @@ def takeovers(broker: Mosquitto) -> list[str]:
 
 def received(screen: str) -> int:
     """The feed panel's count of messages received (0 when not shown)."""
-    found = re.search(r"([\d,]+) received", screen)
+    found = re.search(r"([\d,]+) messages", screen)
     return int(found.group(1).replace(",", "")) if found else 0
 
 

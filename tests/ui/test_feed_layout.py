@@ -61,7 +61,7 @@ async def test_a_narrow_terminal_keeps_vin_property_age_and_value() -> None:
         width = log.scrollable_content_region.width
         [line] = [log.line_for(p) for p in panel.shown]
         seen = line[:width]  # what the screen shows of it
-        assert VINS[0] in seen and "odometer" in seen and " 1m " in seen and "12345.6 km" in seen
+        assert VINS[0] in seen and "odometer" in seen and " 1m " in seen and "12,345.6 km" in seen
         assert ":" not in seen.split()[0]  # the received time went first
     assert fit_key("diagnostics.odometer", 15) == "diagn….odometer"
     assert fit_key("charging.estimated_range_something_long", KEY_MIN) == "estimated_r…"

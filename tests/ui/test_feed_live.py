@@ -30,7 +30,7 @@ async def test_panel_shows_data_published_by_the_emulator(
             first = panel.shown[0]
             assert first.vin in panel.log_widget.lines[0]
             assert first.key in panel.log_widget.lines[0]
-            assert " received" in panel.status_text()
+            assert " messages" in panel.status_text()
             panel.log_widget.focus()
             await pilot.press("home", "up", "o")
             await wait_for(lambda: app.messages)

@@ -72,7 +72,7 @@ async def test_a_burst_is_appended_as_one_batch_and_only_visible_lines_are_forma
         await wait_for(lambda: log.line_count == 3000, timeout=5)
         await pilot.pause()
         assert batches == [3000]  # one append, one repaint for the whole burst
-        assert "3,000 received" in status(panel)
+        assert "3,000 messages" in status(panel)
         assert 0 < len(formatted) <= log.size.height  # the tail on screen, nothing more
         assert formatted[-1] == feed_panel.feed_line(panel.shown[-1])
 
@@ -90,7 +90,7 @@ async def test_lines_show_vin_property_value_with_unit_and_age() -> None:
         await wait_for(lambda: panel.log_widget.line_count == 2)
         first, second = panel.log_widget.lines
         assert VINS[0] in first and "diagnostics.odometer" in first
-        assert "12345.6 km" in first and " 1m " in first  # the data's age, now
+        assert "12,345.6 km" in first and " 1m " in first  # the data's age, now
         assert "charging.battery_level" in second and "53 %" in second
 
 
@@ -254,7 +254,7 @@ async def test_a_burst_bigger_than_one_drain_is_shown_over_several_ticks_losing_
         await wait_for(lambda: panel.log_widget.line_count == total, timeout=10)
         assert max(sizes) == feed_panel.DRAIN_MAX  # bounded per tick: a burst can't stall
         assert [s for s in sizes if s][:3] == [feed_panel.DRAIN_MAX, feed_panel.DRAIN_MAX, 7]
-        assert f"{total:,} shown" in status(panel)
+        assert f"{total:,} points shown" in status(panel)
 
 
 async def test_when_the_ring_drops_old_lines_the_reader_keeps_reading_the_same_points() -> None:
@@ -315,7 +315,7 @@ async def test_what_needs_attention_comes_first_in_the_status_line_at_80_columns
         width = panel.query_one("#feed-status").size.width
         assert len(status(panel)) <= width and "msg/s" in status(panel)  # counters left out
         last = status(panel).split(" · ")[-1]  # a whole part, never one cut in half
-        assert re.fullmatch(r"[\d,.]+ (msg/s|received|shown)|(bad|dup) [\d,]+", last), last
+        assert re.fullmatch(r"[\d,.]+ (msg/s|messages|points shown)|(bad|dup) [\d,]+", last), last
 
 
 async def test_lines_wider_than_the_view_scroll_sideways_and_the_tail_is_still_followed() -> None:

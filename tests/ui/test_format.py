@@ -6,7 +6,7 @@ from hm_tui.ui.format import format_value
 
 
 def test_a_measurement_reads_with_its_unit_symbol() -> None:
-    assert format_value({"value": 193537.8, "unit": "kilometers"}) == "193537.8 km"
+    assert format_value({"value": 193537.8, "unit": "kilometers"}) == "193,537.8 km"
 
 
 def test_a_percentage_property_reads_as_percent() -> None:

@@ -271,13 +271,13 @@ class FeedPanel(Vertical):
             (f"+{self.unseen:,} new (End)", 70) if self.unseen else ("", 0),
             (last_text(health), 40) if health.level == "ok" else ("", 0),  # else in the first
             (f"{state.rate:,.0f} msg/s", 50),
-            (f"{state.received:,} received", 30),
+            (f"{state.received:,} messages", 30),  # (a message carries points)
             (f"{getattr(state, 'replayed', 0):,} queued", 25)
             if getattr(state, "replayed", 0)
             else ("", 0),
             (f"bad {state.bad_payloads:,}", 20),
             (f"dup {state.duplicates:,}", 15),
-            (f"{len(self.shown):,} shown", 10),
+            (f"{len(self.shown):,} points shown", 10),
         ]
         kept = [(text, need) for text, need in parts if text]
         while width and len(kept) > 1 and len(" · ".join(t for t, _ in kept)) > width:
