@@ -34,6 +34,11 @@ from hm_tui.service.roster_index import COLUMNS
 
 _RAW = attrgetter("raw")
 
+
+def _raws(entries: Iterable[RosterEntry]) -> list[bytes]:
+    return list(map(_RAW, entries))
+
+
 __all__ = [
     "COLUMNS",
     "Roster",
@@ -141,7 +146,8 @@ class Roster:
 
     def wire_items(self) -> list[bytes]:
         """Every clearance's JSON bytes, in VIN order (the cache stores these as they are)."""
-        return list(map(_RAW, self._data.by_vin_entries))
+        return ix.passes(_raws, self._data.by_vin_entries)  # (a step at a time: at 1,000,000
+        # entries one pass held the GIL 0.35 s in the cache's writer thread)
 
     def vins_in(self, statuses: Iterable[str]) -> list[str]:
         """Every VIN whose status is one of these, over the whole roster (filters do not apply)."""
