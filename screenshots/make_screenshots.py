@@ -3,7 +3,8 @@
 Run from the repository root: `python screenshots/make_screenshots.py` (needs `rsvg-convert`,
 Debian package librsvg2-bin). Writes roster.png, detail-rejected.png, feed.png,
 feed-stalled.png (the emulator's cars stop sending: the header and the feed turn to a warning),
-summary.png and add.png.
+summary.png, add.png, add-preview.png (a campaign's CSV, its problems grouped) and
+add-eligibility.png (the platform's eligibility answers for its rows).
 """
 
 from __future__ import annotations
@@ -88,13 +89,13 @@ async def main() -> int:
         emulator = Emulator(EmulatorConfig(state_dir=Path(state), fleet=120, seed=5, speed=60.0))
         await emulator.start()
         try:
-            await shoot(emulator)
+            await shoot(emulator, state)
         finally:
             await emulator.stop()
     return 0
 
 
-async def shoot(emulator: Emulator) -> None:
+async def shoot(emulator: Emulator, state_dir: str) -> None:
     profile = profile_from_credentials(emulator.credentials, "demo")
     assert profile.mqtt is not None
     profile = replace(profile, mqtt=replace(profile.mqtt, stall_floor_s=STALL_FLOOR_S))
@@ -147,6 +148,49 @@ async def shoot(emulator: Emulator) -> None:
         await until(lambda: type(app.screen).__name__ == "AddScreen")
         await pilot.pause(0.3)
         await shoot_clean(app, pilot, "add")
+        await pilot.press("escape")
+        await until(lambda: app.screen is app.roster_screen)
+
+        await shoot_add_preview(app, pilot, Path(state_dir))
+
+
+#: A campaign file with the problems the add preview groups: a line that is no clearance, a
+#: duplicate, a check digit that does not match, VW Group rows without the customer name.
+CAMPAIGN_CSV = """vin,brand,tag:fleet
+WBA3A5C53CF256985,bmw,north
+WBA3A5C53CF256985,bmw,north
+WBA3A5C53CF256986,bmw,north
+WVWZZZAUZJW000001,volkswagen,north
+WAUZZZF49HA000002,audi,north
+TMBJJ7NE0L0000003,skoda,north
+not-a-vin,bmw,north
+1FADP3F20JL000004,fordd,north
+5YJ3E1EA7KF000001,tesla,north
+"""
+
+
+async def shoot_add_preview(app: HmTuiApp, pilot: Any, folder: Path) -> None:
+    """The add dialog on a CSV of a campaign: its preview grouped (add-preview), then the
+    platform's eligibility answers below it (add-eligibility; nothing is sent)."""
+    from textual.widgets import Input
+
+    csv_file = folder / "campaign.csv"
+    csv_file.write_text(CAMPAIGN_CSV, encoding="utf-8")
+    app.open_add("csv")
+    await until(lambda: type(app.screen).__name__ == "AddScreen")
+    await until(lambda: app.screen.query("#add-csv-path") and app.screen.query("#add-eligibility"))
+    await pilot.pause(0.3)
+    path = app.screen.query_one("#add-csv-path", Input)
+    path.value = str(csv_file)
+    path.focus()
+    await pilot.press("enter")
+    await until(lambda: "to add" in str(app.screen.query_one("#add-preview").render()))
+    await pilot.pause(0.3)
+    app.screen.query_one("#add-body").scroll_home(animate=False)
+    await shoot_clean(app, pilot, "add-preview")
+    await pilot.press("ctrl+g")
+    await until(lambda: str(app.screen.query_one("#add-eligibility").render()).startswith("Eli"))
+    await shoot_clean(app, pilot, "add-eligibility")
 
 
 async def shoot_clean(app: HmTuiApp, pilot: Any, name: str) -> None:

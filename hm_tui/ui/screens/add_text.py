@@ -198,7 +198,11 @@ ELIGIBILITY_GROUPS = {
         "VW Group rejects these until that user is deregistered and the head unit reset",
         "$warning",
     ),
-    "unchecked": ("Not checked", "the platform gave no answer", "$warning"),
+    "unchecked": (
+        "Not checked",
+        "no eligibility answer for these (why, for each, below): they may still be added",
+        "$warning",
+    ),
 }
 
 
