@@ -133,7 +133,7 @@ class DrainRecorder:
 
 
 def feed_profile(args: argparse.Namespace) -> Any:
-    from hm_tui.service.config import MqttSettings, Profile
+    from hm_tui.service.config.profiles import MqttSettings, Profile
 
     mqtt = MqttSettings(
         host="127.0.0.1",

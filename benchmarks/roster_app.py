@@ -42,7 +42,7 @@ class FetchLog:
         self.fetches: list[Fetch] = []
 
     def wrap(self) -> None:
-        from hm_tui.service.client import PlatformClient
+        from hm_tui.service.platform.client import PlatformClient
 
         name = (
             "fetch_clearances" if hasattr(PlatformClient, "fetch_clearances") else "list_clearances"
@@ -71,9 +71,9 @@ class FetchLog:
 def make_app(creds: dict[str, Any], store_path: Path) -> Any:
     """The app as `hm-tui` runs it for a profile: with a store on disk (the roster cache is
     written after every full list, as it is for operators)."""
-    from hm_tui.service.config import profile_from_credentials
+    from hm_tui.service.config.profiles import profile_from_credentials
     from hm_tui.service.session import Session
-    from hm_tui.service.store import Store
+    from hm_tui.service.store.db import Store
     from hm_tui.ui.app import HmTuiApp
 
     profile = profile_from_credentials(creds, "bench")

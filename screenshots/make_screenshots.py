@@ -27,9 +27,9 @@ import httpx
 
 from hm_tui.domain.reasons import REASONS
 from hm_tui.emulator.server import Emulator, EmulatorConfig
-from hm_tui.service.config import profile_from_credentials
+from hm_tui.service.config.profiles import profile_from_credentials
 from hm_tui.service.session import Session
-from hm_tui.service.store import Store
+from hm_tui.service.store.db import Store
 from hm_tui.ui.app import HmTuiApp
 
 HERE = Path(__file__).parent

@@ -26,7 +26,7 @@ from helpers import wait_for
 
 from hm_tui.emulator.broker import free_port
 from hm_tui.emulator.certs import CertBundle, ensure_certs
-from hm_tui.service.config import MqttSettings
+from hm_tui.service.config.profiles import MqttSettings
 
 READY_TIMEOUT_S = 10.0
 

@@ -27,8 +27,8 @@ ENTRY_POINTS = {
     "hm_tui.cli.vins_journal": "import hm_tui.cli.vins_journal",
     "hm_tui.cli.feed_cmd": "import hm_tui.cli.feed_cmd",
     "hm_tui.cli.metrics_cmd": "import hm_tui.cli.metrics_cmd",
-    "hm_tui.service.metrics_server": (
-        "import hm_tui.service.metrics_server as s, hm_tui.service.metrics as m\n"
+    "hm_tui.service.metrics.server": (
+        "import hm_tui.service.metrics.server as s, hm_tui.service.metrics.session as m\n"
         "s.MetricsServer('127.0.0.1:0', m.SessionMetrics()).close()"
     ),
     "hm_tui.cli.config_cmd": "import hm_tui.cli.config_cmd",

@@ -13,9 +13,7 @@ from typing import Any
 
 from hm_tui.cli.main import OperationError, UsageError, common_options
 from hm_tui.cli.output import pipe_safe, say, shown
-from hm_tui.service import bounded_json
-from hm_tui.service.bounded_json import JsonError
-from hm_tui.service.config import (
+from hm_tui.service.config.profiles import (
     SECRET_FIELDS,
     Config,
     ConfigError,
@@ -26,8 +24,10 @@ from hm_tui.service.config import (
     profile_from_credentials,
     profile_problems,
 )
+from hm_tui.service.files.safe import FileRefused, read_file
+from hm_tui.service.platform import bounded_json
+from hm_tui.service.platform.bounded_json import JsonError
 from hm_tui.service.redact import mask
-from hm_tui.service.safe_file import FileRefused, read_file
 
 MAX_CREDENTIALS_BYTES = 256 * 1024  # an emulator's credentials.json is under 2 KB
 

@@ -13,13 +13,13 @@ from typing import TYPE_CHECKING
 
 from hm_tui.cli import output as out
 from hm_tui.cli.main import OperationError, UsageError
-from hm_tui.service.config import ConfigError, Profile, load_profile
+from hm_tui.service.config.profiles import ConfigError, Profile, load_profile
 from hm_tui.service.errors import PlatformError
 
 NOTICE_AFTER_S = 2.0  # a shorter pause is not worth a line
 
 if TYPE_CHECKING:
-    from hm_tui.service.client import PlatformClient
+    from hm_tui.service.platform.client import PlatformClient
 
 
 def resolve_profile(args: argparse.Namespace) -> Profile:
@@ -34,7 +34,7 @@ def start_logging(args: argparse.Namespace) -> None:
     """With -v, the request log (and every retry) on stderr. Without, the service layer's log
     lines are not printed at all: the command reports a failure itself, once."""
     if getattr(args, "verbose", False):
-        from hm_tui.service.http_log import enable_verbose
+        from hm_tui.service.platform.http_log import enable_verbose
 
         enable_verbose()
     else:  # a handler, so that logging's last resort does not print warnings bare on stderr
@@ -48,11 +48,11 @@ def run_with_client(
     profile = resolve_profile(args)
     start_logging(args)
     from hm_tui.cli.dashboard import leave_out_unused_imports
-    from hm_tui.service import tls
+    from hm_tui.service.platform import tls
 
     tls.prepare()  # the CA bundle loads in a thread (the GIL is free meanwhile) while httpx imports
     leave_out_unused_imports()  # (trio: 0.1 s of a command's start)
-    from hm_tui.service.client import PlatformClient  # lazy: httpx costs ~150 ms
+    from hm_tui.service.platform.client import PlatformClient  # lazy: httpx costs ~150 ms
 
     async def main() -> int:
         # the token is revoked on the way out: a copy taken from this terminal dies with it

@@ -70,11 +70,11 @@ def leave_out_unused_imports() -> None:
 @contextlib.contextmanager
 def fast_start() -> Iterator[None]:
     """Around the UI's import and run. The platform's TLS context is built in a thread meanwhile,
-    on the other core (service/tls.py). The cyclic collector rests: start-up allocates ~300,000
-    objects (modules, styles, widgets) that live as long as the app, and it would walk them again
-    at every 25% of growth, a tenth of the start (60-90 ms measured). The app turns it back on
+    on the other core (service/platform/tls.py). The cyclic collector rests: start-up allocates
+    ~300,000 objects (modules, styles, widgets) that live as long as the app, and it would walk them
+    again at every 25% of growth, a tenth of the start (60-90 ms measured). The app turns it back on
     once it has started (`HmTuiApp._started`); leaving here does in any case."""
-    from hm_tui.service import tls
+    from hm_tui.service.platform import tls
 
     tls.prepare()
     with collector.resting():
@@ -85,7 +85,7 @@ def fast_start() -> Iterator[None]:
 
 
 def run_profile(args: argparse.Namespace) -> int:
-    from hm_tui.service.config import ConfigError, ConfigMissing, load_config
+    from hm_tui.service.config.profiles import ConfigError, ConfigMissing, load_config
     from hm_tui.service.redact import shown
 
     try:
@@ -132,8 +132,8 @@ def metrics_exporter(args: argparse.Namespace) -> Iterator[Any]:
         return
     from hm_tui.cli.main import UsageError
     from hm_tui.cli.metrics_cmd import start_server
-    from hm_tui.service.metrics import SessionMetrics
-    from hm_tui.service.metrics_server import ListenError, parse_listen
+    from hm_tui.service.metrics.server import ListenError, parse_listen
+    from hm_tui.service.metrics.session import SessionMetrics
 
     try:
         _, port = parse_listen(listen, "--metrics-listen")
@@ -165,9 +165,9 @@ async def open_session(profile: Any, *, read_only: bool, state_dir: Path | None 
     """The service Session for a profile, with its local store (cache + journal), opened in a
     thread: a store locked by another process is waited for a moment, not on the UI's loop.
     A broken store (corrupt, locked, read-only, disk full) never takes the roster away: an
-    in-memory one stands in, and the session says what is wrong (service/session_store.py)."""
+    in-memory one stands in, and the session says what is wrong (service/store/session.py)."""
     from hm_tui.service.session import Session
-    from hm_tui.service.store import Store, default_path
+    from hm_tui.service.store.db import Store, default_path
 
     path = default_path(profile.name, state_dir)
     store, problem = await asyncio.to_thread(Store.open_or_memory, path)
@@ -263,7 +263,7 @@ class DemoEmulator:
 def demo_profile(creds: dict[str, Any]) -> Any:
     """The demo's profile: it logs in by client secret (the key-assertion login would import
     PyJWT and cryptography, a tenth of a second of the demo's start-up budget)."""
-    from hm_tui.service.config import profile_from_credentials
+    from hm_tui.service.config.profiles import profile_from_credentials
 
     by_secret = {k: v for k, v in creds.items() if k not in ("private_key_file", "private_key_id")}
     return profile_from_credentials(by_secret, DEMO_PROFILE)

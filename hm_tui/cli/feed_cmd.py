@@ -49,7 +49,7 @@ def run(args: argparse.Namespace) -> int:
             f"profile {out.shown(profile.name)!r} has no [mqtt] settings: "
             "add them to the config file (see `hm-tui config --help`)"
         )
-    from hm_tui.service.feed import FeedClient
+    from hm_tui.service.feed.client import FeedClient
 
     client = FeedClient(profile.mqtt, profile.environment, profile.app_id)
     # `kill` and a lost terminal (SIGHUP: SSH drop, tmux killed) end the stream as cleanly as

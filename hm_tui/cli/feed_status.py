@@ -4,7 +4,7 @@ stdout carries data only, one line per data point, so `hm-tui feed --json | jq` 
 else. The feed's state goes to stderr, one line each time it changes (connected, stalled, data
 again, not connected, the broker not answering, stopped): as text, or with `--json` as one JSON
 object per line, `{"event": "feed_status", ...}`, so that a script reads both streams the same
-way. The state is the service's own judgement (service/feed_health.py), the one the dashboard's
+way. The state is the service's own judgement (service/feed/health.py), the one the dashboard's
 header shows.
 """
 
@@ -17,7 +17,7 @@ from typing import Any
 
 from hm_tui.cli import output as out
 from hm_tui.cli.vins_show import point_json
-from hm_tui.service.feed_health import FeedHealth
+from hm_tui.service.feed.health import FeedHealth
 from hm_tui.service.models import DataPoint
 
 

@@ -35,9 +35,10 @@ import msgspec
 
 from hm_tui import collector
 from hm_tui.cli import output as out
-from hm_tui.service import csv_export, platform_time
-from hm_tui.service.decode import wire_array
+from hm_tui.service.files import csv_export
 from hm_tui.service.models import ChangelogEntry, Clearance, decode_clearance_array
+from hm_tui.service.platform import clock as platform_time
+from hm_tui.service.platform.decode import wire_array
 from hm_tui.service.redact import plainly_clean
 
 BATCH = 2048  # clearances decoded per C call in either pass (~0.5 MB of JSON)

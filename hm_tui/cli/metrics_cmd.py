@@ -22,8 +22,8 @@ from hm_tui.cli.main import OperationError, UsageError, common_options
 if TYPE_CHECKING:  # (annotations only: the service loads when the command runs)
     from prometheus_client.registry import Collector
 
-    from hm_tui.service.config import Profile
-    from hm_tui.service.metrics_server import MetricsServer
+    from hm_tui.service.config.profiles import Profile
+    from hm_tui.service.metrics.server import MetricsServer
     from hm_tui.service.session import Session
 
 
@@ -48,7 +48,7 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
 
 
 def run(args: argparse.Namespace) -> int:
-    from hm_tui.service.metrics_server import ListenError, parse_listen
+    from hm_tui.service.metrics.server import ListenError, parse_listen
 
     try:
         parse_listen(args.listen)
@@ -62,7 +62,7 @@ def run(args: argparse.Namespace) -> int:
 def start_server(listen: str, collector: Collector, option: str = "--listen") -> MetricsServer:
     """The metrics server on `listen`, or the reason it cannot run as UsageError (bad address)
     or OperationError (the port is taken, no permission)."""
-    from hm_tui.service.metrics_server import ListenError, MetricsServer, ServeError
+    from hm_tui.service.metrics.server import ListenError, MetricsServer, ServeError
 
     try:
         return MetricsServer(listen, collector, option=option)
@@ -73,7 +73,7 @@ def start_server(listen: str, collector: Collector, option: str = "--listen") ->
 
 
 async def _serve(profile: Profile, listen: str) -> int:
-    from hm_tui.service.metrics import SessionMetrics
+    from hm_tui.service.metrics.session import SessionMetrics
     from hm_tui.service.session import Session
 
     collector = SessionMetrics(drain_feed=True)  # nobody shows the points: keep memory flat

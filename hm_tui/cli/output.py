@@ -4,7 +4,7 @@ Everything printed from the wire (VINs, tags, reasons, values) goes through `sho
 set shared with the dashboard: escape sequences, controls and invisible characters removed, then
 secrets masked), so a tag cannot recolour or rewrite the operator's terminal. JSON is
 ASCII-escaped and keeps exact values, except a string that carries a secret. CSV is written by
-`hm_tui.service.csv_export`.
+`hm_tui.service.files.csv_export`.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from typing import Any, TextIO
 
 from hm_tui.domain import inert
 from hm_tui.domain.durations import compact
-from hm_tui.service.platform_time import elapsed_s
+from hm_tui.service.platform.clock import elapsed_s
 from hm_tui.service.redact import masked, redact, shown
 
 __all__ = ["shown"]  # (re-exported: every command prints through it)

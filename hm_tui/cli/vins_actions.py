@@ -26,14 +26,14 @@ from hm_tui.cli.connect import run_with_client
 from hm_tui.cli.main import OperationError, UsageError
 from hm_tui.cli.vins_cmd import checked_vin, parse_tag_args, stdin_is_tty, typo_hint
 from hm_tui.domain.removal import RemovalKind, plan_removal
-from hm_tui.service.csv_file import CsvInputError, CsvRows, check_row, read_csv_file
 from hm_tui.service.errors import Conflict, PlatformError, Unprocessable
-from hm_tui.service.explain import explain_removal_failure
-from hm_tui.service.platform_time import newest_change, platform_now
+from hm_tui.service.files.csv_add import CsvInputError, CsvRows, check_row, read_csv_file
+from hm_tui.service.platform.clock import newest_change, platform_now
+from hm_tui.service.platform.explain import explain_removal_failure
 
 if TYPE_CHECKING:
-    from hm_tui.service.client import PlatformClient
     from hm_tui.service.models import Clearance, ItemResult, NewClearance
+    from hm_tui.service.platform.client import PlatformClient
 
 PROGRESS_ABOVE = 200  # items; smaller batches finish before progress would be useful
 SHOWN_DIGIT_WARNINGS = 5  # check-digit warnings listed before the rest are summed up
@@ -330,8 +330,8 @@ class CliJournal:
     def begin(self, action: str, vins: list[str], params: dict[str, Any]) -> None:
         """Open the journal and record the action; `OperationError` (nothing sent) if it
         cannot, unless unjournaled sending was allowed."""
-        from hm_tui.service.store import Store, default_path
-        from hm_tui.service.store_health import JournalUnavailable, diagnose
+        from hm_tui.service.store.db import Store, default_path
+        from hm_tui.service.store.health import JournalUnavailable, diagnose
 
         path = default_path(self._profile)
         try:

@@ -16,8 +16,8 @@ from hm_tui.cli.main import common_options
 from hm_tui.domain.brands import lookup
 
 if TYPE_CHECKING:
-    from hm_tui.service.client import PlatformClient
     from hm_tui.service.models import Eligibility
+    from hm_tui.service.platform.client import PlatformClient
 
 
 def add_parser(actions: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

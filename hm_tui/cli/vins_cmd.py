@@ -20,13 +20,13 @@ from hm_tui.domain.brands import lookup
 from hm_tui.domain.clearance import STATUS_ORDER
 from hm_tui.domain.filters import Filter, parse_filter, record
 from hm_tui.domain.vin import check_vin
-from hm_tui.service import csv_export
 from hm_tui.service.errors import PlatformError
-from hm_tui.service.platform_time import newest_change, platform_now
+from hm_tui.service.files import csv_export
+from hm_tui.service.platform.clock import newest_change, platform_now
 
 if TYPE_CHECKING:
-    from hm_tui.service.client import PlatformClient
     from hm_tui.service.models import Clearance
+    from hm_tui.service.platform.client import PlatformClient
 
 EPILOG = """\
 examples:

@@ -22,9 +22,9 @@ from hm_tui.cli.vins_cmd import stdin_is_tty
 from hm_tui.service.models import NO_ANSWER, NOT_SENT
 
 if TYPE_CHECKING:
-    from hm_tui.service.client import PlatformClient
     from hm_tui.service.models import NewClearance
-    from hm_tui.service.store import JournalEntry, Store
+    from hm_tui.service.platform.client import PlatformClient
+    from hm_tui.service.store.db import JournalEntry, Store
 
 DEFAULT_LIMIT = 20
 T = TypeVar("T")
@@ -124,7 +124,7 @@ def resume_command(profile: str, action_id: int) -> str:
 
 def open_store(profile: str) -> Store | None:
     """The profile's store, or None when it has none yet (nothing was ever journaled)."""
-    from hm_tui.service.store import Store, default_path
+    from hm_tui.service.store.db import Store, default_path
 
     path = default_path(profile)
     return Store(path) if os.path.lexists(path) else None  # (a dangling link: refused)
@@ -169,12 +169,12 @@ def _read(profile: str, query: Callable[[Store], T]) -> T:
     """`query(store)` on the profile's store (an absent store reads as an empty journal)."""
     import sqlite3
 
-    from hm_tui.service.store_health import JournalUnavailable, diagnose
+    from hm_tui.service.store.health import JournalUnavailable, diagnose
 
     try:
         store = open_store(profile)
         if store is None:
-            from hm_tui.service.store import Store
+            from hm_tui.service.store.db import Store
 
             store = Store.memory()
         try:
@@ -182,7 +182,7 @@ def _read(profile: str, query: Callable[[Store], T]) -> T:
         finally:
             store.close()
     except (sqlite3.Error, OSError, JournalUnavailable) as exc:
-        from hm_tui.service.store import default_path
+        from hm_tui.service.store.db import default_path
 
         problem = getattr(exc, "problem", None) or diagnose(default_path(profile), exc)
         raise OperationError(f"could not use the journal: {out.shown(str(problem))}") from None
@@ -284,7 +284,7 @@ def _entry_to_resume(profile: str, action_id: int | None) -> JournalEntry:
 
 def _resume_add(args: argparse.Namespace, entry: JournalEntry) -> int:
     from hm_tui.cli.vins_actions import CliJournal, report_added, send_additions
-    from hm_tui.service.csv_file import CsvRows
+    from hm_tui.service.files.csv_add import CsvRows
 
     items = _items_not_done(entry, resolve_profile(args).name)
     if not args.yes and not _confirm(entry, f"add {len(items)} clearance(s)"):

@@ -1,6 +1,6 @@
 """`hm-tui vins show VIN` and `hm-tui vins data VIN`: one car's clearance, and its latest data.
 
-Time in state counts on the platform's clock (service/platform_time); data ages on ours, as the
+Time in state counts on the platform's clock (service/platform/clock); data ages on ours, as the
 dashboard's detail does (the car stamps its data; an emulator at --speed stamps it with the real
 time while its clearances live on its fast clock); values read as
 the dashboard shows them (domain/values: "85 %", "12 000 km"); a refused data pull is explained
@@ -22,12 +22,12 @@ from hm_tui.domain.brands import lookup
 from hm_tui.domain.data_errors import NOT_IN_FLEET, explain_data_error
 from hm_tui.domain.reasons import explain
 from hm_tui.service.errors import NotFound, PlatformError
-from hm_tui.service.platform_time import platform_now
+from hm_tui.service.platform.clock import platform_now
 from hm_tui.service.redact import masked
 
 if TYPE_CHECKING:
-    from hm_tui.service.client import PlatformClient
     from hm_tui.service.models import Clearance, DataPoint
+    from hm_tui.service.platform.client import PlatformClient
 
 LABEL = " " * 9  # `vins show` prints "label    text"; continuation lines start under the text
 #: data refusals the platform documents (docs/platform.md#vehicle-data-pull)

@@ -23,10 +23,10 @@ from hm_tui.domain.campaign import (
     summarise,
 )
 from hm_tui.domain.values import count_text
-from hm_tui.service.platform_time import newest_change, platform_now
+from hm_tui.service.platform.clock import newest_change, platform_now
 
 if TYPE_CHECKING:
-    from hm_tui.service.client import PlatformClient
+    from hm_tui.service.platform.client import PlatformClient
 
 SPARKS = "▁▂▃▄▅▆▇█"
 

@@ -24,11 +24,11 @@ from typing import TYPE_CHECKING, Any
 import msgspec
 
 from hm_tui.service.models import NO_ANSWER, NOT_SENT, ItemResult, NewClearance
-from hm_tui.service.store_health import JournalUnavailable
+from hm_tui.service.store.health import JournalUnavailable
 
 if TYPE_CHECKING:
-    from hm_tui.service.client import PlatformClient
-    from hm_tui.service.store import Journal
+    from hm_tui.service.platform.client import PlatformClient
+    from hm_tui.service.store.db import Journal
 
 log = logging.getLogger("hm_tui.add")
 

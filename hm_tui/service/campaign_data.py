@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from hm_tui.domain.campaign import Car
 from hm_tui.domain.timestamps import parse_time
 from hm_tui.service.models import Clearance
-from hm_tui.service.store import Store
+from hm_tui.service.store.db import Store
 
 
 def car_of(c: Clearance, first_seen: float) -> Car:

@@ -11,11 +11,11 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from hm_tui.service.errors import PlatformError
-from hm_tui.service.explain import explain_eligibility_failure
+from hm_tui.service.platform.explain import explain_eligibility_failure
 
 if TYPE_CHECKING:
-    from hm_tui.service.client import PlatformClient
     from hm_tui.service.models import Eligibility
+    from hm_tui.service.platform.client import PlatformClient
 
 AT_ONCE = 4  # checks in flight together (each is one billed call)
 

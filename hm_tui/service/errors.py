@@ -16,10 +16,10 @@ from http import HTTPStatus
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from hm_tui.service import bounded_json
-from hm_tui.service.bounded_json import JsonError
+from hm_tui.service.platform import bounded_json
+from hm_tui.service.platform.bounded_json import JsonError
+from hm_tui.service.platform.retry import server_wait
 from hm_tui.service.redact import shown
-from hm_tui.service.retry import server_wait
 
 if TYPE_CHECKING:
     from hm_tui.service.events import Failure
@@ -113,7 +113,8 @@ class NetworkError(PlatformError):
     """
 
     retryable = True
-    #: the exchange ran out of its deadline (service/transport.py): an answer that comes too
+    #: the exchange ran out of its deadline (service/platform/transport.py): an answer that comes
+    # too
     #: slowly, which the header calls degraded, not unreachable (`failure_of`)
     slow = False
 

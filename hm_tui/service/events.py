@@ -1,6 +1,6 @@
 """What the service tells its subscribers (the UI, the CLI): health, action progress, outcomes.
 
-Roster changes are `hm_tui.service.roster.RosterChanges`; the others live here. All are plain
+Roster changes are `hm_tui.service.roster.model.RosterChanges`; the others live here. All are plain
 frozen values: a subscriber may keep them, they never change under it. `ServiceEvent` names every
 kind a `Session.subscribe` callback receives.
 """
@@ -12,8 +12,8 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Literal, TypeAlias
 
 if TYPE_CHECKING:
-    from hm_tui.service.roster_diff import RosterChanges
-    from hm_tui.service.store_health import StoreProblem
+    from hm_tui.service.roster.diff import RosterChanges
+    from hm_tui.service.store.health import StoreProblem
 
 ApiState = Literal["starting", "ok", "waiting", "degraded", "down"]
 #: How the last failed poll failed: "" (none failed), "no answer" (nothing came back: refused
@@ -89,7 +89,7 @@ class FeedDataArrived:
 @dataclass(frozen=True, slots=True)
 class StoreTrouble:
     """The profile's store (journal and roster cache) cannot be used: `problem` says what is
-    wrong with which file and how to fix it (a `store_health.StoreProblem`). Sent once; the
+    wrong with which file and how to fix it (a `store.health.StoreProblem`). Sent once; the
     session keeps running without it (`Session.store_problem`)."""
 
     problem: StoreProblem

@@ -31,14 +31,14 @@ from typing import Any, Protocol
 
 from hm_tui import collector
 from hm_tui.domain.clearance import TRANSIENT
-from hm_tui.service.decode import WireClearances
 from hm_tui.service.errors import AuthError, Forbidden, PlatformError, RateLimited, failure_of
 from hm_tui.service.events import ApiState, Health, HealthChanged, ServiceEvent
-from hm_tui.service.explain import explain
 from hm_tui.service.memory import give_back, keep_large_blocks_mapped
 from hm_tui.service.models import Clearance
-from hm_tui.service.retry import server_wait
-from hm_tui.service.roster import Roster, RosterChanges
+from hm_tui.service.platform.decode import WireClearances
+from hm_tui.service.platform.explain import explain
+from hm_tui.service.platform.retry import server_wait
+from hm_tui.service.roster.model import Roster, RosterChanges
 
 log = logging.getLogger("hm_tui.fleet")
 

@@ -147,7 +147,7 @@ class DataPoint:
     failure: str | None = None
     received_at: datetime = field(default_factory=lambda: datetime.now(UTC))
     #: delivered from the persistent MQTT session's queue at a (re)connect, not live
-    #: (the rule: service/feed_health.py, `Backlog`)
+    #: (the rule: service/feed/health.py, `Backlog`)
     replayed: bool = False
 
     @builtins.property  # the field `property` shadows the builtin inside this class

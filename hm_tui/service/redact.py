@@ -22,7 +22,7 @@ from collections import deque
 from typing import Any
 
 from hm_tui.domain.inert import ELLIPSIS, cut, inert, loose
-from hm_tui.service.secret_forms import encodings, rough_skeleton, skeleton
+from hm_tui.service.config.secret_forms import encodings, rough_skeleton, skeleton
 
 MASK = "[redacted]"
 # Access tokens are short-lived (renewed at least every 5 minutes): the last few are kept so a

@@ -23,9 +23,7 @@ import msgspec
 
 from hm_tui.domain.removal import plan_removal
 from hm_tui.service.add_run import AddRun, OperatorStop, settle_before_resending
-from hm_tui.service.client import PlatformClient
-from hm_tui.service.config import Profile
-from hm_tui.service.decode import WireClearances
+from hm_tui.service.config.profiles import Profile
 from hm_tui.service.eligibility_check import EligibilityAnswer, check_all
 from hm_tui.service.errors import NotFound, PlatformError
 from hm_tui.service.events import (
@@ -36,9 +34,8 @@ from hm_tui.service.events import (
     RemovalOutcome,
     ServiceEvent,
 )
-from hm_tui.service.explain import explain_removal_failure
-from hm_tui.service.feed_health import FeedHealth
-from hm_tui.service.feed_process import ProcessFeed
+from hm_tui.service.feed.health import FeedHealth
+from hm_tui.service.feed.process import ProcessFeed
 from hm_tui.service.fleet import Fleet
 from hm_tui.service.models import (
     ChangelogEntry,
@@ -47,13 +44,16 @@ from hm_tui.service.models import (
     NewClearance,
     VehicleData,
 )
-from hm_tui.service.platform_time import platform_now
-from hm_tui.service.roster import Roster, RosterChanges
-from hm_tui.service.session_store import STORE_ERRORS, SessionStore
-from hm_tui.service.store import Journal, JournalEntry, Store
-from hm_tui.service.store_health import JournalUnavailable, StoreProblem
-from hm_tui.service.webhook import ClearanceEvent, WebhookReceiver
-from hm_tui.service.webhook_reads import VinReads
+from hm_tui.service.platform.client import PlatformClient
+from hm_tui.service.platform.clock import platform_now
+from hm_tui.service.platform.decode import WireClearances
+from hm_tui.service.platform.explain import explain_removal_failure
+from hm_tui.service.roster.model import Roster, RosterChanges
+from hm_tui.service.store.db import Journal, JournalEntry, Store
+from hm_tui.service.store.health import JournalUnavailable, StoreProblem
+from hm_tui.service.store.session import STORE_ERRORS, SessionStore
+from hm_tui.service.webhook.reads import VinReads
+from hm_tui.service.webhook.receiver import ClearanceEvent, WebhookReceiver
 
 log = logging.getLogger("hm_tui.session")
 
@@ -162,7 +162,7 @@ class Session:
 
     def feed_health(self) -> FeedHealth | None:
         """The live feed judged now: connected, stalled or cut off, seconds since its last
-        message, and its counters (service/feed_health.py). None without a feed, or while the
+        message, and its counters (service/feed/health.py). None without a feed, or while the
         session holds it back for the first list (`feed_status` says which)."""
         if self.feed is None or not self._feed_started:
             return None
@@ -221,7 +221,7 @@ class Session:
             self._refreshed = True
         finally:
             if self._spare_started:
-                from hm_tui.service import entry_helper
+                from hm_tui.service.roster import entry_helper
 
                 entry_helper.drop_spare()
             if first_poll is not None and not first_poll.done():  # start() was cancelled
@@ -233,7 +233,7 @@ class Session:
         takes ~0.15 s to start: start it now, while the list downloads, when the roster may be
         big: a cache on disk that is, or none yet (a profile's first start; never for the
         private in-memory store of a demo or a script: not called for it)."""
-        from hm_tui.service import entry_helper  # (only here: not on the demo's import path)
+        from hm_tui.service.roster import entry_helper  # (only here: not on the demo's import path)
 
         count = self.store.cached_roster_count()
         if count is None or count >= entry_helper.MIN_ITEMS:
@@ -484,7 +484,7 @@ class Session:
         return None if removal.possible else RemovalOutcome(vin, False, c.status, removal.why)
 
     def platform_now(self) -> datetime:
-        """The platform's time (an emulator's virtual clock runs fast): see platform_time. Before
+        """The platform's time (an emulator's virtual clock runs fast), platform/clock.py. Before
         `start()` (no answer seen yet) only the roster's newest change bounds it."""
         server = self._client.server_clock.now() if self._client is not None else None
         return platform_now(self.roster.latest_timestamp, server=server)
@@ -550,7 +550,7 @@ class Session:
 
     # -- webhooks --------------------------------------------------------------------------------
     def _on_webhook(self, event: ClearanceEvent) -> None:
-        """A delivery only names a VIN to read again (webhook_reads: a replayed delivery must
+        """A delivery only names a VIN to read again (webhook/reads.py: a replayed delivery must
         not show a state the platform does not hold)."""
         self.webhook_reads.ask(event.vin)
 

@@ -33,7 +33,7 @@ from hm_tui.service.events import (
     StoreTrouble,
     api_word,
 )
-from hm_tui.service.roster import Roster, RosterChanges
+from hm_tui.service.roster.model import Roster, RosterChanges
 from hm_tui.ui import messages as msg
 from hm_tui.ui.clearance_actions import ClearanceActions
 from hm_tui.ui.commands import DashboardCommands, dashboard_commands
@@ -128,7 +128,7 @@ class HmTuiApp(ClearanceActions, App[int]):
 
     def _platform_now(self) -> datetime:
         """The session's estimate of the platform's clock (an emulator at --speed runs ahead of
-        ours: see service/platform_time.py), our clock until there is a session."""
+        ours: see service/platform/clock.py), our clock until there is a session."""
         session = self.session
         return session.platform_now() if session is not None else datetime.now(UTC)
 

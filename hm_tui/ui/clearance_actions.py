@@ -257,7 +257,7 @@ class ClearanceActions(_Base):
 
     @work(exclusive=True, exit_on_error=False, group="export")
     async def _export(self, path: Path, entries: list[Any]) -> None:
-        from hm_tui.service.csv_export import export_file
+        from hm_tui.service.files.csv_export import export_file
 
         def decode_and_write() -> None:
             export_file(path, [entry.clearance for entry in entries])

@@ -22,7 +22,7 @@ from textual.message import Message
 if TYPE_CHECKING:
     from hm_tui.service.events import Health
     from hm_tui.service.session import Session
-    from hm_tui.service.store import JournalEntry
+    from hm_tui.service.store.db import JournalEntry
     from hm_tui.ui.widgets.header import HeaderState
 
 

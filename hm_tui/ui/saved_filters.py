@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 from typing import TYPE_CHECKING, Any
 
-from hm_tui.service.saved_filters import SavedFilters
+from hm_tui.service.config.saved_filters import SavedFilters
 from hm_tui.ui.text import describe_error, shown
 
 if TYPE_CHECKING:

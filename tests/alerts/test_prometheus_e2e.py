@@ -26,7 +26,7 @@ import pytest
 import yaml
 from helpers import wait_until
 
-from hm_tui.service.config import Config, profile_from_credentials
+from hm_tui.service.config.profiles import Config, profile_from_credentials
 
 RULES = Path(__file__).resolve().parents[2] / "docs" / "alerts" / "hm-tui-rules.yml"
 STALL = "HmTuiFeedStalled"

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from hm_tui.cli.main import main
-from hm_tui.service.config import Config, profile_from_credentials
+from hm_tui.service.config.profiles import Config, profile_from_credentials
 
 
 @dataclass

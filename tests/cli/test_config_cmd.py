@@ -6,7 +6,7 @@ import json
 import os
 from pathlib import Path
 
-from hm_tui.service.config import load_config
+from hm_tui.service.config.profiles import load_config
 
 
 async def test_path_prints_the_file_hm_tui_config_names(run_cli, config_file: Path) -> None:

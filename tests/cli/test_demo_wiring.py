@@ -14,7 +14,7 @@ import pytest
 
 from hm_tui.cli import dashboard
 from hm_tui.emulator.process import EmulatorProcess
-from hm_tui.service import tls
+from hm_tui.service.platform import tls
 
 TIMEOUT = 30.0
 

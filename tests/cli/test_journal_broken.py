@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 
 from hm_tui.domain.vin import with_check_digit
-from hm_tui.service.store import Store, default_path
+from hm_tui.service.store.db import Store, default_path
 from tests.service.platform_helpers import Control
 
 VIN = with_check_digit("WBA00000000990001")

@@ -12,7 +12,7 @@ import msgspec
 
 from hm_tui.domain.vin import with_check_digit
 from hm_tui.service.models import NewClearance
-from hm_tui.service.store import Journal, Store
+from hm_tui.service.store.db import Journal, Store
 from tests.service.platform_helpers import Control
 
 BATCH = [with_check_digit(f"WBA0000000077{n:04d}") for n in range(6)]

@@ -14,8 +14,8 @@ from hypothesis import strategies as st
 
 from hm_tui.cli import list_stream, vins_cmd
 from hm_tui.domain.timestamps import parse_time
-from hm_tui.service import csv_export
-from hm_tui.service.decode import decode_items, split_clearance_list
+from hm_tui.service.files import csv_export
+from hm_tui.service.platform.decode import decode_items, split_clearance_list
 from hm_tui.service.redact import plainly_clean, register_secret
 
 SECRET = "s3cr3t-Value-9f8e7d6c"

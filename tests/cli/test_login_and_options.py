@@ -6,7 +6,7 @@ import socket
 from dataclasses import replace
 from pathlib import Path
 
-from hm_tui.service.config import Config, profile_from_credentials
+from hm_tui.service.config.profiles import Config, profile_from_credentials
 
 
 def closed_port() -> int:

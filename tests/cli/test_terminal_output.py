@@ -141,7 +141,7 @@ async def test_the_journal_fits_the_terminal_and_an_interruption_says_utc_once(
     from datetime import UTC, datetime
 
     from hm_tui.cli.vins_journal import interrupted_text
-    from hm_tui.service.store import JournalEntry
+    from hm_tui.service.store.db import JournalEntry
 
     result = await run_cli("vins", "revoke", *approved(emulator, 2), "--yes")
     assert result.code == 0

@@ -12,7 +12,7 @@ from typing import Any
 from helpers import wait_for
 from reliability.support import HM_TUI, cli_env, emulator_profile, vins, write_config
 
-from hm_tui.service.store import Store, default_path
+from hm_tui.service.store.db import Store, default_path
 from tests.service.platform_helpers import Control
 
 ROWS = 1200  # 12 chunks of 100, a few at a time: several waves of slow answers

@@ -144,7 +144,7 @@ async def test_revoke_says_why_in_operator_words(run_cli, configured, emulator) 
 
 
 async def test_actions_are_journaled_for_the_dashboard(run_cli, configured, emulator) -> None:
-    from hm_tui.service.store import Store
+    from hm_tui.service.store.db import Store
 
     approved = next(c.vin for c in emulator.state.clearances.values() if c.status == "approved")
     await run_cli("vins", "add", GOOD, "--brand", "bmw")

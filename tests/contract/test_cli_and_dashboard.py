@@ -14,7 +14,7 @@ import pytest
 from hm_tui.emulator.server import Emulator
 from hm_tui.service.errors import Forbidden
 from hm_tui.service.session import Session
-from hm_tui.service.store import Store
+from hm_tui.service.store.db import Store
 from tests.cli.conftest import RunCli
 from tests.service.platform_helpers import Control, emulator_profile
 

@@ -13,7 +13,6 @@ import pytest
 
 from hm_tui.domain.vin import with_check_digit
 from hm_tui.emulator.server import Emulator
-from hm_tui.service.client import RATE_LIMITED, PlatformClient
 from hm_tui.service.errors import (
     AuthError,
     Conflict,
@@ -21,13 +20,14 @@ from hm_tui.service.errors import (
     NotFound,
     Unprocessable,
 )
-from hm_tui.service.explain import (
+from hm_tui.service.models import NewClearance
+from hm_tui.service.platform.client import RATE_LIMITED, PlatformClient
+from hm_tui.service.platform.explain import (
     explain,
     explain_eligibility_failure,
     explain_removal_failure,
 )
-from hm_tui.service.models import NewClearance
-from hm_tui.service.retry import RetryPolicy
+from hm_tui.service.platform.retry import RetryPolicy
 from tests.service.platform_helpers import FAST_RETRY, Control, emulator_profile
 
 BMW = with_check_digit("WBA00000000000901")

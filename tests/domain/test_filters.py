@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from hm_tui.domain.filters import parse_filter, record, tags_field
 from hm_tui.service.models import ChangelogEntry, Clearance
-from hm_tui.service.roster import Roster
+from hm_tui.service.roster.model import Roster
 
 NOW = 1_700_000_000.0
 

@@ -17,7 +17,7 @@ from hm_tui.emulator import broker as broker_module
 from hm_tui.emulator.broker import EmbeddedBroker
 from hm_tui.emulator.certs import CertBundle, ensure_certs
 from hm_tui.emulator.publisher import Publisher
-from hm_tui.service.feed import FeedClient
+from hm_tui.service.feed.client import FeedClient
 
 APP = "a1b2c3d4e5f6a1b2c3d4e5f6"
 CAR = ("WBA12345678901234", "bmw")

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 from aiohttp import web
 
-from hm_tui.service.config import Profile
+from hm_tui.service.config.profiles import Profile
 
 TOKEN = b'{"access_token": "fake-access-token-0123456789", "expires_in": 300}'
 SECRET = "fake-client-secret-value"

@@ -13,7 +13,7 @@ import pytest
 
 from hm_tui.cli.main import main
 from hm_tui.service.session import Session
-from hm_tui.service.store import Store
+from hm_tui.service.store.db import Store
 from hm_tui.ui.app import HmTuiApp
 from reliability.fake_platform import FakePlatform
 from reliability.support import vins

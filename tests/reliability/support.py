@@ -17,11 +17,11 @@ from typing import Any
 
 from hm_tui.domain.vin import with_check_digit
 from hm_tui.emulator.server import Emulator
-from hm_tui.service.auth import TokenManager
-from hm_tui.service.client import PlatformClient
-from hm_tui.service.config import Config, Profile, profile_from_credentials
-from hm_tui.service.retry import RetryPolicy, TokenBucket
-from hm_tui.service.transport import new_http_client
+from hm_tui.service.config.profiles import Config, Profile, profile_from_credentials
+from hm_tui.service.platform.auth import TokenManager
+from hm_tui.service.platform.client import PlatformClient
+from hm_tui.service.platform.retry import RetryPolicy, TokenBucket
+from hm_tui.service.platform.transport import new_http_client
 
 #: Enough tries to outlast 30 % injected errors and a 1 s refused window, with short waits.
 FAULT_RETRY = RetryPolicy(attempts=30, base=0.05, cap=0.3, max_retry_after=0.2)

@@ -17,8 +17,8 @@ from hypothesis import strategies as st
 from hm_tui.cli.main import UsageError, main
 from hm_tui.cli.vins_cmd import checked_vin
 from hm_tui.domain.vin import check_vin
-from hm_tui.service.config import Config, ConfigError, config_from_dict, load_config
-from hm_tui.service.csv_file import CsvInputError, CsvRows, parse_csv_text, read_csv_file
+from hm_tui.service.config.profiles import Config, ConfigError, config_from_dict, load_config
+from hm_tui.service.files.csv_add import CsvInputError, CsvRows, parse_csv_text, read_csv_file
 from reliability.figures import FIGURES, Figures
 from reliability.support import emulator_profile, write_config
 

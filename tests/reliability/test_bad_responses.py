@@ -20,14 +20,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from hm_tui.cli.main import main
-from hm_tui.service import decode
-from hm_tui.service.client import PlatformClient
 from hm_tui.service.errors import BadResponse, PlatformError, error_from_response
-from hm_tui.service.feed import FeedClient
-from hm_tui.service.feed_parse import BadPayload, parse_message
+from hm_tui.service.feed.client import FeedClient
+from hm_tui.service.feed.parse import BadPayload, parse_message
 from hm_tui.service.models import NewClearance
-from hm_tui.service.retry import RetryPolicy
-from hm_tui.service.transport import new_http_client
+from hm_tui.service.platform import decode
+from hm_tui.service.platform.client import PlatformClient
+from hm_tui.service.platform.retry import RetryPolicy
+from hm_tui.service.platform.transport import new_http_client
 from reliability.fake_platform import SECRET, Answer, FakePlatform
 from reliability.figures import FIGURES, Figures
 from reliability.mqtt_faults import APP, TOPIC
@@ -366,7 +366,7 @@ def test_any_payload_parses_or_is_a_bad_payload(payload: bytes) -> None:
 
 
 def _no_broker() -> Any:
-    from hm_tui.service.config import MqttSettings
+    from hm_tui.service.config.profiles import MqttSettings
 
     return MqttSettings(
         host="127.0.0.1", port=1, client_id="x", ca_file="", cert_file="", key_file=""

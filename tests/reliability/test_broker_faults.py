@@ -14,8 +14,8 @@ import pytest
 from helpers import wait_for
 from mqtt_helpers import Mosquitto, feed_connected, mqtt_settings, running_mosquitto
 
-from hm_tui.service.feed import FeedClient
-from hm_tui.service.feed_process import ProcessFeed
+from hm_tui.service.feed.client import FeedClient
+from hm_tui.service.feed.process import ProcessFeed
 from reliability.figures import Figures
 from reliability.mqtt_faults import APP, CuttableProxy, PacedPublisher, message_id
 

@@ -12,14 +12,14 @@ from typing import Any
 
 from helpers import wait_for
 
-from hm_tui.service.auth import TokenManager
-from hm_tui.service.client import PlatformClient
-from hm_tui.service.config import profile_from_credentials
+from hm_tui.service.config.profiles import profile_from_credentials
 from hm_tui.service.models import NewClearance
-from hm_tui.service.retry import TokenBucket
+from hm_tui.service.platform.auth import TokenManager
+from hm_tui.service.platform.client import PlatformClient
+from hm_tui.service.platform.retry import TokenBucket
+from hm_tui.service.platform.transport import new_http_client
 from hm_tui.service.session import Session
-from hm_tui.service.store import Store
-from hm_tui.service.transport import new_http_client
+from hm_tui.service.store.db import Store
 from hm_tui.ui.app import HmTuiApp
 from reliability.figures import Figures
 from reliability.support import FAULT_RETRY, EmulatorProcess, StallProbe, vins

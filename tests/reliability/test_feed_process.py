@@ -20,9 +20,9 @@ from mqtt_helpers import Mosquitto, feed_connected, mqtt_settings, running_mosqu
 
 from hm_tui.emulator.broker import free_port
 from hm_tui.emulator.certs import ensure_certs
-from hm_tui.service.config import MqttSettings
-from hm_tui.service.feed import FeedClient
-from hm_tui.service.feed_process import ProcessFeed
+from hm_tui.service.config.profiles import MqttSettings
+from hm_tui.service.feed.client import FeedClient
+from hm_tui.service.feed.process import ProcessFeed
 from reliability.figures import Figures
 from reliability.mqtt_faults import APP, PacedPublisher, message_id
 from reliability.test_broker_faults import Delivered, subscribed
@@ -31,8 +31,8 @@ from reliability.test_broker_faults import Delivered, subscribed
 # feed child that re-ran its parent's script (multiprocessing's "spawn" does) would never subscribe.
 OWNER_SCRIPT = """
 import json, sys, threading
-from hm_tui.service.config import MqttSettings
-from hm_tui.service.feed_process import ProcessFeed
+from hm_tui.service.config.profiles import MqttSettings
+from hm_tui.service.feed.process import ProcessFeed
 
 feed = ProcessFeed(MqttSettings(**json.loads(sys.argv[1])), "sandbox", sys.argv[2])
 feed.start()

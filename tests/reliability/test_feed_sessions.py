@@ -22,8 +22,8 @@ import pytest
 from helpers import process_gone, wait_for
 from mqtt_helpers import mqtt_settings
 
-from hm_tui.service.feed_local import runtime_dir, session_paths
-from hm_tui.service.feed_process import ProcessFeed
+from hm_tui.service.feed.local import runtime_dir, session_paths
+from hm_tui.service.feed.process import ProcessFeed
 from reliability.brokers import BROKERS, AnyBroker, any_broker
 from reliability.figures import Figures
 from reliability.mqtt_faults import APP, PacedPublisher, message_id

@@ -18,8 +18,8 @@ import pytest
 from helpers import wait_for
 from mqtt_helpers import mqtt_settings
 
-from hm_tui.service.feed import KEEPALIVE_S, FeedClient
-from hm_tui.service.feed_takeover import HOLD_OFF_MIN_S, TAKEN
+from hm_tui.service.feed.client import KEEPALIVE_S, FeedClient
+from hm_tui.service.feed.takeover import HOLD_OFF_MIN_S, TAKEN
 from reliability.brokers import BROKERS, AnyBroker, SameIdClient, any_broker, same_id_subscriber
 from reliability.figures import Figures
 from reliability.mqtt_faults import APP, VIN, PacedPublisher, message_id

@@ -22,7 +22,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from hm_tui.cli.main import main
-from hm_tui.service.config import Profile
+from hm_tui.service.config.profiles import Profile
 from reliability.figures import Figures
 from reliability.support import HM_TUI, write_config
 
@@ -246,7 +246,7 @@ def test_dev_zero_as_the_mqtt_key_stops_the_feed_with_a_message(
     home: Path, figures: Figures
 ) -> None:
     figures.tried("hostile file: MQTT key")
-    from hm_tui.service.config import MqttSettings
+    from hm_tui.service.config.profiles import MqttSettings
 
     mqtt = MqttSettings("127.0.0.1", 9, "c", "/dev/zero", "/dev/zero", "/dev/zero")
     config = write_config(home / "c.toml", profile(mqtt=mqtt, app_id="a" * 24))

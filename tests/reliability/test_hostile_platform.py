@@ -226,7 +226,7 @@ async def test_an_echoed_secret_never_shows_in_the_dashboards_toast(
 async def test_a_signed_webhook_body_nested_5000_deep_is_a_400_that_changes_nothing(
     figures: Figures,
 ) -> None:
-    from hm_tui.service.webhook import WebhookReceiver, signature
+    from hm_tui.service.webhook.receiver import WebhookReceiver, signature
 
     figures.tried("hostile platform: a signed webhook body nested 5,000 deep")
     events: list[Any] = []

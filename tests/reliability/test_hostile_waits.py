@@ -37,7 +37,8 @@ GOOD_LIST = body([item(VINS[0], iso(datetime.now(UTC) - timedelta(hours=1)))])
 @pytest.fixture
 def short_deadline(monkeypatch: pytest.MonkeyPatch) -> float:
     """The exchange deadline (45 s in use) and the header's "waiting" threshold, made short."""
-    from hm_tui.service import session, transport
+    from hm_tui.service import session
+    from hm_tui.service.platform import transport
 
     monkeypatch.setattr(transport, "DEADLINE_S", 1.5)
     monkeypatch.setattr(session, "WAITING_SHOWN_S", 0.5)
@@ -83,8 +84,8 @@ async def test_a_retry_after_of_ten_years_is_capped_in_the_cli(
     monkeypatch: pytest.MonkeyPatch,
     figures: Figures,
 ) -> None:
-    from hm_tui.service import retry
     from hm_tui.service.errors import retry_after_seconds
+    from hm_tui.service.platform import retry
 
     figures.tried("hostile platform: Retry-After of ten years (CLI)")
     assert retry_after_seconds({"retry-after": TEN_YEARS}) == retry.MAX_SERVER_WAIT_S == 60
@@ -105,7 +106,7 @@ async def test_a_retry_after_of_ten_years_is_capped_in_the_cli(
 async def test_a_retry_after_of_ten_years_never_parks_the_dashboards_poller(
     hostile: FakePlatform, short_deadline: float, monkeypatch: pytest.MonkeyPatch, figures: Figures
 ) -> None:
-    from hm_tui.service import retry
+    from hm_tui.service.platform import retry
 
     figures.fault("hostile platform: Retry-After of ten years (dashboard)")
     monkeypatch.setattr(retry, "MAX_SERVER_WAIT_S", 0.4)  # (60 s in use: the test waits less)

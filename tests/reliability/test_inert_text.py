@@ -19,9 +19,9 @@ from rich.console import Console
 
 from hm_tui.cli.main import main
 from hm_tui.emulator.server import Emulator
-from hm_tui.service.config import profile_from_credentials
+from hm_tui.service.config.profiles import profile_from_credentials
 from hm_tui.service.session import Session
-from hm_tui.service.store import Store
+from hm_tui.service.store.db import Store
 from hm_tui.ui.app import HmTuiApp
 from reliability.figures import Figures
 from reliability.mqtt_faults import payload

@@ -19,7 +19,7 @@ import pytest
 from helpers import process_gone, wait_for
 from tmux_helpers import Tmux, tmux_server
 
-from hm_tui.service.store import Store, default_path
+from hm_tui.service.store.db import Store, default_path
 from reliability.figures import Figures
 from reliability.support import HM_TUI, cli_env, emulator_profile, vins, write_config
 from tests.service.platform_helpers import Control

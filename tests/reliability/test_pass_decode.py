@@ -16,9 +16,9 @@ from typing import Any
 import pytest
 from helpers import wait_for
 
-from hm_tui.service import transport
+from hm_tui.service.platform import transport
 from hm_tui.service.session import Session
-from hm_tui.service.store import Store
+from hm_tui.service.store.db import Store
 from hm_tui.ui.app import HmTuiApp
 from reliability.fake_platform import Answer, FakePlatform
 from reliability.figures import Figures

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from hm_tui.service.config import MqttSettings
+from hm_tui.service.config.profiles import MqttSettings
 from reliability.figures import Figures
 from reliability.support import write_config
 from reliability.test_hostile_files import (

@@ -19,8 +19,8 @@ import pytest
 
 from hm_tui.emulator.certs import ensure_certs
 from hm_tui.emulator.publisher import Publisher
-from hm_tui.service.feed import FeedClient
-from hm_tui.service.feed_mqtt import CONNECT_TIMEOUT_S
+from hm_tui.service.feed.client import FeedClient
+from hm_tui.service.feed.mqtt import CONNECT_TIMEOUT_S
 from reliability.figures import Figures
 from reliability.hostile_checks import assert_inert
 from reliability.support import cli_env, emulator_profile, write_config

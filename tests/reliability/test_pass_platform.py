@@ -27,7 +27,7 @@ HANG_S = 60.0  # a run past this is a hang (each case's own deadline is a few se
 def short_deadlines(monkeypatch: pytest.MonkeyPatch) -> float:
     """One exchange's deadline (45 s in use) and its ceiling however fast bytes come (120 s,
     600 s for the fleet's list in use), made short."""
-    from hm_tui.service import transport
+    from hm_tui.service.platform import transport
 
     monkeypatch.setattr(transport, "DEADLINE_S", 1.5)
     monkeypatch.setattr(transport, "DEADLINE_MAX_S", 3.0)

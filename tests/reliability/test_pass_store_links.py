@@ -23,7 +23,7 @@ from hm_tui.cli.dashboard import open_session
 from hm_tui.cli.main import main
 from hm_tui.domain.vin import with_check_digit
 from hm_tui.emulator.server import Emulator
-from hm_tui.service.store import Store, default_path
+from hm_tui.service.store.db import Store, default_path
 from hm_tui.ui.app import HmTuiApp
 from hm_tui.ui.screens.journal import JournalScreen
 from reliability.figures import Figures

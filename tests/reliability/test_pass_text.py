@@ -23,7 +23,7 @@ import pytest
 from helpers import wait_for
 
 from hm_tui.service.session import Session
-from hm_tui.service.store import Store
+from hm_tui.service.store.db import Store
 from hm_tui.ui.app import HmTuiApp
 from reliability.fake_platform import SECRET, Answer, FakePlatform
 from reliability.figures import Figures

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import httpx
 import pytest
 
-from hm_tui.service.webhook import (
+from hm_tui.service.webhook.receiver import (
     MAX_HEADER_BYTES,
     READ_DEADLINE_S,
     ClearanceEvent,

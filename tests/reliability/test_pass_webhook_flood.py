@@ -14,7 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from hm_tui.service.webhook import MAX_CONNECTIONS, ClearanceEvent, WebhookReceiver
+from hm_tui.service.webhook.receiver import MAX_CONNECTIONS, ClearanceEvent, WebhookReceiver
 from reliability.figures import Figures
 from reliability.test_pass_webhook import SECRET, VIN, delivery
 from tests.helpers import wait_for

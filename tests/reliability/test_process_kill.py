@@ -15,7 +15,7 @@ from typing import Any
 from helpers import wait_for
 
 from hm_tui.service.session import Session
-from hm_tui.service.store import Store, default_path
+from hm_tui.service.store.db import Store, default_path
 from reliability.figures import Figures
 from reliability.support import HM_TUI, cli_env, emulator_profile, vins, write_config
 from tests.service.platform_helpers import Control
@@ -140,10 +140,10 @@ async def test_killed_bulk_add_journal_shows_what_was_done_and_the_rerun_offers_
 
 APP_SCRIPT = """
 import asyncio, json, sys
-from hm_tui.service.config import profile_from_credentials
+from hm_tui.service.config.profiles import profile_from_credentials
 from hm_tui.service.models import NewClearance
 from hm_tui.service.session import Session
-from hm_tui.service.store import Store
+from hm_tui.service.store.db import Store
 
 async def main():
     creds = json.loads(open(sys.argv[1]).read())

@@ -22,14 +22,14 @@ from helpers import wait_for
 
 from hm_tui.cli.main import main
 from hm_tui.emulator.server import Emulator
-from hm_tui.service.client import PlatformClient
-from hm_tui.service.config import ConfigError, check_base_url, load_config
+from hm_tui.service.config.profiles import ConfigError, check_base_url, load_config
 from hm_tui.service.errors import PlatformError
-from hm_tui.service.feed import FeedClient
+from hm_tui.service.feed.client import FeedClient
+from hm_tui.service.platform.client import PlatformClient
+from hm_tui.service.platform.transport import new_http_client
 from hm_tui.service.session import Session
-from hm_tui.service.store import Store
-from hm_tui.service.transport import new_http_client
-from hm_tui.service.webhook import WebhookReceiver, signature
+from hm_tui.service.store.db import Store
+from hm_tui.service.webhook.receiver import WebhookReceiver, signature
 from hm_tui.ui.app import HmTuiApp
 from reliability.figures import Figures
 from tests.service.platform_helpers import Control
@@ -296,7 +296,7 @@ async def test_a_platform_with_an_untrusted_certificate_is_never_talked_to(
     port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
     try:
         config = load_config(missing_ok=True)
-        from hm_tui.service.config import Profile
+        from hm_tui.service.config.profiles import Profile
 
         profile = Profile(
             name="tls",

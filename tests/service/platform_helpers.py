@@ -9,8 +9,8 @@ from typing import Any
 import httpx
 
 from hm_tui.emulator.server import Emulator
-from hm_tui.service.config import Profile, profile_from_credentials
-from hm_tui.service.retry import RetryPolicy
+from hm_tui.service.config.profiles import Profile, profile_from_credentials
+from hm_tui.service.platform.retry import RetryPolicy
 
 #: Fast retries for tests: the emulator's injected 429 asks for 1 s, capped here to 20 ms.
 FAST_RETRY = RetryPolicy(attempts=12, base=0.005, cap=0.02, max_retry_after=0.02)

@@ -8,10 +8,10 @@ from dataclasses import replace
 import httpx
 import pytest
 
-from hm_tui.service.auth import TokenManager, renewal_margin
-from hm_tui.service.client import PlatformClient
 from hm_tui.service.errors import AuthError, ServerError
-from hm_tui.service.retry import RetryPolicy
+from hm_tui.service.platform.auth import TokenManager, renewal_margin
+from hm_tui.service.platform.client import PlatformClient
+from hm_tui.service.platform.retry import RetryPolicy
 from tests.helpers import wait_for
 from tests.service.platform_helpers import FAST_RETRY, Control, emulator_profile
 

@@ -1,4 +1,4 @@
-"""Fleet-sized work in bounded steps (service/bounded_steps.py) gives what one call would."""
+"""Fleet-sized work in bounded steps (service/roster/bounded_steps.py) gives what one call would."""
 
 from __future__ import annotations
 
@@ -8,7 +8,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from hm_tui.service import bounded_steps, roster_index
+from hm_tui.service.roster import bounded_steps
+from hm_tui.service.roster import index as roster_index
 
 
 @pytest.fixture(autouse=True)

@@ -14,11 +14,11 @@ import pytest
 
 from hm_tui.domain.removal import ALREADY_REMOVED, CANCEL_NOT_SUPPORTED, explain_refusal
 from hm_tui.domain.vin import with_check_digit
-from hm_tui.service.client import PlatformClient
 from hm_tui.service.errors import Conflict, NotFound, ServerError, Unprocessable
-from hm_tui.service.http_log import enable_verbose
 from hm_tui.service.models import NewClearance
-from hm_tui.service.retry import NO_RETRY
+from hm_tui.service.platform.client import PlatformClient
+from hm_tui.service.platform.http_log import enable_verbose
+from hm_tui.service.platform.retry import NO_RETRY
 from tests.service.platform_helpers import FAST_RETRY, Control, emulator_profile
 
 

@@ -8,7 +8,6 @@ import json
 import httpx
 import pytest
 
-from hm_tui.service.decode import decode_clearance_list, decode_vehicle_data
 from hm_tui.service.errors import (
     AuthError,
     BadResponse,
@@ -18,8 +17,9 @@ from hm_tui.service.errors import (
     ServerError,
     error_from_response,
 )
+from hm_tui.service.platform.decode import decode_clearance_list, decode_vehicle_data
+from hm_tui.service.platform.retry import RetryPolicy, TokenBucket
 from hm_tui.service.redact import register_secret
-from hm_tui.service.retry import RetryPolicy, TokenBucket
 
 
 def body(data: object) -> bytes:

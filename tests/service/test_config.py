@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from hm_tui.service.config import (
+from hm_tui.service.config.profiles import (
     Config,
     ConfigError,
     MqttSettings,

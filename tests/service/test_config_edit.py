@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from hm_tui.service.config import MqttSettings, Profile, load_config
+from hm_tui.service.config.profiles import MqttSettings, Profile, load_config
 
 FILE = """# Our fleets. Ask Ana before changing the live one.
 default_profile = "work"   # the one we use most

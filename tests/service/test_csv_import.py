@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from hm_tui.service.csv_import import parse_lines
+from hm_tui.service.files.pasted import parse_lines
 
 GOOD = "1M8GDM9AXKP042788"
 

@@ -9,9 +9,9 @@ import time
 import msgspec
 import pytest
 
-from hm_tui.service import entry_helper
-from hm_tui.service.decode import WireClearances
-from hm_tui.service.roster import Roster
+from hm_tui.service.platform.decode import WireClearances
+from hm_tui.service.roster import entry_helper
+from hm_tui.service.roster.model import Roster
 from tests.helpers import process_gone, wait_until
 
 NOW = 1_800_000_000.0

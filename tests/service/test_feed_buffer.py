@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from hm_tui.service.feed_buffer import LATEST_KEYS, PointBuffer
+from hm_tui.service.feed.buffer import LATEST_KEYS, PointBuffer
 from hm_tui.service.models import DataPoint
 
 NOW = datetime(2026, 12, 4, tzinfo=UTC)

@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
-from hm_tui.service.feed import FeedState
-from hm_tui.service.feed_health import (
+from hm_tui.service.feed.client import FeedState
+from hm_tui.service.feed.health import (
     BACKLOG_GAP_S,
     BACKLOG_SKEW_S,
     MIN_GAPS,

@@ -15,9 +15,9 @@ from helpers import wait_for
 
 from hm_tui.emulator.broker import free_port
 from hm_tui.emulator.certs import ensure_certs
-from hm_tui.service.config import MqttSettings
-from hm_tui.service.feed import FeedClient
-from hm_tui.service.feed_local import (
+from hm_tui.service.config.profiles import MqttSettings
+from hm_tui.service.feed.client import FeedClient
+from hm_tui.service.feed.local import (
     MAX_FRAME,
     FrameReader,
     HolderLock,
@@ -27,7 +27,7 @@ from hm_tui.service.feed_local import (
     runtime_dir,
     session_paths,
 )
-from hm_tui.service.feed_share import HolderNews
+from hm_tui.service.feed.share import HolderNews
 
 
 def test_the_directory_is_made_private_and_a_shared_one_is_refused_with_the_fix(

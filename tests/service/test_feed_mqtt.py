@@ -23,8 +23,8 @@ from mqtt_helpers import (
 from hm_tui.emulator.broker import EmbeddedBroker, free_port
 from hm_tui.emulator.certs import CertBundle, ensure_certs
 from hm_tui.emulator.publisher import Publisher
-from hm_tui.service.feed import FeedClient
-from hm_tui.service.mqtt_client import TunedClient
+from hm_tui.service.feed.client import FeedClient
+from hm_tui.service.feed.mqtt_client import TunedClient
 
 APP = "a1b2c3d4e5f6a1b2c3d4e5f6"
 CARS = [("WBA12345678901234", "bmw"), ("5YJ3E1EA7KF000001", "tesla")]

@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
-from hm_tui.service.config import MqttSettings
-from hm_tui.service.feed import FeedClient, escape_sample
-from hm_tui.service.feed_parse import BadPayload, parse_message
+from hm_tui.service.config.profiles import MqttSettings
+from hm_tui.service.feed.client import FeedClient, escape_sample
+from hm_tui.service.feed.parse import BadPayload, parse_message
 
 VIN = "WBA12345678901234"
 STAMP = "2025-11-23T10:00:00.000Z"

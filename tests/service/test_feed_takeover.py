@@ -3,7 +3,7 @@ pure classifier; the real brokers are in tests/reliability/test_feed_takeover.py
 
 from __future__ import annotations
 
-from hm_tui.service.feed_takeover import (
+from hm_tui.service.feed.takeover import (
     FIGHT_WINDOW_S,
     HOLD_OFF_MAX_S,
     HOLD_OFF_MIN_S,

@@ -17,8 +17,8 @@ from mqtt_helpers import Mosquitto, feed_connected, mqtt_settings, running_mosqu
 
 from hm_tui.emulator.broker import EmbeddedBroker
 from hm_tui.emulator.publisher import Publisher
-from hm_tui.service.feed import FeedClient
-from hm_tui.service.feed_process import ProcessFeed
+from hm_tui.service.feed.client import FeedClient
+from hm_tui.service.feed.process import ProcessFeed
 from hm_tui.service.models import DataPoint
 
 APP = "a1b2c3d4e5f6a1b2c3d4e5f6"

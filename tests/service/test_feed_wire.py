@@ -1,4 +1,4 @@
-"""The socket between the feed process and the app (`feed_child.encode_batch`/`decode_batch`):
+"""The socket between the feed process and the app (`feed.child.encode_batch`/`decode_batch`):
 every point the parser can produce, and the feed's state, arrive exactly as they left."""
 
 from __future__ import annotations
@@ -10,9 +10,9 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from hm_tui.service.feed import BadSample, FeedState
-from hm_tui.service.feed_child import Batch, decode_batch, encode_batch
-from hm_tui.service.feed_parse import parse_message
+from hm_tui.service.feed.child import Batch, decode_batch, encode_batch
+from hm_tui.service.feed.client import BadSample, FeedState
+from hm_tui.service.feed.parse import parse_message
 
 VIN = "WBA12345678901234"
 NOW = datetime(2025, 11, 23, 10, 0, 0, 123456, tzinfo=UTC)

@@ -11,14 +11,14 @@ import pytest
 
 from hm_tui.domain.clearance import TRANSIENT
 from hm_tui.domain.vin import with_check_digit
-from hm_tui.service.client import PlatformClient
-from hm_tui.service.decode import WireClearances
 from hm_tui.service.errors import PlatformError
 from hm_tui.service.events import HealthChanged
 from hm_tui.service.fleet import TRANSIENT_FILTER, Fleet
 from hm_tui.service.models import NewClearance
-from hm_tui.service.retry import NO_RETRY
-from hm_tui.service.roster import Roster, RosterChanges
+from hm_tui.service.platform.client import PlatformClient
+from hm_tui.service.platform.decode import WireClearances
+from hm_tui.service.platform.retry import NO_RETRY
+from hm_tui.service.roster.model import Roster, RosterChanges
 from tests.helpers import wait_for
 from tests.service.platform_helpers import FAST_RETRY, Control, emulator_profile
 

@@ -17,11 +17,11 @@ import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from hm_tui.service.client import PlatformClient
-from hm_tui.service.metrics import SessionMetrics
-from hm_tui.service.metrics_server import ListenError, MetricsServer, ServeError, parse_listen
+from hm_tui.service.metrics.server import ListenError, MetricsServer, ServeError, parse_listen
+from hm_tui.service.metrics.session import SessionMetrics
+from hm_tui.service.platform.client import PlatformClient
 from hm_tui.service.session import Session
-from hm_tui.service.webhook import signature
+from hm_tui.service.webhook.receiver import signature
 from tests.helpers import wait_for
 from tests.service.platform_helpers import FAST_RETRY, Control, emulator_profile
 

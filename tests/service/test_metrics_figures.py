@@ -7,10 +7,10 @@ from datetime import UTC, datetime
 
 import pytest
 
-from hm_tui.service.metrics_feed import ConnectionWatch
-from hm_tui.service.metrics_fleet import fleet_figures, quantile, reason_label
+from hm_tui.service.metrics.feed import ConnectionWatch
+from hm_tui.service.metrics.fleet import fleet_figures, quantile, reason_label
 from hm_tui.service.models import ChangelogEntry, Clearance
-from hm_tui.service.roster_entry import ENCODE_ONE, make_entry
+from hm_tui.service.roster.entry import ENCODE_ONE, make_entry
 
 NOW = datetime(2025, 6, 1, 12, 0, tzinfo=UTC).timestamp()
 

@@ -15,12 +15,14 @@ import msgspec
 import pytest
 
 from hm_tui import collector
-from hm_tui.service import decode, roster_diff, roster_index
-from hm_tui.service.client import PlatformClient
-from hm_tui.service.decode import WireClearances
 from hm_tui.service.models import ChangelogEntry, Clearance
-from hm_tui.service.roster import Roster
-from hm_tui.service.store import Store
+from hm_tui.service.platform import decode
+from hm_tui.service.platform.client import PlatformClient
+from hm_tui.service.platform.decode import WireClearances
+from hm_tui.service.roster import diff as roster_diff
+from hm_tui.service.roster import index as roster_index
+from hm_tui.service.roster.model import Roster
+from hm_tui.service.store.db import Store
 from tests.service.platform_helpers import emulator_profile
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from hm_tui.service.models import ChangelogEntry, Clearance
-from hm_tui.service.platform_time import ServerClock, elapsed_s, newest_change, platform_now
+from hm_tui.service.platform.clock import ServerClock, elapsed_s, newest_change, platform_now
 
 WALL = datetime(2026, 5, 1, 12, 0, tzinfo=UTC)
 

@@ -10,9 +10,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from hm_tui.service import roster_index
 from hm_tui.service.models import ChangelogEntry, Clearance
-from hm_tui.service.roster import COLUMNS, Roster, StatusChange
+from hm_tui.service.roster import index as roster_index
+from hm_tui.service.roster.model import COLUMNS, Roster, StatusChange
 
 
 def clearance(
@@ -185,7 +185,7 @@ def test_status_filter_combines_with_the_query_and_counts_ignore_both() -> None:
 def test_removals_of_a_complete_list_are_found_across_many_steps(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from hm_tui.service import roster_diff
+    from hm_tui.service.roster import diff as roster_diff
 
     monkeypatch.setattr(roster_diff, "SLICE", 3)  # the removal scan goes 3 VINs a step
     roster = Roster()
@@ -292,7 +292,7 @@ class Model:
 
 
 def _key(roster: Roster, column: str, v: str) -> object:
-    from hm_tui.service.roster_index import KEYS
+    from hm_tui.service.roster.index import KEYS
 
     return KEYS[column](roster.entry(v)) if column != "vin" else v
 

@@ -7,7 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from hm_tui.domain.filters import TAG_SEP, tags_field
-from hm_tui.service.roster_entry import shown_tags, tag_texts
+from hm_tui.service.roster.entry import shown_tags, tag_texts
 
 TAGS = st.dictionaries(st.text(max_size=8), st.text(max_size=8), max_size=4)
 

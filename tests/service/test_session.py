@@ -15,14 +15,14 @@ import msgspec
 import pytest
 
 from hm_tui.domain.vin import with_check_digit
-from hm_tui.service import entry_helper
-from hm_tui.service.client import PlatformClient
 from hm_tui.service.events import ActionProgress, FeedDataArrived, HealthChanged, ReadOnlyError
 from hm_tui.service.models import NewClearance
-from hm_tui.service.retry import NO_RETRY
-from hm_tui.service.roster import RosterChanges
+from hm_tui.service.platform.client import PlatformClient
+from hm_tui.service.platform.retry import NO_RETRY
+from hm_tui.service.roster import entry_helper
+from hm_tui.service.roster.model import RosterChanges
 from hm_tui.service.session import Session
-from hm_tui.service.store import Store
+from hm_tui.service.store.db import Store
 from tests.helpers import process_gone, wait_for
 from tests.service.platform_helpers import FAST_RETRY, Control, emulator_profile
 

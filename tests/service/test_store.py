@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 
 from hm_tui.service.models import ChangelogEntry, Clearance
-from hm_tui.service.store import Store, default_path
-from hm_tui.service.store_health import diagnose
+from hm_tui.service.store.db import Store, default_path
+from hm_tui.service.store.health import diagnose
 
 
 def fleet(n: int) -> list[Clearance]:
@@ -76,7 +76,7 @@ def test_journal_records_an_action_per_vin(tmp_path: Path) -> None:
 
 CRASHING_ADD = textwrap.dedent("""
     import os, sys
-    from hm_tui.service.store import Store
+    from hm_tui.service.store.db import Store
     journal = Store(sys.argv[1]).journal
     action = journal.begin("add", ["V1", "V2", "V3", "V4"], {"items": [{"vin": "V1"}]})
     journal.record_items(action, [("V1", "pending", ""), ("V2", "error", "The brand is invalid")])

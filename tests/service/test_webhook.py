@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
-from hm_tui.service.webhook import (
+from hm_tui.service.webhook.receiver import (
     MAX_BODY,
     ClearanceEvent,
     WebhookReceiver,

@@ -16,7 +16,7 @@ import httpx
 import pytest
 from aiohttp import web
 
-from hm_tui.service.webhook_reads import VinReads
+from hm_tui.service.webhook.reads import VinReads
 from tests.helpers import wait_for
 from tests.service.platform_helpers import Control, emulator_profile
 from tests.service.test_session import bmw, running

@@ -8,9 +8,9 @@ from typing import Any
 import httpx
 
 from hm_tui.emulator.server import Emulator
-from hm_tui.service.config import Profile, profile_from_credentials
+from hm_tui.service.config.profiles import Profile, profile_from_credentials
 from hm_tui.service.session import Session
-from hm_tui.service.store import Store
+from hm_tui.service.store.db import Store
 from hm_tui.ui.app import HmTuiApp
 from tests.helpers import wait_for
 

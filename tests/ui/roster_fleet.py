@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 from hm_tui.domain.brands import BRAND_IDS
 from hm_tui.service.models import ChangelogEntry, Clearance
-from hm_tui.service.roster import Roster
+from hm_tui.service.roster.model import Roster
 
 #: The frozen "now" of these tests (platform time and wall time).
 NOW = datetime(2025, 5, 1, 12, 0, 0, tzinfo=UTC)

@@ -17,10 +17,10 @@ from textual.screen import Screen
 from textual.widget import Widget
 from textual.widgets import Static
 
-from hm_tui.service.feed_health import STALL_FLOOR_S, FeedHealth, FeedWatch
+from hm_tui.service.feed.health import STALL_FLOOR_S, FeedHealth, FeedWatch
 from hm_tui.service.models import ChangelogEntry, Clearance, DataPoint
-from hm_tui.service.platform_time import platform_now
-from hm_tui.service.roster import Roster
+from hm_tui.service.platform.clock import platform_now
+from hm_tui.service.roster.model import Roster
 
 STYLES = Path(__file__).resolve().parents[2] / "hm_tui" / "ui" / "styles" / "screens.tcss"
 
@@ -118,7 +118,7 @@ class RosterSession:
 
 @dataclass
 class FeedCounters:
-    """The FeedClient's `state` shape (hm_tui.service.feed.FeedState)."""
+    """The FeedClient's `state` shape (hm_tui.service.feed.client.FeedState)."""
 
     status: str = "connected"
     last_error: str | None = None
@@ -188,7 +188,7 @@ async def started_session(
     credentials: dict[str, Any], *, read_only: bool = False
 ) -> AsyncIterator[Any]:
     """A real Session on the emulator's credentials, started (first roster loaded) and stopped."""
-    from hm_tui.service.config import profile_from_credentials
+    from hm_tui.service.config.profiles import profile_from_credentials
     from hm_tui.service.session import Session
 
     session = Session(

@@ -11,7 +11,7 @@ from textual.widgets import Input
 
 from hm_tui.cli.main import main
 from hm_tui.emulator.server import Emulator
-from hm_tui.service.csv_export import export_file
+from hm_tui.service.files.csv_export import export_file
 from hm_tui.ui.keymap import resolve_keymap
 from hm_tui.ui.screens.export_prompt import ExportScreen, export_target
 from hm_tui.ui.terminal import default_theme

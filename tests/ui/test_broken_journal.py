@@ -19,7 +19,7 @@ from textual.widgets import Input, Select, Static
 
 from hm_tui.cli.dashboard import open_session
 from hm_tui.domain.vin import with_check_digit
-from hm_tui.service.store import Store, default_path
+from hm_tui.service.store.db import Store, default_path
 from hm_tui.ui.app import HmTuiApp
 from hm_tui.ui.screens.add import AddScreen
 from hm_tui.ui.screens.journal import JournalScreen

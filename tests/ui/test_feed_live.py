@@ -6,8 +6,8 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from hm_tui.service.config import profile_from_credentials
-from hm_tui.service.feed import FeedClient
+from hm_tui.service.config.profiles import profile_from_credentials
+from hm_tui.service.feed.client import FeedClient
 from hm_tui.ui.widgets.feed_panel import FeedPanel
 from tests.helpers import wait_for
 from tests.ui.screens_support import ScreenHost

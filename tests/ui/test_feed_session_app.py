@@ -15,8 +15,8 @@ import pytest
 from mqtt_helpers import Mosquitto, mqtt_settings, running_mosquitto
 
 from hm_tui.emulator.server import Emulator
-from hm_tui.service.feed import KEEPALIVE_S
-from hm_tui.service.feed_takeover import HOLD_OFF_MAX_S, TAKEN
+from hm_tui.service.feed.client import KEEPALIVE_S
+from hm_tui.service.feed.takeover import HOLD_OFF_MAX_S, TAKEN
 from hm_tui.ui.app import HmTuiApp
 from tests.helpers import wait_for
 from tests.ui.app_support import loaded, make_app

@@ -18,8 +18,8 @@ from mqtt_helpers import Mosquitto, mqtt_settings, running_mosquitto
 
 from hm_tui.emulator.publisher import Publisher
 from hm_tui.emulator.server import Emulator
-from hm_tui.service.config import profile_from_credentials
-from hm_tui.service.webhook import signature
+from hm_tui.service.config.profiles import profile_from_credentials
+from hm_tui.service.webhook.receiver import signature
 from hm_tui.ui.app import HmTuiApp
 from tests.helpers import wait_for
 from tests.ui.app_support import loaded, make_app, notifications

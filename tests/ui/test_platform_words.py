@@ -52,7 +52,7 @@ async def test_no_answer_at_all_reads_unreachable_in_header_and_toast(emulator: 
 def test_how_a_call_failed_is_told_by_what_came_back() -> None:
     assert failure_of(NetworkError("cannot connect to h:1", sent=False)) == "no answer"
     slow = NetworkError("h did not answer in time")
-    slow.slow = True  # (service/transport.py's deadline: an answer trickling in)
+    slow.slow = True  # (service/platform/transport.py's deadline: an answer trickling in)
     assert failure_of(slow) == "errors"
     assert failure_of(ServerError("Service unavailable", status=503)) == "errors"
     assert failure_of(Forbidden("Forbidden", status=403)) == "refused"

@@ -16,7 +16,7 @@ from textual.widgets import Button, Static
 from hm_tui.domain.vin import with_check_digit
 from hm_tui.service.models import NewClearance
 from hm_tui.service.session import Session
-from hm_tui.service.store import Store
+from hm_tui.service.store.db import Store
 from hm_tui.ui.app import HmTuiApp
 from hm_tui.ui.screens.journal import JournalScreen
 from hm_tui.ui.screens.resume import ResumeScreen
@@ -158,7 +158,7 @@ async def test_palette_shows_the_journal_with_the_interrupted_action(
 
 def test_a_stopped_add_reads_as_stopped_in_the_journal_not_finished() -> None:
     from hm_tui.service.models import NO_ANSWER, NOT_SENT
-    from hm_tui.service.store import Store
+    from hm_tui.service.store.db import Store
     from hm_tui.ui.screens.journal import journal_line
 
     journal = Store.memory().journal

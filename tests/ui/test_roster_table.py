@@ -7,8 +7,8 @@ from typing import Any
 
 from textual.app import App, ComposeResult
 
-from hm_tui.service import roster_entry
-from hm_tui.service.roster import Roster
+from hm_tui.service.roster import entry as roster_entry
+from hm_tui.service.roster.model import Roster
 from hm_tui.ui.widgets import roster_table
 from hm_tui.ui.widgets.roster_columns import GUTTER, compact_age, layout, row_cells, sort_arrow
 from hm_tui.ui.widgets.roster_table import RosterTable

@@ -6,7 +6,7 @@ import threading
 from typing import Any
 
 from hm_tui.emulator.server import Emulator
-from hm_tui.service.roster_index import KEYS
+from hm_tui.service.roster.index import KEYS
 from tests.helpers import wait_for
 from tests.ui.app_support import loaded, make_app
 

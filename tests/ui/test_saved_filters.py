@@ -6,8 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from hm_tui.emulator.server import Emulator
-from hm_tui.service.saved_filters import SavedFilters
-from hm_tui.service.store import Store
+from hm_tui.service.config.saved_filters import SavedFilters
+from hm_tui.service.store.db import Store
 from tests.helpers import wait_for
 from tests.ui.app_support import loaded, make_app, open_palette
 

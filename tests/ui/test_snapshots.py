@@ -19,9 +19,9 @@ from textual.pilot import Pilot
 
 from hm_tui.emulator.clock import VirtualClock
 from hm_tui.emulator.server import EmulatorConfig, EmulatorThread
-from hm_tui.service.config import profile_from_credentials
+from hm_tui.service.config.profiles import profile_from_credentials
 from hm_tui.service.session import Session
-from hm_tui.service.store import Store
+from hm_tui.service.store.db import Store
 from hm_tui.ui.app import HmTuiApp
 from tests.ui.roster_fleet import NOW
 

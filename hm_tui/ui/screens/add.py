@@ -37,7 +37,7 @@ from textual.worker import Worker
 from hm_tui.domain.brands import BRAND_IDS, BRANDS, VW_CUSTOMER_TAG
 from hm_tui.domain.vin import check_vin
 from hm_tui.service.add_run import OperatorStop
-from hm_tui.service.csv_import import ImportPreview, Problem, from_csv_rows, parse_lines
+from hm_tui.service.files.pasted import ImportPreview, Problem, from_csv_rows, parse_lines
 from hm_tui.service.models import NewClearance
 from hm_tui.ui.format import safe_text
 from hm_tui.ui.keymap import ADD_KEYS, bindings
@@ -101,7 +101,7 @@ class AddScreen(ModalScreen[list[Any] | None]):
     class CsvLoaded(Message):
         def __init__(self, rows: Any, error: str | None = None) -> None:
             super().__init__()
-            self.rows, self.error = rows, error  # rows: hm_tui.service.csv_file.CsvRows
+            self.rows, self.error = rows, error  # rows: hm_tui.service.files.csv_add.CsvRows
 
     def __init__(
         self, session: Session, *, mode: str = "one", default_brand: str | None = None
@@ -388,7 +388,7 @@ class AddScreen(ModalScreen[list[Any] | None]):
     @work(exclusive=True, exit_on_error=False, group="add-csv")
     async def _read_csv(self, path: str) -> None:
         # SVC-CORE's CSV reader (pure: domain + models only), shared with `hm-tui vins add --file`
-        from hm_tui.service.csv_file import CsvInputError, read_csv_file
+        from hm_tui.service.files.csv_add import CsvInputError, read_csv_file
 
         try:
             rows = await asyncio.to_thread(read_csv_file, Path(path).expanduser())

@@ -12,7 +12,7 @@ from typing import Any
 from textual.content import Content
 
 from hm_tui.domain.brands import VW_CUSTOMER_TAG
-from hm_tui.service.csv_import import ImportPreview, Problem, check_item, parse_tags
+from hm_tui.service.files.pasted import ImportPreview, Problem, check_item, parse_tags
 from hm_tui.service.models import NO_ANSWER, NOT_SENT
 from hm_tui.ui.format import safe_text
 

@@ -23,8 +23,8 @@ from hm_tui.domain.data_errors import explain_data_error
 from hm_tui.domain.reasons import PENDING_ADVICE, explain
 from hm_tui.domain.removal import Removal, plan_removal
 from hm_tui.service.models import Clearance, DataPoint, VehicleData
-from hm_tui.service.platform_time import elapsed_s
-from hm_tui.service.roster_entry import bounded_clearance
+from hm_tui.service.platform.clock import elapsed_s
+from hm_tui.service.roster.entry import bounded_clearance
 from hm_tui.ui import messages as msg
 from hm_tui.ui.format import (
     format_age,

@@ -21,7 +21,7 @@ from hm_tui.ui.screens.resume import ACTION_WORDS, vins_text, when_text
 from hm_tui.ui.widgets.key_footer import KeyFooter
 
 if TYPE_CHECKING:
-    from hm_tui.service.store import Journal, JournalEntry
+    from hm_tui.service.store.db import Journal, JournalEntry
 
 SHOWN_ACTIONS = 50
 

@@ -23,7 +23,7 @@ from hm_tui.ui.keymap import NEW_REJECTIONS_KEYS, bindings
 from hm_tui.ui.widgets.key_footer import KeyFooter
 
 if TYPE_CHECKING:
-    from hm_tui.service.roster import Roster
+    from hm_tui.service.roster.model import Roster
     from hm_tui.ui.toasts import Seen
 
 

@@ -14,7 +14,7 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Static
 
-from hm_tui.service.store_health import JournalUnavailable
+from hm_tui.service.store.health import JournalUnavailable
 from hm_tui.ui.format import safe_text
 from hm_tui.ui.keymap import NO_JOURNAL_KEYS, bindings
 from hm_tui.ui.widgets.key_footer import KeyFooter

@@ -23,7 +23,7 @@ from hm_tui.ui.widgets.key_footer import KeyFooter
 
 if TYPE_CHECKING:
     from hm_tui.service.session import Session
-    from hm_tui.service.store import JournalEntry
+    from hm_tui.service.store.db import JournalEntry
 
 SHOWN_VINS = 3
 SHOWN_RESULTS = 500  # result lines drawn; the summary counts them all

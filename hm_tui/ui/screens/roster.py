@@ -23,7 +23,7 @@ from textual.screen import Screen
 from hm_tui.domain.clearance import STATUS_ORDER
 from hm_tui.domain.filters import parse_filter
 from hm_tui.domain.removal import plan_removal
-from hm_tui.service.roster import COLUMNS, Roster, ViewPlan
+from hm_tui.service.roster.model import COLUMNS, Roster, ViewPlan
 from hm_tui.ui import messages as msg
 from hm_tui.ui.keymap import ROSTER_KEYS, bindings
 from hm_tui.ui.text import CLIP_MAX, copy_text, shown, was_cut

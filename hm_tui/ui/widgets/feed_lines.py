@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from hm_tui.service.feed_health import FeedHealth
+from hm_tui.service.feed.health import FeedHealth
 from hm_tui.service.models import DataPoint
 from hm_tui.ui.format import format_point, safe_text
 from hm_tui.ui.widgets.roster_columns import compact_age

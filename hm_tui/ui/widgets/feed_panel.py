@@ -28,8 +28,8 @@ from hm_tui.ui.widgets.filter_bar import LineInput
 from hm_tui.ui.widgets.ring_view import RingView
 
 if TYPE_CHECKING:
-    from hm_tui.service.feed import FeedState
-    from hm_tui.service.feed_health import FeedHealth
+    from hm_tui.service.feed.client import FeedState
+    from hm_tui.service.feed.health import FeedHealth
 
 __all__ = ["FeedLog", "FeedPanel", "feed_line", "matches"]
 

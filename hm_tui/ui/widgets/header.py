@@ -2,7 +2,7 @@
 
 It says only what the service knows: MQTT "connected" with the age of the last message while
 the stream keeps its cadence, a warning once it is silent for longer than that (a stall), an
-error when the connection is gone or the broker stopped answering (service/feed_health.py).
+error when the connection is gone or the broker stopped answering (service/feed/health.py).
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ _API_STYLE = {
     "refused": "bold $text-error",
     "starting": "$text-muted",
 }
-#: the feed's level (service/feed_health.py) as a colour; the words always say it too
+#: the feed's level (service/feed/health.py) as a colour; the words always say it too
 _MQTT_STYLE = {
     "ok": "$text-success",
     "warning": "bold $text-warning",

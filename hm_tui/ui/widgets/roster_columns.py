@@ -9,11 +9,11 @@ from typing import TYPE_CHECKING
 from rich.cells import cell_len, set_cell_size
 
 from hm_tui.domain.durations import compact
-from hm_tui.service.roster_entry import shown_tags
+from hm_tui.service.roster.entry import shown_tags
 from hm_tui.ui.text import shown
 
 if TYPE_CHECKING:
-    from hm_tui.service.roster_entry import RosterEntry
+    from hm_tui.service.roster.entry import RosterEntry
 
 GUTTER = 2  # mark sign + space
 VIN_SHOWN = (

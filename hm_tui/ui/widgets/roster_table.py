@@ -23,7 +23,7 @@ from textual.strip import Strip
 from textual.widgets import Input
 
 from hm_tui.domain.clearance import ClearanceStatus
-from hm_tui.service.platform_time import elapsed_s
+from hm_tui.service.platform.clock import elapsed_s
 from hm_tui.ui.keymap import TABLE_KEYS, bindings
 from hm_tui.ui.widgets.ring_view import set_virtual_size
 from hm_tui.ui.widgets.roster_columns import (
@@ -36,7 +36,7 @@ from hm_tui.ui.widgets.roster_columns import (
 )
 
 if TYPE_CHECKING:
-    from hm_tui.service.roster_entry import RosterEntry
+    from hm_tui.service.roster.entry import RosterEntry
 
 FLASH_SECONDS = 2.0
 #: rows kept drawn: a few screens of the tallest terminal. Not more: a cached row is ~30 objects
@@ -47,7 +47,7 @@ ROW_CACHE = 160
 
 
 class RowSource(Protocol):
-    """What the table reads: the service's `Roster` (hm_tui.service.roster) satisfies it."""
+    """What the table reads: the service's `Roster` (hm_tui.service.roster.model) satisfies it."""
 
     @property
     def visible(self) -> Sequence[str]: ...
