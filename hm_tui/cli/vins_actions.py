@@ -111,7 +111,7 @@ async def send_additions(
         journal.finish()
     except asyncio.CancelledError:  # ^C: asyncio.run cancels the command, then 130
         journal.close()
-        report_interrupted(len(items), answered, journal.action_id, client.profile.name)
+        report_interrupted(len(items), answered, journal.action_id, client.profile.name, "add")
         raise
     finally:
         journal.close()
@@ -119,9 +119,10 @@ async def send_additions(
 
 
 def report_interrupted(
-    total: int, answered: dict[str, str], action_id: int | None, profile: str
+    total: int, answered: dict[str, str], action_id: int | None, profile: str, what: str
 ) -> None:
-    """What an interrupted add did (stderr): answered by status, not answered, how to resume."""
+    """What an interrupted add or removal did (stderr): answered by status, not answered, how to
+    resume (`what`: the action's word in the journal, "add" or "cancel/revoke")."""
     from collections import Counter
 
     from hm_tui.cli.vins_journal import resume_command
@@ -135,10 +136,10 @@ def report_interrupted(
         "platform may have taken some)"
     )
     if action_id is None:
-        out.warn("not journaled (--no-journal): nothing to resume from; add the rest again")
+        out.warn("not journaled (--no-journal): nothing to resume from; send the rest again")
     else:
         out.warn(
-            f"the journal keeps add #{action_id} unfinished; resume it (only what has no "
+            f"the journal keeps {what} #{action_id} unfinished; resume it (only what has no "
             f"answer, read back first) with: {resume_command(profile, action_id)}"
         )
 
@@ -238,9 +239,17 @@ async def send_removals(
     journal.begin("remove", vins, {})
     journal.results([(vin, "error", "has no clearance in this fleet") for vin in missing])
     journal.results([(vin, "refused", f"not sent: {why}") for vin, why in refused.items()])
+    answered: dict[str, str] = {}
     try:
-        outcomes = await asyncio.gather(*(_remove_one(client, v, journal) for v in targets))
+        outcomes = await asyncio.gather(
+            *(_remove_one(client, v, journal, answered) for v in targets)
+        )
         journal.finish()
+    except asyncio.CancelledError:  # ^C: said as for an add, then 130
+        journal.close()
+        name = client.profile.name
+        report_interrupted(len(targets), answered, journal.action_id, name, "cancel/revoke")
+        raise
     finally:
         journal.close()
     return 0 if all(outcomes) and not missing and not refused else 1
@@ -287,20 +296,25 @@ async def _confirm(client: PlatformClient, clearances: list[Clearance], now: dat
     return answer.strip().lower() in ("y", "yes")
 
 
-async def _remove_one(client: PlatformClient, vin: str, journal: CliJournal) -> bool:
+async def _remove_one(
+    client: PlatformClient, vin: str, journal: CliJournal, answered: dict[str, str]
+) -> bool:
     try:
         result = await client.remove_clearance(vin)
     except (Conflict, Unprocessable) as exc:
         why = explain_removal_failure(exc)
         journal.results([(vin, "refused", why)])
+        answered[vin] = "refused"
         out.warn(f"{vin}: refused: {out.shown(why)}")
         return False
     except PlatformError as exc:
         why = explain_removal_failure(exc)
         journal.results([(vin, "error", why)])
+        answered[vin] = "error"
         out.warn(f"{vin}: failed: {out.shown(why)}")
         return False
     journal.results([(vin, result.status, "")])
+    answered[vin] = result.status
     out.say(f"{out.shown(result.vin)}  {out.shown(result.status)}")
     return True
 
