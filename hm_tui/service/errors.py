@@ -24,7 +24,9 @@ from hm_tui.service.redact import shown
 if TYPE_CHECKING:
     from hm_tui.service.events import Failure
 
-_MAX_DETAIL = 300
+# Bounded (a platform's detail is untrusted), with room for our own refusals of a local file,
+# which name two paths and the command that fixes them (300 cut the chmod off a long path).
+_MAX_DETAIL = 1000
 _RETRY_IN_DETAIL = re.compile(r"(?i)retry after (\d+(?:\.\d+)?)\s*s")
 
 
