@@ -16,6 +16,7 @@ import pytest
 from hm_tui.emulator.broker import EmbeddedBroker
 from hm_tui.emulator.certs import ensure_certs
 from hm_tui.emulator.server import Emulator, EmulatorConfig
+from hm_tui.service.redact import known_secrets, remember_only
 
 SYSTEM_PACKAGES = Path(__file__).resolve().parent.parent / "scripts" / "system-packages"
 
@@ -42,6 +43,16 @@ EmulatorFactory = Callable[..., Awaitable[Emulator]]
 
 #: Small and slow by default: tests drive time with POST /_emulator/clock or emu.clock.advance().
 TEST_DEFAULTS: dict[str, Any] = {"fleet": 30, "speed": 1.0, "seed": 7, "token_ttl": 300}
+
+
+@pytest.fixture(autouse=True)
+def _secrets_registry() -> Iterator[None]:
+    """Each test finds the secrets registry as the one before it found it: the suite's hundreds
+    of emulators would otherwise leave hundreds of client secrets registered, and redaction
+    (which looks for every form of every secret) would cost far more than in the app."""
+    known = known_secrets()
+    yield
+    remember_only(known)
 
 
 @pytest.fixture(autouse=True, scope="session")

@@ -60,6 +60,7 @@ _skeletons: tuple[str, ...] = ()
 #: Runs of this many characters of a known secret are masked in text that carried invisible
 #: characters or escape sequences (one placed inside a secret may eat a character of it).
 FRAGMENT = 8
+_SHORT = 4096  # a text longer than this is searched for each form on its own
 _fragments: frozenset[str] = frozenset()
 
 
@@ -68,7 +69,6 @@ def register_secret(value: str | None, *, lasting: bool = True) -> None:
     an access token: only the last few tokens are kept."""
     if not value or len(value) < _MIN_SECRET_LENGTH:
         return
-    global _needles, _any_prefix, _skeletons, _fragments
     with _lock:
         if value in _lasting or value in _tokens:
             return
@@ -76,18 +76,44 @@ def register_secret(value: str | None, *, lasting: bool = True) -> None:
             _lasting[value] = None
         else:
             _tokens.append(value)
-        known = [*_lasting, *_tokens]
-        _forms_of.update({s: _forms(s) for s in known if s not in _forms_of})
-        for gone in set(_forms_of) - set(known):
-            del _forms_of[gone]
-        forms = {form for s in known for form in _forms_of[s]}
-        _needles = tuple(sorted(forms, key=len, reverse=True))
-        prefixes = sorted({form[:FRAGMENT] for form in forms}, key=len, reverse=True)
-        _any_prefix = re.compile("|".join(map(re.escape, prefixes)))  # (short: ~1 ms to build)
-        _skeletons = tuple({read for s in known if len(read := skeleton(s)[0]) >= 6})
-        _fragments = frozenset(
-            s[at : at + FRAGMENT] for s in known for at in range(len(s) - FRAGMENT + 1)
-        )
+        _rebuild()
+
+
+def _rebuild() -> None:
+    """The snapshots from the secrets known now (call holding the lock)."""
+    global _needles, _any_prefix, _skeletons, _fragments
+    known = [*_lasting, *_tokens]
+    _forms_of.update({s: _forms(s) for s in known if s not in _forms_of})
+    for gone in set(_forms_of) - set(known):
+        del _forms_of[gone]
+    forms = {form for s in known for form in _forms_of[s]}
+    _needles = tuple(sorted(forms, key=len, reverse=True))
+    prefixes = sorted({form[:FRAGMENT] for form in forms}, key=len, reverse=True)
+    # (short literals: ~1 ms to build; none at all: a pattern that never matches)
+    _any_prefix = re.compile("|".join(map(re.escape, prefixes)) or "(?!)")
+    _skeletons = tuple({read for s in known if len(read := skeleton(s)[0]) >= 6})
+    _fragments = frozenset(
+        s[at : at + FRAGMENT] for s in known for at in range(len(s) - FRAGMENT + 1)
+    )
+
+
+def known_secrets() -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The lasting secrets and the tokens remembered now (for `remember_only`)."""
+    with _lock:
+        return tuple(_lasting), tuple(_tokens)
+
+
+def remember_only(known: tuple[tuple[str, ...], tuple[str, ...]]) -> None:
+    """Forget every secret registered since `known_secrets()` gave `known`. A process serves
+    one profile's handful of secrets; the test suite, which starts hundreds of emulators, hands
+    each test the registry it found, so that redaction costs what it costs in the app."""
+    lasting, tokens = known
+    with _lock:
+        _lasting.clear()
+        _lasting.update(dict.fromkeys(lasting))
+        _tokens.clear()
+        _tokens.extend(tokens)
+        _rebuild()
 
 
 def _forms(secret: str) -> frozenset[str]:
@@ -139,6 +165,8 @@ def plainly_clean(text: str) -> bool:
 def _holds_form(lower: str) -> bool:
     """Whether lower-cased text holds any form of a known secret (the forms' beginnings first,
     all at once: most text has none of them)."""
+    if len(lower) > _SHORT:  # (a long text: each form's own substring search is faster)
+        return any(form in lower for form in _needles)
     return _any_prefix.search(lower) is not None and any(form in lower for form in _needles)
 
 
