@@ -14,6 +14,8 @@ from collections.abc import Callable
 from benchmarks import machine
 from benchmarks.cli import run_fleet_cli
 from benchmarks.cli import summarise as summarise_cli
+from benchmarks.dialogs import run_dialogs
+from benchmarks.dialogs import summarise as summarise_dialogs
 from benchmarks.feed import CLIMB_TO, plan_for, run_steps
 from benchmarks.feed_summary import summarise as summarise_feed
 from benchmarks.report import SectionResult, format_markdown, format_table, summary_line
@@ -21,7 +23,7 @@ from benchmarks.roster import run_fleet
 from benchmarks.roster import summarise as summarise_roster
 from benchmarks.startup import run_startup
 
-SECTIONS = ("startup", "cli", "roster", "feed")
+SECTIONS = ("startup", "cli", "roster", "dialogs", "feed")
 # (fleet, DataTable rows: 0 = the same rows as the roster, None = no DataTable run)
 FULL_FLEETS: tuple[tuple[int, int | None], ...] = (
     (1000, 0),
@@ -35,6 +37,9 @@ FULL_CLI: tuple[tuple[int, tuple[tuple[str, int], ...]], ...] = (
     (100_000, (("list --json", 5), ("list --csv", 3), ("export", 3))),
     (1_000_000, (("list --json", 3), ("list --csv", 1), ("export", 1))),
 )
+# (fleet, presses of each dialog's key)
+FULL_DIALOGS = (100_000, 7)
+QUICK_DIALOGS = (10_000, 3)
 QUICK_CLI: tuple[tuple[int, tuple[tuple[str, int], ...]], ...] = ((100_000, (("list --json", 3),)),)
 
 
@@ -63,6 +68,11 @@ def roster_section(quick: bool) -> SectionResult:
     )
 
 
+def dialogs_section(quick: bool) -> SectionResult:
+    fleet, reps = QUICK_DIALOGS if quick else FULL_DIALOGS
+    return summarise_dialogs(run_dialogs(fleet, reps, log))
+
+
 def feed_section(quick: bool) -> SectionResult:
     steps, broker_error = run_steps(plan_for(quick), log, climb_to=None if quick else CLIMB_TO)
     return summarise_feed(steps, broker_error)
@@ -72,6 +82,7 @@ RUNNERS: dict[str, Callable[[bool], SectionResult]] = {
     "startup": startup_section,
     "cli": cli_section,
     "roster": roster_section,
+    "dialogs": dialogs_section,
     "feed": feed_section,
 }
 

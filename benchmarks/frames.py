@@ -72,7 +72,7 @@ def send_key(app: Any, key: str) -> None:
     add tens of milliseconds to every keystroke; the frame marks tell when the result shows)."""
     from textual import events
 
-    character = {"slash": "/", "space": " "}.get(key, key if len(key) == 1 else None)
+    character = {"slash": "/", "space": " ", "enter": "\r"}.get(key, key if len(key) == 1 else None)
     event = events.Key(key, character)
     event.set_sender(app)
     app._driver.send_message(event)
