@@ -39,7 +39,7 @@ FULL_CLI: tuple[tuple[int, tuple[tuple[str, int], ...]], ...] = (
 )
 # (fleet, presses of each dialog's key)
 FULL_DIALOGS = (100_000, 7)
-QUICK_DIALOGS = (10_000, 3)
+QUICK_DIALOGS = (10_000, 2)  # under 60 s in all: the first press (cold) and one more
 QUICK_CLI: tuple[tuple[int, tuple[tuple[str, int], ...]], ...] = ((100_000, (("list --json", 3),)),)
 
 
@@ -92,8 +92,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--quick",
         action="store_true",
-        help="the CLI at 100,000 VINs, a 10,000-VIN roster and DataTable, one 10 s feed run: "
-        "under a minute",
+        help="the CLI at 100,000 VINs, a 10,000-VIN roster and DataTable, the dialogs at 10,000 "
+        "VINs, one 10 s feed run: under a minute",
     )
     parser.add_argument(
         "--only",

@@ -69,30 +69,22 @@ class ScreenFrames:
             self._waiters.remove(waiter)
 
 
-def opened(app: Any, name: str) -> Callable[[], bool]:
-    """The dialog `name` is on top with the focus where the keys typed next belong."""
-    from textual.command import CommandPalette
-    from textual.widgets import Input
+closes: list[float] = []
 
-    from hm_tui.ui.screens.add import AddScreen
-    from hm_tui.ui.screens.confirm import ConfirmRemovalScreen
-    from hm_tui.ui.screens.detail import DetailScreen
-    from hm_tui.ui.screens.summary import SummaryScreen
 
-    kinds = {
-        "add": AddScreen,
-        "summary": SummaryScreen,
-        "detail": DetailScreen,
-        "remove": ConfirmRemovalScreen,
-        "palette": CommandPalette,
-    }
+def opened(app: Any, name: str, screen_class: str) -> Callable[[], bool]:
+    """The dialog `name` is on top with the focus where the keys typed next belong. By class
+    name: importing the screens here would take their first import out of the measured press
+    (the app imports each dialog's module when it first opens it)."""
     if name == "filter":
         roster = app.roster_screen
         return lambda: app.screen is roster and roster.focused is roster.filter_bar.input
-    kind = kinds[name]
-    if name == "palette":
-        return lambda: isinstance(app.screen, kind) and isinstance(app.screen.focused, Input)
-    return lambda: isinstance(app.screen, kind) and app.screen.focused is not None
+    if name == "palette":  # its search input
+        return lambda: (
+            type(app.screen).__name__ == screen_class
+            and type(app.screen.focused).__name__ == "CommandInput"
+        )
+    return lambda: type(app.screen).__name__ == screen_class and app.screen.focused is not None
 
 
 def back_on_roster(app: Any) -> Callable[[], bool]:
@@ -114,9 +106,11 @@ def removable_vin(app: Any) -> tuple[int, str]:
     raise RuntimeError("no approved car that can be revoked in the roster")
 
 
-async def open_close(app: Any, frames: ScreenFrames, name: str, key: str) -> float:
+async def open_close(
+    app: Any, frames: ScreenFrames, name: str, key: str, screen_class: str
+) -> float:
     """Milliseconds from the key to the dialog's first frame with its focus ready; then closed."""
-    ready = opened(app, name)
+    ready = opened(app, name, screen_class)
     waiting = asyncio.ensure_future(frames.until(ready, 60))
     await asyncio.sleep(0)  # the waiter is listening before the key is typed
     started = time.perf_counter()
@@ -124,8 +118,9 @@ async def open_close(app: Any, frames: ScreenFrames, name: str, key: str) -> flo
     took = (await waiting) - started
     back = asyncio.ensure_future(frames.until(back_on_roster(app), 60))
     await asyncio.sleep(0)
+    closing = time.perf_counter()
     send_key(app, "escape")
-    await back
+    closes.append(((await back) - closing) * 1000)
     return took * 1000
 
 
@@ -133,17 +128,18 @@ async def dialogs_run(app: Any, pilot: Any, frames: ScreenFrames, reps: int) -> 
     row, vin = removable_vin(app)
     table = app.roster_screen.table
     table.focus()
-    await pilot.pause()
+    await pilot._wait_for_screen()
     by_dialog: dict[str, list[float]] = {}
-    for name, key, _what in DIALOGS:
+    closes.clear()
+    for name, key, what in DIALOGS:
         for _ in range(reps):
             if name in ("detail", "remove"):  # the cursor on the approved car, as a user puts it
-                table._move_to(row)
-                await pilot.pause()
+                table._move_to(row)  # (the table's own move: no public way to a row)
+                await pilot._wait_for_screen()
                 if table.cursor_vin != vin:
                     raise RuntimeError(f"the cursor did not reach {vin}")
-            by_dialog.setdefault(name, []).append(await open_close(app, frames, name, key))
-            await pilot.pause()
+            by_dialog.setdefault(name, []).append(await open_close(app, frames, name, key, what))
+            await pilot._wait_for_screen()  # what the close queued is done before the next key
     return {
         "dialogs": {
             name: {
@@ -155,6 +151,7 @@ async def dialogs_run(app: Any, pilot: Any, frames: ScreenFrames, reps: int) -> 
             for name, ms in by_dialog.items()
         },
         "reps": reps,
+        "close_ms": [round(x, 1) for x in closes],
     }
 
 
@@ -174,14 +171,20 @@ async def measure(args: argparse.Namespace) -> dict[str, Any]:
             fetch = await fetches.full_after(began, wait)
             await frames.until(lambda: app.roster_screen.table.row_count > 0, wait)
             await orders_ready(app, wait)  # as at idle: the sort orders built ahead
+            result["ready_s"] = time.perf_counter() - began
             probe = StallProbe()
             probe.start()
             async with probe.window() as window:
                 result.update(await dialogs_run(app, pilot, frames, args.reps))
             probe.stop()
             result.update(
-                rows=fetch.count, dialogs_stall_ms=window.max_stall_ms, rss_peak_mb=peak_rss_mb()
+                rows=fetch.count,
+                dialogs_stall_ms=window.max_stall_ms,
+                dialogs_took_s=window.ended - window.started,
+                rss_peak_mb=peak_rss_mb(),
             )
+            closing = time.perf_counter()
+        result["close_s"] = time.perf_counter() - closing
     result["took_s"] = time.perf_counter() - began
     return result
 

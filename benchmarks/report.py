@@ -117,6 +117,7 @@ SUMMARY_KEYS = (
     "roster_filter_p95_ms",
     "roster_sort_ms",
     "roster_refresh_ms",
+    "dialog_open_p95_ms",
     "max_stall_ms",
     "rss_mb",
     "feed_msgs_per_s",

@@ -12,6 +12,9 @@ from helpers import wait_for
 from benchmarks import machine
 from benchmarks.cli import run_fleet_cli
 from benchmarks.cli import summarise as summarise_cli
+from benchmarks.dialogs import run_dialogs
+from benchmarks.dialogs import summarise as summarise_dialogs
+from benchmarks.dialogs_app import DIALOGS
 from benchmarks.feed import Step, _climb, run_steps
 from benchmarks.feed_summary import summarise as summarise_feed
 from benchmarks.messages import APP_ID, epoch_of, make_stream, message_id, run_tag_of
@@ -240,3 +243,19 @@ def test_a_million_vin_roster_run_reports_under_its_own_budgets_and_keys() -> No
     [rss] = [line for line in table.splitlines() if "1,000,000" in line and "peak RSS" in line]
     assert "MISSED" in frame and "≤ 3.00 s" in frame and rss.rstrip().endswith("running")
     assert "ok" in rss
+
+
+def test_tiny_dialogs_run_reports_every_dialog_with_a_number() -> None:
+    run = run_dialogs(30, 2, lambda _line: None, timeout=120)
+    assert run.error is None, run.error
+    assert run.app is not None and run.app["rows"] >= 30
+    result = summarise_dialogs(run)
+    table = format_table(result.rows)
+    for name, _key, what in DIALOGS:
+        figures = run.app["dialogs"][name]["ms"]
+        assert len(figures) == 2 and all(ms > 0 for ms in figures), (name, figures)
+        [line] = [line for line in table.splitlines() if f"→ {what} p95" in line]
+        assert "not available" not in line and " ms " in line, line
+    worst = max(run.app["dialogs"][name]["p95_ms"] for name, _key, _what in DIALOGS)
+    assert result.summary["dialog_open_p95_ms"] == worst
+    assert json.loads(summary_line(result.summary))["dialog_open_p95_ms"] == round(worst, 3)
