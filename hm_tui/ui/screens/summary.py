@@ -100,7 +100,9 @@ class SummaryScreen(Screen[None]):
         entries = [e for vin in vins if (e := roster.entry(vin)) is not None]
         self._compute(entries, now)
 
-    @work(exclusive=True, exit_on_error=False, group="summary")
+    # `description`: else Textual names the worker by the repr of its arguments, every entry
+    # of the list on the event loop (0.5 s at 100,000 VINs, before the screen's first frame)
+    @work(exclusive=True, exit_on_error=False, group="summary", description="summary")
     async def _compute(self, entries: list[Any], now: float) -> None:
         from hm_tui.service.campaign_data import car_of
 
