@@ -190,7 +190,7 @@ class HmTuiApp(ClearanceActions, App[int]):
 
     # -- the session ---------------------------------------------------------------------
 
-    @work(exclusive=True, exit_on_error=False, group="session")
+    @work(exclusive=True, exit_on_error=False, group="session", description="session")
     async def _open_session(self, profile: str | None) -> None:
         try:
             made = self._session_factory(profile)
@@ -281,7 +281,7 @@ class HmTuiApp(ClearanceActions, App[int]):
 
     # -- interrupted actions and the journal (ui/screens/resume.py, journal.py) ----------
 
-    @work(exclusive=True, exit_on_error=False, group="journal")
+    @work(exclusive=True, exit_on_error=False, group="journal", description="journal")
     async def _check_interrupted(self) -> None:
         """Actions a killed app left unfinished in the session's journal: offer to resume."""
         if self.session is None:
@@ -508,7 +508,7 @@ class HmTuiApp(ClearanceActions, App[int]):
         self.notify(f"Switching to profile {shown(name, 40)}…", markup=False)
         self._switch(name)
 
-    @work(exclusive=True, exit_on_error=False, group="switch")
+    @work(exclusive=True, exit_on_error=False, group="switch", description="switch")
     async def _switch(self, name: str) -> None:
         try:
             if self.session is not None:

@@ -79,7 +79,7 @@ class ClearanceActions(_Base):
             self.notify("Refreshing…", markup=False, timeout=1.5)
             self._refresh(session)
 
-    @work(exclusive=True, exit_on_error=False, group="refresh")
+    @work(exclusive=True, exit_on_error=False, group="refresh", description="refresh")
     async def _refresh(self, session: Session) -> None:
         try:
             await session.refresh_now()
@@ -255,7 +255,7 @@ class ClearanceActions(_Base):
 
         self.push_screen(ExportScreen(len(entries), proposed), chosen)
 
-    @work(exclusive=True, exit_on_error=False, group="export")
+    @work(exclusive=True, exit_on_error=False, group="export", description="export")
     async def _export(self, path: Path, entries: list[Any]) -> None:
         from hm_tui.service.files.csv_export import export_file
 

@@ -304,7 +304,7 @@ class AddScreen(ModalScreen[list[Any] | None]):
         widget.update(content)
         widget.display = True
 
-    @work(exclusive=True, exit_on_error=False, group="add-check")
+    @work(exclusive=True, exit_on_error=False, group="add-check", description="add-check")
     async def _check(self, cars: tuple[tuple[str, str], ...]) -> None:
         def progress(done: int, total: int) -> None:
             self.post_message(self.Checking(done, total))
@@ -385,7 +385,7 @@ class AddScreen(ModalScreen[list[Any] | None]):
             self.query_one("#add-preview", Static).update(f"Reading {safe_text(path, 80)}…")
             self._read_csv(path)
 
-    @work(exclusive=True, exit_on_error=False, group="add-csv")
+    @work(exclusive=True, exit_on_error=False, group="add-csv", description="add-csv")
     async def _read_csv(self, path: str) -> None:
         # SVC-CORE's CSV reader (pure: domain + models only), shared with `hm-tui vins add --file`
         from hm_tui.service.files.csv_add import CsvInputError, read_csv_file
@@ -461,7 +461,7 @@ class AddScreen(ModalScreen[list[Any] | None]):
         widget.update(note)
         widget.display = bool(note)
 
-    @work(exclusive=True, exit_on_error=False, group="add")
+    @work(exclusive=True, exit_on_error=False, group="add", description="add")
     async def _add(self, items: list[NewClearance], stop: OperatorStop) -> None:
         def progress(done: int, total: int) -> None:
             self.post_message(self.Progressed(done, total))

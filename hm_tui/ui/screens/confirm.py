@@ -186,7 +186,7 @@ class ConfirmRemovalScreen(ModalScreen[list[Any] | None]):
             return
         self.dismiss(self._outcomes)
 
-    @work(exclusive=True, exit_on_error=False, group="removal")
+    @work(exclusive=True, exit_on_error=False, group="removal", description="removal")
     async def _remove(self, vins: list[str]) -> None:
         try:
             outcomes = await with_consent(

@@ -419,7 +419,7 @@ class DetailScreen(Screen[None]):
         self._render_data()
         self._pull(self.vin)
 
-    @work(exclusive=True, exit_on_error=False, group="vehicle-data")
+    @work(exclusive=True, exit_on_error=False, group="vehicle-data", description="vehicle-data")
     async def _pull(self, vin: str) -> None:
         try:
             data = await self.session.vehicle_data(vin)

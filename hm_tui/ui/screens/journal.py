@@ -93,7 +93,7 @@ class JournalScreen(ModalScreen[None]):
         self.set_focus(self.query_one("#journal-body"))
         self._load()
 
-    @work(exclusive=True, exit_on_error=False, group="journal")
+    @work(exclusive=True, exit_on_error=False, group="journal", description="journal")
     async def _load(self) -> None:
         try:
             entries = await asyncio.to_thread(self.journal.entries, SHOWN_ACTIONS)

@@ -212,7 +212,7 @@ class ReaddScreen(ModalScreen[list[Any] | None]):
         self.query_one("#readd-no", Button).focus()
         self.refresh_bindings()
 
-    @work(exclusive=True, exit_on_error=False, group="readd")
+    @work(exclusive=True, exit_on_error=False, group="readd", description="readd")
     async def _send(self, items: list[NewClearance], fix: str) -> None:
         def progress(done: int, total: int) -> None:
             self.post_message(self.Progressed(done, total))

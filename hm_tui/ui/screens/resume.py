@@ -191,7 +191,7 @@ class ResumeScreen(ModalScreen[str | None]):
         self.query_one("#resume-progress").remove_class("-hidden")
         self._resume([e.id for e in self.entries])
 
-    @work(exclusive=True, exit_on_error=False, group="resume")
+    @work(exclusive=True, exit_on_error=False, group="resume", description="resume")
     async def _resume(self, action_ids: list[int]) -> None:
         results: list[Any] = []
         total = self.not_done
@@ -239,7 +239,7 @@ class ResumeScreen(ModalScreen[str | None]):
         self._start_busy("Dismissing…")
         self._abandon([e.id for e in self.entries])
 
-    @work(exclusive=True, exit_on_error=False, group="resume")
+    @work(exclusive=True, exit_on_error=False, group="resume", description="resume")
     async def _abandon(self, action_ids: list[int]) -> None:
         try:
             for action_id in action_ids:
