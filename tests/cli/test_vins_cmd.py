@@ -248,7 +248,7 @@ async def test_time_in_state_counts_on_the_platforms_clock_not_ours(
     vin = "2HM00000000000002"
     await control.advance(5 * 3600)  # the virtual clock is now hours ahead of the wall clock
     await control.force(vin, status="revoked")
-    await control.advance(2 * 3600 + 60)  # the Date header has whole seconds
+    await control.advance(2 * 3600 + 30)  # mid-minute: the Date header has whole seconds
     shown = await run_cli("vins", "show", vin)
     listed = json.loads((await run_cli("vins", "list", "--json")).out)
     table = await run_cli("vins", "list", "--status", "revoked")
