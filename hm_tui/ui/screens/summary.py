@@ -129,8 +129,8 @@ class SummaryScreen(Screen[None]):
         t = s.timeline
         self.query_one("#summary-approved", Sparkline).data = list(t.approved)
         self.query_one("#summary-rejected", Sparkline).data = list(t.rejected)
-        self.query_one("#summary-approved-n", Label).update(str(sum(t.approved)))
-        self.query_one("#summary-rejected-n", Label).update(str(sum(t.rejected)))
+        self.query_one("#summary-approved-n", Label).update(count_text(sum(t.approved)))
+        self.query_one("#summary-rejected-n", Label).update(count_text(sum(t.rejected)))
         self.query_one("#summary-timeline", Static).update(timeline_text(s))
         self.query_one("#summary-rejections", Static).update(rejections_table(s))
         self.query_one("#summary-pending", Static).update(pending_table(s))
