@@ -78,7 +78,7 @@ class PeakWatch:
                 kb = _hwm_kb(pid)
                 if kb is not None:
                     self.peaks[pid] = max(kb, self.peaks.get(pid, 0))
-            time.sleep(self.interval)
+            self._stop.wait(self.interval)  # (a sampler: a reading every few ms until told to stop)
 
     def peak_mb(self, pid: int) -> float:
         return self.peaks.get(pid, 0) / 1024
@@ -104,7 +104,6 @@ def run_cli(binary: str, argv: list[str], env: dict[str, str]) -> Measured:
         watch.watch(process.pid)
         _, err = process.communicate()
         wall = time.perf_counter() - started
-        time.sleep(0.001)
     ok = process.returncode == 0
     problem = "" if ok else err.decode(errors="replace").strip()[-200:]
     return Measured(wall, watch.peak_mb(process.pid), ok, problem)
@@ -152,7 +151,6 @@ def run_curl_jq(creds: dict[str, Any], csv: bool) -> Measured:
         _, err = jq.communicate()
         curl.wait()
         wall = time.perf_counter() - started
-        time.sleep(0.001)
     ok = bool(token) and curl.returncode == 0 and jq.returncode == 0
     problem = "" if ok else (err.decode(errors="replace").strip()[-200:] or "no token")
     return Measured(wall, watch.peak_mb(curl.pid) + watch.peak_mb(jq.pid), ok, problem)
