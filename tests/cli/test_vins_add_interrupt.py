@@ -4,15 +4,13 @@ The real binary against the real emulator, slowed so the interrupt lands mid-add
 
 from __future__ import annotations
 
-import signal
-import subprocess
 from pathlib import Path
 from typing import Any
 
-from helpers import wait_for
 from reliability.support import HM_TUI, cli_env, emulator_profile, vins, write_config
 
 from hm_tui.service.store.db import Store, default_path
+from tests.cli.interrupt_support import interrupted_midway
 from tests.service.platform_helpers import Control
 
 ROWS = 1200  # 12 chunks of 100, a few at a time: several waves of slow answers
@@ -31,29 +29,16 @@ async def test_ctrl_c_mid_add_says_what_was_sent_and_how_to_resume(
     env = cli_env(config, tmp_path / "data")
     db = default_path("emu", tmp_path / "data" / "hm-tui")
     await control.faults(latency_ms=LATENCY_MS)
-    err = tmp_path / "add.err"
-    with err.open("wb") as stderr:
-        process = subprocess.Popen(
-            [*HM_TUI, "vins", "add", "--file", str(csv_file)],
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=stderr,
-        )
-    try:
-
-        async def some_answered() -> bool:
-            return 0 < len(await control.applied("POST")) < ROWS
-
-        await wait_for(some_answered, 30, 0.02, "part of the add applied on the platform")
-        process.send_signal(signal.SIGINT)
-        await wait_for(lambda: process.poll() is not None, 30, message="the command to end")
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait(10)
+    code, said = await interrupted_midway(
+        [*HM_TUI, "vins", "add", "--file", str(csv_file)],
+        env,
+        control,
+        "POST",
+        ROWS,
+        tmp_path / "add.err",
+    )
     await control.faults()
-    said = err.read_text()
-    assert process.returncode == 130, said
+    assert code == 130, said
     assert "interrupted: " in said and f"of {ROWS} VINs answered by the platform" in said
     assert "without an answer" in said
     assert "Traceback" not in said
