@@ -4,6 +4,7 @@ no VIN and no secret in the output, one registry per server."""
 
 from __future__ import annotations
 
+import asyncio
 import re
 import socket
 import subprocess
@@ -21,7 +22,7 @@ from hm_tui.service.metrics.server import ListenError, MetricsServer, ServeError
 from hm_tui.service.metrics.session import SessionMetrics
 from hm_tui.service.platform.client import PlatformClient
 from hm_tui.service.session import Session
-from hm_tui.service.webhook.receiver import signature
+from hm_tui.service.webhook.receiver import MAX_CONNECTIONS, signature
 from tests.helpers import wait_for
 from tests.service.platform_helpers import FAST_RETRY, Control, emulator_profile
 
@@ -262,6 +263,29 @@ async def test_webhook_deliveries_are_counted_accepted_and_rejected(emulator_fac
         assert value(samples, "hm_tui_webhook_deliveries_total", result="accepted") >= 1
         assert value(samples, "hm_tui_webhook_deliveries_total", result="rejected") == 1
         assert profile.webhook_secret not in (await scrape(server))[0]
+
+
+async def test_webhook_connections_refused_at_the_limit_are_counted(emulator: Any) -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    profile = replace(emulator_profile(emulator), webhook_listen=f"127.0.0.1:{port}")
+    async with served(emulator, profile=profile, feed=False) as (session, server):
+        receiver = session.webhook
+        held = [await asyncio.open_connection("127.0.0.1", port) for _ in range(MAX_CONNECTIONS)]
+        try:
+            await wait_for(lambda: receiver.connections == MAX_CONNECTIONS, 10)
+            reader, writer = await asyncio.open_connection("127.0.0.1", port)
+            answer = await asyncio.wait_for(reader.read(), 10)  # answered, then closed
+            writer.close()
+            assert answer.startswith(b"HTTP/1.1 503")
+            _, samples = await scrape(server)
+        finally:
+            for _, idle in held:
+                idle.close()
+        assert_documented(samples)
+        assert value(samples, "hm_tui_webhook_refused_total", reason="limit") == 1
+        assert value(samples, "hm_tui_webhook_refused_total", reason="too_slow") == 0
 
 
 def _signed(secret: bytes, body: bytes) -> dict[str, str]:

@@ -63,6 +63,7 @@ WEBHOOK_RESULTS = {
     "pings": "ping",
     "ignored": "ignored",
 }
+WEBHOOK_REFUSALS = {"busy": "limit", "too_slow": "too_slow"}  # receiver stats → `reason`
 
 
 class SessionMetrics(Collector):
@@ -383,3 +384,13 @@ def _webhook(session: Session) -> Iterator[Metric]:
     for key, result in WEBHOOK_RESULTS.items():
         deliveries.add_metric([result], stats.get(key, 0))
     yield deliveries
+    refused = CounterMetricFamily(
+        "hm_tui_webhook_refused_total",
+        "Webhook connections and requests the receiver turned away before reading a delivery: "
+        "limit (all its connections in use: 503), too_slow (the body took longer than its "
+        "deadline: 408).",
+        labels=["reason"],
+    )
+    for key, reason in WEBHOOK_REFUSALS.items():
+        refused.add_metric([reason], stats.get(key, 0))
+    yield refused
