@@ -275,40 +275,23 @@ async def stream_clearances(
     pass `matches` (`plain`: every one does), in VIN order. `timed`: the filter reads time in
     state, which counts on the platform's clock (the newest change in the list, first)."""
     from hm_tui import collector
-
-    with collector.paused():  # (a fleet's objects, none in a cycle: nothing to collect)
-        await _stream(
-            client, query, matches, fmt, plain=plain, full=full, timed=timed, watching=watching
-        )
-
-
-async def _stream(
-    client: PlatformClient,
-    query: dict[str, Any] | None,
-    matches: Callable[[Clearance, datetime], bool],
-    fmt: str,
-    *,
-    plain: bool,
-    full: bool,
-    timed: bool,
-    watching: bool,
-) -> None:
     from hm_tui.cli import list_stream
 
-    wire = await client.fetch_clearances(query)
-    items = wire.items
-    keep: list_stream.Keep | None = None
-    if not plain:
-        newest = list_stream.newest_change(items) if timed else None
-        now = platform_now(newest, server=client.server_clock.now())
-        keep = functools.partial(_swapped, matches, now)
-    selected = list_stream.select(items, keep, tag_keys=fmt == "csv", body=wire.body)
-    chunks = list_stream.in_order(items, selected.positions, selected)
-    if fmt == "json":
-        list_stream.write_json(chunks, full=full, pretty=not watching)
-    else:
-        list_stream.write_csv(chunks, selected.tag_keys)
-    client.count_bad(selected.bad)
+    with collector.paused():  # (a fleet's objects, none in a cycle: nothing to collect)
+        wire = await client.fetch_clearances(query)
+        items = wire.items
+        keep: list_stream.Keep | None = None
+        if not plain:
+            newest = list_stream.newest_change(items) if timed else None
+            now = platform_now(newest, server=client.server_clock.now())
+            keep = functools.partial(_swapped, matches, now)
+        selected = list_stream.select(items, keep, tag_keys=fmt == "csv", body=wire.body)
+        chunks = list_stream.in_order(items, selected.positions, selected)
+        if fmt == "json":
+            list_stream.write_json(chunks, full=full, pretty=not watching)
+        else:
+            list_stream.write_csv(chunks, selected.tag_keys)
+        client.count_bad(selected.bad)
 
 
 def _swapped(matches: Callable[[Clearance, datetime], bool], now: datetime, c: Clearance) -> bool:
