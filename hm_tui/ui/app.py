@@ -37,6 +37,7 @@ from hm_tui.service.roster.model import Roster, RosterChanges
 from hm_tui.ui import messages as msg
 from hm_tui.ui.clearance_actions import ClearanceActions
 from hm_tui.ui.commands import DashboardCommands, dashboard_commands
+from hm_tui.ui.kept_dialogs import KeptAddDialog
 from hm_tui.ui.keymap import (
     APP_KEYS,
     FOCUS_MOVING_IDS,
@@ -66,6 +67,9 @@ FLASH_MAX = 2000  # a refresh changing more rows than this highlights none of th
 FREEZE_AFTER = 10_000
 FIRST_FRAME_ENV = "HM_TUI_BENCH_FIRST_FRAME_FILE"
 ROSTER_EVERY = 0.1  # roster changes are drawn at most this often
+#: The add dialog is built this long after the first frame with data (its first moments are the
+#: roster's: its sort orders, the feed starting).
+PREPARE_AFTER_S = 0.5
 
 
 @runtime_checkable
@@ -125,6 +129,7 @@ class HmTuiApp(ClearanceActions, App[int]):
         self.type_ahead = TypeAhead(  # keys typed ahead: ui/typeahead.py
             self, SCREEN_CHANGING_IDS, FOCUS_MOVING_IDS, super().on_event
         )
+        self.kept_add = KeptAddDialog(self)  # built once, shown again: ui/kept_dialogs.py
 
     def _platform_now(self) -> datetime:
         """The session's estimate of the platform's clock (an emulator at --speed runs ahead of
@@ -278,6 +283,13 @@ class HmTuiApp(ClearanceActions, App[int]):
         rest, which costs less than a full collection (60-90 ms) on the loop."""
         collector.settle()
         self.call_after_refresh(collector.resume)
+        self.set_timer(PREPARE_AFTER_S, self._prepare_dialogs)
+
+    def _prepare_dialogs(self) -> None:
+        """Build the add dialog now, while the operator reads the roster, so that `a` only
+        shows it (ui/kept_dialogs.py)."""
+        if self.session is not None and not self.read_only:
+            self.kept_add.prepare(self.session)
 
     # -- interrupted actions and the journal (ui/screens/resume.py, journal.py) ----------
 
@@ -521,6 +533,7 @@ class HmTuiApp(ClearanceActions, App[int]):
     def _on_session_closed(self, message: msg.SessionClosed) -> None:
         self.session = None
         self.profile_name = message.profile
+        self.kept_add.forget()  # it adds to the old session
         self.roster_screen.loading_note = f"Connecting with profile {shown(message.profile, 40)}…"
         self._has_data = False
         self.new_rejections.reset()

@@ -28,6 +28,7 @@ if TYPE_CHECKING:
 
     from hm_tui.service.events import RemovalOutcome
     from hm_tui.service.session import Session
+    from hm_tui.ui.kept_dialogs import KeptAddDialog
     from hm_tui.ui.screens.roster import RosterScreen
     from hm_tui.ui.toasts import NewRejections
     from hm_tui.ui.typeahead import TypeAhead
@@ -50,6 +51,7 @@ class ClearanceActions(_Base):
     new_rejections: NewRejections
     header_state: Callable[[], HeaderState]
     type_ahead: TypeAhead
+    kept_add: KeptAddDialog
     roster_now: Callable[[], None]
 
     def refuse(self, message: str, severity: SeverityLevel = "information") -> None:
@@ -141,9 +143,15 @@ class ClearanceActions(_Base):
         session = self._connected()
         if session is None:
             return
-        from hm_tui.ui.screens.add import AddScreen
+        screen = self.kept_add.take(session, mode)  # built ahead: ui/kept_dialogs.py
+        if screen is None:
+            from hm_tui.ui.screens.add import AddScreen
 
-        self.push_screen(AddScreen(session, mode=mode))
+            screen = AddScreen(session, mode=mode)
+            kept = self.kept_add.screen
+            if kept is None or kept.session is not session:
+                self.kept_add.keep(screen)  # shown again next time
+        self.push_screen(screen)
 
     def on_remove_requested(self, message: msg.RemoveRequested) -> None:
         self.remove(message.vins)

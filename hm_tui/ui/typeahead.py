@@ -115,6 +115,8 @@ class TypeAhead:
         or the key being waited for moved the focus on its own screen (the filter bar)."""
         stack = self.app.screen_stack  # (empty while the app shuts down)
         screen = stack[-1] if stack else None
+        if getattr(widget, "screen", None) is not screen:
+            return  # a screen built off the stack (ui/kept_dialogs.py) focusing its field
         if self._settling is not None and self._settling is screen:
             self._settling = None
         elif self._opening is not None and self._opening is screen and self._focus_only:

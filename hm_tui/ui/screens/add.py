@@ -14,7 +14,7 @@ import asyncio
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from textual import on, work
+from textual import events, on, work
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.content import Content
@@ -123,6 +123,8 @@ class AddScreen(ModalScreen[list[Any] | None]):
         self._stopping = False
         self._checking: Worker[None] | None = None  # the eligibility check under way
         self._checked: tuple[tuple[str, str], ...] | None = None  # what the shown check is of
+        self.ready = False  # composed and mounted (a kept dialog is built before it is shown)
+        self._styled_by: tuple[str, object] = ("", None)  # theme and rules when last hidden
 
     @property
     def busy(self) -> bool:
@@ -210,6 +212,10 @@ class AddScreen(ModalScreen[list[Any] | None]):
         yield field("VW customer", customer, id="add-vw-row", classes="-hidden")
 
     def on_mount(self) -> None:
+        self.ready = True
+        self._styled_by = (self.app.theme, self.app.stylesheet.rules)
+        if self not in self.app.screen_stack:  # built ahead (ui/kept_dialogs.py)
+            self.call_later(self._lay_out_unseen)
         self.query_one("#add-eligibility").display = False
         if self.session.read_only:
             self.query_one("#add-preview", Static).update(
@@ -219,6 +225,65 @@ class AddScreen(ModalScreen[list[Any] | None]):
         else:
             self.refresh_preview()
         self.query_one(_FIRST_FIELD[self.first_tab]).focus()  # deferred: the tabs mount first
+
+    def _lay_out_unseen(self) -> None:
+        """Lay a kept dialog out for the terminal's size before it is first shown: its first
+        opening then only draws it (Textual lays out a screen that is not on top without
+        drawing it; it is laid out again if the size has changed by then)."""
+        if self.is_attached and self not in self.app.screen_stack:
+            self._refresh_layout(self.app.size)
+
+    def on_screen_suspend(self) -> None:
+        self._styled_by = (self.app.theme, self.app.stylesheet.rules)
+
+    def on_screen_resume(self, event: events.ScreenResume) -> None:
+        """Textual restyles every widget of a screen each time it is pushed (a third of this
+        dialog's opening); a kept dialog (ui/kept_dialogs.py) keeps its styles, which its class
+        and focus changes update as they happen, unless the theme or the stylesheet changed
+        while it was hidden. (This handler runs before Textual's own, which reads the flag.)"""
+        theme, rules = self._styled_by
+        if theme == self.app.theme and rules is self.app.stylesheet.rules:
+            event.refresh_styles = False
+
+    def start_over(self, mode: str = "one") -> None:
+        """Make a kept dialog (ui/kept_dialogs.py) as a new one would be, on the tab `mode`
+        picks, before it is shown again: every field empty, no preview, check, progress or
+        results, and the focus on the tab's first field at once (keys typed while it opens
+        wait for that focus: ui/typeahead.py). Only between adds: never while one is under way."""
+        if self.busy:
+            raise RuntimeError("the add dialog cannot start over while an add is under way")
+        self.workers.cancel_group(self, "add-check")  # what they would answer is of the old input
+        self.workers.cancel_group(self, "add-csv")
+        self.first_tab = f"add-{mode}" if mode in ("one", "paste", "csv") else "add-one"
+        self.preview = ImportPreview()
+        self._csv_rows = self._csv_error = None
+        self._results = None
+        self._sending, self._sent = (), None
+        self._operator_stop = OperatorStop()
+        self._answered, self._stopping = (0, 0), False
+        self._checking = self._checked = None
+        for selector in ("#add-vin", "#add-tags", "#add-vw-customer", "#add-csv-path"):
+            self.query_one(selector, Input).value = ""
+        self.query_one("#add-lines", TextArea).load_text("")  # (and forgets its undo history)
+        brand = self.query_one("#add-brand", Select)
+        if self.default_brand:
+            brand.value = self.default_brand
+        else:
+            brand.clear()
+        self.query_one("#add-vw-row").add_class("-hidden")
+        self.query_one("#add-tabs", TabbedContent).active = self.first_tab
+        self._brand_prompt()
+        self.query_one("#add-eligibility").display = False
+        self.query_one("#add-outcome").add_class("-hidden")
+        self.query_one("#add-status", Static).update("")
+        self._note("")
+        self.query_one("#add-results", AddResults).show([])
+        self.query_one("#add-progress", ProgressBar).update(total=1, progress=0)
+        self.query_one("#add-close", Button).label = "Close (Esc)"
+        self.query_one("#add-body").disabled = False
+        self.query_one("#add-body", VerticalScroll).scroll_home(animate=False, immediate=True)
+        self.refresh_preview()
+        self.set_focus(self.query_one(_FIRST_FIELD[self.first_tab]), scroll_visible=False)
 
     # -- preview --------------------------------------------------------------------------
 
