@@ -3,11 +3,14 @@ its counts match the emulator's own; Escape goes back."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from hm_tui.emulator.server import Emulator
-from hm_tui.ui.screens.summary import SummaryScreen
+from hm_tui.ui.screens.summary import SummaryScreen, _Run
 from tests.helpers import wait_for
 from tests.service.platform_helpers import Control
 from tests.ui.app_support import force, loaded, make_app, open_palette
+from tests.ui.test_typeahead import burst
 
 
 async def test_g_sums_up_the_fleet_as_the_emulator_counts_it(emulator: Emulator) -> None:
@@ -77,3 +80,42 @@ def test_the_screen_names_the_charts_steps_and_rounds_the_share_down() -> None:
     steps = timeline_text(s)
     assert "columns" not in steps and "24 steps of 1d00h" in steps
     assert progress_text(summarise([], t0)).plain.startswith("No clearances here")
+
+
+async def test_closing_the_summary_stops_its_computation_and_reopening_does_not_stack_them(
+    emulator_factory: Any,
+) -> None:
+    """`g` then Escape, three times in one burst, on a fleet whose sums take a while: each
+    summary's computation is told to stop when its screen closes, none goes on in its thread
+    afterwards, and the summary opened last counts the whole fleet."""
+    emulator = await emulator_factory(fleet=20_000)
+    app = make_app(emulator)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await loaded(app, emulator, timeout=60)
+        closed: list[SummaryScreen] = []
+
+        def note_screen(screen: Any) -> None:
+            if isinstance(screen, SummaryScreen) and screen not in closed:
+                closed.append(screen)
+
+        app.screen_change_signal.subscribe(app, note_screen, immediate=True)
+        burst(app, "g", "escape", "g", "escape", "g", "escape")
+        await wait_for(
+            lambda: len(closed) == 3 and app.screen is app.roster_screen,
+            30,
+            message="three summaries opened and closed",
+        )
+        await wait_for(
+            lambda: all(s._run.stopped for s in closed) and _Run.running == 0,
+            30,
+            message=f"every computation stopped ({_Run.running} still running)",
+        )
+        assert all(s.summary is None for s in closed)  # none finished behind a closed screen
+        await pilot.press("g")
+        await wait_for(
+            lambda: isinstance(app.screen, SummaryScreen) and app.screen.summary is not None,
+            60,
+            message="the summary opened last, counted",
+        )
+        assert app.screen.summary.total == len(emulator.state.clearances)
+        assert not app.screen._run.stopped

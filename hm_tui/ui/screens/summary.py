@@ -2,12 +2,15 @@
 fleet or a filter) or one add from the journal: x of n decided, decisions over time as
 sparklines, rejections by reason with what to do, time pending with an expected approval time,
 and a brand × status table (what needs acting on first, the full table last). The arithmetic is
-`domain/campaign.py`; the clearances are decoded in a worker thread (a fleet of 100,000 takes a
-second), and a roster change recomputes it at most every `EVERY` seconds."""
+`domain/campaign.py`; the clearances are looked up and decoded in a worker thread (a fleet of
+100,000 takes a second), started once the screen's first frame is drawn and stopped when the
+screen closes or a newer computation replaces it (`_Run`); until its numbers are in the screen
+says it is counting. A roster change recomputes it at most every `EVERY` seconds."""
 
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
 from collections.abc import Callable, Sequence
 from datetime import datetime
@@ -38,6 +41,44 @@ if TYPE_CHECKING:
     from hm_tui.service.session import Session
 
 EVERY = 2.0  # seconds between recomputations while the roster changes
+STEP = 2_000  # clearances decoded between two looks at whether the computation was stopped
+
+
+class _Run:
+    """One computation in its thread: `stop()` ends it at its next step (Python cannot stop a
+    thread from outside; a stopped one no longer holds the GIL against the event loop).
+    `running` counts the threads still at work (for tests)."""
+
+    running = 0
+    _counting = threading.Lock()
+
+    def __init__(self) -> None:
+        self._stopped = threading.Event()
+
+    def stop(self) -> None:
+        self._stopped.set()
+
+    @property
+    def stopped(self) -> bool:
+        return self._stopped.is_set()
+
+    def summarise(self, roster: Any, vins: Sequence[str], now: float) -> Summary | None:
+        """The summary of `vins`, or None if stopped on the way."""
+        from hm_tui.service.campaign_data import car_of
+
+        with _Run._counting:
+            _Run.running += 1
+        try:
+            entries = roster.entries_of(vins)
+            cars = []
+            for start in range(0, len(entries), STEP):
+                if self.stopped:
+                    return None
+                cars += [car_of(e.clearance, e.since_ts) for e in entries[start : start + STEP]]
+            return None if self.stopped else summarise(cars, now)
+        finally:
+            with _Run._counting:
+                _Run.running -= 1
 
 
 class SummaryScreen(Screen[None]):
@@ -63,6 +104,8 @@ class SummaryScreen(Screen[None]):
         self.summary: Summary | None = None
         self._last = 0.0
         self._again = False
+        self._run = _Run()
+        self._closed = False
 
     def compose(self) -> ComposeResult:
         yield Static(f"Summary: {self.what}", id="summary-title", markup=False)
@@ -84,7 +127,12 @@ class SummaryScreen(Screen[None]):
 
     def on_mount(self) -> None:
         self.set_focus(self.query_one("#summary-body"))
-        self.recompute()
+        self.call_after_refresh(self.recompute)  # the screen's first frame before the sums
+
+    def on_unmount(self) -> None:
+        """Closed: the computation under way stops (reopening does not stack them)."""
+        self._closed = True
+        self._run.stop()
 
     def roster_changed(self) -> None:
         """The app's hook: the roster changed (recompute, at most every EVERY seconds)."""
@@ -94,27 +142,26 @@ class SummaryScreen(Screen[None]):
             self._again = True
 
     def recompute(self) -> None:
+        if self._closed:
+            return
         self._last = time.monotonic()
         self._again = False
-        roster, vins, now = self.session.roster, list(self._vins()), self._clock().timestamp()
-        entries = [e for vin in vins if (e := roster.entry(vin)) is not None]
-        self._compute(entries, now)
+        self._run.stop()  # one computation at a time: the newest
+        self._run = run = _Run()
+        # the VINs as the roster shows them now (a sequence the roster replaces, never changes)
+        self._compute(run, self._vins(), self._clock().timestamp())
 
-    # `description`: else Textual names the worker by the repr of its arguments, every entry
-    # of the list on the event loop (0.5 s at 100,000 VINs, before the screen's first frame)
+    # `description`: else Textual names the worker by the repr of its arguments (every VIN)
     @work(exclusive=True, exit_on_error=False, group="summary", description="summary")
-    async def _compute(self, entries: list[Any], now: float) -> None:
-        from hm_tui.service.campaign_data import car_of
-
-        def build() -> Summary:  # decoding each clearance: off the loop
-            return summarise([car_of(e.clearance, e.since_ts) for e in entries], now)
-
-        try:
-            summary = await asyncio.to_thread(build)
+    async def _compute(self, run: _Run, vins: Sequence[str], now: float) -> None:
+        roster = self.session.roster
+        try:  # looking up and decoding each clearance: off the loop
+            summary = await asyncio.to_thread(run.summarise, roster, vins, now)
         except Exception as error:  # a clearance that cannot be read: say so
             self.post_message(self.Computed(None, str(error)))
             return
-        self.post_message(self.Computed(summary))
+        if summary is not None:
+            self.post_message(self.Computed(summary))
 
     @on(Computed)
     def _computed(self, message: Computed) -> None:
