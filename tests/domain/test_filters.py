@@ -1,8 +1,12 @@
 """The filter language: what it reads, what it says it understood, what it refuses, and that the
-matcher (one record, and the roster's column-wise path) agrees with an obvious reference."""
+matcher (one record, and the roster's column-wise path) agrees with an obvious reference. The
+roster is checked both ways it filters: over each clearance's search text (a small roster) and
+over the numpy cells of a big one (`roster/cells.py`, forced on here for a few cars)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import pytest
@@ -11,9 +15,21 @@ from hypothesis import strategies as st
 
 from hm_tui.domain.filters import parse_filter, record, tags_field
 from hm_tui.service.models import ChangelogEntry, Clearance
+from hm_tui.service.roster import index as roster_index
 from hm_tui.service.roster.model import Roster
 
 NOW = 1_700_000_000.0
+
+
+@contextmanager
+def cells_from(rows: int) -> Iterator[None]:
+    """Rosters from `rows` clearances filter on cells while this lasts (0: every roster)."""
+    was = roster_index.CELLS_FROM
+    roster_index.CELLS_FROM = rows
+    try:
+        yield
+    finally:
+        roster_index.CELLS_FROM = was
 
 
 def test_the_bar_says_what_it_understood() -> None:
@@ -119,11 +135,11 @@ class Ref:
 
     def passes(self, car: Car) -> bool:
         v = self.value.lower()
-        if self.field == "text":
+        if self.field == "text":  # (a tab or tag separator in a field reads as a space)
             hay = " | ".join(
                 [
                     car.status,
-                    car.vin,
+                    car.vin.replace("\t", " ").replace("\x1f", " "),
                     car.brand,
                     car.reason or "",
                     *[f"{k}={x}" for k, x in car.tags.items()],
@@ -150,8 +166,25 @@ def _refs(field: str, values: list[str]) -> st.SearchStrategy[Ref]:
     return st.builds(Ref, st.just(field), st.sampled_from(values), st.booleans())
 
 
+#: VINs are untrusted: besides 17 ASCII characters, ones that are shorter, longer, empty, not
+#: ASCII (one whose lower case is longer: İ), or hold a tab or the tag separator.
+ODD_VINS = [
+    "AB\x1fCD000000000000",
+    "AB\tCD000000000000",
+    "ÉCOLE000000000001",
+    "İSTANBUL000000001",
+    "short1",
+    "",
+    "X" * 20,
+    "wba00000000000007",
+]
+#: Free words: in one field, across the end of one VIN and the start of the next in VIN order
+#: (never a match), in odd VINs, longer than a VIN.
+WORDS = ["wba", "north", "tag", "approved", "kia", "2wba", "0wba", "1", "00", "wba0000000"]
+WORDS += ["ab cd", "cd0", "école", "i̇stanbul", "x" * 17, "x" * 18, "short", "7", "d00"]
+
 refs = st.one_of(
-    _refs("text", ["wba", "north", "tag", "approved", "kia"]),
+    _refs("text", WORDS),
     _refs("status", ["rejected", "pending,approved"]),
     _refs("brand", ["audi", "audi,seat", "bmw"]),
     _refs("reason", ["tag missing", "privacy", "sorry"]),
@@ -160,7 +193,11 @@ refs = st.one_of(
 )
 cars = st.builds(
     Car,
-    st.integers(0, 10**6).map(lambda n: f"WBA{n:014d}"),
+    st.one_of(
+        st.integers(0, 10**6).map(lambda n: f"WBA{n:014d}"),
+        st.integers(0, 30).map(lambda n: f"WBA{n:014d}"),  # (neighbours in VIN order)
+        st.sampled_from(ODD_VINS),
+    ),
     st.sampled_from(STATUSES),
     st.sampled_from(BRANDS),
     st.sampled_from(REASONS),
@@ -173,24 +210,29 @@ def _values(car: Car) -> dict[str, object]:
     return record(car.status, car.vin, car.brand, car.reason, car.tags, car.age_s)
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=400, deadline=None)
 @given(
-    fleet=st.lists(cars, max_size=25, unique_by=lambda c: c.vin), terms=st.lists(refs, max_size=4)
+    fleet=st.lists(cars, max_size=25, unique_by=lambda c: c.vin),
+    terms=st.lists(refs, max_size=4),
+    cells=st.booleans(),
 )
-def test_matcher_and_roster_agree_with_the_reference(fleet: list[Car], terms: list[Ref]) -> None:
+def test_matcher_and_roster_agree_with_the_reference(
+    fleet: list[Car], terms: list[Ref], cells: bool
+) -> None:
     text = " ".join(term.text() for term in terms)
     f = parse_filter(text)
     assert not f.problems, f.problems
     expected = sorted(car.vin for car in fleet if all(term.passes(car) for term in terms))
     assert sorted(car.vin for car in fleet if f.matches(_values(car))) == expected
-    roster = Roster()
-    roster.now = lambda: NOW
-    roster.apply([car.clearance() for car in fleet], complete=True)
-    roster.set_query(text)
-    assert sorted(roster.visible) == expected, text
-    for column in ("brand", "reason", "tags", "since"):  # every order, and narrowing from it
-        roster.set_sort(column)
-        assert sorted(roster.visible) == expected, (text, column)
+    with cells_from(0 if cells else roster_index.CELLS_FROM):
+        roster = Roster()
+        roster.now = lambda: NOW
+        roster.apply([car.clearance() for car in fleet], complete=True)
+        roster.set_query(text)
+        assert sorted(roster.visible) == expected, text
+        for column in ("brand", "reason", "tags", "since"):  # every order, and narrowing from it
+            roster.set_sort(column)
+            assert sorted(roster.visible) == expected, (text, column)
 
 
 @settings(max_examples=60, deadline=None)
@@ -198,9 +240,10 @@ def test_matcher_and_roster_agree_with_the_reference(fleet: list[Car], terms: li
     fleet=st.lists(cars, min_size=5, max_size=25, unique_by=lambda c: c.vin),
     terms=st.lists(refs, min_size=1, max_size=3),
     backspaces=st.integers(0, 12),
+    cells=st.booleans(),
 )
 def test_typing_a_filter_key_by_key_matches_filtering_from_scratch(
-    fleet: list[Car], terms: list[Ref], backspaces: int
+    fleet: list[Car], terms: list[Ref], backspaces: int, cells: bool
 ) -> None:
     """Each keystroke may narrow an earlier result (the current one, or a recent one whose
     filter the new one implies): the rows must be those a fresh roster finds."""
@@ -212,12 +255,31 @@ def test_typing_a_filter_key_by_key_matches_filtering_from_scratch(
         made.apply(clearances, complete=True)
         return made
 
-    typing = roster()
+    with cells_from(0 if cells else roster_index.CELLS_FROM):
+        typing = roster()
     text = " ".join(term.text() for term in terms)
     prefixes = [text[:n] for n in range(1, len(text) + 1)]
     prefixes += [text[: len(text) - n] for n in range(1, min(backspaces, len(text)) + 1)]
     for typed in prefixes:
         typing.set_query(typed)
-        fresh = roster()
+        fresh = roster()  # (by the search texts)
         fresh.set_query(typed)
         assert list(typing.visible) == list(fresh.visible), typed
+
+
+@pytest.mark.parametrize("word", ["2wba", "0wba", "9wba0", "ab cd", "b cd0", "cd0", "wba", "-2wba"])
+@pytest.mark.parametrize("cells", [False, True])
+def test_a_free_word_never_matches_across_two_vins(word: str, cells: bool) -> None:
+    """Neighbours in every order (VINs one apart, same status, brand and tags) and a VIN with
+    the tag separator in it, all of a VIN's length: the cells' fast path over whole blocks."""
+    fleet = [Car(f"WBA{n:014d}", "approved", "bmw", None, {}, 60) for n in range(30)]
+    fleet.append(Car("AB\x1fCD000000000000", "approved", "bmw", None, {}, 60))
+    ref = Ref("text", word.lstrip("-"), word.startswith("-"))
+    expected = sorted(car.vin for car in fleet if ref.passes(car))
+    with cells_from(0 if cells else roster_index.CELLS_FROM):
+        roster = Roster()
+        roster.apply([car.clearance() for car in fleet], complete=True)
+        for column in ("vin", "since", "changed"):
+            roster.set_sort(column)
+            roster.set_query(ref.text())
+            assert sorted(roster.visible) == expected, (word, column)

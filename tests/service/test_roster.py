@@ -327,18 +327,24 @@ def test_orders_built_ahead_are_kept_only_for_the_data_they_were_built_for() -> 
     statuses=st.sampled_from([None, {"pending"}, {"approved", "rejected"}]),
     splice=st.booleans(),
     then=st.sampled_from(COLUMNS),
+    cells=st.sampled_from([0, 10, None]),
 )
 def test_incremental_updates_match_a_from_scratch_model(
-    batches, column, desc, query, statuses, splice, then
+    batches, column, desc, query, statuses, splice, then, cells
 ) -> None:
-    share = roster_index.REBUILD_SHARE
+    """`cells`: from how many rows the roster filters on numpy cells (`roster/cells.py`), which
+    follow every splice and sort (None: never, as a small roster)."""
+    share, cells_from = roster_index.REBUILD_SHARE, roster_index.CELLS_FROM
     roster_index.REBUILD_SHARE = 1 if splice else 10**9  # always splice, or always rebuild
+    roster_index.CELLS_FROM = cells_from if cells is None else cells
     try:
         roster, model = check_against_model(batches, column, desc, query, statuses)
         roster.set_sort(then, desc)  # from an order built ahead and spliced since, if any
         assert list(roster.visible) == model.visible(query, statuses, then, desc, roster)
+        pending = sorted(v for v, c in model.rows.items() if c.status == "pending")
+        assert sorted(roster.vins_in(["pending"])) == pending
     finally:
-        roster_index.REBUILD_SHARE = share
+        roster_index.REBUILD_SHARE, roster_index.CELLS_FROM = share, cells_from
 
 
 def check_against_model(batches, column, desc, query, statuses) -> tuple[Roster, Model]:
@@ -370,13 +376,20 @@ def check_against_model(batches, column, desc, query, statuses) -> tuple[Roster,
     desc=st.booleans(),
     statuses=st.sampled_from([None, {"approved"}, {"pending", "rejected"}]),
     keys=st.lists(st.sampled_from([*"wba00001bkx", "backspace"]), min_size=2, max_size=12),
+    cells=st.booleans(),
 )
-def test_typing_and_backspacing_match_the_model(batch, column, desc, statuses, keys) -> None:
+def test_typing_and_backspacing_match_the_model(batch, column, desc, statuses, keys, cells) -> None:
     """Keystroke by keystroke (narrowing, the recent results of a backspace), under statuses
-    and any sort: what is shown and where each VIN is found match the obvious model."""
+    and any sort: what is shown and where each VIN is found match the obvious model (with and
+    without the cells of a big roster)."""
     roster, model = Roster(), Model()
     model.rows = {vin(n): clearance(vin(n), s, b, r) for n, s, b, r in batch}
-    roster.apply(list(model.rows.values()), complete=True)
+    cells_from = roster_index.CELLS_FROM
+    roster_index.CELLS_FROM = 0 if cells else cells_from
+    try:
+        roster.apply(list(model.rows.values()), complete=True)
+    finally:
+        roster_index.CELLS_FROM = cells_from
     roster.set_sort(column, desc)
     roster.set_statuses(statuses)
     text = ""

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from itertools import compress, filterfalse, islice
 from operator import attrgetter, not_
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import msgspec
 
@@ -25,6 +25,9 @@ from hm_tui.service.models import Clearance
 from hm_tui.service.platform.decode import WireClearances, decode_batches
 from hm_tui.service.roster.bounded_steps import dict_of, merge_runs
 from hm_tui.service.roster.entry import ENCODE_ONE, RosterEntry, make_entry
+
+if TYPE_CHECKING:
+    from hm_tui.service.roster.cells import Cells
 
 log = logging.getLogger("hm_tui.roster")
 
@@ -67,11 +70,12 @@ class Data:
     by_vin: list[str]
     by_vin_entries: list[RosterEntry]
     by_vin_texts: list[str]
+    by_vin_cells: Cells | None  # from `index.CELLS_FROM` rows: the searchable fields (`cells`)
     counts: dict[str, int]
     latest: datetime | None  # newest changelog timestamp seen (a lower bound of platform time)
 
 
-EMPTY = Data({}, {}, [], [], [], {}, None)
+EMPTY = Data({}, {}, [], [], [], None, {}, None)
 
 
 @dataclass(slots=True)

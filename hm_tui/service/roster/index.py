@@ -20,11 +20,11 @@ import contextlib
 from bisect import bisect_left
 from collections import Counter
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from itertools import islice
 from operator import attrgetter, itemgetter, methodcaller
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from hm_tui import collector
 from hm_tui.domain.clearance import STATUS_ORDER
@@ -38,6 +38,9 @@ from hm_tui.service.roster.bounded_steps import (
 )
 from hm_tui.service.roster.diff import SLICE, Data, Diff
 from hm_tui.service.roster.entry import RosterEntry
+
+if TYPE_CHECKING:
+    from hm_tui.service.roster.cells import Cells
 
 #: The columns the roster sorts by. "since": when the clearance entered its current status
 #: (time in state = now - since); "changed": when this roster last saw it added or changed.
@@ -98,12 +101,14 @@ KEY_LISTS = {column: pair[1] for column, pair in _KEY_PAIRS.items()}
 
 @dataclass(frozen=True, slots=True)
 class Index:
-    """Every VIN in ascending (key, vin) order, with aligned search texts. No key list: a splice
+    """Every VIN in ascending (key, vin) order, with aligned search texts, and from `CELLS_FROM`
+    rows their searchable fields as aligned numpy columns (`roster.cells`). No key list: a splice
     finds positions by bisection, computing the keys of the ~17 rows it probes."""
 
     column: str
     order: list[str]
     texts: list[str]
+    cells: Cells | None = None
 
 
 EMPTY_INDEX = Index("vin", [], [])
@@ -136,22 +141,27 @@ def next_data(base: Data, d: Diff) -> Data:
     if base.latest is not None and (latest is None or base.latest > latest):
         latest = base.latest
     by_vin, by_vin_entries, by_vin_texts = base.by_vin, base.by_vin_entries, base.by_vin_texts
+    cells = base.by_vin_cells
     if len(fresh) + len(removed) > len(by_vin) // REBUILD_SHARE:
         by_vin = sorted_steps(list(entries))  # (in steps: a million VINs sorted in one call
         by_vin_entries = passes(lambda v: list(map(entries.__getitem__, v)), by_vin)  # held
         by_vin_texts = passes(lambda e: list(map(_TEXT, e)), by_vin_entries)  # the GIL ~1 s)
+        cells = _whole_cells(by_vin, by_vin_entries, by_vin_texts)
     elif fresh or removed:
         gone = [vin for vin in fresh if vin in base.entries] + list(removed)
         rows = [(None, vin, (entry, entry.search_text)) for vin, entry in fresh.items()]
+        log = SpliceLog()
         by_vin, (by_vin_entries, by_vin_texts) = splice(
-            by_vin, [by_vin_entries, by_vin_texts], None, gone, rows
+            by_vin, [by_vin_entries, by_vin_texts], None, gone, rows, log
         )
+        cells = _spliced_cells(cells, log, fresh, by_vin, by_vin_texts, entries.__getitem__)
     return Data(
         entries,
         by_raw,
         by_vin,
         by_vin_entries,
         by_vin_texts,
+        cells,
         _next_counts(base, fresh, removed),
         latest,
     )
@@ -176,17 +186,29 @@ def bisect_row(order: list[str], key_of: Callable[[str], Any] | None, key: Any, 
     return bisect_left(order, (key, vin), key=lambda v: (key_of(v), v))
 
 
+@dataclass(slots=True)
+class SpliceLog:
+    """How a splice rearranged its order, for columns kept outside it (`Cells.spliced`): per
+    step (start, stop, inserted): the old rows start:stop, then `inserted` new rows, whose VINs
+    are the next ones of `inserted`."""
+
+    layout: list[tuple[int, int, int]] = field(default_factory=list)
+    inserted: list[str] = field(default_factory=list)
+
+
 def splice(
     order: list[str],
     columns: list[list[Any]],
     key_of: Callable[[str], Any] | None,
     gone: Iterable[str],
     rows: Iterable[tuple[Any, str, tuple[Any, ...]]],
+    log: SpliceLog | None = None,
 ) -> tuple[list[str], list[list[Any]]]:
     """`order` (ascending by (key, vin); `key_of(vin)` gives the key of a VIN in it, None when
     the order is by VIN alone) with its aligned `columns`, minus the VINs `gone`, plus `rows` of
     (key, vin, column values). Positions come from bisection (C, computing the keys of the few
-    rows probed), the copying is slicing: no Python code per kept row."""
+    rows probed), the copying is slicing: no Python code per kept row. `log`, if given, is told
+    the layout."""
     events: list[tuple[int, int, Any, str, tuple[Any, ...]]] = []
     for vin in gone:
         key = None if key_of is None else key_of(vin)
@@ -205,15 +227,55 @@ def splice(
         out += order[start:at]
         for out_column, column in zip(out_columns, columns, strict=True):
             out_column += column[start:at]
+        if log is not None:
+            log.layout.append((start, at, 0 if drop else 1))
         start = at + drop
         if not drop:
             out.append(vin)
             for out_column, value in zip(out_columns, values, strict=True):
                 out_column.append(value)
+            if log is not None:
+                log.inserted.append(vin)
     out += order[start:]
     for out_column, column in zip(out_columns, columns, strict=True):
         out_column += column[start:]
+    if log is not None:
+        log.layout.append((start, len(order), 0))
     return out, out_columns
+
+
+#: From this many rows a roster keeps its searchable fields as numpy columns (`roster.cells`):
+#: free words, statuses and field terms are tested there instead of on each search text.
+CELLS_FROM = 131_072
+
+
+def _whole_cells(order: list[str], entries: list[RosterEntry], texts: list[str]) -> Cells | None:
+    if len(order) < CELLS_FROM:
+        return None
+    try:  # (numpy: imported only for a big roster; without it, filters read the texts)
+        from hm_tui.service.roster.cells import Cells, Tables
+    except ImportError:
+        return None
+    return Cells.build(Tables.new(), order, entries, texts)
+
+
+def _spliced_cells(
+    cells: Cells | None,
+    log: SpliceLog,
+    fresh: dict[str, RosterEntry],
+    order: list[str],
+    texts: list[str],
+    entry_of: Callable[[str], RosterEntry],
+) -> Cells | None:
+    """The cells of an order after a splice (`log`): the old cells spliced the same way, or,
+    when the order had none and is now big enough, built whole."""
+    if cells is None:
+        if len(order) < CELLS_FROM:
+            return None
+        return _whole_cells(order, passes(lambda v: list(map(entry_of, v)), order), texts)
+    new = [fresh[vin] for vin in log.inserted]
+    made = type(cells).build(cells.tables, log.inserted, new, [e.search_text for e in new])
+    return cells.spliced(log.layout, made)
 
 
 PASS = 8192  # rows per C-level pass of a filter or sort (a few ms of GIL each)
@@ -236,14 +298,15 @@ def full_index(data: Data, column: str) -> Index:
     """Sort every row by `column` (stable over VIN order, so ties stay in VIN order): row
     numbers are sorted by an aligned key list, then the aligned lists permuted, all in C."""
     if column == "vin":
-        return Index(column, data.by_vin, data.by_vin_texts)
+        return Index(column, data.by_vin, data.by_vin_texts, data.by_vin_cells)
     # The key and row lists live only while this runs: with the collector resting, no collection
     # walks them (two 100,000-item lists: ~16 ms of a young collection on a slow machine).
     with collector.paused(settle=True) if len(data.by_vin) > PASS else contextlib.nullcontext():
         rows = sorted_rows(passes(KEY_LISTS[column], data.by_vin_entries, data.by_vin_texts))
         by_vin, texts = data.by_vin.__getitem__, data.by_vin_texts.__getitem__
         order = passes(lambda r: list(map(by_vin, r)), rows)
-        return Index(column, order, passes(lambda r: list(map(texts, r)), rows))
+        cells = None if data.by_vin_cells is None else data.by_vin_cells.take(rows)
+        return Index(column, order, passes(lambda r: list(map(texts, r)), rows), cells)
 
 
 def sorted_rows(keys: list[Any]) -> list[int]:
@@ -321,5 +384,9 @@ def reindex(index: Index, base: Data, data: Data, d: Diff) -> Index:
         (key(entry) if key else None, vin, (entry.search_text,)) for vin, entry in fresh.items()
     ]
     key_of = None if key is None else (lambda vin: key(old[vin]))
-    order, (texts,) = splice(index.order, [index.texts], key_of, gone, rows)
-    return Index(index.column, order, texts)
+    log = SpliceLog()
+    order, (texts,) = splice(index.order, [index.texts], key_of, gone, rows, log)
+    entry_of = data.entries.__getitem__ if data is not base else lambda v: fresh.get(v) or old[v]
+    return Index(
+        index.column, order, texts, _spliced_cells(index.cells, log, fresh, order, texts, entry_of)
+    )

@@ -2,7 +2,8 @@
 
 A filter result (`Shown`) is an array of row numbers into the index's order, made by C-level
 passes over the index's search texts, `PASS` rows at a time (between passes a worker thread
-hands the GIL back); typing narrows the previous result, and `RecentResults` keeps the last few
+hands the GIL back), or for a big roster by numpy over the index's cells (`roster/cells.py`);
+typing narrows the previous result, and `RecentResults` keeps the last few
 so that a backspace needs no scan at all.
 """
 
@@ -160,15 +161,21 @@ def filter_rows(
     *,
     within: bool = False,
 ) -> array[int] | None:
-    """The rows among `rows` (None: all) that pass every term of `flt`, cheapest terms first:
-    statuses by prefix and free words by substring over the texts, the other fields on a
-    column per field (`roster/columns.py`), each term tested once per distinct value. `within`:
-    as `_rows_where` (the whole filter narrows the one that gave `rows`)."""
-    texts = index.texts
+    """The rows among `rows` (None: all) that pass every term of `flt`, cheapest terms first.
+    A big roster's index has cells (`roster/cells.py`): every term but age is tested there, once
+    per distinct value (a free word also on the VINs' bytes). Otherwise statuses by prefix and
+    free words by substring over the texts, the other fields on a column per field
+    (`roster/columns.py`), each term tested once per distinct value. `within`: as `_rows_where`
+    (the whole filter narrows the one that gave `rows`)."""
+    texts, cells = index.texts, index.cells
     for term in sorted(flt.terms, key=lambda t: _COST[t.field]):
         if rows is not None and not rows:
             break
-        if term.field == "status":
+        if cells is not None and term.field == "text":
+            rows = cells.with_word(term.values[0], rows, index.order, negate=term.negated)
+        elif cells is not None and term.field != "age":
+            rows = cells.passing(term, rows)
+        elif term.field == "status":
             prefixes = tuple(f"{v}\t" for v in term.values)
             rows = _rows_where(_starts, prefixes, texts, rows, within=within, negate=term.negated)
         elif term.field == "text":
@@ -195,11 +202,19 @@ def _column_test(
 _starts = str.startswith  # (text, prefixes): C-level, no Python frame per row
 
 
+def _with_prefixes(index: Index, prefixes: tuple[str, ...]) -> array[int] | None:
+    """The rows whose search text starts with one of `prefixes` ("status\t"): whose status is
+    one of those."""
+    if index.cells is None:
+        return _rows_where(_starts, prefixes, index.texts)
+    statuses = tuple(p[:-1] for p in prefixes if p.endswith("\t") and "\t" not in p[:-1])
+    return index.cells.passing(Term("status", statuses), None)
+
+
 def visible(index: Index, view: View, entries: dict[str, RosterEntry], now: float) -> Shown:
     """The rows that pass the view's statuses and filter, in display order (`now`: the
     platform's clock in epoch seconds, for time in state)."""
-    texts = index.texts
-    rows = None if view.prefixes is None else _rows_where(_starts, view.prefixes, texts)
+    rows = None if view.prefixes is None else _with_prefixes(index, view.prefixes)
     rows = filter_rows(index, entries, view.filter, rows, now)
     return Shown(index, rows, view.descending)
 
@@ -269,6 +284,5 @@ class RecentResults:
 def with_status(index: Index, statuses: Iterable[str]) -> list[str]:
     """Every VIN of the index whose status is one of `statuses` (C-level passes, `PASS` rows
     at a time: safe in a worker thread over a big roster)."""
-    prefixes = tuple(f"{status}\t".lower() for status in statuses)
-    rows = _rows_where(_starts, prefixes, index.texts)
+    rows = _with_prefixes(index, tuple(f"{status}\t".lower() for status in statuses))
     return list(index.order) if rows is None else list(map(index.order.__getitem__, rows))
