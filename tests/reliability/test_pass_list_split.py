@@ -95,3 +95,17 @@ ITEM = st.fixed_dictionaries({"vin": TEXT}, optional={"x": JSON, "vin2": JSON}) 
 def test_any_list_splits_the_same_in_windows(items: list[Any], window: int, indent: Any) -> None:
     body = json.dumps(items, indent=indent, separators=None if indent else (",", ":")).encode()
     assert split(body, window=window) == split(body, window=len(body) + 1)
+
+
+@pytest.mark.parametrize("window", [64, decode.WINDOW])
+def test_a_list_let_go_frees_its_body_unless_an_item_is_kept(window: int) -> None:
+    body = bytearray(BODIES["compact"])
+    wire = decode.split_clearance_list(body, window=window)
+    wire.let_go()
+    assert (len(wire), len(body)) == (0, 0)
+    body = bytearray(BODIES["compact"])
+    wire = decode.split_clearance_list(body, window=window)
+    kept = wire.items[5]
+    wire.let_go()  # (the body stays whole for the item still held)
+    assert len(wire) == 0 and body == BODIES["compact"]
+    assert bytes(kept) == compact(FLEET[5])
