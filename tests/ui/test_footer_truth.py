@@ -117,3 +117,25 @@ def test_a_refusable_key_has_a_hidden_twin_with_its_id() -> None:
     found = [b for b in bindings(ROSTER_KEYS) if getattr(b, "id", None) == "roster.remove"]
     assert [b.show for b in found] == [True, False]
     assert found[1].action == "remove('refused')" and found[1].key == found[0].key
+
+
+async def test_the_rosters_footer_is_not_rebuilt_under_a_dialog_and_shows_its_keys_after(
+    emulator: Emulator,
+) -> None:
+    """A dialog opening and closing over the roster leaves the roster's footer as it was (the
+    same keys, not rebuilt twice on the way), and a change made meanwhile shows once back."""
+    app = make_app(emulator)
+    async with app.run_test(size=(100, 24)) as pilot:
+        await loaded(app, emulator)
+        await pilot.press("2")  # approved only: d is offered
+        await wait_for(lambda: "Remove" in footer_keys(app), message="d offered on approved")
+        before = list(app.roster_screen.query("FooterKey"))
+        for key in ("a", "g", "question_mark"):
+            await pilot.press(key)
+            await wait_for(lambda: app.screen is not app.roster_screen and app.screen.focused)
+            await pilot.press("escape")
+            await wait_for(lambda: app.screen is app.roster_screen)
+            await pilot.pause()
+            assert list(app.roster_screen.query("FooterKey")) == before, key
+        await pilot.press("3")  # rejected only: nothing to remove
+        await wait_for(lambda: "Remove" not in footer_keys(app), message="d no longer offered")

@@ -11,6 +11,11 @@ Textual's Footer also lets keys run past the right edge, under the docked palett
 columns the feed's keys pushed "? Help" and "q Quit" off screen and left a stray letter beside
 "^p Palette"). This one leaves out whole keys instead: Help, Quit, Close and Back always
 stay; the others in order, the focused widget's first, each while it still fits.
+
+A footer whose screen is not on top is not rebuilt (a dialog opening over the roster announced
+new bindings to the roster's footer, which rebuilt it without the roster's own keys, then again
+with them when the dialog closed: 20-60 ms of each opening and closing). When its screen is on
+top again Textual announces its bindings anew, and the footer compares them with what it shows.
 """
 
 from __future__ import annotations
@@ -36,6 +41,9 @@ class KeyFooter(Footer):
 
     async def recompose(self) -> None:
         if self.is_attached:
+            stack = self.app.screen_stack
+            if stack and self.screen is not stack[-1]:
+                return  # not on top: rebuilt (if need be) when its screen is on top again
             shown = self._showing()
             if shown == self._shown:
                 return
@@ -43,7 +51,12 @@ class KeyFooter(Footer):
         await super().recompose()
 
     def compose(self) -> ComposeResult:
-        yield from fitted(list(super().compose()), self.app.size.width, compact=self.compact)
+        widgets = fitted(list(super().compose()), self.app.size.width, compact=self.compact)
+        if self.compact:
+            for widget in widgets:  # styled once when mounted, not again when its `compact`
+                if isinstance(widget, FooterKey):  # is bound a moment later (-compact)
+                    widget.add_class("-compact", update=False)
+        yield from widgets
 
     def on_resize(self) -> None:
         self.refresh(recompose=True)  # (skipped by `recompose` unless what fits changed)
