@@ -67,8 +67,10 @@ FLASH_MAX = 2000  # a refresh changing more rows than this highlights none of th
 FREEZE_AFTER = 10_000
 FIRST_FRAME_ENV = "HM_TUI_BENCH_FIRST_FRAME_FILE"
 ROSTER_EVERY = 0.1  # roster changes are drawn at most this often
-#: The add dialog is built this long after the first frame with data (its first moments are the
-#: roster's: its sort orders, the feed starting).
+#: The add dialog is built once the first frame with data is this old (its first moments are the
+#: roster's: its sort orders, the feed starting), the roster is on top and no key came for as
+#: long (building it takes the loop 100-300 ms: not while the operator types, e.g. a palette
+#: search that Enter is about to choose from).
 PREPARE_AFTER_S = 0.5
 
 
@@ -130,6 +132,7 @@ class HmTuiApp(ClearanceActions, App[int]):
             self, SCREEN_CHANGING_IDS, FOCUS_MOVING_IDS, super().on_event
         )
         self.kept_add = KeptAddDialog(self)  # built once, shown again: ui/kept_dialogs.py
+        self._last_key_at = float("-inf")  # monotonic time of the last key read
 
     def _platform_now(self) -> datetime:
         """The session's estimate of the platform's clock (an emulator at --speed runs ahead of
@@ -176,8 +179,10 @@ class HmTuiApp(ClearanceActions, App[int]):
 
     async def on_event(self, event: events.Event) -> None:
         """Textual's, except that a key read while a screen opens waits for it (typeahead.py)."""
-        if isinstance(event, events.Key) and not event.is_forwarded and self.type_ahead.take(event):
-            return
+        if isinstance(event, events.Key) and not event.is_forwarded:
+            self._last_key_at = time.monotonic()
+            if self.type_ahead.take(event):
+                return
         await super().on_event(event)
 
     def on_descendant_focus(self, event: events.DescendantFocus) -> None:
@@ -287,9 +292,14 @@ class HmTuiApp(ClearanceActions, App[int]):
 
     def _prepare_dialogs(self) -> None:
         """Build the add dialog now, while the operator reads the roster, so that `a` only
-        shows it (ui/kept_dialogs.py)."""
-        if self.session is not None and not self.read_only:
+        shows it (ui/kept_dialogs.py); later if a key came a moment ago or a screen is open."""
+        if self.session is None or self.read_only or self.kept_add.screen is not None:
+            return
+        quiet = time.monotonic() - self._last_key_at >= PREPARE_AFTER_S
+        if quiet and self.screen_stack[-1:] == [self.roster_screen]:
             self.kept_add.prepare(self.session)
+        else:
+            self.set_timer(PREPARE_AFTER_S, self._prepare_dialogs)
 
     # -- interrupted actions and the journal (ui/screens/resume.py, journal.py) ----------
 

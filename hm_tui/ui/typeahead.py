@@ -26,6 +26,7 @@ Textual APIs: `App.on_event`, `screen_change_signal` (immediate), `Screen.active
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from time import monotonic
 from typing import TYPE_CHECKING
 
 from textual import events
@@ -41,6 +42,11 @@ if TYPE_CHECKING:
 OPENS_TIMEOUT = 3.0
 #: A new screen that focused nothing by then: the held keys go to it as Textual would send them.
 FOCUS_TIMEOUT = 5.0
+#: Enter in the command palette waits until the palette's search has caught up with what was
+#: typed (looked at this often, for at most SEARCH_TIMEOUT): else it picks from the results of
+#: a shorter query ("Import VINs" typed fast chose "Add VINs", or nothing).
+SEARCH_POLL = 0.02
+SEARCH_TIMEOUT = 1.0
 
 
 class TypeAhead:
@@ -63,6 +69,10 @@ class TypeAhead:
         self._settling: Screen[object] | None = None  # a new screen with nothing focused yet
         self._timer: Timer | None = None
         self._releasing = False
+        self._searching: CommandPalette | None = None  # a palette whose search Enter waits for
+        self._search_timer: Timer | None = None
+        self._search_began = 0.0
+        self._searched: events.Key | None = None  # the Enter that has waited for its search
 
     def start(self) -> None:
         # immediate: before the keys already queued behind the change are delivered
@@ -70,7 +80,9 @@ class TypeAhead:
 
     @property
     def gated(self) -> bool:
-        return self._opening is not None or self._settling is not None
+        return (
+            self._opening is not None or self._settling is not None or self._searching is not None
+        )
 
     def take(self, event: events.Key) -> bool:
         """Before the app delivers a key it read: True if the key is held (delivered later)."""
@@ -85,8 +97,38 @@ class TypeAhead:
             if not self.gated:
                 self._release_soon()
             return True
+        if self._wait_for_search(event):
+            self.held.append(event)
+            return True
         self._note_opener(event)
         return False
+
+    def _wait_for_search(self, event: events.Key) -> bool:
+        """Enter in the command palette, not yet waited: hold it (and what follows) until the
+        palette's search is done (`_search_polled`)."""
+        palette = self.app.screen
+        if event.key != "enter" or not isinstance(palette, CommandPalette):
+            return False
+        if event is self._searched:
+            return False
+        self._searching = palette
+        self._search_began = monotonic()
+        if self._search_timer is not None:
+            self._search_timer.stop()
+        self._search_timer = self.app.set_interval(SEARCH_POLL, self._search_polled)
+        return True
+
+    def _search_polled(self) -> None:
+        palette = self._searching
+        waiting = monotonic() - self._search_began < SEARCH_TIMEOUT
+        if palette is not None and self.app.screen is palette and waiting and searching(palette):
+            return
+        self._searching = None
+        self._searched = self.held[0] if self.held else None
+        if self._search_timer is not None:
+            self._search_timer.stop()
+            self._search_timer = None
+        self._release_soon()
 
     def _note_opener(self, event: events.Key) -> None:
         kind = self._opens(event)
@@ -166,6 +208,8 @@ class TypeAhead:
     async def _release(self) -> None:
         self._releasing = False
         while self.held and not self.gated:
+            if self._wait_for_search(self.held[0]):
+                break
             event = self.held.pop(0)
             self._note_opener(event)
             await self.deliver(event)
@@ -178,3 +222,14 @@ class TypeAhead:
         if self._timer is not None:
             self._timer.stop()
             self._timer = None
+
+
+def searching(palette: CommandPalette) -> bool:
+    """The palette is still gathering the commands that match its input (its search worker),
+    or has a change of its input not yet searched (the worker is started by the palette's
+    handler of that change, a moment after the key)."""
+    group = getattr(CommandPalette, "_GATHER_COMMANDS_GROUP", None)
+    return any(
+        worker.node is palette and worker.group == group and not worker.is_finished
+        for worker in palette.app.workers
+    )

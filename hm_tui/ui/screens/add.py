@@ -123,8 +123,19 @@ class AddScreen(ModalScreen[list[Any] | None]):
         self._stopping = False
         self._checking: Worker[None] | None = None  # the eligibility check under way
         self._checked: tuple[tuple[str, str], ...] | None = None  # what the shown check is of
-        self.ready = False  # composed and mounted (a kept dialog is built before it is shown)
+        # Settled since it was mounted: its first tab activated and its first field focused
+        # (both arrive as messages after on_mount). A kept dialog (ui/kept_dialogs.py) starts
+        # over only once settled: a late one would undo what `start_over` set.
+        self._tab_settled = self._focus_settled = False
         self._styled_by: tuple[str, object] = ("", None)  # theme and rules when last hidden
+
+    @property
+    def ready(self) -> bool:
+        """Composed, mounted and settled: it may be made as new and shown (`start_over`)."""
+        return self._tab_settled and self._focus_settled
+
+    def on_descendant_focus(self) -> None:
+        self._focus_settled = True
 
     @property
     def busy(self) -> bool:
@@ -212,7 +223,6 @@ class AddScreen(ModalScreen[list[Any] | None]):
         yield field("VW customer", customer, id="add-vw-row", classes="-hidden")
 
     def on_mount(self) -> None:
-        self.ready = True
         self._styled_by = (self.app.theme, self.app.stylesheet.rules)
         if self not in self.app.screen_stack:  # built ahead (ui/kept_dialogs.py)
             self.call_later(self._lay_out_unseen)
@@ -427,6 +437,10 @@ class AddScreen(ModalScreen[list[Any] | None]):
     @on(TabbedContent.TabActivated)
     def _inputs_changed(self) -> None:
         self.refresh_preview()
+
+    @on(TabbedContent.TabActivated)
+    def _tab_activated(self) -> None:
+        self._tab_settled = True
 
     @on(TabbedContent.TabActivated)
     def _brand_prompt(self) -> None:
