@@ -37,7 +37,7 @@ from hm_tui.service.roster.model import Roster, RosterChanges
 from hm_tui.ui import messages as msg
 from hm_tui.ui.clearance_actions import ClearanceActions
 from hm_tui.ui.commands import DashboardCommands, dashboard_commands
-from hm_tui.ui.kept_dialogs import KeptAddDialog
+from hm_tui.ui.kept_dialogs import KeptAddDialog, warm_up
 from hm_tui.ui.keymap import (
     APP_KEYS,
     FOCUS_MOVING_IDS,
@@ -298,6 +298,7 @@ class HmTuiApp(ClearanceActions, App[int]):
         quiet = time.monotonic() - self._last_key_at >= PREPARE_AFTER_S
         if quiet and self.screen_stack[-1:] == [self.roster_screen]:
             self.kept_add.prepare(self.session)
+            self.call_later(warm_up, self)  # the other dialogs' modules and styles
         else:
             self.set_timer(PREPARE_AFTER_S, self._prepare_dialogs)
 

@@ -27,6 +27,22 @@ if TYPE_CHECKING:
 NAME = "hm-tui-add-dialog"
 
 
+def warm_up(app: App[int]) -> None:
+    """Import the other dialogs' modules and parse their widgets' default styles now, at idle:
+    else the first `Enter`, `d` or `g` pays for both (Textual parses the whole stylesheet again
+    the first time a widget class with styles of its own is mounted). What Textual does when it
+    registers a widget (`_post_register`), without mounting anything."""
+    from textual.widgets import Sparkline
+
+    from hm_tui.ui.screens import confirm, detail, summary  # noqa: F401  (imported: warm)
+    from hm_tui.ui.widgets.datapoints import DataPointsView
+    from hm_tui.ui.widgets.timeline import Timeline
+
+    for widget in (Timeline(), DataPointsView(), Sparkline([])):
+        widget._post_register(app)
+    app.stylesheet.parse()
+
+
 class KeptAddDialog:
     """One add dialog per session, kept between openings."""
 

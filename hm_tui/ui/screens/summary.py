@@ -41,7 +41,7 @@ if TYPE_CHECKING:
     from hm_tui.service.session import Session
 
 EVERY = 2.0  # seconds between recomputations while the roster changes
-STEP = 2_000  # clearances decoded between two looks at whether the computation was stopped
+STEP = 500  # clearances decoded between two looks at whether the computation was stopped
 
 
 class _Run:
