@@ -172,12 +172,12 @@ def test_a_first_big_list_in_the_roster_matches_a_decoded_one(replies: list[int]
     for vin in list(decoded.visible)[::997]:
         ours, theirs = from_wire.entry(vin), decoded.entry(vin)
         assert ours is not None and theirs is not None
-        assert (ours.status, ours.brand, ours.reason, ours.since_ts, ours.search_text) == (
+        assert (ours.status, ours.brand, ours.reason, ours.since_ts, ours.tag_field) == (
             theirs.status,
             theirs.brand,
             theirs.reason,
             theirs.since_ts,
-            theirs.search_text,
+            theirs.tag_field,
         )
 
 

@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 from hm_tui.service.models import ChangelogEntry, Clearance
 from hm_tui.service.roster import index as roster_index
+from hm_tui.service.roster.entry import search_text_of
 from hm_tui.service.roster.model import COLUMNS, Roster, StatusChange
 
 
@@ -285,7 +286,7 @@ class Model:
             v
             for v in self.rows
             if (statuses is None or self.rows[v].status in statuses)
-            and query in roster.entry(v).search_text
+            and query in search_text_of(roster.entry(v))
         ]
         ordered = sorted(shown, key=key)
         return ordered[::-1] if desc else ordered

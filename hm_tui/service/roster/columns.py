@@ -13,7 +13,7 @@ import threading
 from array import array
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from operator import attrgetter, itemgetter, methodcaller
+from operator import attrgetter
 from typing import Any
 
 from hm_tui.domain.filters import clean_field
@@ -21,8 +21,7 @@ from hm_tui.service.roster.entry import RosterEntry
 from hm_tui.service.roster.index import Index
 
 _KEEP = 8  # (index, field) columns kept: a few fields of the current and the previous index
-_LAST_FIELD = methodcaller("rpartition", "\t")  # the tags are the search text's last field
-_TAIL = itemgetter(2)
+_TAG_FIELD = attrgetter("tag_field")
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,10 +53,9 @@ def column_of(index: Index, entries: dict[str, RosterEntry], field: str) -> Colu
 
 
 def _build(index: Index, entries: dict[str, RosterEntry], field: str) -> Column:
-    if field == "tag":
-        raw = list(map(_TAIL, map(_LAST_FIELD, index.texts)))  # already clean
-        return _coded(raw, lambda v: v)
     rows = map(entries.__getitem__, index.order)
+    if field == "tag":
+        return _coded(list(map(_TAG_FIELD, rows)), lambda v: v)  # already clean
     if field == "age":
         return Column(array("d", map(attrgetter("since_ts"), rows)))
     values = list(map(attrgetter(field), rows))

@@ -25,7 +25,8 @@ class RosterEntry(msgspec.Struct, frozen=True, gc=False):
     reason: str | None
     since_ts: float  # entered the current status (latest changelog entry; else first seen), in
     # epoch seconds: the sort key (floats compare 3x faster) and 5.6 MB less than a datetime each
-    search_text: str  # `domain.filters.search_text`: lower case status, vin, brand, reason, tags
+    tag_field: str  # `domain.filters.tags_field`: the tags as free words and tag terms read
+    # them (lower case), one string per distinct value where it can be (`shared`)
     tags: str  # `k=v` pairs as sent, in the platform's order, joined by `TAG_SEP` (untrusted:
     # a row shows them through `shown_tags`, made inert); "" without tags
     changed_at: float  # epoch seconds when this roster last saw it added or changed
@@ -95,7 +96,7 @@ def tag_texts(tags: dict[str, str]) -> tuple[str, str]:
     joined = TAG_SEP.join(map("=".join, tags.items()))
     if "\t" in joined or joined.count(TAG_SEP) != len(tags) - 1:  # a tab or a separator in
         return shared(joined), tags_field(tags)  # a tag (rare): the field cleans them
-    return shared(joined), joined.lower()
+    return shared(joined), shared(joined.lower())
 
 
 #: Distinct tag combinations remembered for sharing (a fleet repeats a few: sub-fleet, cost
@@ -130,18 +131,23 @@ def make_entry(c: Clearance, raw: bytes, previous: RosterEntry | None, now: floa
     reason = last.reason if last is not None else None
     status, brand = intern(c.status), intern(c.brand)  # a few distinct values, shared
     tags, tag_field = tag_texts(c.tags)
-    text = search_text(status, c.vin, brand, reason, tag_field)
     return RosterEntry(
         c.vin,
         status,
         brand,
         intern(reason) if reason else reason,
         since.timestamp(),
-        text,
+        tag_field,
         tags,
         now,
         raw,
     )
+
+
+def search_text_of(entry: RosterEntry) -> str:
+    """The text free words search in (`domain.filters.search_text`), made when asked: a small
+    roster keeps one per row in its index; a big one keeps none (`roster/cells.py`)."""
+    return search_text(entry.status, entry.vin, entry.brand, entry.reason, entry.tag_field)
 
 
 def _parse_since(timestamp: str) -> datetime | None:

@@ -25,7 +25,7 @@ from hm_tui.service.roster.entry import make_entry
 ASK = struct.Struct("!IQQ")
 DONE = struct.Struct("!IQQ")
 NOW = struct.Struct("!d")
-FIELDS = ("vin", "status", "brand", "reason", "since_ts", "search_text", "tags")  # Reply's columns
+FIELDS = ("vin", "status", "brand", "reason", "since_ts", "tag_field", "tags")  # Reply's columns
 
 
 class Reply(msgspec.Struct, array_like=True):
@@ -37,7 +37,7 @@ class Reply(msgspec.Struct, array_like=True):
     brands: list[str]
     reasons: list[str | None]
     since: list[float]
-    texts: list[str]
+    tag_fields: list[str]
     tags: list[str]
 
 

@@ -236,7 +236,7 @@ def _entries(reply: wire.Reply, items: list[bytes], now: float) -> Built:
             map(intern, reply.brands),
             map(reasons, reply.reasons),
             reply.since,
-            reply.texts,
+            map(shared, reply.tag_fields),
             map(shared, reply.tags),
             repeat(now),
             raws,

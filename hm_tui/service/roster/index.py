@@ -4,7 +4,8 @@
 Cost follows the change and the screen, not the fleet (numbers for 100,000 VINs in the report of
 the roster's author; see `Roster`):
 - the whole roster is kept sorted by the current column, ties by VIN, with each row's search text
-  in a list aligned to that order: a filter is one C-level pass over the texts giving an array of
+  in a list aligned to that order (a big roster: its searchable fields as numpy columns,
+  `roster.cells`, and no texts): a filter is one C-level pass over the texts giving an array of
   row numbers (`Shown`), and a refresh splices the few changed rows out and back in (bisect)
   instead of re-sorting;
 - a full sort sorts row numbers by an aligned key list, then permutes the aligned lists.
@@ -23,7 +24,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from itertools import islice
-from operator import attrgetter, itemgetter, methodcaller
+from operator import attrgetter
 from typing import TYPE_CHECKING, Any
 
 from hm_tui import collector
@@ -37,7 +38,7 @@ from hm_tui.service.roster.bounded_steps import (
     sorted_steps,
 )
 from hm_tui.service.roster.diff import SLICE, Data, Diff
-from hm_tui.service.roster.entry import RosterEntry
+from hm_tui.service.roster.entry import RosterEntry, search_text_of
 
 if TYPE_CHECKING:
     from hm_tui.service.roster.cells import Cells
@@ -48,12 +49,11 @@ COLUMNS: tuple[str, ...] = ("vin", "brand", "status", "reason", "tags", "since",
 
 
 _STATUS_KEYS = {str(status): f"{rank:02d}{status}" for rank, status in enumerate(STATUS_ORDER)}
-_TEXT = attrgetter("search_text")
+_TAG_FIELD = attrgetter("tag_field")
 _STATUS = attrgetter("status")
 _RAW = attrgetter("raw")
 _SINCE_TS = attrgetter("since_ts")
 _REASON = attrgetter("reason")
-_SPLIT = methodcaller("split", "\t", 4)  # search text fields: status, vin, brand, reason, tags
 
 
 def _status_keys(entries: list[RosterEntry], texts: list[str]) -> list[str]:
@@ -70,16 +70,6 @@ def _reason_keys(entries: list[RosterEntry], texts: list[str]) -> list[str]:
     return list(map(lowered.__getitem__, reasons))
 
 
-def _text_field(
-    n: int,
-) -> tuple[Callable[[RosterEntry], Any], Callable[[list[RosterEntry], list[str]], list[Any]]]:
-    pick = itemgetter(n)
-    return (
-        lambda e: pick(_SPLIT(e.search_text)),
-        lambda entries, texts: list(map(pick, map(_SPLIT, texts))),
-    )
-
-
 # Sort keys per column, for one entry and (C-level) for aligned lists of entries and texts; the
 # two must agree. Rows are ordered by (key, vin).
 _KEY_PAIRS: dict[
@@ -88,7 +78,7 @@ _KEY_PAIRS: dict[
     "brand": (attrgetter("brand"), lambda entries, texts: list(map(attrgetter("brand"), entries))),
     "status": (lambda e: _status_keys([e], [])[0], _status_keys),
     "reason": (lambda e: (e.reason or "").lower(), _reason_keys),
-    "tags": _text_field(4),
+    "tags": (_TAG_FIELD, lambda entries, texts: list(map(_TAG_FIELD, entries))),
     "since": (_SINCE_TS, lambda entries, texts: list(map(_SINCE_TS, entries))),
     "changed": (
         attrgetter("changed_at"),
@@ -101,9 +91,10 @@ KEY_LISTS = {column: pair[1] for column, pair in _KEY_PAIRS.items()}
 
 @dataclass(frozen=True, slots=True)
 class Index:
-    """Every VIN in ascending (key, vin) order, with aligned search texts, and from `CELLS_FROM`
-    rows their searchable fields as aligned numpy columns (`roster.cells`). No key list: a splice
-    finds positions by bisection, computing the keys of the ~17 rows it probes."""
+    """Every VIN in ascending (key, vin) order, with aligned search texts, or from `CELLS_FROM`
+    rows their searchable fields as aligned numpy columns (`roster.cells`) and no texts (`[]`).
+    No key list: a splice finds positions by bisection, computing the keys of the ~17 rows it
+    probes."""
 
     column: str
     order: list[str]
@@ -145,16 +136,23 @@ def next_data(base: Data, d: Diff) -> Data:
     if len(fresh) + len(removed) > len(by_vin) // REBUILD_SHARE:
         by_vin = sorted_steps(list(entries))  # (in steps: a million VINs sorted in one call
         by_vin_entries = passes(lambda v: list(map(entries.__getitem__, v)), by_vin)  # held
-        by_vin_texts = passes(lambda e: list(map(_TEXT, e)), by_vin_entries)  # the GIL ~1 s)
-        cells = _whole_cells(by_vin, by_vin_entries, by_vin_texts)
+        cells = _whole_cells(by_vin, by_vin_entries)  # the GIL ~1 s)
+        by_vin_texts = [] if cells is not None else _texts(by_vin_entries)
     elif fresh or removed:
         gone = [vin for vin in fresh if vin in base.entries] + list(removed)
-        rows = [(None, vin, (entry, entry.search_text)) for vin, entry in fresh.items()]
         log = SpliceLog()
-        by_vin, (by_vin_entries, by_vin_texts) = splice(
-            by_vin, [by_vin_entries, by_vin_texts], None, gone, rows, log
-        )
-        cells = _spliced_cells(cells, log, fresh, by_vin, by_vin_texts, entries.__getitem__)
+        rows: list[tuple[Any, str, tuple[Any, ...]]]
+        if cells is not None:
+            rows = [(None, vin, (entry,)) for vin, entry in fresh.items()]
+            by_vin, (by_vin_entries,) = splice(by_vin, [by_vin_entries], None, gone, rows, log)
+        else:
+            rows = [(None, vin, (entry, search_text_of(entry))) for vin, entry in fresh.items()]
+            by_vin, (by_vin_entries, by_vin_texts) = splice(
+                by_vin, [by_vin_entries, by_vin_texts], None, gone, rows, log
+            )
+        cells = _spliced_cells(cells, log, fresh, by_vin, entries.__getitem__)
+        if cells is not None:
+            by_vin_texts = []
     return Data(
         entries,
         by_raw,
@@ -249,14 +247,19 @@ def splice(
 CELLS_FROM = 131_072
 
 
-def _whole_cells(order: list[str], entries: list[RosterEntry], texts: list[str]) -> Cells | None:
+def _texts(entries: list[RosterEntry]) -> list[str]:
+    """Each entry's search text (a small roster's filter reads them)."""
+    return passes(lambda e: list(map(search_text_of, e)), entries)
+
+
+def _whole_cells(order: list[str], entries: list[RosterEntry]) -> Cells | None:
     if len(order) < CELLS_FROM:
         return None
     try:  # (numpy: imported only for a big roster; without it, filters read the texts)
         from hm_tui.service.roster.cells import Cells, Tables
     except ImportError:
         return None
-    return Cells.build(Tables.new(), order, entries, texts)
+    return Cells.build(Tables.new(), order, entries)
 
 
 def _spliced_cells(
@@ -264,7 +267,6 @@ def _spliced_cells(
     log: SpliceLog,
     fresh: dict[str, RosterEntry],
     order: list[str],
-    texts: list[str],
     entry_of: Callable[[str], RosterEntry],
 ) -> Cells | None:
     """The cells of an order after a splice (`log`): the old cells spliced the same way, or,
@@ -272,9 +274,9 @@ def _spliced_cells(
     if cells is None:
         if len(order) < CELLS_FROM:
             return None
-        return _whole_cells(order, passes(lambda v: list(map(entry_of, v)), order), texts)
+        return _whole_cells(order, passes(lambda v: list(map(entry_of, v)), order))
     new = [fresh[vin] for vin in log.inserted]
-    made = type(cells).build(cells.tables, log.inserted, new, [e.search_text for e in new])
+    made = type(cells).build(cells.tables, log.inserted, new)
     return cells.spliced(log.layout, made)
 
 
@@ -305,8 +307,9 @@ def full_index(data: Data, column: str) -> Index:
         rows = sorted_rows(passes(KEY_LISTS[column], data.by_vin_entries, data.by_vin_texts))
         by_vin, texts = data.by_vin.__getitem__, data.by_vin_texts.__getitem__
         order = passes(lambda r: list(map(by_vin, r)), rows)
-        cells = None if data.by_vin_cells is None else data.by_vin_cells.take(rows)
-        return Index(column, order, passes(lambda r: list(map(texts, r)), rows), cells)
+        if data.by_vin_cells is not None:
+            return Index(column, order, [], data.by_vin_cells.take(rows))
+        return Index(column, order, passes(lambda r: list(map(texts, r)), rows))
 
 
 def sorted_rows(keys: list[Any]) -> list[int]:
@@ -380,13 +383,19 @@ def reindex(index: Index, base: Data, data: Data, d: Diff) -> Index:
     old = base.entries
     key = KEYS.get(index.column)
     gone = [vin for vin in (*fresh, *removed) if vin in old]
-    rows = [
-        (key(entry) if key else None, vin, (entry.search_text,)) for vin, entry in fresh.items()
-    ]
     key_of = None if key is None else (lambda vin: key(old[vin]))
     log = SpliceLog()
-    order, (texts,) = splice(index.order, [index.texts], key_of, gone, rows, log)
+    rows: list[tuple[Any, str, tuple[Any, ...]]]
+    if index.cells is not None:
+        rows = [(key(entry) if key else None, vin, ()) for vin, entry in fresh.items()]
+        order, _ = splice(index.order, [], key_of, gone, rows, log)
+        texts: list[str] = []
+    else:
+        rows = [
+            (key(entry) if key else None, vin, (search_text_of(entry),))
+            for vin, entry in fresh.items()
+        ]
+        order, (texts,) = splice(index.order, [index.texts], key_of, gone, rows, log)
     entry_of = data.entries.__getitem__ if data is not base else lambda v: fresh.get(v) or old[v]
-    return Index(
-        index.column, order, texts, _spliced_cells(index.cells, log, fresh, order, texts, entry_of)
-    )
+    cells = _spliced_cells(index.cells, log, fresh, order, entry_of)
+    return Index(index.column, order, [] if cells is not None else texts, cells)
