@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING
 
 from textual import events
 from textual.command import CommandPalette
+from textual.dom import NoScreen
 from textual.widgets import Input, TextArea
 
 if TYPE_CHECKING:
@@ -157,7 +158,11 @@ class TypeAhead:
         or the key being waited for moved the focus on its own screen (the filter bar)."""
         stack = self.app.screen_stack  # (empty while the app shuts down)
         screen = stack[-1] if stack else None
-        if getattr(widget, "screen", None) is not screen:
+        try:
+            owner = getattr(widget, "screen", None)
+        except NoScreen:  # removed before its focus event came: nothing is ready for keys
+            return
+        if owner is not screen:
             return  # a screen built off the stack (ui/kept_dialogs.py) focusing its field
         if self._settling is not None and self._settling is screen:
             self._settling = None

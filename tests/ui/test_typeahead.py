@@ -131,3 +131,18 @@ async def test_the_palette_command_then_a_csv_path_typed_in_one_burst(
             message="the palette's import, then the file read",
         )
         assert field(app, "#add-csv-path") == str(csv_file)
+
+
+async def test_a_focus_event_for_a_widget_already_removed_is_ignored(emulator: Emulator) -> None:
+    """A dialog closed between its widget's focus and the app handling that focus event: the
+    widget has no screen any more (Textual raises `NoScreen` on `.screen`), and the app must
+    carry on (it crashed the dashboard once)."""
+    app = make_app(emulator)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await loaded(app, emulator)
+        gone = Input()  # never mounted: as a removed widget, it has no screen
+        app.post_message(events.DescendantFocus(gone))
+        await pilot.pause()
+        burst(app, "/")
+        await wait_for(lambda: isinstance(app.focused, Input), 10, message="the filter bar")
+        assert app.return_code is None and app.is_running
