@@ -21,7 +21,6 @@ from typing import Any
 
 import msgspec
 
-from hm_tui import collector
 from hm_tui.domain.removal import plan_removal
 from hm_tui.service.add_run import AddRun, OperatorStop, settle_before_resending
 from hm_tui.service.config.profiles import Profile
@@ -309,7 +308,7 @@ class Session:
         """The roster cache written in a thread; a store that refuses it is noted, not fatal."""
         roster, store = self.roster, self.store
         try:
-            await asyncio.to_thread(_save_roster, store, roster)
+            await asyncio.to_thread(lambda: store.save_roster(WireClearances(roster.wire_items())))
         except STORE_ERRORS as error:
             self._stores.failed(error)
 
@@ -567,20 +566,3 @@ class Session:
 
 def _iso_now() -> str:
     return datetime.now(UTC).isoformat().replace("+00:00", "Z")
-
-
-#: From this many clearances the cache is written with the collector resting (`_save_roster`).
-SAVE_PAUSED_FROM = 100_000
-
-
-def _save_roster(store: Store, roster: Roster) -> None:
-    """Write the roster cache (in a worker thread). A big roster's bytes are a fleet-sized list
-    made for the write alone: left to the collector, each young collection on the event loop
-    walked it while it lived (45 ms for 1,000,000 items), so the collector rests while it is
-    written and what exists is frozen after it (`collector.paused(settle=True)`)."""
-    with (
-        collector.paused(settle=True)
-        if len(roster) >= SAVE_PAUSED_FROM
-        else contextlib.nullcontext()
-    ):
-        store.save_roster(WireClearances(roster.wire_items()))
