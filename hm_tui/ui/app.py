@@ -191,6 +191,7 @@ class HmTuiApp(ClearanceActions, App[int]):
     def on_mount(self) -> None:
         self.type_ahead.start()
         self._rejections.start()  # a dialog opening takes the rejection toast away
+        self.stall_toast.start()  # and the stall toast, until it closes
         self.theme = self._theme_name or default_theme(self.console.color_system)
         self._hangup = HangupWatch(self._terminate)
         self._hangup.install()

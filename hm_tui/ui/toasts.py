@@ -144,20 +144,42 @@ class RejectionToasts:
 class StallToast:
     """One notification per stall of the live feed (its header shows it too), taken away when
     data arrives again; a connection lost meanwhile does not end the stall (the header says
-    that), data does."""
+    that), data does. While a dialog is open the toast is taken off it (it stays up for the
+    whole stall and sat over the dialog's buttons) and shown again when the dialog closes, if
+    the stall goes on: still one stall (`raised`)."""
 
     def __init__(self, app: App[Any]) -> None:
         self._app = app
         self._toast: Notification | None = None
+        self._stall = False  # a stall is under way (its toast up, or off a dialog)
+        self._health: Any = None  # the last health seen
         self.raised = 0  # stall notifications so far
         self.muted = False  # the palette's "Mute notifications": the header says it still
 
-    def update(self, health: Any) -> None:
-        """`health`: the feed's FeedHealth now (None: no feed, or not started)."""
-        if health is not None and health.stalled and self._toast is None and not self.muted:
-            self._raise(health)
-        elif self._toast is not None and (health is None or health.level == "ok"):
+    def start(self) -> None:
+        self._app.screen_change_signal.subscribe(self._app, lambda _screen: self.update())
+
+    def _under_dialog(self) -> bool:
+        return any(isinstance(top, ModalScreen) for top in self._app.screen_stack[-1:])
+
+    def update(self, health: Any = ...) -> None:
+        """`health`: the feed's FeedHealth now (None: no feed, or not started; left out: the
+        last one seen, as when a dialog opens or closes)."""
+        if health is ...:
+            health = self._health
+        self._health = health
+        if health is None or health.level == "ok":
+            self._stall = False
+        if self._toast is not None and (not self._stall or self._under_dialog()):
             self._clear()
+        elif (
+            health is not None
+            and health.stalled
+            and self._toast is None
+            and not self.muted
+            and not self._under_dialog()
+        ):
+            self._raise(health)
 
     def _raise(self, health: Any) -> None:
         window = compact_age(health.stall_after_s)
@@ -168,7 +190,9 @@ class StallToast:
         )
         toast = Notification(text, "Live feed stalled", "warning", STALL_TOAST_S, markup=False)
         self._toast = toast
-        self.raised += 1
+        if not self._stall:  # a new stall, not the same one shown again after a dialog
+            self.raised += 1
+        self._stall = True
         app = self._app
         app._notifications.add(toast)  # added now: see RejectionToasts._toast
         app._refresh_notifications()

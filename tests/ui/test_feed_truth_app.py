@@ -167,3 +167,35 @@ async def test_the_webhook_receiver_shows_where_it_listens_its_last_delivery_and
         await wait_for(lambda: f"webhook :{receiver.port}" in header_text(narrow), 5)
         assert len(header_text(narrow)) <= 78
         assert notifications(narrow) == [] or all(secret not in n for n in notifications(narrow))
+
+
+async def test_the_stall_toast_leaves_an_open_dialog_and_comes_back_when_it_closes(
+    emulator_factory: Any,
+) -> None:
+    """The stall toast stays up for the whole stall: opening the add dialog takes it off the
+    dialog's buttons, closing the dialog shows it again (the same stall: raised once)."""
+    from hm_tui.ui.screens.add import AddScreen
+
+    emu: Emulator = await emulator_factory(speed=120.0)
+    mqtt = profile_from_credentials(emu.credentials, "test").mqtt
+    assert mqtt is not None
+    app = make_app(emu, mqtt=replace(mqtt, stall_floor_s=FLOOR_S))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await loaded(app, emu)
+        await settled(app)
+        await control(emu, "faults", {"publish_paused": True})
+        await wait_for(lambda: stall_toasts(app) == [STALLED], 10 + FLOOR_S, message="stalled")
+        await pilot.press("a")
+        await wait_for(lambda: isinstance(app.screen, AddScreen), 10, message="the add dialog")
+        await wait_for(lambda: not stall_toasts(app), 5, message="the toast off the dialog")
+        seen = app.stall_toast._health
+        await wait_for(  # the header's next tick (a new health) with the dialog open
+            lambda: app.stall_toast._health is not seen, 5, message="a tick under the dialog"
+        )
+        assert not stall_toasts(app)  # it stays off
+        await pilot.press("escape")
+        await wait_for(lambda: app.screen is app.roster_screen, 10)
+        await wait_for(lambda: stall_toasts(app) == [STALLED], 5, message="the toast back")
+        assert app.stall_toast.raised == 1
+        await control(emu, "faults", {})
+        await wait_for(lambda: not stall_toasts(app), 15, message="the stall over, toast gone")
