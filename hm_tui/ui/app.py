@@ -298,8 +298,10 @@ class HmTuiApp(ClearanceActions, App[int]):
             return
         quiet = time.monotonic() - self._last_key_at >= PREPARE_AFTER_S
         if quiet and self.screen_stack[-1:] == [self.roster_screen]:
+            # the other dialogs' modules and styles first: the add dialog, built next, then
+            # keeps styles made from the stylesheet as it stays (AddScreen.on_screen_resume)
+            warm_up(self)
             self.kept_add.prepare(self.session)
-            self.call_later(warm_up, self)  # the other dialogs' modules and styles
         else:
             self.set_timer(PREPARE_AFTER_S, self._prepare_dialogs)
 

@@ -237,11 +237,13 @@ class AddScreen(ModalScreen[list[Any] | None]):
         self.query_one(_FIRST_FIELD[self.first_tab]).focus()  # deferred: the tabs mount first
 
     def _lay_out_unseen(self) -> None:
-        """Lay a kept dialog out for the terminal's size before it is first shown: its first
-        opening then only draws it (Textual lays out a screen that is not on top without
-        drawing it; it is laid out again if the size has changed by then)."""
+        """Lay a kept dialog out for the terminal's size before it is first shown, and draw it
+        once (into its widgets' caches, not to the terminal): its first opening then costs what
+        the next ones do (Textual lays out a screen that is not on top without showing it; it is
+        laid out again if the size has changed by then)."""
         if self.is_attached and self not in self.app.screen_stack:
             self._refresh_layout(self.app.size)
+            self._compositor.render_update(full=True)  # each widget drawn once into its cache
 
     def on_screen_suspend(self) -> None:
         self._styled_by = (self.app.theme, self.app.stylesheet.rules)
