@@ -46,10 +46,9 @@ from hm_tui.service.models import (
 )
 from hm_tui.service.platform.client import PlatformClient
 from hm_tui.service.platform.clock import platform_now
-from hm_tui.service.platform.decode import WireClearances
 from hm_tui.service.platform.explain import explain_removal_failure
 from hm_tui.service.roster.model import Roster, RosterChanges
-from hm_tui.service.store.db import Journal, JournalEntry, Store
+from hm_tui.service.store.db import ROSTER_SLICE, Journal, JournalEntry, Store
 from hm_tui.service.store.health import JournalUnavailable, StoreProblem
 from hm_tui.service.store.session import STORE_ERRORS, SessionStore
 from hm_tui.service.webhook.reads import VinReads
@@ -308,7 +307,9 @@ class Session:
         """The roster cache written in a thread; a store that refuses it is noted, not fatal."""
         roster, store = self.roster, self.store
         try:
-            await asyncio.to_thread(lambda: store.save_roster(WireClearances(roster.wire_items())))
+            await asyncio.to_thread(
+                lambda: store.save_roster_slices(*roster.wire_slices(ROSTER_SLICE))
+            )
         except STORE_ERRORS as error:
             self._stores.failed(error)
 

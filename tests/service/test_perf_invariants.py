@@ -144,9 +144,11 @@ def test_the_cache_keeps_the_platforms_bytes_so_a_warm_start_decodes_nothing_twi
     items = [item(n) for n in range(10)]
     roster.apply(wire(*items), complete=True)
     store = Store(tmp_path / "cache.db")
-    store.save_roster(WireClearances(roster.wire_items()))
+    store.save_roster_slices(*roster.wire_slices(3))  # (as the session writes it: 4 rows)
     cached, saved_at = store.load_roster_wire()
     assert saved_at is not None and len(cached) == 10
+    assert [bytes(raw) for raw in cached.items] == roster.wire_items()
+    assert store.query("SELECT count(*) FROM roster_slices") == [(4,)]
     assert store.load_roster()[0] == roster.clearances()
     warm = Roster()
     warm.apply(cached, complete=True)

@@ -15,7 +15,7 @@ from __future__ import annotations
 import contextlib
 import enum
 import time
-from collections.abc import Callable, Collection, Iterable, Sequence, Sized
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence, Sized
 from dataclasses import dataclass
 from datetime import datetime
 from operator import attrgetter
@@ -150,6 +150,14 @@ class Roster:
         """Every entry as of now. The roster swaps its data whole and never changes it in place,
         so this may be read in any thread (the metrics endpoint counts it there)."""
         return self._data.entries.values()
+
+    def wire_slices(self, size: int) -> tuple[int, Iterator[list[bytes]]]:
+        """How many clearances there are, and their JSON bytes in VIN order `size` at a time, as
+        of now (for the cache: no list of every clearance's bytes is made, which each young
+        collection on the event loop would walk while it lived: ~45 ms at 1,000,000)."""
+        entries = self._data.by_vin_entries  # (the data is never changed in place)
+        slices = (_raws(entries[at : at + size]) for at in range(0, len(entries), size))
+        return len(entries), slices
 
     def wire_items(self) -> list[bytes]:
         """Every clearance's JSON bytes, in VIN order (the cache stores these as they are)."""

@@ -356,12 +356,22 @@ class Store:
                 (n, _ENCODER.encode(clearances[start : start + ROSTER_SLICE]))
                 for n, start in enumerate(range(0, len(clearances), ROSTER_SLICE))
             )
+        self._save_slices(slices, len(clearances))
+
+    def save_roster_slices(self, count: int, slices: Iterable[list[bytes]]) -> None:
+        """Replace the cached roster with `count` clearances' JSON bytes, given a slice at a time
+        (`Roster.wire_slices(ROSTER_SLICE)`), one cache row per slice."""
+        self._save_slices(
+            ((n, b"[" + b",".join(part) + b"]") for n, part in enumerate(slices)), count
+        )
+
+    def _save_slices(self, slices: Iterable[tuple[int, bytes]], count: int) -> None:
         with self.transaction() as db:
             db.execute("DELETE FROM roster_slices")
             db.executemany("INSERT INTO roster_slices (slice, body) VALUES (?, ?)", slices)
             db.execute(
                 "INSERT OR REPLACE INTO roster_saved (id, saved_at, count) VALUES (1, ?, ?)",
-                (_now(), len(clearances)),
+                (_now(), count),
             )
 
     def load_roster(self) -> tuple[list[Clearance], datetime | None]:
