@@ -127,6 +127,11 @@ class Fleet:
                     await task
         self._task = self._orders_task = None
 
+    @property
+    def polling(self) -> bool:
+        """A poll is under way (its fetch, diff or commit)."""
+        return self._lock.locked()
+
     async def refresh_now(self) -> RosterChanges:
         """A full poll now (after the one in flight, if any); raises if it fails."""
         return await self.poll(full=True)

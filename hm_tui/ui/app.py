@@ -33,6 +33,7 @@ from hm_tui.service.events import (
     StoreTrouble,
     api_word,
 )
+from hm_tui.service.fleet import ORDERS_FROM
 from hm_tui.service.roster.model import Roster, RosterChanges
 from hm_tui.ui import messages as msg
 from hm_tui.ui.clearance_actions import ClearanceActions
@@ -72,6 +73,7 @@ ROSTER_EVERY = 0.1  # roster changes are drawn at most this often
 #: long (building it takes the loop 100-300 ms: not while the operator types, e.g. a palette
 #: search that Enter is about to choose from).
 PREPARE_AFTER_S = 0.5
+PREPARE_WAIT_MAX_S = 60.0  # ... and once the roster's sort orders are built, or after this
 
 
 @runtime_checkable
@@ -133,6 +135,7 @@ class HmTuiApp(ClearanceActions, App[int]):
         )
         self.kept_add = KeptAddDialog(self)  # built once, shown again: ui/kept_dialogs.py
         self._last_key_at = float("-inf")  # monotonic time of the last key read
+        self._first_frame_at = float("-inf")  # monotonic: start-up over (`_started`)
 
     def _platform_now(self) -> datetime:
         """The session's estimate of the platform's clock (an emulator at --speed runs ahead of
@@ -289,6 +292,7 @@ class HmTuiApp(ClearanceActions, App[int]):
         rest, which costs less than a full collection (60-90 ms) on the loop."""
         collector.settle()
         self.call_after_refresh(collector.resume)
+        self._first_frame_at = time.monotonic()
         self.set_timer(PREPARE_AFTER_S, self._prepare_dialogs)
 
     def _prepare_dialogs(self) -> None:
@@ -297,13 +301,25 @@ class HmTuiApp(ClearanceActions, App[int]):
         if self.session is None or self.read_only or self.kept_add.screen is not None:
             return
         quiet = time.monotonic() - self._last_key_at >= PREPARE_AFTER_S
-        if quiet and self.screen_stack[-1:] == [self.roster_screen]:
+        if quiet and self._roster_idle() and self.screen_stack[-1:] == [self.roster_screen]:
             # the other dialogs' modules and styles first: the add dialog, built next, then
             # keeps styles made from the stylesheet as it stays (AddScreen.on_screen_resume)
             warm_up(self)
             self.kept_add.prepare(self.session)
         else:
             self.set_timer(PREPARE_AFTER_S, self._prepare_dialogs)
+
+    def _roster_idle(self) -> bool:
+        """A big roster has no sort order left to build ahead and no poll under way (both run
+        in threads for seconds at 1,000,000 VINs: a dialog composed meanwhile shares the GIL
+        with them, and held the loop 150-240 ms instead of ~60); waited for at most
+        PREPARE_WAIT_MAX_S after the first frame."""
+        if self.session is None or time.monotonic() - self._first_frame_at >= PREPARE_WAIT_MAX_S:
+            return True
+        roster = self.session.roster  # (a small roster's orders are built on demand, never ahead)
+        if len(roster) < ORDERS_FROM:
+            return True
+        return not roster.missing_orders() and not self.session.fleet.polling
 
     # -- interrupted actions and the journal (ui/screens/resume.py, journal.py) ----------
 
