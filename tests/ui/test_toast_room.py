@@ -158,3 +158,30 @@ async def test_a_rejection_toast_up_when_a_dialog_opens_leaves_its_buttons_clear
         await pilot.press("r")
         await wait_for(lambda: any(other in n.message for n in app._notifications), 10)
         assert any("Rejected: 2 new" in n.title for n in app._notifications)
+
+
+async def test_any_toast_raised_over_the_add_dialog_leaves_its_buttons_and_results_clear(
+    emulator: Emulator,
+) -> None:
+    """Other notifications (the platform unreachable, a journal warning) came up over the add
+    dialog's buttons and its results at 80x24: the dialog makes room for them as the roster
+    does, and takes it back when they go."""
+    from hm_tui.ui.screens.add import AddScreen
+
+    app = make_app(emulator)
+    async with app.run_test(size=(80, 24), notifications=True) as pilot:
+        await loaded(app, emulator)
+        await pilot.press("a")
+        await wait_for(lambda: isinstance(app.screen, AddScreen))
+        dialog = app.screen.query_one("#add-dialog")
+        await wait_for(lambda: app.screen.query_one("#add-buttons").region.height > 0)
+        full = dialog.region.height
+        app.notify(LONG, title="Platform unreachable", severity="error", timeout=30)
+        await wait_for(lambda: bool(toast_regions(app)), message="the toast drawn")
+        await wait_for(
+            lambda: not toasts_over(app, "#add-dialog") and dialog.region.height < full,
+            message="the dialog clear of the toast",
+        )
+        assert app.screen.query_one("#add-buttons").region.height > 0  # still in view
+        app.clear_notifications()
+        await wait_for(lambda: dialog.region.height == full, message="its room back")

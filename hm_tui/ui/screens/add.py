@@ -65,6 +65,7 @@ class AddScreen(ModalScreen[list[Any] | None]):
     """Dismisses with the per-VIN ItemResults of the last submit, or None if nothing was sent."""
 
     BINDINGS: ClassVar = bindings(ADD_KEYS)
+    TOAST_ROOM: ClassVar = "#add-dialog"  # toasts never cover it (ui/toasts.py, ToastRoom)
     #: nothing focused until the first field is: keys typed while the dialog opens wait for that
     #: field (ui/typeahead.py), not for whatever Textual would focus first
     AUTO_FOCUS = ""
