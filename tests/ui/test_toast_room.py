@@ -185,3 +185,27 @@ async def test_any_toast_raised_over_the_add_dialog_leaves_its_buttons_and_resul
         assert app.screen.query_one("#add-buttons").region.height > 0  # still in view
         app.clear_notifications()
         await wait_for(lambda: dialog.region.height == full, message="its room back")
+
+
+async def test_a_toast_raised_over_a_full_height_removal_dialog_leaves_its_buttons_clear(
+    emulator: Emulator,
+) -> None:
+    """The removal dialog of every clearance shown fills the screen at 80x24 (its list scrolls);
+    a toast raised over it covered its buttons: it makes room as the roster does."""
+    from hm_tui.ui.screens.confirm import ConfirmRemovalScreen
+
+    app = make_app(emulator)
+    async with app.run_test(size=(80, 24), notifications=True) as pilot:
+        await loaded(app, emulator)
+        app.roster_screen.mark_all_shown()
+        await pilot.press("d")
+        await wait_for(lambda: isinstance(app.screen, ConfirmRemovalScreen))
+        buttons = app.screen.query_one("#confirm-buttons")
+        await wait_for(lambda: buttons.region.height > 0, message="the dialog laid out")
+        assert app.screen.query_one("#confirm-dialog").region.height >= 20  # the whole screen
+        app.notify(LONG, title="Platform unreachable", severity="error", timeout=30)
+        await wait_for(lambda: bool(toast_regions(app)), message="the toast drawn")
+        await wait_for(
+            lambda: buttons.region.height > 0 and not toasts_over(app, "#confirm-dialog"),
+            message="the dialog and its buttons clear of the toast",
+        )

@@ -99,6 +99,7 @@ class ConfirmRemovalScreen(ModalScreen[list[Any] | None]):
     """Dismisses with the list of RemovalOutcome after a removal, or None if nothing was done."""
 
     BINDINGS: ClassVar = bindings(CONFIRM_KEYS)
+    TOAST_ROOM: ClassVar = "#confirm-dialog"  # toasts never cover it (ui/toasts.py, ToastRoom)
 
     class Finished(Message):
         def __init__(self, outcomes: list[Any] | None, error: str | None = None) -> None:
