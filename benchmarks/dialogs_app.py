@@ -21,8 +21,8 @@ from benchmarks.proc import emit, peak_rss_mb, percentile
 from benchmarks.roster_app import SIZE, FetchLog, make_app, orders_ready
 from benchmarks.stall import StallProbe
 
-#: (name, key, what it opens), in this order. The summary last: its sums go on in a thread
-#: after it is closed (they cannot be stopped), and would slow whatever opens next.
+#: (name, key, what it opens), in this order. The summary last: closing it stops its sums at
+#: their next step, but what is under way then still runs a moment.
 DIALOGS: tuple[tuple[str, str, str], ...] = (
     ("add", "a", "AddScreen"),
     ("filter", "slash", "filter bar"),
