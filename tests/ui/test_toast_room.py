@@ -209,3 +209,25 @@ async def test_a_toast_raised_over_a_full_height_removal_dialog_leaves_its_butto
             lambda: buttons.region.height > 0 and not toasts_over(app, "#confirm-dialog"),
             message="the dialog and its buttons clear of the toast",
         )
+
+
+async def test_a_toast_raised_over_a_full_height_add_again_dialog_leaves_it_clear(
+    emulator: Emulator,
+) -> None:
+    """The add-again confirmation of every shown clearance fills the screen at 80x24 (its list
+    scrolls); a toast over it covered its buttons."""
+    from hm_tui.ui.screens.readd import ReaddScreen
+
+    app = make_app(emulator)
+    async with app.run_test(size=(80, 24), notifications=True) as pilot:
+        await loaded(app, emulator)
+        app.add_again(list(app.session.roster.visible), "the shown")
+        await wait_for(lambda: isinstance(app.screen, ReaddScreen) and app.screen.is_mounted)
+        dialog = app.screen.query_one("#readd-dialog")
+        await wait_for(lambda: dialog.region.height >= 20, message="the dialog, full height")
+        app.notify(LONG, title="Platform unreachable", severity="error", timeout=30)
+        await wait_for(lambda: bool(toast_regions(app)), message="the toast drawn")
+        await wait_for(
+            lambda: not toasts_over(app, "#readd-dialog"), message="the dialog clear of the toast"
+        )
+        await pilot.press("escape")

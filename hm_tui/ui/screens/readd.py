@@ -81,6 +81,7 @@ class ReaddScreen(ModalScreen[list[Any] | None]):
     """Dismisses with the per-VIN ItemResults once sent, or None if nothing was sent."""
 
     BINDINGS: ClassVar = bindings(READD_KEYS)
+    TOAST_ROOM: ClassVar = "#readd-dialog"  # toasts never cover it (ui/toasts.py, ToastRoom)
 
     class Progressed(Message):
         def __init__(self, done: int, total: int) -> None:
