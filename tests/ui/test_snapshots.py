@@ -6,8 +6,6 @@ Update after an intended change: `pytest tests/ui/test_snapshots.py --snapshot-u
 
 from __future__ import annotations
 
-import asyncio
-import time
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC
@@ -23,6 +21,7 @@ from hm_tui.service.config.profiles import profile_from_credentials
 from hm_tui.service.session import Session
 from hm_tui.service.store.db import Store
 from hm_tui.ui.app import HmTuiApp
+from tests.helpers import wait_for
 from tests.ui.roster_fleet import NOW
 
 
@@ -57,10 +56,11 @@ def snapshot_app(emulator: EmulatorThread, *, read_only: bool = False) -> HmTuiA
 
 async def until_loaded(pilot: Pilot[Any]) -> None:
     app: Any = pilot.app
-    deadline = time.monotonic() + 20
-    while not (app.loaded and app.roster_screen.ready and app.roster_screen.table.row_count):
-        assert time.monotonic() < deadline, "the roster did not load"
-        await asyncio.sleep(0.02)
+    await wait_for(
+        lambda: app.loaded and app.roster_screen.ready and app.roster_screen.table.row_count,
+        20,
+        message="the roster loaded",
+    )
     await pilot.pause()
 
 

@@ -50,11 +50,8 @@ def read_file(
     path = Path(path)
     fd = _open(path, what)
     try:
-        info = os.fstat(fd)
-        _check_kind(path, what, info, max_bytes)
-        if private:
-            check_private(path, what, info)
-        elif safe_folders:
+        _check_open(fd, path, what, max_bytes, private)
+        if safe_folders and not private:  # (`private` checks the folders already)
             check_folders(path, what)
         return _read(fd, path, what, max_bytes)
     finally:
@@ -68,12 +65,17 @@ def check_file(path: Path | str, what: str, *, max_bytes: int, private: bool = F
     path = Path(path)
     fd = _open(path, what)
     try:
-        info = os.fstat(fd)
-        _check_kind(path, what, info, max_bytes)
-        if private:
-            check_private(path, what, info)
+        _check_open(fd, path, what, max_bytes, private)
     finally:
         os.close(fd)
+
+
+def _check_open(fd: int, path: Path, what: str, max_bytes: int, private: bool) -> None:
+    """The checks of `read_file` and `check_file` on the file `fd` opened for `path`."""
+    info = os.fstat(fd)
+    _check_kind(path, what, info, max_bytes)
+    if private:
+        check_private(path, what, info)
 
 
 def check_private(path: Path, what: str, info: os.stat_result | None = None) -> None:

@@ -375,22 +375,18 @@ def _webhook(session: Session) -> Iterator[Metric]:
         int(receiver is not None),
     )
     stats = dict(receiver.stats) if receiver is not None else {}
-    deliveries = CounterMetricFamily(
+    yield _counter_by(
         "hm_tui_webhook_deliveries_total",
         "Webhook deliveries by result: accepted, rejected (bad signature), duplicate, ping, "
         "ignored (another event).",
-        labels=["result"],
+        "result",
+        {result: stats.get(key, 0) for key, result in WEBHOOK_RESULTS.items()},
     )
-    for key, result in WEBHOOK_RESULTS.items():
-        deliveries.add_metric([result], stats.get(key, 0))
-    yield deliveries
-    refused = CounterMetricFamily(
+    yield _counter_by(
         "hm_tui_webhook_refused_total",
         "Webhook connections and requests the receiver turned away before reading a delivery: "
         "limit (all its connections in use: 503), too_slow (the body took longer than its "
         "deadline: 408).",
-        labels=["reason"],
+        "reason",
+        {reason: stats.get(key, 0) for key, reason in WEBHOOK_REFUSALS.items()},
     )
-    for key, reason in WEBHOOK_REFUSALS.items():
-        refused.add_metric([reason], stats.get(key, 0))
-    yield refused
