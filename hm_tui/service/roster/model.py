@@ -143,7 +143,7 @@ class Roster:
 
     def clearances(self) -> list[Clearance]:
         """Every clearance, in VIN order (each decoded now: for the whole fleet, call this in a
-        worker thread, or use `wire_items` to keep them as bytes)."""
+        worker thread, or use `wire_slices` to keep them as bytes)."""
         return [entry.clearance for entry in self._data.by_vin_entries]
 
     def entries_now(self) -> Collection[RosterEntry]:
@@ -158,11 +158,6 @@ class Roster:
         entries = self._data.by_vin_entries  # (the data is never changed in place)
         slices = (_raws(entries[at : at + size]) for at in range(0, len(entries), size))
         return len(entries), slices
-
-    def wire_items(self) -> list[bytes]:
-        """Every clearance's JSON bytes, in VIN order (the cache stores these as they are)."""
-        return ix.passes(_raws, self._data.by_vin_entries)  # (a step at a time: at 1,000,000
-        # entries one pass held the GIL 0.35 s in the cache's writer thread)
 
     def vins_in(self, statuses: Iterable[str]) -> list[str]:
         """Every VIN whose status is one of these, over the whole roster (filters do not apply)."""

@@ -340,22 +340,14 @@ class Store:
             return self._db.execute(sql, params).fetchall()
 
     # -- the roster cache ----------------------------------------------------------------------
-    def save_roster(self, clearances: Sequence[Clearance] | WireClearances) -> None:
-        """Replace the cached roster (one transaction): clearances, or their JSON bytes as the
-        roster holds them (`Roster.wire_items`: nothing to encode)."""
-        # slices made as SQLite takes them: one slice in memory at a time, not a fleet's 28 MB
-        slices: Iterator[tuple[int, bytes]]
-        if isinstance(clearances, WireClearances):
-            items = clearances.items
-            slices = (
-                (n, b"[" + b",".join(map(bytes, items[start : start + ROSTER_SLICE])) + b"]")
-                for n, start in enumerate(range(0, len(items), ROSTER_SLICE))
-            )
-        else:
-            slices = (
-                (n, _ENCODER.encode(clearances[start : start + ROSTER_SLICE]))
-                for n, start in enumerate(range(0, len(clearances), ROSTER_SLICE))
-            )
+    def save_roster(self, clearances: Sequence[Clearance]) -> None:
+        """Replace the cached roster (one transaction) with these clearances, encoded a slice at
+        a time as SQLite takes them (the session saves the roster's own bytes:
+        `save_roster_slices`)."""
+        slices = (
+            (n, _ENCODER.encode(clearances[start : start + ROSTER_SLICE]))
+            for n, start in enumerate(range(0, len(clearances), ROSTER_SLICE))
+        )
         self._save_slices(slices, len(clearances))
 
     def save_roster_slices(self, count: int, slices: Iterable[list[bytes]]) -> None:
