@@ -74,6 +74,11 @@ class NewRejections:
         return seen
 
 
+def under_dialog(app: App[Any]) -> bool:
+    """A dialog (a modal screen) is on top."""
+    return any(isinstance(top, ModalScreen) for top in app.screen_stack[-1:])
+
+
 class RejectionToasts:
     """Announces the rejections of a refresh on `app`, keeping REJECTION_TOASTS at most (the
     roster's status counts and its rejected filter keep the full story); `new` counts them."""
@@ -109,7 +114,7 @@ class RejectionToasts:
         if not rejected:
             return
         self.new.note([change.vin for change in rejected])
-        if self.muted or any(isinstance(top, ModalScreen) for top in self._app.screen_stack[-1:]):
+        if self.muted or under_dialog(self._app):
             return
         if len(rejected) > NOTIFY_EACH_MAX:
             first = rejected[0]
@@ -159,9 +164,6 @@ class StallToast:
     def start(self) -> None:
         self._app.screen_change_signal.subscribe(self._app, lambda _screen: self.update())
 
-    def _under_dialog(self) -> bool:
-        return any(isinstance(top, ModalScreen) for top in self._app.screen_stack[-1:])
-
     def update(self, health: Any = ...) -> None:
         """`health`: the feed's FeedHealth now (None: no feed, or not started; left out: the
         last one seen, as when a dialog opens or closes)."""
@@ -170,14 +172,14 @@ class StallToast:
         self._health = health
         if health is None or health.level == "ok":
             self._stall = False
-        if self._toast is not None and (not self._stall or self._under_dialog()):
+        if self._toast is not None and (not self._stall or under_dialog(self._app)):
             self._clear()
         elif (
             health is not None
             and health.stalled
             and self._toast is None
             and not self.muted
-            and not self._under_dialog()
+            and not under_dialog(self._app)
         ):
             self._raise(health)
 
