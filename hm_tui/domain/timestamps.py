@@ -28,3 +28,9 @@ def parse_time(value: object) -> datetime | None:
     if not EARLIEST_YEAR <= parsed.year <= LATEST_YEAR:
         return None
     return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
+
+
+def epoch_seconds(value: object) -> float | None:
+    """`parse_time(value)` as seconds since the epoch (None where it gives None)."""
+    parsed = parse_time(value)
+    return None if parsed is None else parsed.timestamp()

@@ -56,13 +56,13 @@ def items(size: int = SIZE, bad_at: tuple[int, ...] = BAD_AT) -> list[bytes]:
 def replies(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     """Counts the chunks the helper process answered (a spy: the real function runs)."""
     answered: list[int] = []
-    real = entry_helper._entries
+    real = entry_helper._Helper._entries
 
-    def counted(reply, chunk, now):  # type: ignore[no-untyped-def]
+    def counted(self, reply, chunk, now):  # type: ignore[no-untyped-def]
         answered.append(len(chunk))
-        return real(reply, chunk, now)
+        return real(self, reply, chunk, now)
 
-    monkeypatch.setattr(entry_helper, "_entries", counted)
+    monkeypatch.setattr(entry_helper._Helper, "_entries", counted)
     return answered
 
 
