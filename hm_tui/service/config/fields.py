@@ -67,10 +67,28 @@ def required(raw: dict[str, Any], key: str, typ: type, at: str) -> Any:
 
 
 def check_base_url(url: str, at: str) -> None:
-    """https everywhere; plain http only to this machine (the emulator)."""
-    parts = urlsplit(url)
+    """https everywhere; plain http only to this machine (the emulator). A URL that names a
+    user or password is refused without being repeated (it may hold a secret: `config show`
+    and every message would print it), as is one whose host or port cannot be read (it used to
+    surface as a traceback from the URL parser, or from the socket once a call was made)."""
+    try:
+        parts = urlsplit(url)
+        port = parts.port  # (reads the port: out of range or not a number raises)
+    except ValueError as exc:
+        raise ConfigError(where(at, f"base_url is not a valid URL ({exc})")) from None
+    if parts.username is not None or parts.password is not None:
+        raise ConfigError(
+            where(
+                at,
+                "base_url must not carry a user name or password (a `user:password@` part): "
+                "hm-tui logs in with client_id and client_secret (or a private key); write "
+                "the URL without it",
+            )
+        )
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ConfigError(where(at, f"base_url {url!r} is not an http(s) URL"))
+    if port == 0:
+        raise ConfigError(where(at, "base_url's port must be between 1 and 65535, not 0"))
     if parts.scheme == "http" and parts.hostname not in LOOPBACK_HOSTS:
         raise ConfigError(
             where(
@@ -79,3 +97,10 @@ def check_base_url(url: str, at: str) -> None:
                 f"127.0.0.1/localhost), got {url!r}",
             )
         )
+
+
+def check_port(value: int, key: str, at: str) -> int:
+    """A TCP port to connect to: 1-65535 (0 and negatives reached paho as a traceback)."""
+    if not 1 <= value <= 65535:
+        raise ConfigError(where(at, f"{key} must be between 1 and 65535, not {value}"))
+    return value

@@ -49,6 +49,7 @@ from hm_tui.service.config.fields import (
     ConfigError,
     ConfigMissing,
     check_base_url,
+    check_port,
     keymap_from_dict,
 )
 from hm_tui.service.config.fields import file_path as _file
@@ -333,7 +334,7 @@ def _mqtt_from_dict(raw: Any, at: str) -> MqttSettings | None:
         raise ConfigError(_at(at, f'format must be "v1" or "v2", not {fmt!r}'))
     return MqttSettings(
         host=_req(raw, "host", str, at),
-        port=_req(raw, "port", int, at),
+        port=check_port(_req(raw, "port", int, at), "port", at),
         client_id=_req(raw, "client_id", str, at),
         ca_file=_file(raw, "ca_file", at),
         cert_file=_file(raw, "cert_file", at),
