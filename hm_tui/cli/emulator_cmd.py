@@ -10,8 +10,9 @@ import signal
 import sys
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
-from hm_tui.cli.main import OperationError, UsageError
+from hm_tui.cli.main import OperationError, UsageError, fleet_value, speed_value
 
 DEFAULT_FLEET = 300
 DEFAULT_SPEED = 60.0
@@ -39,7 +40,7 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     parser.add_argument(
         "--fleet",
         dest="emulator_fleet",
-        type=int,
+        type=fleet_value,
         default=None,
         metavar="N",
         help=f"simulated cars (default {DEFAULT_FLEET})",
@@ -47,7 +48,7 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     parser.add_argument(
         "--speed",
         dest="emulator_speed",
-        type=float,
+        type=speed_value,
         default=None,
         metavar="X",
         help=f"virtual seconds per real second (default {DEFAULT_SPEED:g})",
@@ -93,10 +94,10 @@ def _config(args: argparse.Namespace) -> Any:
         raise UsageError("--speed must be 0 or more")
     if args.token_ttl < 1:
         raise UsageError("--token-ttl must be at least 1 second")
-    if args.webhook_url and not args.webhook_url.startswith(("http://", "https://")):
-        raise UsageError("--webhook-url must be an http:// or https:// URL")
-    if args.broker and not args.broker.startswith(("mqtt://", "mqtts://")):
-        raise UsageError("--broker must be an mqtt:// or mqtts:// URL")
+    if args.webhook_url:
+        _check_url("--webhook-url", args.webhook_url, ("http", "https"))
+    if args.broker:
+        _check_url("--broker", args.broker, ("mqtt", "mqtts"))
     return EmulatorConfig(
         host=args.host,
         port=args.port,
@@ -111,6 +112,21 @@ def _config(args: argparse.Namespace) -> Any:
         webhook_url=args.webhook_url,
         activity=args.activity,
     )
+
+
+def _check_url(option: str, url: str, schemes: tuple[str, str]) -> None:
+    """A URL option that names its scheme, a host and a port that can be read (a port out of
+    range used to end the emulator in a traceback once it first connected)."""
+    wanted = f"{option} must be an {schemes[0]}:// or {schemes[1]}:// URL with a host"
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError as exc:
+        raise UsageError(f"{wanted} ({exc})") from None
+    if parts.scheme not in schemes or not parts.hostname:
+        raise UsageError(wanted)
+    if port == 0:
+        raise UsageError(f"{option}: the port must be between 1 and 65535, not 0")
 
 
 def _first(*values: Any) -> Any:

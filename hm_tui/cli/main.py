@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import math
 from collections.abc import Sequence
 from typing import NoReturn
 
@@ -63,6 +64,40 @@ class Parser(argparse.ArgumentParser):
         super().error(inert(message, multiline=True))
 
 
+#: The fastest an emulator's clock may run: at this speed a real month is some 2,500 virtual
+#: years, still inside the dates its timestamps can hold (`inf` used to end in a traceback).
+MAX_SPEED = 1_000_000.0
+
+
+#: The most simulated cars: ten times the largest fleet the dashboard is measured with (a
+#: hundred billion used to be accepted, and the emulator built them until memory ran out).
+MAX_FLEET = 10_000_000
+
+
+def fleet_value(text: str) -> int:
+    """`--fleet` (dashboard demo and emulator): a whole number from 0 to `MAX_FLEET`."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if not 0 <= value <= MAX_FLEET:
+        raise argparse.ArgumentTypeError(f"must be from 0 to {MAX_FLEET:,}, not {text!r}")
+    return value
+
+
+def speed_value(text: str) -> float:
+    """`--speed` (dashboard demo and emulator): a finite number from 0 to `MAX_SPEED`."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not math.isfinite(value) or not 0 <= value <= MAX_SPEED:
+        raise argparse.ArgumentTypeError(
+            f"must be a number from 0 to {MAX_SPEED:,.0f}, not {text!r}"
+        )
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = Parser(
         prog="hm-tui",
@@ -89,14 +124,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--fleet",
-        type=int,
+        type=fleet_value,
         default=None,
         metavar="N",
         help="with --demo: number of simulated cars (default 300)",
     )
     parser.add_argument(
         "--speed",
-        type=float,
+        type=speed_value,
         default=None,
         metavar="X",
         help="with --demo: virtual seconds per real second",

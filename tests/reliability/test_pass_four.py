@@ -1,0 +1,136 @@
+"""Fourth independent pass (issue 20): new cases of the hostile classes, through the real CLI
+in-process (`main`) on the hostile platform and the real binary where an option is parsed.
+
+- A `base_url` the URL parser cannot read (a broken IPv6 literal, a port out of range or not a
+  number) ended every command in a traceback (from the parser, or from the socket at the first
+  call); one with a `user:password@` part was accepted and `config show` printed it whole (a
+  secret in it with it). Now each is refused when the file is read, naming the field, never
+  repeating a user-info part, and nothing reaches the platform.
+- An MQTT `port` of -1, 0 or 70000 passed the config check; `hm-tui feed` then died in paho's
+  thread with a traceback and went on saying it held the session (a hang that looked alive).
+- `--speed inf` (emulator, `--demo`) ended in a traceback, `nan` was taken, a `--broker` or
+  `--webhook-url` whose port or host cannot be read ended the emulator in a traceback or was
+  taken, and `--fleet 99999999999` was built until memory ran out.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from hm_tui.cli.main import build_parser
+from reliability.fake_platform import SECRET, FakePlatform
+from reliability.figures import Figures
+from reliability.hostile_support import run
+from reliability.support import HM_TUI
+
+PROFILE = """default_profile = "p"
+[profiles.p]
+environment = "sandbox"
+base_url = "{base_url}"
+client_id = "fake-client"
+client_secret = "{secret}"
+app_id = "a1b2c3d4e5f6a1b2c3d4e5f6"
+"""
+MQTT = """[profiles.p.mqtt]
+host = "127.0.0.1"
+port = {port}
+client_id = "feed-client"
+ca_file = "ca.pem"
+cert_file = "cert.pem"
+key_file = "key.pem"
+"""
+
+
+def config(path: Path, base_url: str, mqtt_port: int | None = None) -> Path:
+    text = PROFILE.format(base_url=base_url, secret=SECRET)
+    if mqtt_port is not None:
+        text += MQTT.format(port=mqtt_port)
+    path.write_text(text)
+    path.chmod(0o600)
+    return path
+
+
+@pytest.mark.parametrize(
+    ("base_url", "words"),
+    [
+        ("http://[::1:{port}/v1", "base_url is not a valid URL (Invalid IPv6 URL)"),
+        ("http://127.0.0.1:99999/v1", "base_url is not a valid URL (Port out of range"),
+        ("http://127.0.0.1:port/v1", "base_url is not a valid URL (Port could not be cast"),
+        ("http://127.0.0.1:0/v1", "base_url's port must be between 1 and 65535, not 0"),
+        ("http://{secret}@127.0.0.1:{port}/v1", "must not carry a user name or password"),
+        ("http://fleet:{secret}@127.0.0.1:{port}/v1", "must not carry a user name or password"),
+    ],
+)
+async def test_a_base_url_that_cannot_be_read_or_names_a_user_is_refused_when_read(
+    hostile: FakePlatform,
+    hostile_cli: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    figures: Figures,
+    base_url: str,
+    words: str,
+) -> None:
+    url = base_url.format(port=hostile.port, secret=SECRET)
+    monkeypatch.setenv("HM_TUI_CONFIG", str(config(hostile_cli / "url.toml", url)))
+    for argv in (["vins", "list"], ["vins", "show", "WBA00000000000001"], ["feed"]):
+        code, out, err = await run(capsys, *argv)
+        assert code == 2 and words in err and SECRET not in out + err, err
+    code, out, err = await run(capsys, "config", "show")
+    assert code == 0 and "# unusable: " in out and words in out, out
+    assert SECRET not in out + err and SECRET[:12] not in out + err
+    assert hostile.hits == {}  # (nothing was sent: not even a token request)
+    figures.tried("hostile file: base_url unreadable or with user-info")
+
+
+@pytest.mark.parametrize("port", [-1, 0, 70000])
+async def test_an_mqtt_port_out_of_range_is_refused_when_read(
+    hostile_cli: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    figures: Figures,
+    port: int,
+) -> None:
+    path = config(hostile_cli / "mqtt.toml", "http://127.0.0.1:9/v1", mqtt_port=port)
+    monkeypatch.setenv("HM_TUI_CONFIG", str(path))
+    code, _, err = await run(capsys, "feed")
+    assert code == 2 and f"[mqtt]: port must be between 1 and 65535, not {port}" in err, err
+    figures.tried("hostile file: MQTT port out of range")
+
+
+@pytest.mark.parametrize(
+    ("argv", "words"),
+    [
+        (["--demo", "--speed", "inf"], "argument --speed: must be a number from 0 to"),
+        (["--demo", "--speed", "nan"], "argument --speed: must be a number from 0 to"),
+        (["--demo", "--fleet", "99999999999"], "argument --fleet: must be from 0 to 10,000,000"),
+        (["emulator", "--speed", "1e308"], "argument --speed: must be a number from 0 to"),
+        (["emulator", "--speed=-inf"], "argument --speed: must be a number from 0 to"),
+        (["emulator", "--fleet", "-1"], "argument --fleet: must be from 0 to 10,000,000"),
+        (["emulator", "--broker", "mqtts://127.0.0.1:99999"], "(Port out of range 0-65535)"),
+        (["emulator", "--broker", "mqtts://[::1"], "--broker must be an mqtt:// or mqtts://"),
+        (["emulator", "--webhook-url", "http://[::1/hook"], "(Invalid IPv6 URL)"),
+        (["emulator", "--webhook-url", "http://127.0.0.1:0/"], "not 0"),
+    ],
+)
+def test_emulator_and_demo_options_out_of_range_are_usage_errors(
+    tmp_path: Path, figures: Figures, argv: list[str], words: str
+) -> None:
+    if argv[0] == "emulator":
+        argv = [*argv, "--state-dir", str(tmp_path / "emu"), "--port", "0", "--mqtt-port", "0"]
+    result = subprocess.run(
+        [*HM_TUI, *argv], capture_output=True, text=True, timeout=30, check=False
+    )
+    assert result.returncode == 2 and words in result.stderr, result.stderr
+    assert "Traceback" not in result.stderr
+    assert not (tmp_path / "emu").exists()  # (refused before anything started)
+    figures.tried("hostile option: emulator/demo numbers and URLs")
+
+
+def test_speed_and_fleet_in_range_still_parse() -> None:
+    args = build_parser().parse_args(["--demo", "--speed", "0", "--fleet", "10000000"])
+    assert args.speed == 0.0 and args.fleet == 10_000_000
+    args = build_parser().parse_args(["emulator", "--speed", "36000", "--fleet", "0"])
+    assert args.emulator_speed == 36_000.0 and args.emulator_fleet == 0
