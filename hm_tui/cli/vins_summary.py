@@ -132,8 +132,11 @@ def summary_lines(s: Summary, what: str) -> list[str]:
 
 def _table_lines(s: Summary) -> list[str]:
     columns = s.statuses
-    width = max([5, *(len(c) for c in columns)])
-    lines = ["brand            " + " ".join(f"{c:>{width}}" for c in columns) + "  total"]
+    # (a status the platform made up is shown on one line, cleaned and cut: raw, its line breaks
+    # forged rows of this table and its escape sequences widened every column)
+    heads = [out.shown(c, 16) for c in columns]
+    width = max([5, *(len(h) for h in heads)])
+    lines = ["brand            " + " ".join(f"{h:>{width}}" for h in heads) + "  total"]
     for brand, counts in s.table.items():
         cells = " ".join(f"{count_text(counts.get(c, 0)):>{width}}" for c in columns)
         lines.append(f"{out.shown(brand, 16):<16} {cells}  {count_text(sum(counts.values())):>5}")

@@ -215,8 +215,8 @@ def timeline_text(s: Summary) -> str:
 def brand_table(s: Summary) -> Table:
     table = Table(title="brand × status", title_justify="left", box=None, pad_edge=False)
     table.add_column("brand", no_wrap=True, max_width=14, overflow="ellipsis")
-    for status in s.statuses:
-        table.add_column(status[:8], justify="right")
+    for status in s.statuses:  # (a status the platform made up is its text, never markup)
+        table.add_column(literal(status, limit=8), justify="right")
     table.add_column("total", justify="right", style="bold")
     for brand, counts in s.table.items():
         row: list[Text | str] = [literal(brand, limit=14)]
