@@ -62,6 +62,7 @@ _skeletons: tuple[str, ...] = ()
 FRAGMENT = 8
 _SHORT = 4096  # a text longer than this is searched for each form on its own
 _fragments: frozenset[str] = frozenset()
+_generation = 0  # bumped whenever the set of secrets changes: see `generation`
 
 
 def register_secret(value: str | None, *, lasting: bool = True) -> None:
@@ -79,9 +80,18 @@ def register_secret(value: str | None, *, lasting: bool = True) -> None:
         _rebuild()
 
 
+def generation() -> int:
+    """A number that changes whenever a secret is learnt or forgotten. Text made `shown` and
+    kept (a drawn roster row) was redacted with the secrets known then: one drawn before the
+    login (the roster cache is shown first) would keep a token the platform echoed, in full,
+    until its clearance changed. A cache of shown text keys on this, so it is redrawn."""
+    return _generation
+
+
 def _rebuild() -> None:
     """The snapshots from the secrets known now (call holding the lock)."""
-    global _needles, _any_prefix, _skeletons, _fragments
+    global _needles, _any_prefix, _skeletons, _fragments, _generation
+    _generation += 1
     known = [*_lasting, *_tokens]
     _forms_of.update({s: _forms(s) for s in known if s not in _forms_of})
     for gone in set(_forms_of) - set(known):

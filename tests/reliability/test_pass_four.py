@@ -15,16 +15,26 @@ in-process (`main`) on the hostile platform and the real binary where an option 
 
 from __future__ import annotations
 
+import json
 import subprocess
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from helpers import wait_for
 
 from hm_tui.cli.main import build_parser
-from reliability.fake_platform import SECRET, FakePlatform
+from hm_tui.service.redact import known_secrets
+from hm_tui.service.session import Session
+from hm_tui.service.store.db import Store
+from hm_tui.ui.app import HmTuiApp
+from reliability.fake_platform import SECRET, TOKEN, Answer, FakePlatform
 from reliability.figures import Figures
-from reliability.hostile_support import run
+from reliability.hostile_support import CONTROL, VINS, body, hostile_app, iso, item, run
 from reliability.support import HM_TUI
+from reliability.test_inert_text import screen_text
+
+NOW = datetime.now(UTC) - timedelta(hours=1)
 
 PROFILE = """default_profile = "p"
 [profiles.p]
@@ -134,3 +144,70 @@ def test_speed_and_fleet_in_range_still_parse() -> None:
     assert args.speed == 0.0 and args.fleet == 10_000_000
     args = build_parser().parse_args(["emulator", "--speed", "36000", "--fleet", "0"])
     assert args.emulator_speed == 36_000.0 and args.emulator_fleet == 0
+
+
+# -- a status the platform made up, in the summaries -----------------------------------------------
+MADE_UP = ["[/]", "[b]x[/b]", "x\nbmw  9999  0  0\u2028total  0", "\u202eok\x1b]52;c;eA==\x07"]
+
+
+def made_up_fleet() -> bytes:
+    return body([item(vin, iso(NOW), status) for vin, status in zip(VINS, MADE_UP, strict=False)])
+
+
+async def test_a_made_up_status_in_the_cli_summary_is_one_cleaned_column_head(
+    hostile: FakePlatform,
+    hostile_cli: Path,
+    capsys: pytest.CaptureFixture[str],
+    figures: Figures,
+) -> None:
+    hostile.answer("list", Answer(200, made_up_fleet()))
+    code, out, _ = await run(capsys, "vins", "summary")
+    lines = out.splitlines()
+    assert code == 0 and len([line for line in lines if line.startswith("brand ")]) == 1, out
+    assert not any(line.startswith(("bmw  9999", "total  0")) for line in lines), out
+    head = next(line for line in lines if line.startswith("brand "))
+    assert "[/]" in head and "[b]x[/b]" in head and len(head) < 160, head
+    figures.tried("hostile platform: made-up statuses in the CLI summary", len(MADE_UP))
+
+
+async def test_a_made_up_status_in_the_dashboard_summary_is_shown_not_parsed(
+    hostile: FakePlatform, figures: Figures
+) -> None:
+    hostile.answer("list", Answer(200, made_up_fleet()))
+    app = hostile_app(hostile)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(lambda: app.roster_screen.table.row_count == len(MADE_UP), 10)
+        await pilot.press("g")  # `[/]` as a column head was a MarkupError: the app ended
+        await wait_for(lambda: "brand × status" in screen_text(app), 10, message="the summary")
+        text = screen_text(app)
+        assert app.is_running and "[/]" in text and "[b]x[/b]" in text, text
+        assert not CONTROL.search(text), ascii(text)
+    figures.tried("hostile platform: made-up statuses in the dashboard summary", len(MADE_UP))
+
+
+# -- a token the platform echoes, in a roster drawn from the cache before the login ---------------
+async def test_a_token_echoed_in_a_cached_reason_is_masked_once_the_login_gives_it(
+    hostile: FakePlatform, figures: Figures
+) -> None:
+    token = json.loads(TOKEN)["access_token"]
+    assert token not in known_secrets()[1]  # (each test starts with the registry it found)
+    echoed = item(VINS[0], iso(NOW), "rejected")
+    echoed["changelog"][-1]["reason"] = token
+    one = json.dumps(echoed).encode()
+    store = Store.memory()
+    store.save_roster_slices(1, [[one]])  # what the last run saw, byte for byte
+    hostile.answer("list", Answer(200, b"[" + one + b"]"))  # (unchanged: the entry is kept)
+    hostile.answer("token", Answer(200, TOKEN, trickle_s=0.03))  # the login takes ~2 s
+
+    def session_for(_name: str | None) -> Session:
+        return Session(hostile.profile(), store=store)
+
+    app = HmTuiApp(session_for, profile="fake")
+    async with app.run_test(size=(160, 24)):
+        await wait_for(lambda: VINS[0] in screen_text(app), 10, message="the cached row")
+        assert hostile.hits.get("list") is None  # (drawn before the login)
+        await wait_for(lambda: hostile.hits.get("list"), 20, message="logged in and listed")
+        await wait_for(lambda: "[redacted]" in screen_text(app), 10, message="the row drawn again")
+        text = screen_text(app)
+        assert token not in text and token[:12] not in text, text
+    figures.tried("hostile platform: token echoed in a reason the cache showed before login")

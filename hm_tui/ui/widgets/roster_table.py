@@ -24,6 +24,7 @@ from textual.widgets import Input
 
 from hm_tui.domain.clearance import ClearanceStatus
 from hm_tui.service.platform.clock import elapsed_s
+from hm_tui.service.redact import generation as secrets_generation
 from hm_tui.ui.keymap import TABLE_KEYS, bindings
 from hm_tui.ui.widgets.ring_view import set_virtual_size
 from hm_tui.ui.widgets.roster_columns import (
@@ -149,8 +150,9 @@ class RosterTable(ScrollView, can_focus=True):
         self.empty_message = "Loading clearances…"
         self._flashes: dict[str, float] = {}
         self._cache: LRUCache[tuple[Any, ...], Strip] = LRUCache(16)  # header lines
-        # rows by (vin, width, state, age): the entry is checked by identity (a changed
-        # clearance is a new entry), so a roster change redraws only the rows that changed
+        # rows by (vin, width, state, age, the secrets known): the entry is checked by identity
+        # (a changed clearance is a new entry), so a roster change redraws only the rows that
+        # changed; a secret learnt (the token, at login) redraws them all (`redact.generation`)
         self._row_cache: LRUCache[tuple[Any, ...], tuple[Any, Strip]] = LRUCache(ROW_CACHE)
 
     # -- what the screen calls -------------------------------------------------------------
@@ -380,7 +382,7 @@ class RosterTable(ScrollView, can_focus=True):
         seconds = elapsed_s(since, now)  # (unknown, or dated in the future: "?")
         age = "?" if seconds is None else compact_age(seconds)
         state = (row == self.cursor_row, vin in self.marked, vin in self._flashes, self.has_focus)
-        key = (vin, width, state, age)
+        key = (vin, width, state, age, secrets_generation())
         cached = self._row_cache.get(key)
         if cached is not None and cached[0] is entry:
             return cached[1]
