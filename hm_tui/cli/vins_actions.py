@@ -267,9 +267,15 @@ def _known_refusals(found: dict[str, Clearance], now: datetime) -> dict[str, str
 
 
 async def _current(client: PlatformClient, vins: list[str]) -> dict[str, Clearance]:
-    query = {"vin": {"operator": "in", "value": vins}}
-    wanted = set(vins)
-    return {c.vin: c for c in await client.list_clearances(query) if c.vin in wanted}
+    """What the platform holds for `vins`: filtered list calls of `READ_BATCH` VINs each (all
+    of them in one filter made a URL too long for the HTTP client past ~3,000 VINs)."""
+    from hm_tui.service.add_run import READ_BATCH
+
+    wanted, found = set(vins), {}
+    for start in range(0, len(vins), READ_BATCH):
+        query = {"vin": {"operator": "in", "value": vins[start : start + READ_BATCH]}}
+        found.update({c.vin: c for c in await client.list_clearances(query) if c.vin in wanted})
+    return found
 
 
 async def _confirm(client: PlatformClient, clearances: list[Clearance], now: datetime) -> bool:

@@ -24,6 +24,8 @@ import pytest
 from helpers import wait_for
 
 from hm_tui.cli.main import build_parser
+from hm_tui.service.errors import PlatformError
+from hm_tui.service.platform.transport import new_http_client, send
 from hm_tui.service.redact import known_secrets
 from hm_tui.service.session import Session
 from hm_tui.service.store.db import Store
@@ -31,7 +33,7 @@ from hm_tui.ui.app import HmTuiApp
 from reliability.fake_platform import SECRET, TOKEN, Answer, FakePlatform
 from reliability.figures import Figures
 from reliability.hostile_support import CONTROL, VINS, body, hostile_app, iso, item, run
-from reliability.support import HM_TUI
+from reliability.support import HM_TUI, vins
 from reliability.test_inert_text import screen_text
 
 NOW = datetime.now(UTC) - timedelta(hours=1)
@@ -211,3 +213,35 @@ async def test_a_token_echoed_in_a_cached_reason_is_masked_once_the_login_gives_
         text = screen_text(app)
         assert token not in text and token[:12] not in text, text
     figures.tried("hostile platform: token echoed in a reason the cache showed before login")
+
+
+# -- a revoke of thousands of VINs -----------------------------------------------------------------
+async def test_a_revoke_of_3000_vins_reads_them_back_in_batches_not_one_url(
+    hostile: FakePlatform,
+    hostile_cli: Path,
+    capsys: pytest.CaptureFixture[str],
+    figures: Figures,
+) -> None:
+    many = vins(3000, wmi="WBA", start=20_000)
+    hostile.answer("list", Answer(200, body([item(v, iso(NOW)) for v in many])))
+    hostile.answer("delete", Answer(200, b'{"vin": "WBA00000000000000", "status": "revoking"}'))
+    code, _, err = await run(capsys, "vins", "revoke", *many, "--yes")
+    # (all 3,000 in one filter made a URL httpx refuses: "URL component 'query' too long",
+    # a traceback, nothing revoked)
+    assert code == 0, err[-2000:]
+    assert hostile.hits["list"] == 30 and hostile.hits["delete"] == 3000
+    figures.tried("hostile size: a revoke of 3,000 VINs")
+
+
+async def test_a_request_the_http_client_cannot_form_is_an_error_not_a_traceback(
+    hostile: FakePlatform,
+) -> None:
+    async with new_http_client() as http:
+        with pytest.raises(PlatformError, match="Request not sent: hm-tui could not form it"):
+            await send(
+                http,
+                "GET",
+                f"http://127.0.0.1:{hostile.port}/v1/fleets/vehicles",
+                params={"filter": "x" * 70_000},
+            )
+    assert hostile.hits == {}

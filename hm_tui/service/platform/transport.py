@@ -27,7 +27,7 @@ from typing import Any
 import httpx
 
 from hm_tui import __version__
-from hm_tui.service.errors import BadResponse, NetworkError
+from hm_tui.service.errors import BadResponse, NetworkError, PlatformError
 from hm_tui.service.platform.http_log import log_exchange
 from hm_tui.service.platform.tls import verified_context
 
@@ -113,6 +113,10 @@ async def send(
     try:
         async with asyncio.timeout(deadline_s or DEADLINE_S) as deadline:
             response = await _exchange(http, method, url, deadline, large=large, **kwargs)
+    except httpx.InvalidURL as exc:  # (not an HTTPError: it used to end in a traceback)
+        raise PlatformError(
+            "Request not sent", f"hm-tui could not form it: {exc}", vin=vin
+        ) from None
     except (httpx.HTTPError, TimeoutError) as exc:
         elapsed = time.perf_counter() - started
         why = "deadline" if isinstance(exc, TimeoutError) else type(exc).__name__
