@@ -54,6 +54,11 @@ NO_JOURNAL_HELP = (
 )
 
 
+#: `--watch`: at most ten lists a second (`nan` and `1e-300` were taken, and listed the whole
+#: fleet ~90 times a second, each call billed), at least one a day (`inf` slept for ever).
+WATCH_MIN_S, WATCH_MAX_S = 0.1, 86_400.0
+
+
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     vins = sub.add_parser(
         "vins",
@@ -184,8 +189,11 @@ def _list(args: argparse.Namespace) -> int:
     statuses = _split_choices(args.status, "status", STATUS_ORDER)
     brands = [_brand_id(b) for b in _split(args.brand)]
     tags = parse_tag_args(args.tag)
-    if args.watch is not None and args.watch <= 0:
-        raise UsageError("--watch needs a positive number of seconds")
+    if args.watch is not None and not WATCH_MIN_S <= args.watch <= WATCH_MAX_S:  # (nan too)
+        raise UsageError(
+            f"--watch needs a number of seconds from {WATCH_MIN_S:g} to {WATCH_MAX_S:,.0f}, "
+            f"not {args.watch:g}"
+        )
     fmt = "json" if args.json else "csv" if args.csv else "table"
     flt = read_filter(args.filter)
     query = _platform_filter(statuses or _filter_statuses(flt), brands)

@@ -245,3 +245,21 @@ async def test_a_request_the_http_client_cannot_form_is_an_error_not_a_traceback
                 params={"filter": "x" * 70_000},
             )
     assert hostile.hits == {}
+
+
+# -- `--watch` with an odd number of seconds -------------------------------------------------------
+@pytest.mark.parametrize("seconds", ["nan", "1e-300", "0.05", "inf", "1e308", "-1", "0"])
+async def test_watch_with_an_odd_number_is_refused_before_any_call(
+    hostile: FakePlatform,
+    hostile_cli: Path,
+    capsys: pytest.CaptureFixture[str],
+    figures: Figures,
+    seconds: str,
+) -> None:
+    hostile.answer("list", Answer(200, body([item(VINS[0], iso(NOW))])))
+    # (`nan` and `1e-300` were taken: ~90 list calls a second until interrupted; `inf` and
+    # `1e308` listed once and slept for ever)
+    code, _, err = await run(capsys, "vins", "list", "--watch", seconds)
+    assert code == 2 and "--watch needs a number of seconds from 0.1 to 86,400" in err, err
+    assert hostile.hits == {}
+    figures.tried("hostile option: --watch")
