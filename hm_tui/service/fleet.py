@@ -111,6 +111,8 @@ class Fleet:
         self._last_full: float | None = None
         self._retry_after = 0.0
         self._touched: dict[str, float] = {}  # VIN -> when local knowledge was applied
+        #: items of the last whole list that could not be read (not shown): the app says so
+        self.unreadable = 0
 
     # -- running -------------------------------------------------------------------------------
     def start(self) -> None:
@@ -268,7 +270,7 @@ class Fleet:
                     plan = await asyncio.to_thread(self.roster.refit, plan, *self.roster.view_now())
                 if self.roster.commit(plan):
                     changes = plan.changes
-                    if not changes.empty:
+                    if self._told(changes, complete):
                         self._emit(changes)  # on screen now; the other sort orders follow
                     if own and len(clearances) >= GIVE_BACK_ITEMS:
                         await asyncio.to_thread(clearances.let_go)
@@ -281,9 +283,18 @@ class Fleet:
                     return changes
         if changes is None:
             changes = self.roster.apply(clearances, complete=complete, keep=keep)
-        if not changes.empty:
+        if self._told(changes, complete):
             self._emit(changes)
         return changes
+
+    def _told(self, changes: RosterChanges, complete: bool) -> bool:
+        """Whether `changes` is news: something changed, or (a whole list) the number of items
+        that could not be read did. Without it a list whose every item was unreadable showed
+        "No clearances yet" under "API ok", and a car whose item broke vanished unsaid."""
+        if complete and changes.unreadable != self.unreadable:
+            self.unreadable = changes.unreadable
+            return True
+        return not changes.empty
 
     def apply_local(self, clearances: Sequence[Clearance]) -> RosterChanges:
         """Apply what an action's answer or a webhook just told us, at once."""

@@ -25,6 +25,7 @@ from textual.screen import Screen
 from textual.worker import Worker, WorkerState
 
 from hm_tui import collector
+from hm_tui.domain.values import count_text
 from hm_tui.service.events import (
     ActionProgress,
     FeedDataArrived,
@@ -127,6 +128,7 @@ class HmTuiApp(ClearanceActions, App[int]):
         self._roster_throttle = Throttle(self, ROSTER_EVERY, self._apply_roster_changes)
         self._stopped = False
         self._has_data = False
+        self._unreadable_said = 0  # the count of unreadable list items last notified
         self._api: str | None = None
         self._hangup: HangupWatch | None = None
         self.roster_screen = RosterScreen(Roster(), clock=self.clock, tz=tz)
@@ -413,10 +415,30 @@ class HmTuiApp(ClearanceActions, App[int]):
             collector.settle()  # a big add lives as long as the app too: see _started
         self.roster_screen.roster_changed(flash if len(flash) <= FLASH_MAX else ())
         self._rejections.announce(rejected)
+        self._say_unreadable()
         for screen in self.screen_stack:
             if screen is not self.roster_screen:
                 screen.post_message(msg.RosterChanged())
         self.refresh_header()
+
+    def _say_unreadable(self) -> None:
+        """Say (once per new count) that items of the platform's list could not be read: they
+        are not in the roster, which would otherwise look complete."""
+        try:
+            count = self.session.fleet.unreadable if self.session is not None else 0
+        except RuntimeError:  # (not started)
+            count = 0
+        if count and count != self._unreadable_said:
+            self.notify(
+                f"{count_text(count)} clearance(s) in the platform's list could not be read "
+                "(they do not fit its documented shape) and are not shown; `hm-tui vins list` "
+                "counts them too.",
+                title="Clearances not shown",
+                severity="warning",
+                markup=False,
+                timeout=15,
+            )
+        self._unreadable_said = count
 
     @on(msg.HealthUpdated)
     def _health(self, message: msg.HealthUpdated) -> None:

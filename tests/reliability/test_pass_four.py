@@ -35,6 +35,7 @@ from reliability.figures import Figures
 from reliability.hostile_support import CONTROL, VINS, body, hostile_app, iso, item, run
 from reliability.support import HM_TUI, vins
 from reliability.test_inert_text import screen_text
+from tests.ui.app_support import notifications
 
 NOW = datetime.now(UTC) - timedelta(hours=1)
 
@@ -263,3 +264,27 @@ async def test_watch_with_an_odd_number_is_refused_before_any_call(
     assert code == 2 and "--watch needs a number of seconds from 0.1 to 86,400" in err, err
     assert hostile.hits == {}
     figures.tried("hostile option: --watch")
+
+
+# -- a list whose items cannot be read -------------------------------------------------------------
+@pytest.mark.parametrize("readable", [0, 1])
+async def test_unreadable_list_items_are_said_in_the_dashboard_not_shown_as_an_empty_fleet(
+    hostile: FakePlatform, figures: Figures, readable: int
+) -> None:
+    good = [item(vin, iso(NOW)) for vin in VINS[:3]]
+    broken = [{**c, "status": 5} for c in good[readable:]]  # (a status that is not text)
+    hostile.answer("list", Answer(200, body(good[:readable] + broken)))
+    app = hostile_app(hostile)
+    async with app.run_test(size=(80, 24)):
+        # (before: "No clearances yet: press a to add VINs." under "API ok", nothing said)
+        await wait_for(
+            lambda: any("could not be read" in n for n in notifications(app)), 10, message="said"
+        )
+        [said] = [n for n in notifications(app) if "could not be read" in n]
+        assert f"{3 - readable} clearance(s) in the platform's list" in said, said
+        assert app.roster_screen.table.row_count == readable
+        hostile.answer("list", Answer(200, body(good)))  # the platform mends them
+        await app.session.fleet.refresh_now()
+        assert app.session.fleet.unreadable == 0
+        await wait_for(lambda: app.roster_screen.table.row_count == 3, 10)
+    figures.tried("hostile platform: unreadable list items in the dashboard")

@@ -55,6 +55,8 @@ class RosterChanges:
     removed: list[str] = field(default_factory=list)
     updated: list[str] = field(default_factory=list)
     version: int = 0
+    #: items of the list applied that did not fit the model (skipped, not shown; not a change)
+    unreadable: int = 0
 
     @property
     def empty(self) -> bool:
@@ -126,7 +128,7 @@ def diff(
             return first
     vins: list[str] = []  # of every decoded item (removals are decided by them, too)
     with collector.paused() if len(unknown) > SLICE else contextlib.nullcontext():
-        for candidates, candidate_raws in _decoded(unknown, raws, clearances):
+        for candidates, candidate_raws in _decoded(unknown, raws, clearances, changes):
             vins += map(_VIN, candidates)
             for c, raw in zip(candidates, candidate_raws, strict=True):
                 if c.vin not in keep:
@@ -152,7 +154,7 @@ def _first_big_list(unknown: list[bytes], now: float, keep: Collection[str]) -> 
         fresh.pop(vin, None)
     if bad:
         log.warning("clearance list: skipped %d unreadable item(s)", bad)
-    return Diff(fresh, RosterChanges(added=list(fresh)))
+    return Diff(fresh, RosterChanges(added=list(fresh), unreadable=bad))
 
 
 def _raw_items(incoming: Incoming) -> tuple[list[Any], list[Clearance] | None]:
@@ -164,9 +166,10 @@ def _raw_items(incoming: Incoming) -> tuple[list[Any], list[Clearance] | None]:
 
 
 def _decoded(
-    unknown: list[Any], raws: list[Any], clearances: list[Clearance] | None
+    unknown: list[Any], raws: list[Any], clearances: list[Clearance] | None, changes: RosterChanges
 ) -> Iterator[tuple[list[Clearance], list[bytes]]]:
-    """The unknown items decoded, a batch at a time (with their bytes)."""
+    """The unknown items decoded, a batch at a time (with their bytes); the ones that do not
+    fit the model are counted in `changes.unreadable`."""
     if clearances is not None:
         if unknown is raws:
             yield clearances, raws
@@ -178,6 +181,7 @@ def _decoded(
     bad = 0
     for good, good_raws, skipped in decode_batches(unknown):
         bad += skipped
+        changes.unreadable += skipped
         yield good, good_raws
     if bad:
         log.warning("clearance list: skipped %d unreadable item(s)", bad)
