@@ -28,6 +28,7 @@ class Answer:
     headers: dict[str, str] = field(default_factory=dict)
     trickle_s: float = 0.0  # send the body one byte at a time, this long apart
     endless: bytes = b""  # after the body, send this chunk again and again (chunked, never ends)
+    per_vin: bool = False  # `{vin}` in the body becomes the VIN of the request's path
 
 
 class FakePlatform:
@@ -65,9 +66,10 @@ class FakePlatform:
                     return await _trickle(request, answer)
                 if answer.endless:
                     return await _endless(request, answer)
+                vin = request.match_info.get("vin", "").encode()
                 return web.Response(
                     status=answer.status,
-                    body=answer.body,
+                    body=answer.body.replace(b"{vin}", vin) if answer.per_vin else answer.body,
                     content_type=answer.content_type,
                     headers=answer.headers,
                 )

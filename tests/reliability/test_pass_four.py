@@ -225,7 +225,7 @@ async def test_a_revoke_of_3000_vins_reads_them_back_in_batches_not_one_url(
 ) -> None:
     many = vins(3000, wmi="WBA", start=20_000)
     hostile.answer("list", Answer(200, body([item(v, iso(NOW)) for v in many])))
-    hostile.answer("delete", Answer(200, b'{"vin": "WBA00000000000000", "status": "revoking"}'))
+    hostile.answer("delete", Answer(200, b'{"vin": "{vin}", "status": "revoking"}', per_vin=True))
     code, _, err = await run(capsys, "vins", "revoke", *many, "--yes")
     # (all 3,000 in one filter made a URL httpx refuses: "URL component 'query' too long",
     # a traceback, nothing revoked)
@@ -288,3 +288,29 @@ async def test_unreadable_list_items_are_said_in_the_dashboard_not_shown_as_an_e
         assert app.session.fleet.unreadable == 0
         await wait_for(lambda: app.roster_screen.table.row_count == 3, 10)
     figures.tried("hostile platform: unreadable list items in the dashboard")
+
+
+# -- an answer about another VIN than the one asked ----------------------------------------------
+async def test_an_answer_about_another_vin_is_refused_not_shown_as_the_one_asked(
+    hostile: FakePlatform,
+    hostile_cli: Path,
+    capsys: pytest.CaptureFixture[str],
+    figures: Figures,
+) -> None:
+    asked, other = VINS[0], VINS[1]
+    hostile.answer("list", Answer(200, body([item(asked, iso(NOW))])))
+    hostile.answer("one", Answer(200, json.dumps(item(other, iso(NOW), "revoked")).encode()))
+    data = {"vin": other, "charging": {"battery_level": {"data": {"value": 0.5}}}}
+    hostile.answer("data", Answer(200, json.dumps(data).encode()))
+    hostile.answer("delete", Answer(200, json.dumps({"vin": other, "status": "revoking"}).encode()))
+    # (before: `vins show A` printed B's clearance, `vins data A` B's data with no VIN said, and
+    # `vins revoke A` reported "B revoking", each with exit 0)
+    for argv, what in (
+        (["vins", "show", asked], "Unexpected clearance"),
+        (["vins", "data", asked], "Unexpected vehicle data"),
+        (["vins", "revoke", asked, "--yes"], "Unexpected removal answer"),
+    ):
+        code, out, err = await run(capsys, *argv)
+        assert code == 1 and what in err and f"answered about {other}" in err, err
+        assert other not in out and "battery" not in out, out
+    figures.tried("hostile platform: an answer about another VIN", 3)

@@ -24,7 +24,7 @@ import logging
 import time
 from collections import deque
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import quote
 
 import httpx
@@ -35,6 +35,7 @@ from hm_tui.domain.clearance import ClearanceStatus as S
 from hm_tui.service.config.profiles import Profile
 from hm_tui.service.errors import (
     AuthError,
+    BadResponse,
     Conflict,
     LoginError,
     NetworkError,
@@ -56,6 +57,7 @@ from hm_tui.service.platform.clock import ServerClock
 from hm_tui.service.platform.explain import explain_add_failure, explain_item_error
 from hm_tui.service.platform.retry import RetryPolicy, TokenBucket
 from hm_tui.service.platform.transport import ApiCounts, new_http_client, send
+from hm_tui.service.redact import shown
 
 log = logging.getLogger("hm_tui.client")
 
@@ -152,7 +154,7 @@ class PlatformClient:
     async def get_clearance(self, vin: str) -> Clearance:
         """One clearance; paced to the platform's 60 per minute for this call."""
         response = await self._call("GET", _vehicle_path(vin), vin=vin, limiter=self._get_one)
-        return decode.decode_clearance(response.content)
+        return _for_vin(vin, decode.decode_clearance(response.content), "clearance")
 
     async def add_clearances(
         self,
@@ -200,7 +202,8 @@ class PlatformClient:
                 await asyncio.sleep(self.retry.delay(attempt - 1))
             try:
                 response = await self._call("DELETE", _vehicle_path(vin), vin=vin, idempotent=False)
-                return decode.decode_struct(response.content, RemovalResult, "removal answer")
+                removal = decode.decode_struct(response.content, RemovalResult, "removal answer")
+                return _for_vin(vin, removal, "removal answer")
             except Conflict as exc:
                 if failure is None:
                     raise
@@ -258,7 +261,7 @@ class PlatformClient:
         response = await self._call(
             "GET", f"/vehicle-data/autoapi-13/{quote(vin, safe='')}", vin=vin
         )
-        return decode.decode_vehicle_data(response.content, vin)
+        return _for_vin(vin, decode.decode_vehicle_data(response.content, vin), "vehicle data")
 
     # -- the one place requests are made --------------------------------------------------------
     async def _call(
@@ -378,6 +381,23 @@ def _may_retry(exc: PlatformError, idempotent: bool) -> bool:
     if idempotent or isinstance(exc, RateLimited):
         return True  # a 429 is answered before anything is done
     return isinstance(exc, NetworkError) and not exc.sent
+
+
+_Answer = TypeVar("_Answer", Clearance, RemovalResult, VehicleData)
+
+
+def _for_vin(vin: str, answer: _Answer, what: str) -> _Answer:
+    """`answer` if it is about `vin` (the VIN in the call's path); an answer naming another VIN
+    is refused, never shown or applied as this one's (as for a feed message whose payload names
+    another VIN than its topic): `vins data A` showed B's data as A's, `vins show A` and a
+    revoke of A reported B, and the dashboard applied B's state from A's detail."""
+    if answer.vin and answer.vin.upper() != vin.upper():
+        raise BadResponse(
+            f"Unexpected {what}",
+            f"asked about {vin}, the platform answered about {shown(answer.vin, 40)}",
+            vin=vin,
+        )
+    return answer
 
 
 def _vehicle_path(vin: str) -> str:
