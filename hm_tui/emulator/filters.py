@@ -76,19 +76,16 @@ def _plain_condition(name: str, op: str, value: Any) -> Predicate:
 
 
 def _tags_condition(op: str, value: Any) -> Predicate:
-    if isinstance(value, dict):
-        if not all(isinstance(v, str) for v in value.values()):
-            raise FilterError("filter.tags: every tag value must be a string")
-        pairs: dict[str, str] = value
-        if op == "eq":
-            return lambda r: r.tags == pairs
-        return lambda r: all(r.tags.get(k) == v for k, v in pairs.items())
-    if isinstance(value, str):
-        # a bare string: a tag key or value equal to it (eq) or containing it (contains)
-        if op == "eq":
-            return lambda r: value in r.tags or value in r.tags.values()
-        return lambda r: any(value in k or value in v for k, v in r.tags.items())
-    raise FilterError("filter.tags needs an object of tags or a string")
+    # the published documents give the tags' value as an object of tags for both operators; a
+    # bare string is refused like any other value of the wrong type (platform-contract.md)
+    if not isinstance(value, dict):
+        raise FilterError('filter.tags needs an object of tags, such as {"fleet": "north"}')
+    if not all(isinstance(v, str) for v in value.values()):
+        raise FilterError("filter.tags: every tag value must be a string")
+    pairs: dict[str, str] = value
+    if op == "eq":
+        return lambda r: r.tags == pairs
+    return lambda r: all(r.tags.get(k) == v for k, v in pairs.items())
 
 
 def _parse_time(value: Any) -> datetime | None:

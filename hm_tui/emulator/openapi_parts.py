@@ -111,7 +111,7 @@ def _filter() -> dict[str, Any]:
             condition(["in"], {"type": "array", "items": _STRING}),
         ]
     }
-    tags = condition(["eq", "contains"], {"oneOf": [_TAGS, _STRING]})
+    tags = condition(["eq", "contains"], _TAGS)
     when = condition(TIME_OPERATORS, {"type": "string", "format": "date-time"})
     fields = {"vin": plain, "status": plain, "brand": plain, "tags": tags}
     fields |= {"approved_at": when, "inserted_at": when}

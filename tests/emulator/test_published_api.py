@@ -119,6 +119,19 @@ async def test_a_malformed_filter_is_a_400_naming_the_filter(
     _is_error(r, 400, "filter")
 
 
+@pytest.mark.parametrize("operator", ["eq", "contains"])
+@pytest.mark.parametrize("value", ["north", ["fleet"], 7, None, {"fleet": 7}])
+async def test_a_tags_filter_takes_only_an_object_of_tags(
+    empty_api: Api, operator: str, value: Any
+) -> None:
+    # the documents give an object of tags for both operators: anything else is refused as a
+    # malformed filter, not answered with a guess at what a string might mean
+    await empty_api.add({"vin": BMW, "brand": "bmw", "tags": {"fleet": "north"}})
+    raw = json.dumps({"tags": {"operator": operator, "value": value}})
+    r = await empty_api.call("GET", "/fleets/vehicles", params={"filter": raw})
+    assert "filter.tags" in _is_error(r, 400, "filter")["detail"]
+
+
 async def _listed(api: Api, spec: dict[str, Any]) -> list[str]:
     r = await api.call("GET", "/fleets/vehicles", params={"filter": json.dumps(spec)})
     assert r.status_code == 200, r.text
