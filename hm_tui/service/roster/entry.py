@@ -125,21 +125,32 @@ def shown_tags(tags: str) -> str:
 
 
 def make_entry(c: Clearance, raw: bytes, previous: RosterEntry | None, now: float) -> RosterEntry:
-    log = c.changelog
+    first_seen = previous.since_ts if previous else now
+    return _entry(c.vin, c.status, c.brand, c.changelog, tag_texts(c.tags), raw, first_seen, now)
+
+
+def _entry(
+    vin: str,
+    status: str,
+    brand: str,
+    log: list[ChangelogEntry],
+    texts: tuple[str, str],
+    raw: bytes,
+    first_seen: float,
+    now: float,
+) -> RosterEntry:
+    """The entry of one clearance (`texts`: its tags as `tag_texts` gives them)."""
     last = log[-1] if log else None
     since = epoch_seconds(last.timestamp) if last is not None else None
-    if since is None:  # no usable changelog: time in state counts from when we first saw it
-        since = previous.since_ts if previous else now
     reason = last.reason if last is not None else None
-    tags, tag_field = tag_texts(c.tags)
     return RosterEntry(
-        c.vin,
-        intern(c.status),  # a few distinct values, shared
-        intern(c.brand),
+        vin,
+        intern(status),  # a few distinct values, shared
+        intern(brand),
         intern(reason) if reason else reason,
-        since,
-        tag_field,
-        tags,
+        first_seen if since is None else since,  # (no usable changelog: time in state counts
+        texts[1],  # from when we first saw it)
+        texts[0],
         now,
         raw,
     )
@@ -171,26 +182,8 @@ def listed_entries(array: bytes, raws: Iterable[bytes], now: float) -> list[Rost
 
 
 def _listed_entry(item: _Listed, raw: bytes, now: float) -> RosterEntry:
-    log = item.changelog
-    if log:
-        last = log[-1]
-        since, reason = epoch_seconds(last.timestamp), last.reason
-        if since is None:
-            since = now
-    else:
-        since, reason = now, None
-    tags, tag_field = _listed_tags(item.tags)
-    return RosterEntry(
-        item.vin,
-        intern(item.status),
-        intern(item.brand),
-        intern(reason) if reason else reason,
-        since,
-        tag_field,
-        tags,
-        now,
-        raw,
-    )
+    texts = _listed_tags(item.tags)
+    return _entry(item.vin, item.status, item.brand, item.changelog, texts, raw, now, now)
 
 
 _listed: dict[bytes, tuple[str, str]] = {}  # tags' JSON -> `tag_texts` (bounded as `_shared`)
